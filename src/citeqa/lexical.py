@@ -1,0 +1,98 @@
+"""Lexical retrieval: BM25 (bm25s, Lucene IDF, always positive) over normalized tokens.
+
+Tokens are case- and accent-folded ("Erdoğan" and "Erdogan" match), stop words are
+dropped and the rest stemmed (Snowball English via PyStemmer).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+#: Bump when tokenization changes: indexes record it.
+TOKENIZER_VERSION = 1
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Letters that do not decompose under NFKD but are read as plain Latin ones.
+_FOLD = str.maketrans({"ı": "i", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "æ": "ae", "œ": "oe", "ß": "ss", "’": "'"})
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    s t don""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents: "Erdoğan" → "erdogan", "Altı" → "alti"."""
+    text = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Folded words of ``text``, stop words included."""
+    return [w.replace("'", "") for w in _WORD.findall(fold(text))]
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: folded, stop words removed, stemmed."""
+    kept = [w for w in words(text) if w not in STOPWORDS]
+    return list(_stemmer().stemWords(kept))
+
+
+class BM25Index:
+    """A BM25 index over sentences, stored as a folder of .npy and JSON files."""
+
+    def __init__(self, model) -> None:  # type: ignore[no-untyped-def]
+        self._model = model
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> BM25Index:
+        """Index ``texts`` (one BM25 "document" per sentence)."""
+        import bm25s
+
+        model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+        model.index([tokenize(t) for t in texts], show_progress=False)
+        return cls(model)
+
+    def save(self, folder: Path) -> None:
+        """Write the index files into ``folder`` (npy + json, no pickle)."""
+        self._model.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = False) -> BM25Index:
+        """Load an index written by :meth:`save`."""
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False))
+
+    @property
+    def size(self) -> int:
+        """Number of indexed sentences."""
+        return int(self._model.scores["num_docs"])
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every sentence for ``query`` (zeros when nothing matches)."""
+        tokens = tokenize(query)
+        vocab = self._model.vocab_dict
+        tokens = [t for t in tokens if t in vocab]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

@@ -1,0 +1,108 @@
+"""Small frozen records that flow through the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document as read (UTF-8, newlines untouched).
+
+    Attributes:
+        doc_id: Stable name of the document (file name relative to the source root).
+        text: The full text; every offset in citeqa points into it.
+        path: Where it was read from (``package:`` for the shipped article).
+        sha256: Hex digest of the raw bytes, used to detect stale indexes.
+    """
+
+    doc_id: str
+    text: str
+    path: str
+    sha256: str
+
+    @property
+    def title(self) -> str:
+        """The first non-blank line, which for news articles is the headline."""
+        for line in self.text.splitlines():
+            if line.strip():
+                return line.strip()
+        return self.doc_id
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence with exact offsets: ``document.text[start:end] == text``."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    paragraph_id: int
+    paragraph_start: int
+    paragraph_end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved sentence.
+
+    Attributes:
+        text: The sentence, verbatim.
+        score: Relevance; higher is better and hits come in descending order.
+        doc_id: The document it comes from.
+        sentence_id: Its row in the index.
+        start: Character offset of the sentence in the document.
+        end: End offset (exclusive); ``document[start:end] == text``.
+        context: The whole paragraph the sentence stands in.
+        context_start: Offset of ``context`` in the document, so the sentence sits at
+            ``context[start - context_start:end - context_start]``.
+        answer_spans: Character spans, relative to ``text``, of the words that answer
+            the question (dates for "when", numbers for "how many"...), if any.
+    """
+
+    text: str
+    score: float
+    doc_id: str
+    sentence_id: int
+    start: int
+    end: int
+    context: str
+    context_start: int = 0
+    answer_spans: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (spans as lists)."""
+        data = asdict(self)
+        data["answer_spans"] = [list(span) for span in self.answer_spans]
+        return data
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer.
+
+    Attributes:
+        text: The answer: cited sentences verbatim, each followed by its marker ``[n]``.
+            When abstaining, a sentence saying the documents don't seem to answer the
+            question, then the closest passages.
+        citations: ``citations[i]`` is the sentence behind marker ``[i+1]``.
+        abstained: True when nothing in the documents seems to answer the question.
+        interpreted_as: The query actually searched (differs from the question when a
+            follow-up was resolved against the conversation).
+    """
+
+    text: str
+    citations: list[Hit] = field(default_factory=list)
+    abstained: bool = False
+    interpreted_as: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``{"text", "abstained", "interpreted_as", "citations": [...]}``."""
+        return {
+            "text": self.text,
+            "abstained": self.abstained,
+            "interpreted_as": self.interpreted_as,
+            "citations": [hit.to_dict() for hit in self.citations],
+        }

@@ -1,0 +1,423 @@
+"""The index on disk: a folder of plain files, written atomically, verified on load.
+
+Layout of an index folder::
+
+    index/
+      CURRENT                 name of the live version (switched with os.replace)
+      v-<utc time>-<rand>/    one complete, immutable version
+        manifest.json         format, model, dimension, segmenter, sources + sha256,
+                              every file's size + sha256, counts, creation time
+        vectors.faiss         FAISS index of unit sentence vectors (inner product)
+        documents.jsonl       one document per line: id, path, sha256, text
+        sentences.jsonl       one sentence per line: document, start, end, paragraph
+        bm25/                 BM25 arrays (.npy) and vocabulary/params (.json)
+      .tmp-<rand>/            a version being written (removed by the next build)
+      .lock                   held while building
+
+A build writes a whole new version next to the old ones, fsyncs it, renames it into
+place and only then switches ``CURRENT`` — so a crash at any moment leaves the old or
+the new version live, never a mix. This is the only module that touches index files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import (
+    CorruptIndexError,
+    IncompatibleIndexError,
+    IndexNotFoundError,
+    StaleIndexError,
+)
+from .lexical import BM25Index
+from .schema import Document
+from .sources import resolve_source_path, sha256_file
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+DOCUMENTS = "documents.jsonl"
+SENTENCES = "sentences.jsonl"
+BM25_DIR = "bm25"
+VERSION_PREFIX = "v-"
+TMP_PREFIX = ".tmp-"
+KEEP_VERSIONS = 2
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """Everything read back from one verified version folder."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: list[Document]
+    #: int64 array (n, 4): document number, start, end, paragraph id.
+    sentences: np.ndarray
+    vectors: Any  # faiss.Index
+    bm25: BM25Index
+
+
+def _rebuild_hint(manifest: dict[str, Any] | None, index_dir: Path) -> str:
+    sources = []
+    if manifest:
+        sources = [s.get("path", "") for s in manifest.get("sources", [])]
+    shown = " ".join(s for s in sources if not s.startswith("package:"))
+    return f"citeqa build {shown + ' ' if shown else ''}--index {index_dir}"
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            handle.write("\n")
+
+
+def _file_table(root: Path) -> dict[str, dict[str, Any]]:
+    table: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel == MANIFEST:
+            continue
+        table[rel] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return table
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's build lock (one build at a time per folder)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def write_version(
+    index_dir: Path,
+    *,
+    documents: list[Document],
+    sentences: np.ndarray,
+    vectors: Any,
+    bm25: BM25Index,
+    info: dict[str, Any],
+    keep: int = KEEP_VERSIONS,
+) -> Path:
+    """Write a new version of the index and make it the live one, atomically.
+
+    Args:
+        index_dir: The index folder (created if needed).
+        documents: The documents, in index order.
+        sentences: int64 array (n, 4) of document number, start, end, paragraph id.
+        vectors: A FAISS index holding one vector per sentence, in the same order.
+        bm25: The lexical index over the same sentences.
+        info: Manifest fields describing how it was built (model, segmenter, ...).
+        keep: How many versions to keep (at least 2: the live one and the one before).
+
+    Returns:
+        The folder of the new live version.
+    """
+    import faiss
+
+    index_dir = Path(index_dir)
+    keep = max(2, keep)
+    with build_lock(index_dir):
+        _remove_leftovers(index_dir)
+        tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
+        tmp.mkdir()
+        faiss.write_index(vectors, str(tmp / VECTORS))
+        _write_jsonl(
+            tmp / DOCUMENTS,
+            [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256, "text": d.text} for d in documents],
+        )
+        _write_jsonl(
+            tmp / SENTENCES,
+            [{"doc": int(r[0]), "start": int(r[1]), "end": int(r[2]), "paragraph": int(r[3])} for r in sentences],
+        )
+        (tmp / BM25_DIR).mkdir()
+        bm25.save(tmp / BM25_DIR)
+        created = datetime.now(timezone.utc)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            **info,
+            "created_at": created.isoformat(timespec="seconds"),
+            "counts": {
+                "documents": len(documents),
+                "sentences": int(sentences.shape[0]),
+                "paragraphs": int(len({int(p) for p in sentences[:, 3]})) if len(sentences) else 0,
+            },
+            "sources": [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents],
+            "files": _file_table(tmp),
+        }
+        with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+        _fsync_tree(tmp)
+        name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+        final = index_dir / name
+        os.rename(tmp, final)
+        _fsync_dir(index_dir)
+        pointer_tmp = index_dir / f"{TMP_PREFIX}{POINTER}-{secrets.token_hex(4)}"
+        with open(pointer_tmp, "w", encoding="utf-8") as handle:
+            handle.write(name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(pointer_tmp, index_dir / POINTER)
+        _fsync_dir(index_dir)
+        _prune(index_dir, live=name, keep=keep)
+        return final
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Remove half-written versions of earlier builds (callers hold the build lock)."""
+    for path in index_dir.glob(f"{TMP_PREFIX}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _prune(index_dir: Path, *, live: str, keep: int) -> None:
+    versions = sorted(p.name for p in index_dir.glob(f"{VERSION_PREFIX}*") if p.is_dir())
+    keep_names = set(versions[-keep:]) | {live}
+    for name in versions:
+        if name not in keep_names:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+
+
+def list_versions(index_dir: Path) -> list[str]:
+    """Names of the complete versions in ``index_dir``, oldest first."""
+    return sorted(p.name for p in Path(index_dir).glob(f"{VERSION_PREFIX}*") if p.is_dir())
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def resolve_version(path: Path) -> Path:
+    """The live version folder of an index folder (or ``path`` itself if it is one).
+
+    Raises:
+        IndexNotFoundError: there is no index at ``path``.
+        CorruptIndexError: the ``CURRENT`` pointer is unreadable or points nowhere.
+    """
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return path
+    pointer = path / POINTER
+    if not pointer.exists():
+        if not path.exists():
+            raise IndexNotFoundError(
+                f"no index at {path}; build one with: citeqa build SOURCES --index {path}"
+            )
+        raise IndexNotFoundError(
+            f"{path} holds no citeqa index (no {POINTER} file); build one with: "
+            f"citeqa build SOURCES --index {path}"
+        )
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptIndexError(
+            f"{pointer} is unreadable ({exc}); rebuild with: citeqa build SOURCES --index {path}"
+        ) from None
+    version = path / name
+    if not name or "/" in name or not name.startswith(VERSION_PREFIX) or not (version / MANIFEST).is_file():
+        raise CorruptIndexError(
+            f"{pointer} points to {name!r}, which is not a complete index version; "
+            f"rebuild with: citeqa build SOURCES --index {path}"
+        )
+    return version
+
+
+def read_manifest(version: Path) -> dict[str, Any]:
+    """Parse and sanity-check ``manifest.json`` of a version folder."""
+    path = version / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CorruptIndexError(f"{path} is missing; rebuild the index with citeqa build") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptIndexError(
+            f"{path} is not valid JSON ({exc}); rebuild the index with citeqa build"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise CorruptIndexError(f"{path} is not a citeqa manifest; rebuild the index with citeqa build")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IncompatibleIndexError(
+            f"{path}: index format {manifest.get('format_version')!r}, this citeqa reads "
+            f"{FORMAT_VERSION}; rebuild with: {_rebuild_hint(manifest, version.parent)}"
+        )
+    return manifest
+
+
+def verify_files(version: Path, manifest: dict[str, Any]) -> None:
+    """Check every file the manifest lists: present, same size, same sha256.
+
+    Raises:
+        CorruptIndexError: naming the first file that is missing or differs.
+    """
+    hint = _rebuild_hint(manifest, version.parent)
+    required = {VECTORS, DOCUMENTS, SENTENCES}
+    missing_required = required - set(manifest["files"])
+    if missing_required:
+        raise CorruptIndexError(
+            f"{version / MANIFEST} does not list {sorted(missing_required)}; rebuild with: {hint}"
+        )
+    for rel, expected in manifest["files"].items():
+        path = version / rel
+        if ".." in Path(rel).parts:
+            raise CorruptIndexError(f"{version / MANIFEST} lists a path outside the index: {rel!r}")
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise CorruptIndexError(f"{path} is missing; rebuild with: {hint}") from None
+        if size != expected.get("bytes"):
+            raise CorruptIndexError(
+                f"{path} has {size} bytes, the manifest says {expected.get('bytes')} "
+                f"(truncated or altered); rebuild with: {hint}"
+            )
+        if sha256_file(path) != expected.get("sha256"):
+            raise CorruptIndexError(
+                f"{path} does not match its sha256 in the manifest (corrupted or altered); "
+                f"rebuild with: {hint}"
+            )
+
+
+def check_sources(version: Path, manifest: dict[str, Any]) -> None:
+    """Refuse an index whose sources changed or vanished since it was built.
+
+    Raises:
+        StaleIndexError: naming the source and the command that rebuilds the index.
+    """
+    hint = _rebuild_hint(manifest, version.parent)
+    for source in manifest.get("sources", []):
+        spec = source.get("path", "")
+        path = resolve_source_path(spec)
+        try:
+            digest = sha256_file(path)
+        except FileNotFoundError:
+            raise StaleIndexError(
+                f"index at {version.parent} is stale: source {spec} no longer exists; "
+                f"rebuild with: {hint}"
+            ) from None
+        except OSError as exc:
+            raise StaleIndexError(
+                f"index at {version.parent} cannot check source {spec} ({exc.strerror}); "
+                f"rebuild with: {hint}"
+            ) from None
+        if digest != source.get("sha256"):
+            raise StaleIndexError(
+                f"index at {version.parent} is stale: source {spec} changed since the build; "
+                f"rebuild with: {hint}"
+            )
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise CorruptIndexError(f"{path}: line {number} is not JSON") from None
+    return rows
+
+
+def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
+    """Load and verify the live version of the index at ``path``.
+
+    Args:
+        path: An index folder (with ``CURRENT``) or one version folder.
+        check_stale: Also refuse the index if a source changed since the build.
+
+    Raises:
+        IndexNotFoundError, CorruptIndexError, IncompatibleIndexError, StaleIndexError:
+            with a message naming the path and the command that fixes it.
+    """
+    import faiss
+
+    version = resolve_version(Path(path))
+    manifest = read_manifest(version)
+    verify_files(version, manifest)
+    if check_stale:
+        check_sources(version, manifest)
+    hint = _rebuild_hint(manifest, version.parent)
+    try:
+        doc_rows = _read_jsonl(version / DOCUMENTS)
+        documents = [
+            Document(doc_id=r["doc_id"], text=r["text"], path=r["path"], sha256=r["sha256"])
+            for r in doc_rows
+        ]
+        sent_rows = _read_jsonl(version / SENTENCES)
+        sentences = np.array(
+            [[r["doc"], r["start"], r["end"], r["paragraph"]] for r in sent_rows], dtype=np.int64
+        ).reshape(-1, 4)
+        vectors = faiss.read_index(str(version / VECTORS))
+        bm25 = BM25Index.load(version / BM25_DIR)
+    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
+        raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
+    counts = manifest.get("counts", {})
+    n = sentences.shape[0]
+    problems = []
+    if counts.get("sentences") != n or counts.get("documents") != len(documents):
+        problems.append("counts differ from the manifest")
+    if vectors.ntotal != n:
+        problems.append(f"{vectors.ntotal} vectors for {n} sentences")
+    if vectors.d != manifest.get("dimension"):
+        problems.append(f"vector dimension {vectors.d}, manifest says {manifest.get('dimension')}")
+    if bm25.size != n:
+        problems.append(f"BM25 holds {bm25.size} sentences for {n}")
+    if n and (
+        sentences[:, 0].min() < 0
+        or sentences[:, 0].max() >= len(documents)
+        or any(int(e) > len(documents[int(d)].text) or int(s) >= int(e) for d, s, e, _ in sentences)
+    ):
+        problems.append("sentence offsets out of range")
+    if problems:
+        raise CorruptIndexError(f"index at {version} is inconsistent: {'; '.join(problems)}; rebuild with: {hint}")
+    return StoredIndex(version, manifest, documents, sentences, vectors, bm25)
+
+
+def pointer_mtime(index_dir: Path) -> float:
+    """Modification time of the live pointer (0 when absent): cheap change detection."""
+    try:
+        return (Path(index_dir) / POINTER).stat().st_mtime
+    except OSError:
+        return 0.0
