@@ -61,6 +61,7 @@ def compose_answer(
     abstain: bool,
     interpreted_as: str = "",
     closest: int = 2,
+    max_citations: int = MAX_CITATIONS,
 ) -> Answer:
     """Build the :class:`Answer` from ranked hits.
 
@@ -69,15 +70,16 @@ def compose_answer(
         abstain: True when the evidence says the documents don't answer the question.
         interpreted_as: The query that was searched.
         closest: How many closest passages to list when abstaining.
+        max_citations: Cite at most this many sentences.
     """
     if abstain or not hits:
-        shown = list(hits[:closest])
+        shown = list(hits[: min(closest, max_citations)])
         lines = [ABSTAIN_MESSAGE]
         if shown:
             lines.append(CLOSEST_HEADING)
             lines.extend(f"[{i}] {hit.text}" for i, hit in enumerate(shown, 1))
         return Answer(text="\n".join(lines), citations=shown, abstained=True, interpreted_as=interpreted_as)
-    citations = select_citations(hits)
+    citations = select_citations(hits, max_citations=max_citations)
     return Answer(
         text=format_cited(citations), citations=citations, abstained=False, interpreted_as=interpreted_as
     )

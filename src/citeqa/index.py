@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import storage
-from .compose import compose_answer
+from .compose import MAX_CITATIONS, compose_answer
 from .embed import DEFAULT_MODEL, Embedder, get_embedder
 from .errors import (
     CiteqaError,
@@ -46,6 +46,7 @@ MIN_COVERAGE = 0.34
 
 
 def _check_k(k: object) -> int:
+    """Validate a count argument (``k``, ``max_citations``): a whole number in 1..100."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise InvalidArgumentError(f"k must be a whole number, got {k!r}")
     if not 0 < int(k) <= MAX_K:
@@ -177,24 +178,32 @@ class Index:
         ranking = self.rank(query, k)
         return [self.hit(int(i), float(s)) for i, s in zip(ranking.ids, ranking.scores)]
 
-    def answer(self, question: str, history: Sequence[Mapping[str, Any]] | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        max_citations: int = MAX_CITATIONS,
+    ) -> Answer:
         """Answer ``question`` with cited sentences of the documents.
 
         Args:
             question: The question.
             history: Earlier turns as Gradio messages (``[{"role", "content"}, ...]``);
                 a follow-up ("What does it focus on?") is resolved against them.
+            max_citations: At most this many sentences are cited (1..100).
 
         Returns:
             An :class:`Answer`; ``abstained`` is True when the documents don't seem to
             answer the question, and the citations are then the closest passages.
         """
+        max_citations = _check_k(max_citations)
         cleaned = clean_question(question)
         query = resolve_followup(cleaned, history)
-        ranking = self.rank(query, 10)
+        ranking = self.rank(query, max(10, max_citations))
         hits = [self.hit(int(i), float(s)) for i, s in zip(ranking.ids, ranking.scores)]
         abstain = self._should_abstain(query, ranking)
-        return compose_answer(hits, abstain=abstain, interpreted_as=query)
+        return compose_answer(hits, abstain=abstain, interpreted_as=query, max_citations=max_citations)
 
     def _should_abstain(self, query: str, ranking: Ranking) -> bool:
         if not len(ranking):
@@ -355,3 +364,42 @@ def answer(
 ) -> Answer:
     """Answer ``question`` from the documents, citing their sentences (default index when None)."""
     return resolve_index(index).answer(question, history)
+
+
+class LiveIndex:
+    """The index a long-running server answers from, swapped when a rebuild lands.
+
+    Each :meth:`get` does one ``stat`` of the index's pointer file; when it changed,
+    the new version is loaded and verified *before* it replaces the old one. If it
+    fails to load, the last good index keeps serving and the problem is logged.
+    Loaded indexes are never mutated, so requests in flight are unaffected.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._path = Path(path) if path is not None else default_index_path()
+        self._is_default = path is None
+        self._lock = threading.Lock()
+        self._index = open_default_index(self._path) if self._is_default else Index.load(self._path)
+        self._seen = storage.pointer_mtime(self._path)
+
+    @property
+    def path(self) -> Path:
+        """The index folder being served."""
+        return self._path
+
+    def get(self) -> Index:
+        """The newest good index (reloading first if the pointer changed)."""
+        current = storage.pointer_mtime(self._path)
+        if current == self._seen:
+            return self._index
+        with self._lock:
+            if current != self._seen:
+                try:
+                    fresh = Index.load(self._path, embedder=self._index.embedder)
+                except CiteqaError as exc:
+                    log.error("keeping the index that was serving; reload failed: %s", exc)
+                else:
+                    log.info("now serving %s", fresh.path)
+                    self._index = fresh
+                self._seen = current
+            return self._index

@@ -1,0 +1,120 @@
+"""The ``citeqa`` command: ask, build, serve. A thin layer over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import CiteqaError
+
+PROG = "citeqa"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Answer questions about documents with their own sentences, each cited.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer one question from the index")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
+    ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    build = sub.add_parser("build", help="(re)build an index from .txt/.md files and folders")
+    build.add_argument("sources", nargs="*", metavar="SOURCE", help="files or folders (default: the shipped article)")
+    build.add_argument("--index", metavar="DIR", help="index folder to write (default: index/)")
+    build.add_argument("--model", metavar="MODEL", help="sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    serve = sub.add_parser("serve", help="run the web chat")
+    serve.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    return parser
+
+
+def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(result.text)
+    if not result.abstained and result.citations:
+        print()
+        print("Sources:")
+        for number, hit in enumerate(result.citations, 1):
+            print(f"  [{number}] {hit.doc_id} characters {hit.start}-{hit.end}")
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .index import Index, _check_k, default_index
+    from .query import clean_question
+
+    clean_question(args.question)  # fail fast, before loading anything
+    _check_k(args.k)
+    index = Index.load(args.index) if args.index else default_index()
+    _print_answer(index.answer(args.question, max_citations=args.k), args.json)
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .index import build_index, default_index_path
+
+    out = args.index or str(default_index_path())
+    index = build_index(args.sources or None, out, model=args.model, show_progress=not args.quiet)
+    manifest = index.manifest
+    counts = manifest["counts"]
+    print(
+        f"Indexed {counts['sentences']} sentences from {counts['documents']} "
+        f"document{'s' if counts['documents'] != 1 else ''} into {out} ({index.path.name})"
+    )
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .ui import serve
+
+    serve(index_path=args.index, host=args.host, port=args.port)
+    return 0
+
+
+def _configure_logging() -> None:
+    logger = logging.getLogger("citeqa")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
+    args = _parser().parse_args(argv)
+    _configure_logging()
+    handlers = {"ask": _ask, "build": _build, "serve": _serve}
+    try:
+        return handlers[args.command](args)
+    except CiteqaError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless asked
+        if os.environ.get("CITEQA_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set CITEQA_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

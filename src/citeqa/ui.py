@@ -1,0 +1,155 @@
+"""The web chat (Gradio): a thin layer over :class:`citeqa.index.LiveIndex`.
+
+Importing this module starts nothing; :func:`create_app` builds the Blocks and
+:func:`serve` launches them bound to 127.0.0.1 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import CiteqaError
+from .index import LiveIndex
+from .schema import Answer, Hit
+
+log = logging.getLogger("citeqa")
+
+TITLE = "citeqa: ask the article"
+EXAMPLES = [
+    "When did the joint exercise take place?",
+    "What does the Shusha Declaration focus on?",
+    "How many times has Erdogan visited Azerbaijan?",
+    "What is the aim of the exercise?",
+]
+MAX_INPUT_CHARS = 1000
+MAX_FILE_SIZE = "2mb"
+QUEUE_MAX_SIZE = 64
+CONCURRENCY_LIMIT = 2
+
+# Characters that Markdown (or Gradio's LaTeX) would read as syntax; written as numeric
+# entities so document text is always shown literally.
+_MARKDOWN_SPECIALS = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#!|~$"}
+
+
+def escape_text(text: str) -> str:
+    """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
+    escaped = html.escape(text, quote=True)
+    return "".join(_MARKDOWN_SPECIALS.get(ch, ch) for ch in escaped)
+
+
+def highlight_in_context(hit: Hit) -> str:
+    """The hit's paragraph, escaped, with the cited sentence inside ``<mark>``."""
+    local_start = hit.start - hit.context_start
+    local_end = hit.end - hit.context_start
+    before = hit.context[:local_start]
+    sentence = hit.context[local_start:local_end]
+    after = hit.context[local_end:]
+    return f"{escape_text(before)}<mark>{escape_text(sentence)}</mark>{escape_text(after)}"
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat reply: the answer with its markers, then each source in its paragraph."""
+    parts = []
+    if answer.abstained:
+        parts.append(f"<p><strong>{escape_text(answer.text.splitlines()[0])}</strong></p>")
+        heading = "Closest passages (not an answer)"
+    else:
+        cited = " ".join(
+            f"{escape_text(hit.text)} <sup>[{i}]</sup>" for i, hit in enumerate(answer.citations, 1)
+        )
+        parts.append(f"<p>{cited}</p>")
+        heading = "Sources"
+    if answer.interpreted_as:
+        parts.append(f"<p><em>Interpreted as: {escape_text(answer.interpreted_as)}</em></p>")
+    if answer.citations:
+        items = "".join(
+            f"<li><strong>[{i}]</strong> {escape_text(hit.doc_id)}, characters {hit.start}–{hit.end}"
+            f"<blockquote>{highlight_in_context(hit)}</blockquote></li>"
+            for i, hit in enumerate(answer.citations, 1)
+        )
+        parts.append(f"<p><strong>{heading}</strong></p><ol>{items}</ol>")
+    return "".join(parts)
+
+
+def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
+    messages = []
+    for message in history or []:
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            messages.append({"role": str(message.get("role", "")), "content": message["content"]})
+    return messages
+
+
+def create_app(live: LiveIndex):  # type: ignore[no-untyped-def]
+    """Build the Gradio Blocks for ``live`` (nothing is launched)."""
+    import gradio as gr
+
+    def reply(question: str, history: list[dict[str, Any]]) -> str:
+        try:
+            index = live.get()
+            result = index.answer(question, _history_messages(history))
+        except CiteqaError as exc:
+            return f"<p><strong>Can't answer that:</strong> {escape_text(str(exc))}</p>"
+        except Exception:  # noqa: BLE001 - never show a traceback in the chat
+            log.exception("unexpected error while answering")
+            return "<p><strong>Something went wrong on our side.</strong> Please try again.</p>"
+        return render_answer(result)
+
+    def answer_json(question: str) -> dict[str, Any]:
+        try:
+            return live.get().answer(question).to_dict()
+        except CiteqaError as exc:
+            return {"error": str(exc)}
+
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(
+            f"# {TITLE}\nAnswers are the article's own sentences, each cited with its exact place "
+            "in the text. If the article doesn't say, citeqa says so."
+        )
+        chatbot = gr.Chatbot(height=520, latex_delimiters=[], label="Chat")
+        gr.ChatInterface(
+            reply,
+            chatbot=chatbot,
+            textbox=gr.Textbox(
+                placeholder="Ask a question about the article…", max_length=MAX_INPUT_CHARS, submit_btn=True
+            ),
+            examples=EXAMPLES,
+            api_name="chat",
+            concurrency_limit=CONCURRENCY_LIMIT,
+        )
+        question = gr.Textbox(visible=False)
+        result = gr.JSON(visible=False)
+        question.submit(answer_json, question, result, api_name="answer", concurrency_limit=CONCURRENCY_LIMIT)
+    app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
+    return app
+
+
+def serve(
+    index_path: str | os.PathLike[str] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    block: bool = True,
+):  # type: ignore[no-untyped-def]
+    """Launch the chat on ``host:port`` (loopback by default, never a share link).
+
+    Returns the Gradio app (after it stops, or at once when ``block`` is False).
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    live = LiveIndex(index_path)
+    app = create_app(live)
+    log.info("serving %s on http://%s:%s", live.path, host, port)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        max_file_size=MAX_FILE_SIZE,
+        enable_monitoring=False,
+        show_error=False,
+        prevent_thread_lock=not block,
+        quiet=True,
+    )
+    return app
