@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .lexical import words
+from .lexical import tokenize
 from .schema import Answer, Hit
 
 ABSTAIN_MESSAGE = "The documents don't seem to answer this question."
@@ -18,11 +18,11 @@ DUPLICATE_OVERLAP = 0.8
 
 
 def word_overlap(a: str, b: str) -> float:
-    """Jaccard overlap of the folded word sets of two texts (0..1)."""
-    set_a, set_b = set(words(a)), set(words(b))
+    """How much of the shorter text's content words the other holds (0..1)."""
+    set_a, set_b = set(tokenize(a)), set(tokenize(b))
     if not set_a or not set_b:
         return 0.0
-    return len(set_a & set_b) / len(set_a | set_b)
+    return len(set_a & set_b) / min(len(set_a), len(set_b))
 
 
 def select_citations(
@@ -33,7 +33,7 @@ def select_citations(
     """Pick the hits worth citing: the best one, then those scoring close to it.
 
     Hits scoring below ``min_ratio`` of the best are left out, as are near-duplicates
-    of a hit already chosen (same sentence text or word overlap ≥ 0.8).
+    of a hit already chosen (≥ 80% of the shorter one's content words shared).
     """
     if not hits:
         return []
