@@ -168,3 +168,31 @@ def test_unsupported_and_undecodable_sources_are_refused(tmp_path, fake_embedder
     with pytest.raises(SourceError, match="no such file"):
         citeqa.build_index([tmp_path / "missing.txt"], tmp_path / "i", embedder=fake_embedder)
     assert not (tmp_path / "i" / "CURRENT").exists()
+
+
+def test_default_index_rebuilds_itself_when_the_shipped_article_changes(tmp_path, embedder, monkeypatch, caplog):
+    from citeqa import index as index_module
+
+    out = tmp_path / "default-index"
+    first = citeqa.build_index(None, out, embedder=embedder)
+    manifest_path = first.path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["sources"][0]["sha256"] = "0" * 64  # as if the article changed after the build
+    manifest_path.write_text(json.dumps(manifest))
+    # The manifest no longer matches its own recorded hashes only for sources; files are intact.
+    with pytest.raises(StaleIndexError):
+        citeqa.Index.load(out)
+    with caplog.at_level("WARNING", logger="citeqa"):
+        rebuilt = index_module.open_default_index(out)
+    assert rebuilt.path != first.path
+    assert "rebuilding the default index" in caplog.text
+    assert any("more than 20 times" in h.text for h in rebuilt.retrieve("How often has Erdogan been to Azerbaijan?", k=3))
+
+
+def test_a_non_default_stale_index_is_not_rebuilt_silently(built, corpus):
+    from citeqa import index as index_module
+
+    out, _ = built
+    (corpus / "a.txt").write_text("Changed.\n", encoding="utf-8")
+    with pytest.raises(StaleIndexError):
+        index_module.open_default_index(out)

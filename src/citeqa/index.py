@@ -30,7 +30,7 @@ from .lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from .query import clean_question, resolve_followup
 from .retrieval import Ranking, hybrid_rank
 from .schema import Answer, Document, Hit
-from .segment import segment_documents, segmenter_info
+from .segment import RULES_VERSION, segment_documents, segmenter_info
 from .sources import default_source, read_documents
 
 log = logging.getLogger("citeqa")
@@ -91,6 +91,7 @@ class Index:
             IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError.
         """
         stored = storage.load_version(Path(path), check_stale=check_stale)
+        _check_pipeline(stored.manifest, stored.path)
         if embedder is not None:
             _check_space(embedder, stored.manifest, stored.path)
         return cls(stored, embedder)
@@ -221,6 +222,17 @@ class Index:
         return coverage < MIN_COVERAGE
 
 
+def _check_pipeline(manifest: Mapping[str, Any], where: Path) -> None:
+    """Refuse an index whose BM25 tokens or sentences were made by other rules."""
+    tokenizer = manifest.get("tokenizer", {}).get("version")
+    rules = manifest.get("segmenter", {}).get("params", {}).get("rules_version")
+    if tokenizer != TOKENIZER_VERSION or rules != RULES_VERSION:
+        raise IncompatibleIndexError(
+            f"index at {where} was built with tokenizer v{tokenizer} and segmentation rules "
+            f"v{rules}; this citeqa uses v{TOKENIZER_VERSION} and v{RULES_VERSION}; rebuild it with citeqa build"
+        )
+
+
 def _check_space(embedder: Embedder, manifest: Mapping[str, Any], where: Path) -> None:
     expected = manifest.get("vector_space")
     if embedder.space != expected:
@@ -317,14 +329,10 @@ def open_default_index(path: Path | None = None) -> Index:
         return Index.load(path)
     except IndexNotFoundError:
         log.warning("no index at %s yet; building it from the shipped article", path)
-    except StaleIndexError as exc:
-        try:
-            manifest = storage.read_manifest(storage.resolve_version(path))
-        except CiteqaError:
-            raise exc from None
-        if [s.get("path") for s in manifest.get("sources", [])] != [default_source()]:
+    except (StaleIndexError, IncompatibleIndexError) as exc:
+        if storage.recorded_sources(path) != [default_source()]:
             raise
-        log.warning("the shipped article changed since %s was built; rebuilding it", path)
+        log.warning("rebuilding the default index at %s: %s", path, exc)
     return build_index(None, path)
 
 

@@ -287,6 +287,19 @@ def read_manifest(version: Path) -> dict[str, Any]:
     return manifest
 
 
+def recorded_sources(path: Path) -> list[str]:
+    """Source paths named by the live manifest, read leniently (any format version).
+
+    Used to decide whether an unusable index may be rebuilt automatically. Returns an
+    empty list when the manifest can't be read.
+    """
+    try:
+        manifest = json.loads((resolve_version(Path(path)) / MANIFEST).read_text(encoding="utf-8"))
+        return [str(s["path"]) for s in manifest["sources"]]
+    except (CorruptIndexError, IndexNotFoundError, OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 def verify_files(version: Path, manifest: dict[str, Any]) -> None:
     """Check every file the manifest lists: present, same size, same sha256.
 
