@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError, SourceError
 from .index import Index, build_index
-from .query import clean_question, resolve_followup
+from .query import clean_question
 from .ranker import MODES, abstain_decision
 from .sources import sha256_file
 
@@ -194,7 +194,7 @@ def evaluate_gold(index: Index, cases: Sequence[GoldCase], *, latency_repeats: i
         (q1, _), (q2, answers) = case.turns[0], case.turns[1]
         first = index.answer(q1)
         history = _history(q1, first.text)
-        second_turns.append((q2, answers, history, resolve_followup(clean_question(q2), history)))
+        second_turns.append((q2, answers, history))
 
     result: dict[str, Any] = {
         "counts": {"answerable": len(answerable), "unanswerable": len(unanswerable), "followups": len(followups)},
@@ -210,19 +210,19 @@ def evaluate_gold(index: Index, cases: Sequence[GoldCase], *, latency_repeats: i
             if mode == "hybrid" and rank != 1:
                 result["misses"].append({"id": case.id, "question": case.question, "rank": rank})
         follow_ranks = []
-        for q2, answers, _, resolved in second_turns:
-            ranking = index.rank(resolved, 10, mode=mode, question=q2)
+        for q2, answers, history in second_turns:
+            _, ranking = index.rank_turn(clean_question(q2), history, 10, mode=mode)  # type: ignore[arg-type]
             follow_ranks.append(first_hit_rank(ranking.ids, rows_containing(answers, texts)))
         result["modes"][mode] = {"answerable": ranking_metrics(ranks), "followup": ranking_metrics(follow_ranks)}
     unresolved = [
         first_hit_rank(index.rank(clean_question(q2), 10, question=q2).ids, rows_containing(answers, texts))
-        for q2, answers, _, _ in second_turns
+        for q2, answers, _ in second_turns
     ]
     result["followup_unresolved"] = ranking_metrics(unresolved)
 
     # abstention through the answer path
     false_abstain = [c.id for c in answerable if index.answer(c.question).abstained]
-    false_abstain += [f"{c.id}/2" for c, (q2, _, history, _) in zip(followups, second_turns) if index.answer(q2, history).abstained]
+    false_abstain += [f"{c.id}/2" for c, (q2, _, history, _) in zip(followups, [(q, a, h, None) for q, a, h in second_turns]) if index.answer(q2, history).abstained]
     abstained = {c.id: index.answer(c.question).abstained for c in unanswerable}
     off = [c for c in unanswerable if c.topic != "near"]
     near = [c for c in unanswerable if c.topic == "near"]

@@ -29,7 +29,7 @@ from .errors import (
 from .lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from .query import clean_question, resolve_followup
 from .ranker import Mode, Ranker, abstain_decision, load_reranker
-from .retrieval import Ranking
+from .retrieval import Ranking, fuse_rankings
 from .schema import Answer, Document, Hit
 from .segment import segment_documents, segmenter_info
 from .sources import default_source, read_documents
@@ -198,6 +198,31 @@ class Index:
             vector = self.embedder.encode([query])[0]
         return self.ranker.rank(query, vector, top_k, mode=mode, question=question)
 
+    def rank_turn(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, Any]] | None,
+        top_k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+    ) -> tuple[str, Ranking]:
+        """Rank for one conversation turn: resolve a follow-up, rank, fuse with the question as asked.
+
+        Args:
+            question: The cleaned question.
+            history: Earlier turns (Gradio messages) or None.
+            top_k: How many sentences to return.
+            mode: Ranking mode (see :meth:`rank`).
+
+        Returns:
+            The query searched (the interpretation) and the ranking.
+        """
+        query = resolve_followup(question, history)
+        ranking = self.rank(query, top_k, mode=mode, question=question)
+        if query != question:  # a resolved follow-up: also rank the question as asked, then fuse
+            ranking = fuse_rankings([ranking, self.rank(question, top_k, mode=mode, question=question)], top_k)
+        return query, ranking
+
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` sentences most relevant to ``question``, best first.
 
@@ -231,8 +256,7 @@ class Index:
         """
         max_citations = _check_k(max_citations)
         cleaned = clean_question(question)
-        query = resolve_followup(cleaned, history)
-        ranking = self.rank(query, max(10, max_citations), question=cleaned)
+        query, ranking = self.rank_turn(cleaned, history, max(10, max_citations))
         hits = [self.hit(int(i), float(s)) for i, s in zip(ranking.ids, ranking.scores)]
         abstain = self._should_abstain(query, ranking)
         return compose_answer(

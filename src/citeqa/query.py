@@ -88,51 +88,15 @@ def needs_context(question: str) -> bool:
     return bool(set(folded) & _ANAPHORA) or len(content_words(question)) <= 2
 
 
-_MARKER = re.compile(r"\s*\[\d+\]")
-_ENTITY = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]*)*")
-
-
-def entities(text: str) -> list[str]:
-    """Capitalized names in ``text`` ("Shusha Declaration", "Recep Tayyip Erdoğan"), in order.
-
-    A capitalized first word that is a stop word or question word ("What", "The") is
-    not part of a name.
-    """
-    found: list[str] = []
-    for match in _ENTITY.finditer(text):
-        parts = match.group().split()
-        while parts and (parts[0].casefold() in STOPWORDS or parts[0].casefold() in _QUESTION_WORDS):
-            parts = parts[1:]
-        name = " ".join(parts)
-        if name and name not in found:
-            found.append(name)
-    return found
-
-
-_QUESTION_WORDS = frozenset("what when where who whom whose which why how tell show give list is are does do did can could".split())
-
-
-def last_answer_sentence(history: Sequence[Mapping[str, Any]] | None) -> str:
-    """The first cited sentence of the assistant's last reply ("" if none or it abstained)."""
-    if not history:
-        return ""
-    for message in reversed(list(history)):
-        if isinstance(message, Mapping) and message.get("role") == "assistant":
-            content = message.get("content")
-            if not isinstance(content, str) or content.startswith("The documents don't seem"):
-                return ""
-            return _MARKER.split(content, maxsplit=1)[0].strip()
-    return ""
-
-
 def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:
     """The query to search for ``question`` given the conversation so far.
 
     A question that stands on its own is searched as asked. One that leans on the
     conversation (it points back with "it", "he", "they"... or has at most two content
-    words, like "and SAS?") gets the conversation's topic appended: the content words
-    of the previous question, and the names in the sentence the previous answer
-    quoted (that is where "he" or "it" usually points).
+    words, like "and SAS?") gets the content words of the previous question appended
+    (its names and topic words), so the search knows what "it" is. The index ranks
+    both the question as asked and this resolved query and fuses the two rankings
+    (see :meth:`citeqa.Index.answer`), so carrying a wrong word costs little.
 
     Returns:
         The query; ``"question (carried words)"`` when something was carried, which is
@@ -146,10 +110,6 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     for word in content_words(turns[-1]):
         if word not in own and word not in carried:
             carried.append(word)
-    for name in entities(last_answer_sentence(history)):
-        for word in content_words(name):
-            if word not in own and word not in carried:
-                carried.append(word)
     if not carried:
         return question
     return f"{question} ({' '.join(carried)})"

@@ -360,3 +360,31 @@ def should_abstain(best_dense: float, coverage: float, thresholds: Mapping[str, 
     if best_dense >= t["soft_floor"]:
         return False
     return coverage < t["min_coverage"]
+
+
+def fuse_rankings(rankings: Sequence[Ranking], top_k: int) -> Ranking:
+    """Average several rankings of the same index by score (absent = 0), best ``top_k`` kept.
+
+    Used for follow-ups: the question as asked and as resolved against the conversation
+    are both ranked (scores are reranker probabilities), and a sentence both agree on wins.
+    """
+    if top_k <= 0:
+        raise InvalidArgumentError(f"top_k must be > 0, got {top_k}")
+    if not rankings:
+        raise InvalidArgumentError("rankings must not be empty")
+    total: dict[int, float] = {}
+    dense: dict[int, float] = {}
+    lexical: dict[int, float] = {}
+    for ranking in rankings:
+        for i, s, d, l in zip(ranking.ids, ranking.scores, ranking.dense, ranking.lexical):
+            key = int(i)
+            total[key] = total.get(key, 0.0) + float(s) / len(rankings)
+            dense[key] = max(dense.get(key, -1.0), float(d))
+            lexical[key] = max(lexical.get(key, 0.0), float(l))
+    order = sorted(total, key=lambda key: (-total[key], key))[:top_k]
+    return Ranking(
+        ids=np.array(order, dtype=np.int64),
+        scores=np.array([total[k] for k in order], dtype=np.float32),
+        dense=np.array([dense[k] for k in order], dtype=np.float32),
+        lexical=np.array([lexical[k] for k in order], dtype=np.float32),
+    )
