@@ -33,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--model", metavar="MODEL", help="sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    evaluate = sub.add_parser("eval", help="measure retrieval, follow-ups, abstention and latency against baselines")
+    evaluate.add_argument("--gold", metavar="FILE", help="gold JSONL file (default: the shipped article's)")
+    evaluate.add_argument("--index", metavar="DIR", help="index the gold file is asked against (default: the shipped article's)")
+    evaluate.add_argument("--squad", metavar="PATH", help="SQuAD v1.1 JSON (default: ../shared/data/squad/dev-v1.1-tune.json from the repo root)")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="use only the first N SQuAD articles (quick runs)")
+    evaluate.add_argument("--cache", metavar="DIR", help="cache folder for the built SQuAD index (default: ~/.cache/citeqa/eval)")
+    evaluate.add_argument("--no-gold", action="store_true", help="skip the gold-file evaluation")
+    evaluate.add_argument("--no-squad", action="store_true", help="skip the SQuAD evaluation")
+    evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
+
     serve = sub.add_parser("serve", help="run the web chat")
     serve.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -77,6 +87,34 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import evaluate
+    from .index import Index
+
+    squad = args.squad
+    with_squad = not args.no_squad
+    if with_squad and squad is None and not evaluate.default_squad_path().is_file():
+        print(f"{PROG}: SQuAD file not found at {evaluate.default_squad_path()}; skipping it (pass --squad PATH)", file=sys.stderr)
+        with_squad = False
+    results = evaluate.run(
+        gold=args.gold,
+        index=Index.load(args.index) if args.index else None,
+        squad=Path(squad) if squad else None,
+        limit=args.limit,
+        cache_dir=args.cache,
+        with_gold=not args.no_gold,
+        with_squad=with_squad,
+        log=None if args.json else (lambda message: print(f"{PROG}: {message}", file=sys.stderr)),
+    )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(evaluate.format_report(results["gold"], results["squad"]))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .ui import serve
 
@@ -98,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
     args = _parser().parse_args(argv)
     _configure_logging()
-    handlers = {"ask": _ask, "build": _build, "serve": _serve}
+    handlers = {"ask": _ask, "build": _build, "eval": _eval, "serve": _serve}
     try:
         return handlers[args.command](args)
     except CiteqaError as exc:

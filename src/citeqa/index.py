@@ -28,7 +28,8 @@ from .errors import (
 )
 from .lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from .query import clean_question, resolve_followup
-from .retrieval import Ranking, hybrid_rank
+from .ranker import Mode, Ranker, abstain_decision, load_reranker
+from .retrieval import Ranking, fuse_rankings
 from .schema import Answer, Document, Hit
 from .segment import RULES_VERSION, segment_documents, segmenter_info
 from .sources import default_source, read_documents
@@ -36,13 +37,6 @@ from .sources import default_source, read_documents
 log = logging.getLogger("citeqa")
 
 MAX_K = 100
-#: How many nearest vectors FAISS returns before fusion.
-DENSE_CANDIDATES = 100
-#: Abstain when the best cosine is below HARD_FLOOR, or below SOFT_FLOOR while few of
-#: the question's words occur in the best paragraph.
-HARD_FLOOR = 0.25
-SOFT_FLOOR = 0.45
-MIN_COVERAGE = 0.34
 
 
 def _check_k(k: object) -> int:
@@ -69,6 +63,8 @@ class Index:
         self._start = rows[:, 1]
         self._end = rows[:, 2]
         self._paragraph = rows[:, 3]
+        self._ranker: Ranker | None = None
+        self._ranker_lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
 
@@ -116,6 +112,11 @@ class Index:
     def __len__(self) -> int:
         return int(self._stored.sentences.shape[0])
 
+    @property
+    def spans(self) -> np.ndarray:
+        """A copy of the sentence table: int64 ``(n, 4)`` of document number, start, end, paragraph id."""
+        return self._stored.sentences.copy()
+
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, documents={len(self._stored.documents)}, sentences={len(self)})"
 
@@ -159,13 +160,69 @@ class Index:
             last += 1
         return int(self._start[first]), int(self._end[last])
 
-    def rank(self, query: str, top_k: int = 10) -> Ranking:
-        """Rank sentences for an already-cleaned query (dense + BM25 fusion)."""
-        n = len(self)
-        vector = self.embedder.encode([query])
-        want = min(n, max(DENSE_CANDIDATES, top_k))
-        scores, ids = self._stored.vectors.search(vector, want)
-        return hybrid_rank(ids[0], scores[0], self._stored.bm25.scores(query), top_k)
+    @property
+    def ranker(self) -> Ranker:
+        """The ranking stage for this index (built on first use from the stored data)."""
+        if self._ranker is None:
+            with self._ranker_lock:
+                if self._ranker is None:
+                    texts = [self._text(row) for row in range(len(self))]
+                    self._ranker = Ranker(
+                        texts, self._stored.sentences, self._stored.vectors, self._stored.bm25, load_reranker()
+                    )
+        return self._ranker
+
+    def _text(self, row: int) -> str:
+        document = self._stored.documents[int(self._doc[row])]
+        return document.text[int(self._start[row]) : int(self._end[row])]
+
+    def rank(
+        self,
+        query: str,
+        top_k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+        vector: np.ndarray | None = None,
+        question: str | None = None,
+    ) -> Ranking:
+        """Rank sentences for an already-cleaned query.
+
+        Args:
+            query: The query text (cleaned, follow-ups resolved).
+            top_k: How many sentences to return.
+            mode: "hybrid" (the product: dense + BM25 candidates reranked with paragraph
+                context), or a baseline: "rrf", "dense", "bm25".
+            vector: The query's embedding when already computed (evaluation batches them).
+            question: The question whose wording decides the answer type (default: query).
+        """
+        if vector is None:
+            vector = self.embedder.encode([query])[0]
+        return self.ranker.rank(query, vector, top_k, mode=mode, question=question)
+
+    def rank_turn(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, Any]] | None,
+        top_k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+    ) -> tuple[str, Ranking]:
+        """Rank for one conversation turn: resolve a follow-up, rank, fuse with the question as asked.
+
+        Args:
+            question: The cleaned question.
+            history: Earlier turns (Gradio messages) or None.
+            top_k: How many sentences to return.
+            mode: Ranking mode (see :meth:`rank`).
+
+        Returns:
+            The query searched (the interpretation) and the ranking.
+        """
+        query = resolve_followup(question, history)
+        ranking = self.rank(query, top_k, mode=mode, question=question)
+        if query != question:  # a resolved follow-up: also rank the question as asked, then fuse
+            ranking = fuse_rankings([ranking, self.rank(question, top_k, mode=mode, question=question)], top_k)
+        return query, ranking
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` sentences most relevant to ``question``, best first.
@@ -200,26 +257,15 @@ class Index:
         """
         max_citations = _check_k(max_citations)
         cleaned = clean_question(question)
-        query = resolve_followup(cleaned, history)
-        ranking = self.rank(query, max(10, max_citations))
+        query, ranking = self.rank_turn(cleaned, history, max(10, max_citations))
         hits = [self.hit(int(i), float(s)) for i, s in zip(ranking.ids, ranking.scores)]
         abstain = self._should_abstain(query, ranking)
-        return compose_answer(hits, abstain=abstain, interpreted_as=query, max_citations=max_citations)
+        return compose_answer(
+            hits, abstain=abstain, interpreted_as=query, question=cleaned, max_citations=max_citations
+        )
 
     def _should_abstain(self, query: str, ranking: Ranking) -> bool:
-        if not len(ranking):
-            return True
-        best_dense = float(ranking.dense.max())
-        if best_dense < HARD_FLOOR:
-            return True
-        if best_dense >= SOFT_FLOOR:
-            return False
-        wanted = set(tokenize(query))
-        if not wanted:
-            return True
-        top = self.hit(int(ranking.ids[0]), 0.0)
-        coverage = len(wanted & set(tokenize(top.context))) / len(wanted)
-        return coverage < MIN_COVERAGE
+        return abstain_decision(query, ranking, self.ranker).abstain
 
 
 def _check_pipeline(manifest: Mapping[str, Any], where: Path) -> None:

@@ -96,3 +96,20 @@ class BM25Index:
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+    @classmethod
+    def from_tokens(cls, corpus_tokens: Sequence[Sequence[str]]) -> BM25Index:
+        """Index already-tokenized texts (e.g. whole paragraphs, built at load time)."""
+        import bm25s
+
+        model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+        model.index([list(t) for t in corpus_tokens], show_progress=False)
+        return cls(model)
+
+    def scores_of_tokens(self, tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every indexed text for already-tokenized query words."""
+        vocab = self._model.vocab_dict
+        kept = [t for t in tokens if t in vocab]
+        if not kept:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(kept), dtype=np.float32)

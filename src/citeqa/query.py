@@ -92,8 +92,15 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     """The query to search for ``question`` given the conversation so far.
 
     A question that stands on its own is searched as asked. One that leans on the
-    conversation ("What does it focus on?") gets the content words of the most recent
-    earlier question appended, so the search knows what "it" is.
+    conversation (it points back with "it", "he", "they"... or has at most two content
+    words, like "and SAS?") gets the content words of the previous question appended
+    (its names and topic words), so the search knows what "it" is. The index ranks
+    both the question as asked and this resolved query and fuses the two rankings
+    (see :meth:`citeqa.Index.answer`), so carrying a wrong word costs little.
+
+    Returns:
+        The query; ``"question (carried words)"`` when something was carried, which is
+        also what :attr:`Answer.interpreted_as` shows.
     """
     turns = user_turns(history)
     if not turns or not needs_context(question):

@@ -6,7 +6,7 @@ scores to :func:`hybrid_rank`. Tests drive these functions with tiny hand-made a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,4 +112,289 @@ def hybrid_rank(
         scores=fused[order].astype(np.float32),
         dense=dense_full[order],
         lexical=lexical[order],
+    )
+
+
+# ---------------------------------------------------------------------- hybrid reranking
+#
+# Candidates come from the vector search (top-N) and BM25 (top-N); each candidate is
+# then described by a few features that look at the sentence *and its context* (its
+# paragraph, its neighbours, its document's headline) and scored by a small linear model
+# whose weights are plain JSON (``data/reranker.json``, fitted by
+# ``benchmarks/fit_reranker.py`` on part of the SQuAD tune half).
+
+#: Feature names, in column order of :func:`feature_matrix`.
+FEATURES = (
+    "dense",
+    "dense_gap",
+    "lexical",
+    "rrf",
+    "paragraph_lexical",
+    "paragraph_dense",
+    "neighbour_dense",
+    "document_dense",
+    "title_dense",
+    "coverage",
+    "answer_type",
+    "length",
+)
+
+
+@dataclass(frozen=True)
+class CandidateContext:
+    """Raw per-candidate evidence for one query (all arrays have one entry per candidate).
+
+    Attributes:
+        dense: Cosine of the sentence to the query.
+        lexical: BM25 score of the sentence.
+        paragraph_lexical: BM25 score of the sentence's paragraph (paragraphs as documents).
+        paragraph_dense: Cosine of the paragraph centroid (mean of its sentence vectors).
+        neighbour_dense: Best cosine of the sentences just before and after it in the
+            same paragraph (the sentence's own cosine when it stands alone).
+        document_dense: Cosine of the document centroid.
+        title_dense: Cosine of the document's first sentence (the headline or title).
+        coverage: IDF-weighted share of the query's words found in the sentence (0..1).
+        answer_type: 1.0 when the sentence holds the kind of words the question asks for
+            (a date for "when", a number for "how many", a name for "who"), else 0.0.
+        length: Number of words in the sentence.
+    """
+
+    dense: np.ndarray
+    lexical: np.ndarray
+    paragraph_lexical: np.ndarray
+    paragraph_dense: np.ndarray
+    neighbour_dense: np.ndarray
+    document_dense: np.ndarray
+    title_dense: np.ndarray
+    coverage: np.ndarray
+    answer_type: np.ndarray
+    length: np.ndarray
+
+
+def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndarray:
+    """Indices of the ``n`` largest entries of ``scores``, best first.
+
+    Args:
+        scores: Any 1-D array of scores.
+        n: How many to keep (fewer when the array is shorter).
+        positive_only: Drop entries that are not > 0 (e.g. BM25 "no match").
+    """
+    if n <= 0:
+        raise InvalidArgumentError(f"n must be > 0, got {n}")
+    scores = np.asarray(scores)
+    candidates = np.flatnonzero(scores > 0) if positive_only else np.arange(scores.shape[0])
+    if candidates.shape[0] > n:
+        part = np.argpartition(-scores[candidates], n - 1)[:n]
+        candidates = candidates[part]
+    return candidates[np.argsort(-scores[candidates], kind="stable")]
+
+
+def candidate_ids(dense_ids: np.ndarray, lexical_ids: np.ndarray, n: int) -> np.ndarray:
+    """Union of the vector-search hits and the BM25 hits (``-1`` and out-of-range dropped).
+
+    Order: first appearance in ``dense_ids`` then ``lexical_ids``.
+    """
+    merged = np.concatenate([np.asarray(dense_ids, np.int64).ravel(), np.asarray(lexical_ids, np.int64).ravel()])
+    merged = merged[(merged >= 0) & (merged < n)]
+    _, first = np.unique(merged, return_index=True)
+    return merged[np.sort(first)]
+
+
+def scale_by_max(values: np.ndarray) -> np.ndarray:
+    """``values / max(values)`` when the max is positive, else zeros."""
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    top = float(values.max()) if values.size else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def neighbour_best(values: np.ndarray, paragraph: np.ndarray) -> np.ndarray:
+    """For each row, the best of ``values`` of the rows just before/after in the same paragraph.
+
+    Args:
+        values: Scores of consecutive sentence rows.
+        paragraph: Paragraph id of each of those rows.
+
+    Returns:
+        The neighbours' best value per row; a row without a neighbour gets its own value.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    paragraph = np.asarray(paragraph)
+    best = np.full(values.shape[0], -np.inf)
+    if values.shape[0] > 1:
+        same = paragraph[1:] == paragraph[:-1]
+        best[1:] = np.where(same, values[:-1], -np.inf)
+        best[:-1] = np.maximum(best[:-1], np.where(same, values[1:], -np.inf))
+    return np.where(np.isfinite(best), best, values)
+
+
+def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
+    """IDF-weighted share of the distinct query tokens that occur in the text (0..1).
+
+    Tokens missing from ``idf`` get the largest weight seen (rare words count most).
+    """
+    wanted = set(query_tokens)
+    if not wanted:
+        return 0.0
+    fallback = max(idf.values(), default=1.0)
+    weights = {t: float(idf.get(t, fallback)) for t in wanted}
+    total = sum(weights.values())
+    present = set(text_tokens)
+    return sum(w for t, w in weights.items() if t in present) / total if total > 0 else 0.0
+
+
+def feature_matrix(context: CandidateContext) -> np.ndarray:
+    """The ``(m, len(FEATURES))`` feature matrix of ``m`` candidates, columns as in FEATURES.
+
+    Scores are made comparable across queries: BM25 values are divided by the query's
+    best, dense values are also given as the gap to the query's best, ranks enter as
+    reciprocal-rank-fusion scores.
+    """
+    dense = np.asarray(context.dense, dtype=np.float64)
+    lexical = np.nan_to_num(np.asarray(context.lexical, dtype=np.float64), nan=0.0)
+    m = dense.shape[0]
+    if m == 0:
+        return np.zeros((0, len(FEATURES)))
+    dense_rank = ranks_of(dense)
+    lexical_rank = np.where(lexical > 0, ranks_of(lexical), 0)
+    rrf = reciprocal_rank_fusion([dense_rank, lexical_rank]) * RRF_K / 2
+    columns = {
+        "dense": dense,
+        "dense_gap": dense - dense.max(),
+        "lexical": scale_by_max(lexical),
+        "rrf": rrf,
+        "paragraph_lexical": scale_by_max(context.paragraph_lexical),
+        "paragraph_dense": np.asarray(context.paragraph_dense, dtype=np.float64),
+        "neighbour_dense": np.asarray(context.neighbour_dense, dtype=np.float64),
+        "document_dense": np.asarray(context.document_dense, dtype=np.float64),
+        "title_dense": np.asarray(context.title_dense, dtype=np.float64),
+        "coverage": np.asarray(context.coverage, dtype=np.float64),
+        "answer_type": np.asarray(context.answer_type, dtype=np.float64),
+        "length": np.log1p(np.asarray(context.length, dtype=np.float64)) / 4.0,
+    }
+    return np.column_stack([columns[name] for name in FEATURES])
+
+
+def linear_scores(features: np.ndarray, weights: Mapping[str, float], bias: float = 0.0) -> np.ndarray:
+    """Score rows of a feature matrix with named weights (unknown names are an error)."""
+    unknown = set(weights) - set(FEATURES)
+    if unknown:
+        raise InvalidArgumentError(f"unknown reranker features: {sorted(unknown)}")
+    vector = np.array([float(weights.get(name, 0.0)) for name in FEATURES])
+    return np.asarray(features, dtype=np.float64) @ vector + bias
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Softmax of a 1-D array (stable)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return scores
+    shifted = np.exp(scores - scores.max())
+    return shifted / shifted.sum()
+
+
+def rerank(
+    ids: np.ndarray,
+    context: CandidateContext,
+    weights: Mapping[str, float],
+    top_k: int,
+) -> Ranking:
+    """Score candidates with the linear reranker and keep the best ``top_k``.
+
+    Args:
+        ids: Sentence rows of the candidates.
+        context: Their evidence (same order as ``ids``).
+        weights: Feature weights (see :data:`FEATURES`).
+        top_k: How many to return.
+
+    Returns:
+        A :class:`Ranking` whose scores are the reranker's softmax probabilities over the
+        candidates (they sum to at most 1 and say how sure the ranking is).
+    """
+    if top_k <= 0:
+        raise InvalidArgumentError(f"top_k must be > 0, got {top_k}")
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.shape[0] == 0:
+        empty = np.zeros(0, dtype=np.float32)
+        return Ranking(ids=ids, scores=empty, dense=empty, lexical=empty)
+    scores = softmax(linear_scores(feature_matrix(context), weights))
+    order = np.argsort(-scores, kind="stable")[:top_k]
+    return Ranking(
+        ids=ids[order],
+        scores=scores[order].astype(np.float32),
+        dense=np.asarray(context.dense, dtype=np.float32)[order],
+        lexical=np.asarray(context.lexical, dtype=np.float32)[order],
+    )
+
+
+def single_rank(ids: np.ndarray, scores: np.ndarray, dense: np.ndarray, lexical: np.ndarray, top_k: int) -> Ranking:
+    """A :class:`Ranking` ordering candidates by one score (the dense-only or BM25-only baselines)."""
+    if top_k <= 0:
+        raise InvalidArgumentError(f"top_k must be > 0, got {top_k}")
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:top_k]
+    return Ranking(
+        ids=np.asarray(ids, dtype=np.int64)[order],
+        scores=np.asarray(scores, dtype=np.float32)[order],
+        dense=np.asarray(dense, dtype=np.float32)[order],
+        lexical=np.asarray(lexical, dtype=np.float32)[order],
+    )
+
+
+#: Default abstention thresholds (``data/reranker.json`` may override them).
+ABSTAIN_DEFAULTS = {"hard_floor": 0.05, "soft_floor": 0.30, "min_coverage": 0.10}
+
+
+def should_abstain(best_dense: float, coverage: float, thresholds: Mapping[str, float]) -> bool:
+    """Abstain when nothing in the documents is close enough to the query.
+
+    Calibration (shipped thresholds, ``data/reranker.json``; measured with
+    ``citeqa eval`` on ``data/eval/lachin-gold.jsonl``): off-topic questions reach a best
+    cosine of at most ~0.25 and none of their words occurs around the best sentence
+    (coverage 0), while answerable ones either share words with the best sentence's
+    paragraph/headline (coverage >= 0.24) or reach a cosine >= 0.39. So: below
+    ``hard_floor`` (0.05) always abstain; between the floors abstain only when coverage is
+    under ``min_coverage`` (0.10); at or above ``soft_floor`` (0.30) answer. Near-topic
+    questions the article does not answer ("How many soldiers took part?") share its
+    words and are *not* caught: the closest sentences are then cited as an answer.
+
+    Args:
+        best_dense: The best cosine between the query and any candidate sentence.
+        coverage: IDF-weighted share of the query's words present around the best
+            sentence (its paragraph and its document's headline), 0..1.
+        thresholds: ``hard_floor`` (always abstain below this cosine), ``soft_floor``
+            (never abstain above it), ``min_coverage`` (between the two floors, abstain
+            when coverage is below this).
+    """
+    t = {**ABSTAIN_DEFAULTS, **thresholds}
+    if best_dense < t["hard_floor"]:
+        return True
+    if best_dense >= t["soft_floor"]:
+        return False
+    return coverage < t["min_coverage"]
+
+
+def fuse_rankings(rankings: Sequence[Ranking], top_k: int) -> Ranking:
+    """Average several rankings of the same index by score (absent = 0), best ``top_k`` kept.
+
+    Used for follow-ups: the question as asked and as resolved against the conversation
+    are both ranked (scores are reranker probabilities), and a sentence both agree on wins.
+    """
+    if top_k <= 0:
+        raise InvalidArgumentError(f"top_k must be > 0, got {top_k}")
+    if not rankings:
+        raise InvalidArgumentError("rankings must not be empty")
+    total: dict[int, float] = {}
+    dense: dict[int, float] = {}
+    lexical: dict[int, float] = {}
+    for ranking in rankings:
+        for i, s, d, l in zip(ranking.ids, ranking.scores, ranking.dense, ranking.lexical):
+            key = int(i)
+            total[key] = total.get(key, 0.0) + float(s) / len(rankings)
+            dense[key] = max(dense.get(key, -1.0), float(d))
+            lexical[key] = max(lexical.get(key, 0.0), float(l))
+    order = sorted(total, key=lambda key: (-total[key], key))[:top_k]
+    return Ranking(
+        ids=np.array(order, dtype=np.int64),
+        scores=np.array([total[k] for k in order], dtype=np.float32),
+        dense=np.array([dense[k] for k in order], dtype=np.float32),
+        lexical=np.array([lexical[k] for k in order], dtype=np.float32),
     )

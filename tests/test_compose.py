@@ -1,0 +1,84 @@
+"""Answer composition: citations follow the scores, no near-duplicates, answer words marked."""
+
+from __future__ import annotations
+
+from citeqa.compose import (
+    ABSTAIN_MESSAGE,
+    CLOSEST_HEADING,
+    answer_spans,
+    compose_answer,
+    is_near_duplicate,
+    question_type,
+    select_citations,
+)
+from citeqa.schema import Hit
+
+WAR = (
+    "During the 44-day conflict, which ended in a truce on Nov. 10, Azerbaijan liberated several "
+    "cities and nearly 300 settlements and villages in Nagorno-Karabakh."
+)
+VISITS = "During his presidency, President Recep Tayyip Erdoğan has visited Azerbaijan more than 20 times."
+
+
+def _hit(text: str, score: float, row: int = 0) -> Hit:
+    return Hit(text=text, score=score, doc_id="d", sentence_id=row, start=0, end=len(text), context=text)
+
+
+def _marked(question: str, text: str) -> list[str]:
+    return [text[s:e] for s, e in answer_spans(question, text)]
+
+
+def test_question_type_reads_the_question_word() -> None:
+    assert question_type("When did the war end?") == "when"
+    assert question_type("how many villages were freed") == "count"
+    assert question_type("Who is the president?") == "who"
+    assert question_type("What does the declaration focus on?") is None
+
+
+def test_when_questions_mark_dates() -> None:
+    assert _marked("When did the war end?", WAR) == ["Nov. 10"]
+
+
+def test_how_many_questions_mark_numbers_but_not_dates() -> None:
+    marked = _marked("How many settlements were liberated?", WAR)
+    assert "nearly 300 settlements" in marked
+    assert all("10" not in m for m in marked)
+
+
+def test_who_questions_mark_names_not_already_in_the_question() -> None:
+    assert "President Recep Tayyip Erdoğan" in _marked("Who is the Turkish president?", VISITS)
+    assert "Azerbaijan" not in _marked("Who visited Azerbaijan?", VISITS)
+
+
+def test_untyped_questions_mark_nothing() -> None:
+    assert answer_spans("What does the declaration focus on?", WAR) == ()
+
+
+def test_number_of_citations_follows_the_scores() -> None:
+    confident = [_hit("A sentence.", 0.9, 0), _hit("Other words here.", 0.05, 1)]
+    split = [_hit("A sentence.", 0.4, 0), _hit("Other words here.", 0.35, 1), _hit("Third one now.", 0.1, 2)]
+    assert len(select_citations(confident)) == 1
+    assert [h.sentence_id for h in select_citations(split)] == [0, 1]
+
+
+def test_near_duplicates_are_cited_once() -> None:
+    a = "The declaration affirms joint efforts by the two armies."
+    b = "The declaration affirms joint efforts by the two armies in the face of threats."
+    assert is_near_duplicate(a, b)
+    chosen = select_citations([_hit(a, 0.5, 0), _hit(b, 0.45, 1), _hit("Something else entirely.", 0.4, 2)])
+    assert [h.sentence_id for h in chosen] == [0, 2]
+
+
+def test_answer_marks_answer_words_in_citations() -> None:
+    result = compose_answer([_hit(WAR, 0.9)], abstain=False, question="When did the war end?")
+    assert not result.abstained
+    span = result.citations[0].answer_spans[0]
+    assert WAR[span[0] : span[1]] == "Nov. 10"
+    assert result.text == f"{WAR} [1]"
+
+
+def test_abstaining_lists_closest_passages_not_an_answer() -> None:
+    result = compose_answer([_hit(WAR, 0.1), _hit(VISITS, 0.05, 1)], abstain=True, question="Who won?")
+    assert result.abstained
+    assert result.text.startswith(ABSTAIN_MESSAGE)
+    assert CLOSEST_HEADING in result.text

@@ -1,0 +1,29 @@
+"""Follow-up resolution against the conversation."""
+
+from __future__ import annotations
+
+from citeqa.query import needs_context, resolve_followup
+
+
+def _history(question: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": "Some answer. [1]"}]
+
+
+def test_pronoun_followup_carries_the_previous_topic() -> None:
+    resolved = resolve_followup("What does it focus on?", _history("What is the Shusha Declaration?"))
+    assert resolved.startswith("What does it focus on?")
+    assert "shusha" in resolved and "declaration" in resolved
+
+
+def test_short_followup_carries_the_previous_topic() -> None:
+    assert "sat" in resolve_followup("and SAS?", _history("What is SAT?"))
+
+
+def test_standalone_question_is_searched_as_asked() -> None:
+    question = "How many times has Erdogan visited Azerbaijan?"
+    assert resolve_followup(question, _history("What is the Shusha Declaration?")) == question
+    assert not needs_context(question)
+
+
+def test_without_history_nothing_is_carried() -> None:
+    assert resolve_followup("What does it focus on?", None) == "What does it focus on?"

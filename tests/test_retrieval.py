@@ -1,0 +1,105 @@
+"""Unit tests of the pure ranking functions, driven by tiny hand-made arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citeqa.errors import InvalidArgumentError
+from citeqa.retrieval import (
+    FEATURES,
+    CandidateContext,
+    Ranking,
+    candidate_ids,
+    feature_matrix,
+    fuse_rankings,
+    hybrid_rank,
+    neighbour_best,
+    rerank,
+    scale_by_max,
+    should_abstain,
+    top_n,
+    weighted_coverage,
+)
+
+
+def _context(m: int, **overrides: list[float]) -> CandidateContext:
+    base = {name: np.zeros(m) for name in CandidateContext.__dataclass_fields__}
+    base.update({k: np.asarray(v, dtype=float) for k, v in overrides.items()})
+    return CandidateContext(**base)
+
+
+def test_top_n_returns_best_first_and_can_drop_non_positive() -> None:
+    scores = np.array([0.1, 0.0, 0.9, 0.5, -1.0])
+    assert top_n(scores, 2).tolist() == [2, 3]
+    assert top_n(scores, 10, positive_only=True).tolist() == [2, 3, 0]
+    with pytest.raises(InvalidArgumentError, match="n must be > 0, got 0"):
+        top_n(scores, 0)
+
+
+def test_candidate_ids_merge_dense_and_lexical_without_duplicates_or_minus_one() -> None:
+    merged = candidate_ids(np.array([3, -1, 1]), np.array([1, 4, 9]), n=5)
+    assert merged.tolist() == [3, 1, 4]
+
+
+def test_scale_by_max_is_zero_when_nothing_matches() -> None:
+    assert scale_by_max(np.array([2.0, 1.0])).tolist() == [1.0, 0.5]
+    assert scale_by_max(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_neighbour_best_stays_inside_the_paragraph() -> None:
+    values = np.array([0.1, 0.9, 0.3, 0.7])
+    paragraph = np.array([0, 0, 1, 2])
+    # row 2 and row 3 have no neighbour in their paragraph: they keep their own value
+    assert neighbour_best(values, paragraph).tolist() == [0.9, 0.1, 0.3, 0.7]
+
+
+def test_weighted_coverage_counts_rare_words_more() -> None:
+    idf = {"erdogan": 3.0, "visit": 1.0}
+    assert weighted_coverage(["erdogan", "visit"], ["erdogan"], idf) == pytest.approx(0.75)
+    assert weighted_coverage(["erdogan", "visit"], ["visit"], idf) == pytest.approx(0.25)
+    assert weighted_coverage([], ["visit"], idf) == 0.0
+
+
+def test_feature_matrix_has_one_column_per_feature_in_order() -> None:
+    ctx = _context(3, dense=[0.2, 0.6, 0.4], lexical=[0.0, 2.0, 4.0], coverage=[0.1, 0.2, 0.3])
+    x = feature_matrix(ctx)
+    assert x.shape == (3, len(FEATURES))
+    assert x[:, FEATURES.index("dense_gap")].tolist() == pytest.approx([-0.4, 0.0, -0.2])
+    assert x[:, FEATURES.index("lexical")].tolist() == pytest.approx([0.0, 0.5, 1.0])
+    assert x[:, FEATURES.index("coverage")].tolist() == pytest.approx([0.1, 0.2, 0.3])
+
+
+def test_rerank_orders_by_weighted_features_and_gives_probabilities() -> None:
+    ids = np.array([10, 11, 12])
+    ctx = _context(3, dense=[0.9, 0.1, 0.5], paragraph_lexical=[0.0, 5.0, 1.0])
+    by_dense = rerank(ids, ctx, {"dense": 5.0}, top_k=3)
+    assert by_dense.ids.tolist() == [10, 12, 11]
+    by_paragraph = rerank(ids, ctx, {"paragraph_lexical": 5.0}, top_k=2)
+    assert by_paragraph.ids.tolist() == [11, 12]
+    assert float(by_dense.scores.sum()) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(InvalidArgumentError, match="unknown reranker features"):
+        rerank(ids, ctx, {"nonsense": 1.0}, top_k=1)
+
+
+def test_hybrid_rank_never_returns_faiss_minus_one() -> None:
+    ranking = hybrid_rank(np.array([2, -1]), np.array([0.9, 0.5]), np.array([0.0, 1.0, 0.0]), top_k=5)
+    assert -1 not in ranking.ids.tolist()
+    assert set(ranking.ids.tolist()) == {1, 2}
+
+
+def test_fuse_rankings_prefers_sentences_both_rankings_agree_on() -> None:
+    def ranking(ids: list[int], scores: list[float]) -> Ranking:
+        z = np.zeros(len(ids), dtype=np.float32)
+        return Ranking(np.array(ids), np.array(scores, dtype=np.float32), z, z)
+
+    fused = fuse_rankings([ranking([1, 2], [0.6, 0.4]), ranking([3, 2], [0.55, 0.45])], top_k=3)
+    assert fused.ids.tolist() == [2, 1, 3]
+
+
+def test_should_abstain_uses_coverage_only_between_the_floors() -> None:
+    t = {"hard_floor": 0.05, "soft_floor": 0.3, "min_coverage": 0.1}
+    assert should_abstain(0.02, 1.0, t) is True
+    assert should_abstain(0.2, 0.0, t) is True
+    assert should_abstain(0.2, 0.5, t) is False
+    assert should_abstain(0.35, 0.0, t) is False
