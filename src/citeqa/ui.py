@@ -69,7 +69,7 @@ CSS = """
 @keyframes cq-flash { 0%, 30% { background: #ffb347; box-shadow: 0 0 0 4px #ffb347; } }
 .cq-abstain { border-left: 4px solid #9a9aa8; padding-left: 10px; }
 .cq-abstain-title { font-weight: 700; }
-.cq-marker, .cq-source { font-weight: 600; text-decoration: none; }
+.cq-marker, .cq-source { font-weight: 600; text-decoration: none; color: var(--link-text-color, #2563eb); }
 .cq-interp, .cq-note, .cq-meta { opacity: .8; font-size: .92em; }
 .cq-jump a { margin-right: 8px; }
 .cq-docs table { width: 100%; border-collapse: collapse; }
@@ -420,7 +420,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         if not message:
             return gr.skip(), gr.skip(), ""
         history = list(history or [])
-        history.append({"role": "assistant", "content": f'<p class="cq-note">📚 {message}</p>'})
+        history.append({"role": "assistant", "content": f'<p class="cq-note"><strong>Documents updated.</strong> {message}</p>'})
         session = session or _new_session()
         session["version"] = str(live.get().path)
         return history, session, ""

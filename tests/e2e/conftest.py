@@ -107,19 +107,29 @@ class Page:
         self.dialogs.append(dialog.message)
         dialog.dismiss()
 
-    def ask(self, question: str, *, expect: str = ".cq-answer, .cq-abstain, .cq-error") -> None:
+    KINDS = ":is(.cq-answer, .cq-abstain, .cq-error)"
+    REPLY = f"#cq-chat {KINDS}"
+
+    def replies(self) -> int:
+        """How many answers, abstentions or refusals the chat shows."""
+        return self.page.locator(self.REPLY).count()
+
+    def wait_for_reply(self, before: int) -> None:
+        self.page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length > n", arg=[self.REPLY, before], timeout=60_000
+        )
+
+    def ask(self, question: str) -> None:
         """Type a question, press Enter, wait for the new reply."""
-        before = self.page.locator("#cq-chat .bot").count()
+        before = self.replies()
         box = self.page.locator("#cq-question textarea")
         box.fill(question)
         box.press("Enter")
-        self.page.wait_for_function(
-            "n => document.querySelectorAll('#cq-chat .bot').length > n", arg=before, timeout=60_000
-        )
-        self.page.locator("#cq-chat .bot").last.locator(expect).first.wait_for(timeout=60_000)
+        self.wait_for_reply(before)
 
     def last_reply(self):
-        return self.page.locator("#cq-chat .bot").last
+        """The chat bubble of the newest reply."""
+        return self.page.locator("#cq-chat .bot").filter(has=self.page.locator(self.KINDS)).last
 
     def shot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,8 @@ def test_clicking_a_marker_scrolls_the_source_pane_to_the_sentence_and_flashes_i
 
 def test_clicking_a_source_link_of_an_older_answer_shows_that_answer_again(chat):
     chat.ask("How many times has Erdogan visited Azerbaijan?")
-    first = chat.page.locator("#cq-chat .bot").nth(chat.page.locator("#cq-chat .bot").count() - 1)
+    bubbles = chat.page.locator("#cq-chat .bot")
+    first = bubbles.nth(bubbles.count() - 1)
     chat.ask("What does the Shusha Declaration focus on?")
     assert "Shusha" in chat.page.locator("#cq-pane mark.cq-cite").first.inner_text() or any(
         "declaration" in t.lower() for t in chat.page.locator("#cq-pane mark.cq-cite").all_inner_texts()
@@ -99,11 +100,9 @@ def test_blank_and_oversized_questions_get_a_clear_message(chat):
 
 
 def test_example_question_is_asked_with_one_click(chat):
-    before = chat.page.locator("#cq-chat .bot").count()
+    before = chat.replies()
     chat.page.get_by_text("What does the Shusha Declaration focus on?", exact=True).first.click()
-    chat.page.wait_for_function(
-        "n => document.querySelectorAll('#cq-chat .bot').length > n", arg=before, timeout=60_000
-    )
+    chat.wait_for_reply(before)
     assert "focuses on defense cooperation" in chat.last_reply().inner_text()
 
 
