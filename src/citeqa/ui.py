@@ -157,7 +157,7 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
     if interpreted:
         parts.append(f'<p class="cq-interp"><em>Interpreted as: “{escape_text(interpreted)}”</em></p>')
     markers = [
-        f'<a class="cq-marker" href="{_anchor(answer_id, i)}" title="Show source {i}">&#91;{i}&#93;</a>'
+        f'<a class="cq-marker" href="{_anchor(answer_id, i)}" title="Show source {i}">[{i}]</a>'
         for i in range(1, len(answer.citations) + 1)
     ]
     if answer.abstained:
@@ -178,7 +178,7 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         heading = f"Sources ({len(answer.citations)})"
     if answer.citations:
         items = "".join(
-            f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">&#91;{i}&#93; {escape_text(hit.doc_id)}, '
+            f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_text(hit.doc_id)}, '
             f"characters {hit.start}–{hit.end}</a><blockquote>{highlight_in_context(hit)}</blockquote></li>"
             for i, hit in enumerate(answer.citations, 1)
         )
@@ -205,7 +205,7 @@ def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -
     kind = "cq-abstained" if answer.abstained else "cq-answered"
     heading = "Closest passages (not an answer)" if answer.abstained else "Cited sentences"
     jump = " ".join(
-        f'<a class="cq-source" href="{_anchor(answer_id, i)}">&#91;{i}&#93;</a>'
+        f'<a class="cq-source" href="{_anchor(answer_id, i)}">[{i}]</a>'
         for i in range(1, len(answer.citations) + 1)
     )
     parts = [f'<div class="cq-pane {kind}" id="cq-pane"><p class="cq-jump"><strong>{heading}:</strong> {jump}</p>']
