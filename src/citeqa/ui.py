@@ -85,7 +85,15 @@ JS = """
   const show = (id, tries) => {
     const el = document.getElementById(id);
     if (!el) { if (tries > 0) setTimeout(() => show(id, tries - 1), 100); return; }
-    el.scrollIntoView({ block: "center", behavior: "smooth" });
+    const pane = el.closest(".cq-pane");
+    if (pane) {  // scroll inside the pane; move the page only if the pane is off screen
+      const top = el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
+      pane.scrollTo({ top: top - pane.clientHeight / 3, behavior: "smooth" });
+      const box = pane.getBoundingClientRect();
+      if (box.top < 0 || box.top > window.innerHeight * 0.6) pane.scrollIntoView({ block: "start", behavior: "smooth" });
+    } else {
+      el.scrollIntoView({ block: "center", behavior: "smooth" });
+    }
     el.classList.remove("cq-flash"); void el.offsetWidth; el.classList.add("cq-flash");
     el.focus({ preventScroll: true });
   };
@@ -489,6 +497,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         )
         chatbot.select(select, [session], [pane, copy_box, session], queue=False, **private)
         clear_button.click(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
+        chatbot.clear(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
         app.load(documents_view, None, [documents, to_remove], **private)
         doc_outputs = [documents, to_remove, status]
         upload.upload(add_documents, upload, [*doc_outputs, upload, changed], concurrency_limit=1,
