@@ -80,6 +80,22 @@ def test_source_pane_highlights_exactly_the_cited_characters_with_answer_spans()
     assert "Title line" in pane  # the whole document, not just the sentence
 
 
+def test_removed_or_very_long_documents_show_only_the_cited_paragraph():
+    hit = _hit(12, 32)
+    pane = render_source_pane(Answer(text="", citations=[hit]), None, answer_id="r")
+    assert 'id="cq-r-1"' in pane and "First sentence here." in pane
+    assert "Title line" not in pane
+
+
+def test_app_module_imports_without_launching_anything():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("citeqa_app", Path(__file__).resolve().parents[1] / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(module.main)
+
+
 def test_abstention_renders_as_closest_passages_not_an_answer():
     answer = Answer(text="The documents don't seem to answer this question.", citations=[_hit(12, 33)], abstained=True)
     reply = render_answer(answer, answer_id="q", question="Who won?")

@@ -44,6 +44,8 @@ EXAMPLES = [
     "What is the aim of the exercise?",
 ]
 MAX_INPUT_CHARS = 1000
+#: Longer documents are shown as their cited paragraphs only, to keep the page light.
+MAX_PANE_CHARS = 100_000
 MAX_FILE_SIZE = "2mb"
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
@@ -203,8 +205,8 @@ def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -
     """The source pane: each cited document in full, every cited sentence highlighted
     and numbered like its marker.
 
-    Falls back to the cited paragraphs when ``index`` no longer holds the document
-    (e.g. an older answer after the document was removed).
+    Shows only the cited paragraphs when ``index`` no longer holds the document (an
+    older answer after the document was removed) or the document is very long.
     """
     documents = {d.doc_id: d for d in index.documents} if index is not None else {}
     by_doc: dict[str, list[tuple[int, Hit]]] = {}
@@ -221,7 +223,11 @@ def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -
         parts.append("<p>No passage to show.</p>")
     for doc_id, cited in by_doc.items():
         document = documents.get(doc_id)
-        exact = document is not None and all(document.text[h.start : h.end] == h.text for _, h in cited)
+        exact = (
+            document is not None
+            and len(document.text) <= MAX_PANE_CHARS
+            and all(document.text[h.start : h.end] == h.text for _, h in cited)
+        )
         parts.append(f"<h3>{escape_text(doc_id)}</h3>")
         if exact:
             parts.append(f'<div class="cq-doc-text">{_marked_document(document.text, cited, answer_id)}</div>')
@@ -251,7 +257,7 @@ def _marked_document(text: str, cited: Sequence[tuple[int, Hit]], answer_id: str
 
 def plain_text(answer: Answer) -> str:
     """The answer with its citations as plain text, for copying."""
-    lines = [answer.text, "", "Sources:" if not answer.abstained else "Closest passages:"]
+    lines = [answer.text, "", "Sources:"]
     for number, hit in enumerate(answer.citations, 1):
         lines.append(f'[{number}] {hit.doc_id}, characters {hit.start}-{hit.end}: "{hit.text}"')
     return "\n".join(lines) if answer.citations else answer.text
@@ -501,11 +507,11 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         app.load(documents_view, None, [documents, to_remove], **private)
         doc_outputs = [documents, to_remove, status]
         upload.upload(add_documents, upload, [*doc_outputs, upload, changed], concurrency_limit=1,
-                      concurrency_id="documents", **private).then(
+                      concurrency_id="documents", show_progress_on=documents, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         )
         remove_button.click(remove_document, to_remove, [*doc_outputs, changed], concurrency_limit=1,
-                            concurrency_id="documents", **private).then(
+                            concurrency_id="documents", show_progress_on=documents, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         )
 
