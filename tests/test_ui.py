@@ -13,7 +13,7 @@ import pytest
 from citeqa.errors import SourceError
 from citeqa.index import LiveIndex
 from citeqa.schema import Answer, Hit
-from citeqa.ui import escape_text, interpretation, plain_text, render_answer, render_source_pane
+from citeqa.ui import create_app, escape_text, interpretation, plain_text, render_answer, render_source_pane
 from citeqa.workspace import (
     MAX_DOCUMENT_BYTES,
     Library,
@@ -94,6 +94,12 @@ def test_app_module_imports_without_launching_anything():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(module.main)
+
+
+def test_read_only_app_builds_with_the_documented_endpoints(article_index):
+    app = create_app(LiveIndex(article_index.path.parent))
+    names = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
+    assert names == {"chat", "answer", "retrieve"}
 
 
 def test_abstention_renders_as_closest_passages_not_an_answer():

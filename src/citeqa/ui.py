@@ -10,12 +10,13 @@ the page, and every API reply carries the same escaped HTML.
 
 Stable API endpoints (for ``gradio_client`` and, with ``--mcp``, MCP tools):
 ``/chat`` (question, history → reply HTML), ``/answer`` (question → Answer JSON),
-``/retrieve`` (question, k → list of Hit JSON).
+``/retrieve`` (question, k → JSON array of hits, as text so MCP clients get JSON).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -337,17 +338,19 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         except CiteqaError as exc:
             return {"error": str(exc)}
 
-    def retrieve(question: str, k: int = 5) -> list:  # type: ignore[type-arg]
+    def retrieve(question: str, k: int = 5) -> str:
         """Find the sentences of the indexed documents most relevant to a question, best first.
-        Each result is a verbatim sentence with its document id and exact character offsets
-        (document[start:end] == text), its score and its paragraph as context.
+        Returns a JSON array; each item is a verbatim sentence ("text") with its document
+        ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
+        "score" and its paragraph ("context").
 
         Args:
             question: What to look for, in natural language.
             k: How many sentences to return (1 to 100).
         """
         try:
-            return [hit.to_dict() for hit in live.get().retrieve(question, _check_k(k))]
+            hits = live.get().retrieve(question, _check_k(k))
+            return json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False)
         except CiteqaError as exc:
             raise gr.Error(str(exc)) from None
 

@@ -35,7 +35,7 @@ def test_client_endpoints_have_stable_documented_names(served):
     assert "focuses on defense cooperation" in reply and "[1]" in reply and "<mark>" in reply
     data = client.predict("How often has Erdogan been to Azerbaijan?", api_name="/answer")
     assert any("more than 20 times" in c["text"] for c in data["citations"])
-    hits = client.predict("Erdogan visits to Azerbaijan", 2, api_name="/retrieve")
+    hits = json.loads(client.predict("Erdogan visits to Azerbaijan", 2, api_name="/retrieve"))
     assert len(hits) == 2 and hits[0]["doc_id"] == "lachin-joint-exercise.txt"
 
 
@@ -54,8 +54,10 @@ def test_mcp_server_lists_and_runs_the_retrieve_tool(served):
     result = _mcp(
         served["url"], "tools/call", {"name": "retrieve", "arguments": {"question": "How often did Erdogan visit?", "k": 1}}
     )["result"]
-    text = json.dumps(result)
-    assert "more than 20 times" in text and not result.get("isError")
+    assert not result.get("isError")
+    hits = json.loads(result["content"][0]["text"])  # the tool returns JSON text
+    assert len(hits) == 1 and "more than 20 times" in hits[0]["text"]
+    assert hits[0]["text"] == hits[0]["context"][hits[0]["start"] - hits[0]["context_start"]:][: len(hits[0]["text"])]
 
 
 def test_upload_over_the_size_limit_is_refused_by_the_server(served):
