@@ -96,6 +96,10 @@ def test_blank_and_oversized_questions_get_a_clear_message(chat):
     text = chat.last_reply().inner_text()
     assert "Traceback" not in text and "Error" not in text
     assert len(chat.page.locator("#cq-question textarea").input_value()) == 0
+    chat.ask("<img src=x onerror=alert(1)> **when** did the exercise start?")
+    asked = chat.page.locator("#cq-chat .user").last.inner_text()
+    assert "<img src=x onerror=alert(1)> **when**" in asked
+    assert chat.page.locator("#cq-chat img[src='x']").count() == 0 and chat.dialogs == []
     chat.shot("bad-input")
 
 
