@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 OBSERVATORY = (
-    "Kestrel Ridge Observatory\n\n"
+    "Notes from the hills\n\n"
     "The Kestrel Ridge Observatory was founded in 1931 by the astronomer Ida Marlowe. "
     "Its main telescope has a mirror 2.4 meters wide. "
     "Every August the observatory opens its dome to visitors for the Perseid meteor shower.\n"
