@@ -43,8 +43,15 @@ def _wait_status(chat, text: str, timeout: float = 180_000) -> str:
     return chat.page.locator("#cq-status").inner_text()
 
 
-def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(chat, served, article_index, tmp_path):
+def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(
+    chat, browser, served, article_index, tmp_path
+):
+    from conftest import Page
+
     base_before = _tree_digest(article_index.path.parent)
+    other_context = browser.new_context()
+    other = Page(other_context.new_page(), served["url"])  # someone else chatting meanwhile
+    other.ask("What is the aim of the exercise?")
     doc = tmp_path / "observatory.txt"
     doc.write_text(OBSERVATORY, encoding="utf-8")
     _upload(chat, doc)
@@ -67,6 +74,11 @@ def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(ch
     assert "observatory.txt" in chat.page.locator("#cq-pane h3").all_inner_texts()
     assert any("Ida Marlowe" in t for t in chat.page.locator("#cq-pane mark.cq-cite").all_inner_texts())
     chat.shot("uploaded-document-answer")
+    # the other conversation is told that the documents changed
+    other.ask("Who founded the Kestrel Ridge Observatory?")
+    assert "The documents changed" in other.last_reply().locator(".cq-note").inner_text()
+    assert "Ida Marlowe" in other.last_reply().inner_text()
+    other_context.close()
     # stored in the workspace; the served base index was not touched
     assert (served["workspace"] / "documents" / "observatory.txt").read_text(encoding="utf-8") == OBSERVATORY
     assert _tree_digest(article_index.path.parent) == base_before
