@@ -12,8 +12,9 @@ import pytest
 
 from citeqa.errors import SourceError
 from citeqa.index import LiveIndex
+from citeqa.render import escape_text, interpretation, plain_text, render_answer, render_source_pane
 from citeqa.schema import Answer, Hit
-from citeqa.ui import create_app, escape_text, interpretation, plain_text, render_answer, render_source_pane
+from citeqa.ui import create_app
 from citeqa.workspace import (
     MAX_DOCUMENT_BYTES,
     Library,
