@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="folder for documents added from the page and their index "
+        "(default: $XDG_DATA_HOME/citeqa/workspace; the --index folder is never written)",
+    )
+    serve.add_argument("--read-only", action="store_true", help="no adding or removing documents from the page")
+    serve.add_argument(
+        "--mcp", action="store_true", help="also serve retrieve/answer as MCP tools at /gradio_api/mcp/ (needs citeqa[mcp])"
+    )
     return parser
 
 
@@ -118,7 +128,14 @@ def _eval(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .ui import serve
 
-    serve(index_path=args.index, host=args.host, port=args.port)
+    serve(
+        index_path=args.index,
+        host=args.host,
+        port=args.port,
+        workspace=args.workspace,
+        read_only=args.read_only,
+        mcp=args.mcp,
+    )
     return 0
 
 

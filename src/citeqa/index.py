@@ -117,6 +117,11 @@ class Index:
         """A copy of the sentence table: int64 ``(n, 4)`` of document number, start, end, paragraph id."""
         return self._stored.sentences.copy()
 
+    def sentence_counts(self) -> dict[str, int]:
+        """How many sentences each document has in this index, by document id."""
+        counts = np.bincount(self._doc, minlength=len(self._stored.documents))
+        return {d.doc_id: int(n) for d, n in zip(self._stored.documents, counts)}
+
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, documents={len(self._stored.documents)}, sentences={len(self)})"
 

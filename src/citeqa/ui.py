@@ -1,24 +1,51 @@
-"""The web chat (Gradio): a thin layer over :class:`citeqa.index.LiveIndex`.
+"""The web chat (Gradio): chat on one side, the cited source document on the other.
 
-Importing this module starts nothing; :func:`create_app` builds the Blocks and
-:func:`serve` launches them bound to 127.0.0.1 unless told otherwise.
+A thin layer over :class:`citeqa.workspace.Library`. Importing this module starts
+nothing; :func:`create_app` builds the Blocks and :func:`serve` launches them bound
+to 127.0.0.1 unless told otherwise.
+
+Document text is data, never markup: everything taken from a document (or typed by
+the user) is HTML-escaped and has its Markdown syntax made inert before it reaches
+the page, and every API reply carries the same escaped HTML.
+
+Stable API endpoints (for ``gradio_client`` and, with ``--mcp``, MCP tools):
+``/chat`` (question, history → reply HTML), ``/answer`` (question → Answer JSON),
+``/retrieve`` (question, k → JSON array of hits, as text so MCP clients get JSON).
 """
 
 from __future__ import annotations
 
-import html
+import json
 import logging
 import os
+import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from .errors import CiteqaError
-from .index import LiveIndex
-from .schema import Answer, Hit
+from .errors import CiteqaError, InvalidArgumentError
+from .index import LiveIndex, _check_k
+from .render import (
+    escape_text,
+    highlight_in_context,
+    plain_text,
+    render_answer,
+    render_documents,
+    render_error,
+    render_source_pane,
+)
+from .workspace import MAX_DOCUMENT_BYTES, DocumentInfo, Library, Workspace, default_workspace_path
+
+__all__ = ["create_app", "escape_text", "highlight_in_context", "render_answer", "serve"]
 
 log = logging.getLogger("citeqa")
 
 TITLE = "citeqa: ask the article"
+HOW_IT_WORKS = (
+    "**How it works:** every answer is made of the documents' own sentences, each followed by a "
+    "marker like [1] that points to its exact place in the text — shown highlighted on the right. "
+    "Nothing is generated; when the documents don't say, citeqa says so and shows the closest passages."
+)
 EXAMPLES = [
     "When did the joint exercise take place?",
     "What does the Shusha Declaration focus on?",
@@ -29,50 +56,60 @@ MAX_INPUT_CHARS = 1000
 MAX_FILE_SIZE = "2mb"
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
+PANE_PLACEHOLDER = (
+    '<div class="cq-pane cq-empty" id="cq-pane"><p>Ask a question: the source document of the answer '
+    "appears here, every cited sentence highlighted and numbered like its marker.</p></div>"
+)
 
-# Characters that Markdown (or Gradio's LaTeX) would read as syntax; written as numeric
-# entities so document text is always shown literally.
-_MARKDOWN_SPECIALS = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#!|~$"}
+CSS = """
+.cq-pane { max-height: 72vh; overflow-y: auto; padding: 12px 14px; border-radius: 8px;
+  border: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+.cq-pane h3 { margin: 0 0 6px; font-size: 1rem; }
+.cq-doc-text { white-space: pre-wrap; line-height: 1.6; overflow-wrap: anywhere; }
+.cq-cite { background: #fff1a8; color: #1a1a1a; border-radius: 3px; padding: 1px 2px; scroll-margin: 48px; }
+.cq-abstained .cq-cite { background: #e9e9ef; outline: 1px dashed #777; }
+.cq-num { font-weight: 700; color: #7a4d00; margin-right: 3px; font-size: .8em; vertical-align: super; }
+.cq-span { text-decoration: underline; text-decoration-thickness: 2px; }
+.cq-flash { animation: cq-flash 1.8s ease-out; }
+@keyframes cq-flash { 0%, 30% { background: #ffb347; box-shadow: 0 0 0 4px #ffb347; } }
+.cq-abstain { border-left: 4px solid #9a9aa8; padding-left: 10px; }
+.cq-abstain-title { font-weight: 700; }
+.cq-marker, .cq-source { font-weight: 600; text-decoration: none; color: var(--link-text-color, #2563eb); }
+.cq-interp, .cq-note, .cq-meta { opacity: .8; font-size: .92em; }
+.cq-jump a { margin-right: 8px; }
+.cq-docs table { width: 100%; border-collapse: collapse; }
+.cq-docs td, .cq-docs th { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--border-color-primary);
+  overflow-wrap: anywhere; }
+.gradio-container { overflow-wrap: anywhere; }
+"""
 
-
-def escape_text(text: str) -> str:
-    """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
-    escaped = html.escape(text, quote=True)
-    return "".join(_MARKDOWN_SPECIALS.get(ch, ch) for ch in escaped)
-
-
-def highlight_in_context(hit: Hit) -> str:
-    """The hit's paragraph, escaped, with the cited sentence inside ``<mark>``."""
-    local_start = hit.start - hit.context_start
-    local_end = hit.end - hit.context_start
-    before = hit.context[:local_start]
-    sentence = hit.context[local_start:local_end]
-    after = hit.context[local_end:]
-    return f"{escape_text(before)}<mark>{escape_text(sentence)}</mark>{escape_text(after)}"
-
-
-def render_answer(answer: Answer) -> str:
-    """The chat reply: the answer with its markers, then each source in its paragraph."""
-    parts = []
-    if answer.abstained:
-        parts.append(f"<p><strong>{escape_text(answer.text.splitlines()[0])}</strong></p>")
-        heading = "Closest passages (not an answer)"
-    else:
-        cited = " ".join(
-            f"{escape_text(hit.text)} <sup>[{i}]</sup>" for i, hit in enumerate(answer.citations, 1)
-        )
-        parts.append(f"<p>{cited}</p>")
-        heading = "Sources"
-    if answer.interpreted_as:
-        parts.append(f"<p><em>Interpreted as: {escape_text(answer.interpreted_as)}</em></p>")
-    if answer.citations:
-        items = "".join(
-            f"<li><strong>[{i}]</strong> {escape_text(hit.doc_id)}, characters {hit.start}–{hit.end}"
-            f"<blockquote>{highlight_in_context(hit)}</blockquote></li>"
-            for i, hit in enumerate(answer.citations, 1)
-        )
-        parts.append(f"<p><strong>{heading}</strong></p><ol>{items}</ol>")
-    return "".join(parts)
+# Clicking a marker or a source link scrolls the source pane to the sentence and
+# flashes it. The pane may still be re-rendering (older answer selected), so retry.
+JS = """
+() => {
+  const show = (id, tries) => {
+    const el = document.getElementById(id);
+    if (!el) { if (tries > 0) setTimeout(() => show(id, tries - 1), 100); return; }
+    const pane = el.closest(".cq-pane");
+    if (pane) {  // scroll inside the pane; move the page only if the pane is off screen
+      const top = el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
+      pane.scrollTo({ top: top - pane.clientHeight / 3, behavior: "smooth" });
+      const box = pane.getBoundingClientRect();
+      if (box.top < 0 || box.top > window.innerHeight * 0.6) pane.scrollIntoView({ block: "start", behavior: "smooth" });
+    } else {
+      el.scrollIntoView({ block: "center", behavior: "smooth" });
+    }
+    el.classList.remove("cq-flash"); void el.offsetWidth; el.classList.add("cq-flash");
+    el.focus({ preventScroll: true });
+  };
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a[href^='#cq-']");
+    if (!link) return;
+    event.preventDefault();
+    show(link.getAttribute("href").slice(1), 30);
+  }, true);
+}
+"""
 
 
 def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
@@ -83,46 +120,238 @@ def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
     return messages
 
 
-def create_app(live: LiveIndex):  # type: ignore[no-untyped-def]
-    """Build the Gradio Blocks for ``live`` (nothing is launched)."""
+def _new_session() -> dict[str, Any]:
+    return {"turns": [], "views": {}, "shown": "", "version": ""}
+
+
+# ---------------------------------------------------------------------- the app
+
+
+def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
+    """Build the Gradio Blocks answering from ``source`` (nothing is launched).
+
+    ``source`` is a :class:`Library` (documents can be added from the page) or a
+    bare :class:`LiveIndex` (read-only: the documents panel has no upload).
+    """
     import gradio as gr
 
-    def reply(question: str, history: list[dict[str, Any]]) -> str:
+    library = source if isinstance(source, Library) else None
+    live = source
+
+    # ------------------------------------------------------------ API endpoints
+
+    def chat(message: str, history: list | None = None) -> str:  # type: ignore[type-arg]
+        """Answer a question about the documents as HTML: cited sentences with markers [n],
+        then each source highlighted in its paragraph.
+
+        Args:
+            message: The question.
+            history: Earlier turns as [{"role", "content"}] messages, for follow-ups.
+        """
         try:
-            index = live.get()
-            result = index.answer(question, _history_messages(history))
+            result = live.get().answer(message, _history_messages(history))
         except CiteqaError as exc:
-            return f"<p><strong>Can't answer that:</strong> {escape_text(str(exc))}</p>"
-        except Exception:  # noqa: BLE001 - never show a traceback in the chat
+            return render_error(exc)
+        except Exception:  # noqa: BLE001 - never show a traceback
             log.exception("unexpected error while answering")
             return "<p><strong>Something went wrong on our side.</strong> Please try again.</p>"
-        return render_answer(result)
+        return render_answer(result, answer_id=secrets.token_hex(3), question=message)
 
-    def answer_json(question: str) -> dict[str, Any]:
+    def answer(question: str) -> dict:  # type: ignore[type-arg]
+        """Answer a question about the documents as JSON: {"text", "abstained", "interpreted_as",
+        "citations": [{"text", "doc_id", "start", "end", "context", ...}]}; {"error"} if refused.
+
+        Args:
+            question: The question.
+        """
         try:
             return live.get().answer(question).to_dict()
         except CiteqaError as exc:
             return {"error": str(exc)}
 
-    with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(
-            f"# {TITLE}\nAnswers are the article's own sentences, each cited with its exact place "
-            "in the text. If the article doesn't say, citeqa says so."
+    def retrieve(question: str, k: int = 5) -> str:
+        """Find the sentences of the indexed documents most relevant to a question, best first.
+        Returns a JSON array; each item is a verbatim sentence ("text") with its document
+        ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
+        "score" and its paragraph ("context").
+
+        Args:
+            question: What to look for, in natural language.
+            k: How many sentences to return (1 to 100).
+        """
+        try:
+            hits = live.get().retrieve(question, _check_k(k))
+            return json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False)
+        except CiteqaError as exc:
+            raise gr.Error(str(exc)) from None
+
+    # ------------------------------------------------------------ page events
+
+    def ask(question: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
+        history = list(history or [])
+        session = session or _new_session()
+        shown_question = escape_text(question) if question and question.strip() else "<em>(blank)</em>"
+        history.append({"role": "user", "content": shown_question})
+        try:
+            index = live.get()
+            turns = [m for q, a in session["turns"] for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]
+            result = index.answer(question, turns)
+        except CiteqaError as exc:
+            history.append({"role": "assistant", "content": render_error(exc)})
+            return "", history, gr.skip(), gr.skip(), session
+        except Exception:  # noqa: BLE001 - never show a traceback
+            log.exception("unexpected error while answering")
+            history.append({"role": "assistant", "content": "<p><strong>Something went wrong on our side.</strong> Please try again.</p>"})
+            return "", history, gr.skip(), gr.skip(), session
+        version = str(index.path)
+        note = ""
+        if session["version"] and session["version"] != version:
+            note = escape_text(f"The documents changed: now answering from {len(index.documents)} documents.")
+        session["version"] = version
+        answer_id = secrets.token_hex(4)
+        history.append({"role": "assistant", "content": render_answer(result, answer_id=answer_id, question=question, note=note)})
+        session["turns"].append((question, result.text))
+        session["views"][len(history) - 1] = {"id": answer_id, "answer": result}
+        session["shown"] = answer_id
+        return "", history, render_source_pane(result, index, answer_id=answer_id), plain_text(result), session
+
+    def select(session: dict, evt: gr.SelectData) -> tuple:  # type: ignore[type-arg]
+        index_ = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        view = (session or {}).get("views", {}).get(index_)
+        if view is None or view["id"] == session.get("shown"):
+            return gr.skip(), gr.skip(), session
+        session["shown"] = view["id"]
+        pane = render_source_pane(view["answer"], live.get(), answer_id=view["id"])
+        return pane, plain_text(view["answer"]), session
+
+    select.__annotations__["evt"] = gr.SelectData  # resolved here: gradio is imported lazily
+
+    def clear() -> tuple:  # type: ignore[type-arg]
+        return [], PANE_PLACEHOLDER, "", _new_session(), ""
+
+    def documents_view() -> tuple:  # type: ignore[type-arg]
+        index = live.get()
+        if library is None:
+            counts = index.sentence_counts()
+            infos = [DocumentInfo(d.doc_id, counts.get(d.doc_id, 0), "", "") for d in index.documents]
+            return render_documents(infos, index), gr.skip()
+        infos = library.documents()
+        files = [info.file for info in infos if info.file]
+        return render_documents(infos, index, busy=library.busy), gr.update(choices=files, value=None)
+
+    def add_documents(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # type: ignore[type-arg]
+        if library is None:
+            return (*documents_view(), "Documents can't be changed on this server.", None, "")
+        uploads = [(Path(str(f)).name, str(f)) for f in (files or [])]
+        try:
+            change = library.add(uploads, lambda fraction, message: progress(fraction, desc=message))
+        except CiteqaError as exc:
+            return (*documents_view(), f"Not added: {escape_text(str(exc))}", None, "")
+        except Exception:  # noqa: BLE001 - never show a traceback
+            log.exception("unexpected error while adding documents")
+            return (*documents_view(), "Not added: something went wrong on our side; try again.", None, "")
+        return (*documents_view(), escape_text(change.message), None, escape_text(change.message))
+
+    def remove_document(name: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # type: ignore[type-arg]
+        if library is None:
+            return (*documents_view(), "Documents can't be changed on this server.", "")
+        try:
+            change = library.remove(name or "", lambda fraction, message: progress(fraction, desc=message))
+        except CiteqaError as exc:
+            return (*documents_view(), f"Not removed: {escape_text(str(exc))}", "")
+        except Exception:  # noqa: BLE001
+            log.exception("unexpected error while removing a document")
+            return (*documents_view(), "Not removed: something went wrong on our side; try again.", "")
+        return (*documents_view(), escape_text(change.message), escape_text(change.message))
+
+    def announce(message: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
+        if not message:
+            return gr.skip(), gr.skip(), ""
+        history = list(history or [])
+        history.append({"role": "assistant", "content": f'<p class="cq-note"><strong>Documents updated.</strong> {message}</p>'})
+        session = session or _new_session()
+        session["version"] = str(live.get().path)
+        return history, session, ""
+
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as app:
+        gr.Markdown(f"# {TITLE}\n{HOW_IT_WORKS}")
+        session = gr.State(_new_session())
+        changed = gr.State("")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    height=480,
+                    latex_delimiters=[],
+                    elem_id="cq-chat",
+                    buttons=[],
+                    feedback_options=None,
+                    placeholder="Ask a question about the documents, or pick an example below.",
+                )
+                question = gr.Textbox(
+                    label="Your question",
+                    placeholder="Ask a question about the documents…",
+                    max_length=MAX_INPUT_CHARS,
+                    submit_btn="Ask",
+                    elem_id="cq-question",
+                    autofocus=True,
+                )
+                examples = gr.Dataset(
+                    components=[gr.Textbox(visible=False)],
+                    samples=[[q] for q in EXAMPLES],
+                    label="Example questions about the shipped article",
+                    elem_id="cq-examples",
+                )
+                clear_button = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="cq-clear")
+            with gr.Column(scale=2, min_width=320):
+                gr.Markdown("### Source of the answer")
+                pane = gr.HTML(PANE_PLACEHOLDER, elem_id="cq-source", js_on_load=None)
+                copy_box = gr.Textbox(
+                    label="Answer as plain text (with citations)",
+                    lines=4,
+                    max_lines=12,
+                    interactive=False,
+                    buttons=["copy"],
+                    elem_id="cq-plain",
+                )
+        with gr.Accordion("Documents", open=library is not None, elem_id="cq-documents"):
+            documents = gr.HTML(elem_id="cq-doc-list", js_on_load=None)
+            with gr.Row(visible=library is not None):
+                upload = gr.File(
+                    label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each)",
+                    file_count="multiple",
+                    file_types=[".txt", ".md"],
+                    elem_id="cq-upload",
+                )
+                with gr.Column():
+                    to_remove = gr.Dropdown(label="Uploaded document to remove", choices=[], elem_id="cq-remove-choice")
+                    remove_button = gr.Button("Remove document", size="sm", elem_id="cq-remove")
+            status = gr.Markdown(elem_id="cq-status")
+
+        private: dict[str, Any] = {"api_visibility": "private"}
+        ask_outputs = [question, chatbot, pane, copy_box, session]
+        question.submit(ask, [question, chatbot, session], ask_outputs, concurrency_limit=CONCURRENCY_LIMIT,
+                        concurrency_id="answer", **private)
+        examples.click(lambda sample: sample[0], examples, question, queue=False, **private).then(
+            ask, [question, chatbot, session], ask_outputs, concurrency_id="answer", **private
         )
-        chatbot = gr.Chatbot(height=520, latex_delimiters=[], label="Chat")
-        gr.ChatInterface(
-            reply,
-            chatbot=chatbot,
-            textbox=gr.Textbox(
-                placeholder="Ask a question about the article…", max_length=MAX_INPUT_CHARS, submit_btn=True
-            ),
-            examples=EXAMPLES,
-            api_name="chat",
-            concurrency_limit=CONCURRENCY_LIMIT,
+        chatbot.select(select, [session], [pane, copy_box, session], queue=False, **private)
+        clear_button.click(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
+        chatbot.clear(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
+        app.load(documents_view, None, [documents, to_remove], **private)
+        doc_outputs = [documents, to_remove, status]
+        upload.upload(add_documents, upload, [*doc_outputs, upload, changed], concurrency_limit=1,
+                      concurrency_id="documents", show_progress_on=documents, **private).then(
+            announce, [changed, chatbot, session], [chatbot, session, changed], **private
         )
-        question = gr.Textbox(visible=False)
-        result = gr.JSON(visible=False)
-        question.submit(answer_json, question, result, api_name="answer", concurrency_limit=CONCURRENCY_LIMIT)
+        remove_button.click(remove_document, to_remove, [*doc_outputs, changed], concurrency_limit=1,
+                            concurrency_id="documents", show_progress_on=documents, **private).then(
+            announce, [changed, chatbot, session], [chatbot, session, changed], **private
+        )
+
+        gr.api(chat, api_name="chat", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
+        gr.api(answer, api_name="answer", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
+        gr.api(retrieve, api_name="retrieve", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
     return app
 
@@ -132,16 +361,42 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 7860,
     *,
+    workspace: str | os.PathLike[str] | None = None,
+    read_only: bool = False,
+    mcp: bool = False,
     block: bool = True,
 ):  # type: ignore[no-untyped-def]
     """Launch the chat on ``host:port`` (loopback by default, never a share link).
 
-    Returns the Gradio app (after it stops, or at once when ``block`` is False).
+    Args:
+        index_path: The base index (default: the shipped article's).
+        host: Address to bind.
+        port: Port to bind.
+        workspace: Folder for uploaded documents and their index
+            (default: ``$XDG_DATA_HOME/citeqa/workspace``).
+        read_only: No documents panel uploads; serve the base index only.
+        mcp: Also serve the API endpoints as MCP tools at ``/gradio_api/mcp/``.
+        block: Wait until the server stops.
+
+    Returns:
+        The Gradio app (after it stops, or at once when ``block`` is False).
     """
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise InvalidArgumentError(f"port must be between 1 and 65535, got {port!r}")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    live = LiveIndex(index_path)
-    app = create_app(live)
-    log.info("serving %s on http://%s:%s", live.path, host, port)
+    if mcp:
+        try:
+            import mcp as _mcp  # noqa: F401
+        except ImportError:
+            raise CiteqaError('--mcp needs the MCP extra: pip install "citeqa[mcp]"') from None
+    base = LiveIndex(index_path)
+    source: Library | LiveIndex = base
+    if not read_only:
+        where = Path(workspace) if workspace is not None else default_workspace_path()
+        source = Library(base, Workspace(where))
+        log.info("workspace for uploaded documents: %s", where)
+    app = create_app(source)
+    log.info("serving %s on http://%s:%s%s", base.path, host, port, " (MCP at /gradio_api/mcp/)" if mcp else "")
     app.launch(
         server_name=host,
         server_port=port,
@@ -151,5 +406,9 @@ def serve(
         show_error=False,
         prevent_thread_lock=not block,
         quiet=True,
+        mcp_server=mcp,
+        footer_links=["api"],
+        css=CSS,
+        js=JS,
     )
     return app

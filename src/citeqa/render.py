@@ -1,0 +1,195 @@
+"""HTML for the chat: answers with clickable markers, the source pane, the documents
+list, and the plain-text copy. Pure functions over :mod:`citeqa.schema` records.
+
+Document text is data, never markup: everything taken from a document (or typed by
+the user) goes through :func:`escape_text` — HTML-escaped and Markdown made inert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .errors import CiteqaError
+from .query import clean_question
+from .schema import Answer, Hit
+
+if TYPE_CHECKING:
+    from .index import Index
+    from .workspace import DocumentInfo
+
+#: Longer documents are shown as their cited paragraphs only, to keep the page light.
+MAX_PANE_CHARS = 100_000
+
+# Characters that Markdown, Gradio's LaTeX or an HTML template would read as syntax;
+# written as numeric entities so document text is always shown literally.
+_MARKDOWN_SPECIALS = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#!|~$<>&\"'"}
+
+
+def escape_text(text: str) -> str:
+    """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
+    return "".join(_MARKDOWN_SPECIALS.get(ch, ch) for ch in text)
+
+
+def emphasize(sentence: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``sentence`` escaped, with the answer spans (offsets into it) underlined."""
+    out, at = [], 0
+    for start, end in sorted((max(0, s), min(len(sentence), e)) for s, e in spans):
+        if start < at or start >= end:
+            continue
+        out.append(escape_text(sentence[at:start]))
+        out.append(f'<span class="cq-span">{escape_text(sentence[start:end])}</span>')
+        at = end
+    out.append(escape_text(sentence[at:]))
+    return "".join(out)
+
+
+def highlight_in_context(hit: Hit) -> str:
+    """The hit's paragraph, escaped, with the cited sentence inside ``<mark>``."""
+    local_start = hit.start - hit.context_start
+    local_end = hit.end - hit.context_start
+    before = hit.context[:local_start]
+    after = hit.context[local_end:]
+    return f"{escape_text(before)}<mark>{emphasize(hit.text, hit.answer_spans)}</mark>{escape_text(after)}"
+
+
+def interpretation(question: str, answer: Answer) -> str:
+    """The searched query when it differs from the question as asked, else ""."""
+    try:
+        asked = clean_question(question)
+    except CiteqaError:
+        asked = question
+    query = answer.interpreted_as.strip()
+    return query if query and query.casefold() != asked.strip().casefold() else ""
+
+
+def _anchor(answer_id: str, number: int) -> str:
+    return f"#cq-{answer_id}-{number}"
+
+
+def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", note: str = "") -> str:
+    """The chat reply: the answer with clickable markers, then its sources.
+
+    Args:
+        answer: The answer to show.
+        answer_id: Ties the markers to the sentences of the source pane.
+        question: The question as asked ("Interpreted as" is shown when it differs).
+        note: An escaped notice to put first (e.g. that the index changed).
+    """
+    parts = [f'<p class="cq-note">{note}</p>'] if note else []
+    interpreted = interpretation(question, answer) if question else ""
+    if interpreted:
+        parts.append(f'<p class="cq-interp"><em>Interpreted as: “{escape_text(interpreted)}”</em></p>')
+    markers = [
+        f'<a class="cq-marker" href="{_anchor(answer_id, i)}" title="Show source {i}">[{i}]</a>'
+        for i in range(1, len(answer.citations) + 1)
+    ]
+    if answer.abstained:
+        first = answer.text.splitlines()[0] if answer.text else "The documents don't seem to answer this question."
+        closest = "".join(
+            f"<li>{escape_text(hit.text)} {marker}</li>" for hit, marker in zip(answer.citations, markers)
+        )
+        body = f'<p class="cq-abstain-title">Not answered: {escape_text(first)}</p>'
+        if closest:
+            body += f"<p>Closest passages (not an answer):</p><ol>{closest}</ol>"
+        parts.append(f'<div class="cq-abstain">{body}</div>')
+        heading = "Closest passages in context"
+    else:
+        cited = " ".join(
+            f"{emphasize(hit.text, hit.answer_spans)} {marker}" for hit, marker in zip(answer.citations, markers)
+        )
+        parts.append(f'<p class="cq-answer">{cited}</p>')
+        heading = f"Sources ({len(answer.citations)})"
+    if answer.citations:
+        items = "".join(
+            f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_text(hit.doc_id)}, '
+            f"characters {hit.start}–{hit.end}</a><blockquote>{highlight_in_context(hit)}</blockquote></li>"
+            for i, hit in enumerate(answer.citations, 1)
+        )
+        parts.append(f"<details><summary>{heading}</summary><ol>{items}</ol></details>")
+    return "".join(parts)
+
+
+def render_error(exc: CiteqaError) -> str:
+    """A clear message for a refused question (never a traceback)."""
+    return f'<p class="cq-error"><strong>Can\'t answer that:</strong> {escape_text(str(exc))}</p>'
+
+
+def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -> str:
+    """The source pane: each cited document in full, every cited sentence highlighted
+    and numbered like its marker.
+
+    Shows only the cited paragraphs when ``index`` no longer holds the document (an
+    older answer after the document was removed) or the document is very long.
+    """
+    documents = {d.doc_id: d for d in index.documents} if index is not None else {}
+    by_doc: dict[str, list[tuple[int, Hit]]] = {}
+    for number, hit in enumerate(answer.citations, 1):
+        by_doc.setdefault(hit.doc_id, []).append((number, hit))
+    kind = "cq-abstained" if answer.abstained else "cq-answered"
+    heading = "Closest passages (not an answer)" if answer.abstained else "Cited sentences"
+    jump = " ".join(
+        f'<a class="cq-source" href="{_anchor(answer_id, i)}">[{i}]</a>'
+        for i in range(1, len(answer.citations) + 1)
+    )
+    parts = [f'<div class="cq-pane {kind}" id="cq-pane"><p class="cq-jump"><strong>{heading}:</strong> {jump}</p>']
+    if not answer.citations:
+        parts.append("<p>No passage to show.</p>")
+    for doc_id, cited in by_doc.items():
+        document = documents.get(doc_id)
+        exact = (
+            document is not None
+            and len(document.text) <= MAX_PANE_CHARS
+            and all(document.text[h.start : h.end] == h.text for _, h in cited)
+        )
+        parts.append(f"<h3>{escape_text(doc_id)}</h3>")
+        if exact:
+            parts.append(f'<div class="cq-doc-text">{_marked_document(document.text, cited, answer_id)}</div>')
+        else:
+            for number, hit in cited:
+                shift = hit.context_start
+                local = [(number, dataclasses.replace(hit, start=hit.start - shift, end=hit.end - shift))]
+                parts.append(f'<div class="cq-doc-text">{_marked_document(hit.context, local, answer_id)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _marked_document(text: str, cited: Sequence[tuple[int, Hit]], answer_id: str) -> str:
+    out, at = [], 0
+    for number, hit in sorted(cited, key=lambda item: item[1].start):
+        if hit.start < at:
+            continue
+        out.append(escape_text(text[at : hit.start]))
+        out.append(
+            f'<mark class="cq-cite" id="{_anchor(answer_id, number)[1:]}" tabindex="-1">'
+            f'<span class="cq-num">[{number}]</span>{emphasize(text[hit.start : hit.end], hit.answer_spans)}</mark>'
+        )
+        at = hit.end
+    out.append(escape_text(text[at:]))
+    return "".join(out)
+
+
+def plain_text(answer: Answer) -> str:
+    """The answer with its citations as plain text, for copying."""
+    lines = [answer.text, "", "Sources:"]
+    for number, hit in enumerate(answer.citations, 1):
+        lines.append(f'[{number}] {hit.doc_id}, characters {hit.start}-{hit.end}: "{hit.text}"')
+    return "\n".join(lines) if answer.citations else answer.text
+
+
+def render_documents(infos: Sequence[DocumentInfo], index: Index, busy: bool = False) -> str:
+    """The documents panel: what the chat answers from."""
+    built = str(index.manifest.get("created_at", "?")).replace("T", " ").replace("+00:00", " UTC")
+    rows = "".join(
+        f"<tr><td>{escape_text(info.name)}</td><td>{info.sentences:,}</td>"
+        f"<td>{escape_text(info.added_at) if info.file else 'built in'}</td></tr>"
+        for info in infos
+    )
+    state = " A rebuild is running; the chat answers from this index until it is done." if busy else ""
+    return (
+        f'<div class="cq-docs"><p class="cq-meta">Index built {escape_text(built)}: {len(infos)} '
+        f"document{'s' if len(infos) != 1 else ''}, {len(index):,} sentences.{state}</p>"
+        f"<table><thead><tr><th>Document</th><th>Sentences</th><th>Added</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )

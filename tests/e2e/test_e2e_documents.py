@@ -1,0 +1,132 @@
+"""Documents from the page, in a real browser: upload → background rebuild → ask;
+remove; hostile document text shown literally; wrong files refused by the server."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+OBSERVATORY = (
+    "Notes from the hills\n\n"
+    "The Kestrel Ridge Observatory was founded in 1931 by the astronomer Ida Marlowe. "
+    "Its main telescope has a mirror 2.4 meters wide. "
+    "Every August the observatory opens its dome to visitors for the Perseid meteor shower.\n"
+)
+HOSTILE = (
+    "Zorblax budget note\n\n"
+    "The Zorblax committee approved the <img src=x onerror=alert(1)> budget on Tuesday. "
+    "A second line reads <script>alert(2)</script> and [click](javascript:alert(3)) and ![](http://127.0.0.1:9/x.png). "
+    "The committee also noted ${alert(4)} and {{7*7}} in the margin.\n"
+)
+
+
+def _tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != ".lock"):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _upload(chat, *paths: Path) -> None:
+    chat.page.locator("#cq-upload input[type=file]").set_input_files([str(p) for p in paths])
+
+
+def _wait_status(chat, text: str, timeout: float = 180_000) -> str:
+    chat.page.wait_for_function(
+        "t => (document.querySelector('#cq-status') || {}).innerText?.includes(t)", arg=text, timeout=timeout
+    )
+    return chat.page.locator("#cq-status").inner_text()
+
+
+def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(
+    chat, browser, served, article_index, tmp_path
+):
+    from conftest import Page
+
+    base_before = _tree_digest(article_index.path.parent)
+    other_context = browser.new_context()
+    other = Page(other_context.new_page(), served["url"])  # someone else chatting meanwhile
+    other.ask("What is the aim of the exercise?")
+    doc = tmp_path / "observatory.txt"
+    doc.write_text(OBSERVATORY, encoding="utf-8")
+    _upload(chat, doc)
+    # a progress bar with the stage shows while the index is rebuilt
+    chat.page.wait_for_function(
+        "() => /Checking the files|Loading the embedding model|Indexing|Switching/.test(document.body.innerText)",
+        timeout=30_000,
+    )
+    chat.page.locator(".progress-bar, .eta-bar, .progress-level").first.wait_for(state="attached", timeout=30_000)
+    chat.shot("upload-progress")
+    status = _wait_status(chat, "Added observatory.txt")
+    assert "now answers from the new index" in status
+    note = chat.page.locator("#cq-chat .cq-note").last  # the chat says so
+    note.wait_for(timeout=10_000)
+    assert "Documents updated" in note.inner_text() and "now answers from the new index" in note.inner_text()
+    table = chat.page.locator("#cq-doc-list").inner_text()
+    assert "observatory.txt" in table and "lachin-joint-exercise.txt" in table
+    chat.ask("Who founded the Kestrel Ridge Observatory?")
+    assert "Ida Marlowe" in chat.last_reply().locator(".cq-answer").inner_text()
+    assert "observatory.txt" in chat.page.locator("#cq-pane h3").all_inner_texts()
+    assert any("Ida Marlowe" in t for t in chat.page.locator("#cq-pane mark.cq-cite").all_inner_texts())
+    chat.shot("uploaded-document-answer")
+    # the other conversation is told that the documents changed
+    other.ask("Who founded the Kestrel Ridge Observatory?")
+    assert "The documents changed" in other.last_reply().locator(".cq-note").inner_text()
+    assert "Ida Marlowe" in other.last_reply().inner_text()
+    other_context.close()
+    # stored in the workspace; the served base index was not touched
+    assert (served["workspace"] / "documents" / "observatory.txt").read_text(encoding="utf-8") == OBSERVATORY
+    assert _tree_digest(article_index.path.parent) == base_before
+
+    # removing it works the same way
+    chat.page.locator("#cq-remove-choice input").click()
+    chat.page.get_by_role("option", name="observatory.txt").click()
+    chat.page.locator("#cq-remove").click()
+    _wait_status(chat, "Removed observatory.txt")
+    assert "observatory.txt" not in chat.page.locator("#cq-doc-list").inner_text()
+    assert not (served["workspace"] / "documents" / "observatory.txt").exists()
+    chat.ask("Who founded the Kestrel Ridge Observatory?")
+    assert "Ida Marlowe" not in chat.last_reply().inner_text()
+
+
+def test_hostile_document_text_is_shown_literally_and_runs_nothing(chat, tmp_path):
+    doc = tmp_path / "<b>zorblax<b>.md"
+    doc.write_text(HOSTILE, encoding="utf-8")
+    _upload(chat, doc)
+    _wait_status(chat, "Added")
+    chat.ask("What did the Zorblax committee approve?")
+    reply = chat.last_reply()
+    reply.locator("summary").click()
+    pane_text = chat.page.locator("#cq-pane").inner_text()
+    assert "<img src=x onerror=alert(1)> budget" in reply.inner_text()
+    assert "<img src=x onerror=alert(1)> budget" in pane_text
+    chat.page.get_by_text("What did the Zorblax committee approve?").first.wait_for()
+    chat.ask("What is in the second line and the margin of the Zorblax note?")
+    chat.last_reply().locator("summary").click()
+    chat.page.wait_for_timeout(1500)  # give any injected handler time to fire
+    all_text = chat.page.locator("body").inner_text()
+    assert "<script>alert(2)</script>" in all_text
+    assert "${alert(4)}" in all_text
+    assert chat.page.locator("#cq-chat img[src='x'], #cq-pane img, #cq-pane script, #cq-doc-list b").count() == 0
+    assert chat.page.locator("a[href^='javascript']").count() == 0
+    assert chat.dialogs == []
+    listed = chat.page.locator("#cq-doc-list").inner_text()
+    assert "zorblax" in listed and ".md" in listed  # the name was made safe (by Gradio or by us)
+    chat.shot("hostile-document")
+
+
+def test_wrong_file_type_is_refused_and_nothing_is_stored(chat, served, tmp_path):
+    doc = tmp_path / "page.html"
+    doc.write_text("<html><body>The Quillmoor bridge opened in 1899.</body></html>", encoding="utf-8")
+    _upload(chat, doc)
+    chat.page.wait_for_timeout(3000)
+    status = chat.page.locator("#cq-status").inner_text()
+    assert "Added" not in status
+    assert not (served["workspace"] / "documents" / "page.html").exists()
+    assert "page.html" not in chat.page.locator("#cq-doc-list").inner_text()
+    chat.shot("wrong-file-type")
