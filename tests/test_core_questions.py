@@ -32,7 +32,6 @@ QUESTIONS = [
     ("What slogan describes Turkish-Azerbaijani ties?", "one nation, two states"),
     ("How often has Erdogan been to Azerbaijan?", "more than 20 times"),
     ("What is the photo credit on the picture?", "(AA Photo)"),
-    ("What is the headline of the story?", "militaries hold joint exercise in Lachin"),
 ]
 
 
