@@ -6,7 +6,6 @@ Importing this module starts nothing; :func:`create_app` builds the Blocks and
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from collections.abc import Sequence
@@ -29,16 +28,20 @@ MAX_INPUT_CHARS = 1000
 MAX_FILE_SIZE = "2mb"
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
+#: Gradio accepts uploads on /gradio_api/upload even without an upload component:
+#: every 10 minutes, delete uploaded/temporary files older than an hour.
+DELETE_CACHE = (600, 3600)
 
-# Characters that Markdown (or Gradio's LaTeX) would read as syntax; written as numeric
-# entities so document text is always shown literally.
-_MARKDOWN_SPECIALS = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()#!|~$"}
+# Characters that HTML, Markdown (or Gradio's LaTeX) would read as syntax, written as
+# numeric entities in one pass (escaping twice would mangle "&#x27;" into "&&#35;x27;")
+# so document text is always shown literally.
+# ":" too, so "javascript:" or "http://" in a document never becomes an autolink.
+_ESCAPES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#!|~$:"})
 
 
 def escape_text(text: str) -> str:
     """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
-    escaped = html.escape(text, quote=True)
-    return "".join(_MARKDOWN_SPECIALS.get(ch, ch) for ch in escaped)
+    return text.translate(_ESCAPES)
 
 
 def highlight_in_context(hit: Hit) -> str:
@@ -141,6 +144,7 @@ def serve(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     live = LiveIndex(index_path)
     app = create_app(live)
+    app.delete_cache = DELETE_CACHE
     log.info("serving %s on http://%s:%s", live.path, host, port)
     app.launch(
         server_name=host,
