@@ -358,3 +358,18 @@ def test_live_index_keeps_serving_the_last_good_index_when_a_reload_fails(tmp_pa
     fresh = live.get()
     assert fresh is not first
     assert "September" in fresh.answer("When does the apple harvest begin?").text
+
+
+def test_live_index_refuses_a_rebuild_made_with_another_model(tmp_path, embedder, fake_embedder, caplog):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.txt").write_text(DOC_A, encoding="utf-8")
+    out = tmp_path / "index"
+    build_index([docs], out, embedder=embedder)
+    live = LiveIndex(out)
+    first = live.get()
+    build_index([docs], out, embedder=fake_embedder)  # a different vector space lands
+    with caplog.at_level(logging.ERROR, logger="citeqa"):
+        assert live.get() is first
+    assert any("reload failed" in r.getMessage() for r in caplog.records)
+    assert "forty tonnes" in live.get().answer("How much can the crane lift?").text
