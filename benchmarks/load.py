@@ -250,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=REPO / "index")
     parser.add_argument("--timeout", type=float, default=120.0, help="per request, seconds")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="whole run, seconds")
+    parser.add_argument("--settle", type=float, default=12.0, help="idle seconds before sampling RSS/threads")
     parser.add_argument("--growth-limit", type=float, default=0.10, help="allowed RSS growth from round 2 to the last")
     args = parser.parse_args(argv)
     for name in ("users", "rounds", "requests"):
@@ -285,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if len(results) != args.users * args.requests:
                 failures.append(f"round {number}: {args.users * args.requests - len(results)} requests never finished")
             failures += [f"round {number}: {r.detail}" for r in results if r.kind == "error"][:5]
+            time.sleep(args.settle)  # idle worker threads retire; sample the steady state
             rss, threads = proc_stats(server.pid)
             samples.append((rss, threads))
             print(f"round {number} ({args.users} users): {summarize(results, wall)}; server RSS {rss:.0f} MB, {threads} threads")

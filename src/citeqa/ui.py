@@ -31,6 +31,9 @@ CONCURRENCY_LIMIT = 2
 #: Gradio accepts uploads on /gradio_api/upload even without an upload component:
 #: every 10 minutes, delete uploaded/temporary files older than an hour.
 DELETE_CACHE = (600, 3600)
+#: Sessions whose state Gradio keeps in memory (its default, 10,000, lets memory grow
+#: by ~0.1 MB per API call until then: every /call/ request is a session of its own).
+STATE_SESSION_CAPACITY = 256
 
 # Characters that HTML, Markdown (or Gradio's LaTeX) would read as syntax, written as
 # numeric entities in one pass (escaping twice would mangle "&#x27;" into "&&#35;x27;")
@@ -151,6 +154,7 @@ def serve(
         server_port=port,
         share=False,
         max_file_size=MAX_FILE_SIZE,
+        state_session_capacity=STATE_SESSION_CAPACITY,
         enable_monitoring=False,
         show_error=False,
         prevent_thread_lock=not block,
