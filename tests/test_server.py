@@ -253,6 +253,7 @@ def test_launch_settings_are_safe(monkeypatch, article_index):
     assert captured["enable_monitoring"] is False
     assert captured["max_file_size"] == ui.MAX_FILE_SIZE
     assert 0 < captured["state_session_capacity"] <= 1000  # Gradio's 10,000 lets memory grow
+    assert [m.cls for m in captured["app_kwargs"]["middleware"]] == [ui.RequestSizeLimit]
     app = captured["app"]
     assert app.delete_cache == ui.DELETE_CACHE
     assert 0 < app._queue.max_size <= 256
@@ -343,6 +344,37 @@ def test_invalid_json_body_is_rejected_cleanly(server):
         )
         assert 400 <= response.status_code < 500, (body[:20], response.status_code)
         assert "Traceback" not in response.text
+
+
+def test_oversized_request_bodies_are_refused_with_413(server):
+    from citeqa.ui import MAX_REQUEST_BYTES
+
+    body = json.dumps({"data": ["a" * (MAX_REQUEST_BYTES + 1000)]}).encode()
+    declared = httpx.post(
+        f"{server.url}/gradio_api/call/answer", content=body, headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+    )
+    assert declared.status_code == 413 and "characters" in declared.json()["detail"]
+
+    def chunks():  # no Content-Length: streamed with chunked encoding
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    streamed = httpx.post(
+        f"{server.url}/gradio_api/call/answer", content=chunks(), headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+    )
+    assert streamed.status_code == 413
+    small = json.dumps({"data": ["How much does the crane lift?"]}).encode()
+    event, data = server.call("answer", b"".join([small]))
+    assert event == "complete" and data[0]["citations"]
+
+    def small_chunks():
+        yield small[:10]
+        yield small[10:]
+
+    posted = httpx.post(
+        f"{server.url}/gradio_api/call/answer", content=small_chunks(), headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+    )
+    assert posted.status_code == 200 and "event_id" in posted.json()
 
 
 def test_gradio_client_gets_clear_messages_and_answers(server):

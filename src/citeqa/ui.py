@@ -34,6 +34,56 @@ DELETE_CACHE = (600, 3600)
 #: Sessions whose state Gradio keeps in memory (its default, 10,000, lets memory grow
 #: by ~0.1 MB per API call until then: every /call/ request is a session of its own).
 STATE_SESSION_CAPACITY = 256
+#: Largest request body outside uploads. Gradio keeps each /call/ request's body in its
+#: session state, so without a cap a client can pin memory with huge JSON bodies.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+
+class RequestSizeLimit:
+    """ASGI middleware: answer 413 to request bodies over ``limit`` bytes (uploads are
+    limited by Gradio's ``max_file_size`` instead), declared or streamed."""
+
+    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].endswith("/upload"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit():
+            if int(declared) > self.limit:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        buffered, size = [], 0  # no length given (chunked): read up to the limit first
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> dict[str, Any]:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = (
+            f'{{"detail": "request body over {self.limit // (1024 * 1024)} MB; '
+            f'questions are limited to {MAX_INPUT_CHARS:,} characters"}}'
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 # Characters that HTML, Markdown (or Gradio's LaTeX) would read as syntax, written as
 # numeric entities in one pass (escaping twice would mangle "&#x27;" into "&&#35;x27;")
@@ -144,6 +194,8 @@ def serve(
 
     Returns the Gradio app (after it stops, or at once when ``block`` is False).
     """
+    from starlette.middleware import Middleware
+
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     live = LiveIndex(index_path)
     app = create_app(live)
@@ -155,6 +207,7 @@ def serve(
         share=False,
         max_file_size=MAX_FILE_SIZE,
         state_session_capacity=STATE_SESSION_CAPACITY,
+        app_kwargs={"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]},
         enable_monitoring=False,
         show_error=False,
         prevent_thread_lock=not block,
