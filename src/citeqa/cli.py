@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 
 from .errors import CiteqaError
@@ -60,16 +61,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _inert(text: str) -> str:
+    """Document text made safe for a terminal: control characters (escape sequences
+    that could rewrite the screen or the title) are shown as ``\\x1b``, not sent."""
+    return "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode("ascii")
+        for ch in text.replace("\r\n", "\n")
+    )
+
+
 def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
+        # JSON escapes control characters (ESC included) itself.
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    print(result.text)
+    print(_inert(result.text))
     if not result.abstained and result.citations:
         print()
         print("Sources:")
         for number, hit in enumerate(result.citations, 1):
-            print(f"  [{number}] {hit.doc_id} characters {hit.start}-{hit.end}")
+            print(f"  [{number}] {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
 
 
 def _ask(args: argparse.Namespace) -> int:

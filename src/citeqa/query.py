@@ -43,8 +43,12 @@ def clean_question(question: object) -> str:
         else:
             kept.append(ch)
     text = re.sub(r"\s+", " ", "".join(kept)).strip()
-    if not text or not any(ch.isalnum() for ch in text):
+    if not text:
         raise InvalidQuestionError("question is blank; type a question about the documents")
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidQuestionError(
+            "question has no letters or digits to search for; type a question about the documents"
+        )
     if len(text) > MAX_QUESTION_CHARS:
         raise InvalidQuestionError(
             f"question is too long ({len(text):,} characters); keep it under "
@@ -107,7 +111,8 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
         return question
     own = set(content_words(question))
     carried: list[str] = []
-    for word in content_words(turns[-1]):
+    # Only a question's worth of the last turn: history comes from the client, unbounded.
+    for word in content_words(turns[-1][: MAX_QUESTION_CHARS * 4]):
         if word not in own and word not in carried:
             carried.append(word)
     if not carried:

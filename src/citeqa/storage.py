@@ -43,7 +43,7 @@ from .errors import (
 )
 from .lexical import BM25Index
 from .schema import Document
-from .sources import resolve_source_path, sha256_file
+from .sources import resolve_source_path, sha256_bytes, sha256_file
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
@@ -55,6 +55,9 @@ BM25_DIR = "bm25"
 VERSION_PREFIX = "v-"
 TMP_PREFIX = ".tmp-"
 KEEP_VERSIONS = 2
+#: Manifest field holding the sha256 of the manifest's other fields (canonical JSON),
+#: so a flipped byte anywhere in the manifest is caught, not only in the files it lists.
+MANIFEST_DIGEST = "manifest_sha256"
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,13 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
             handle.write("\n")
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """sha256 of a manifest's fields (all but the digest itself) as canonical JSON."""
+    body = {key: value for key, value in manifest.items() if key != MANIFEST_DIGEST}
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return sha256_bytes(canonical.encode("utf-8"))
 
 
 def _file_table(root: Path) -> dict[str, dict[str, Any]]:
@@ -186,6 +196,7 @@ def write_version(
             "sources": [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents],
             "files": _file_table(tmp),
         }
+        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
         with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, ensure_ascii=False, indent=2)
             handle.write("\n")
@@ -252,13 +263,21 @@ def resolve_version(path: Path) -> Path:
             f"citeqa build SOURCES --index {path}"
         )
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
+        raw = pointer.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(
             f"{pointer} is unreadable ({exc}); rebuild with: citeqa build SOURCES --index {path}"
         ) from None
+    # Exactly one version name and its newline (as written): anything else is damage.
+    name = raw[:-1]
     version = path / name
-    if not name or "/" in name or not name.startswith(VERSION_PREFIX) or not (version / MANIFEST).is_file():
+    if (
+        not raw.endswith("\n")
+        or not name.startswith(VERSION_PREFIX)
+        or not name.isprintable()
+        or any(ch.isspace() or ch in "/\\" for ch in name)
+        or not (version / MANIFEST).is_file()
+    ):
         raise CorruptIndexError(
             f"{pointer} points to {name!r}, which is not a complete index version; "
             f"rebuild with: citeqa build SOURCES --index {path}"
@@ -279,6 +298,11 @@ def read_manifest(version: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise CorruptIndexError(f"{path} is not a citeqa manifest; rebuild the index with citeqa build")
+    if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):
+        raise CorruptIndexError(
+            f"{path} does not match its own checksum (corrupted or edited by hand); "
+            f"rebuild with: {_rebuild_hint(manifest, version.parent)}"
+        )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IncompatibleIndexError(
             f"{path}: index format {manifest.get('format_version')!r}, this citeqa reads "
@@ -420,7 +444,7 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
     if n and (
         sentences[:, 0].min() < 0
         or sentences[:, 0].max() >= len(documents)
-        or any(int(e) > len(documents[int(d)].text) or int(s) >= int(e) for d, s, e, _ in sentences)
+        or any(int(e) > len(documents[int(d)].text) or int(s) < 0 or int(s) >= int(e) for d, s, e, _ in sentences)
     ):
         problems.append("sentence offsets out of range")
     if problems:

@@ -111,6 +111,108 @@ JS = """
 }
 """
 
+#: Gradio accepts uploads on /gradio_api/upload even without an upload component:
+#: every 10 minutes, delete uploaded/temporary files older than an hour.
+DELETE_CACHE = (600, 3600)
+#: Sessions whose state Gradio keeps in memory (its default, 10,000, lets memory grow
+#: by ~0.1 MB per API call until then: every /call/ request is a session of its own).
+STATE_SESSION_CAPACITY = 256
+#: Largest request body outside uploads. Gradio keeps each /call/ request's body in its
+#: session state, so without a cap a client can pin memory with huge JSON bodies.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+
+class RequestSizeLimit:
+    """ASGI middleware: answer 413 to request bodies over ``limit`` bytes (uploads are
+    limited by Gradio's ``max_file_size`` instead), declared or streamed."""
+
+    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].endswith("/upload"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit():
+            if int(declared) > self.limit:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        buffered, size = [], 0  # no length given (chunked): read up to the limit first
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> dict[str, Any]:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = (
+            f'{{"detail": "request body over {self.limit // (1024 * 1024)} MB; '
+            f'questions are limited to {MAX_INPUT_CHARS:,} characters"}}'
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+# Characters that HTML, Markdown (or Gradio's LaTeX) would read as syntax, written as
+# numeric entities in one pass (escaping twice would mangle "&#x27;" into "&&#35;x27;")
+# so document text is always shown literally.
+# ":" too, so "javascript:" or "http://" in a document never becomes an autolink.
+_ESCAPES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#!|~$:"})
+
+
+def escape_text(text: str) -> str:
+    """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
+    return text.translate(_ESCAPES)
+
+
+def highlight_in_context(hit: Hit) -> str:
+    """The hit's paragraph, escaped, with the cited sentence inside ``<mark>``."""
+    local_start = hit.start - hit.context_start
+    local_end = hit.end - hit.context_start
+    before = hit.context[:local_start]
+    sentence = hit.context[local_start:local_end]
+    after = hit.context[local_end:]
+    return f"{escape_text(before)}<mark>{escape_text(sentence)}</mark>{escape_text(after)}"
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat reply: the answer with its markers, then each source in its paragraph."""
+    parts = []
+    if answer.abstained:
+        parts.append(f"<p><strong>{escape_text(answer.text.splitlines()[0])}</strong></p>")
+        heading = "Closest passages (not an answer)"
+    else:
+        cited = " ".join(
+            f"{escape_text(hit.text)} <sup>[{i}]</sup>" for i, hit in enumerate(answer.citations, 1)
+        )
+        parts.append(f"<p>{cited}</p>")
+        heading = "Sources"
+    if answer.interpreted_as:
+        parts.append(f"<p><em>Interpreted as: {escape_text(answer.interpreted_as)}</em></p>")
+    if answer.citations:
+        items = "".join(
+            f"<li><strong>[{i}]</strong> {escape_text(hit.doc_id)}, characters {hit.start}–{hit.end}"
+            f"<blockquote>{highlight_in_context(hit)}</blockquote></li>"
+            for i, hit in enumerate(answer.citations, 1)
+        )
+        parts.append(f"<p><strong>{heading}</strong></p><ol>{items}</ol>")
+    return "".join(parts)
+
 
 def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
     messages = []
@@ -381,6 +483,8 @@ def serve(
     Returns:
         The Gradio app (after it stops, or at once when ``block`` is False).
     """
+    from starlette.middleware import Middleware
+
     if not isinstance(port, int) or not 0 < port < 65536:
         raise InvalidArgumentError(f"port must be between 1 and 65535, got {port!r}")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -396,12 +500,15 @@ def serve(
         source = Library(base, Workspace(where))
         log.info("workspace for uploaded documents: %s", where)
     app = create_app(source)
+    app.delete_cache = DELETE_CACHE
     log.info("serving %s on http://%s:%s%s", base.path, host, port, " (MCP at /gradio_api/mcp/)" if mcp else "")
     app.launch(
         server_name=host,
         server_port=port,
         share=False,
         max_file_size=MAX_FILE_SIZE,
+        state_session_capacity=STATE_SESSION_CAPACITY,
+        app_kwargs={"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]},
         enable_monitoring=False,
         show_error=False,
         prevent_thread_lock=not block,
