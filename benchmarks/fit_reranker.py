@@ -13,7 +13,7 @@ abstention thresholds already there are kept).
 
 SQuAD questions mostly reuse the article's words, so a model fitted on SQuAD alone
 leans on word overlap and under-uses the embedding for paraphrases and short news
-documents. ``--gold-weight W`` (default 10) therefore also fits on the *fit half* of the
+documents. ``--gold-weight W`` (default 0: SQuAD only, the gold file stays fully held out) also fits on the *fit half* of the
 gold file (cases at even positions: answerable questions and every turn of the
 follow-ups, asked as the product asks them), each weighted W times a SQuAD question;
 the odd half stays held out and is reported separately, next to the SQuAD held-out
@@ -120,7 +120,7 @@ def main() -> int:
     parser.add_argument("--squad", default=str(evaluate.default_squad_path()))
     parser.add_argument("--cache", default=str(evaluate.default_cache_dir()))
     parser.add_argument("--gold", default=None, help="gold JSONL file (default: the shipped article's)")
-    parser.add_argument("--gold-weight", type=float, default=10.0, help="weight of one gold-file query relative to one SQuAD question (0: SQuAD only)")
+    parser.add_argument("--gold-weight", type=float, default=0.0, help="weight of one gold-file query relative to one SQuAD question (0: SQuAD only)")
     parser.add_argument("--write", action="store_true", help="store the weights in src/citeqa/data/reranker.json")
     args = parser.parse_args()
 
