@@ -159,9 +159,13 @@ def main() -> int:
         data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.is_file() else {}
         data["weights"] = {name: round(float(value), 4) for name, value in zip(FEATURES, w)}
         data["fitted_on"] = (
-            f"SQuAD v1.1 dev tune half, fit split (even-position articles): {len(squad_fit)} questions, "
-            f"plus the fit half of the gold file (even-position cases): {len(gold_fit)} queries weighted {args.gold_weight:g}; "
-            "listwise softmax loss, L2 1e-3; benchmarks/fit_reranker.py"
+            f"SQuAD v1.1 dev tune half, fit split (even-position articles): {len(squad_fit)} questions"
+            + (
+                f", plus the fit half of the gold file (even-position cases): {len(gold_fit)} queries weighted {args.gold_weight:g}"
+                if args.gold_weight > 0
+                else " (the gold file is not used: it stays fully held out)"
+            )
+            + "; listwise softmax loss, L2 1e-3; benchmarks/fit_reranker.py"
         )
         data.pop("note", None)
         WEIGHTS_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
