@@ -82,3 +82,15 @@ def test_abstaining_lists_closest_passages_not_an_answer() -> None:
     assert result.abstained
     assert result.text.startswith(ABSTAIN_MESSAGE)
     assert CLOSEST_HEADING in result.text
+
+
+def test_a_clearly_relevant_second_sentence_is_cited_below_half_the_best() -> None:
+    peaked = [_hit("X signed the declaration.", 0.77, 0), _hit("The declaration focuses on trade.", 0.23, 1)]
+    tail = [_hit("A sentence.", 0.8, 0), _hit("Other words here.", 0.12, 1)]
+    assert [h.sentence_id for h in select_citations(peaked)] == [0, 1]
+    assert [h.sentence_id for h in select_citations(tail)] == [0]
+
+
+def test_quantity_nouns_make_count_questions() -> None:
+    assert question_type("What is the population of the town?") == "count"
+    assert question_type("how much did it cost") == "count"

@@ -27,3 +27,12 @@ def test_standalone_question_is_searched_as_asked() -> None:
 
 def test_without_history_nothing_is_carried() -> None:
     assert resolve_followup("What does it focus on?", None) == "What does it focus on?"
+
+
+def test_answer_type_check_needs_a_date_or_number_only_when_asked() -> None:
+    from citeqa.ranker import answer_type_found
+
+    article = ["The exercise involved special forces.", "It began on March 3, 2024."]
+    assert answer_type_found("When did it begin?", article) is True
+    assert answer_type_found("How many soldiers took part?", article) is False
+    assert answer_type_found("What did the forces do?", article[:1]) is True

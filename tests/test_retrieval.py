@@ -103,3 +103,18 @@ def test_should_abstain_uses_coverage_only_between_the_floors() -> None:
     assert should_abstain(0.2, 0.0, t) is True
     assert should_abstain(0.2, 0.5, t) is False
     assert should_abstain(0.35, 0.0, t) is False
+
+
+def test_feature_matrix_marks_titles_and_how_far_dense_stands_out() -> None:
+    ctx = _context(3, dense=[0.2, 0.7, 0.3], title=[1.0, 0.0, 0.0])
+    x = feature_matrix(ctx)
+    assert x[:, FEATURES.index("title")].tolist() == [1.0, 0.0, 0.0]
+    assert x[:, FEATURES.index("dense_rank")].tolist() == pytest.approx([1 / 3, 1.0, 0.5])
+    z = x[:, FEATURES.index("dense_z")]
+    assert z[1] > 1.0 > 0 > z[2] > z[0]
+
+
+def test_missing_answer_type_abstains_even_when_similar() -> None:
+    t = {"hard_floor": 0.05, "soft_floor": 0.3, "min_coverage": 0.1}
+    assert should_abstain(0.8, 1.0, t, answer_type_found=False) is True
+    assert should_abstain(0.8, 1.0, t, answer_type_found=True) is False

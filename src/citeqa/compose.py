@@ -2,11 +2,14 @@
 
 Pure logic over :class:`~citeqa.schema.Hit` lists and strings; no model, no files.
 
-How many sentences are cited follows the score distribution: the best hit is always
-cited, and further hits only while their score stays within :data:`MIN_SCORE_RATIO` of
-the best (with the reranker's probabilities, a confident ranking cites one sentence and
-a split one cites the few that share the probability). Near-duplicates of a sentence
-already cited are skipped.
+How many sentences are cited follows the score distribution (the reranker's scores are
+probabilities over the candidates): the best hit is always cited; a further hit is cited
+when its score is within :data:`MIN_SCORE_RATIO` of the best, or when the sentences cited
+so far hold less than :data:`CITED_MASS` of the probability and the hit itself still has
+at least :data:`MIN_PROBABILITY`. So a confident ranking (0.95) cites one sentence, while
+a clearly relevant second sentence (0.77 + 0.23, e.g. "X signed the declaration." and
+"The declaration focuses on ...") is kept even though it scores far below the first.
+Near-duplicates of a sentence already cited are skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ CLOSEST_HEADING = "Closest passages (not an answer):"
 MAX_CITATIONS = 3
 #: Cite a further hit only while its score is at least this share of the best score.
 MIN_SCORE_RATIO = 0.5
+#: Keep citing while the cited sentences hold less than this share of the probability ...
+CITED_MASS = 0.9
+#: ... and the next sentence holds at least this much of it.
+MIN_PROBABILITY = 0.15
 DUPLICATE_OVERLAP = 0.8
 DUPLICATE_CONTAINMENT = 0.9
 
@@ -50,7 +57,11 @@ _NUMBER = re.compile(
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|de|da|von|van|bin|al|the)\s+)?[A-Z][\w'’.-]*)*")
 
 _WHEN = re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade)\b|\bwhich (?:year|date|day|month|century)\b|\bsince when\b|\bhow long ago\b", re.IGNORECASE)
-_COUNT = re.compile(r"\bhow (?:many|much|long|often|old|far|big|large)\b|\bwhat (?:number|percentage|amount)\b", re.IGNORECASE)
+_COUNT = re.compile(
+    r"\bhow (?:many|much|long|often|old|far|big|large)\b"
+    r"|\bwhat (?:(?:is|was|are|were) )?(?:the )?(?:number|percentage|amount|population|cost|price)\b",
+    re.IGNORECASE,
+)
 _WHO = re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|people|man|woman|group|company|organi[sz]ation|country|countries|ministry)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\bwhere\b|\bwhat (?:region|city|country|place|town|area)\b|\bwhich (?:region|city|place|town|area)\b|\bin what (?:region|city|country|place)\b", re.IGNORECASE)
 
@@ -125,24 +136,34 @@ def select_citations(
     hits: Sequence[Hit],
     max_citations: int = MAX_CITATIONS,
     min_ratio: float = MIN_SCORE_RATIO,
+    *,
+    mass: float = CITED_MASS,
+    min_probability: float = MIN_PROBABILITY,
 ) -> list[Hit]:
-    """Pick the hits worth citing: the best one, then those scoring close to it.
+    """Pick the hits worth citing: the best one, then those that share its probability.
 
-    Stops at the first hit scoring below ``min_ratio`` of the best; skips near-duplicates
-    of a hit already chosen.
+    A further hit is cited when its score is at least ``min_ratio`` of the best, or when
+    the hits cited so far hold less than ``mass`` (scores read as probabilities) and the
+    hit scores at least ``min_probability``. Stops at the first hit meeting neither;
+    skips near-duplicates of a hit already chosen.
     """
     if not hits:
         return []
     top = hits[0].score
     chosen: list[Hit] = []
+    cited = 0.0
     for hit in hits:
         if len(chosen) >= max_citations:
             break
-        if chosen and (top <= 0 or hit.score < top * min_ratio):
-            break
+        if chosen:
+            close = top > 0 and hit.score >= top * min_ratio
+            needed = cited < mass and hit.score >= min_probability
+            if not (close or needed):
+                break
         if any(is_near_duplicate(hit.text, c.text) for c in chosen):
             continue
         chosen.append(hit)
+        cited += max(hit.score, 0.0)
     return chosen
 
 

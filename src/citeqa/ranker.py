@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .compose import answer_spans
+from .compose import answer_spans, question_type
 from .errors import InvalidArgumentError
 from .lexical import BM25Index, tokenize
 from .retrieval import (
@@ -147,6 +147,10 @@ class Ranker:
         rows = np.flatnonzero(self._paragraph == self._paragraph[row])
         return " ".join(self._texts[int(r)] for r in rows)
 
+    def text(self, row: int) -> str:
+        """The sentence at ``row``."""
+        return self._texts[int(row)]
+
     def title_text(self, row: int) -> str:
         """The first sentence (headline or title) of row's document."""
         return self._texts[int(self._title_row[row])]
@@ -208,6 +212,7 @@ class Ranker:
             coverage=np.array([weighted_coverage(query_tokens, tokenize(t), self._idf) for t in texts]),
             answer_type=np.array([1.0 if answer_spans(asked, t) else 0.0 for t in texts]),
             length=np.array([len(t.split()) for t in texts], dtype=np.float64),
+            title=(self._title_row[cands] == cands).astype(np.float64),
         )
         return cands, context
 
@@ -241,6 +246,12 @@ class Ranker:
         return rerank(cands, context, self.model.weights, top_k)
 
 
+#: How many of the best-ranked sentences are checked for the asked-for answer type.
+TYPE_CHECK_DEPTH = 3
+#: Question kinds whose answer has a shape one can check for (a date, a number).
+CHECKED_TYPES = ("when", "count")
+
+
 @dataclass(frozen=True)
 class AbstainEvidence:
     """What the abstention decision looks at, for the best-ranked sentence.
@@ -251,16 +262,42 @@ class AbstainEvidence:
         coverage: IDF-weighted share of the query's words found in the best sentence's
             paragraph and its document's headline (0..1).
         top_probability: The reranker's probability for the best sentence.
+        answer_type_found: False when the question asks for a date or a number and
+            none of the :data:`TYPE_CHECK_DEPTH` best sentences holds one.
     """
 
     abstain: bool
     best_dense: float
     coverage: float
     top_probability: float
+    answer_type_found: bool = True
 
 
-def abstain_decision(query: str, ranking: Ranking, ranker: Ranker, thresholds: Mapping[str, float] | None = None) -> AbstainEvidence:
-    """Decide whether the documents don't answer ``query`` (see :func:`retrieval.should_abstain`)."""
+def answer_type_found(question: str, texts: list[str]) -> bool:
+    """False when ``question`` asks for a date or a number and none of ``texts`` holds one."""
+    if question_type(question) not in CHECKED_TYPES:
+        return True
+    return any(answer_spans(question, text) for text in texts)
+
+
+def abstain_decision(
+    query: str,
+    ranking: Ranking,
+    ranker: Ranker,
+    thresholds: Mapping[str, float] | None = None,
+    *,
+    question: str | None = None,
+) -> AbstainEvidence:
+    """Decide whether the documents don't answer ``query`` (see :func:`retrieval.should_abstain`).
+
+    Args:
+        query: The query searched (follow-ups resolved).
+        ranking: Its ranking.
+        ranker: The ranker that made it (texts, IDF).
+        thresholds: Abstention thresholds (default: the reranker JSON's).
+        question: The question as asked, whose question word gives the answer type
+            (default: ``query``).
+    """
     from .retrieval import should_abstain
 
     thresholds = ranker.model.abstain if thresholds is None else thresholds
@@ -271,4 +308,7 @@ def abstain_decision(query: str, ranking: Ranking, ranker: Ranker, thresholds: M
     context = ranker.paragraph_text(top) + " " + ranker.title_text(top)
     coverage = weighted_coverage(tokenize(query), tokenize(context), ranker.idf)
     probability = float(ranking.scores[0])
-    return AbstainEvidence(should_abstain(best_dense, coverage, thresholds), best_dense, coverage, probability)
+    best_texts = [ranker.text(int(r)) for r in ranking.ids[:TYPE_CHECK_DEPTH]]
+    typed = answer_type_found(question if question is not None else query, best_texts)
+    decision = should_abstain(best_dense, coverage, thresholds, answer_type_found=typed)
+    return AbstainEvidence(decision, best_dense, coverage, probability, typed)

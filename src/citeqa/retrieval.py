@@ -137,6 +137,9 @@ FEATURES = (
     "coverage",
     "answer_type",
     "length",
+    "title",
+    "dense_rank",
+    "dense_z",
 )
 
 
@@ -157,6 +160,8 @@ class CandidateContext:
         answer_type: 1.0 when the sentence holds the kind of words the question asks for
             (a date for "when", a number for "how many", a name for "who"), else 0.0.
         length: Number of words in the sentence.
+        title: 1.0 when the sentence is its document's first line (headline or title),
+            else 0.0 (None: no candidate is a title).
     """
 
     dense: np.ndarray
@@ -169,6 +174,7 @@ class CandidateContext:
     coverage: np.ndarray
     answer_type: np.ndarray
     length: np.ndarray
+    title: np.ndarray | None = None
 
 
 def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndarray:
@@ -247,7 +253,9 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
 
     Scores are made comparable across queries: BM25 values are divided by the query's
     best, dense values are also given as the gap to the query's best, ranks enter as
-    reciprocal-rank-fusion scores.
+    reciprocal-rank-fusion scores, and the dense cosine also as its reciprocal rank and
+    its z-score among the query's candidates (how far it stands out of the pool; this
+    lets a paraphrase that only the embedding recognizes win over word overlap).
     """
     dense = np.asarray(context.dense, dtype=np.float64)
     lexical = np.nan_to_num(np.asarray(context.lexical, dtype=np.float64), nan=0.0)
@@ -257,6 +265,8 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     dense_rank = ranks_of(dense)
     lexical_rank = np.where(lexical > 0, ranks_of(lexical), 0)
     rrf = reciprocal_rank_fusion([dense_rank, lexical_rank]) * RRF_K / 2
+    spread = float(dense.std())
+    title = np.zeros(m) if context.title is None else np.asarray(context.title, dtype=np.float64)
     columns = {
         "dense": dense,
         "dense_gap": dense - dense.max(),
@@ -270,6 +280,9 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
         "coverage": np.asarray(context.coverage, dtype=np.float64),
         "answer_type": np.asarray(context.answer_type, dtype=np.float64),
         "length": np.log1p(np.asarray(context.length, dtype=np.float64)) / 4.0,
+        "title": title,
+        "dense_rank": 1.0 / dense_rank,
+        "dense_z": (dense - dense.mean()) / spread if spread > 1e-9 else np.zeros(m),
     }
     return np.column_stack([columns[name] for name in FEATURES])
 
@@ -343,7 +356,13 @@ def single_rank(ids: np.ndarray, scores: np.ndarray, dense: np.ndarray, lexical:
 ABSTAIN_DEFAULTS = {"hard_floor": 0.05, "soft_floor": 0.30, "min_coverage": 0.10}
 
 
-def should_abstain(best_dense: float, coverage: float, thresholds: Mapping[str, float]) -> bool:
+def should_abstain(
+    best_dense: float,
+    coverage: float,
+    thresholds: Mapping[str, float],
+    *,
+    answer_type_found: bool = True,
+) -> bool:
     """Abstain when nothing in the documents is close enough to the query.
 
     Calibration (shipped thresholds, ``data/reranker.json``; measured with
@@ -352,19 +371,26 @@ def should_abstain(best_dense: float, coverage: float, thresholds: Mapping[str, 
     (coverage 0), while answerable ones either share words with the best sentence's
     paragraph/headline (coverage >= 0.24) or reach a cosine >= 0.39. So: below
     ``hard_floor`` (0.05) always abstain; between the floors abstain only when coverage is
-    under ``min_coverage`` (0.10); at or above ``soft_floor`` (0.30) answer. Near-topic
-    questions the article does not answer ("How many soldiers took part?") share its
-    words and are *not* caught: the closest sentences are then cited as an answer.
+    under ``min_coverage`` (0.10); at or above ``soft_floor`` (0.30) answer.
+
+    Near-topic questions share the documents' words, so similarity cannot catch them;
+    the *answer type* can: a "when" or "how many/much" question none of whose best
+    sentences holds a date or a number ("How many soldiers took part?" asked of an
+    article that gives no figure) is not answered (``answer_type_found`` False).
 
     Args:
         best_dense: The best cosine between the query and any candidate sentence.
         coverage: IDF-weighted share of the query's words present around the best
             sentence (its paragraph and its document's headline), 0..1.
         thresholds: ``hard_floor`` (always abstain below this cosine), ``soft_floor``
-            (never abstain above it), ``min_coverage`` (between the two floors, abstain
-            when coverage is below this).
+            (never abstain above it on similarity alone), ``min_coverage`` (between the
+            two floors, abstain when coverage is below this).
+        answer_type_found: False when the question asks for a date or a number and none
+            of the best sentences holds one.
     """
     t = {**ABSTAIN_DEFAULTS, **thresholds}
+    if not answer_type_found:
+        return True
     if best_dense < t["hard_floor"]:
         return True
     if best_dense >= t["soft_floor"]:
