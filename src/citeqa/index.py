@@ -413,7 +413,8 @@ def write_index(
         info=info,
         embeddings=vectors,
     )
-    return Index.load(out, embedder=embedder)
+    # the sources were hashed when read moments ago; a later change shows at the next load
+    return Index.load(out, embedder=embedder, check_stale=False)
 
 
 # ---------------------------------------------------------------------- the default index

@@ -61,6 +61,7 @@ from .errors import (
 from .lexical import BM25Index
 from .schema import Document
 from .sources import resolve_source_path, sha256_file
+from .vector_index import VectorSearcher
 
 log = logging.getLogger("citeqa")
 
@@ -93,7 +94,7 @@ class StoredIndex:
     documents: DocumentTable
     #: int64 array (n, 4), memory-mapped: document number, start, end, paragraph id.
     sentences: np.ndarray
-    vectors: Any  # faiss.Index
+    vectors: VectorSearcher  # the FAISS index (attributes delegated), tuned for single queries
     bm25: BM25Index
 
     def embeddings(self) -> np.ndarray | None:
@@ -153,6 +154,8 @@ def _rebuild_hint(manifest: dict[str, Any] | None, index_dir: Path) -> str:
     if manifest:
         sources = [s.get("path", "") for s in manifest.get("sources", [])]
     shown = " ".join(s for s in sources if not s.startswith("package:"))
+    if len(sources) > 10:  # a long list helps nobody: name the form of the command
+        shown = "SOURCES..."
     return f"citeqa build {shown + ' ' if shown else ''}--index {index_dir}"
 
 
@@ -564,6 +567,7 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
         search = manifest.get("faiss", {}).get("search", {})
         if "nprobe" in search and hasattr(vectors, "nprobe"):
             vectors.nprobe = int(search["nprobe"])
+        vectors = VectorSearcher(vectors)
         bm25 = BM25Index.load(version / BM25_DIR, mmap=True)
     except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
