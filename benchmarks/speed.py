@@ -17,7 +17,8 @@ Everything is made locally from SQuAD v1.1 dev (tune half), no downloads:
 3. Retrieval quality, ReQA-style: every sentence of the SQuAD tune paragraphs is indexed
    with :func:`citeqa.build_index` (one file per paragraph); each question must retrieve
    the sentence holding its answer. MRR@10 for ONNX fp32 (flat), ONNX int8 (flat) and ONNX
-   fp32 with the IVF-SQ8 index forced (rebuilt incrementally: no re-embedding).
+   fp32 with the HNSW-SQ8 and IVF-SQ8 indexes forced (rebuilt incrementally: no
+   re-embedding).
 4. Scale (10k / 100k / 1M sentences): real sentence vectors are embedded once (the
    pool of step 3, cached under ``--out``) and composed: each corpus sentence is the
    normalized mix ``a·p_i + (1-a)·p_j`` (a ~ U(0.3, 0.7)) of two pool sentences, its text
@@ -389,19 +390,20 @@ def stage_quality(out: Path, paragraphs: list[tuple[str, str]], questions: list[
         result["mrr_onnx_fp32_flat"] = mrr_of(fp32, sample)
         int8 = build_index([folder], work / "int8", backend="onnx-int8")
         result["mrr_onnx_int8_flat"] = mrr_of(int8, sample)
-        start = time.perf_counter()
-        ivf = build_index([folder], work / "fp32", backend="onnx", index_type="ivf-sq8")  # reuses every vector
-        result["incremental_rebuild_unchanged_s"] = round(time.perf_counter() - start, 2)
-        result["mrr_onnx_fp32_ivf_sq8"] = mrr_of(ivf, sample)
-        result["ivf_faiss"] = ivf.manifest["faiss"]
         result["delta_int8"] = round(result["mrr_onnx_int8_flat"] - result["mrr_onnx_fp32_flat"], 4)
-        result["delta_ivf_sq8"] = round(result["mrr_onnx_fp32_ivf_sq8"] - result["mrr_onnx_fp32_flat"], 4)
+        for kind in ("hnsw-sq8", "ivf-sq8"):  # rebuilt incrementally: every vector reused
+            start = time.perf_counter()
+            forced = build_index([folder], work / "fp32", backend="onnx", index_type=kind)
+            result[f"incremental_rebuild_unchanged_{kind}_s"] = round(time.perf_counter() - start, 2)
+            result[f"mrr_onnx_fp32_{kind}"] = mrr_of(forced, sample)
+            result[f"faiss_{kind}"] = forced.manifest["faiss"]
+            result[f"delta_{kind}"] = round(result[f"mrr_onnx_fp32_{kind}"] - result["mrr_onnx_fp32_flat"], 4)
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def stage_scale(out: Path, size: int, pool: list[str], pool_vectors: np.ndarray, queries: np.ndarray, question_texts: list[str], model: str) -> dict[str, Any]:
+def stage_scale(out: Path, size: int, pool: list[str], pool_vectors: np.ndarray, queries: np.ndarray, question_texts: list[str], model: str, index_type: str) -> dict[str, Any]:
     import faiss
 
     texts, vectors = compose_corpus(pool, pool_vectors, size)
@@ -420,7 +422,7 @@ def stage_scale(out: Path, size: int, pool: list[str], pool_vectors: np.ndarray,
         serve = {"queries": str(work / "queries.npy"), "questions": str(work / "questions.json"), "exact": str(work / "exact.npy"), "model": model}
         naive_build = run_worker("scale_build", {**common, "pipeline": "naive", "index": str(work / "naive.faiss")})
         naive_serve = run_worker("scale_serve", {**serve, "pipeline": "naive", "index": str(work / "naive.faiss")})
-        ours_build = run_worker("scale_build", {**common, "pipeline": "citeqa", "index": str(work / "idx")})
+        ours_build = run_worker("scale_build", {**common, "pipeline": "citeqa", "index": str(work / "idx"), "index_type": index_type})
         ours_serve = run_worker("scale_serve", {**serve, "pipeline": "citeqa", "index": str(work / "idx")})
         return {"sentences": size, "naive": {**naive_build, **naive_serve}, "citeqa": {**ours_build, **ours_serve}}
     finally:
@@ -450,10 +452,12 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"\n== Retrieval quality, ReQA-style: {quality['questions']} SQuAD questions over {quality['sentences']} sentences ==")
         print(f"MRR@10 ONNX fp32 flat      {quality['mrr_onnx_fp32_flat']}")
         print(f"MRR@10 ONNX int8 flat      {quality['mrr_onnx_int8_flat']} (delta {quality['delta_int8']:+})")
-        print(f"MRR@10 ONNX fp32 IVF-SQ8   {quality['mrr_onnx_fp32_ivf_sq8']} (delta {quality['delta_ivf_sq8']:+})")
+        for kind in ("hnsw-sq8", "ivf-sq8"):
+            search = quality[f"faiss_{kind}"]["search"]
+            print(f"MRR@10 ONNX fp32 {kind:<9} {quality[f'mrr_onnx_fp32_{kind}']} (delta {quality[f'delta_{kind}']:+}; {search})")
         e2e = quality["end_to_end_build_onnx"]
         print(f"end-to-end build from files (pysbd + ONNX + BM25 + FAISS): {e2e['per_s']} sentences/s ({e2e['sentences']} sentences)")
-        print(f"incremental rebuild with nothing changed: {quality['incremental_rebuild_unchanged_s']} s")
+        print(f"incremental rebuild with nothing changed (to hnsw-sq8): {quality['incremental_rebuild_unchanged_hnsw-sq8_s']} s")
     for scale in results.get("scale", []):
         print(f"\n== {scale['sentences']:,} sentences (composed vectors; {SCALE_NOTE}) ==")
         print(f"{'':<10}{'index':>9}{'build s':>9}{'index MB':>10}{'build RSS':>10}{'serve RSS':>10}{'search p50/p95 ms':>19}{'query p50/p95 ms':>18}{'recall@10':>10}")
@@ -479,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="queries timed per scale corpus")
     parser.add_argument("--repeats", type=int, default=3, help="runs per cold-start measurement")
     parser.add_argument("--skip", default="", help="stages to skip: cold,build,quality,scale")
+    parser.add_argument("--index-type", default="auto", help="citeqa index type in the scale stage")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
@@ -507,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         query_vectors = cached_vectors(args.out, picked, "onnx")
         results["scale"] = []
         for size in (int(s) for s in args.sizes.split(",") if s):
-            results["scale"].append(run_stage(f"scale {size}", lambda: stage_scale(args.out, size, pool, pool_vectors, query_vectors, picked, model)))
+            results["scale"].append(run_stage(f"scale {size}", lambda: stage_scale(args.out, size, pool, pool_vectors, query_vectors, picked, model, args.index_type)))
     results["machine"]["load_avg_at_end"] = os.getloadavg()
     (args.out / "speed.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     print_report(results)

@@ -128,3 +128,22 @@ def test_an_int8_index_embeds_its_queries_with_int8(tmp_path):
     loaded = Index.load(tmp_path / "idx")
     assert loaded.embedder.space == built.manifest["vector_space"]
     assert loaded.retrieve("Where was the military exercise held?", k=3)[0].text
+
+
+def test_a_server_follows_a_rebuild_that_changed_the_backend(tmp_path):
+    import os
+
+    from citeqa import build_index
+    from citeqa.index import LiveIndex
+
+    out = tmp_path / "idx"
+    build_index(None, out, backend="onnx")
+    live = LiveIndex(out)
+    assert live.get().embedder.space.endswith("|fp32")
+    build_index(None, out, backend="onnx-int8")
+    pointer = out / "CURRENT"
+    os.utime(pointer, (pointer.stat().st_atime, pointer.stat().st_mtime + 5))  # coarse mtime clocks
+    served = live.get()
+    assert served.manifest["backend"] == "onnx-int8"
+    assert served.embedder.space == served.manifest["vector_space"]
+    assert served.retrieve("Where was the exercise held?", k=1)

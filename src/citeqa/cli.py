@@ -38,9 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--index-type",
-        choices=("auto", "flat", "ivf-sq8"),
+        choices=("auto", "flat", "hnsw-sq8", "ivf-sq8"),
         default="auto",
-        help="vector index: exact flat, or approximate IVF+8-bit (default auto: flat below 100k sentences)",
+        help="vector index: exact flat, or approximate HNSW/IVF over 8-bit vectors "
+        "(default auto: flat below 100k sentences, hnsw-sq8 above)",
     )
     build.add_argument("--full", action="store_true", help="re-embed every document (default: only new or changed ones)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -110,9 +110,9 @@ class Index:
         return dict(self._stored.manifest)
 
     @property
-    def documents(self) -> list[Document]:
-        """The indexed documents."""
-        return list(self._stored.documents)
+    def documents(self) -> Sequence[Document]:
+        """The indexed documents (a read-only sequence; each text is read when accessed)."""
+        return self._stored.documents
 
     def __len__(self) -> int:
         return int(self._stored.sentences.shape[0])
@@ -336,8 +336,8 @@ def build_index(
         embedder: Use this embedder instead of loading ``model``.
         backend: Embedding backend when no ``embedder`` is given (see
             :data:`citeqa.embed.BACKENDS`; default "auto": ONNX, torch as fallback).
-        index_type: "auto" (exact below 100k sentences, approximate above), "flat" or
-            "ivf-sq8" (see :mod:`citeqa.vector_index`).
+        index_type: "auto" (exact below 100k sentences, HNSW above), "flat", "hnsw-sq8"
+            or "ivf-sq8" (see :mod:`citeqa.vector_index`).
         incremental: Reuse the sentences and vectors of documents unchanged since the
             live index at ``out`` was built (same content hash, model and segmenter).
         show_progress: Show a progress bar while embedding.
@@ -525,7 +525,11 @@ class LiveIndex:
         with self._lock:
             if current != self._seen:
                 try:
-                    fresh = Index.load(self._path, embedder=self._index.embedder)
+                    try:
+                        fresh = Index.load(self._path, embedder=self._index.embedder)
+                    except IncompatibleIndexError:  # rebuilt with another model or backend
+                        fresh = Index.load(self._path)
+                        _ = fresh.embedder  # load its query embedder before it serves
                 except CiteqaError as exc:
                     log.error("keeping the index that was serving; reload failed: %s", exc)
                 else:

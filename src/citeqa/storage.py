@@ -61,7 +61,7 @@ from .errors import (
 from .lexical import BM25Index
 from .schema import Document
 from .sources import resolve_source_path, sha256_file
-from .vector_index import VectorSearcher
+from .vector_index import VectorSearcher, apply_search_params
 
 log = logging.getLogger("citeqa")
 
@@ -564,9 +564,7 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
         documents = DocumentTable(meta, spans, blob)
         sentences = _load_array(version / SENTENCES, np.int64, 4)
         vectors = _read_faiss(version / VECTORS)
-        search = manifest.get("faiss", {}).get("search", {})
-        if "nprobe" in search and hasattr(vectors, "nprobe"):
-            vectors.nprobe = int(search["nprobe"])
+        apply_search_params(vectors, manifest.get("faiss", {}).get("search", {}))
         vectors = VectorSearcher(vectors)
         bm25 = BM25Index.load(version / BM25_DIR, mmap=True)
     except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
