@@ -21,12 +21,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .errors import InvalidArgumentError
+
+log = logging.getLogger("citeqa")
 
 INDEX_TYPES = ("auto", "flat", "ivf-sq8", "hnsw-sq8")
 #: From this many sentences on, "auto" picks the approximate index.
@@ -107,7 +110,7 @@ def build_vector_index(vectors: np.ndarray, index_type: str = "auto", *, seed: i
     Args:
         vectors: float32 ``(n, dim)`` unit vectors.
         index_type: One of :data:`INDEX_TYPES`.
-        seed: Seed of the training sample and calibration queries (builds are reproducible).
+        seed: Seed of the training sample and the calibration queries.
     """
     import faiss
 
@@ -237,4 +240,10 @@ def calibrate(
         recall = {k: recall_at(found[:, :d], exact[:, :d]) for k, d in depths.items()}
         if all(recall[k] >= targets[k] for k in depths) or (limit and value >= limit):
             break
+    if not all(recall[k] >= targets[k] for k in depths):
+        log.warning(
+            "the approximate index reaches recall %s at %s=%d (targets %s); "
+            "build with --index-type flat for exact search",
+            {k: round(r, 3) for k, r in recall.items()}, knob, value, targets,
+        )
     return int(value), recall
