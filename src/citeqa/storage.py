@@ -5,12 +5,27 @@ Layout of an index folder::
     index/
       CURRENT                 name of the live version (switched with os.replace)
       v-<utc time>-<rand>/    one complete, immutable version
-        manifest.json         format, model, dimension, segmenter, sources + sha256,
-                              every file's size + sha256, counts, creation time
-        vectors.faiss         FAISS index of unit sentence vectors (inner product)
-        documents.jsonl       one document per line: id, path, sha256, text
-        sentences.jsonl       one sentence per line: document, start, end, paragraph
+        manifest.json         format, model, backend, vector space, FAISS index type and
+                              parameters, segmenter, sources + sha256, every file's
+                              size + sha256, counts, creation time
+        vectors.faiss         FAISS index of unit sentence vectors (inner product):
+                              exact (flat) or approximate (IVF + 8-bit scalar quantizer)
+        embeddings.npy        float16 (n, dim) sentence vectors, reused by the next build
+                              for unchanged documents (never read when serving)
+        sentences.npy         int64 (n, 4): document number, start, end, paragraph id
+        documents.jsonl       one document per line: id, path, sha256
+        documents.npy         int64 (documents, 3): byte start, byte end in texts.bin, chars
+        texts.bin             the documents' UTF-8 text, one after the other
         bm25/                 BM25 arrays (.npy) and vocabulary/params (.json)
+
+Large indexes load without becoming Python objects: the .npy arrays and texts.bin are
+memory-mapped (a document's text is decoded only when one of its sentences is shown)
+and approximate FAISS indexes are read with ``IO_FLAG_MMAP``.
+
+Verification: every file is checked against its size and sha256 in the manifest before
+citeqa uses it. The files needed to serve are hashed when the index loads (about 1 s
+per GB); ``embeddings.npy``, which only a rebuild reads, is hashed when a rebuild
+reads it (and a mismatch then just means re-embedding).
       .tmp-<rand>/            a version being written (removed by the next build)
       .lock                   held while building
 
@@ -24,14 +39,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -44,14 +61,24 @@ from .errors import (
 from .lexical import BM25Index
 from .schema import Document
 from .sources import resolve_source_path, sha256_bytes, sha256_file
+from .vector_index import VectorSearcher, apply_search_params
 
-FORMAT_VERSION = 1
+log = logging.getLogger("citeqa")
+
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
+EMBEDDINGS = "embeddings.npy"
 DOCUMENTS = "documents.jsonl"
-SENTENCES = "sentences.jsonl"
+DOCUMENT_SPANS = "documents.npy"
+TEXTS = "texts.bin"
+SENTENCES = "sentences.npy"
 BM25_DIR = "bm25"
+#: Files hashed when the index loads; the others are hashed when first read.
+SERVING_FILES = frozenset({VECTORS, SENTENCES, DOCUMENTS, DOCUMENT_SPANS, TEXTS})
+#: Approximate FAISS indexes at least this large are memory-mapped rather than read.
+MMAP_MIN_BYTES = 64 << 20
 VERSION_PREFIX = "v-"
 TMP_PREFIX = ".tmp-"
 KEEP_VERSIONS = 2
@@ -66,11 +93,63 @@ class StoredIndex:
 
     path: Path
     manifest: dict[str, Any]
-    documents: list[Document]
-    #: int64 array (n, 4): document number, start, end, paragraph id.
+    #: The documents, in index order (a lazy sequence: text is decoded on access).
+    documents: DocumentTable
+    #: int64 array (n, 4), memory-mapped: document number, start, end, paragraph id.
     sentences: np.ndarray
-    vectors: Any  # faiss.Index
+    vectors: VectorSearcher  # the FAISS index (attributes delegated), tuned for single queries
     bm25: BM25Index
+
+    def embeddings(self) -> np.ndarray | None:
+        """The stored float32 sentence vectors (n, dim), or None when absent or damaged.
+
+        The file is checked against its sha256 first; a damaged file only means the
+        vectors must be computed again, so it returns None (and logs) instead of raising.
+        """
+        return read_embeddings(self.path, self.manifest)
+
+
+class DocumentTable(Sequence[Document]):
+    """The documents of a loaded index; each text is decoded from the mapped file on access."""
+
+    def __init__(self, meta: list[dict[str, Any]], spans: np.ndarray, blob: np.ndarray) -> None:
+        self._meta = meta
+        self._spans = spans
+        self._blob = blob
+        self._decode = lru_cache(maxsize=256)(self._decode_uncached)
+
+    def __len__(self) -> int:
+        return len(self._meta)
+
+    def _decode_uncached(self, number: int) -> Document:
+        start, end, _chars = (int(x) for x in self._spans[number])
+        row = self._meta[number]
+        text = self._blob[start:end].tobytes().decode("utf-8")
+        return Document(doc_id=row["doc_id"], text=text, path=row["path"], sha256=row["sha256"])
+
+    @overload
+    def __getitem__(self, number: int) -> Document: ...
+
+    @overload
+    def __getitem__(self, number: slice) -> list[Document]: ...
+
+    def __getitem__(self, number: int | slice) -> Document | list[Document]:
+        if isinstance(number, slice):
+            return [self[i] for i in range(*number.indices(len(self)))]
+        number = int(number)
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(f"document number {number} out of range")
+        return self._decode(number)
+
+    def chars(self) -> np.ndarray:
+        """Length in characters of every document (int64 array)."""
+        return np.asarray(self._spans[:, 2])
+
+    def keys(self) -> list[tuple[str, str]]:
+        """``(doc_id, sha256)`` of every document, without decoding any text."""
+        return [(row["doc_id"], row["sha256"]) for row in self._meta]
 
 
 def _rebuild_hint(manifest: dict[str, Any] | None, index_dir: Path) -> str:
@@ -78,6 +157,8 @@ def _rebuild_hint(manifest: dict[str, Any] | None, index_dir: Path) -> str:
     if manifest:
         sources = [s.get("path", "") for s in manifest.get("sources", [])]
     shown = " ".join(s for s in sources if not s.startswith("package:"))
+    if len(sources) > 10:  # a long list helps nobody: name the form of the command
+        shown = "SOURCES..."
     return f"citeqa build {shown + ' ' if shown else ''}--index {index_dir}"
 
 
@@ -140,14 +221,33 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _write_documents(folder: Path, documents: Sequence[Document]) -> None:
+    spans = np.zeros((len(documents), 3), dtype=np.int64)
+    offset = 0
+    with open(folder / TEXTS, "wb") as blob:
+        for number, document in enumerate(documents):
+            data = document.text.encode("utf-8")
+            blob.write(data)
+            spans[number] = (offset, offset + len(data), len(document.text))
+            offset += len(data)
+    _save_npy(folder / DOCUMENT_SPANS, spans)
+    _write_jsonl(folder / DOCUMENTS, [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents])
+
+
 def write_version(
     index_dir: Path,
     *,
-    documents: list[Document],
+    documents: Sequence[Document],
     sentences: np.ndarray,
     vectors: Any,
     bm25: BM25Index,
     info: dict[str, Any],
+    embeddings: np.ndarray | None = None,
     keep: int = KEEP_VERSIONS,
 ) -> Path:
     """Write a new version of the index and make it the live one, atomically.
@@ -159,6 +259,8 @@ def write_version(
         vectors: A FAISS index holding one vector per sentence, in the same order.
         bm25: The lexical index over the same sentences.
         info: Manifest fields describing how it was built (model, segmenter, ...).
+        embeddings: The (n, dim) sentence vectors, kept (as float16) so the next build
+            can reuse them for unchanged documents.
         keep: How many versions to keep (at least 2: the live one and the one before).
 
     Returns:
@@ -168,31 +270,25 @@ def write_version(
 
     index_dir = Path(index_dir)
     keep = max(2, keep)
+    sentences = np.asarray(sentences, dtype=np.int64).reshape(-1, 4)
     with build_lock(index_dir):
         _remove_leftovers(index_dir)
         tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
         tmp.mkdir()
         faiss.write_index(vectors, str(tmp / VECTORS))
-        _write_jsonl(
-            tmp / DOCUMENTS,
-            [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256, "text": d.text} for d in documents],
-        )
-        _write_jsonl(
-            tmp / SENTENCES,
-            [{"doc": int(r[0]), "start": int(r[1]), "end": int(r[2]), "paragraph": int(r[3])} for r in sentences],
-        )
+        if embeddings is not None:
+            _save_npy(tmp / EMBEDDINGS, np.asarray(embeddings, dtype=np.float16))
+        _write_documents(tmp, documents)
+        _save_npy(tmp / SENTENCES, sentences)
         (tmp / BM25_DIR).mkdir()
         bm25.save(tmp / BM25_DIR)
         created = datetime.now(timezone.utc)
+        paragraphs = int(np.unique(sentences[:, 3]).size) if len(sentences) else 0
         manifest = {
             "format_version": FORMAT_VERSION,
             **info,
             "created_at": created.isoformat(timespec="seconds"),
-            "counts": {
-                "documents": len(documents),
-                "sentences": int(sentences.shape[0]),
-                "paragraphs": int(len({int(p) for p in sentences[:, 3]})) if len(sentences) else 0,
-            },
+            "counts": {"documents": len(documents), "sentences": int(sentences.shape[0]), "paragraphs": paragraphs},
             "sources": [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents],
             "files": _file_table(tmp),
         }
@@ -324,37 +420,68 @@ def recorded_sources(path: Path) -> list[str]:
         return []
 
 
-def verify_files(version: Path, manifest: dict[str, Any]) -> None:
-    """Check every file the manifest lists: present, same size, same sha256.
+def _verify_file(version: Path, rel: str, expected: Any, hint: str) -> None:
+    """Check one listed file's size and sha256 (raises CorruptIndexError naming it)."""
+    path = version / rel
+    if ".." in Path(rel).parts or Path(rel).is_absolute():
+        raise CorruptIndexError(f"{version / MANIFEST} lists a path outside the index: {rel!r}")
+    if not isinstance(expected, dict):
+        raise CorruptIndexError(f"{version / MANIFEST} has no size/sha256 for {rel!r}; rebuild with: {hint}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CorruptIndexError(f"{path} is missing; rebuild with: {hint}") from None
+    if size != expected.get("bytes"):
+        raise CorruptIndexError(
+            f"{path} has {size} bytes, the manifest says {expected.get('bytes')} "
+            f"(truncated or altered); rebuild with: {hint}"
+        )
+    if sha256_file(path) != expected.get("sha256"):
+        raise CorruptIndexError(
+            f"{path} does not match its sha256 in the manifest (corrupted or altered); "
+            f"rebuild with: {hint}"
+        )
+
+
+def verify_files(version: Path, manifest: dict[str, Any], *, serving_only: bool = False) -> None:
+    """Check the files the manifest lists: present, same size, same sha256.
+
+    Args:
+        version: The version folder.
+        manifest: Its parsed manifest.
+        serving_only: Skip the files only a rebuild reads (they are checked when read).
 
     Raises:
         CorruptIndexError: naming the first file that is missing or differs.
     """
     hint = _rebuild_hint(manifest, version.parent)
-    required = {VECTORS, DOCUMENTS, SENTENCES}
-    missing_required = required - set(manifest["files"])
+    missing_required = SERVING_FILES - set(manifest["files"])
     if missing_required:
         raise CorruptIndexError(
             f"{version / MANIFEST} does not list {sorted(missing_required)}; rebuild with: {hint}"
         )
     for rel, expected in manifest["files"].items():
-        path = version / rel
-        if ".." in Path(rel).parts:
-            raise CorruptIndexError(f"{version / MANIFEST} lists a path outside the index: {rel!r}")
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise CorruptIndexError(f"{path} is missing; rebuild with: {hint}") from None
-        if size != expected.get("bytes"):
-            raise CorruptIndexError(
-                f"{path} has {size} bytes, the manifest says {expected.get('bytes')} "
-                f"(truncated or altered); rebuild with: {hint}"
-            )
-        if sha256_file(path) != expected.get("sha256"):
-            raise CorruptIndexError(
-                f"{path} does not match its sha256 in the manifest (corrupted or altered); "
-                f"rebuild with: {hint}"
-            )
+        if serving_only and rel == EMBEDDINGS:
+            continue
+        _verify_file(version, rel, expected, hint)
+
+
+def read_embeddings(version: Path, manifest: dict[str, Any]) -> np.ndarray | None:
+    """The verified float32 sentence vectors of a version, or None when absent or damaged."""
+    expected = manifest.get("files", {}).get(EMBEDDINGS)
+    if expected is None:
+        return None
+    try:
+        _verify_file(version, EMBEDDINGS, expected, _rebuild_hint(manifest, version.parent))
+        stored = np.load(version / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
+    except (CorruptIndexError, OSError, ValueError) as exc:
+        log.warning("cannot reuse the stored vectors, computing them again: %s", exc)
+        return None
+    n = int(manifest.get("counts", {}).get("sentences", -1))
+    if stored.ndim != 2 or stored.shape[0] != n or stored.shape[1] != manifest.get("dimension"):
+        log.warning("cannot reuse %s: shape %s does not fit the manifest", version / EMBEDDINGS, stored.shape)
+        return None
+    return np.asarray(stored, dtype=np.float32)
 
 
 def check_sources(version: Path, manifest: dict[str, Any]) -> None:
@@ -397,6 +524,52 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _load_array(path: Path, dtype: type, columns: int) -> np.ndarray:
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    if array.dtype != dtype or array.ndim != 2 or array.shape[1] != columns:
+        raise ValueError(f"{path.name} holds {array.dtype} {array.shape}, expected {np.dtype(dtype)} (n, {columns})")
+    return array
+
+
+def _load_blob(path: Path) -> np.ndarray:
+    if path.stat().st_size == 0:
+        return np.zeros(0, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r")
+
+
+def _read_faiss(path: Path) -> Any:
+    import faiss
+
+    if path.stat().st_size >= MMAP_MIN_BYTES:
+        try:
+            return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:  # an index type FAISS cannot map: read it
+            pass
+    return faiss.read_index(str(path))
+
+
+def _consistency_problems(stored: StoredIndex) -> list[str]:
+    manifest, sentences, documents = stored.manifest, stored.sentences, stored.documents
+    counts = manifest.get("counts", {})
+    n = sentences.shape[0]
+    problems = []
+    if counts.get("sentences") != n or counts.get("documents") != len(documents):
+        problems.append("counts differ from the manifest")
+    if stored.vectors.ntotal != n:
+        problems.append(f"{stored.vectors.ntotal} vectors for {n} sentences")
+    if stored.vectors.d != manifest.get("dimension"):
+        problems.append(f"vector dimension {stored.vectors.d}, manifest says {manifest.get('dimension')}")
+    if stored.bm25.size != n:
+        problems.append(f"BM25 holds {stored.bm25.size} sentences for {n}")
+    if n:
+        doc, start, end = sentences[:, 0], sentences[:, 1], sentences[:, 2]
+        if doc.min() < 0 or doc.max() >= len(documents):
+            problems.append("sentence offsets out of range")
+        elif start.min() < 0 or (start >= end).any() or (end > documents.chars()[doc]).any():
+            problems.append("sentence offsets out of range")
+    return problems
+
+
 def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
     """Load and verify the live version of the index at ``path``.
 
@@ -408,48 +581,36 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
         IndexNotFoundError, CorruptIndexError, IncompatibleIndexError, StaleIndexError:
             with a message naming the path and the command that fixes it.
     """
-    import faiss
-
     version = resolve_version(Path(path))
     manifest = read_manifest(version)
-    verify_files(version, manifest)
+    verify_files(version, manifest, serving_only=True)
     if check_stale:
         check_sources(version, manifest)
     hint = _rebuild_hint(manifest, version.parent)
     try:
-        doc_rows = _read_jsonl(version / DOCUMENTS)
-        documents = [
-            Document(doc_id=r["doc_id"], text=r["text"], path=r["path"], sha256=r["sha256"])
-            for r in doc_rows
-        ]
-        sent_rows = _read_jsonl(version / SENTENCES)
-        sentences = np.array(
-            [[r["doc"], r["start"], r["end"], r["paragraph"]] for r in sent_rows], dtype=np.int64
-        ).reshape(-1, 4)
-        vectors = faiss.read_index(str(version / VECTORS))
-        bm25 = BM25Index.load(version / BM25_DIR)
-    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
+        meta = _read_jsonl(version / DOCUMENTS)
+        spans = _load_array(version / DOCUMENT_SPANS, np.int64, 3)
+        blob = _load_blob(version / TEXTS)
+        if len(meta) != spans.shape[0]:
+            raise ValueError(f"{len(meta)} documents but {spans.shape[0]} text spans")
+        if spans.shape[0] and (spans[:, 0].min() < 0 or (spans[:, 1] < spans[:, 0]).any() or spans[:, 1].max() > blob.size):
+            raise ValueError("document text spans out of range")
+        for row in meta:
+            if not all(isinstance(row.get(key), str) for key in ("doc_id", "path", "sha256")):
+                raise ValueError("a document row lacks doc_id/path/sha256")
+        documents = DocumentTable(meta, spans, blob)
+        sentences = _load_array(version / SENTENCES, np.int64, 4)
+        vectors = _read_faiss(version / VECTORS)
+        apply_search_params(vectors, manifest.get("faiss", {}).get("search", {}))
+        vectors = VectorSearcher(vectors)
+        bm25 = BM25Index.load(version / BM25_DIR, mmap=True)
+    except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
-    counts = manifest.get("counts", {})
-    n = sentences.shape[0]
-    problems = []
-    if counts.get("sentences") != n or counts.get("documents") != len(documents):
-        problems.append("counts differ from the manifest")
-    if vectors.ntotal != n:
-        problems.append(f"{vectors.ntotal} vectors for {n} sentences")
-    if vectors.d != manifest.get("dimension"):
-        problems.append(f"vector dimension {vectors.d}, manifest says {manifest.get('dimension')}")
-    if bm25.size != n:
-        problems.append(f"BM25 holds {bm25.size} sentences for {n}")
-    if n and (
-        sentences[:, 0].min() < 0
-        or sentences[:, 0].max() >= len(documents)
-        or any(int(e) > len(documents[int(d)].text) or int(s) < 0 or int(s) >= int(e) for d, s, e, _ in sentences)
-    ):
-        problems.append("sentence offsets out of range")
+    stored = StoredIndex(version, manifest, documents, sentences, vectors, bm25)
+    problems = _consistency_problems(stored)
     if problems:
         raise CorruptIndexError(f"index at {version} is inconsistent: {'; '.join(problems)}; rebuild with: {hint}")
-    return StoredIndex(version, manifest, documents, sentences, vectors, bm25)
+    return stored
 
 
 def pointer_mtime(index_dir: Path) -> float:

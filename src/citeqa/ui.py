@@ -168,51 +168,6 @@ class RequestSizeLimit:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-# Characters that HTML, Markdown (or Gradio's LaTeX) would read as syntax, written as
-# numeric entities in one pass (escaping twice would mangle "&#x27;" into "&&#35;x27;")
-# so document text is always shown literally.
-# ":" too, so "javascript:" or "http://" in a document never becomes an autolink.
-_ESCAPES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#!|~$:"})
-
-
-def escape_text(text: str) -> str:
-    """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
-    return text.translate(_ESCAPES)
-
-
-def highlight_in_context(hit: Hit) -> str:
-    """The hit's paragraph, escaped, with the cited sentence inside ``<mark>``."""
-    local_start = hit.start - hit.context_start
-    local_end = hit.end - hit.context_start
-    before = hit.context[:local_start]
-    sentence = hit.context[local_start:local_end]
-    after = hit.context[local_end:]
-    return f"{escape_text(before)}<mark>{escape_text(sentence)}</mark>{escape_text(after)}"
-
-
-def render_answer(answer: Answer) -> str:
-    """The chat reply: the answer with its markers, then each source in its paragraph."""
-    parts = []
-    if answer.abstained:
-        parts.append(f"<p><strong>{escape_text(answer.text.splitlines()[0])}</strong></p>")
-        heading = "Closest passages (not an answer)"
-    else:
-        cited = " ".join(
-            f"{escape_text(hit.text)} <sup>[{i}]</sup>" for i, hit in enumerate(answer.citations, 1)
-        )
-        parts.append(f"<p>{cited}</p>")
-        heading = "Sources"
-    if answer.interpreted_as:
-        parts.append(f"<p><em>Interpreted as: {escape_text(answer.interpreted_as)}</em></p>")
-    if answer.citations:
-        items = "".join(
-            f"<li><strong>[{i}]</strong> {escape_text(hit.doc_id)}, characters {hit.start}–{hit.end}"
-            f"<blockquote>{highlight_in_context(hit)}</blockquote></li>"
-            for i, hit in enumerate(answer.citations, 1)
-        )
-        parts.append(f"<p><strong>{heading}</strong></p><ol>{items}</ol>")
-    return "".join(parts)
-
 
 def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
     messages = []

@@ -321,7 +321,7 @@ class Library:
         report(0.05, "Loading the embedding model")
         sources = self.base_sources() + self.workspace.paths()
         report(0.1, f"Indexing {len(sources)} documents")
-        index = build_index(
+        build_index(
             sources, self.workspace.index_dir, embedder=self._build_embedder(), show_progress=True
         )
         report(0.95, "Switching to the new index")

@@ -1,0 +1,540 @@
+"""Speed and scale of citeqa next to the naive pipeline, measured in the same run.
+
+Usage (from the repository root)::
+
+    PYTHONPATH=src python benchmarks/speed.py            # 10k, 100k and 1M sentences
+    PYTHONPATH=src python benchmarks/speed.py --sizes 10000 --embed-sample 1000   # quick
+
+The naive pipeline is sentence-transformers on torch + ``faiss.IndexFlatIP``.
+Everything is made locally from SQuAD v1.1 dev (tune half), no downloads:
+
+1. Cold start: wall time of ``citeqa ask`` in a fresh process (shipped article) next to
+   ``python -c "import sentence_transformers"`` and the naive import + load model +
+   encode one sentence (medians of ``--repeats`` runs).
+2. Build throughput on the same real sentences: naive (torch encode + IndexFlatIP +
+   write) vs citeqa's index build from sentences (ONNX fp32 / int8 embedding + BM25 +
+   FAISS + atomic write), and citeqa's end-to-end build from files (with pysbd).
+3. Retrieval quality, ReQA-style: every sentence of the SQuAD tune paragraphs is indexed
+   with :func:`citeqa.build_index` (one file per paragraph); each question must retrieve
+   the sentence holding its answer. MRR@10 for ONNX fp32 (flat), ONNX int8 (flat) and ONNX
+   fp32 with the HNSW-SQ8 and IVF-SQ8 indexes forced (rebuilt incrementally: no
+   re-embedding).
+4. Scale (10k / 100k / 1M sentences): real sentence vectors are embedded once (the
+   pool of step 3, cached under ``--out``) and composed: each corpus sentence is the
+   normalized mix ``a·p_i + (1-a)·p_j`` (a ~ U(0.3, 0.7)) of two pool sentences, its text
+   the first half of sentence i plus the second half of sentence j. Queries are real
+   SQuAD questions embedded by the same model. For each size: build time, index bytes,
+   build peak RSS, serving RSS, vector-search and full ``retrieve`` p50/p95, recall@10
+   against exact search — citeqa (auto index type) next to the naive flat index. Builds
+   and servers run in fresh subprocesses so peak RSS is theirs alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SQUAD = REPO.parent / "shared" / "data" / "squad" / "dev-v1.1-tune.json"
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (VmHWM), in MB.
+
+    Not ``getrusage``: Linux carries ``ru_maxrss`` over ``exec``, so a worker would
+    report the benchmark parent's peak.
+    """
+    return _status_mb("VmHWM")
+
+
+def current_rss_mb() -> float:
+    """Resident set size now, in MB."""
+    return _status_mb("VmRSS")
+
+
+def percentiles_ms(seconds: list[float]) -> dict[str, float]:
+    values = np.asarray(seconds) * 1000
+    return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p95_ms": round(float(np.percentile(values, 95)), 3)}
+
+
+def recall_at_10(found: np.ndarray, exact: np.ndarray) -> float:
+    hits = sum(len(set(f[f >= 0].tolist()) & set(e.tolist())) for f, e in zip(found, exact))
+    return round(hits / exact.size, 4)
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def run_worker(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run ``kind`` in a fresh interpreter; returns its JSON result."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, json.dumps(params)],
+        capture_output=True, text=True, env=ENV, cwd=REPO,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {kind} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def wall(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env or ENV, cwd=REPO)
+    return time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_squad(path: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """Paragraphs as ``(doc_id, text)`` and questions with the answer's offset."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    paragraphs: list[tuple[str, str]] = []
+    questions: list[dict[str, Any]] = []
+    for article in data["data"]:
+        for number, paragraph in enumerate(article["paragraphs"]):
+            doc_id = f"{article['title']}-{number:03d}.txt"
+            paragraphs.append((doc_id, paragraph["context"]))
+            for qa in paragraph["qas"]:
+                questions.append({"doc_id": doc_id, "question": qa["question"], "answer_start": qa["answers"][0]["answer_start"]})
+    return paragraphs, questions
+
+
+def pool_sentences(paragraphs: list[tuple[str, str]]) -> list[str]:
+    from citeqa.schema import Document
+    from citeqa.segment import segment_documents
+
+    documents = [Document(doc_id, text, doc_id, "") for doc_id, text in paragraphs]
+    return [s.text for s in segment_documents(documents)]
+
+
+def cached_vectors(out: Path, texts: list[str], backend: str) -> np.ndarray:
+    """Vectors of ``texts`` by ``backend``, embedded once and cached under ``out``."""
+    key = hashlib.sha256(("\n".join(texts) + backend).encode()).hexdigest()[:16]
+    path = out / f"vectors-{backend}-{key}.npy"
+    if path.is_file():
+        return np.load(path)
+    from citeqa.embed import get_embedder
+
+    vectors = get_embedder(backend=backend).encode(texts, batch_size=64)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, path)
+    return vectors
+
+
+def compose_corpus(pool_texts: list[str], pool_vectors: np.ndarray, n: int, seed: int = 7) -> tuple[list[str], np.ndarray]:
+    """``n`` sentences mixed from pairs of pool sentences (texts and unit vectors)."""
+    rng = np.random.default_rng(seed)
+    m = len(pool_texts)
+    i = rng.integers(0, m, n)
+    j = (i + rng.integers(1, m, n)) % m
+    a = rng.uniform(0.3, 0.7, n).astype(np.float32)[:, None]
+    vectors = np.empty((n, pool_vectors.shape[1]), dtype=np.float32)
+    for lo in range(0, n, 100_000):
+        hi = min(n, lo + 100_000)
+        mix = a[lo:hi] * pool_vectors[i[lo:hi]] + (1 - a[lo:hi]) * pool_vectors[j[lo:hi]]
+        vectors[lo:hi] = mix / np.linalg.norm(mix, axis=1, keepdims=True)
+    halves = [t.split() for t in pool_texts]
+    texts = []
+    for x, y in zip(i.tolist(), j.tolist()):
+        first, second = halves[x], halves[y]
+        texts.append(" ".join(first[: max(1, len(first) // 2)] + second[len(second) // 2 :]))
+    return texts, vectors
+
+
+def corpus_documents(texts: list[str], per_document: int = 20):  # type: ignore[no-untyped-def]
+    """Group sentences into documents (one paragraph each); returns documents and rows."""
+    from citeqa.schema import Document
+
+    documents, rows = [], np.zeros((len(texts), 4), dtype=np.int64)
+    for number, first in enumerate(range(0, len(texts), per_document)):
+        parts = texts[first : first + per_document]
+        offset = 0
+        for k, text in enumerate(parts):
+            rows[first + k] = (number, offset, offset + len(text), number)
+            offset += len(text) + 1
+        documents.append(Document(f"doc-{number:06d}.txt", " ".join(parts), f"bench:doc-{number:06d}.txt", ""))
+    return documents, rows
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def worker_naive_cold(params: dict[str, Any]) -> dict[str, Any]:
+    from sentence_transformers import SentenceTransformer
+
+    SentenceTransformer(params["model"], device="cpu").encode(["One sentence."])
+    return {}
+
+
+def worker_embed(params: dict[str, Any]) -> dict[str, Any]:
+    """Throughput of one pipeline on the same sentences (fresh process, model loaded first)."""
+    import faiss
+
+    texts = json.loads(Path(params["texts"]).read_text(encoding="utf-8"))
+    out = Path(params["out"])
+    warm = texts[:64]
+    if params["pipeline"] == "naive":
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(params["model"], device="cpu")
+        model.encode(warm)
+        start = time.perf_counter()
+        vectors = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        embed_s = time.perf_counter() - start
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        faiss.write_index(index, str(out / "naive.faiss"))
+        total_s = time.perf_counter() - start
+    else:
+        from citeqa.embed import get_embedder
+        from citeqa.index import write_index
+
+        embedder = get_embedder(backend=params["pipeline"])
+        embedder.encode(warm)
+        start = time.perf_counter()
+        vectors = embedder.encode(texts, batch_size=64)
+        embed_s = time.perf_counter() - start
+        documents, rows = corpus_documents(texts)
+        write_index(out / f"idx-{params['pipeline']}", documents, rows, texts, vectors, embedder)
+        total_s = time.perf_counter() - start
+    n = len(texts)
+    return {"embed_per_s": round(n / embed_s, 1), "build_per_s": round(n / total_s, 1), "peak_rss_mb": round(peak_rss_mb())}
+
+
+def worker_build_files(params: dict[str, Any]) -> dict[str, Any]:
+    """citeqa's end-to-end build from files (read, pysbd, embed, BM25, FAISS, write)."""
+    from citeqa import build_index
+
+    start = time.perf_counter()
+    index = build_index([params["folder"]], params["index"], backend=params["backend"], incremental=False)
+    seconds = time.perf_counter() - start
+    return {"sentences": len(index), "per_s": round(len(index) / seconds, 1), "seconds": round(seconds, 2)}
+
+
+def worker_scale_build(params: dict[str, Any]) -> dict[str, Any]:
+    """Build one scale corpus from cached vectors (citeqa auto index, or naive flat)."""
+    import faiss
+
+    vectors = np.load(params["vectors"], mmap_mode="r")
+    start = time.perf_counter()
+    if params["pipeline"] == "naive":
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(np.ascontiguousarray(vectors))
+        faiss.write_index(index, params["index"])
+        seconds = time.perf_counter() - start
+        return {"build_s": round(seconds, 2), "build_peak_rss_mb": round(peak_rss_mb()), "index_bytes": Path(params["index"]).stat().st_size}
+    from citeqa.embed import get_embedder
+    from citeqa.index import write_index
+
+    texts = json.loads(Path(params["texts"]).read_text(encoding="utf-8"))
+    documents, rows = corpus_documents(texts)
+    loaded = time.perf_counter() - start
+    index = write_index(params["index"], documents, rows, texts, np.asarray(vectors), get_embedder(backend="onnx"), index_type=params.get("index_type", "auto"))
+    seconds = time.perf_counter() - start
+    version = index.path
+    return {
+        "build_s": round(seconds - loaded, 2),
+        "build_peak_rss_mb": round(peak_rss_mb()),
+        "index_bytes": (version / "vectors.faiss").stat().st_size,
+        "folder_bytes": folder_bytes(version),
+        "faiss": index.manifest["faiss"],
+    }
+
+
+def worker_scale_serve(params: dict[str, Any]) -> dict[str, Any]:
+    """Load an index in a fresh process and time queries (citeqa, or naive)."""
+    queries = np.load(params["queries"])
+    questions = json.loads(Path(params["questions"]).read_text(encoding="utf-8"))
+    exact = np.load(params["exact"])
+    start = time.perf_counter()
+    if params["pipeline"] == "naive":
+        import faiss
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(params["model"], device="cpu")
+        index = faiss.read_index(params["index"])
+        load_s = time.perf_counter() - start
+        search, full = [], []
+        found = []
+        for q, text in zip(queries, questions):
+            t0 = time.perf_counter()
+            _, ids = index.search(q[None, :], 10)
+            search.append(time.perf_counter() - t0)
+            found.append(ids[0])
+            t0 = time.perf_counter()
+            vector = model.encode([text], normalize_embeddings=True)
+            index.search(vector, 10)
+            full.append(time.perf_counter() - t0)
+    else:
+        from citeqa import Index
+
+        index = Index.load(params["index"], check_stale=False)
+        index.embedder  # load the query embedder as a server does at start
+        load_s = time.perf_counter() - start
+        vectors = index._stored.vectors
+        search, full, found = [], [], []
+        for q, text in zip(queries, questions):
+            t0 = time.perf_counter()
+            _, ids = vectors.search(q[None, :], 10)
+            search.append(time.perf_counter() - t0)
+            found.append(ids[0])
+            t0 = time.perf_counter()
+            index.retrieve(text, k=10)
+            full.append(time.perf_counter() - t0)
+    return {
+        "load_s": round(load_s, 2),
+        "search": percentiles_ms(search),
+        "full_query": percentiles_ms(full),
+        "recall_at_10": recall_at_10(np.array(found), exact),
+        "rss_mb": round(current_rss_mb()),
+        "serve_peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
+WORKERS = {
+    "naive_cold": worker_naive_cold,
+    "embed": worker_embed,
+    "build_files": worker_build_files,
+    "scale_build": worker_scale_build,
+    "scale_serve": worker_scale_serve,
+}
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+def stage_cold_start(repeats: int, model: str) -> dict[str, Any]:
+    env = {k: v for k, v in ENV.items() if k != "CITEQA_BACKEND"}
+    # warm the page cache and the ONNX export first: we measure a start, not a disk read
+    wall([sys.executable, "-m", "citeqa", "ask", "When did the exercise start?"], env)
+    wall([sys.executable, "-c", "import sentence_transformers"])
+    ask = [wall([sys.executable, "-m", "citeqa", "ask", "When did the exercise start?"], env) for _ in range(repeats)]
+    imp = [wall([sys.executable, "-c", "import sentence_transformers"]) for _ in range(repeats)]
+    naive = [wall([sys.executable, __file__, "--worker", "naive_cold", json.dumps({"model": model})]) for _ in range(repeats)]
+    result = {
+        "citeqa_ask_s": round(statistics.median(ask), 3),
+        "import_sentence_transformers_s": round(statistics.median(imp), 3),
+        "naive_import_load_encode_s": round(statistics.median(naive), 3),
+    }
+    result["ratio_ask_vs_naive"] = round(result["citeqa_ask_s"] / result["naive_import_load_encode_s"], 3)
+    return result
+
+
+def stage_build(out: Path, sentences: list[str], model: str) -> dict[str, Any]:
+    texts_path = out / "embed-sample.json"
+    texts_path.write_text(json.dumps(sentences), encoding="utf-8")
+    work = Path(tempfile.mkdtemp(dir=out))
+    try:
+        rows = {}
+        for pipeline in ("naive", "onnx", "onnx-int8"):
+            rows[pipeline] = run_worker("embed", {"pipeline": pipeline, "texts": str(texts_path), "out": str(work), "model": model})
+        base = rows["naive"]["build_per_s"]
+        for pipeline in ("onnx", "onnx-int8"):
+            rows[pipeline]["ratio_vs_naive"] = round(rows[pipeline]["build_per_s"] / base, 2)
+        return {"sentences": len(sentences), **rows}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+#: Paragraphs in the end-to-end build-from-files measurement (pysbd is its slow part).
+E2E_PARAGRAPHS = 150
+
+
+def mrr_of(index: Any, questions: list[dict[str, Any]]) -> float:
+    total = 0.0
+    for q in questions:
+        for rank, hit in enumerate(index.retrieve(q["question"], k=10), 1):
+            if hit.doc_id == q["doc_id"] and hit.start <= q["answer_start"] < hit.end:
+                total += 1 / rank
+                break
+    return round(total / len(questions), 4)
+
+
+def stage_quality(out: Path, paragraphs: list[tuple[str, str]], questions: list[dict[str, Any]], count: int) -> dict[str, Any]:
+    from citeqa import build_index
+
+    rng = np.random.default_rng(11)
+    sample = [questions[int(i)] for i in rng.choice(len(questions), size=min(count, len(questions)), replace=False)]
+    work = Path(tempfile.mkdtemp(dir=out))
+    try:
+        folder, subset = work / "docs", work / "subset"
+        folder.mkdir()
+        subset.mkdir()
+        for number, (doc_id, text) in enumerate(paragraphs):
+            (folder / doc_id).write_text(text, encoding="utf-8")
+            if number < E2E_PARAGRAPHS:
+                (subset / doc_id).write_text(text, encoding="utf-8")
+        files = run_worker("build_files", {"folder": str(subset), "index": str(work / "e2e"), "backend": "onnx"})
+        result: dict[str, Any] = {"questions": len(sample), "end_to_end_build_onnx": files}
+        fp32 = build_index([folder], work / "fp32", backend="onnx")
+        result["sentences"] = len(fp32)
+        result["mrr_onnx_fp32_flat"] = mrr_of(fp32, sample)
+        int8 = build_index([folder], work / "int8", backend="onnx-int8")
+        result["mrr_onnx_int8_flat"] = mrr_of(int8, sample)
+        result["delta_int8"] = round(result["mrr_onnx_int8_flat"] - result["mrr_onnx_fp32_flat"], 4)
+        for kind in ("hnsw-sq8", "ivf-sq8"):  # rebuilt incrementally: every vector reused
+            start = time.perf_counter()
+            forced = build_index([folder], work / "fp32", backend="onnx", index_type=kind)
+            result[f"incremental_rebuild_unchanged_{kind}_s"] = round(time.perf_counter() - start, 2)
+            result[f"mrr_onnx_fp32_{kind}"] = mrr_of(forced, sample)
+            result[f"faiss_{kind}"] = forced.manifest["faiss"]
+            result[f"delta_{kind}"] = round(result[f"mrr_onnx_fp32_{kind}"] - result["mrr_onnx_fp32_flat"], 4)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stage_scale(out: Path, size: int, pool: list[str], pool_vectors: np.ndarray, queries: np.ndarray, question_texts: list[str], model: str, index_type: str) -> dict[str, Any]:
+    import faiss
+
+    texts, vectors = compose_corpus(pool, pool_vectors, size)
+    work = Path(tempfile.mkdtemp(dir=out))
+    try:
+        np.save(work / "vectors.npy", vectors)
+        (work / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+        exact_index = faiss.IndexFlatIP(vectors.shape[1])
+        exact_index.add(vectors)
+        _, exact = exact_index.search(queries, 10)
+        del exact_index, vectors, texts
+        np.save(work / "exact.npy", exact)
+        np.save(work / "queries.npy", queries)
+        (work / "questions.json").write_text(json.dumps(question_texts), encoding="utf-8")
+        common = {"vectors": str(work / "vectors.npy"), "texts": str(work / "texts.json"), "model": model}
+        serve = {"queries": str(work / "queries.npy"), "questions": str(work / "questions.json"), "exact": str(work / "exact.npy"), "model": model}
+        naive_build = run_worker("scale_build", {**common, "pipeline": "naive", "index": str(work / "naive.faiss")})
+        naive_serve = run_worker("scale_serve", {**serve, "pipeline": "naive", "index": str(work / "naive.faiss")})
+        ours_build = run_worker("scale_build", {**common, "pipeline": "citeqa", "index": str(work / "idx"), "index_type": index_type})
+        ours_serve = run_worker("scale_serve", {**serve, "pipeline": "citeqa", "index": str(work / "idx")})
+        return {"sentences": size, "naive": {**naive_build, **naive_serve}, "citeqa": {**ours_build, **ours_serve}}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def print_report(results: dict[str, Any]) -> None:
+    cold = results.get("cold_start")
+    if cold:
+        print("\n== Cold start (fresh process, median) ==")
+        print(f"citeqa ask (shipped article)            {cold['citeqa_ask_s']:.3f} s")
+        print(f"python -c 'import sentence_transformers' {cold['import_sentence_transformers_s']:.3f} s")
+        print(f"naive import + load model + encode one  {cold['naive_import_load_encode_s']:.3f} s")
+        print(f"ratio citeqa ask / naive                 {cold['ratio_ask_vs_naive']:.3f} (target <= 0.3)")
+    build = results.get("build")
+    if build:
+        print(f"\n== Build throughput, same {build['sentences']} real sentences (sentences/s) ==")
+        print(f"{'pipeline':<22}{'embed/s':>10}{'build/s':>10}{'x naive':>9}{'peak RSS MB':>13}")
+        print("(build = embed + FAISS + write for naive; embed + BM25 + FAISS + manifest/atomic write for citeqa)")
+        for name in ("naive", "onnx", "onnx-int8"):
+            row = build[name]
+            print(f"{name:<22}{row['embed_per_s']:>10}{row['build_per_s']:>10}{row.get('ratio_vs_naive', 1.0):>9}{row['peak_rss_mb']:>13}")
+    quality = results.get("quality")
+    if quality:
+        print(f"\n== Retrieval quality, ReQA-style: {quality['questions']} SQuAD questions over {quality['sentences']} sentences ==")
+        print(f"MRR@10 ONNX fp32 flat      {quality['mrr_onnx_fp32_flat']}")
+        print(f"MRR@10 ONNX int8 flat      {quality['mrr_onnx_int8_flat']} (delta {quality['delta_int8']:+})")
+        for kind in ("hnsw-sq8", "ivf-sq8"):
+            search = quality[f"faiss_{kind}"]["search"]
+            print(f"MRR@10 ONNX fp32 {kind:<9} {quality[f'mrr_onnx_fp32_{kind}']} (delta {quality[f'delta_{kind}']:+}; {search})")
+        e2e = quality["end_to_end_build_onnx"]
+        print(f"end-to-end build from files (pysbd + ONNX + BM25 + FAISS): {e2e['per_s']} sentences/s ({e2e['sentences']} sentences)")
+        print(f"incremental rebuild with nothing changed (to hnsw-sq8): {quality['incremental_rebuild_unchanged_hnsw-sq8_s']} s")
+    for scale in results.get("scale", []):
+        print(f"\n== {scale['sentences']:,} sentences (composed vectors; {SCALE_NOTE}) ==")
+        print(f"{'':<8}{'index':>9}{'build s':>9}{'index MB':>9}{'build peak':>11}{'serve RSS/peak':>15}{'search p50/p95 ms':>19}{'query p50/p95 ms':>18}{'recall@10':>10}")
+        for name in ("naive", "citeqa"):
+            row = scale[name]
+            kind = row.get("faiss", {}).get("type", "flat")
+            print(
+                f"{name:<8}{kind:>9}{row['build_s']:>9}{row['index_bytes'] / 1e6:>9.1f}{row['build_peak_rss_mb']:>11}"
+                f"{row['rss_mb']:>9}/{row['serve_peak_rss_mb']:<5}{row['search']['p50_ms']:>10.3f}/{row['search']['p95_ms']:<8.3f}"
+                f"{row['full_query']['p50_ms']:>9.2f}/{row['full_query']['p95_ms']:<8.2f}{row['recall_at_10']:>10}"
+            )
+
+
+SCALE_NOTE = "search = FAISS only, top 10; query = embed + search (+ BM25 + fusion + hits for citeqa); RSS in MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON (default: the tune half)")
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="scale corpus sizes, comma-separated")
+    parser.add_argument("--embed-sample", type=int, default=2000, help="sentences embedded by each pipeline for throughput")
+    parser.add_argument("--mrr-questions", type=int, default=1000, help="questions in the ReQA-style quality check")
+    parser.add_argument("--queries", type=int, default=200, help="queries timed per scale corpus")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per cold-start measurement")
+    parser.add_argument("--skip", default="", help="stages to skip: cold,build,quality,scale")
+    parser.add_argument("--index-type", default="auto", help="citeqa index type in the scale stage")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args(argv)
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](json.loads(rest[0]))))
+        return 0
+    from citeqa.embed import default_model_path
+
+    model = default_model_path()
+    args.out.mkdir(parents=True, exist_ok=True)
+    skip = set(filter(None, args.skip.split(",")))
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()}}
+    paragraphs, questions = load_squad(args.squad)
+    pool = pool_sentences(paragraphs)
+    if "cold" not in skip:
+        results["cold_start"] = run_stage("cold start", lambda: stage_cold_start(args.repeats, model))
+    if "build" not in skip:
+        sample = [pool[int(i)] for i in np.random.default_rng(3).choice(len(pool), min(args.embed_sample, len(pool)), replace=False)]
+        results["build"] = run_stage("build throughput", lambda: stage_build(args.out, sample, model))
+    if "quality" not in skip:
+        results["quality"] = run_stage("quality", lambda: stage_quality(args.out, paragraphs, questions, args.mrr_questions))
+    if "scale" not in skip:
+        pool_vectors = run_stage("pool vectors (cached)", lambda: cached_vectors(args.out, pool, "onnx"))
+        rng = np.random.default_rng(5)
+        picked = [questions[int(i)]["question"] for i in rng.choice(len(questions), args.queries, replace=False)]
+        query_vectors = cached_vectors(args.out, picked, "onnx")
+        results["scale"] = []
+        for size in (int(s) for s in args.sizes.split(",") if s):
+            results["scale"].append(run_stage(f"scale {size}", lambda: stage_scale(args.out, size, pool, pool_vectors, query_vectors, picked, model, args.index_type)))
+    results["machine"]["load_avg_at_end"] = os.getloadavg()
+    (args.out / "speed.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print_report(results)
+    print(f"\n(raw figures: {args.out / 'speed.json'}; load average start {results['machine']['load_avg_at_start']}, end {results['machine']['load_avg_at_end']})")
+    return 0
+
+
+def run_stage(name: str, fn):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    print(f"[{time.strftime('%H:%M:%S')}] {name} ...", file=sys.stderr, flush=True)
+    value = fn()
+    print(f"[{time.strftime('%H:%M:%S')}] {name} done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

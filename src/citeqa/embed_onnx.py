@@ -1,0 +1,318 @@
+"""ONNX Runtime backend for sentence-transformers models (Transformer + mean pooling).
+
+The model folder is exported to ONNX once (with torch, which is then no longer needed)
+and cached under ``$CITEQA_CACHE/onnx/<key>/`` (default ``$XDG_CACHE_HOME/citeqa``).
+The key hashes the model folder's file names, sizes and modification times, the
+torch/onnxruntime versions that matter and :data:`EXPORT_VERSION`, so a changed model
+or exporter gets a fresh export while a start-up never re-hashes the 90 MB weights.
+Files are written to a temporary name, fsynced and renamed into place, so a crash
+never leaves a half-written model behind.
+
+Queries and builds then need only ``onnxruntime`` and ``tokenizers``: tokenization,
+mean pooling over the attention mask and L2 normalization reproduce
+sentence-transformers exactly (fp32 vectors agree with the torch reference to a cosine
+of 0.9999+; see ``tests/test_embed_onnx.py``).
+
+The int8 variant is ONNX Runtime dynamic quantization of the MatMul weights
+(per-channel); its vectors differ slightly from fp32, so it is a vector space of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CiteqaError, InvalidArgumentError
+
+log = logging.getLogger("citeqa")
+
+#: Bump when the exported graph or quantization recipe changes (invalidates caches).
+EXPORT_VERSION = 1
+FP32_FILE = "model.onnx"
+INT8_FILE = "model-int8.onnx"
+META_FILE = "export.json"
+PRECISIONS = ("fp32", "int8")
+
+
+class OnnxUnavailableError(CiteqaError):
+    """The ONNX backend cannot serve this model (missing package, unsupported model)."""
+
+
+def cache_root() -> Path:
+    """Root of citeqa's caches: ``$CITEQA_CACHE`` or ``$XDG_CACHE_HOME/citeqa``."""
+    env = os.environ.get("CITEQA_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "citeqa"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+_TRANSFORMER = "sentence_transformers.models.Transformer"
+_POOLING = "sentence_transformers.models.Pooling"
+_NORMALIZE = "sentence_transformers.models.Normalize"
+
+
+def model_settings(model_dir: Path) -> dict[str, Any]:
+    """Check that ``model_dir`` is a mean-pooling sentence-transformers model ONNX can run.
+
+    Returns:
+        ``{"max_seq_length": int, "normalize": bool}``.
+
+    Raises:
+        OnnxUnavailableError: the folder lacks ``tokenizer.json`` or uses another pooling.
+    """
+    if not (model_dir / "tokenizer.json").is_file() or not (model_dir / "config.json").is_file():
+        raise OnnxUnavailableError(f"{model_dir} has no tokenizer.json/config.json")
+    modules = _read_json(model_dir / "modules.json")
+    if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
+        raise OnnxUnavailableError(f"{model_dir} has no readable modules.json")
+    kinds = [m.get("type", "") for m in modules]
+    if kinds not in ([_TRANSFORMER, _POOLING], [_TRANSFORMER, _POOLING, _NORMALIZE]):
+        raise OnnxUnavailableError(f"{model_dir}: modules {kinds} are not Transformer+Pooling(+Normalize)")
+    pooling = _read_json(model_dir / modules[1].get("path", "") / "config.json") or {}
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+    if modes != ["pooling_mode_mean_tokens"]:
+        raise OnnxUnavailableError(f"{model_dir}: pooling {modes} is not mean pooling")
+    bert = _read_json(model_dir / "sentence_bert_config.json") or {}
+    return {"max_seq_length": int(bert.get("max_seq_length") or 512), "normalize": kinds[-1] == _NORMALIZE}
+
+
+def cache_key(model_dir: Path) -> str:
+    """Cache key of ``model_dir``: its files' names, sizes and mtimes plus the exporter."""
+    digest = hashlib.sha256(f"citeqa-onnx-export-v{EXPORT_VERSION}".encode())
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        stat = path.stat()
+        rel = path.relative_to(model_dir).as_posix()
+        digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def export_dir(model_dir: Path) -> Path:
+    """Where the export of ``model_dir`` is (or will be) cached."""
+    return cache_root() / "onnx" / cache_key(model_dir)
+
+
+def _write_atomic(target: Path, produce) -> None:  # type: ignore[no-untyped-def]
+    """Call ``produce(tmp_path)`` then fsync and rename the result onto ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".tmp-{secrets.token_hex(6)}-{target.name}")
+    try:
+        produce(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+        dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _export_fp32(model_dir: Path, target: Path) -> None:
+    """Export the Transformer of ``model_dir`` to ONNX (token embeddings out)."""
+    try:
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise OnnxUnavailableError(f"exporting to ONNX needs torch and transformers ({exc})") from None
+    try:
+        import onnx  # noqa: F401 - the TorchScript exporter needs it
+    except ImportError:
+        raise OnnxUnavailableError("exporting to ONNX needs the onnx package: pip install onnx") from None
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+
+    class TokenEmbeddings(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    ids = torch.ones(2, 8, dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "token_embeddings"]}
+    import warnings
+
+    def produce(tmp: Path) -> None:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                TokenEmbeddings(model),
+                (ids, ids, torch.zeros_like(ids)),
+                str(tmp),
+                input_names=names,
+                output_names=["token_embeddings"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+
+    _write_atomic(target, produce)
+
+
+def _quantize_int8(source: Path, target: Path) -> None:
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise OnnxUnavailableError(f"int8 quantization needs onnx and onnxruntime ({exc})") from None
+
+    def produce(tmp: Path) -> None:
+        quantize_dynamic(
+            str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        )
+
+    _write_atomic(target, produce)
+
+
+_export_lock = threading.Lock()
+
+
+def ensure_export(model_dir: str | os.PathLike[str], precision: str = "fp32") -> Path:
+    """The cached ONNX file of ``model_dir`` at ``precision``, exporting it once if needed.
+
+    Raises:
+        OnnxUnavailableError: the model cannot be exported (see the message).
+    """
+    if precision not in PRECISIONS:
+        raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    model_dir = Path(model_dir)
+    model_settings(model_dir)
+    folder = export_dir(model_dir)
+    fp32 = folder / FP32_FILE
+    wanted = fp32 if precision == "fp32" else folder / INT8_FILE
+    if wanted.is_file():
+        return wanted
+    with _export_lock:
+        if not fp32.is_file():
+            log.info("exporting %s to ONNX once (cached in %s)", model_dir.name, folder)
+            _export_fp32(model_dir, fp32)
+        if precision == "int8" and not wanted.is_file():
+            log.info("quantizing the ONNX model to int8 once (cached in %s)", folder)
+            _quantize_int8(fp32, wanted)
+        meta = {"export_version": EXPORT_VERSION, "model_dir": str(model_dir)}
+        _write_atomic(folder / META_FILE, lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
+    return wanted
+
+
+def mean_pool(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """Mean of the token embeddings over the attention mask (sentence-transformers' pooling)."""
+    mask = attention_mask[..., None].astype(np.float32)
+    summed = (token_embeddings * mask).sum(axis=1)
+    return summed / np.clip(mask.sum(axis=1), 1e-9, None)
+
+
+class OnnxEmbedder:
+    """sentence-transformers model run by ONNX Runtime; tokenized with ``tokenizers``.
+
+    The tokenizer's truncation and padding are set once here and never changed, and
+    encoding holds a lock, so concurrent callers always get the same vectors.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike[str], model_name: str, precision: str = "fp32") -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise OnnxUnavailableError(f"the ONNX backend needs onnxruntime and tokenizers ({exc})") from None
+        model_dir = Path(model_dir)
+        settings = model_settings(model_dir)
+        path = ensure_export(model_dir, precision)
+        self.model_name = model_name
+        self.precision = precision
+        self.backend = "onnx" if precision == "fp32" else "onnx-int8"
+        self._normalize = bool(settings["normalize"])
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=int(settings["max_seq_length"]))
+        pad_id = tokenizer.token_to_id("[PAD]")
+        tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+        self._tokenizer = tokenizer
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        # no busy-waiting between runs: it steals the CPU from FAISS/BM25 right after a
+        # query is embedded, and from neighbours on a shared machine
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - a damaged cache file: say where it is
+            raise OnnxUnavailableError(f"cannot load {path} ({exc}); delete it to export again") from None
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+        self._lock = threading.Lock()
+
+    @property
+    def space(self) -> str:
+        """fp32 shares the torch reference's space; int8 is a space of its own."""
+        if self.precision == "fp32":
+            return f"{self.model_name}|{self.dim}|fp32"
+        return f"{self.model_name}|{self.dim}|onnx-int8-v{EXPORT_VERSION}"
+
+    def _run(self, texts: Sequence[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        (hidden,) = self._session.run(None, feed)
+        return mean_pool(hidden, mask)
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        """Embed ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
+
+        Texts are batched by length (longest first) so little compute goes to padding.
+        """
+        from .embed import normalize_rows
+
+        if batch_size <= 0:
+            raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        bar = None
+        if show_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="Embedding", unit="sentence")
+        try:
+            with self._lock:
+                for first in range(0, len(texts), batch_size):
+                    rows = order[first : first + batch_size]
+                    out[rows] = self._run([texts[int(r)] for r in rows])
+                    if bar is not None:
+                        bar.update(len(rows))
+        finally:
+            if bar is not None:
+                bar.close()
+        return normalize_rows(out)

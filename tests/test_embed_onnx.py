@@ -1,0 +1,149 @@
+"""The ONNX Runtime backend against the sentence-transformers (torch) reference."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citeqa import IncompatibleIndexError, Index
+from citeqa.embed import SentenceTransformerEmbedder, get_embedder
+from citeqa.embed_onnx import OnnxEmbedder, OnnxUnavailableError, model_settings
+from citeqa.segment import segment_documents
+from citeqa.sources import read_documents
+
+EXTRA = [
+    "",
+    "Hi.",
+    "Erdoğan met Aliyev in Şuşa on Nov. 10, 2021 — a meeting long awaited.",
+    "数字 123 and emoji 🚀 mixed with ASCII.",
+    " ".join(["A very long sentence that goes on and on"] * 80),  # past the 256-token limit
+]
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    sentences = [s.text for s in segment_documents(read_documents(None))]
+    return sentences + EXTRA
+
+
+@pytest.fixture(scope="module")
+def reference() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+def test_onnx_fp32_agrees_with_the_torch_reference(texts, reference):
+    onnx = get_embedder(backend="onnx")
+    assert isinstance(onnx, OnnxEmbedder)
+    ours = onnx.encode(texts, batch_size=7)
+    theirs = reference.encode(texts)
+    cosines = (ours * theirs).sum(axis=1)
+    assert cosines.min() >= 0.9999, f"worst cosine {cosines.min():.6f} for {texts[int(cosines.argmin())]!r}"
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_fp32_shares_the_reference_space_and_int8_has_its_own(reference):
+    assert get_embedder(backend="onnx").space == reference.space
+    assert get_embedder(backend="onnx-int8").space != reference.space
+
+
+def test_int8_vectors_stay_close_to_fp32(texts):
+    fp32 = get_embedder(backend="onnx").encode(texts)
+    int8 = get_embedder(backend="onnx-int8").encode(texts)
+    assert (fp32 * int8).sum(axis=1).mean() >= 0.98
+
+
+def test_batching_and_order_do_not_change_vectors(texts):
+    onnx = get_embedder(backend="onnx")
+    whole = onnx.encode(texts, batch_size=64)
+    one_by_one = np.stack([onnx.encode([t])[0] for t in texts])
+    assert np.abs(whole - one_by_one).max() < 1e-4
+
+
+def test_concurrent_encoding_gives_the_same_vectors(texts):
+    onnx = get_embedder(backend="onnx")
+    expected = onnx.encode(texts)
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        # different batch sizes and subsets at once: shared tokenizer state must not leak
+        results[i] = onnx.encode(texts[i % 3 :], batch_size=1 + i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, vectors in results.items():
+        assert np.abs(vectors - expected[i % 3 :]).max() < 1e-4
+
+
+def test_export_is_cached_and_not_redone(tmp_path, monkeypatch):
+    from citeqa import embed_onnx
+
+    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path))
+    from citeqa.embed import default_model_path
+
+    first = embed_onnx.ensure_export(default_model_path())
+    assert first.is_file() and tmp_path in first.parents
+    assert not list(first.parent.glob(".tmp-*")), "temporary export files left behind"
+
+    def must_not_export(*args, **kwargs):
+        raise AssertionError("the model was exported again")
+
+    monkeypatch.setattr(embed_onnx, "_export_fp32", must_not_export)
+    assert embed_onnx.ensure_export(default_model_path()) == first
+    embedder = OnnxEmbedder(default_model_path(), "m")
+    assert embedder.encode(["cached"]).shape == (1, 384)
+
+
+def test_a_model_onnx_cannot_run_is_refused_with_the_reason(tmp_path):
+    from citeqa.embed import default_model_path
+
+    source = Path(default_model_path())
+    for name in ("config.json", "tokenizer.json", "modules.json", "sentence_bert_config.json"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 384, "pooling_mode_cls_token": True}), encoding="utf-8"
+    )
+    with pytest.raises(OnnxUnavailableError, match="not mean pooling"):
+        model_settings(tmp_path)
+    assert model_settings(source) == {"max_seq_length": 256, "normalize": True}
+
+
+def test_int8_queries_are_never_searched_against_fp32_vectors(article_index):
+    with pytest.raises(IncompatibleIndexError, match="onnx-int8"):
+        Index.load(article_index.path, embedder=get_embedder(backend="onnx-int8"))
+
+
+def test_an_int8_index_embeds_its_queries_with_int8(tmp_path):
+    from citeqa import build_index
+
+    built = build_index(None, tmp_path / "idx", backend="onnx-int8")
+    assert built.manifest["backend"] == "onnx-int8"
+    loaded = Index.load(tmp_path / "idx")
+    assert loaded.embedder.space == built.manifest["vector_space"]
+    assert loaded.retrieve("Where was the military exercise held?", k=3)[0].text
+
+
+def test_a_server_follows_a_rebuild_that_changed_the_backend(tmp_path):
+    import os
+
+    from citeqa import build_index
+    from citeqa.index import LiveIndex
+
+    out = tmp_path / "idx"
+    build_index(None, out, backend="onnx")
+    live = LiveIndex(out)
+    assert live.get().embedder.space.endswith("|fp32")
+    build_index(None, out, backend="onnx-int8")
+    pointer = out / "CURRENT"
+    os.utime(pointer, (pointer.stat().st_atime, pointer.stat().st_mtime + 5))  # coarse mtime clocks
+    served = live.get()
+    assert served.manifest["backend"] == "onnx-int8"
+    assert served.embedder.space == served.manifest["vector_space"]
+    assert served.retrieve("Where was the exercise held?", k=1)

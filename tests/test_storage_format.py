@@ -1,0 +1,83 @@
+"""Index format v2: memory-mapped columns, lazy document text, verification of every file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from citeqa import CorruptIndexError, IncompatibleIndexError, Index, build_index
+from citeqa import storage
+
+
+@pytest.fixture
+def fresh_index(tmp_path, embedder):
+    return build_index(None, tmp_path / "idx", embedder=embedder)
+
+
+def test_sentence_table_and_texts_are_memory_mapped(article_index):
+    stored = article_index._stored
+    assert isinstance(stored.sentences, np.memmap) or isinstance(stored.sentences.base, np.memmap)
+    assert stored.sentences.dtype == np.int64 and stored.sentences.shape == (len(article_index), 4)
+    assert len(stored.documents) == 1
+    document = stored.documents[0]
+    assert document.text.startswith("Turkish, Azerbaijani militaries")
+
+
+def test_every_hit_quotes_its_document_exactly(article_index):
+    document = article_index._stored.documents[0]
+    for row in range(len(article_index)):
+        hit = article_index.hit(row, 0.0)
+        assert document.text[hit.start : hit.end] == hit.text
+        assert hit.context[hit.start - hit.context_start : hit.end - hit.context_start] == hit.text
+
+
+def test_manifest_records_backend_space_and_index_type(article_index):
+    manifest = article_index.manifest
+    assert manifest["format_version"] == storage.FORMAT_VERSION == 2
+    assert manifest["backend"] == "onnx"
+    assert manifest["vector_space"].endswith("|fp32")
+    assert manifest["faiss"]["type"] == "flat"
+    assert set(manifest["files"]) >= {"vectors.faiss", "sentences.npy", "texts.bin", "documents.npy", "embeddings.npy"}
+
+
+@pytest.mark.parametrize("name", ["texts.bin", "sentences.npy", "documents.npy", "vectors.faiss"])
+def test_a_damaged_serving_file_is_rejected_naming_it(fresh_index, name):
+    path = fresh_index.path / name
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptIndexError, match=rf"{name}.*citeqa build"):
+        Index.load(fresh_index.path.parent)
+
+
+def test_damaged_stored_vectors_are_recomputed_not_reused(fresh_index, embedder, caplog):
+    path = fresh_index.path / storage.EMBEDDINGS
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert Index.load(fresh_index.path.parent).retrieve("Where was the exercise held?")  # not needed to serve
+    assert fresh_index._stored.embeddings() is None
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(embedder, name)
+
+        def encode(self, texts, **kwargs):
+            calls.append(len(texts))
+            return embedder.encode(texts, **kwargs)
+
+    rebuilt = build_index(None, fresh_index.path.parent, embedder=Counting())
+    assert calls == [len(rebuilt)]
+    assert "stored vectors" in caplog.text or "sha256" in caplog.text
+
+
+def test_an_index_of_the_previous_format_is_refused_with_the_fix(fresh_index):
+    manifest_path = fresh_index.path / storage.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IncompatibleIndexError, match="citeqa build"):
+        Index.load(fresh_index.path.parent)

@@ -1,0 +1,100 @@
+"""Exact index for small corpora, calibrated IVF-SQ8 above the threshold, CLI override."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citeqa import Index, InvalidArgumentError, build_index
+from citeqa.vector_index import (
+    APPROX_MIN_SENTENCES,
+    RECALL_TARGETS,
+    build_vector_index,
+    calibration_queries,
+    choose_index_type,
+    recall_at,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_auto_is_exact_below_the_threshold_and_approximate_above():
+    assert choose_index_type("auto", APPROX_MIN_SENTENCES - 1) == "flat"
+    assert choose_index_type("auto", APPROX_MIN_SENTENCES) == "hnsw-sq8"
+    assert choose_index_type("flat", 10**7) == "flat"
+    with pytest.raises(InvalidArgumentError, match="'hnsw'"):
+        choose_index_type("hnsw", 10)
+
+
+def _clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(200, dim))
+    points = centers[rng.integers(0, 200, n)] + 0.6 * rng.normal(size=(n, dim))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["ivf-sq8", "hnsw-sq8"])
+def test_approximate_index_keeps_recall_at_10_above_095_on_unseen_queries(kind):
+    import faiss
+
+    vectors = _clustered(30_000, 64, seed=1)
+    built = build_vector_index(vectors, kind, seed=0)
+    assert built.info["type"] == kind
+    assert built.info["calibration"]["recall_at_10"] >= RECALL_TARGETS[10]
+    queries = calibration_queries(vectors, np.random.default_rng(99), 200)
+    exact = faiss.IndexFlatIP(64)
+    exact.add(vectors)
+    _, truth = exact.search(queries, 100)
+    _, found = built.index.search(queries, 100)
+    assert recall_at(found[:, :10], truth[:, :10]) >= 0.95
+    if kind == "ivf-sq8":
+        assert built.index.nprobe == built.info["search"]["nprobe"] < built.info["params"]["nlist"]
+    else:
+        assert recall_at(found, truth) >= 0.95  # the depth retrieval fuses
+        assert built.index.hnsw.efSearch == built.info["search"]["efSearch"]
+
+
+def test_cli_build_can_force_the_approximate_index(tmp_path, article_index):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run(
+        [sys.executable, "-m", "citeqa", "build", "--index", str(tmp_path / "idx"), "--index-type", "ivf-sq8", "--quiet"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ivf-sq8 index" in done.stdout
+    loaded = Index.load(tmp_path / "idx")
+    assert loaded.manifest["faiss"]["type"] == "ivf-sq8"
+    assert loaded._stored.vectors.nprobe == loaded.manifest["faiss"]["search"]["nprobe"]
+    question = "Which groups took part in the underwater part of the exercise?"
+    hnsw = build_index(None, tmp_path / "hnsw", index_type="hnsw-sq8")
+    reloaded = Index.load(tmp_path / "hnsw")
+    assert reloaded._stored.vectors.hnsw.efSearch == hnsw.manifest["faiss"]["search"]["efSearch"]
+    assert reloaded.retrieve(question, k=1)[0].text == article_index.retrieve(question, k=1)[0].text
+    assert loaded.retrieve(question, k=1)[0].text == article_index.retrieve(question, k=1)[0].text
+
+
+def test_build_rejects_an_unknown_index_type(tmp_path, fake_embedder):
+    with pytest.raises(InvalidArgumentError, match="index type"):
+        build_index(None, tmp_path / "idx", embedder=fake_embedder, index_type="hnsw")
+
+
+def test_single_query_search_matches_faiss_and_leaves_thread_settings_alone():
+    import faiss
+
+    from citeqa.vector_index import VectorSearcher
+
+    vectors = _clustered(2_000, 32, seed=3)
+    index = faiss.IndexFlatIP(32)
+    index.add(vectors)
+    searcher = VectorSearcher(index)
+    before = faiss.omp_get_max_threads()
+    scores, ids = searcher.search(vectors[5], 4)
+    assert faiss.omp_get_max_threads() == before
+    expected_scores, expected_ids = index.search(vectors[5:6], 4)
+    assert np.array_equal(ids, expected_ids) and np.allclose(scores, expected_scores)
+    assert searcher.ntotal == 2_000 and ids[0, 0] == 5
