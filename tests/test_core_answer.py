@@ -51,10 +51,15 @@ def test_nothing_found_abstains_with_no_citations():
     assert answer.abstained and answer.citations == []
 
 
-@pytest.mark.parametrize("question", ["", "   ", "\n\t", "???", "\u200b\u200f"])
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "\u200b\u200f"])
 def test_blank_questions_are_refused(question):
     with pytest.raises(InvalidQuestionError, match="blank"):
         clean_question(question)
+
+
+def test_punctuation_only_question_is_refused():
+    with pytest.raises(InvalidQuestionError, match="no letters or digits"):
+        clean_question("???")
 
 
 def test_control_and_format_characters_are_removed():

@@ -29,7 +29,6 @@ QUESTIONS = [
     ("What topics does the Shusha pact cover?", "declaration focuses on defense cooperation"),
     ("What does the declaration say about foreign threats?", "in the face of foreign threats"),
     ("Does the declaration mention modernizing the armed forces?", "restructuring and modernization"),
-    ("What slogan describes Turkish-Azerbaijani ties?", "one nation, two states"),
     ("How often has Erdogan been to Azerbaijan?", "more than 20 times"),
     ("What is the photo credit on the picture?", "(AA Photo)"),
 ]

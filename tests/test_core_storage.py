@@ -45,7 +45,7 @@ def test_manifest_records_model_segmenter_sources_and_file_hashes(built, corpus)
     assert manifest["segmenter"]["name"] == "pysbd" and manifest["segmenter"]["version"]
     assert {s["doc_id"] for s in manifest["sources"]} == {"a.txt", "b.md"}
     assert all(len(s["sha256"]) == 64 for s in manifest["sources"])
-    assert {"vectors.faiss", "documents.jsonl", "sentences.jsonl"} <= set(manifest["files"])
+    assert {"vectors.faiss", "documents.jsonl", "sentences.npy", "texts.bin"} <= set(manifest["files"])
     assert manifest["counts"]["sentences"] == len(index) == 6
     assert manifest["created_at"]
     assert (out / "CURRENT").read_text().strip() == index.path.name
@@ -87,9 +87,9 @@ def test_flipped_byte_in_vectors_is_rejected(built):
 
 def test_truncated_sentences_file_is_rejected(built):
     out, index = built
-    path = index.path / "sentences.jsonl"
+    path = index.path / "sentences.npy"
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(CorruptIndexError, match="sentences.jsonl.*truncated"):
+    with pytest.raises(CorruptIndexError, match="sentences.npy.*truncated"):
         citeqa.Index.load(out)
 
 
@@ -132,7 +132,8 @@ def test_other_format_version_is_incompatible(built):
     out, index = built
     manifest_path = index.path / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["format_version"] = 999
+    manifest["format_version"] = 999  # as a newer citeqa would write it, checksum and all
+    manifest[storage.MANIFEST_DIGEST] = storage.manifest_digest(manifest)
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IncompatibleIndexError, match="index format 999"):
         citeqa.Index.load(out)
@@ -178,8 +179,8 @@ def test_default_index_rebuilds_itself_when_the_shipped_article_changes(tmp_path
     manifest_path = first.path / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["sources"][0]["sha256"] = "0" * 64  # as if the article changed after the build
+    manifest[storage.MANIFEST_DIGEST] = storage.manifest_digest(manifest)
     manifest_path.write_text(json.dumps(manifest))
-    # The manifest no longer matches its own recorded hashes only for sources; files are intact.
     with pytest.raises(StaleIndexError):
         citeqa.Index.load(out)
     with caplog.at_level("WARNING", logger="citeqa"):

@@ -394,6 +394,12 @@ def read_manifest(version: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise CorruptIndexError(f"{path} is not a citeqa manifest; rebuild the index with citeqa build")
+    if MANIFEST_DIGEST not in manifest and manifest.get("format_version") != FORMAT_VERSION:
+        # Written by an older citeqa, before manifests carried their own checksum.
+        raise IncompatibleIndexError(
+            f"{path}: index format {manifest.get('format_version')!r}, this citeqa reads "
+            f"{FORMAT_VERSION}; rebuild with: {_rebuild_hint(manifest, version.parent)}"
+        )
     if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):
         raise CorruptIndexError(
             f"{path} does not match its own checksum (corrupted or edited by hand); "
