@@ -180,27 +180,46 @@ def test_concurrent_encodes_give_the_same_vectors_as_sequential(embedder):
     assert differing == []
 
 
-def test_model_is_never_entered_by_two_threads_at_once(embedder, monkeypatch):
-    """The tokenizer is reconfigured on every call, so calls into the model are serialized."""
-    model = embedder._model
-    real_encode = model.encode
+def _innermost_call(embedder) -> tuple[object, str]:  # type: ignore[no-untyped-def]
+    """The object and method every encode ends in, for each backend."""
+    from citeqa.embed import SentenceTransformerEmbedder
+    from citeqa.embed_onnx import OnnxEmbedder
+
+    if isinstance(embedder, OnnxEmbedder):
+        return embedder._session, "run"  # ONNX Runtime session (tokenized just before)
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        return embedder._model, "encode"  # sentence-transformers reconfigures its tokenizer here
+    raise AssertionError(f"unknown embedder {type(embedder).__name__}")
+
+
+@pytest.mark.parametrize("backend", ["default", "torch"])
+def test_model_is_never_entered_by_two_threads_at_once(embedder, backend, monkeypatch):
+    """Tokenizing and running the model are serialized: no two threads are inside at once."""
+    from citeqa.embed import get_embedder
+
+    if backend == "torch":
+        embedder = get_embedder(backend="torch")
+    target, name = _innermost_call(embedder)
+    real_call = getattr(target, name)
     inside = 0
     most = 0
+    calls = 0
     guard = threading.Lock()
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal inside, most
+        nonlocal inside, most, calls
         with guard:
             inside += 1
+            calls += 1
             most = max(most, inside)
         try:
             time.sleep(0.01)  # widen the window two unserialized calls would share
-            return real_encode(*args, **kwargs)
+            return real_call(*args, **kwargs)
         finally:
             with guard:
                 inside -= 1
 
-    monkeypatch.setattr(model, "encode", spy)
+    monkeypatch.setattr(target, name, spy)
     threads = [
         threading.Thread(target=lambda: [embedder.encode([f"question {j}"]) for j in range(4)]) for _ in range(8)
     ]
@@ -208,4 +227,5 @@ def test_model_is_never_entered_by_two_threads_at_once(embedder, monkeypatch):
         thread.start()
     for thread in threads:
         thread.join()
+    assert calls == 32
     assert most == 1

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from citeqa import storage
@@ -99,10 +100,17 @@ def small_index(tmp_path, fake_embedder) -> Path:
 # ----------------------------------------------------------------- corrupt files
 
 
+SERVING = ["vectors.faiss", "documents.jsonl", "documents.npy", "texts.bin", "sentences.npy"]
+
+
 def test_every_index_file_is_listed_for_the_corruption_matrix(small_index):
     files = _version_files(small_index)
-    assert {"vectors.faiss", "documents.jsonl", "sentences.jsonl", "manifest.json"} <= set(files)
+    assert {*SERVING, storage.EMBEDDINGS, "manifest.json"} <= set(files)
+    assert set(SERVING) == set(storage.SERVING_FILES)
     assert sum(f.startswith("bm25/") for f in files) >= 3
+    # The manifest covers every other file, so the matrix below checks them all.
+    manifest = json.loads((storage.resolve_version(small_index) / storage.MANIFEST).read_text(encoding="utf-8"))
+    assert set(manifest["files"]) == set(files) - {"manifest.json"}
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=lambda d: d.__name__)
@@ -113,6 +121,16 @@ def test_damaged_index_files_are_refused(small_index, damage):
         original = target.read_bytes()
         damage(target)
         assert target.read_bytes() != original
+        if rel == storage.EMBEDDINGS:
+            # Read only by the next rebuild, so by design it is checked then, not at load
+            # (see test_damaged_stored_vectors_are_recomputed_at_rebuild): the index
+            # serves, and the damage is seen the moment the vectors are read.
+            loaded = Index.load(small_index)
+            assert len(loaded) > 0
+            assert storage.read_embeddings(version, loaded.manifest) is None
+            target.write_bytes(original)
+            assert storage.read_embeddings(version, loaded.manifest) is not None
+            continue
         if rel == "manifest.json" and damage is _truncate_last_byte:
             # Only the closing newline went: the JSON and its checksum are intact, so the
             # index is whole and loads; every byte that carries data is covered below.
@@ -125,6 +143,49 @@ def test_damaged_index_files_are_refused(small_index, damage):
         assert rel.split("/")[-1] in str(caught.value) or "manifest.json" in str(caught.value)
         target.write_bytes(original)
     assert len(Index.load(small_index)) > 0  # restored: loads again
+
+
+class _CountingEmbedder:
+    """Wraps the fake embedder and counts the sentences it is asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.model_name, self.backend, self.dim, self.space = inner.model_name, inner.backend, inner.dim, inner.space
+        self.embedded = 0
+
+    def encode(self, texts, *, batch_size=32, show_progress=False):
+        self.embedded += len(texts)
+        return self.inner.encode(texts, batch_size=batch_size, show_progress=show_progress)
+
+
+def _sentence_texts(index: Index) -> list[str]:
+    return [index.documents[int(d)].text[int(s) : int(e)] for d, s, e, _p in index.spans]
+
+
+@pytest.mark.parametrize("damage", [*DAMAGES, Path.unlink], ids=lambda d: d.__name__)
+def test_damaged_stored_vectors_are_recomputed_at_rebuild(small_index, fake_embedder, damage, caplog):
+    sources = [small_index.parent / "docs"]
+    counting = _CountingEmbedder(fake_embedder)
+    build_index(sources, small_index, embedder=counting)
+    assert counting.embedded == 0  # undamaged: an unchanged corpus reuses every stored vector
+
+    target = storage.resolve_version(small_index) / storage.EMBEDDINGS
+    data = bytearray(target.read_bytes())
+    damage(target)
+    if damage is not Path.unlink:
+        assert target.read_bytes() != bytes(data)
+    with caplog.at_level(logging.INFO, logger="citeqa"):
+        rebuilt = build_index(sources, small_index, embedder=counting)
+    n = len(rebuilt)
+    assert counting.embedded == n  # every sentence embedded again, none taken from the damage
+    if damage is not Path.unlink:
+        assert any("cannot reuse" in r.getMessage() and storage.EMBEDDINGS in r.getMessage() for r in caplog.records)
+    assert any("embedding every sentence" in r.getMessage() for r in caplog.records)
+    stored = storage.read_embeddings(rebuilt.path, rebuilt.manifest)
+    assert stored is not None and stored.shape == (n, fake_embedder.dim)
+    expected = fake_embedder.encode(_sentence_texts(rebuilt))
+    np.testing.assert_allclose(stored, expected, atol=1e-3)
+    assert "forty tonnes" in rebuilt.answer("How much can the crane lift?").text
 
 
 def test_every_single_bit_flip_in_the_manifest_is_refused(small_index):
@@ -180,7 +241,7 @@ def test_pointer_to_a_folder_outside_the_index_is_refused(small_index, tmp_path)
 # ----------------------------------------------------------------- missing
 
 
-@pytest.mark.parametrize("rel", ["vectors.faiss", "documents.jsonl", "sentences.jsonl", "manifest.json", "bm25"])
+@pytest.mark.parametrize("rel", [*SERVING, "manifest.json", "bm25", "bm25/params.index.json"])
 def test_missing_index_file_is_refused(small_index, rel):
     target = storage.resolve_version(small_index) / rel
     if target.is_dir():
@@ -306,7 +367,7 @@ def test_damaged_real_index_is_refused(tmp_path, article_index, embedder, damage
     shutil.copytree(article_index.path, copy / article_index.path.name)
     (copy / storage.POINTER).write_text(article_index.path.name + "\n", encoding="utf-8")
     assert Index.load(copy, embedder=embedder).answer("Where was the exercise held?").citations
-    for rel in ("vectors.faiss", "documents.jsonl", "sentences.jsonl", "manifest.json"):
+    for rel in (*SERVING, "manifest.json"):
         target = copy / article_index.path.name / rel
         original = target.read_bytes()
         damage(target)

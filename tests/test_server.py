@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -37,8 +38,14 @@ MARKUP_QUESTIONS = [
     ("Where did the footer link point?", "[click here](javascript:alert(document.cookie))"),
     ("What did the orchard report embed at its end?", "![](http://tracker.example/pixel.png)"),
 ]
-# Tags citeqa itself writes into a chat reply; anything else would be document markup gone live.
-ALLOWED_TAGS = {"p", "strong", "em", "sup", "ol", "li", "blockquote", "mark"}
+# Tags citeqa itself writes into a chat reply (render.py); anything else would be document
+# markup gone live. Their attributes are citeqa's own too: see _assert_own_attributes.
+ALLOWED_TAGS = {"p", "strong", "em", "ol", "li", "blockquote", "mark", "span", "a", "details", "summary", "div"}
+OWN_ATTRIBUTES = {
+    "class": re.compile(r"cq-[a-z-]+"),
+    "href": re.compile(r"#cq-[0-9a-f]+-[0-9]+"),  # in-page links from a marker to its source
+    "title": re.compile(r"Show source [0-9]+"),
+}
 TIMEOUT = 60.0
 
 
@@ -128,8 +135,9 @@ class _Server:
                 data = json.loads(line.split(":", 1)[1])
         return event, data
 
-    def ask_chat(self, question: object) -> str:
-        event, data = self.call("chat", json.dumps({"data": [question]}))
+    def ask_chat(self, question: object, history: object = None) -> str:
+        """POST to /chat, whose inputs are (message, history)."""
+        event, data = self.call("chat", json.dumps({"data": [question, history]}))
         assert event == "complete", (event, data)
         assert isinstance(data, list) and isinstance(data[0], str)
         return data[0]
@@ -169,11 +177,21 @@ def _parse(reply: str) -> _Tags:
     return parser
 
 
+def _assert_own_attributes(tags: list[tuple[str, list]]) -> None:
+    """Every attribute is one citeqa writes: a cq- class, an in-page #cq- link, a marker title."""
+    for tag, attrs in tags:
+        for name, value in attrs:
+            pattern = OWN_ATTRIBUTES.get(name)
+            assert pattern is not None and value is not None and pattern.fullmatch(value), (tag, name, value)
+
+
 def _assert_clear_reply(reply: str) -> None:
     """A chat reply is an answer with sources or a clear 'Can't answer that' — never a traceback."""
     assert "Traceback" not in reply and "Error(" not in reply
     assert "Can't answer that" in reply or "Sources" in reply or "Closest passages" in reply, reply[:300]
-    assert {tag for tag, _ in _parse(reply).tags} <= ALLOWED_TAGS
+    parsed = _parse(reply)
+    assert {tag for tag, _ in parsed.tags} <= ALLOWED_TAGS
+    _assert_own_attributes(parsed.tags)
 
 
 # --------------------------------------------------------------------------- defaults
@@ -320,13 +338,55 @@ def test_odd_but_real_question_over_http_is_answered(server, name):
 
 
 def test_lone_surrogates_in_raw_json_are_handled(server):
-    body = '{"data": ["How much does the \\ud800crane lift?\\udfff"]}'
+    body = '{"data": ["How much does the \\ud800crane lift?\\udfff", null]}'
     event, data = server.call("chat", body)
     assert event == "complete"
     _assert_clear_reply(data[0])
     assert "forty tonnes" in data[0]
     event, data = server.call("answer", '{"data": ["\\udc80\\ud800"]}')
     assert event == "complete" and "error" in data[0]
+
+
+def test_chat_history_over_http_is_used_and_junk_history_is_ignored(server):
+    history = [
+        {"role": "user", "content": "How much does the crane lift?"},
+        {"role": "assistant", "content": "The new harbour crane lifts forty tonnes."},
+    ]
+    reply = server.ask_chat("Where was it built?", history)
+    _assert_clear_reply(reply)
+    assert "Rotterdam" in reply
+    for junk in ("garbage", [3, None, {"role": "user", "content": 5}], {"role": "user"}, 12):
+        reply = server.ask_chat("How much does the crane lift?", junk)
+        _assert_clear_reply(reply)
+        assert "forty tonnes" in reply, (junk, reply[:300])
+
+
+def test_retrieve_over_http_returns_cited_sentences_as_json(server):
+    event, data = server.call("retrieve", json.dumps({"data": ["How much does the crane lift?", 2]}))
+    assert event == "complete", (event, data)
+    hits = json.loads(data[0])
+    assert len(hits) == 2 and "forty tonnes" in hits[0]["text"]
+    for hit in hits:
+        source = PLAIN_DOC if hit["doc_id"] == "harbour.txt" else MARKUP_DOC
+        assert source[hit["start"] : hit["end"]] == hit["text"]
+
+
+RETRIEVE_REFUSALS = [
+    (["   \t ", 3], "type a question"),
+    (["a" * 1_000_000, 3], "keep it under"),
+    (["crane", 0], "k must be"),
+    (["crane", 101], "k must be"),
+    (["crane", "many"], "k must be"),
+    (["crane", None], "k must be"),
+]
+
+
+@pytest.mark.parametrize("inputs,says", RETRIEVE_REFUSALS, ids=lambda v: repr(v)[:20])
+def test_refused_retrieve_over_http_gets_a_clear_message(server, inputs, says):
+    event, data = server.call("retrieve", json.dumps({"data": inputs}))
+    assert event == "error"
+    assert isinstance(data, dict) and says in str(data.get("error")), data
+    assert "Traceback" not in str(data)
 
 
 def test_non_text_question_over_http_gets_a_clear_message_or_an_answer(server):
@@ -395,6 +455,9 @@ def test_server_log_has_no_traceback_after_bad_input(server):
     # Runs after the bad-input tests above (pytest keeps file order); the server answers on.
     for question in BAD_QUESTIONS.values():
         server.ask_json(question)
+        server.ask_chat(question)
+    for inputs, _says in RETRIEVE_REFUSALS:
+        assert server.call("retrieve", json.dumps({"data": inputs}))[0] == "error"
     assert "forty tonnes" in server.ask_chat("How much does the crane lift?")
     assert server.proc is not None and server.proc.poll() is None
     assert "Traceback" not in server.log.read_text(errors="replace")
@@ -407,13 +470,15 @@ def test_server_log_has_no_traceback_after_bad_input(server):
 def test_document_markup_is_cited_literally_and_never_live(server, question, markup):
     document = (server.docs / "notes.md").read_text(encoding="utf-8")
     data = server.ask_json(question)
-    # The markup is cited: inside one sentence, or (pysbd ends a sentence at the "!" of
-    # "![](...)") across adjacent cited sentences; every character of it is covered.
+    # The markup is shown: in a cited sentence, or (pysbd ends a sentence at the "!" of
+    # "![](...)") in the paragraph a cited sentence is shown in; every character is covered.
     at = document.index(markup)
     covered = set()
     for citation in data["citations"]:
         if citation["doc_id"] == "notes.md":
             covered.update(range(citation["start"], citation["end"]))
+            covered.update(range(citation["context_start"], citation["context_start"] + len(citation["context"])))
+            assert document[citation["context_start"] :].startswith(citation["context"])
     uncovered = [i for i in range(at, at + len(markup)) if i not in covered and not document[i].isspace()]
     assert not uncovered, [c["text"] for c in data["citations"]]
     for citation in data["citations"]:
@@ -422,13 +487,14 @@ def test_document_markup_is_cited_literally_and_never_live(server, question, mar
 
     reply = server.ask_chat(question)
     parsed = _parse(reply)
-    # Only citeqa's own tags, none with attributes: no <script>, <img>, <a>, handlers, styles.
+    # Only citeqa's own tags and attributes: no <script>, <img>, outside links, handlers, styles.
     assert {tag for tag, _ in parsed.tags} <= ALLOWED_TAGS, parsed.tags
-    assert all(attrs == [] for _, attrs in parsed.tags), parsed.tags
+    _assert_own_attributes(parsed.tags)
     # No Markdown link/image syntax and no URL scheme survive for a renderer to pick up.
     for live in ("<script", "<img", "](", "![", "javascript:", "http:"):
         assert live not in reply
-    # ...yet the reader sees the document's characters exactly.
+    # ...yet the reader sees the document's characters exactly, the markup included.
     shown = html.unescape("".join(parsed.text))
+    assert markup in shown
     for citation in data["citations"]:
         assert citation["text"] in shown

@@ -170,8 +170,10 @@ class RequestSizeLimit:
 
 
 def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
+    if not isinstance(history, (list, tuple)):  # None, or junk sent to the API: no history
+        return []
     messages = []
-    for message in history or []:
+    for message in history:
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             messages.append({"role": str(message.get("role", "")), "content": message["content"]})
     return messages
@@ -240,7 +242,8 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             hits = live.get().retrieve(question, _check_k(k))
             return json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False)
         except CiteqaError as exc:
-            raise gr.Error(str(exc)) from None
+            # a refused question or k is the caller's mistake, not ours: no traceback in the log
+            raise gr.Error(str(exc), print_exception=False) from None
 
     # ------------------------------------------------------------ page events
 
