@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,6 +65,6 @@ def article_index(tmp_path_factory, embedder):
 
 @pytest.fixture
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    from serving import free_port as pick
+
+    return pick()

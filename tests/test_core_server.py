@@ -3,48 +3,18 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import REPO
+from serving import start_server, stop_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, article_index):
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "citeqa", "serve", "--index", str(article_index.path.parent), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {log.read_text()}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    proc, url = start_server(log, "--index", str(article_index.path.parent))
+    yield url + "/"
+    stop_server(proc)
 
 
 def test_chat_endpoint_answers_with_markers_and_highlighted_source(server):

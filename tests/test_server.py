@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,12 +50,6 @@ OWN_ATTRIBUTES = {
 TIMEOUT = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class _Server:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -66,8 +61,7 @@ class _Server:
         self.temp = root / "gradio-tmp"
         self.temp.mkdir()
         self.log = root / "server.log"
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = ""
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
@@ -88,32 +82,15 @@ class _Server:
             capture_output=True,
             timeout=300,
         )
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "citeqa", "serve", "--index", str(self.index), "--port", str(self.port)],
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text(errors="replace")
-            try:
-                if httpx.get(self.url + "/gradio_api/info", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("server did not start: " + self.log.read_text(errors="replace"))
+        self.proc, self.url = start_server(self.log, "--index", str(self.index), env=self.env(), timeout=120)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_server(self.proc)
 
     def call(self, api: str, body: str | bytes) -> tuple[str, object]:
         """POST raw JSON to /gradio_api/call/<api>; returns (event, data) of the result."""

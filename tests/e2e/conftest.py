@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serving import start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "tests" / "screenshots"
@@ -30,52 +26,14 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(index_dir: Path, workspace: Path, log: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """Start `citeqa serve` in a subprocess and wait until it answers HTTP."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "citeqa", "serve", "--index", str(index_dir), "--workspace", str(workspace),
-             "--port", str(port), *extra],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail(f"server did not start: {log.read_text()}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="session")
 def served(tmp_path_factory, article_index) -> Iterator[dict]:
     """A real server over the article index, with a fresh workspace."""
     root = tmp_path_factory.mktemp("e2e")
-    proc, url = start_server(article_index.path.parent, root / "workspace", root / "server.log", "--mcp")
+    proc, url = start_server(
+        root / "server.log", "--index", str(article_index.path.parent), "--workspace", str(root / "workspace"), "--mcp"
+    )
+    url += "/"
     yield {"url": url, "workspace": root / "workspace", "log": root / "server.log", "root": root}
     stop_server(proc)
 
