@@ -14,7 +14,6 @@ from citeqa.retrieval import (
     feature_matrix,
     fuse_rankings,
     hybrid_rank,
-    neighbour_best,
     rerank,
     scale_by_max,
     should_abstain,
@@ -45,13 +44,6 @@ def test_candidate_ids_merge_dense_and_lexical_without_duplicates_or_minus_one()
 def test_scale_by_max_is_zero_when_nothing_matches() -> None:
     assert scale_by_max(np.array([2.0, 1.0])).tolist() == [1.0, 0.5]
     assert scale_by_max(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]
-
-
-def test_neighbour_best_stays_inside_the_paragraph() -> None:
-    values = np.array([0.1, 0.9, 0.3, 0.7])
-    paragraph = np.array([0, 0, 1, 2])
-    # row 2 and row 3 have no neighbour in their paragraph: they keep their own value
-    assert neighbour_best(values, paragraph).tolist() == [0.9, 0.1, 0.3, 0.7]
 
 
 def test_weighted_coverage_counts_rare_words_more() -> None:

@@ -213,26 +213,6 @@ def scale_by_max(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else np.zeros_like(values)
 
 
-def neighbour_best(values: np.ndarray, paragraph: np.ndarray) -> np.ndarray:
-    """For each row, the best of ``values`` of the rows just before/after in the same paragraph.
-
-    Args:
-        values: Scores of consecutive sentence rows.
-        paragraph: Paragraph id of each of those rows.
-
-    Returns:
-        The neighbours' best value per row; a row without a neighbour gets its own value.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    paragraph = np.asarray(paragraph)
-    best = np.full(values.shape[0], -np.inf)
-    if values.shape[0] > 1:
-        same = paragraph[1:] == paragraph[:-1]
-        best[1:] = np.where(same, values[:-1], -np.inf)
-        best[:-1] = np.maximum(best[:-1], np.where(same, values[1:], -np.inf))
-    return np.where(np.isfinite(best), best, values)
-
-
 def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
     """IDF-weighted share of the distinct query tokens that occur in the text (0..1).
 
