@@ -11,6 +11,7 @@ found by walking the paragraph, so ``document[start:end] == sentence`` always ho
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.metadata import version
 from typing import Any
@@ -121,4 +122,16 @@ def segment_document(document: Document, first_paragraph_id: int = 0) -> list[Se
                     paragraph_end=p_end,
                 )
             )
+    return sentences
+
+
+def segment_documents(documents: Iterable[Document]) -> list[Sentence]:
+    """Segment several documents; paragraph ids run on across documents."""
+    sentences: list[Sentence] = []
+    next_paragraph = 0
+    for document in documents:
+        part = segment_document(document, next_paragraph)
+        if part:
+            next_paragraph = part[-1].paragraph_id + 1
+        sentences.extend(part)
     return sentences
