@@ -192,6 +192,23 @@ def worker_naive_cold(params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _time_queries(search, full_query, queries, questions):  # type: ignore[no-untyped-def]
+    """Time a FAISS-only top-10 search and a full query for each question.
+
+    Returns:
+        (search seconds, full-query seconds, the ids each search found).
+    """
+    search_s, full_s, found = [], [], []
+    for q, text in zip(queries, questions):
+        t0 = time.perf_counter()
+        _, ids = search(q[None, :], 10)
+        search_s.append(time.perf_counter() - t0)
+        found.append(ids[0])
+        t0 = time.perf_counter()
+        full_query(text)
+        full_s.append(time.perf_counter() - t0)
+    return search_s, full_s, found
+
 def worker_embed(params: dict[str, Any]) -> dict[str, Any]:
     """Throughput of one pipeline on the same sentences (fresh process, model loaded first)."""
     import faiss
@@ -280,33 +297,19 @@ def worker_scale_serve(params: dict[str, Any]) -> dict[str, Any]:
         model = SentenceTransformer(params["model"], device="cpu")
         index = faiss.read_index(params["index"])
         load_s = time.perf_counter() - start
-        search, full = [], []
-        found = []
-        for q, text in zip(queries, questions):
-            t0 = time.perf_counter()
-            _, ids = index.search(q[None, :], 10)
-            search.append(time.perf_counter() - t0)
-            found.append(ids[0])
-            t0 = time.perf_counter()
-            vector = model.encode([text], normalize_embeddings=True)
-            index.search(vector, 10)
-            full.append(time.perf_counter() - t0)
+        search, full, found = _time_queries(
+            index.search, lambda text: index.search(model.encode([text], normalize_embeddings=True), 10),
+            queries, questions,
+        )
     else:
         from citeqa import Index
 
         index = Index.load(params["index"], check_stale=False)
         index.embedder  # load the query embedder as a server does at start
         load_s = time.perf_counter() - start
-        vectors = index._stored.vectors
-        search, full, found = [], [], []
-        for q, text in zip(queries, questions):
-            t0 = time.perf_counter()
-            _, ids = vectors.search(q[None, :], 10)
-            search.append(time.perf_counter() - t0)
-            found.append(ids[0])
-            t0 = time.perf_counter()
-            index.retrieve(text, k=10)
-            full.append(time.perf_counter() - t0)
+        search, full, found = _time_queries(
+            index._stored.vectors.search, lambda text: index.retrieve(text, k=10), queries, questions
+        )
     return {
         "load_s": round(load_s, 2),
         "search": percentiles_ms(search),
