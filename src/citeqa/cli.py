@@ -123,7 +123,7 @@ def _build(args: argparse.Namespace) -> int:
     manifest = index.manifest
     counts = manifest["counts"]
     print(
-        f"Indexed {counts['sentences']} sentences from {counts['documents']} "
+        f"Indexed {counts['sentences']} sentence{'s' if counts['sentences'] != 1 else ''} from {counts['documents']} "
         f"document{'s' if counts['documents'] != 1 else ''} into {out} ({index.path.name}; "
         f"{manifest['backend']} embeddings, {manifest['faiss']['type']} index)"
     )
