@@ -81,7 +81,7 @@ def gold_queries(cases):  # type: ignore[no-untyped-def]
 
 def collect_gold(index, cases, keep, weight):  # type: ignore[no-untyped-def]
     """Feature matrices of the gold-file queries whose case position ``keep`` accepts."""
-    texts = [index.ranker._texts[i] for i in range(len(index.ranker))]  # noqa: SLF001 - benchmark introspection
+    texts = [index.ranker.text(i) for i in range(len(index.ranker))]
     groups = []
     for position, query, question, answers in gold_queries(cases):
         if not keep(position):

@@ -100,7 +100,10 @@ def small_index(tmp_path, fake_embedder) -> Path:
 # ----------------------------------------------------------------- corrupt files
 
 
-SERVING = ["vectors.faiss", "documents.jsonl", "documents.npy", "texts.bin", "sentences.npy"]
+SERVING = [
+    "vectors.faiss", "documents.jsonl", "documents.npy", "texts.bin", "sentences.npy",
+    "paragraph_vectors.npy", "document_vectors.npy",
+]
 
 
 def test_every_index_file_is_listed_for_the_corruption_matrix(small_index):
@@ -108,6 +111,7 @@ def test_every_index_file_is_listed_for_the_corruption_matrix(small_index):
     assert {*SERVING, storage.EMBEDDINGS, "manifest.json"} <= set(files)
     assert set(SERVING) == set(storage.SERVING_FILES)
     assert sum(f.startswith("bm25/") for f in files) >= 3
+    assert sum(f.startswith("bm25_paragraphs/") for f in files) >= 3
     # The manifest covers every other file, so the matrix below checks them all.
     manifest = json.loads((storage.resolve_version(small_index) / storage.MANIFEST).read_text(encoding="utf-8"))
     assert set(manifest["files"]) == set(files) - {"manifest.json"}

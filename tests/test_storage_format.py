@@ -35,14 +35,20 @@ def test_every_hit_quotes_its_document_exactly(article_index):
 
 def test_manifest_records_backend_space_and_index_type(article_index):
     manifest = article_index.manifest
-    assert manifest["format_version"] == storage.FORMAT_VERSION == 2
+    assert manifest["format_version"] == storage.FORMAT_VERSION == 3
     assert manifest["backend"] == "onnx"
     assert manifest["vector_space"].endswith("|fp32")
     assert manifest["faiss"]["type"] == "flat"
-    assert set(manifest["files"]) >= {"vectors.faiss", "sentences.npy", "texts.bin", "documents.npy", "embeddings.npy"}
+    assert set(manifest["files"]) >= {
+        "vectors.faiss", "sentences.npy", "texts.bin", "documents.npy", "embeddings.npy",
+        "paragraph_vectors.npy", "document_vectors.npy", "bm25_paragraphs/params.index.json",
+    }
 
 
-@pytest.mark.parametrize("name", ["texts.bin", "sentences.npy", "documents.npy", "vectors.faiss"])
+@pytest.mark.parametrize(
+    "name",
+    ["texts.bin", "sentences.npy", "documents.npy", "vectors.faiss", "paragraph_vectors.npy", "document_vectors.npy"],
+)
 def test_a_damaged_serving_file_is_rejected_naming_it(fresh_index, name):
     path = fresh_index.path / name
     data = bytearray(path.read_bytes())
@@ -80,5 +86,5 @@ def test_an_index_of_the_previous_format_is_refused_with_the_fix(fresh_index):
     manifest["format_version"] = 1  # as written by citeqa 0.1 before manifests had a checksum
     del manifest[storage.MANIFEST_DIGEST]
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(IncompatibleIndexError, match="index format 1, this citeqa reads 2.*citeqa build"):
+    with pytest.raises(IncompatibleIndexError, match="index format 1, this citeqa reads 3.*citeqa build"):
         Index.load(fresh_index.path.parent)

@@ -27,9 +27,9 @@ from .errors import (
     SourceError,
     StaleIndexError,
 )
-from .lexical import TOKENIZER_VERSION, BM25Index
+from .lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from .query import clean_question, resolve_followup
-from .ranker import Mode, Ranker, abstain_decision, load_reranker
+from .ranker import Mode, Ranker, abstain_decision, context_arrays, load_reranker
 from .retrieval import Ranking, fuse_rankings
 from .schema import Answer, Document, Hit
 from .segment import RULES_VERSION, segment_document, segmenter_info
@@ -174,15 +174,8 @@ class Index:
         if self._ranker is None:
             with self._ranker_lock:
                 if self._ranker is None:
-                    texts = [self._text(row) for row in range(len(self))]
-                    self._ranker = Ranker(
-                        texts, self._stored.sentences, self._stored.vectors, self._stored.bm25, load_reranker()
-                    )
+                    self._ranker = Ranker(self._stored, load_reranker())
         return self._ranker
-
-    def _text(self, row: int) -> str:
-        document = self._stored.documents[int(self._doc[row])]
-        return document.text[int(self._start[row]) : int(self._end[row])]
 
     def rank(
         self,
@@ -467,12 +460,17 @@ def write_index(
         "segmenter": segmenter_info(),
         "tokenizer": {"name": "citeqa.lexical", "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
+    tokens = [tokenize(text) for text in texts]
+    context = context_arrays(rows, tokens, vectors, len(documents))
     storage.write_version(
         Path(out),
         documents=documents,
         sentences=rows,
         vectors=built.index,
-        bm25=BM25Index.build(texts),
+        bm25=BM25Index.from_tokens(tokens),
+        paragraph_bm25=context.paragraph_bm25,
+        paragraph_vectors=context.paragraph_vectors,
+        document_vectors=context.document_vectors,
         info=info,
         embeddings=vectors,
     )

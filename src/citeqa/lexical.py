@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,11 +66,7 @@ class BM25Index:
     @classmethod
     def build(cls, texts: Sequence[str]) -> BM25Index:
         """Index ``texts`` (one BM25 "document" per sentence)."""
-        import bm25s
-
-        model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
-        model.index([tokenize(t) for t in texts], show_progress=False)
-        return cls(model)
+        return cls.from_tokens([tokenize(t) for t in texts])
 
     def save(self, folder: Path) -> None:
         """Write the index files into ``folder`` (npy + json, no pickle)."""
@@ -99,7 +95,7 @@ class BM25Index:
 
     @classmethod
     def from_tokens(cls, corpus_tokens: Sequence[Sequence[str]]) -> BM25Index:
-        """Index already-tokenized texts (e.g. whole paragraphs, built at load time)."""
+        """Index already-tokenized texts (sentences, or whole paragraphs)."""
         import bm25s
 
         model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
@@ -113,3 +109,36 @@ class BM25Index:
         if not kept:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(kept), dtype=np.float32)
+
+    def idf(self) -> Idf:
+        """The Lucene IDF of every indexed word, read from the postings (always > 0)."""
+        indptr = np.asarray(self._model.scores["indptr"])
+        df = np.diff(indptr).astype(np.float64)  # texts holding each word id
+        n = float(self.size)
+        return Idf(self._model.vocab_dict, np.log1p((n - df + 0.5) / (df + 0.5)))
+
+
+class Idf(Mapping[str, float]):
+    """Word → Lucene IDF, ``log(1 + (n - df + 0.5) / (df + 0.5))``, over one BM25 index.
+
+    Backed by the index's vocabulary and one float array, so a million-sentence index
+    needs no per-word Python objects beyond the vocabulary bm25s already holds.
+    """
+
+    def __init__(self, vocab: Mapping[str, int], values: np.ndarray) -> None:
+        self._vocab = vocab
+        self._values = values
+        #: The largest IDF (a word found in one text only); 1.0 for an empty index.
+        self.ceiling = float(values.max()) if values.size else 1.0
+
+    def __getitem__(self, token: str) -> float:
+        number = self._vocab[token]
+        if number >= self._values.shape[0]:  # bm25s's placeholder for the empty token
+            raise KeyError(token)
+        return float(self._values[number])
+
+    def __iter__(self) -> Iterator[str]:
+        return (t for t, i in self._vocab.items() if i < self._values.shape[0])
+
+    def __len__(self) -> int:
+        return int(sum(1 for i in self._vocab.values() if i < self._values.shape[0]))

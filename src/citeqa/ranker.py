@@ -1,27 +1,27 @@
 """The ranking stage: gather each candidate's evidence from a loaded index, then rank.
 
-:class:`Ranker` holds what ranking derives from the stored index once, at first use
-(sentence vectors read back from FAISS, paragraph and document centroids, a BM25 index
-over whole paragraphs, word IDF) and turns a query into the arrays that the pure
-functions of :mod:`citeqa.retrieval` score. Candidates always come from the vector
-search (top :data:`DENSE_CANDIDATES`) plus BM25 (top :data:`LEXICAL_CANDIDATES`), so
-the cost per query does not grow with the corpus beyond those two searches.
+:class:`Ranker` turns a query into the arrays that the pure functions of
+:mod:`citeqa.retrieval` score. Candidates always come from the vector search (top
+:data:`DENSE_CANDIDATES`) plus BM25 (top :data:`LEXICAL_CANDIDATES`); their evidence
+(cosines of the sentence, its neighbours and its document's headline, the paragraph's
+and document's mean vectors, paragraph BM25, IDF coverage) is read for those rows only,
+so neither the cost per query nor the memory grows with the corpus beyond the two
+searches. What needs the whole corpus (paragraph BM25, mean vectors) is computed when
+the index is built (:func:`context_arrays`) and memory-mapped when it loads.
 
-Note on approximate FAISS indexes: neighbour and centroid features need sentence
-vectors. They are read back with ``reconstruct_n`` once; an index type that cannot
+Note on approximate FAISS indexes: sentence vectors are read back from the FAISS index
+(``reconstruct_batch``; 8-bit decoded for HNSW-SQ8). An index type that cannot
 reconstruct falls back to the cosines the search returned (unseen sentences get the
-lowest of them), which keeps ranking working with weaker context features.
+lowest of them), which keeps ranking working with weaker neighbour features.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -38,6 +38,10 @@ from .retrieval import (
     top_n,
     weighted_coverage,
 )
+from .segment import paragraph_numbers
+
+if TYPE_CHECKING:
+    from .storage import StoredIndex
 
 #: How many nearest vectors the vector search returns as candidates.
 DENSE_CANDIDATES = 50
@@ -69,96 +73,133 @@ def load_reranker(text: str | None = None) -> RerankerModel:
     )
 
 
-def _reconstruct(vectors: Any, n: int) -> np.ndarray | None:
-    try:
-        matrix = np.asarray(vectors.reconstruct_n(0, n), dtype=np.float32)
-    except (RuntimeError, AttributeError):
-        return None
-    return matrix if matrix.shape[0] == n else None
+@dataclass(frozen=True)
+class ContextArrays:
+    """The corpus-wide context ranking reads, computed once when an index is built.
+
+    Attributes:
+        paragraph_bm25: BM25 over whole paragraphs (numbered by
+            :func:`citeqa.segment.paragraph_numbers`).
+        paragraph_vectors: float32 ``(paragraphs, dim)`` unit mean vector of each paragraph.
+        document_vectors: float32 ``(documents, dim)`` unit mean vector of each document
+            (zeros for a document without sentences).
+    """
+
+    paragraph_bm25: BM25Index
+    paragraph_vectors: np.ndarray
+    document_vectors: np.ndarray
 
 
-def _group_centroids(matrix: np.ndarray, groups: np.ndarray, count: int) -> np.ndarray:
-    sums = np.zeros((count, matrix.shape[1]), dtype=np.float64)
-    np.add.at(sums, groups, matrix)
+def group_means(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Unit-length mean of each run of rows ``vectors[starts[i]:starts[i + 1]]``.
+
+    Args:
+        vectors: ``(n, dim)`` vectors whose groups are contiguous runs of rows.
+        starts: Sorted first row of each group (the first is 0).
+
+    Returns:
+        float32 ``(len(starts), dim)``; a group summing to zero stays zero.
+    """
+    if not len(starts):
+        return np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    sums = np.add.reduceat(np.asarray(vectors, dtype=np.float32), np.asarray(starts, dtype=np.int64), axis=0)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (sums / norms).astype(np.float32)
 
 
+def context_arrays(rows: np.ndarray, tokens: Sequence[Sequence[str]], vectors: np.ndarray, documents: int) -> ContextArrays:
+    """Compute the :class:`ContextArrays` of an index being built.
+
+    Args:
+        rows: int64 ``(n, 4)``: document number, start, end, paragraph id per sentence.
+        tokens: Each sentence's BM25 tokens (:func:`citeqa.lexical.tokenize`).
+        vectors: float32 ``(n, dim)`` unit sentence vectors.
+        documents: How many documents the index holds.
+    """
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
+    paragraph = paragraph_numbers(rows)
+    count = int(paragraph[-1]) + 1 if paragraph.size else 0
+    paragraph_starts = np.searchsorted(paragraph, np.arange(count))
+    paragraph_tokens: list[list[str]] = [[] for _ in range(count)]
+    for row, words in enumerate(tokens):
+        paragraph_tokens[int(paragraph[row])].extend(words)
+    document_vectors = np.zeros((documents, vectors.shape[1]), dtype=np.float32)
+    if rows.shape[0]:
+        doc = rows[:, 0]
+        doc_starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
+        document_vectors[doc[doc_starts]] = group_means(vectors, doc_starts)
+    return ContextArrays(
+        paragraph_bm25=BM25Index.from_tokens(paragraph_tokens),
+        paragraph_vectors=group_means(vectors, paragraph_starts),
+        document_vectors=document_vectors,
+    )
+
+
 class Ranker:
     """Ranks the sentences of one loaded index (immutable after construction)."""
 
-    def __init__(
-        self,
-        texts: list[str],
-        rows: np.ndarray,
-        vectors: Any,
-        bm25: BM25Index,
-        model: RerankerModel,
-    ) -> None:
+    def __init__(self, stored: StoredIndex, model: RerankerModel) -> None:
         """
         Args:
-            texts: Every sentence, by row.
-            rows: int64 ``(n, 4)``: document number, start, end, paragraph id.
-            vectors: The FAISS index of the sentence vectors.
-            bm25: The sentence BM25 index.
+            stored: The loaded index (sentence table, FAISS and BM25 indexes, context arrays).
             model: Reranker weights.
         """
-        self._texts = texts
-        self._vectors = vectors
-        self._bm25 = bm25
+        rows = stored.sentences
+        self._documents = stored.documents
+        self._vectors = stored.vectors
+        self._bm25 = stored.bm25
+        self._paragraph_bm25 = stored.paragraph_bm25
+        self._paragraph_vectors = stored.paragraph_vectors
+        self._document_vectors = stored.document_vectors
         self.model = model
-        n = len(texts)
-        self._doc = rows[:, 0].astype(np.int64)
-        _, self._paragraph = np.unique(rows[:, 3], return_inverse=True)
-        n_paragraphs = int(self._paragraph.max()) + 1 if n else 0
-        self._matrix = _reconstruct(vectors, n)
-        if self._matrix is not None and n:
-            self._paragraph_centroids = _group_centroids(self._matrix, self._paragraph, n_paragraphs)
-            _, doc_number = np.unique(self._doc, return_inverse=True)
-            self._doc_number = doc_number
-            self._doc_centroids = _group_centroids(self._matrix, doc_number, int(doc_number.max()) + 1)
-        else:
-            self._paragraph_centroids = None
-            self._doc_centroids = None
-            self._doc_number = np.zeros(n, dtype=np.int64)
-        # first row of each document: its headline / title
-        first = np.ones(n, dtype=bool)
-        first[1:] = self._doc[1:] != self._doc[:-1]
-        self._title_row = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n else np.zeros(0, np.int64)
-        tokens = [tokenize(t) for t in texts]
-        df = Counter(t for toks in tokens for t in set(toks))
-        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        paragraph_tokens: list[list[str]] = [[] for _ in range(n_paragraphs)]
-        for row, toks in enumerate(tokens):
-            paragraph_tokens[int(self._paragraph[row])].extend(toks)
-        self._paragraph_bm25 = BM25Index.from_tokens(paragraph_tokens) if n else None
+        self._n = int(rows.shape[0])
+        # contiguous int64 copies (8 bytes a sentence each): searchsorted needs them
+        self._doc = np.ascontiguousarray(rows[:, 0])
+        self._start = rows[:, 1]
+        self._end = rows[:, 2]
+        self._paragraph = paragraph_numbers(rows)
+        self._idf = self._bm25.idf()
+        self._can_reconstruct = self._n > 0 and self._reconstruct(np.zeros(1, dtype=np.int64)) is not None
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return self._n
 
     @property
     def idf(self) -> Mapping[str, float]:
-        """Word IDF over the sentences (read-only view)."""
+        """Word IDF over the sentences (read-only; see :class:`citeqa.lexical.Idf`)."""
         return self._idf
-
-    def paragraph_text(self, row: int) -> str:
-        """The sentences of row's paragraph, joined by spaces."""
-        rows = np.flatnonzero(self._paragraph == self._paragraph[row])
-        return " ".join(self._texts[int(r)] for r in rows)
 
     def text(self, row: int) -> str:
         """The sentence at ``row``."""
-        return self._texts[int(row)]
+        row = int(row)
+        document = self._documents[int(self._doc[row])]
+        return document.text[int(self._start[row]) : int(self._end[row])]
+
+    def paragraph_rows(self, row: int) -> range:
+        """The rows of ``row``'s paragraph."""
+        number = self._paragraph[int(row)]
+        first = int(np.searchsorted(self._paragraph, number, side="left"))
+        last = int(np.searchsorted(self._paragraph, number, side="right"))
+        return range(first, last)
+
+    def paragraph_text(self, row: int) -> str:
+        """The sentences of row's paragraph, joined by spaces."""
+        return " ".join(self.text(r) for r in self.paragraph_rows(row))
+
+    def title_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The first row (headline or title) of each row's document."""
+        return np.searchsorted(self._doc, self._doc[np.asarray(rows, dtype=np.int64)], side="left")
 
     def title_text(self, row: int) -> str:
         """The first sentence (headline or title) of row's document."""
-        return self._texts[int(self._title_row[row])]
+        return self.text(int(self.title_rows(np.array([row]))[0]))
 
-    def _dense_of(self, rows: np.ndarray, vector: np.ndarray, found: dict[int, float], floor: float) -> np.ndarray:
-        if self._matrix is not None:
-            return self._matrix[rows] @ vector
-        return np.array([found.get(int(r), floor) for r in rows], dtype=np.float32)
+    def _reconstruct(self, rows: np.ndarray) -> np.ndarray | None:
+        try:
+            return np.asarray(self._vectors.reconstruct_batch(np.ascontiguousarray(rows, dtype=np.int64)), dtype=np.float32)
+        except (RuntimeError, AttributeError):
+            return None
 
     def gather(self, query: str, vector: np.ndarray, *, question: str | None = None) -> tuple[np.ndarray, CandidateContext]:
         """Candidates for ``query`` and their evidence.
@@ -176,31 +217,24 @@ class Ranker:
         scores, ids = self._vectors.search(vector[None, :], min(n, DENSE_CANDIDATES))
         found = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
         floor = min(found.values(), default=0.0)
+        query_tokens = tokenize(query)
         lexical_all = self._bm25.scores(query)
         cands = candidate_ids(ids[0], top_n(lexical_all, LEXICAL_CANDIDATES, positive_only=True), n)
-        dense = self._dense_of(cands, vector, found, floor)
         prev_rows, next_rows = np.maximum(cands - 1, 0), np.minimum(cands + 1, n - 1)
+        title_rows = self.title_rows(cands)
+        dense_of = self._cosines(np.concatenate([cands, prev_rows, next_rows, title_rows]), vector, found, floor)
+        dense = dense_of(cands)
         neighbour = np.full(cands.shape[0], -np.inf, dtype=np.float64)
+        paragraph = self._paragraph[cands]
         for other in (prev_rows, next_rows):
-            same = (self._paragraph[other] == self._paragraph[cands]) & (other != cands)
-            values = self._dense_of(other, vector, found, floor)
-            neighbour = np.maximum(neighbour, np.where(same, values, -np.inf))
+            same = (self._paragraph[other] == paragraph) & (other != cands)
+            neighbour = np.maximum(neighbour, np.where(same, dense_of(other), -np.inf))
         neighbour = np.where(np.isfinite(neighbour), neighbour, dense)
-        if self._paragraph_centroids is not None and self._doc_centroids is not None:
-            paragraph_dense = self._paragraph_centroids[self._paragraph[cands]] @ vector
-            document_dense = self._doc_centroids[self._doc_number[cands]] @ vector
-        else:
-            paragraph_dense = np.maximum(dense, neighbour)
-            document_dense = np.full(cands.shape[0], max(found.values(), default=0.0))
-        title_dense = self._dense_of(self._title_row[cands], vector, found, floor)
-        paragraph_lexical = (
-            self._paragraph_bm25.scores_of_tokens(tokenize(query))[self._paragraph[cands]]
-            if self._paragraph_bm25 is not None
-            else np.zeros(cands.shape[0])
-        )
-        query_tokens = tokenize(query)
+        paragraph_dense = np.asarray(self._paragraph_vectors[paragraph], dtype=np.float32) @ vector
+        document_dense = np.asarray(self._document_vectors[self._doc[cands]], dtype=np.float32) @ vector
+        paragraph_lexical = self._paragraph_bm25.scores_of_tokens(query_tokens)[paragraph]
         asked = question if question is not None else query
-        texts = [self._texts[int(r)] for r in cands]
+        texts = [self.text(int(r)) for r in cands]
         context = CandidateContext(
             dense=np.asarray(dense, dtype=np.float64),
             lexical=lexical_all[cands].astype(np.float64),
@@ -208,13 +242,24 @@ class Ranker:
             paragraph_dense=np.asarray(paragraph_dense, dtype=np.float64),
             neighbour_dense=neighbour,
             document_dense=np.asarray(document_dense, dtype=np.float64),
-            title_dense=np.asarray(title_dense, dtype=np.float64),
+            title_dense=np.asarray(dense_of(title_rows), dtype=np.float64),
             coverage=np.array([weighted_coverage(query_tokens, tokenize(t), self._idf) for t in texts]),
             answer_type=np.array([1.0 if answer_spans(asked, t) else 0.0 for t in texts]),
             length=np.array([len(t.split()) for t in texts], dtype=np.float64),
-            title=(self._title_row[cands] == cands).astype(np.float64),
+            title=(title_rows == cands).astype(np.float64),
         )
         return cands, context
+
+    def _cosines(
+        self, rows: np.ndarray, vector: np.ndarray, found: dict[int, float], floor: float
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """A lookup ``rows -> cosine to vector`` for any of ``rows`` (vectors read once)."""
+        needed = np.unique(rows)
+        matrix = self._reconstruct(needed) if self._can_reconstruct else None
+        if matrix is None:
+            return lambda wanted: np.array([found.get(int(r), floor) for r in wanted], dtype=np.float64)
+        cosines = (matrix @ vector).astype(np.float64)
+        return lambda wanted: cosines[np.searchsorted(needed, wanted)]
 
     def rank(
         self,

@@ -216,12 +216,14 @@ def scale_by_max(values: np.ndarray) -> np.ndarray:
 def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
     """IDF-weighted share of the distinct query tokens that occur in the text (0..1).
 
-    Tokens missing from ``idf`` get the largest weight seen (rare words count most).
+    Tokens missing from ``idf`` get the largest weight (rare words count most): the
+    mapping's ``ceiling`` when it has one (:class:`citeqa.lexical.Idf`), else its max.
     """
     wanted = set(query_tokens)
     if not wanted:
         return 0.0
-    fallback = max(idf.values(), default=1.0)
+    ceiling = getattr(idf, "ceiling", None)
+    fallback = float(ceiling) if ceiling is not None else max(idf.values(), default=1.0)
     weights = {t: float(idf.get(t, fallback)) for t in wanted}
     total = sum(weights.values())
     present = set(text_tokens)

@@ -16,6 +16,8 @@ from functools import lru_cache
 from importlib.metadata import version
 from typing import Any
 
+import numpy as np
+
 from .schema import Document, Sentence
 
 #: Bump when the rules below change: indexes record it and are rebuilt on mismatch.
@@ -135,3 +137,22 @@ def segment_documents(documents: Iterable[Document]) -> list[Sentence]:
             next_paragraph = part[-1].paragraph_id + 1
         sentences.extend(part)
     return sentences
+
+
+def paragraph_numbers(rows: np.ndarray) -> np.ndarray:
+    """Number the paragraphs of a sentence table 0, 1, 2... in row order.
+
+    Args:
+        rows: int ``(n, >=4)`` rows of document number, start, end, paragraph id, with a
+            document's sentences contiguous and in order (as every index stores them).
+
+    Returns:
+        int64 ``(n,)``: a new number starts wherever the paragraph id or the document
+        changes, so paragraphs are contiguous runs of rows.
+    """
+    rows = np.asarray(rows)
+    n = rows.shape[0]
+    change = np.ones(n, dtype=bool)
+    if n > 1:
+        change[1:] = (rows[1:, 3] != rows[:-1, 3]) | (rows[1:, 0] != rows[:-1, 0])
+    return np.cumsum(change, dtype=np.int64) - 1

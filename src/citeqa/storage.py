@@ -16,7 +16,10 @@ Layout of an index folder::
         documents.jsonl       one document per line: id, path, sha256
         documents.npy         int64 (documents, 3): byte start, byte end in texts.bin, chars
         texts.bin             the documents' UTF-8 text, one after the other
-        bm25/                 BM25 arrays (.npy) and vocabulary/params (.json)
+        bm25/                 BM25 arrays (.npy) and vocabulary/params (.json) over sentences
+        bm25_paragraphs/      the same over whole paragraphs (paragraph context for ranking)
+        paragraph_vectors.npy float16 (paragraphs, dim) unit mean vector of each paragraph
+        document_vectors.npy  float16 (documents, dim) unit mean vector of each document
 
 Large indexes load without becoming Python objects: the .npy arrays and texts.bin are
 memory-mapped (a document's text is decoded only when one of its sentences is shown)
@@ -60,12 +63,13 @@ from .errors import (
 )
 from .lexical import BM25Index
 from .schema import Document
+from .segment import paragraph_numbers
 from .sources import resolve_source_path, sha256_bytes, sha256_file
 from .vector_index import VectorSearcher, apply_search_params
 
 log = logging.getLogger("citeqa")
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
@@ -75,8 +79,12 @@ DOCUMENT_SPANS = "documents.npy"
 TEXTS = "texts.bin"
 SENTENCES = "sentences.npy"
 BM25_DIR = "bm25"
-#: Files hashed when the index loads; the others are hashed when first read.
-SERVING_FILES = frozenset({VECTORS, SENTENCES, DOCUMENTS, DOCUMENT_SPANS, TEXTS})
+PARAGRAPH_BM25_DIR = "bm25_paragraphs"
+PARAGRAPH_VECTORS = "paragraph_vectors.npy"
+DOCUMENT_VECTORS = "document_vectors.npy"
+#: Files the manifest must list; all listed files but embeddings.npy are hashed when the
+#: index loads (embeddings.npy when a rebuild reads it).
+SERVING_FILES = frozenset({VECTORS, SENTENCES, DOCUMENTS, DOCUMENT_SPANS, TEXTS, PARAGRAPH_VECTORS, DOCUMENT_VECTORS})
 #: Approximate FAISS indexes at least this large are memory-mapped rather than read.
 MMAP_MIN_BYTES = 64 << 20
 VERSION_PREFIX = "v-"
@@ -99,6 +107,11 @@ class StoredIndex:
     sentences: np.ndarray
     vectors: VectorSearcher  # the FAISS index (attributes delegated), tuned for single queries
     bm25: BM25Index
+    #: BM25 over whole paragraphs, numbered as :func:`citeqa.segment.paragraph_numbers` does.
+    paragraph_bm25: BM25Index
+    #: float16 (paragraphs, dim) and (documents, dim) unit mean vectors, memory-mapped.
+    paragraph_vectors: np.ndarray
+    document_vectors: np.ndarray
 
     def embeddings(self) -> np.ndarray | None:
         """The stored float32 sentence vectors (n, dim), or None when absent or damaged.
@@ -246,6 +259,9 @@ def write_version(
     sentences: np.ndarray,
     vectors: Any,
     bm25: BM25Index,
+    paragraph_bm25: BM25Index,
+    paragraph_vectors: np.ndarray,
+    document_vectors: np.ndarray,
     info: dict[str, Any],
     embeddings: np.ndarray | None = None,
     keep: int = KEEP_VERSIONS,
@@ -258,6 +274,9 @@ def write_version(
         sentences: int64 array (n, 4) of document number, start, end, paragraph id.
         vectors: A FAISS index holding one vector per sentence, in the same order.
         bm25: The lexical index over the same sentences.
+        paragraph_bm25: The lexical index over their paragraphs.
+        paragraph_vectors: (paragraphs, dim) mean vector of each paragraph (stored float16).
+        document_vectors: (documents, dim) mean vector of each document (stored float16).
         info: Manifest fields describing how it was built (model, segmenter, ...).
         embeddings: The (n, dim) sentence vectors, kept (as float16) so the next build
             can reuse them for unchanged documents.
@@ -282,8 +301,12 @@ def write_version(
         _save_npy(tmp / SENTENCES, sentences)
         (tmp / BM25_DIR).mkdir()
         bm25.save(tmp / BM25_DIR)
+        (tmp / PARAGRAPH_BM25_DIR).mkdir()
+        paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR)
+        _save_npy(tmp / PARAGRAPH_VECTORS, np.asarray(paragraph_vectors, dtype=np.float16))
+        _save_npy(tmp / DOCUMENT_VECTORS, np.asarray(document_vectors, dtype=np.float16))
         created = datetime.now(timezone.utc)
-        paragraphs = int(np.unique(sentences[:, 3]).size) if len(sentences) else 0
+        paragraphs = int(np.asarray(paragraph_vectors).shape[0])
         manifest = {
             "format_version": FORMAT_VERSION,
             **info,
@@ -567,6 +590,14 @@ def _consistency_problems(stored: StoredIndex) -> list[str]:
         problems.append(f"vector dimension {stored.vectors.d}, manifest says {manifest.get('dimension')}")
     if stored.bm25.size != n:
         problems.append(f"BM25 holds {stored.bm25.size} sentences for {n}")
+    paragraphs = int(paragraph_numbers(sentences)[-1]) + 1 if n else 0
+    if not stored.paragraph_bm25.size == stored.paragraph_vectors.shape[0] == paragraphs == counts.get("paragraphs"):
+        problems.append(
+            f"{paragraphs} paragraphs, but {stored.paragraph_bm25.size} in the paragraph BM25 and "
+            f"{stored.paragraph_vectors.shape[0]} paragraph vectors"
+        )
+    if stored.document_vectors.shape[0] != len(documents):
+        problems.append(f"{stored.document_vectors.shape[0]} document vectors for {len(documents)} documents")
     if n:
         doc, start, end = sentences[:, 0], sentences[:, 1], sentences[:, 2]
         if doc.min() < 0 or doc.max() >= len(documents):
@@ -610,9 +641,15 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
         apply_search_params(vectors, manifest.get("faiss", {}).get("search", {}))
         vectors = VectorSearcher(vectors)
         bm25 = BM25Index.load(version / BM25_DIR, mmap=True)
+        paragraph_bm25 = BM25Index.load(version / PARAGRAPH_BM25_DIR, mmap=True)
+        dim = int(manifest["dimension"])
+        paragraph_vectors = _load_array(version / PARAGRAPH_VECTORS, np.float16, dim)
+        document_vectors = _load_array(version / DOCUMENT_VECTORS, np.float16, dim)
     except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
-    stored = StoredIndex(version, manifest, documents, sentences, vectors, bm25)
+    stored = StoredIndex(
+        version, manifest, documents, sentences, vectors, bm25, paragraph_bm25, paragraph_vectors, document_vectors
+    )
     problems = _consistency_problems(stored)
     if problems:
         raise CorruptIndexError(f"index at {version} is inconsistent: {'; '.join(problems)}; rebuild with: {hint}")

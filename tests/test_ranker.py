@@ -1,0 +1,132 @@
+"""The ranking stage reads only what a query needs: context built at index time, vectors of
+candidate rows only — so memory and time per query don't grow with the corpus."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from citeqa import Index, build_index
+from citeqa.lexical import BM25Index, tokenize
+from citeqa.ranker import Ranker, context_arrays, group_means, load_reranker
+from citeqa.segment import paragraph_numbers
+
+
+def test_paragraph_numbers_restart_where_the_paragraph_or_document_changes() -> None:
+    rows = np.array(
+        [
+            [0, 0, 5, 0],
+            [0, 6, 9, 0],
+            [0, 10, 12, 1],
+            [1, 0, 4, 1],  # same paragraph id, new document: a new paragraph
+            [1, 5, 8, 7],
+        ]
+    )
+    assert paragraph_numbers(rows).tolist() == [0, 0, 1, 2, 3]
+    assert paragraph_numbers(np.zeros((0, 4), dtype=np.int64)).shape == (0,)
+
+
+def test_group_means_are_unit_means_of_contiguous_runs() -> None:
+    vectors = np.array([[1, 0], [0, 1], [3, 4], [0, 0]], dtype=np.float32)
+    means = group_means(vectors, np.array([0, 2, 3]))
+    np.testing.assert_allclose(means[0], [math.sqrt(0.5), math.sqrt(0.5)], rtol=1e-6)
+    np.testing.assert_allclose(means[1], [0.6, 0.8], rtol=1e-6)
+    assert means[2].tolist() == [0.0, 0.0]  # a zero sum stays zero, no division by zero
+
+
+def test_context_arrays_give_each_paragraph_and_document_its_own_row() -> None:
+    rows = np.array([[0, 0, 3, 0], [0, 4, 7, 0], [0, 8, 9, 1], [2, 0, 3, 2]])
+    tokens = [["drill"], ["lachin"], ["navy"], ["drill", "drill"]]
+    vectors = np.eye(4, dtype=np.float32)
+    context = context_arrays(rows, tokens, vectors, documents=3)
+    assert context.paragraph_bm25.size == 3
+    assert context.paragraph_vectors.shape == (3, 4)
+    assert context.document_vectors.shape == (3, 4)
+    assert not context.document_vectors[1].any()  # document 1 has no sentences
+    scores = context.paragraph_bm25.scores_of_tokens(["lachin"])
+    assert scores.argmax() == 0 and scores[1] == scores[2] == 0
+
+
+def test_idf_from_the_postings_equals_counting_words() -> None:
+    texts = ["The drill began in Lachin.", "Navy divers joined the drill.", "Lachin, Lachin!", "Nothing here."]
+    tokens = [tokenize(t) for t in texts]
+    counts = Counter(t for words in tokens for t in set(words))
+    idf = BM25Index.from_tokens(tokens).idf()
+    n = len(texts)
+    assert set(idf) == set(counts)
+    for token, df in counts.items():
+        assert idf[token] == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+    assert idf.ceiling == pytest.approx(max(idf.values()))
+    assert idf.get("absent-word") is None
+
+
+class _CountingVectors:
+    """A FAISS index proxy that records which rows the ranker reads back."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.read: list[int] = []
+
+    def reconstruct_batch(self, rows):  # type: ignore[no-untyped-def]
+        self.read.extend(int(r) for r in rows)
+        return self.inner.reconstruct_batch(rows)
+
+    def reconstruct_n(self, *args):  # type: ignore[no-untyped-def]
+        raise AssertionError("the ranker must not read every vector")
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+
+def test_ranking_reads_back_only_candidate_vectors(tmp_path, embedder) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for k in range(120):
+        (folder / f"d{k:02d}.txt").write_text(
+            f"Report {k}\n\nThe harbour of town {k} opened in {1900 + k}. Ships from port {k} carry grain.\n\n"
+            f"Farmers of valley {k} grow wheat and barley. The mill of valley {k} grinds it.\n",
+            encoding="utf-8",
+        )
+    index = build_index([folder], tmp_path / "idx", embedder=embedder)
+    stored = index._stored  # noqa: SLF001 - the test inspects what the ranker reads
+    counting = _CountingVectors(stored.vectors)
+    ranker = Ranker(
+        type(stored)(**{**stored.__dict__, "vectors": counting}),  # same index, counting proxy
+        load_reranker(),
+    )
+    vector = embedder.encode(["When did the harbour of town 3 open?"])[0]
+    ids, context = ranker.gather("When did the harbour of town 3 open?", vector)
+    read = set(counting.read)
+    assert set(ids.tolist()) <= read  # each candidate, its neighbours and its headline
+    assert len(read) <= 4 * len(ids) < len(index)  # ... and nothing else
+    best = int(ids[np.argmax(context.dense)])
+    assert "town 3 opened" in ranker.text(best)
+
+
+def test_ranker_evidence_matches_a_direct_computation(article_index, embedder) -> None:
+    ranker = article_index.ranker
+    question = "Which naval units took part?"
+    vector = embedder.encode([question])[0]
+    ids, context = ranker.gather(question, vector)
+    stored = article_index._stored  # noqa: SLF001
+    everything = stored.vectors.reconstruct_n(0, len(article_index))
+    np.testing.assert_allclose(context.dense, everything[ids] @ vector, atol=1e-5)
+    for row, paragraph_cosine in zip(ids[:5], context.paragraph_dense[:5]):
+        members = list(ranker.paragraph_rows(int(row)))
+        mean = everything[members].sum(axis=0)
+        mean /= np.linalg.norm(mean)
+        assert paragraph_cosine == pytest.approx(float(mean @ vector), abs=2e-3)  # stored as float16
+        assert ranker.paragraph_text(int(row)).startswith(ranker.text(members[0]))
+    assert ranker.title_text(int(ids[0])) == ranker.text(0)
+
+
+def test_an_approximate_index_ranks_from_its_decoded_vectors(tmp_path, embedder, article_index) -> None:
+    hnsw = build_index(None, tmp_path / "hnsw", embedder=embedder, index_type="hnsw-sq8")
+    question = "How many times has Erdogan visited Azerbaijan?"
+    exact = [h.text for h in article_index.retrieve(question, k=1)]
+    approximate = [h.text for h in Index.load(tmp_path / "hnsw", embedder=embedder).retrieve(question, k=1)]
+    assert hnsw.manifest["faiss"]["type"] == "hnsw-sq8"
+    assert approximate == exact and "20 times" in exact[0]
