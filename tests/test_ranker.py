@@ -130,3 +130,40 @@ def test_an_approximate_index_ranks_from_its_decoded_vectors(tmp_path, embedder,
     approximate = [h.text for h in Index.load(tmp_path / "hnsw", embedder=embedder).retrieve(question, k=1)]
     assert hnsw.manifest["faiss"]["type"] == "hnsw-sq8"
     assert approximate == exact and "20 times" in exact[0]
+
+
+def test_bm25_scores_equal_the_bm25s_reference() -> None:
+    texts = ["The drill began in Lachin.", "Navy divers joined the drill drill.", "Lachin, Lachin!", "Nothing here."]
+    index = BM25Index.from_tokens([tokenize(t) for t in texts])
+    for query in ["drill in Lachin", "Lachin Lachin navy", "drill", "unknown words only"]:
+        tokens = [t for t in tokenize(query) if t in index._model.vocab_dict]  # noqa: SLF001
+        expected = index._model.get_scores(tokens) if tokens else np.zeros(len(texts))  # noqa: SLF001
+        np.testing.assert_allclose(index.scores(query), expected, rtol=1e-6)
+
+
+def test_ascii_fast_path_of_fold_agrees_with_the_full_fold() -> None:
+    import string
+    import unicodedata
+
+    from citeqa.lexical import fold
+
+    def full(text: str) -> str:  # the general path: decompose, drop accents, casefold
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+    for text in [string.printable, "Erdogan visited Azerbaijan MORE than 20 Times", "it's 44-DAY war"]:
+        assert text.isascii() and fold(text) == full(text)
+    assert fold("ÉRDOĞAN Şuşa") == "erdogan susa"
+
+
+def test_sentence_text_is_sliced_without_decoding_ascii_documents(tmp_path, fake_embedder) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "plain.txt").write_text("Plain words here. Second sentence follows.\n", encoding="utf-8")
+    (folder / "accents.txt").write_text("Erdoğan visited Baku. Şuşa was declared.\n", encoding="utf-8")
+    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    table = index._stored.documents  # noqa: SLF001
+    for row in range(len(index)):
+        doc, start, end, _ = (int(x) for x in index._stored.sentences[row])  # noqa: SLF001
+        assert table.text_slice(doc, start, end) == table[doc].text[start:end] == index.ranker.text(row)
+    assert {index.ranker.text(r) for r in range(len(index))} >= {"Erdoğan visited Baku.", "Plain words here."}

@@ -35,6 +35,8 @@ STOPWORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lowercase and strip accents: "Erdoğan" → "erdogan", "Altı" → "alti"."""
+    if text.isascii():  # nothing to strip (the common case, and 10x faster)
+        return text.lower()
     text = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
 
@@ -86,12 +88,7 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every sentence for ``query`` (zeros when nothing matches)."""
-        tokens = tokenize(query)
-        vocab = self._model.vocab_dict
-        tokens = [t for t in tokens if t in vocab]
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+        return self.scores_of_tokens(tokenize(query))
 
     @classmethod
     def from_tokens(cls, corpus_tokens: Sequence[Sequence[str]]) -> BM25Index:
@@ -103,12 +100,21 @@ class BM25Index:
         return cls(model)
 
     def scores_of_tokens(self, tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every indexed text for already-tokenized query words."""
+        """BM25 score of every indexed text for already-tokenized query words.
+
+        The same sums as bm25s's ``get_scores`` (a repeated word counts each time), added
+        with one ``bincount`` over the words' postings instead of ``np.add.at`` per word:
+        at a million sentences a common word has ~10^5 postings, and that is 20x faster.
+        """
         vocab = self._model.vocab_dict
-        kept = [t for t in tokens if t in vocab]
-        if not kept:
+        matrix = self._model.scores
+        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+        spans = [(int(indptr[i]), int(indptr[i + 1])) for i in (vocab.get(t) for t in tokens) if i is not None and i + 1 < len(indptr)]
+        if not spans:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(kept), dtype=np.float32)
+        rows = np.concatenate([indices[a:b] for a, b in spans])
+        weights = np.concatenate([data[a:b] for a, b in spans])
+        return np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
 
     def idf(self) -> Idf:
         """The Lucene IDF of every indexed word, read from the postings (always > 0)."""

@@ -173,8 +173,7 @@ class Ranker:
     def text(self, row: int) -> str:
         """The sentence at ``row``."""
         row = int(row)
-        document = self._documents[int(self._doc[row])]
-        return document.text[int(self._start[row]) : int(self._end[row])]
+        return self._documents.text_slice(int(self._doc[row]), int(self._start[row]), int(self._end[row]))
 
     def paragraph_rows(self, row: int) -> range:
         """The rows of ``row``'s paragraph."""

@@ -156,6 +156,19 @@ class DocumentTable(Sequence[Document]):
             raise IndexError(f"document number {number} out of range")
         return self._decode(number)
 
+    def text_slice(self, number: int, start: int, end: int) -> str:
+        """``self[number].text[start:end]``, without decoding an ASCII document whole.
+
+        A document whose UTF-8 size equals its length in characters is ASCII, so
+        character offsets are byte offsets: the slice is read straight from the mapped
+        file. That keeps a query over a large corpus from decoding a whole document for
+        each candidate sentence it looks at.
+        """
+        first, last, chars = (int(x) for x in self._spans[number])
+        if last - first == chars and 0 <= start <= end <= chars:
+            return self._blob[first + start : first + end].tobytes().decode("ascii")
+        return self[number].text[start:end]
+
     def chars(self) -> np.ndarray:
         """Length in characters of every document (int64 array)."""
         return np.asarray(self._spans[:, 2])
