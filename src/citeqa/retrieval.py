@@ -342,6 +342,7 @@ def should_abstain(
     thresholds: Mapping[str, float],
     *,
     answer_type_found: bool = True,
+    focus_found: bool = True,
 ) -> bool:
     """Abstain when nothing in the documents is close enough to the query.
 
@@ -367,9 +368,11 @@ def should_abstain(
             two floors, abstain when coverage is below this).
         answer_type_found: False when the question asks for a date or a number and none
             of the best sentences holds one.
+        focus_found: False when the documents lack what the question is about (a name
+            it uses, the role or counted thing it asks for; see :mod:`citeqa.focus`).
     """
     t = {**ABSTAIN_DEFAULTS, **thresholds}
-    if not answer_type_found:
+    if not answer_type_found or not focus_found:
         return True
     if best_dense < t["hard_floor"]:
         return True
