@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -99,7 +100,60 @@ _PARTICIPLE = re.compile(r"(?:ed|en)$")
 _FUTURE_WHEN = re.compile(r"\bwhen (?:will|shall)\b|\bwhen (?:is|are)\b.*\b(?:next|going to|planned|scheduled)\b", re.IGNORECASE)
 
 
+_RAW_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 _CAPITALIZED_RUN = re.compile(r"[A-Z][^\W_]*(?:['’][^\W_]+)?(?:[ -]+[A-Z][^\W_]*(?:['’][^\W_]+)?)*")
+
+
+@dataclass(frozen=True)
+class WordList:
+    """Sorted distinct words, also grouped by first letter and length (for typo look-ups).
+
+    Attributes:
+        sorted: The words, sorted (prefix look-ups by bisection).
+        groups: ``(first letter, length) -> words``: a typo look-up compares a word only
+            with words of its first letter and a length within the typos allowed (a typo
+            in the first letter is not forgiven; that keeps it fast on large corpora).
+    """
+
+    sorted: tuple[str, ...]
+    groups: Mapping[tuple[str, int], tuple[str, ...]]
+
+    @classmethod
+    def of(cls, items: Iterable[str]) -> WordList:
+        """The word list of ``items`` (empty strings dropped)."""
+        ordered = tuple(sorted({w for w in items if w}))
+        groups: dict[tuple[str, int], list[str]] = {}
+        for word in ordered:
+            groups.setdefault((word[0], len(word)), []).append(word)
+        return cls(ordered, MappingProxyType({k: tuple(v) for k, v in groups.items()}))
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        at = bisect.bisect_left(self.sorted, word)
+        return at < len(self.sorted) and self.sorted[at] == word
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def has_prefix(self, prefix: str) -> bool:
+        """True when some word starts with ``prefix``."""
+        at = bisect.bisect_left(self.sorted, prefix)
+        return at < len(self.sorted) and self.sorted[at].startswith(prefix)
+
+    def within_typos(self, word: str) -> bool:
+        """True when ``word`` is a word of the list or within :func:`max_typos` edits of one."""
+        if word in self:
+            return True
+        typos = max_typos(word)
+        if not typos:
+            return False
+        for length in range(len(word) - typos, len(word) + typos + 1):
+            group = self.groups.get((word[0], length), ())
+            if group and process.extractOne(word, group, scorer=OSA.distance, score_cutoff=typos) is not None:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -109,55 +163,48 @@ class Vocabulary:
     Attributes:
         stems: BM25 tokens (folded, stemmed) of every sentence.
         words: Folded surface words (stop words included) plus hyphenated compounds
-            written as one word, sorted.
+            written as one word.
         names: Folded capitalized words, plus every run of capitalized words written as
             one word and as its initials ("Su Altı Taarruz" -> "sualtitaarruz", "sat";
-            an all-capitals word keeps all its letters: "World War II" -> "wwii"), sorted
-            (for prefix look-ups: "Turkey" finds "turkish").
+            an all-capitals word keeps all its letters: "World War II" -> "wwii").
     """
 
     stems: frozenset[str]
-    words: tuple[str, ...]
-    names: tuple[str, ...] = ()
+    words: WordList
+    names: WordList
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], stems: Iterable[str] | None = None) -> Vocabulary:
-        """Build the vocabulary of ``texts`` (``stems``: their BM25 tokens when already known)."""
-        surface: set[str] = set()
-        names: set[str] = set()
+        """Build the vocabulary of ``texts`` (``stems``: their BM25 tokens when already known).
+
+        Distinct raw words and capitalized runs are collected first and folded once each
+        (folding goes character by character: the slow part on a large corpus).
+        """
+        raw_words: set[str] = set()
+        compounds: set[str] = set()
+        runs: set[str] = set()
         token_set: set[str] = set(stems) if stems is not None else set()
         for text in texts:
-            surface.update(words(text))
-            surface.update(w.replace("-", "") for w in re.findall(r"[^\W_]+(?:-[^\W_]+)+", fold(text)))
-            for run in _CAPITALIZED_RUN.findall(text):
-                parts = [p for p in re.split(r"[ -]+", run) if p]
-                names.update(_plain(p) for p in parts)
-                if len(parts) > 1:
-                    names.add(_plain("".join(parts)))
-                    names.add(_plain("".join(p if p.isupper() else p[0] for p in parts)))
+            raw_words.update(_RAW_WORD.findall(text))
+            compounds.update(_COMPOUND.findall(text))
+            runs.update(_CAPITALIZED_RUN.findall(text))
             if stems is None:
                 token_set.update(tokenize(text))
-        return cls(stems=frozenset(token_set), words=tuple(sorted(surface)), names=tuple(sorted(names)))
+        surface = {w for raw in raw_words for w in words(raw)}
+        surface.update(_plain(w).replace("-", "") for w in compounds)
+        names: set[str] = set()
+        for run in runs:
+            parts = [p for p in re.split(r"[ -]+", run) if p]
+            names.update(_plain(p) for p in parts)
+            if len(parts) > 1:
+                names.add(_plain("".join(parts)))
+                names.add(_plain("".join(p if p.isupper() else p[0] for p in parts)))
+        return cls(stems=frozenset(token_set), words=WordList.of(surface), names=WordList.of(names))
 
 
 def _plain(word: str) -> str:
     """Folded, without apostrophes: "Qur'an" -> "quran"."""
     return fold(word).replace("'", "").replace("’", "")
-
-
-def _has_prefix(sorted_words: Sequence[str], prefix: str) -> bool:
-    """True when some word of ``sorted_words`` starts with ``prefix``."""
-    at = bisect.bisect_left(sorted_words, prefix)
-    return at < len(sorted_words) and sorted_words[at].startswith(prefix)
-
-
-def _within_typos(word: str, sorted_words: Sequence[str]) -> bool:
-    """True when ``word`` is in ``sorted_words`` or within :func:`max_typos` edits of one."""
-    at = bisect.bisect_left(sorted_words, word)
-    if at < len(sorted_words) and sorted_words[at] == word:
-        return True
-    typos = max_typos(word)
-    return bool(typos) and process.extractOne(word, sorted_words, scorer=OSA.distance, score_cutoff=typos) is not None
 
 
 def max_typos(word: str) -> int:
@@ -179,14 +226,14 @@ def word_supported(word: str, vocabulary: Vocabulary, *, name: bool = False) -> 
         return True
     if name:
         return (
-            _within_typos(word, vocabulary.words)
-            or _within_typos(word, vocabulary.names)
-            or (len(word) >= 4 and _has_prefix(vocabulary.names, word[: max(4, len(word) - 2)]))
+            vocabulary.words.within_typos(word)
+            or vocabulary.names.within_typos(word)
+            or (len(word) >= 4 and vocabulary.names.has_prefix(word[: max(4, len(word) - 2)]))
         )
     return (
         word in vocabulary.stems
         or any(t in vocabulary.stems for t in tokenize(word))
-        or _within_typos(word, vocabulary.words)
+        or vocabulary.words.within_typos(word)
     )
 
 
@@ -204,7 +251,7 @@ def name_supported(name: Sequence[str], vocabulary: Vocabulary) -> bool:
         return True
     if all(word_supported(w, vocabulary, name=True) for w in name):
         return True
-    return any(len(w) >= 3 and _within_typos(_plain(w), vocabulary.names) for w in name)
+    return any(len(w) >= 3 and vocabulary.names.within_typos(_plain(w)) for w in name)
 
 
 def question_names(question: str) -> list[list[str]]:

@@ -357,7 +357,10 @@ def should_abstain(
     Near-topic questions share the documents' words, so similarity cannot catch them;
     the *answer type* can: a "when" or "how many/much" question none of whose best
     sentences holds a date or a number ("How many soldiers took part?" asked of an
-    article that gives no figure) is not answered (``answer_type_found`` False).
+    article that gives no figure) is not answered (``answer_type_found`` False); and so
+    can the question's *focus*: a name, role, counted thing, speaker or future date it
+    asks about that the documents lack ("Did NATO comment?" asked of an article that
+    never names NATO; :mod:`citeqa.focus`) is not answered (``focus_found`` False).
 
     Args:
         best_dense: The best cosine between the query and any candidate sentence.
