@@ -53,6 +53,7 @@ def test_names_match_demonyms_and_initials_but_stems_do_not_count(vocabulary: Vo
     assert name_supported(["SAT"], vocabulary)  # Su Altı Taarruz
     assert name_supported(["Recep", "Tayyip", "Erdogan"], vocabulary)
     assert not name_supported(["NATO"], vocabulary)
+    assert name_supported(["Drills"], vocabulary)  # a lone capitalized common word also matches by stem
     # "united" stems to "unit", but a name must match as written: "United States" is absent
     assert not name_supported(["United", "States"], Vocabulary.from_texts(["The unit met two states."]))
 
@@ -64,6 +65,8 @@ def test_question_names_skip_the_question_word_and_title_case() -> None:
     assert question_names("NATO said what?") == [["NATO"]]
     assert question_names("Where is the drill?") == []
     assert question_names("Who Is The President Of Azerbaijan") == []
+    assert question_names("Were Boats Used?") == []
+    assert question_names("WHO IS THE TURKISH PRESIDENT") == []
 
 
 def test_counted_words_skip_names_and_generic_counts() -> None:

@@ -240,13 +240,19 @@ def word_supported(word: str, vocabulary: Vocabulary, *, name: bool = False) -> 
 def name_supported(name: Sequence[str], vocabulary: Vocabulary) -> bool:
     """True when the corpus holds the name made of ``name``'s words (see :func:`word_supported`).
 
-    A one-word name must match; a longer one matches written as one word
+    A one-word name must match (by stem too, unless it is an acronym); a longer one
+    matches written as one word
     ("Superbowl" / "Super Bowl"), or when all its words match, or when one of its words
     of 3+ letters matches a word the corpus capitalizes ("Parisien Protestants" finds
     "Protestants"; "United States" does not find lower-case "states").
     """
     if len(name) == 1:
-        return word_supported(name[0], vocabulary, name=True)
+        word = name[0]
+        # a lone capitalized word may be a common word capitalized for emphasis ("the
+        # Attacks"): it also matches by stem; an acronym or a longer name does not
+        return word_supported(word, vocabulary, name=True) or (
+            not word.isupper() and word_supported(word, vocabulary)
+        )
     if word_supported("".join(name), vocabulary, name=True):
         return True
     if all(word_supported(w, vocabulary, name=True) for w in name):
@@ -281,9 +287,22 @@ def question_names(question: str) -> list[list[str]]:
         else:
             names.append([word])
         last_end = match.end()
-    small = re.findall(r"(?<=\s)[^\W\d_]+", text)
-    capital_small = [w for w in small if fold(w) in STOPWORDS and w[:1].isupper() and not w.isupper()]
-    return [] if len(capital_small) >= 2 else names
+    return [] if _title_case(text) else names
+
+
+def _title_case(text: str) -> bool:
+    """True when capitals mark the style, not names: "Who Is The President Of X",
+    "Were Boats Used?", "WHO IS THE PRESIDENT" (all in capitals, two capitalized stop
+    words, or at least two and three quarters of the other words after the first,
+    acronyms aside)."""
+    every = re.findall(r"[^\W\d_]+", text)
+    if len(every) >= 3 and sum(w.isupper() for w in every) >= 0.75 * len(every):
+        return True  # written in capitals
+    later = re.findall(r"(?<=\s)[^\W\d_]+", text)
+    capital_small = [w for w in later if fold(w) in STOPWORDS and w[:1].isupper() and not w.isupper()]
+    content = [w for w in later if len(w) >= 3 and fold(w) not in STOPWORDS and not w.isupper()]
+    capital = [w for w in content if w[:1].isupper()]
+    return len(capital_small) >= 2 or (len(capital) >= 2 and len(capital) >= 0.75 * len(content))
 
 
 def _content(run: str) -> list[str]:
@@ -387,14 +406,14 @@ def check_focus(question: str, best_texts: Sequence[str], vocabulary: Vocabulary
     role = role_word(question)
     if role is not None and not word_supported(role, vocabulary):
         return FocusCheck(False, f"role {role!r}")
+    numbered = [t for t in best_texts[:number_depth] if NUMBER_PATTERN.search(t)]
     if _HOW_MANY.search(question) and _CASUALTY_ASKED.search(question):
-        numbered = [t for t in best_texts[:number_depth] if NUMBER_PATTERN.search(t)]
+        # who died is often worded otherwise ("residents" / "people"): the deaths decide
         if not any(_CASUALTY_SAID.search(t) for t in numbered):
             return FocusCheck(False, "casualty count")
-    counted = counted_words(question)
-    if counted:
-        numbered = [t for t in best_texts[:number_depth] if NUMBER_PATTERN.search(t)]
-        if not any(_in_text([w], t) for w in counted for t in numbered):
+    else:
+        counted = counted_words(question)
+        if counted and not any(_in_text([w], t) for w in counted for t in numbered):
             return FocusCheck(False, f"counted {' '.join(counted)!r}")
     speaker = speaker_words(question)
     if speaker and not any(_in_text(speaker, t) and set(tokenize(t)) & _SPEECH for t in best_texts):
