@@ -142,7 +142,7 @@ class Ranker:
     @cached_property
     def vocabulary(self) -> Vocabulary:
         """The corpus words, for forgiving look-ups of what a question is about (built at first use)."""
-        return Vocabulary.from_texts(self._texts, self._idf)
+        return Vocabulary.from_texts((self.text(row) for row in range(len(self))), self.idf)
 
     @property
     def idf(self) -> Mapping[str, float]:
@@ -274,8 +274,8 @@ class AbstainEvidence:
         answer_type_found: False when the question asks for a date or a number and
             none of the :data:`TYPE_CHECK_DEPTH` best sentences holds one.
         focus_missing: What the documents lack of the question's focus (a name, a role,
-            the counted thing, the speaker, a future date; see :mod:`citeqa.focus`),
-            empty when nothing is missing.
+            the counted thing, a casualty count, the speaker, a future date; see
+            :mod:`citeqa.focus`), empty when nothing is missing.
     """
 
     abstain: bool
