@@ -54,6 +54,9 @@ _NUMBER = re.compile(
     rf"\b{_QUALIFIER}(?:\d[\d,.]*|{_NUMBER_WORD}(?:[- ]{_NUMBER_WORD})*)\b(?:%|-[a-z]+\b)?(?:\s+(?!(?:and|or|of|the|to|in|on|at|for|by|with|from)\b)[a-z]+\b)?",
     re.IGNORECASE,
 )
+#: Dates and numbers as :func:`answer_spans` finds them (also used by :mod:`citeqa.focus`).
+DATE_PATTERN = _DATE
+NUMBER_PATTERN = _NUMBER
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|de|da|von|van|bin|al|the)\s+)?[A-Z][\w'’.-]*)*")
 
 _WHEN = re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade)\b|\bwhich (?:year|date|day|month|century)\b|\bsince when\b|\bhow long ago\b", re.IGNORECASE)

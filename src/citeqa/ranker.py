@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from .compose import answer_spans, question_type
 from .errors import InvalidArgumentError
+from .focus import Vocabulary, check_focus
 from .lexical import BM25Index, tokenize
 from .retrieval import (
     CandidateContext,
@@ -165,6 +167,11 @@ class Ranker:
     def __len__(self) -> int:
         return self._n
 
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The corpus words, for forgiving look-ups of what a question is about (built at first use)."""
+        return Vocabulary.from_texts((self.text(row) for row in range(len(self))), self.idf)
+
     @property
     def idf(self) -> Mapping[str, float]:
         """Word IDF over the sentences (read-only; see :class:`citeqa.lexical.Idf`)."""
@@ -294,6 +301,8 @@ class Ranker:
 TYPE_CHECK_DEPTH = 3
 #: Question kinds whose answer has a shape one can check for (a date, a number).
 CHECKED_TYPES = ("when", "count")
+#: How many of the best-ranked sentences may show a named speaker (see :mod:`citeqa.focus`).
+FOCUS_CHECK_DEPTH = 10
 
 
 @dataclass(frozen=True)
@@ -308,6 +317,9 @@ class AbstainEvidence:
         top_probability: The reranker's probability for the best sentence.
         answer_type_found: False when the question asks for a date or a number and
             none of the :data:`TYPE_CHECK_DEPTH` best sentences holds one.
+        focus_missing: What the documents lack of the question's focus (a name, a role,
+            the counted thing, a casualty count, the speaker, a future date; see
+            :mod:`citeqa.focus`), empty when nothing is missing.
     """
 
     abstain: bool
@@ -315,6 +327,7 @@ class AbstainEvidence:
     coverage: float
     top_probability: float
     answer_type_found: bool = True
+    focus_missing: str = ""
 
 
 def answer_type_found(question: str, texts: list[str]) -> bool:
@@ -352,7 +365,9 @@ def abstain_decision(
     context = ranker.paragraph_text(top) + " " + ranker.title_text(top)
     coverage = weighted_coverage(tokenize(query), tokenize(context), ranker.idf)
     probability = float(ranking.scores[0])
-    best_texts = [ranker.text(int(r)) for r in ranking.ids[:TYPE_CHECK_DEPTH]]
-    typed = answer_type_found(question if question is not None else query, best_texts)
-    decision = should_abstain(best_dense, coverage, thresholds, answer_type_found=typed)
-    return AbstainEvidence(decision, best_dense, coverage, probability, typed)
+    asked = question if question is not None else query
+    best_texts = [ranker.text(int(r)) for r in ranking.ids[:FOCUS_CHECK_DEPTH]]
+    typed = answer_type_found(asked, best_texts[:TYPE_CHECK_DEPTH])
+    focus = check_focus(asked, best_texts, ranker.vocabulary, number_depth=TYPE_CHECK_DEPTH)
+    decision = should_abstain(best_dense, coverage, thresholds, answer_type_found=typed, focus_found=focus.found)
+    return AbstainEvidence(decision, best_dense, coverage, probability, typed, focus.missing)

@@ -344,6 +344,7 @@ def should_abstain(
     thresholds: Mapping[str, float],
     *,
     answer_type_found: bool = True,
+    focus_found: bool = True,
 ) -> bool:
     """Abstain when nothing in the documents is close enough to the query.
 
@@ -358,7 +359,10 @@ def should_abstain(
     Near-topic questions share the documents' words, so similarity cannot catch them;
     the *answer type* can: a "when" or "how many/much" question none of whose best
     sentences holds a date or a number ("How many soldiers took part?" asked of an
-    article that gives no figure) is not answered (``answer_type_found`` False).
+    article that gives no figure) is not answered (``answer_type_found`` False); and so
+    can the question's *focus*: a name, role, counted thing, speaker or future date it
+    asks about that the documents lack ("Did NATO comment?" asked of an article that
+    never names NATO; :mod:`citeqa.focus`) is not answered (``focus_found`` False).
 
     Args:
         best_dense: The best cosine between the query and any candidate sentence.
@@ -369,9 +373,11 @@ def should_abstain(
             two floors, abstain when coverage is below this).
         answer_type_found: False when the question asks for a date or a number and none
             of the best sentences holds one.
+        focus_found: False when the documents lack what the question is about (a name
+            it uses, the role or counted thing it asks for; see :mod:`citeqa.focus`).
     """
     t = {**ABSTAIN_DEFAULTS, **thresholds}
-    if not answer_type_found:
+    if not answer_type_found or not focus_found:
         return True
     if best_dense < t["hard_floor"]:
         return True
