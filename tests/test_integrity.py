@@ -102,7 +102,7 @@ def small_index(tmp_path, fake_embedder) -> Path:
 
 SERVING = [
     "vectors.faiss", "documents.jsonl", "documents.npy", "texts.bin", "sentences.npy",
-    "paragraph_vectors.npy", "document_vectors.npy",
+    "paragraph_vectors.npy", "document_vectors.npy", "vocabulary.json",
 ]
 
 

@@ -41,13 +41,15 @@ def test_context_arrays_give_each_paragraph_and_document_its_own_row() -> None:
     rows = np.array([[0, 0, 3, 0], [0, 4, 7, 0], [0, 8, 9, 1], [2, 0, 3, 2]])
     tokens = [["drill"], ["lachin"], ["navy"], ["drill", "drill"]]
     vectors = np.eye(4, dtype=np.float32)
-    context = context_arrays(rows, tokens, vectors, documents=3)
+    texts = ["Drill one.", "In Lachin.", "Navy SEALs.", "Drill, drill."]
+    context = context_arrays(rows, texts, tokens, vectors, documents=3)
     assert context.paragraph_bm25.size == 3
     assert context.paragraph_vectors.shape == (3, 4)
     assert context.document_vectors.shape == (3, 4)
     assert not context.document_vectors[1].any()  # document 1 has no sentences
     scores = context.paragraph_bm25.scores_of_tokens(["lachin"])
     assert scores.argmax() == 0 and scores[1] == scores[2] == 0
+    assert "lachin" in context.vocabulary["words"] and "seals" in context.vocabulary["names"]
 
 
 def test_idf_from_the_postings_equals_counting_words() -> None:

@@ -41,13 +41,16 @@ def test_manifest_records_backend_space_and_index_type(article_index):
     assert manifest["faiss"]["type"] == "flat"
     assert set(manifest["files"]) >= {
         "vectors.faiss", "sentences.npy", "texts.bin", "documents.npy", "embeddings.npy",
-        "paragraph_vectors.npy", "document_vectors.npy", "bm25_paragraphs/params.index.json",
+        "paragraph_vectors.npy", "document_vectors.npy", "vocabulary.json", "bm25_paragraphs/params.index.json",
     }
 
 
 @pytest.mark.parametrize(
     "name",
-    ["texts.bin", "sentences.npy", "documents.npy", "vectors.faiss", "paragraph_vectors.npy", "document_vectors.npy"],
+    [
+        "texts.bin", "sentences.npy", "documents.npy", "vectors.faiss",
+        "paragraph_vectors.npy", "document_vectors.npy", "vocabulary.json",
+    ],
 )
 def test_a_damaged_serving_file_is_rejected_naming_it(fresh_index, name):
     path = fresh_index.path / name
@@ -88,3 +91,15 @@ def test_an_index_of_the_previous_format_is_refused_with_the_fix(fresh_index):
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IncompatibleIndexError, match="index format 1, this citeqa reads 3.*citeqa build"):
         Index.load(fresh_index.path.parent)
+
+
+def test_vocabulary_is_read_on_first_use_and_checked_again(fresh_index):
+    from citeqa.errors import CorruptIndexError as Corrupt
+
+    index = Index.load(fresh_index.path.parent)
+    lists = index._stored.vocabulary()  # noqa: SLF001
+    assert "lachin" in lists["words"] and "erdogan" in lists["names"]
+    path = fresh_index.path / storage.VOCABULARY
+    path.write_text(path.read_text(encoding="utf-8").replace("lachin", "lachim"), encoding="utf-8")
+    with pytest.raises(Corrupt, match=r"vocabulary.json.*citeqa build"):
+        index._stored.vocabulary()  # noqa: SLF001

@@ -201,6 +201,15 @@ class Vocabulary:
                 names.add(_plain("".join(p if p.isupper() else p[0] for p in parts)))
         return cls(stems=frozenset(token_set), words=WordList.of(surface), names=WordList.of(names))
 
+    def word_lists(self) -> dict[str, list[str]]:
+        """The surface words and names as sorted lists (what an index stores; stems come from its BM25)."""
+        return {"words": list(self.words.sorted), "names": list(self.names.sorted)}
+
+    @classmethod
+    def from_word_lists(cls, lists: Mapping[str, Sequence[str]], stems: Iterable[str]) -> Vocabulary:
+        """Rebuild a vocabulary from :meth:`word_lists` and the corpus's BM25 tokens."""
+        return cls(stems=frozenset(stems), words=WordList.of(lists["words"]), names=WordList.of(lists["names"]))
+
 
 def _plain(word: str) -> str:
     """Folded, without apostrophes: "Qur'an" -> "quran"."""

@@ -461,7 +461,7 @@ def write_index(
         "tokenizer": {"name": "citeqa.lexical", "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
     tokens = [tokenize(text) for text in texts]
-    context = context_arrays(rows, tokens, vectors, len(documents))
+    context = context_arrays(rows, texts, tokens, vectors, len(documents))
     storage.write_version(
         Path(out),
         documents=documents,
@@ -471,6 +471,7 @@ def write_index(
         paragraph_bm25=context.paragraph_bm25,
         paragraph_vectors=context.paragraph_vectors,
         document_vectors=context.document_vectors,
+        vocabulary=context.vocabulary,
         info=info,
         embeddings=vectors,
     )

@@ -85,11 +85,14 @@ class ContextArrays:
         paragraph_vectors: float32 ``(paragraphs, dim)`` unit mean vector of each paragraph.
         document_vectors: float32 ``(documents, dim)`` unit mean vector of each document
             (zeros for a document without sentences).
+        vocabulary: The corpus's surface words and names (:meth:`Vocabulary.word_lists`),
+            for the abstention's focus check.
     """
 
     paragraph_bm25: BM25Index
     paragraph_vectors: np.ndarray
     document_vectors: np.ndarray
+    vocabulary: dict[str, list[str]]
 
 
 def group_means(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -110,11 +113,14 @@ def group_means(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return (sums / norms).astype(np.float32)
 
 
-def context_arrays(rows: np.ndarray, tokens: Sequence[Sequence[str]], vectors: np.ndarray, documents: int) -> ContextArrays:
+def context_arrays(
+    rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequence[str]], vectors: np.ndarray, documents: int
+) -> ContextArrays:
     """Compute the :class:`ContextArrays` of an index being built.
 
     Args:
         rows: int64 ``(n, 4)``: document number, start, end, paragraph id per sentence.
+        texts: Each sentence's text.
         tokens: Each sentence's BM25 tokens (:func:`citeqa.lexical.tokenize`).
         vectors: float32 ``(n, dim)`` unit sentence vectors.
         documents: How many documents the index holds.
@@ -135,6 +141,7 @@ def context_arrays(rows: np.ndarray, tokens: Sequence[Sequence[str]], vectors: n
         paragraph_bm25=BM25Index.from_tokens(paragraph_tokens),
         paragraph_vectors=group_means(vectors, paragraph_starts),
         document_vectors=document_vectors,
+        vocabulary=Vocabulary.from_texts(texts, {t for words in tokens for t in words}).word_lists(),
     )
 
 
@@ -148,6 +155,7 @@ class Ranker:
             model: Reranker weights.
         """
         rows = stored.sentences
+        self._stored = stored
         self._documents = stored.documents
         self._vectors = stored.vectors
         self._bm25 = stored.bm25
@@ -169,8 +177,8 @@ class Ranker:
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
-        """The corpus words, for forgiving look-ups of what a question is about (built at first use)."""
-        return Vocabulary.from_texts((self.text(row) for row in range(len(self))), self.idf)
+        """The corpus words, for forgiving look-ups of what a question is about (read at first use)."""
+        return Vocabulary.from_word_lists(self._stored.vocabulary(), self.idf)
 
     @property
     def idf(self) -> Mapping[str, float]:

@@ -20,6 +20,7 @@ Layout of an index folder::
         bm25_paragraphs/      the same over whole paragraphs (paragraph context for ranking)
         paragraph_vectors.npy float16 (paragraphs, dim) unit mean vector of each paragraph
         document_vectors.npy  float16 (documents, dim) unit mean vector of each document
+        vocabulary.json       the corpus's distinct words and names (read when first needed)
 
 Large indexes load without becoming Python objects: the .npy arrays and texts.bin are
 memory-mapped (a document's text is decoded only when one of its sentences is shown)
@@ -82,9 +83,12 @@ BM25_DIR = "bm25"
 PARAGRAPH_BM25_DIR = "bm25_paragraphs"
 PARAGRAPH_VECTORS = "paragraph_vectors.npy"
 DOCUMENT_VECTORS = "document_vectors.npy"
+VOCABULARY = "vocabulary.json"
 #: Files the manifest must list; all listed files but embeddings.npy are hashed when the
 #: index loads (embeddings.npy when a rebuild reads it).
-SERVING_FILES = frozenset({VECTORS, SENTENCES, DOCUMENTS, DOCUMENT_SPANS, TEXTS, PARAGRAPH_VECTORS, DOCUMENT_VECTORS})
+SERVING_FILES = frozenset(
+    {VECTORS, SENTENCES, DOCUMENTS, DOCUMENT_SPANS, TEXTS, PARAGRAPH_VECTORS, DOCUMENT_VECTORS, VOCABULARY}
+)
 #: Approximate FAISS indexes at least this large are memory-mapped rather than read.
 MMAP_MIN_BYTES = 64 << 20
 VERSION_PREFIX = "v-"
@@ -120,6 +124,17 @@ class StoredIndex:
         vectors must be computed again, so it returns None (and logs) instead of raising.
         """
         return read_embeddings(self.path, self.manifest)
+
+    def vocabulary(self) -> dict[str, list[str]]:
+        """The corpus's distinct words and names (``{"words": [...], "names": [...]}``).
+
+        Read on first call (a large corpus has hundreds of thousands of words that a
+        plain ``retrieve`` never needs), checked against its sha256 again as it is read.
+
+        Raises:
+            CorruptIndexError: the file changed since the index loaded, or is malformed.
+        """
+        return read_vocabulary(self.path, self.manifest)
 
 
 class DocumentTable(Sequence[Document]):
@@ -275,6 +290,7 @@ def write_version(
     paragraph_bm25: BM25Index,
     paragraph_vectors: np.ndarray,
     document_vectors: np.ndarray,
+    vocabulary: dict[str, list[str]],
     info: dict[str, Any],
     embeddings: np.ndarray | None = None,
     keep: int = KEEP_VERSIONS,
@@ -290,6 +306,7 @@ def write_version(
         paragraph_bm25: The lexical index over their paragraphs.
         paragraph_vectors: (paragraphs, dim) mean vector of each paragraph (stored float16).
         document_vectors: (documents, dim) mean vector of each document (stored float16).
+        vocabulary: The corpus's words and names, ``{"words": [...], "names": [...]}``.
         info: Manifest fields describing how it was built (model, segmenter, ...).
         embeddings: The (n, dim) sentence vectors, kept (as float16) so the next build
             can reuse them for unchanged documents.
@@ -318,6 +335,8 @@ def write_version(
         paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR)
         _save_npy(tmp / PARAGRAPH_VECTORS, np.asarray(paragraph_vectors, dtype=np.float16))
         _save_npy(tmp / DOCUMENT_VECTORS, np.asarray(document_vectors, dtype=np.float16))
+        with open(tmp / VOCABULARY, "w", encoding="utf-8") as handle:
+            json.dump(vocabulary, handle, ensure_ascii=False, separators=(",", ":"))
         created = datetime.now(timezone.utc)
         paragraphs = int(np.asarray(paragraph_vectors).shape[0])
         manifest = {
@@ -524,6 +543,21 @@ def read_embeddings(version: Path, manifest: dict[str, Any]) -> np.ndarray | Non
         log.warning("cannot reuse %s: shape %s does not fit the manifest", version / EMBEDDINGS, stored.shape)
         return None
     return np.asarray(stored, dtype=np.float32)
+
+
+def read_vocabulary(version: Path, manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """The verified word lists of a version (see :meth:`StoredIndex.vocabulary`)."""
+    hint = _rebuild_hint(manifest, version.parent)
+    _verify_file(version, VOCABULARY, manifest.get("files", {}).get(VOCABULARY), hint)
+    try:
+        with open(version / VOCABULARY, encoding="utf-8") as handle:
+            data = json.load(handle)
+        lists = {key: data[key] for key in ("words", "names")}
+        if not all(isinstance(v, list) and all(isinstance(w, str) for w in v) for v in lists.values()):
+            raise ValueError("words and names must be lists of strings")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorruptIndexError(f"{version / VOCABULARY} is unreadable ({exc}); rebuild with: {hint}") from None
+    return lists
 
 
 def check_sources(version: Path, manifest: dict[str, Any]) -> None:
