@@ -115,6 +115,8 @@ def test_mlp_with_unknown_feature_or_mismatched_units_is_refused() -> None:
         mlp_scores(x, _mlp({"nonsense": [1.0]}, [1.0]))
     with pytest.raises(InvalidArgumentError, match="2 hidden units but 1 output"):
         mlp_scores(x, _mlp({"dense": [1.0, 1.0]}, [1.0], bias=[0.0, 0.0]))
+    with pytest.raises(InvalidArgumentError, match="'dense' has 1 hidden weights, expected 2"):
+        mlp_scores(x, _mlp({"dense": [1.0]}, [1.0, 1.0], bias=[0.0, 0.0]))
 
 
 def test_reranker_scores_add_the_hidden_layer_to_the_linear_part() -> None:
@@ -126,3 +128,13 @@ def test_reranker_scores_add_the_hidden_layer_to_the_linear_part() -> None:
     assert both.tolist() == pytest.approx([0.0, 1.0 - 5.0 * np.tanh(1.0)])
     assert np.argmax(both) == 0
 
+
+
+def test_shipped_reranker_hidden_layer_covers_every_feature() -> None:
+    from citeqa.ranker import load_reranker
+
+    model = load_reranker()
+    assert model.mlp is not None and set(model.mlp["hidden"]) == set(FEATURES)
+    assert set(model.weights) == set(FEATURES)
+    scores = reranker_scores(np.zeros((3, len(FEATURES))), model.weights, model.mlp)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))

@@ -263,7 +263,11 @@ def stems_match(a: str, b: str, min_prefix: int = MIN_PREFIX) -> bool:
 def loose_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
     """:func:`weighted_coverage` where a query token counts as present when a text token matches it by :func:`stems_match`."""
     present = set(text_tokens)
-    found = [q for q in set(query_tokens) if any(stems_match(q, t) for t in present)]
+    found = [
+        q
+        for q in set(query_tokens)
+        if q in present or (len(q) >= MIN_PREFIX and any(stems_match(q, t) for t in present))
+    ]
     return weighted_coverage(query_tokens, found, idf)
 
 
@@ -348,7 +352,10 @@ def mlp_scores(features: np.ndarray, mlp: Mapping[str, object]) -> np.ndarray:
     shift, spread = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
     for name, row in hidden.items():
         j = FEATURES.index(name)
-        matrix[j] = np.asarray(row, dtype=np.float64)
+        values = np.asarray(row, dtype=np.float64).ravel()
+        if values.shape[0] != bias.shape[0]:
+            raise InvalidArgumentError(f"reranker mlp feature {name!r} has {values.shape[0]} hidden weights, expected {bias.shape[0]}")
+        matrix[j] = values
         shift[j], spread[j] = float(mean[name]), float(scale[name])
     if matrix.shape[1] != output.shape[0]:
         raise InvalidArgumentError(f"reranker mlp has {matrix.shape[1]} hidden units but {output.shape[0]} output weights")
