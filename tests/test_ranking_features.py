@@ -12,6 +12,7 @@ from citeqa.retrieval import (
     CandidateContext,
     feature_matrix,
     loose_coverage,
+    loose_coverages,
     mlp_scores,
     reranker_scores,
     stems_match,
@@ -138,3 +139,19 @@ def test_shipped_reranker_hidden_layer_covers_every_feature() -> None:
     assert set(model.weights) == set(FEATURES)
     scores = reranker_scores(np.zeros((3, len(FEATURES))), model.weights, model.mlp)
     assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+def test_loose_coverages_of_many_texts_match_one_at_a_time() -> None:
+    idf = {"occupi": 2.0, "lachin": 1.0, "naval": 1.5}
+    query = ["occupi", "lachin", "naval"]
+    texts = [["occup", "lachin"], ["naval"], [], ["lachin", "occupi", "navi"]]
+    batch = loose_coverages(query, texts, idf)
+    assert batch.tolist() == pytest.approx([loose_coverage(query, t, idf) for t in texts])
+    assert batch.tolist() == pytest.approx([3.0 / 4.5, 1.5 / 4.5, 0.0, 3.0 / 4.5])
+
+
+def test_fold_of_plain_ascii_only_lowercases() -> None:
+    from citeqa.lexical import fold
+
+    assert fold("Lachin ARMY") == "lachin army"
+    assert fold("Erdoğan Altı") == "erdogan alti"

@@ -40,6 +40,8 @@ STOPWORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lowercase and strip accents: "Erdoğan" → "erdogan", "Altı" → "alti"."""
+    if text.isascii():
+        return text.casefold()
     text = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
 

@@ -33,7 +33,7 @@ from .retrieval import (
     Ranking,
     candidate_ids,
     hybrid_rank,
-    loose_coverage,
+    loose_coverages,
     rerank,
     single_rank,
     top_n,
@@ -218,7 +218,7 @@ class Ranker:
             length=np.array([len(t.split()) for t in texts], dtype=np.float64),
             title=(self._title_row[cands] == cands).astype(np.float64),
             question_kind=question_type(asked),
-            loose_coverage=np.array([loose_coverage(query_tokens, toks, self._idf) for toks in text_tokens]),
+            loose_coverage=loose_coverages(query_tokens, text_tokens, self._idf),
         )
         return cands, context
 

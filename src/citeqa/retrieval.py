@@ -262,13 +262,22 @@ def stems_match(a: str, b: str, min_prefix: int = MIN_PREFIX) -> bool:
 
 def loose_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
     """:func:`weighted_coverage` where a query token counts as present when a text token matches it by :func:`stems_match`."""
-    present = set(text_tokens)
-    found = [
-        q
-        for q in set(query_tokens)
-        if q in present or (len(q) >= MIN_PREFIX and any(stems_match(q, t) for t in present))
-    ]
-    return weighted_coverage(query_tokens, found, idf)
+    return float(loose_coverages(query_tokens, [text_tokens], idf)[0])
+
+
+def loose_coverages(
+    query_tokens: Sequence[str], texts_tokens: Sequence[Sequence[str]], idf: Mapping[str, float]
+) -> np.ndarray:
+    """:func:`loose_coverage` of many texts at once (each distinct token is compared once)."""
+    wanted = set(query_tokens)
+    vocabulary = {t for tokens in texts_tokens for t in tokens}
+    matches = {q: {t for t in vocabulary if stems_match(q, t)} if len(q) >= MIN_PREFIX else {q} for q in wanted}
+    out = np.zeros(len(texts_tokens))
+    for i, tokens in enumerate(texts_tokens):
+        present = set(tokens)
+        found = [q for q, forms in matches.items() if not forms.isdisjoint(present)]
+        out[i] = weighted_coverage(query_tokens, found, idf)
+    return out
 
 
 def feature_matrix(context: CandidateContext) -> np.ndarray:
