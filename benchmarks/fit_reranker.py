@@ -37,10 +37,11 @@ sys.path.insert(0, str(REPO / "src"))
 from citeqa import evaluate  # noqa: E402
 from citeqa.index import Index, default_index_path  # noqa: E402
 from citeqa.query import clean_question, resolve_followup  # noqa: E402
-from citeqa.retrieval import FEATURES, feature_matrix  # noqa: E402
+from citeqa.retrieval import FEATURES, feature_matrix, mlp_scores  # noqa: E402
 
 WEIGHTS_FILE = REPO / "src" / "citeqa" / "data" / "reranker.json"
 L2 = 1e-3
+SEED = 0
 
 
 def collect(index, questions, vectors, keep):  # type: ignore[no-untyped-def]
@@ -111,8 +112,73 @@ def loss_and_grad(w: np.ndarray, groups) -> tuple[float, np.ndarray]:  # type: i
     return total / n + L2 * float(w @ w), grad / n + 2 * L2 * w
 
 
-def top1(w: np.ndarray, groups) -> float:  # type: ignore[no-untyped-def]
-    return float(np.mean([np.argmax(x @ w) in set(g.tolist()) for x, g, _ in groups])) if groups else 0.0
+def pack(groups):  # type: ignore[no-untyped-def]
+    """Stack the groups into one matrix with per-row query ids, gold flags and query weights."""
+    x = np.vstack([g[0] for g in groups])
+    sizes = np.array([g[0].shape[0] for g in groups])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    gold = np.zeros(x.shape[0], dtype=bool)
+    for start, (_, where, _) in zip(starts, groups):
+        gold[start + where] = True
+    return x, gold, np.repeat(np.arange(len(groups)), sizes), np.array([g[2] for g in groups], dtype=np.float64)
+
+
+def unpack_mlp(theta: np.ndarray, d: int, hidden: int):  # type: ignore[no-untyped-def]
+    """(hidden weights d×H, hidden bias H, output H, linear d) from the flat parameter vector."""
+    cut = np.cumsum([d * hidden, hidden, hidden])
+    w1, b1, w2, v = np.split(theta, cut)
+    return w1.reshape(d, hidden), b1, w2, v
+
+
+def mlp_forward(theta: np.ndarray, x: np.ndarray, hidden: int):  # type: ignore[no-untyped-def]
+    w1, b1, w2, v = unpack_mlp(theta, x.shape[1], hidden)
+    h = np.tanh(x @ w1 + b1)
+    return h @ w2 + x @ v, h
+
+
+def mlp_loss_and_grad(theta: np.ndarray, packed, hidden: int, l2: float):  # type: ignore[no-untyped-def]
+    """Listwise softmax loss of the linear + hidden-layer model over standardized features."""
+    x, gold, qid, qw = packed
+    nq = qw.shape[0]
+    s, h = mlp_forward(theta, x, hidden)
+    top = np.full(nq, -np.inf)
+    np.maximum.at(top, qid, s)
+    e = np.exp(s - top[qid])
+    z, z_gold = np.bincount(qid, e, nq), np.bincount(qid, e * gold, nq)
+    loss = -float((qw * np.log(z_gold / z + 1e-12)).sum() / qw.sum())
+    ds = qw[qid] * (e / z[qid] - np.where(gold, e / np.maximum(z_gold[qid], 1e-300), 0.0)) / qw.sum()
+    _, _, w2, _ = unpack_mlp(theta, x.shape[1], hidden)
+    dh = np.outer(ds, w2) * (1 - h * h)
+    grad = np.concatenate([(x.T @ dh).ravel(), dh.sum(0), h.T @ ds, x.T @ ds])
+    return loss + l2 * float(theta @ theta), grad + 2 * l2 * theta
+
+
+def fit_mlp(groups, linear: np.ndarray, hidden: int, l2: float):  # type: ignore[no-untyped-def]
+    """Fit the hidden layer jointly with the linear part; returns (mlp JSON dict, raw-feature linear weights)."""
+    x, gold, qid, qw = pack(groups)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    d = x.shape[1]
+    rng = np.random.default_rng(SEED)
+    theta0 = np.concatenate([rng.normal(0, 0.1, d * hidden), np.zeros(hidden), rng.normal(0, 0.1, hidden), linear * scale])
+    packed = ((x - mean) / scale, gold, qid, qw)
+    result = minimize(mlp_loss_and_grad, theta0, args=(packed, hidden, l2), jac=True, method="L-BFGS-B", options={"maxiter": 3000})
+    w1, b1, w2, v = unpack_mlp(result.x, d, hidden)
+    mlp = {
+        "mean": {name: round(float(m), 6) for name, m in zip(FEATURES, mean)},
+        "scale": {name: round(float(s), 6) for name, s in zip(FEATURES, scale)},
+        "hidden": {name: [round(float(a), 6) for a in row] for name, row in zip(FEATURES, w1)},
+        "hidden_bias": [round(float(a), 6) for a in b1],
+        "output": [round(float(a), 6) for a in w2],
+    }
+    return mlp, v / scale, float(result.fun)
+
+
+def top1(w: np.ndarray, groups, mlp=None) -> float:  # type: ignore[no-untyped-def]
+    """Share of the groups whose best-scored candidate is a gold one."""
+    if not groups:
+        return 0.0
+    return float(np.mean([np.argmax(x @ w + (0 if mlp is None else mlp_scores(x, mlp))) in set(g.tolist()) for x, g, _ in groups]))
 
 
 def main() -> int:
@@ -121,6 +187,8 @@ def main() -> int:
     parser.add_argument("--cache", default=str(evaluate.default_cache_dir()))
     parser.add_argument("--gold", default=None, help="gold JSONL file (default: the shipped article's)")
     parser.add_argument("--gold-weight", type=float, default=0.0, help="weight of one gold-file query relative to one SQuAD question (0: SQuAD only)")
+    parser.add_argument("--hidden", type=int, default=4, help="hidden units of the non-linear part (0: linear reranker)")
+    parser.add_argument("--l2-hidden", type=float, default=1e-2, help="L2 penalty of the hidden-layer fit")
     parser.add_argument("--write", action="store_true", help="store the weights in src/citeqa/data/reranker.json")
     args = parser.parse_args()
 
@@ -140,24 +208,33 @@ def main() -> int:
 
     w0 = np.zeros(len(FEATURES))
     w0[FEATURES.index("rrf")] = 10.0
-    def report(label: str, w: np.ndarray) -> None:
+    def report(label: str, w: np.ndarray, mlp=None) -> None:  # type: ignore[no-untyped-def]
         print(
-            f"{label}: SQuAD fit top-1 {top1(w, squad_fit):.3f}, SQuAD held-out top-1 {top1(w, held):.3f}, "
-            f"gold fit-half top-1 {top1(w, gold_fit):.3f}, gold held-out-half top-1 {top1(w, gold_held):.3f}"
+            f"{label}: SQuAD fit top-1 {top1(w, squad_fit, mlp):.3f}, SQuAD held-out top-1 {top1(w, held, mlp):.3f}, "
+            f"gold fit-half top-1 {top1(w, gold_fit, mlp):.3f}, gold held-out-half top-1 {top1(w, gold_held, mlp):.3f}"
         )
 
     report("start (RRF only)", w0)
     if WEIGHTS_FILE.is_file():
-        shipped = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))["weights"]
-        report("shipped weights", np.array([float(shipped.get(name, 0.0)) for name in FEATURES]))
+        shipped_data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+        shipped = shipped_data["weights"]
+        report("shipped weights", np.array([float(shipped.get(name, 0.0)) for name in FEATURES]), shipped_data.get("mlp"))
     result = minimize(loss_and_grad, w0, args=(fit,), jac=True, method="L-BFGS-B")
     w = result.x
-    report(f"fitted (loss {result.fun:.4f})", w)
+    report(f"fitted linear (loss {result.fun:.4f})", w)
+    mlp = None
+    if args.hidden > 0:
+        mlp, w, loss = fit_mlp(fit, w, args.hidden, args.l2_hidden)
+        report(f"fitted linear + {args.hidden} hidden units (loss {loss:.4f})", w, mlp)
     for name, value in zip(FEATURES, w):
         print(f"  {name:<18} {value:+.3f}")
     if args.write:
         data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")) if WEIGHTS_FILE.is_file() else {}
-        data["weights"] = {name: round(float(value), 4) for name, value in zip(FEATURES, w)}
+        data["weights"] = {name: round(float(value), 6) for name, value in zip(FEATURES, w)}
+        if mlp is None:
+            data.pop("mlp", None)
+        else:
+            data["mlp"] = mlp
         data["fitted_on"] = (
             f"SQuAD v1.1 dev tune half, fit split (even-position articles): {len(squad_fit)} questions"
             + (
@@ -165,7 +242,9 @@ def main() -> int:
                 if args.gold_weight > 0
                 else " (the gold file is not used: it stays fully held out)"
             )
-            + "; listwise softmax loss, L2 1e-3; benchmarks/fit_reranker.py"
+            + "; listwise softmax loss, L2 1e-3"
+            + (f"; hidden layer of {args.hidden} tanh units, L2 {args.l2_hidden:g}" if mlp is not None else "")
+            + "; benchmarks/fit_reranker.py"
         )
         data.pop("note", None)
         WEIGHTS_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -23,7 +23,7 @@ from citeqa.retrieval import (
 
 
 def _context(m: int, **overrides: list[float]) -> CandidateContext:
-    base = {name: np.zeros(m) for name in CandidateContext.__dataclass_fields__}
+    base: dict = {name: np.zeros(m) for name in CandidateContext.__dataclass_fields__ if name != "question_kind"}
     base.update({k: np.asarray(v, dtype=float) for k, v in overrides.items()})
     return CandidateContext(**base)
 

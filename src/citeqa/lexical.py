@@ -1,7 +1,11 @@
 """Lexical retrieval: BM25 (bm25s, Lucene IDF, always positive) over normalized tokens.
 
 Tokens are case- and accent-folded ("Erdoğan" and "Erdogan" match), stop words are
-dropped and the rest stemmed (Snowball English via PyStemmer).
+dropped and the rest stemmed (Snowball English via PyStemmer). A country's names and
+demonym become one token ("Turkish", "Turkey", "Türkiye" → ``turkey``), and a capital
+also yields its country's token ("Ankara" → ``ankara`` + ``turkey``), as news writing
+uses capitals for governments; the table is ``data/countries.tsv`` (from
+``countryinfo``, written by ``benchmarks/make_country_table.py``).
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 #: Bump when tokenization changes: indexes record it.
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Letters that do not decompose under NFKD but are read as plain Latin ones.
@@ -53,10 +58,75 @@ def words(text: str) -> list[str]:
     return [w.replace("'", "") for w in _WORD.findall(fold(text))]
 
 
+def country_token(country: str) -> str:
+    """The one token standing for a country: its stem for a one-word name, else its words joined by "_"."""
+    parts = words(country)
+    return _stemmer().stemWord(parts[0]) if len(parts) == 1 else "_".join(parts)
+
+
+def place_table(lines: Sequence[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Map stemmed word sequences of country names, demonyms and capitals to their tokens.
+
+    Args:
+        lines: ``country<TAB>kind<TAB>name`` rows, kind ``name``, ``demonym`` or ``capital``.
+
+    Returns:
+        ``{stems of the name: tokens}``: a name or demonym gives the country's token, a
+        capital its own stems followed by the country's token (a name wins over a capital).
+    """
+    table: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        country, kind, name = line.rstrip("\n").split("\t")
+        key = tuple(_stemmer().stemWords(words(name)))
+        if not key:
+            continue
+        token = country_token(country)
+        if kind == "capital":
+            table.setdefault(key, (*key, token))
+        else:
+            table[key] = (token,)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[dict[tuple[str, ...], tuple[str, ...]], frozenset[str], int]:
+    text = resources.files("citeqa").joinpath("data", "countries.tsv").read_text(encoding="utf-8")
+    table = place_table(text.splitlines())
+    starts = frozenset(key[0] for key in table if len(key) > 1)
+    return table, starts, max((len(key) for key in table), default=1)
+
+
+def merge_places(
+    folded: Sequence[str], stems: Sequence[str], table: Mapping[tuple[str, ...], tuple[str, ...]], starts: frozenset[str], longest: int
+) -> list[str]:
+    """Tokens of a text from its folded words and their stems: places merged, stop words dropped.
+
+    The longest name of ``table`` starting at each word wins ("South Korean" before "Korean").
+    """
+    out: list[str] = []
+    i, n = 0, len(stems)
+    while i < n:
+        span = min(longest, n - i) if stems[i] in starts else 1
+        for length in range(span, 0, -1):
+            tokens = table.get(tuple(stems[i : i + length]))
+            if tokens is not None:
+                out.extend(tokens)
+                i += length
+                break
+        else:
+            if folded[i] not in STOPWORDS:
+                out.append(stems[i])
+            i += 1
+    return out
+
+
 def tokenize(text: str) -> list[str]:
-    """BM25 tokens: folded, stop words removed, stemmed."""
-    kept = [w for w in words(text) if w not in STOPWORDS]
-    return list(_stemmer().stemWords(kept))
+    """BM25 tokens: folded, stop words removed, stemmed, country names/demonyms/capitals merged."""
+    folded = words(text)
+    table, starts, longest = _places()
+    return merge_places(folded, _stemmer().stemWords(folded), table, starts, longest)
 
 
 class BM25Index:

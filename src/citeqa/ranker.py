@@ -35,6 +35,7 @@ from .retrieval import (
     Ranking,
     candidate_ids,
     hybrid_rank,
+    loose_coverages,
     rerank,
     single_rank,
     top_n,
@@ -56,11 +57,12 @@ Mode = Literal["hybrid", "rrf", "dense", "bm25"]
 
 @dataclass(frozen=True)
 class RerankerModel:
-    """The linear reranker's weights and the abstention thresholds, read from JSON."""
+    """The reranker's weights (linear, plus an optional hidden layer) and the abstention thresholds, read from JSON."""
 
     weights: dict[str, float]
     abstain: dict[str, float]
     info: dict[str, Any]
+    mlp: dict[str, Any] | None = None
 
 
 def load_reranker(text: str | None = None) -> RerankerModel:
@@ -71,7 +73,8 @@ def load_reranker(text: str | None = None) -> RerankerModel:
     return RerankerModel(
         weights={k: float(v) for k, v in data["weights"].items()},
         abstain={k: float(v) for k, v in data.get("abstain", {}).items()},
-        info={k: v for k, v in data.items() if k not in ("weights", "abstain")},
+        info={k: v for k, v in data.items() if k not in ("weights", "abstain", "mlp")},
+        mlp=data.get("mlp"),
     )
 
 
@@ -249,6 +252,7 @@ class Ranker:
         paragraph_lexical = self._paragraph_bm25.scores_of_tokens(query_tokens)[paragraph]
         asked = question if question is not None else query
         texts = [self.text(int(r)) for r in cands]
+        text_tokens = [tokenize(t) for t in texts]
         context = CandidateContext(
             dense=np.asarray(dense, dtype=np.float64),
             lexical=lexical_all[cands].astype(np.float64),
@@ -257,10 +261,12 @@ class Ranker:
             neighbour_dense=neighbour,
             document_dense=np.asarray(document_dense, dtype=np.float64),
             title_dense=np.asarray(dense_of(title_rows), dtype=np.float64),
-            coverage=np.array([weighted_coverage(query_tokens, tokenize(t), self._idf) for t in texts]),
+            coverage=np.array([weighted_coverage(query_tokens, toks, self._idf) for toks in text_tokens]),
             answer_type=np.array([1.0 if answer_spans(asked, t) else 0.0 for t in texts]),
             length=np.array([len(t.split()) for t in texts], dtype=np.float64),
             title=(title_rows == cands).astype(np.float64),
+            question_kind=question_type(asked),
+            loose_coverage=loose_coverages(query_tokens, text_tokens, self._idf),
         )
         return cands, context
 
@@ -302,7 +308,7 @@ class Ranker:
             scores, ids = self._vectors.search(vector[None, :], min(n, max(100, top_k)))
             return hybrid_rank(ids[0], scores[0], self._bm25.scores(query), top_k)
         cands, context = self.gather(query, vector, question=question)
-        return rerank(cands, context, self.model.weights, top_k)
+        return rerank(cands, context, self.model.weights, top_k, mlp=self.model.mlp)
 
 
 #: How many of the best-ranked sentences are checked for the asked-for answer type.

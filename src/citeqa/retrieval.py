@@ -140,7 +140,15 @@ FEATURES = (
     "title",
     "dense_rank",
     "dense_z",
+    "answer_when",
+    "answer_count",
+    "answer_who",
+    "answer_where",
+    "loose_coverage",
 )
+
+#: Question kinds (:func:`citeqa.compose.question_type`) whose answer-type match gets its own weight.
+TYPED_KINDS = ("when", "count", "who", "where")
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,12 @@ class CandidateContext:
         length: Number of words in the sentence.
         title: 1.0 when the sentence is its document's first line (headline or title),
             else 0.0 (None: no candidate is a title).
+        question_kind: The kind of answer the question asks for ("when", "count", "who",
+            "where" or None); ``answer_type`` also enters as one feature per kind, since a
+            date matters more to a "when" question than a name to a "who" question.
+        loose_coverage: Like ``coverage`` but a query word also counts as found when it
+            and a sentence word share a stem prefix (:func:`loose_coverage`; None: same
+            as ``coverage``).
     """
 
     dense: np.ndarray
@@ -175,6 +189,8 @@ class CandidateContext:
     answer_type: np.ndarray
     length: np.ndarray
     title: np.ndarray | None = None
+    question_kind: str | None = None
+    loose_coverage: np.ndarray | None = None
 
 
 def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndarray:
@@ -230,6 +246,42 @@ def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], i
     return sum(w for t, w in weights.items() if t in present) / total if total > 0 else 0.0
 
 
+#: Shortest stem that may match a longer stem it starts (see :func:`loose_coverage`).
+MIN_PREFIX = 5
+
+
+def stems_match(a: str, b: str, min_prefix: int = MIN_PREFIX) -> bool:
+    """True when two stems are equal or the shorter (at least ``min_prefix`` long) starts the longer.
+
+    Catches derivations the Snowball stemmer keeps apart ("occupi" from "occupied" and
+    "occup" from "occupation").
+    """
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= min_prefix and long_.startswith(short)
+
+
+def loose_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
+    """:func:`weighted_coverage` where a query token counts as present when a text token matches it by :func:`stems_match`."""
+    return float(loose_coverages(query_tokens, [text_tokens], idf)[0])
+
+
+def loose_coverages(
+    query_tokens: Sequence[str], texts_tokens: Sequence[Sequence[str]], idf: Mapping[str, float]
+) -> np.ndarray:
+    """:func:`loose_coverage` of many texts at once (each distinct token is compared once)."""
+    wanted = set(query_tokens)
+    vocabulary = {t for tokens in texts_tokens for t in tokens}
+    matches = {q: {t for t in vocabulary if stems_match(q, t)} if len(q) >= MIN_PREFIX else {q} for q in wanted}
+    out = np.zeros(len(texts_tokens))
+    for i, tokens in enumerate(texts_tokens):
+        present = set(tokens)
+        found = [q for q, forms in matches.items() if not forms.isdisjoint(present)]
+        out[i] = weighted_coverage(query_tokens, found, idf)
+    return out
+
+
 def feature_matrix(context: CandidateContext) -> np.ndarray:
     """The ``(m, len(FEATURES))`` feature matrix of ``m`` candidates, columns as in FEATURES.
 
@@ -265,7 +317,13 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
         "title": title,
         "dense_rank": 1.0 / dense_rank,
         "dense_z": (dense - dense.mean()) / spread if spread > 1e-9 else np.zeros(m),
+        "loose_coverage": np.asarray(
+            context.coverage if context.loose_coverage is None else context.loose_coverage, dtype=np.float64
+        ),
     }
+    typed = np.asarray(context.answer_type, dtype=np.float64)
+    for kind in TYPED_KINDS:
+        columns[f"answer_{kind}"] = typed if context.question_kind == kind else np.zeros(m)
     return np.column_stack([columns[name] for name in FEATURES])
 
 
@@ -276,6 +334,52 @@ def linear_scores(features: np.ndarray, weights: Mapping[str, float], bias: floa
         raise InvalidArgumentError(f"unknown reranker features: {sorted(unknown)}")
     vector = np.array([float(weights.get(name, 0.0)) for name in FEATURES])
     return np.asarray(features, dtype=np.float64) @ vector + bias
+
+
+def mlp_scores(features: np.ndarray, mlp: Mapping[str, object]) -> np.ndarray:
+    """The non-linear part of the reranker: one tanh hidden layer over standardized features.
+
+    Args:
+        features: ``(m, len(FEATURES))`` matrix from :func:`feature_matrix`.
+        mlp: Plain-JSON layer: ``mean`` and ``scale`` (per feature name), ``hidden`` (per
+            feature name, one weight per hidden unit), ``hidden_bias`` and ``output``
+            (one value per hidden unit). Features it does not name get no weight.
+
+    Returns:
+        ``output · tanh(((x - mean) / scale) @ hidden + hidden_bias)`` for every row.
+    """
+    hidden = mlp["hidden"]
+    if not isinstance(hidden, Mapping):
+        raise InvalidArgumentError("reranker mlp 'hidden' must map feature names to weight lists")
+    unknown = set(hidden) - set(FEATURES)
+    if unknown:
+        raise InvalidArgumentError(f"unknown reranker features in mlp: {sorted(unknown)}")
+    bias = np.asarray(mlp["hidden_bias"], dtype=np.float64)
+    output = np.asarray(mlp["output"], dtype=np.float64)
+    mean, scale = mlp["mean"], mlp["scale"]
+    if not isinstance(mean, Mapping) or not isinstance(scale, Mapping):
+        raise InvalidArgumentError("reranker mlp 'mean' and 'scale' must map feature names to numbers")
+    matrix = np.zeros((len(FEATURES), bias.shape[0]))
+    shift, spread = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    for name, row in hidden.items():
+        j = FEATURES.index(name)
+        values = np.asarray(row, dtype=np.float64).ravel()
+        if values.shape[0] != bias.shape[0]:
+            raise InvalidArgumentError(f"reranker mlp feature {name!r} has {values.shape[0]} hidden weights, expected {bias.shape[0]}")
+        matrix[j] = values
+        shift[j], spread[j] = float(mean[name]), float(scale[name])
+    if matrix.shape[1] != output.shape[0]:
+        raise InvalidArgumentError(f"reranker mlp has {matrix.shape[1]} hidden units but {output.shape[0]} output weights")
+    standardized = (np.asarray(features, dtype=np.float64) - shift) / spread
+    return np.tanh(standardized @ matrix + bias) @ output
+
+
+def reranker_scores(
+    features: np.ndarray, weights: Mapping[str, float], mlp: Mapping[str, object] | None = None
+) -> np.ndarray:
+    """Linear scores plus, when given, the hidden layer's (:func:`mlp_scores`)."""
+    scores = linear_scores(features, weights)
+    return scores if mlp is None else scores + mlp_scores(features, mlp)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -292,14 +396,16 @@ def rerank(
     context: CandidateContext,
     weights: Mapping[str, float],
     top_k: int,
+    mlp: Mapping[str, object] | None = None,
 ) -> Ranking:
-    """Score candidates with the linear reranker and keep the best ``top_k``.
+    """Score candidates with the reranker and keep the best ``top_k``.
 
     Args:
         ids: Sentence rows of the candidates.
         context: Their evidence (same order as ``ids``).
-        weights: Feature weights (see :data:`FEATURES`).
+        weights: Linear feature weights (see :data:`FEATURES`).
         top_k: How many to return.
+        mlp: Optional hidden layer added to the linear score (:func:`mlp_scores`).
 
     Returns:
         A :class:`Ranking` whose scores are the reranker's softmax probabilities over the
@@ -311,7 +417,7 @@ def rerank(
     if ids.shape[0] == 0:
         empty = np.zeros(0, dtype=np.float32)
         return Ranking(ids=ids, scores=empty, dense=empty, lexical=empty)
-    scores = softmax(linear_scores(feature_matrix(context), weights))
+    scores = softmax(reranker_scores(feature_matrix(context), weights, mlp))
     order = np.argsort(-scores, kind="stable")[:top_k]
     return Ranking(
         ids=ids[order],

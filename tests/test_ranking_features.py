@@ -1,0 +1,157 @@
+"""Unit tests of the lexical normalizations and reranker features added for paraphrases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citeqa.lexical import merge_places, place_table, tokenize, words
+from citeqa.errors import InvalidArgumentError
+from citeqa.retrieval import (
+    FEATURES,
+    CandidateContext,
+    feature_matrix,
+    loose_coverage,
+    loose_coverages,
+    mlp_scores,
+    reranker_scores,
+    stems_match,
+)
+
+TABLE_LINES = [
+    "Turkey\tname\tturkey",
+    "Turkey\tdemonym\tturkish",
+    "Turkey\tcapital\tankara",
+    "South Korea\tname\tsouth korea",
+    "South Korea\tdemonym\tsouth korean",
+    "Singapore\tname\tsingapore",
+    "Singapore\tcapital\tsingapore",
+]
+
+
+def _tokens(text: str) -> list[str]:
+    from citeqa.lexical import _stemmer
+
+    table = place_table(TABLE_LINES)
+    starts = frozenset(key[0] for key in table if len(key) > 1)
+    folded = words(text)
+    return merge_places(folded, _stemmer().stemWords(folded), table, starts, max(len(k) for k in table))
+
+
+def test_demonym_and_country_name_become_one_token() -> None:
+    assert _tokens("Turkish troops") == ["turkey", "troop"]
+    assert _tokens("troops of Turkey") == ["troop", "turkey"]
+
+
+def test_capital_keeps_its_own_token_and_adds_its_country() -> None:
+    assert _tokens("Ankara said") == ["ankara", "turkey", "said"]
+
+
+def test_longest_multiword_name_wins_and_a_name_beats_a_capital() -> None:
+    assert _tokens("the South Korean navy") == ["south_korea", "navi"]
+    assert _tokens("south korea") == ["south_korea"]
+    assert _tokens("Singapore") == ["singapor"]
+
+
+def test_shipped_table_links_demonyms_capitals_and_names() -> None:
+    assert set(tokenize("Turkish and Azerbaijani militaries")) >= {"turkey", "azerbaijan"}
+    assert set(tokenize("Ankara threw its support behind Baku")) >= {"turkey", "azerbaijan", "ankara", "baku"}
+    assert tokenize("Americans") == tokenize("the United States")
+    # ordinary words that happen to be place names elsewhere are left alone
+    assert tokenize("polish the floor") == ["polish", "floor"]
+
+
+def test_stems_match_needs_a_long_enough_shared_prefix() -> None:
+    assert stems_match("occupi", "occup")
+    assert stems_match("train", "train")
+    assert not stems_match("art", "artist")
+    assert not stems_match("navi", "naval")
+
+
+def test_loose_coverage_counts_derived_forms_that_exact_coverage_misses() -> None:
+    idf = {"occupi": 2.0, "lachin": 2.0}
+    assert loose_coverage(["occupi", "lachin"], ["occup", "lachin"], idf) == pytest.approx(1.0)
+    assert loose_coverage(["occupi", "lachin"], ["lachin"], idf) == pytest.approx(0.5)
+    assert loose_coverage([], ["lachin"], idf) == 0.0
+
+
+def test_answer_type_gets_a_column_for_the_question_kind_only() -> None:
+    zeros = np.zeros(2)
+    ctx = CandidateContext(
+        dense=np.array([0.5, 0.4]), lexical=zeros, paragraph_lexical=zeros, paragraph_dense=zeros,
+        neighbour_dense=zeros, document_dense=zeros, title_dense=zeros, coverage=np.array([0.3, 0.1]),
+        answer_type=np.array([0.0, 1.0]), length=zeros, question_kind="when",
+    )
+    x = feature_matrix(ctx)
+    assert x[:, FEATURES.index("answer_when")].tolist() == [0.0, 1.0]
+    assert x[:, FEATURES.index("answer_who")].tolist() == [0.0, 0.0]
+    # without a loose coverage the exact one stands in
+    assert x[:, FEATURES.index("loose_coverage")].tolist() == [0.3, 0.1]
+
+
+def _mlp(hidden: dict[str, list[float]], output: list[float], bias: list[float] | None = None) -> dict:
+    names = list(hidden)
+    return {
+        "mean": {n: 0.0 for n in names},
+        "scale": {n: 1.0 for n in names},
+        "hidden": hidden,
+        "hidden_bias": bias or [0.0] * len(output),
+        "output": output,
+    }
+
+
+def test_mlp_scores_are_a_tanh_layer_over_standardized_features() -> None:
+    x = np.zeros((2, len(FEATURES)))
+    x[:, FEATURES.index("dense")] = [0.0, 1.0]
+    x[:, FEATURES.index("lexical")] = [1.0, 1.0]
+    mlp = _mlp({"dense": [2.0], "lexical": [0.0]}, [3.0])
+    assert mlp_scores(x, mlp).tolist() == pytest.approx([0.0, 3.0 * np.tanh(2.0)])
+    mlp["mean"]["dense"] = 1.0
+    assert mlp_scores(x, mlp).tolist() == pytest.approx([3.0 * np.tanh(-2.0), 0.0])
+
+
+def test_mlp_with_unknown_feature_or_mismatched_units_is_refused() -> None:
+    x = np.zeros((1, len(FEATURES)))
+    with pytest.raises(InvalidArgumentError, match="unknown reranker features"):
+        mlp_scores(x, _mlp({"nonsense": [1.0]}, [1.0]))
+    with pytest.raises(InvalidArgumentError, match="2 hidden units but 1 output"):
+        mlp_scores(x, _mlp({"dense": [1.0, 1.0]}, [1.0], bias=[0.0, 0.0]))
+    with pytest.raises(InvalidArgumentError, match="'dense' has 1 hidden weights, expected 2"):
+        mlp_scores(x, _mlp({"dense": [1.0]}, [1.0, 1.0], bias=[0.0, 0.0]))
+
+
+def test_reranker_scores_add_the_hidden_layer_to_the_linear_part() -> None:
+    x = np.zeros((2, len(FEATURES)))
+    x[:, FEATURES.index("dense")] = [0.0, 1.0]
+    linear = reranker_scores(x, {"dense": 1.0})
+    both = reranker_scores(x, {"dense": 1.0}, _mlp({"dense": [1.0]}, [-5.0]))
+    assert linear.tolist() == pytest.approx([0.0, 1.0])
+    assert both.tolist() == pytest.approx([0.0, 1.0 - 5.0 * np.tanh(1.0)])
+    assert np.argmax(both) == 0
+
+
+
+def test_shipped_reranker_hidden_layer_covers_every_feature() -> None:
+    from citeqa.ranker import load_reranker
+
+    model = load_reranker()
+    assert model.mlp is not None and set(model.mlp["hidden"]) == set(FEATURES)
+    assert set(model.weights) == set(FEATURES)
+    scores = reranker_scores(np.zeros((3, len(FEATURES))), model.weights, model.mlp)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+def test_loose_coverages_of_many_texts_match_one_at_a_time() -> None:
+    idf = {"occupi": 2.0, "lachin": 1.0, "naval": 1.5}
+    query = ["occupi", "lachin", "naval"]
+    texts = [["occup", "lachin"], ["naval"], [], ["lachin", "occupi", "navi"]]
+    batch = loose_coverages(query, texts, idf)
+    assert batch.tolist() == pytest.approx([loose_coverage(query, t, idf) for t in texts])
+    assert batch.tolist() == pytest.approx([3.0 / 4.5, 1.5 / 4.5, 0.0, 3.0 / 4.5])
+
+
+def test_fold_of_plain_ascii_only_lowercases() -> None:
+    from citeqa.lexical import fold
+
+    assert fold("Lachin ARMY") == "lachin army"
+    assert fold("Erdoğan Altı") == "erdogan alti"
