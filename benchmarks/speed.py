@@ -140,7 +140,7 @@ def cached_vectors(out: Path, texts: list[str], backend: str) -> np.ndarray:
         return np.load(path)
     from citeqa.embed import get_embedder
 
-    vectors = get_embedder(backend=backend).encode(texts, batch_size=64)
+    vectors = get_embedder(backend=backend).encode(texts)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, vectors)
     os.replace(tmp, path)
@@ -235,7 +235,7 @@ def worker_embed(params: dict[str, Any]) -> dict[str, Any]:
         embedder = get_embedder(backend=params["pipeline"])
         embedder.encode(warm)
         start = time.perf_counter()
-        vectors = embedder.encode(texts, batch_size=64)
+        vectors = embedder.encode(texts)  # the product's default batch size
         embed_s = time.perf_counter() - start
         documents, rows = corpus_documents(texts)
         write_index(out / f"idx-{params['pipeline']}", documents, rows, texts, vectors, embedder)

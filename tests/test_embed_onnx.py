@@ -115,19 +115,27 @@ def test_a_model_onnx_cannot_run_is_refused_with_the_reason(tmp_path):
     assert model_settings(source) == {"max_seq_length": 256, "normalize": True}
 
 
-def test_int8_queries_are_never_searched_against_fp32_vectors(article_index):
-    with pytest.raises(IncompatibleIndexError, match="onnx-int8"):
-        Index.load(article_index.path, embedder=get_embedder(backend="onnx-int8"))
-
-
-def test_an_int8_index_embeds_its_queries_with_int8(tmp_path):
+def test_queries_are_never_searched_against_vectors_of_another_space(article_index, tmp_path):
     from citeqa import build_index
 
-    built = build_index(None, tmp_path / "idx", backend="onnx-int8")
-    assert built.manifest["backend"] == "onnx-int8"
-    loaded = Index.load(tmp_path / "idx")
-    assert loaded.embedder.space == built.manifest["vector_space"]
-    assert loaded.retrieve("Where was the military exercise held?", k=3)[0].text
+    with pytest.raises(IncompatibleIndexError, match="fp32"):  # the default index is int8
+        Index.load(article_index.path, embedder=get_embedder(backend="onnx"))
+    build_index(None, tmp_path / "fp32", backend="onnx")
+    with pytest.raises(IncompatibleIndexError, match="onnx-int8"):
+        Index.load(tmp_path / "fp32", embedder=get_embedder(backend="onnx-int8"))
+
+
+def test_each_index_embeds_its_queries_in_its_own_space(tmp_path):
+    from citeqa import build_index
+
+    default = build_index(None, tmp_path / "default")
+    assert default.manifest["backend"] == "onnx-int8"
+    fp32 = build_index(None, tmp_path / "fp32", backend="onnx")
+    assert fp32.manifest["vector_space"].endswith("|fp32")
+    for folder, built in ((tmp_path / "default", default), (tmp_path / "fp32", fp32)):
+        loaded = Index.load(folder)
+        assert loaded.embedder.space == built.manifest["vector_space"]
+        assert loaded.retrieve("Where was the military exercise held?", k=3)[0].text
 
 
 def test_a_server_follows_a_rebuild_that_changed_the_backend(tmp_path):

@@ -71,6 +71,7 @@ def test_question_names_skip_the_question_word_and_title_case() -> None:
 
 def test_counted_words_skip_names_and_generic_counts() -> None:
     assert counted_words("How many Turkish soldiers took part?") == ["soldiers", "took", "part"]
+    assert counted_words("how many turkish soldiers are in baku") == ["soldiers"]  # places, lower case too
     assert counted_words("What is the population of Lachin?") == ["population"]
     assert counted_words("How many times has he visited?") == []
     assert counted_words("How many people died?") == []

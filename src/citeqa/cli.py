@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--backend",
         choices=("auto", "onnx", "onnx-int8", "torch"),
-        help="embedding backend (default auto: ONNX Runtime, sentence-transformers/torch as fallback)",
+        help="embedding backend (default auto: ONNX Runtime int8, sentence-transformers/torch as fallback)",
     )
     build.add_argument(
         "--index-type",

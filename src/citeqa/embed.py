@@ -5,9 +5,13 @@ package that carries its weights; no model hub is ever contacted.
 
 Backends (see :func:`get_embedder`):
 
-- ``onnx``: ONNX Runtime + ``tokenizers`` (:mod:`citeqa.embed_onnx`), the fast default.
-  Its fp32 vectors equal the reference's, so both share a vector space.
-- ``onnx-int8``: the same graph with int8 weights; a vector space of its own.
+- ``onnx-int8`` (the default, "auto"): ONNX Runtime + ``tokenizers``
+  (:mod:`citeqa.embed_onnx`) with int8 weights; a vector space of its own. Measured
+  with ``citeqa eval`` it loses no retrieval quality (SQuAD pool MRR@10 0.805 vs 0.806
+  fp32; the same gold-file hit@1/hit@3) and embeds 1.8x faster than fp32 (602 vs 339
+  sentences/s on 2 cores), so it is what builds and queries use unless told otherwise.
+- ``onnx``: the same graph in fp32; its vectors equal the reference's, so both share
+  a vector space.
 - ``sentence-transformers`` (``torch``): the reference, and the fallback when the
   model cannot run under ONNX. torch is imported only when this backend is used.
 """
@@ -28,7 +32,7 @@ from .errors import CiteqaError, InvalidArgumentError
 log = logging.getLogger("citeqa")
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-#: Accepted ``backend`` values; "auto" is ONNX fp32 with the torch reference as fallback.
+#: Accepted ``backend`` values; "auto" is ONNX int8 with the torch reference as fallback.
 BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
 BACKEND_ENV = "CITEQA_BACKEND"
 
@@ -155,7 +159,7 @@ def get_embedder(model: str | None = None, backend: str | None = None) -> Embedd
     Args:
         model: A sentence-transformers folder (default: the bundled all-MiniLM-L6-v2).
         backend: One of :data:`BACKENDS`; None reads ``$CITEQA_BACKEND`` (default "auto":
-            ONNX fp32, falling back to sentence-transformers when ONNX can't run the model).
+            ONNX int8, falling back to sentence-transformers when ONNX can't run the model).
     """
     chosen = check_backend(backend or os.environ.get(BACKEND_ENV) or "auto")
     return _load_embedder(model, chosen)
@@ -169,7 +173,7 @@ def _load_embedder(model: str | None, backend: str) -> Embedder:
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     try:
-        return OnnxEmbedder(folder, name, "int8" if backend == "onnx-int8" else "fp32")
+        return OnnxEmbedder(folder, name, "fp32" if backend == "onnx" else "int8")
     except OnnxUnavailableError as exc:
         if backend != "auto":
             raise
@@ -179,7 +183,15 @@ def _load_embedder(model: str | None, backend: str) -> Embedder:
 
 def embedder_for_space(model: str | None, space: str | None) -> Embedder:
     """An embedder whose vectors live in ``space`` (as recorded in an index manifest)."""
+    from .embed_onnx import OnnxUnavailableError
+
     if space and "|onnx-int8" in space:
         return get_embedder(model, "onnx-int8")
-    backend = os.environ.get(BACKEND_ENV)
-    return get_embedder(model, backend if backend in ("torch", "onnx") else "auto")
+    # the fp32 space: ONNX fp32 (fast) or the torch reference (same vectors)
+    if os.environ.get(BACKEND_ENV) == "torch":
+        return get_embedder(model, "torch")
+    try:
+        return get_embedder(model, "onnx")
+    except OnnxUnavailableError as exc:
+        log.warning("using the sentence-transformers backend: %s", exc)
+        return get_embedder(model, "torch")

@@ -14,7 +14,11 @@ sentence-transformers exactly (fp32 vectors agree with the torch reference to a 
 of 0.9999+; see ``tests/test_embed_onnx.py``).
 
 The int8 variant is ONNX Runtime dynamic quantization of the MatMul weights
-(per-channel); its vectors differ slightly from fp32, so it is a vector space of its own.
+(per-channel); its vectors differ slightly from fp32 (cosine median 0.994, min 0.988 on
+400 SQuAD sentences), so it is a vector space of its own. Activations are quantized with
+one scale per call, so a text's int8 vector also depends a little on the texts batched
+with it (cosine to the text embedded alone: median 0.993, min 0.985); ``citeqa eval``
+measures the product as it runs (sentences in batches, queries alone) and finds no loss.
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ FP32_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
 META_FILE = "export.json"
 PRECISIONS = ("fp32", "int8")
+#: Sentences per ONNX Runtime call. Measured on 2,000 SQuAD sentences (2 cores), fp32:
+#: batch 4 325/s, 8 339/s, 16 323/s, 32 295/s, 64 227/s, 128 160/s (int8: 8 602/s, 64
+#: 412/s): small length-sorted batches pad less and stay in cache.
+BATCH_SIZE = 8
 
 
 class OnnxUnavailableError(CiteqaError):
@@ -285,7 +293,7 @@ class OnnxEmbedder:
         return mean_pool(hidden, mask)
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, show_progress: bool = False
     ) -> np.ndarray:
         """Embed ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
 

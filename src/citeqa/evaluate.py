@@ -342,7 +342,7 @@ def squad_index(
         if vectors.shape[0] != len(questions):
             vectors = None
     if vectors is None:
-        vectors = index.embedder.encode([q.question for q in questions], batch_size=64, show_progress=log is not None)
+        vectors = index.embedder.encode([q.question for q in questions], show_progress=log is not None)
         tmp = vectors_file.with_suffix(".tmp.npy")
         np.save(tmp, vectors, allow_pickle=False)
         os.replace(tmp, vectors_file)

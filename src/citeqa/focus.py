@@ -41,7 +41,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .compose import DATE_PATTERN, NUMBER_PATTERN
-from .lexical import STOPWORDS, fold, tokenize, words
+from .lexical import STOPWORDS, fold, is_place, tokenize, words
 
 #: Words that start a question or command, not names even when capitalized.
 _LEADING = frozenset(
@@ -331,7 +331,8 @@ def counted_words(question: str) -> list[str]:
     """What a counting question counts: "how many soldiers took part" -> ["soldiers", "took", "part"].
 
     The words after "how many" (or "what is the number of") up to the next stop word,
-    names left out ("how many Turkish soldiers" -> ["soldiers"]); the answer should
+    names and places left out, capitalized or not ("how many Turkish soldiers", "how
+    many turkish soldiers" -> ["soldiers"]); the answer should
     hold one of them. Empty when the question counts nothing named ("How many were
     there?") or counts in generic words and units ("how many times", "how many people
     died", "how many tons"): the answer need not repeat those.
@@ -343,7 +344,7 @@ def counted_words(question: str) -> list[str]:
     run = _content(match.group("run"))
     if any(w in _GENERIC_COUNTED for w in run):
         return []
-    return [w for w in run if w not in names]
+    return [w for w in run if w not in names and not is_place(w)]
 
 
 def speaker_words(question: str) -> list[str]:

@@ -380,7 +380,7 @@ def build_index(
     index_type: str = "auto",
     incremental: bool = True,
     show_progress: bool = False,
-    batch_size: int = 32,
+    batch_size: int | None = None,
 ) -> Index:
     """Build an index from files and folders and make it the live version of ``out``.
 
@@ -391,13 +391,13 @@ def build_index(
         model: A sentence-transformers model path or name (default: bundled MiniLM).
         embedder: Use this embedder instead of loading ``model``.
         backend: Embedding backend when no ``embedder`` is given (see
-            :data:`citeqa.embed.BACKENDS`; default "auto": ONNX, torch as fallback).
+            :data:`citeqa.embed.BACKENDS`; default "auto": ONNX int8, torch as fallback).
         index_type: "auto" (exact below 100k sentences, HNSW above), "flat", "hnsw-sq8"
             or "ivf-sq8" (see :mod:`citeqa.vector_index`).
         incremental: Reuse the sentences and vectors of documents unchanged since the
             live index at ``out`` was built (same content hash, model and segmenter).
         show_progress: Show a progress bar while embedding.
-        batch_size: Sentences per embedding batch.
+        batch_size: Sentences per embedding batch (default: the embedder's own).
 
     Returns:
         The new index, loaded back from disk and verified.
@@ -407,7 +407,7 @@ def build_index(
         InvalidArgumentError: an unknown backend or index type.
     """
     check_index_type(index_type)
-    if batch_size <= 0:
+    if batch_size is not None and batch_size <= 0:
         raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
     documents = read_documents(sources)
     embedder = embedder or get_embedder(model, backend)
@@ -423,7 +423,8 @@ def build_index(
     vectors = segmented.vectors
     if segmented.missing.size:
         todo = [segmented.texts[int(i)] for i in segmented.missing]
-        vectors[segmented.missing] = embedder.encode(todo, batch_size=batch_size, show_progress=show_progress)
+        sizing = {} if batch_size is None else {"batch_size": batch_size}
+        vectors[segmented.missing] = embedder.encode(todo, show_progress=show_progress, **sizing)
     return write_index(out, documents, segmented.rows, segmented.texts, vectors, embedder, index_type=index_type)
 
 

@@ -122,6 +122,12 @@ def merge_places(
     return out
 
 
+def is_place(word: str) -> bool:
+    """True when ``word`` alone names a country or capital, or is a demonym ("turkish", "Baku")."""
+    folded = words(word)
+    return len(folded) == 1 and (_stemmer().stemWord(folded[0]),) in _places()[0]
+
+
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: folded, stop words removed, stemmed, country names/demonyms/capitals merged."""
     folded = words(text)
