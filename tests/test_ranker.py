@@ -169,3 +169,25 @@ def test_sentence_text_is_sliced_without_decoding_ascii_documents(tmp_path, fake
         doc, start, end, _ = (int(x) for x in index._stored.sentences[row])  # noqa: SLF001
         assert table.text_slice(doc, start, end) == table[doc].text[start:end] == index.ranker.text(row)
     assert {index.ranker.text(r) for r in range(len(index))} >= {"Erdoğan visited Baku.", "Plain words here."}
+
+
+def test_only_a_one_sentence_first_paragraph_counts_as_a_headline(tmp_path, fake_embedder) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a-headline.txt").write_text("Harbour reopens\n\nThe harbour opened. Ships came in.\n", encoding="utf-8")
+    (folder / "b-running.txt").write_text("The mill opened in 1900. It grinds wheat.\n\nFarmers sell flour.\n", encoding="utf-8")
+    (folder / "c-one-line.txt").write_text("Just one sentence here.\n", encoding="utf-8")
+    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    ranker = index.ranker
+    texts = [ranker.text(r) for r in range(len(index))]
+    rows = np.arange(len(index))
+    titles = ranker.title_rows(rows)
+    headline = texts.index("Harbour reopens")
+    assert [int(t) for t, text in zip(titles, texts) if text.startswith(("The harbour", "Ships"))] == [headline] * 2
+    assert all(t == -1 for t, text in zip(titles, texts) if text.startswith(("The mill", "It grinds", "Farmers")))
+    assert ranker.title_text(texts.index("Farmers sell flour.")) == ""
+    one = texts.index("Just one sentence here.")
+    assert titles[one] == one
+    ids, context = ranker.gather("When did the mill open?", fake_embedder.encode(["When did the mill open?"])[0])
+    mill = int(np.flatnonzero(ids == texts.index("The mill opened in 1900."))[0])
+    assert context.title[mill] == 0.0 and context.title_dense[mill] == pytest.approx(context.document_dense[mill])

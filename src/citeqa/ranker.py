@@ -205,12 +205,23 @@ class Ranker:
         return " ".join(self.text(r) for r in self.paragraph_rows(row))
 
     def title_rows(self, rows: np.ndarray) -> np.ndarray:
-        """The first row (headline or title) of each row's document."""
-        return np.searchsorted(self._doc, self._doc[np.asarray(rows, dtype=np.int64)], side="left")
+        """The headline row of each row's document, or -1 where the document has none.
+
+        A headline is a first paragraph of one sentence: a title line ("Turkish, Azerbaijani
+        militaries hold joint exercise in Lachin", a SQuAD article's title). A document
+        that starts straight with running text has no headline; its first sentence is
+        ranked like any other.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        first = np.searchsorted(self._doc, self._doc[rows], side="left")
+        following = np.minimum(first + 1, self._n - 1)
+        alone = (following == first) | (self._paragraph[following] != self._paragraph[first])
+        return np.where(alone, first, -1)
 
     def title_text(self, row: int) -> str:
-        """The first sentence (headline or title) of row's document."""
-        return self.text(int(self.title_rows(np.array([row]))[0]))
+        """The headline of row's document ("" when it has none)."""
+        title = int(self.title_rows(np.array([row]))[0])
+        return self.text(title) if title >= 0 else ""
 
     def _reconstruct(self, rows: np.ndarray) -> np.ndarray | None:
         try:
@@ -239,7 +250,9 @@ class Ranker:
         cands = candidate_ids(ids[0], top_n(lexical_all, LEXICAL_CANDIDATES, positive_only=True), n)
         prev_rows, next_rows = np.maximum(cands - 1, 0), np.minimum(cands + 1, n - 1)
         title_rows = self.title_rows(cands)
-        dense_of = self._cosines(np.concatenate([cands, prev_rows, next_rows, title_rows]), vector, found, floor)
+        has_title = title_rows >= 0
+        title_or_self = np.where(has_title, title_rows, cands)
+        dense_of = self._cosines(np.concatenate([cands, prev_rows, next_rows, title_or_self]), vector, found, floor)
         dense = dense_of(cands)
         neighbour = np.full(cands.shape[0], -np.inf, dtype=np.float64)
         paragraph = self._paragraph[cands]
@@ -260,7 +273,8 @@ class Ranker:
             paragraph_dense=np.asarray(paragraph_dense, dtype=np.float64),
             neighbour_dense=neighbour,
             document_dense=np.asarray(document_dense, dtype=np.float64),
-            title_dense=np.asarray(dense_of(title_rows), dtype=np.float64),
+            # no headline: the document's mean vector stands in for it
+            title_dense=np.where(has_title, dense_of(title_or_self), document_dense).astype(np.float64),
             coverage=np.array([weighted_coverage(query_tokens, toks, self._idf) for toks in text_tokens]),
             answer_type=np.array([1.0 if answer_spans(asked, t) else 0.0 for t in texts]),
             length=np.array([len(t.split()) for t in texts], dtype=np.float64),
