@@ -25,6 +25,12 @@ def test_standalone_question_is_searched_as_asked() -> None:
     assert not needs_context(question)
 
 
+def test_a_short_question_naming_its_own_subject_is_not_a_follow_up() -> None:
+    question = "What does the declaration focus on?"  # two content words, no pointing back
+    assert resolve_followup(question, _history("how many turkish soldiers are stationed in azerbaijan")) == question
+    assert needs_context("and the delegations?") and needs_context("What about it?")
+
+
 def test_without_history_nothing_is_carried() -> None:
     assert resolve_followup("What does it focus on?", None) == "What does it focus on?"
 

@@ -87,17 +87,19 @@ def content_words(text: str) -> list[str]:
 
 
 def needs_context(question: str) -> bool:
-    """True when a question leans on earlier turns: it points back or is very short."""
+    """True when a question leans on earlier turns: it points back ("it", "they"...) or
+    names at most one thing ("and SAS?"). "What does the declaration focus on?" names
+    its own subject and stands alone."""
     folded = words(question)
-    return bool(set(folded) & _ANAPHORA) or len(content_words(question)) <= 2
+    return bool(set(folded) & _ANAPHORA) or len(content_words(question)) <= 1
 
 
 def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:
     """The query to search for ``question`` given the conversation so far.
 
     A question that stands on its own is searched as asked. One that leans on the
-    conversation (it points back with "it", "he", "they"... or has at most two content
-    words, like "and SAS?") gets the content words of the previous question appended
+    conversation (it points back with "it", "he", "they"... or has at most one content
+    word, like "and SAS?") gets the content words of the previous question appended
     (its names and topic words), so the search knows what "it" is. The index ranks
     both the question as asked and this resolved query and fuses the two rankings
     (see :meth:`citeqa.Index.answer`), so carrying a wrong word costs little.
