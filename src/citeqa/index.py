@@ -64,7 +64,6 @@ class Index:
         self._doc = rows[:, 0]
         self._start = rows[:, 1]
         self._end = rows[:, 2]
-        self._paragraph = rows[:, 3]
         self._ranker: Ranker | None = None
         self._ranker_lock = threading.Lock()
 
@@ -147,7 +146,8 @@ class Index:
             raise InvalidArgumentError(f"sentence row must be in [0, {len(self)}), got {row}")
         document = self._stored.documents[int(self._doc[row])]
         start, end = int(self._start[row]), int(self._end[row])
-        p_start, p_end = self._paragraph_span(row)
+        paragraph = self.ranker.paragraph_rows(row)
+        p_start, p_end = int(self._start[paragraph[0]]), int(self._end[paragraph[-1]])
         return Hit(
             text=document.text[start:end],
             score=float(score),
@@ -158,15 +158,6 @@ class Index:
             context=document.text[p_start:p_end],
             context_start=p_start,
         )
-
-    def _paragraph_span(self, row: int) -> tuple[int, int]:
-        paragraph = self._paragraph[row]
-        first = last = row
-        while first > 0 and self._paragraph[first - 1] == paragraph:
-            first -= 1
-        while last + 1 < len(self) and self._paragraph[last + 1] == paragraph:
-            last += 1
-        return int(self._start[first]), int(self._end[last])
 
     @property
     def ranker(self) -> Ranker:
