@@ -103,3 +103,27 @@ def test_vocabulary_is_read_on_first_use_and_checked_again(fresh_index):
     path.write_text(path.read_text(encoding="utf-8").replace("lachin", "lachim"), encoding="utf-8")
     with pytest.raises(Corrupt, match=r"vocabulary.json.*citeqa build"):
         index._stored.vocabulary()  # noqa: SLF001
+
+
+def test_an_index_loads_from_many_threads_at_once(article_index):
+    """NumPy parses .npy headers with ast, which CPython 3.11 can't run in parallel threads
+    ("AST constructor recursion depth mismatch", ~1 load in 200 before storage serialized it)."""
+    import threading
+
+    errors: list[str] = []
+    loaded = [0]
+
+    def work() -> None:
+        for _ in range(50):
+            try:
+                Index.load(article_index.path.parent)
+                loaded[0] += 1
+            except Exception as exc:  # noqa: BLE001 - every failure fails the test
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and loaded[0] == 300

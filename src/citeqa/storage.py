@@ -47,6 +47,7 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -94,6 +95,12 @@ MMAP_MIN_BYTES = 64 << 20
 VERSION_PREFIX = "v-"
 TMP_PREFIX = ".tmp-"
 KEEP_VERSIONS = 2
+#: Held while .npy headers are parsed. NumPy parses them with ``ast.literal_eval``, and
+#: CPython 3.11's parser is not safe to run from several threads at once: a server
+#: loading a rebuilt index while another thread loads one failed about once in 200
+#: loads with "SystemError: AST constructor recursion depth mismatch". The arrays are
+#: memory-mapped, so the lock is held for milliseconds.
+_NPY_LOAD_LOCK = threading.Lock()
 #: Manifest field holding the sha256 of the manifest's other fields (canonical JSON),
 #: so a flipped byte anywhere in the manifest is caught, not only in the files it lists.
 MANIFEST_DIGEST = "manifest_sha256"
@@ -534,7 +541,8 @@ def read_embeddings(version: Path, manifest: dict[str, Any]) -> np.ndarray | Non
         return None
     try:
         _verify_file(version, EMBEDDINGS, expected, _rebuild_hint(manifest, version.parent))
-        stored = np.load(version / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
+        with _NPY_LOAD_LOCK:
+            stored = np.load(version / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
     except (CorruptIndexError, OSError, ValueError) as exc:
         log.warning("cannot reuse the stored vectors, computing them again: %s", exc)
         return None
@@ -674,26 +682,27 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
         check_sources(version, manifest)
     hint = _rebuild_hint(manifest, version.parent)
     try:
-        meta = _read_jsonl(version / DOCUMENTS)
-        spans = _load_array(version / DOCUMENT_SPANS, np.int64, 3)
-        blob = _load_blob(version / TEXTS)
-        if len(meta) != spans.shape[0]:
-            raise ValueError(f"{len(meta)} documents but {spans.shape[0]} text spans")
-        if spans.shape[0] and (spans[:, 0].min() < 0 or (spans[:, 1] < spans[:, 0]).any() or spans[:, 1].max() > blob.size):
-            raise ValueError("document text spans out of range")
-        for row in meta:
-            if not all(isinstance(row.get(key), str) for key in ("doc_id", "path", "sha256")):
-                raise ValueError("a document row lacks doc_id/path/sha256")
-        documents = DocumentTable(meta, spans, blob)
-        sentences = _load_array(version / SENTENCES, np.int64, 4)
-        vectors = _read_faiss(version / VECTORS)
-        apply_search_params(vectors, manifest.get("faiss", {}).get("search", {}))
-        vectors = VectorSearcher(vectors)
-        bm25 = BM25Index.load(version / BM25_DIR, mmap=True)
-        paragraph_bm25 = BM25Index.load(version / PARAGRAPH_BM25_DIR, mmap=True)
-        dim = int(manifest["dimension"])
-        paragraph_vectors = _load_array(version / PARAGRAPH_VECTORS, np.float16, dim)
-        document_vectors = _load_array(version / DOCUMENT_VECTORS, np.float16, dim)
+        with _NPY_LOAD_LOCK:
+            meta = _read_jsonl(version / DOCUMENTS)
+            spans = _load_array(version / DOCUMENT_SPANS, np.int64, 3)
+            blob = _load_blob(version / TEXTS)
+            if len(meta) != spans.shape[0]:
+                raise ValueError(f"{len(meta)} documents but {spans.shape[0]} text spans")
+            if spans.shape[0] and (spans[:, 0].min() < 0 or (spans[:, 1] < spans[:, 0]).any() or spans[:, 1].max() > blob.size):
+                raise ValueError("document text spans out of range")
+            for row in meta:
+                if not all(isinstance(row.get(key), str) for key in ("doc_id", "path", "sha256")):
+                    raise ValueError("a document row lacks doc_id/path/sha256")
+            documents = DocumentTable(meta, spans, blob)
+            sentences = _load_array(version / SENTENCES, np.int64, 4)
+            vectors = _read_faiss(version / VECTORS)
+            apply_search_params(vectors, manifest.get("faiss", {}).get("search", {}))
+            vectors = VectorSearcher(vectors)
+            bm25 = BM25Index.load(version / BM25_DIR, mmap=True)
+            paragraph_bm25 = BM25Index.load(version / PARAGRAPH_BM25_DIR, mmap=True)
+            dim = int(manifest["dimension"])
+            paragraph_vectors = _load_array(version / PARAGRAPH_VECTORS, np.float16, dim)
+            document_vectors = _load_array(version / DOCUMENT_VECTORS, np.float16, dim)
     except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
     stored = StoredIndex(
