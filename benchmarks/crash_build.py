@@ -93,7 +93,7 @@ def check_loads_and_answers(index_dir: Path, embedder, question: str = QUESTION)
     """Load the live version (verified) and answer; returns its version name.
 
     Raises AssertionError (or a CiteqaError) when the index is not whole."""
-    from citeqa.index import Index
+    from citeqa import Index
 
     index = Index.load(index_dir, embedder=embedder)
     result = index.answer(question)
@@ -106,8 +106,8 @@ def check_loads_and_answers(index_dir: Path, embedder, question: str = QUESTION)
 
 def check_final_state(index_dir: Path, embedder) -> list[str]:  # type: ignore[no-untyped-def]
     """After a clean build: no leftovers, ≥ 2 versions, each loads. Returns the versions."""
-    from citeqa import storage
-    from citeqa.index import Index
+    from citeqa import store as storage
+    from citeqa import Index
 
     assert leftovers(index_dir) == [], f"leftovers after a clean build: {leftovers(index_dir)}"
     versions = storage.list_versions(index_dir)
@@ -121,7 +121,7 @@ def run_trial(
     command: Sequence[str], index_dir: Path, embedder, *, mode: str, delay: float, env: dict[str, str] | None = None
 ) -> Trial:  # type: ignore[no-untyped-def]
     """Kill one build and check what it left."""
-    from citeqa import storage
+    from citeqa import store as storage
 
     before = current_name(index_dir)
     exited = kill_during(command, index_dir, mode=mode, delay=delay, env=env)

@@ -6,7 +6,7 @@ Usage (from the repository root):
 Every question of the fit split (articles at even positions; the odd ones stay held out
 for ``citeqa eval``) is run through the product's candidate stage (``Ranker.gather``:
 FAISS top-50 + BM25 top-50, with paragraph, neighbour and title evidence). A linear
-model over :data:`citeqa.retrieval.FEATURES` is fitted with a listwise softmax loss
+model over :data:`citeqa.search.features.FEATURES` is fitted with a listwise softmax loss
 (cross-entropy of the gold sentence among the query's candidates) and a small L2
 penalty. ``--write`` stores the weights in ``src/citeqa/data/reranker.json`` (the
 abstention thresholds already there are kept).
@@ -34,10 +34,12 @@ from scipy.optimize import minimize
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from citeqa import evaluate  # noqa: E402
-from citeqa.index import Index, default_index_path  # noqa: E402
-from citeqa.query import clean_question, resolve_followup  # noqa: E402
-from citeqa.retrieval import FEATURES, feature_matrix, mlp_scores  # noqa: E402
+from citeqa import config  # noqa: E402
+from citeqa.eval import datasets, harness, metrics  # noqa: E402
+from citeqa import Index, default_index_path  # noqa: E402
+from citeqa.question import clean_question, resolve_followup  # noqa: E402
+from citeqa.search.features import FEATURES, feature_matrix
+from citeqa.search.rerank import mlp_scores  # noqa: E402
 
 WEIGHTS_FILE = REPO / "src" / "citeqa" / "data" / "reranker.json"
 L2 = 1e-3
@@ -87,7 +89,7 @@ def collect_gold(index, cases, keep, weight):  # type: ignore[no-untyped-def]
     for position, query, question, answers in gold_queries(cases):
         if not keep(position):
             continue
-        gold = evaluate.rows_containing(answers, texts)
+        gold = metrics.rows_containing(answers, texts)
         vector = index.embedder.encode([query])[0]
         ids, context = index.ranker.gather(query, vector, question=question)
         where = np.flatnonzero(np.isin(ids, sorted(gold)))
@@ -183,8 +185,8 @@ def top1(w: np.ndarray, groups, mlp=None) -> float:  # type: ignore[no-untyped-d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--squad", default=str(evaluate.default_squad_path()))
-    parser.add_argument("--cache", default=str(evaluate.default_cache_dir()))
+    parser.add_argument("--squad", default=str(config.default_squad_path()))
+    parser.add_argument("--cache", default=str(config.eval_cache_dir()))
     parser.add_argument("--gold", default=None, help="gold JSONL file (default: the shipped article's)")
     parser.add_argument("--gold-weight", type=float, default=0.0, help="weight of one gold-file query relative to one SQuAD question (0: SQuAD only)")
     parser.add_argument("--hidden", type=int, default=4, help="hidden units of the non-linear part (0: linear reranker)")
@@ -192,13 +194,13 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="store the weights in src/citeqa/data/reranker.json")
     args = parser.parse_args()
 
-    index, questions, vectors = evaluate.squad_index(args.squad, args.cache, log=print)
+    index, questions, vectors = harness.squad_index(args.squad, args.cache, log=print)
     started = time.perf_counter()
     fit, fit_missing = collect(index, questions, vectors, lambda a: a % 2 == 0)
     held, held_missing = collect(index, questions, vectors, lambda a: a % 2 == 1)
     print(f"collected {len(fit)} fit / {len(held)} held-out queries ({fit_missing}/{held_missing} without the gold among candidates) in {time.perf_counter() - started:.0f}s")
     article = Index.load(default_index_path(), embedder=index.embedder)
-    cases = evaluate.load_gold(args.gold)
+    cases = datasets.load_gold(args.gold)
     gold_fit = collect_gold(article, cases, lambda p: p % 2 == 0, args.gold_weight)
     gold_held = collect_gold(article, cases, lambda p: p % 2 == 1, 1.0)
     print(f"gold file: {len(gold_fit)} fit / {len(gold_held)} held-out queries (weight {args.gold_weight:g})")

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from citeqa.lexical import words  # noqa: E402
+from citeqa.text import words  # noqa: E402
 
 OUT = REPO / "src" / "citeqa" / "data" / "countries.tsv"
 #: Entries that are mostly ordinary English words, not places.

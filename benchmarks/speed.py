@@ -126,7 +126,7 @@ def load_squad(path: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]
 
 def pool_sentences(paragraphs: list[tuple[str, str]]) -> list[str]:
     from citeqa.schema import Document
-    from citeqa.segment import segment_documents
+    from citeqa.ingest.segment import segment_documents
 
     documents = [Document(doc_id, text, doc_id, "") for doc_id, text in paragraphs]
     return [s.text for s in segment_documents(documents)]
@@ -230,7 +230,7 @@ def worker_embed(params: dict[str, Any]) -> dict[str, Any]:
         total_s = time.perf_counter() - start
     else:
         from citeqa.embed import get_embedder
-        from citeqa.index import write_index
+        from citeqa.build import write_index
 
         embedder = get_embedder(backend=params["pipeline"])
         embedder.encode(warm)
@@ -266,13 +266,16 @@ def worker_scale_build(params: dict[str, Any]) -> dict[str, Any]:
         faiss.write_index(index, params["index"])
         seconds = time.perf_counter() - start
         return {"build_s": round(seconds, 2), "build_peak_rss_mb": round(peak_rss_mb()), "index_bytes": Path(params["index"]).stat().st_size}
+    from citeqa import Index
+    from citeqa.build import write_index
     from citeqa.embed import get_embedder
-    from citeqa.index import write_index
 
     texts = json.loads(Path(params["texts"]).read_text(encoding="utf-8"))
     documents, rows = corpus_documents(texts)
     loaded = time.perf_counter() - start
-    index = write_index(params["index"], documents, rows, texts, np.asarray(vectors), get_embedder(backend="onnx"), index_type=params.get("index_type", "auto"))
+    embedder = get_embedder(backend="onnx")
+    write_index(params["index"], documents, rows, texts, np.asarray(vectors), embedder, index_type=params.get("index_type", "auto"))
+    index = Index.load(params["index"], embedder=embedder, check_stale=False)
     seconds = time.perf_counter() - start
     version = index.path
     return {

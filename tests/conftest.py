@@ -30,7 +30,7 @@ class FakeEmbedder:
         return f"{self.model_name}|{self.dim}|fp32"
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
-        from citeqa.lexical import tokenize
+        from citeqa.text import tokenize
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from citeqa.compose import (
+from citeqa.answer.compose import (
     ABSTAIN_MESSAGE,
     CLOSEST_HEADING,
-    answer_spans,
     compose_answer,
     is_near_duplicate,
-    question_type,
     select_citations,
 )
+from citeqa.question import answer_spans, question_type
 from citeqa.schema import Hit
 
 WAR = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.compose import compose_answer, select_citations
+from citeqa.answer.compose import compose_answer, select_citations
 from citeqa.errors import InvalidArgumentError, InvalidQuestionError
-from citeqa.query import clean_question, resolve_followup
+from citeqa.question import clean_question, resolve_followup
 from citeqa.schema import Hit
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from citeqa.errors import InvalidArgumentError
-from citeqa.retrieval import hybrid_rank, reciprocal_rank_fusion
+from citeqa.search.fusion import hybrid_rank, reciprocal_rank_fusion
 
 
 def test_minus_one_ids_from_faiss_are_dropped():

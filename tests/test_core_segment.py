@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from citeqa.schema import Document
-from citeqa.segment import paragraph_spans, segment_document, sentence_spans
-from citeqa.sources import read_documents
+from citeqa.ingest.segment import paragraph_spans, segment_document, sentence_spans
+from citeqa.ingest.sources import read_documents
 
 
 @pytest.fixture(scope="module")

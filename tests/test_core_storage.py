@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import citeqa
-from citeqa import storage
+from citeqa import store as storage
 from citeqa.errors import (
     CorruptIndexError,
     IncompatibleIndexError,
@@ -172,7 +172,7 @@ def test_unsupported_and_undecodable_sources_are_refused(tmp_path, fake_embedder
 
 
 def test_default_index_rebuilds_itself_when_the_shipped_article_changes(tmp_path, embedder, monkeypatch, caplog):
-    from citeqa import index as index_module
+    from citeqa import api as index_module
 
     out = tmp_path / "default-index"
     first = citeqa.build_index(None, out, embedder=embedder)
@@ -191,7 +191,7 @@ def test_default_index_rebuilds_itself_when_the_shipped_article_changes(tmp_path
 
 
 def test_a_non_default_stale_index_is_not_rebuilt_silently(built, corpus):
-    from citeqa import index as index_module
+    from citeqa import api as index_module
 
     out, _ = built
     (corpus / "a.txt").write_text("Changed.\n", encoding="utf-8")

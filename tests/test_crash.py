@@ -22,7 +22,7 @@ LOOPING_BUILDER = """
 import sys
 sys.path[:0] = [{tests!r}]
 from conftest import FakeEmbedder
-from citeqa.index import build_index
+from citeqa import build_index
 while True:
     build_index([{docs!r}], {out!r}, embedder=FakeEmbedder())
 """
@@ -41,7 +41,7 @@ def docs(tmp_path: Path) -> Path:
 def test_builds_killed_at_random_moments_leave_a_whole_index(tmp_path, docs, fake_embedder):
     """24 SIGKILLs of a subprocess that rebuilds in a loop (fake embedder: every moment
     of its life after start-up is inside some build, most of it writing)."""
-    from citeqa.index import build_index
+    from citeqa import build_index
 
     out = tmp_path / "index"
     build_index([docs], out, embedder=fake_embedder)
@@ -61,7 +61,7 @@ def test_builds_killed_at_random_moments_leave_a_whole_index(tmp_path, docs, fak
 
 def test_citeqa_build_killed_during_write_or_at_random_leaves_a_whole_index(tmp_path, embedder):
     """The real command with the real model: killed in its write phase and at random moments."""
-    from citeqa.index import build_index
+    from citeqa import build_index
 
     out = tmp_path / "index"
     command = [sys.executable, "-m", "citeqa", "build", "--index", str(out), "--quiet"]

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from citeqa import IncompatibleIndexError, Index
-from citeqa.embed import SentenceTransformerEmbedder, get_embedder
-from citeqa.embed_onnx import OnnxEmbedder, OnnxUnavailableError, model_settings
-from citeqa.segment import segment_documents
-from citeqa.sources import read_documents
+from citeqa.embed import get_embedder
+from citeqa.embed.torch import SentenceTransformerEmbedder
+from citeqa.embed.onnx import OnnxEmbedder, OnnxUnavailableError, model_settings
+from citeqa.ingest.segment import segment_documents
+from citeqa.ingest.sources import read_documents
 
 EXTRA = [
     "",
@@ -82,7 +83,7 @@ def test_concurrent_encoding_gives_the_same_vectors(texts):
 
 
 def test_export_is_cached_and_not_redone(tmp_path, monkeypatch):
-    from citeqa import embed_onnx
+    from citeqa.embed import onnx as embed_onnx
 
     monkeypatch.setenv("CITEQA_CACHE", str(tmp_path))
     from citeqa.embed import default_model_path
@@ -142,7 +143,7 @@ def test_a_server_follows_a_rebuild_that_changed_the_backend(tmp_path):
     import os
 
     from citeqa import build_index
-    from citeqa.index import LiveIndex
+    from citeqa import LiveIndex
 
     out = tmp_path / "idx"
     build_index(None, out, backend="onnx")

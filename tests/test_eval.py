@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citeqa import evaluate as ev
+from citeqa.eval import datasets, harness, metrics
 from citeqa.errors import InvalidArgumentError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,32 +18,32 @@ EXTRACT = REPO / "tests" / "data" / "squad-extract.json"
 
 
 def test_ranking_metrics_from_first_hit_ranks() -> None:
-    m = ev.ranking_metrics([1, 2, None, 10])
+    m = metrics.ranking_metrics([1, 2, None, 10])
     assert m["mrr@10"] == pytest.approx((1 + 0.5 + 0 + 0.1) / 4)
     assert m["r@1"] == 0.25 and m["r@3"] == 0.5 and m["r@10"] == 0.75
 
 
 def test_first_hit_rank_finds_any_gold_row() -> None:
-    assert ev.first_hit_rank([5, 7, 9], {9, 7}) == 2
-    assert ev.first_hit_rank([5, 7, 9], {1}) is None
+    assert metrics.first_hit_rank([5, 7, 9], {9, 7}) == 2
+    assert metrics.first_hit_rank([5, 7, 9], {1}) is None
 
 
 def test_sentence_at_maps_answer_positions_to_sentences() -> None:
     spans = np.array([[0, 0, 10, 0], [0, 11, 20, 0], [1, 0, 5, 1]])
-    assert ev.sentence_at(spans, 0, 3) == 0
-    assert ev.sentence_at(spans, 0, 10) == 1  # white space between sentences: the next one
-    assert ev.sentence_at(spans, 1, 4) == 2
+    assert metrics.sentence_at(spans, 0, 3) == 0
+    assert metrics.sentence_at(spans, 0, 10) == 1  # white space between sentences: the next one
+    assert metrics.sentence_at(spans, 1, 4) == 2
     with pytest.raises(InvalidArgumentError):
-        ev.sentence_at(spans, 0, 25)
+        metrics.sentence_at(spans, 0, 25)
 
 
 def test_bad_gold_line_is_reported_with_its_number() -> None:
     with pytest.raises(InvalidArgumentError, match="line 2"):
-        ev.parse_gold(['{"id": "a", "kind": "answerable", "question": "q", "answers": ["x"]}', "{oops"])
+        datasets.parse_gold(['{"id": "a", "kind": "answerable", "question": "q", "answers": ["x"]}', "{oops"])
 
 
 def test_gold_file_has_the_promised_cases_and_answers_from_the_article() -> None:
-    cases = ev.load_gold()
+    cases = datasets.load_gold()
     kinds = [c.kind for c in cases]
     assert kinds.count("answerable") >= 60
     assert kinds.count("unanswerable") >= 15
@@ -56,7 +56,7 @@ def test_gold_file_has_the_promised_cases_and_answers_from_the_article() -> None
 
 @pytest.fixture(scope="module")
 def gold_result(article_index):  # type: ignore[no-untyped-def]
-    return ev.evaluate_gold(article_index, ev.load_gold(), latency_repeats=1)
+    return harness.evaluate_gold(article_index, datasets.load_gold(), latency_repeats=1)
 
 
 def test_gold_questions_retrieve_their_sentence(gold_result) -> None:  # type: ignore[no-untyped-def]
@@ -93,16 +93,16 @@ def test_answer_marks_the_date_and_shows_its_interpretation(article_index) -> No
 
 
 def test_squad_extract_runs_through_the_harness(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
-    index, questions, vectors = ev.squad_index(EXTRACT, tmp_path / "cache", embedder=embedder)
+    index, questions, vectors = harness.squad_index(EXTRACT, tmp_path / "cache", embedder=embedder)
     assert len(index.documents) == 2 and len(questions) == 95
     for q in questions:  # the gold sentence holds the answer text
         assert index.hit(q.gold_row, 0.0).text
-    result = ev.evaluate_squad(index, questions, vectors)
+    result = harness.evaluate_squad(index, questions, vectors)
     modes = result["modes"]
     assert set(modes) == {"hybrid", "rrf", "dense", "bm25"}
     assert modes["hybrid"]["pool"]["mrr@10"] >= max(modes["dense"]["pool"]["mrr@10"], modes["bm25"]["pool"]["mrr@10"]) - 0.02
     assert modes["hybrid"]["pool"]["r@10"] >= 0.9
-    again, _, cached = ev.squad_index(EXTRACT, tmp_path / "cache", embedder=embedder)
+    again, _, cached = harness.squad_index(EXTRACT, tmp_path / "cache", embedder=embedder)
     assert again.path == index.path and np.allclose(cached, vectors)  # reused from the cache
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.focus import (
+from citeqa.answer.focus import (
     Vocabulary,
     check_focus,
     counted_words,
@@ -15,8 +15,8 @@ from citeqa.focus import (
     speaker_words,
     word_supported,
 )
-from citeqa.ranker import abstain_decision
-from citeqa.retrieval import should_abstain
+from citeqa.answer.abstain import abstain_decision
+from citeqa.answer.abstain import should_abstain
 
 TEXTS = [
     "Turkish and Azerbaijani forces held a cease-fire drill near Lachin.",
@@ -119,7 +119,7 @@ def test_missing_focus_abstains_even_when_similar() -> None:
 )
 def test_article_index_abstains_when_the_focus_is_missing(article_index, question: str, missing: str) -> None:
     query_ranking = article_index.rank(question, 10, question=question)
-    evidence = abstain_decision(question, query_ranking, article_index.ranker, question=question)
+    evidence = abstain_decision(question, query_ranking, article_index.ranker, article_index.vocabulary, question=question)
     assert evidence.abstain and evidence.focus_missing == missing
     assert evidence.answer_type_found and evidence.best_dense > 0.3  # similarity alone would answer
     assert article_index.answer(question).abstained

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.index import build_index
+from citeqa import build_index
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = (

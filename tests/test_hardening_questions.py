@@ -15,7 +15,7 @@ import pytest
 
 from citeqa import answer, retrieve
 from citeqa.errors import InvalidQuestionError
-from citeqa.query import MAX_QUESTION_CHARS, clean_question
+from citeqa.question import MAX_QUESTION_CHARS, clean_question
 
 REPO = Path(__file__).resolve().parents[1]
 # Generous guard against hangs, not a speed target (those live in benchmarks/).
@@ -182,8 +182,8 @@ def test_concurrent_encodes_give_the_same_vectors_as_sequential(embedder):
 
 def _innermost_call(embedder) -> tuple[object, str]:  # type: ignore[no-untyped-def]
     """The object and method every encode ends in, for each backend."""
-    from citeqa.embed import SentenceTransformerEmbedder
-    from citeqa.embed_onnx import OnnxEmbedder
+    from citeqa.embed.torch import SentenceTransformerEmbedder
+    from citeqa.embed.onnx import OnnxEmbedder
 
     if isinstance(embedder, OnnxEmbedder):
         return embedder._session, "run"  # ONNX Runtime session (tokenized just before)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citeqa import storage
+from citeqa import store as storage
 from citeqa.errors import (
     CiteqaError,
     CorruptIndexError,
@@ -25,7 +25,7 @@ from citeqa.errors import (
     IndexNotFoundError,
     StaleIndexError,
 )
-from citeqa.index import Index, LiveIndex, build_index
+from citeqa import Index, LiveIndex, build_index
 
 DOC_A = (
     "Harbour report\n\n"

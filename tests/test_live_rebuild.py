@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from citeqa.index import Index, LiveIndex, build_index
+from citeqa import Index, LiveIndex, build_index
 
 CORPUS_A = {
     "harbour.txt": (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citeqa.query import needs_context, resolve_followup
+from citeqa.question import needs_context, resolve_followup
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -36,7 +36,7 @@ def test_without_history_nothing_is_carried() -> None:
 
 
 def test_answer_type_check_needs_a_date_or_number_only_when_asked() -> None:
-    from citeqa.ranker import answer_type_found
+    from citeqa.answer.abstain import answer_type_found
 
     article = ["The exercise involved special forces.", "It began on March 3, 2024."]
     assert answer_type_found("When did it begin?", article) is True

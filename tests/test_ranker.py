@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from citeqa import Index, build_index
-from citeqa.lexical import BM25Index, tokenize
-from citeqa.ranker import Ranker, context_arrays, group_means, load_reranker
-from citeqa.segment import paragraph_numbers
+from citeqa.store.lexical import BM25Index, tokenize
+from citeqa.build import context_arrays, group_means
+from citeqa.search.ranker import Ranker
+from citeqa.search.rerank import load_reranker
+from citeqa.ingest.segment import paragraph_numbers
 
 
 def test_paragraph_numbers_restart_where_the_paragraph_or_document_changes() -> None:
@@ -147,7 +149,7 @@ def test_ascii_fast_path_of_fold_agrees_with_the_full_fold() -> None:
     import string
     import unicodedata
 
-    from citeqa.lexical import fold
+    from citeqa.text import fold
 
     def full(text: str) -> str:  # the general path: decompose, drop accents, casefold
         decomposed = unicodedata.normalize("NFKD", text)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citeqa.lexical import merge_places, place_table, tokenize, words
+from citeqa.text import merge_places, place_table, tokenize, words
 from citeqa.errors import InvalidArgumentError
-from citeqa.retrieval import (
+from citeqa.search.features import (
     FEATURES,
     CandidateContext,
     feature_matrix,
     loose_coverage,
     loose_coverages,
-    mlp_scores,
-    reranker_scores,
     stems_match,
 )
+from citeqa.search.rerank import mlp_scores, reranker_scores
 
 TABLE_LINES = [
     "Turkey\tname\tturkey",
@@ -30,7 +29,7 @@ TABLE_LINES = [
 
 
 def _tokens(text: str) -> list[str]:
-    from citeqa.lexical import _stemmer
+    from citeqa.text import _stemmer
 
     table = place_table(TABLE_LINES)
     starts = frozenset(key[0] for key in table if len(key) > 1)
@@ -132,7 +131,7 @@ def test_reranker_scores_add_the_hidden_layer_to_the_linear_part() -> None:
 
 
 def test_shipped_reranker_hidden_layer_covers_every_feature() -> None:
-    from citeqa.ranker import load_reranker
+    from citeqa.search.rerank import load_reranker
 
     model = load_reranker()
     assert model.mlp is not None and set(model.mlp["hidden"]) == set(FEATURES)
@@ -151,7 +150,7 @@ def test_loose_coverages_of_many_texts_match_one_at_a_time() -> None:
 
 
 def test_fold_of_plain_ascii_only_lowercases() -> None:
-    from citeqa.lexical import fold
+    from citeqa.text import fold
 
     assert fold("Lachin ARMY") == "lachin army"
     assert fold("Erdoğan Altı") == "erdogan alti"

@@ -6,20 +6,11 @@ import numpy as np
 import pytest
 
 from citeqa.errors import InvalidArgumentError
-from citeqa.retrieval import (
-    FEATURES,
-    CandidateContext,
-    Ranking,
-    candidate_ids,
-    feature_matrix,
-    fuse_rankings,
-    hybrid_rank,
-    rerank,
-    scale_by_max,
-    should_abstain,
-    top_n,
-    weighted_coverage,
-)
+from citeqa.answer.abstain import should_abstain
+from citeqa.search.candidates import candidate_ids, top_n
+from citeqa.search.features import FEATURES, CandidateContext, feature_matrix, scale_by_max, weighted_coverage
+from citeqa.search.fusion import Ranking, fuse_rankings, hybrid_rank
+from citeqa.search.rerank import rerank
 
 
 def _context(m: int, **overrides: list[float]) -> CandidateContext:

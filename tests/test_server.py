@@ -210,7 +210,7 @@ def test_monitoring_is_not_served(server):
 
 
 def test_upload_over_the_limit_gets_413_and_leaves_nothing_on_disk(server):
-    from citeqa.ui import MAX_FILE_SIZE
+    from citeqa.serve.app import MAX_FILE_SIZE
 
     limit = int(MAX_FILE_SIZE.removesuffix("mb")) * 1024 * 1024
     payload = os.urandom(limit + 4096)
@@ -233,7 +233,7 @@ def test_launch_settings_are_safe(monkeypatch, article_index):
     """`serve` launches on loopback, no share link, monitoring off, upload limit, queue bounded."""
     import gradio as gr
 
-    from citeqa import ui
+    from citeqa.serve import app as ui
 
     captured: dict = {}
 
@@ -263,7 +263,8 @@ def test_launch_settings_are_safe(monkeypatch, article_index):
 
 
 def test_cli_host_option_reaches_the_server(monkeypatch, tmp_path):
-    from citeqa import cli, ui
+    from citeqa import cli
+    from citeqa.serve import app as ui
 
     seen: dict = {}
     monkeypatch.setattr(ui, "serve", lambda **kwargs: seen.update(kwargs))
@@ -384,7 +385,7 @@ def test_invalid_json_body_is_rejected_cleanly(server):
 
 
 def test_oversized_request_bodies_are_refused_with_413(server):
-    from citeqa.ui import MAX_REQUEST_BYTES
+    from citeqa.serve.app import MAX_REQUEST_BYTES
 
     body = json.dumps({"data": ["a" * (MAX_REQUEST_BYTES + 1000)]}).encode()
     declared = httpx.post(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from citeqa import CorruptIndexError, IncompatibleIndexError, Index, build_index
-from citeqa import storage
+from citeqa import store as storage
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from citeqa import Index, InvalidArgumentError, build_index
-from citeqa.vector_index import (
+from citeqa.store.vectors import (
     APPROX_MIN_SENTENCES,
     RECALL_TARGETS,
     build_vector_index,
@@ -86,7 +86,7 @@ def test_build_rejects_an_unknown_index_type(tmp_path, fake_embedder):
 def test_single_query_search_matches_faiss_and_leaves_thread_settings_alone():
     import faiss
 
-    from citeqa.vector_index import VectorSearcher
+    from citeqa.store.vectors import VectorSearcher
 
     vectors = _clustered(2_000, 32, seed=3)
     index = faiss.IndexFlatIP(32)

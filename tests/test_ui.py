@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from citeqa.errors import SourceError
-from citeqa.index import LiveIndex
-from citeqa.render import escape_text, interpretation, plain_text, render_answer, render_source_pane
+from citeqa import LiveIndex
+from citeqa.serve.render import escape_text, interpretation, plain_text, render_answer, render_source_pane
 from citeqa.schema import Answer, Hit
-from citeqa.ui import create_app
-from citeqa.workspace import (
+from citeqa.serve.app import create_app
+from citeqa.serve.workspace import (
     MAX_DOCUMENT_BYTES,
     Library,
     Workspace,

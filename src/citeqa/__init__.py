@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+from .api import LiveIndex, answer, build_index, default_index, retrieve
+from .config import default_index_path
 from .errors import (
     CiteqaError,
     CorruptIndexError,
@@ -18,7 +20,7 @@ from .errors import (
     SourceError,
     StaleIndexError,
 )
-from .index import Index, answer, build_index, default_index, default_index_path, retrieve
+from .index import Index
 from .schema import Answer, Document, Hit
 
 __version__ = "0.1.0"
@@ -34,6 +36,7 @@ __all__ = [
     "IndexNotFoundError",
     "InvalidArgumentError",
     "InvalidQuestionError",
+    "LiveIndex",
     "SourceError",
     "StaleIndexError",
     "answer",

@@ -97,18 +97,20 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .index import Index, _check_k, default_index
-    from .query import clean_question
+    from .api import default_index
+    from .index import Index, check_k
+    from .question import clean_question
 
     clean_question(args.question)  # fail fast, before loading anything
-    _check_k(args.k)
+    check_k(args.k)
     index = Index.load(args.index) if args.index else default_index()
     _print_answer(index.answer(args.question, max_citations=args.k), args.json)
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .index import build_index, default_index_path
+    from .api import build_index
+    from .config import default_index_path
 
     out = args.index or str(default_index_path())
     index = build_index(
@@ -133,15 +135,17 @@ def _build(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import evaluate
+    from .config import default_squad_path
+    from .eval import harness
+    from .eval.report import format_report
     from .index import Index
 
     squad = args.squad
     with_squad = not args.no_squad
-    if with_squad and squad is None and not evaluate.default_squad_path().is_file():
-        print(f"{PROG}: SQuAD file not found at {evaluate.default_squad_path()}; skipping it (pass --squad PATH)", file=sys.stderr)
+    if with_squad and squad is None and not default_squad_path().is_file():
+        print(f"{PROG}: SQuAD file not found at {default_squad_path()}; skipping it (pass --squad PATH)", file=sys.stderr)
         with_squad = False
-    results = evaluate.run(
+    results = harness.run(
         gold=args.gold,
         index=Index.load(args.index) if args.index else None,
         squad=Path(squad) if squad else None,
@@ -154,12 +158,12 @@ def _eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(evaluate.format_report(results["gold"], results["squad"]))
+        print(format_report(results["gold"], results["squad"]))
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .ui import serve
+    from .serve.app import serve
 
     serve(
         index_path=args.index,

@@ -11,12 +11,12 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import CiteqaError
-from .query import clean_question
-from .schema import Answer, Hit
+from ..errors import CiteqaError
+from ..question import clean_question
+from ..schema import Answer, Hit
 
 if TYPE_CHECKING:
-    from .index import Index
+    from ..index import Index
     from .workspace import DocumentInfo
 
 #: Longer documents are shown as their cited paragraphs only, to keep the page light.

@@ -11,7 +11,7 @@ never leaves a half-written model behind.
 Queries and builds then need only ``onnxruntime`` and ``tokenizers``: tokenization,
 mean pooling over the attention mask and L2 normalization reproduce
 sentence-transformers exactly (fp32 vectors agree with the torch reference to a cosine
-of 0.9999+; see ``tests/test_embed_onnx.py``).
+of 0.9999+; see ``tests/embed/test_onnx.py``).
 
 The int8 variant is ONNX Runtime dynamic quantization of the MatMul weights
 (per-channel); its vectors differ slightly from fp32 (cosine median 0.994, min 0.988 on
@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CiteqaError, InvalidArgumentError
+from ..config import cache_root
+from ..errors import CiteqaError, InvalidArgumentError
+from ..fsutil import atomic_produce
+from .base import normalize_rows
 
 log = logging.getLogger("citeqa")
 
@@ -53,15 +55,6 @@ BATCH_SIZE = 8
 
 class OnnxUnavailableError(CiteqaError):
     """The ONNX backend cannot serve this model (missing package, unsupported model)."""
-
-
-def cache_root() -> Path:
-    """Root of citeqa's caches: ``$CITEQA_CACHE`` or ``$XDG_CACHE_HOME/citeqa``."""
-    env = os.environ.get("CITEQA_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "citeqa"
 
 
 def _read_json(path: Path) -> Any:
@@ -116,28 +109,6 @@ def export_dir(model_dir: Path) -> Path:
     return cache_root() / "onnx" / cache_key(model_dir)
 
 
-def _write_atomic(target: Path, produce) -> None:  # type: ignore[no-untyped-def]
-    """Call ``produce(tmp_path)`` then fsync and rename the result onto ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".tmp-{secrets.token_hex(6)}-{target.name}")
-    try:
-        produce(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _export_fp32(model_dir: Path, target: Path) -> None:
     """Export the Transformer of ``model_dir`` to ONNX (token embeddings out)."""
     try:
@@ -182,7 +153,7 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
                 dynamo=False,
             )
 
-    _write_atomic(target, produce)
+    atomic_produce(target, produce)
 
 
 def _quantize_int8(source: Path, target: Path) -> None:
@@ -196,7 +167,7 @@ def _quantize_int8(source: Path, target: Path) -> None:
             str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
         )
 
-    _write_atomic(target, produce)
+    atomic_produce(target, produce)
 
 
 _export_lock = threading.Lock()
@@ -225,7 +196,7 @@ def ensure_export(model_dir: str | os.PathLike[str], precision: str = "fp32") ->
             log.info("quantizing the ONNX model to int8 once (cached in %s)", folder)
             _quantize_int8(fp32, wanted)
         meta = {"export_version": EXPORT_VERSION, "model_dir": str(model_dir)}
-        _write_atomic(folder / META_FILE, lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
+        atomic_produce(folder / META_FILE, lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
     return wanted
 
 
@@ -299,8 +270,6 @@ class OnnxEmbedder:
 
         Texts are batched by length (longest first) so little compute goes to padding.
         """
-        from .embed import normalize_rows
-
         if batch_size <= 0:
             raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
         texts = list(texts)

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .embed import Embedder, SentenceTransformerEmbedder
-from .errors import CiteqaError, SourceError
-from .index import Index, LiveIndex, build_index
-from .sources import SUPPORTED_SUFFIXES, decode_text
+from ..api import LiveIndex, build_index
+from ..embed import Embedder, get_embedder
+from ..errors import CiteqaError, SourceError
+from ..index import Index
+from ..ingest.sources import SUPPORTED_SUFFIXES, decode_text
 
 log = logging.getLogger("citeqa")
 
@@ -182,7 +183,7 @@ class Workspace:
 
 def default_build_embedder(model: str) -> Embedder:
     """A separate embedder for rebuilds, so queries never wait for a rebuild's encoding."""
-    return SentenceTransformerEmbedder(model)
+    return get_embedder(model)
 
 
 class Library:

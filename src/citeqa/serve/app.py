@@ -23,8 +23,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import CiteqaError, InvalidArgumentError
-from .index import LiveIndex, _check_k
+from ..api import LiveIndex
+from ..config import default_workspace_path
+from ..errors import CiteqaError, InvalidArgumentError
+from ..index import check_k
 from .render import (
     escape_text,
     highlight_in_context,
@@ -34,7 +36,7 @@ from .render import (
     render_error,
     render_source_pane,
 )
-from .workspace import MAX_DOCUMENT_BYTES, DocumentInfo, Library, Workspace, default_workspace_path
+from .workspace import MAX_DOCUMENT_BYTES, DocumentInfo, Library, Workspace
 
 __all__ = ["create_app", "escape_text", "highlight_in_context", "render_answer", "serve"]
 
@@ -239,7 +241,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             k: How many sentences to return (1 to 100).
         """
         try:
-            hits = live.get().retrieve(question, _check_k(k))
+            hits = live.get().retrieve(question, check_k(k))
             return json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False)
         except CiteqaError as exc:
             # a refused question or k is the caller's mistake, not ours: no traceback in the log

@@ -40,8 +40,8 @@ from types import MappingProxyType
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .compose import DATE_PATTERN, NUMBER_PATTERN
-from .lexical import STOPWORDS, fold, is_place, tokenize, words
+from ..question import DATE_PATTERN, NUMBER_PATTERN
+from ..text import STOPWORDS, fold, is_place, tokenize, words
 
 #: Words that start a question or command, not names even when capitalized.
 _LEADING = frozenset(

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .schema import Document, Sentence
+from ..schema import Document, Sentence
 
 #: Bump when the rules below change: indexes record it and are rebuilt on mismatch.
 RULES_VERSION = 1

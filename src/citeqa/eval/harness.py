@@ -22,136 +22,25 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgumentError, SourceError
-from .index import Index, build_index
-from .query import clean_question
-from .ranker import MODES, abstain_decision
-from .sources import sha256_file
-
-CUTOFFS = (1, 3, 5, 10)
-GOLD_NAME = "lachin-gold.jsonl"
-
-
-# ---------------------------------------------------------------------- pure metrics
-
-
-def first_hit_rank(ranked: Sequence[int], gold: Iterable[int], limit: int = 10) -> int | None:
-    """1-based rank of the first gold item among the first ``limit`` ranked ones (None if absent)."""
-    wanted = set(int(g) for g in gold)
-    for position, item in enumerate(list(ranked)[:limit], 1):
-        if int(item) in wanted:
-            return position
-    return None
-
-
-def ranking_metrics(ranks: Sequence[int | None], cutoffs: Sequence[int] = CUTOFFS) -> dict[str, float]:
-    """MRR@10 and recall@k of per-question first-hit ranks (None = not in the top 10).
-
-    Returns:
-        ``{"n", "mrr@10", "r@1", "r@3", ...}``; zeros for an empty list.
-    """
-    n = len(ranks)
-    out: dict[str, float] = {"n": float(n)}
-    out["mrr@10"] = sum(1.0 / r for r in ranks if r is not None and r <= 10) / n if n else 0.0
-    for k in cutoffs:
-        out[f"r@{k}"] = sum(1 for r in ranks if r is not None and r <= k) / n if n else 0.0
-    return out
-
-
-def rows_containing(answers: Sequence[str], texts: Sequence[str]) -> set[int]:
-    """Rows of ``texts`` that contain at least one of ``answers``."""
-    return {row for row, text in enumerate(texts) if any(a in text for a in answers)}
-
-
-def sentence_at(spans: np.ndarray, doc: int, position: int) -> int:
-    """Row of the sentence of document ``doc`` that holds character ``position``.
-
-    A position between sentences (white space) belongs to the next sentence.
-
-    Args:
-        spans: ``(n, >=3)`` rows of document number, start, end.
-        doc: Document number.
-        position: Character offset in that document.
-
-    Raises:
-        InvalidArgumentError: the position lies after the document's last sentence.
-    """
-    rows = np.flatnonzero(spans[:, 0] == doc)
-    for row in rows:
-        if position < spans[row, 2]:
-            return int(row)
-    raise InvalidArgumentError(f"position {position} lies after the last sentence of document {doc}")
-
+from ..answer.abstain import abstain_decision
+from ..api import build_index, default_index
+from ..config import default_squad_path, eval_cache_dir
+from ..errors import InvalidArgumentError, SourceError
+from ..fsutil import atomic_produce
+from ..index import Index
+from ..ingest.sources import sha256_file
+from ..question import clean_question
+from ..search.ranker import MODES
+from .datasets import GoldCase, SquadQuestion, load_gold, squad_articles
+from .metrics import first_hit_rank, ranking_metrics, rows_containing, sentence_at
 
 # ---------------------------------------------------------------------- gold file
-
-
-@dataclass(frozen=True)
-class GoldCase:
-    """One case of the gold file.
-
-    Attributes:
-        id: Case id ("a01", "u03", "f02").
-        kind: "answerable", "unanswerable" or "followup".
-        question: The question (first turn for follow-ups).
-        answers: Substrings of the gold sentence(s); empty when unanswerable.
-        topic: For unanswerable cases, "off" (off-topic) or "near" (near the article's topic).
-        turns: For follow-ups, ``((question, answers), ...)`` in order.
-    """
-
-    id: str
-    kind: str
-    question: str
-    answers: tuple[str, ...] = ()
-    topic: str = ""
-    turns: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
-
-
-def default_gold_path() -> Path:
-    """The packaged gold file of the shipped article."""
-    return Path(str(resources.files("citeqa").joinpath("data", "eval", GOLD_NAME)))
-
-
-def parse_gold(lines: Iterable[str]) -> list[GoldCase]:
-    """Parse gold JSONL lines (blank lines skipped).
-
-    Raises:
-        InvalidArgumentError: a line is not valid JSON or lacks a field, with its number.
-    """
-    cases = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            kind = row["kind"]
-            if kind == "followup":
-                turns = tuple((t["question"], tuple(t["answers"])) for t in row["turns"])
-                cases.append(GoldCase(row["id"], kind, turns[0][0], turns[0][1], turns=turns))
-            elif kind in ("answerable", "unanswerable"):
-                cases.append(GoldCase(row["id"], kind, row["question"], tuple(row.get("answers", ())), row.get("topic", "")))
-            else:
-                raise ValueError(f"unknown kind {kind!r}")
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise InvalidArgumentError(f"gold file line {number} is invalid ({exc}); fix or remove it") from None
-    return cases
-
-
-def load_gold(path: str | os.PathLike[str] | None = None) -> list[GoldCase]:
-    """Read a gold file (the packaged one by default)."""
-    path = Path(path) if path is not None else default_gold_path()
-    try:
-        return parse_gold(path.read_text(encoding="utf-8").splitlines())
-    except OSError as exc:
-        raise SourceError(f"cannot read gold file {path}: {exc.strerror or exc}; pass an existing --gold FILE") from None
 
 
 def _texts(index: Index) -> list[str]:
@@ -251,44 +140,6 @@ def evaluate_gold(index: Index, cases: Sequence[GoldCase], *, latency_repeats: i
 # ---------------------------------------------------------------------- SQuAD (ReQA)
 
 
-@dataclass(frozen=True)
-class SquadQuestion:
-    """One SQuAD question with the sentence row that holds its answer."""
-
-    question: str
-    gold_row: int
-    article: int
-
-
-def squad_articles(data: Mapping[str, Any], limit: int | None = None) -> list[tuple[str, str, list[tuple[str, int]]]]:
-    """Turn SQuAD JSON into documents.
-
-    Returns:
-        ``(file name, text, [(question, answer position in text), ...])`` per article:
-        the title (underscores as spaces) on the first line, then the paragraphs
-        separated by blank lines.
-    """
-    articles = data.get("data")
-    if not isinstance(articles, list):
-        raise InvalidArgumentError("not a SQuAD file: no 'data' list at the top level")
-    out = []
-    for number, article in enumerate(articles[:limit] if limit else articles):
-        title = str(article.get("title", f"article {number}")).replace("_", " ")
-        text = title
-        questions = []
-        for paragraph in article["paragraphs"]:
-            text += "\n\n"
-            offset = len(text)
-            context = paragraph["context"]
-            text += context
-            for qa in paragraph["qas"]:
-                if qa.get("answers"):
-                    questions.append((qa["question"], offset + int(qa["answers"][0]["answer_start"])))
-        safe = "".join(ch if ch.isalnum() else "-" for ch in title)[:60]
-        out.append((f"{number:03d}-{safe}.txt", text + "\n", questions))
-    return out
-
-
 def squad_index(
     path: str | os.PathLike[str],
     cache_dir: str | os.PathLike[str],
@@ -343,9 +194,7 @@ def squad_index(
             vectors = None
     if vectors is None:
         vectors = index.embedder.encode([q.question for q in questions], show_progress=log is not None)
-        tmp = vectors_file.with_suffix(".tmp.npy")
-        np.save(tmp, vectors, allow_pickle=False)
-        os.replace(tmp, vectors_file)
+        atomic_produce(vectors_file, lambda tmp: np.save(tmp, vectors, allow_pickle=False))
     return index, questions, vectors
 
 
@@ -364,7 +213,7 @@ def evaluate_squad(index: Index, questions: Sequence[SquadQuestion], vectors: np
             ranking = index.rank(query, 10, mode=mode, vector=vector, question=q.question)  # type: ignore[arg-type]
             ranks.append(first_hit_rank(ranking.ids, [q.gold_row]))
             if mode == "hybrid":
-                abstained += abstain_decision(query, ranking, index.ranker).abstain
+                abstained += abstain_decision(query, ranking, index.ranker, index.vocabulary).abstain
         result["modes"][mode] = {
             split: ranking_metrics([r for r, q in zip(ranks, questions) if keep(q.article)])
             for split, keep in splits.items()
@@ -373,70 +222,7 @@ def evaluate_squad(index: Index, questions: Sequence[SquadQuestion], vectors: np
     return result
 
 
-# ---------------------------------------------------------------------- report
 
-
-def format_report(gold: Mapping[str, Any] | None, squad: Mapping[str, Any] | None) -> str:
-    """The evaluation as plain-text tables."""
-    lines: list[str] = []
-    if gold is not None:
-        c = gold["counts"]
-        lines.append(
-            f"Gold file: {c['answerable']} answerable, {c['unanswerable']} unanswerable, {c['followups']} two-turn follow-ups"
-        )
-        lines.append(f"{'mode':<8} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7}   {'follow-up hit@1':>15} {'hit@3':>6}")
-        for mode, m in gold["modes"].items():
-            a, f = m["answerable"], m["followup"]
-            lines.append(f"{mode:<8} {a['r@1']:6.3f} {a['r@3']:6.3f} {a['mrr@10']:7.3f}   {f['r@1']:15.3f} {f['r@3']:6.3f}")
-        u = gold["followup_unresolved"]
-        lines.append(f"(follow-ups without resolving against history, hybrid: hit@1 {u['r@1']:.3f}, hit@3 {u['r@3']:.3f})")
-        ab = gold["abstention"]
-        lines.append(
-            f"Abstention (answer path): off-topic abstained {ab['off_topic_abstained']}/{ab['off_topic']}, "
-            f"near-topic {ab['near_topic_abstained']}/{ab['near_topic']}, "
-            f"false abstention {ab['answerable_abstained']}/{ab['answerable']} answerable turns"
-        )
-        if ab["false_abstentions"] or ab["not_abstained"]:
-            lines.append(f"  false abstentions: {ab['false_abstentions']}; unanswerable answered: {ab['not_abstained']}")
-        lat = gold["latency_ms"]
-        lines.append(
-            f"Latency on the article, median ms/query incl. query embedding ({lat['queries']} queries): "
-            f"hybrid {lat['hybrid']:.2f}, dense-only {lat['dense']:.2f}, ratio {lat['ratio']:.2f}x"
-        )
-        if gold["misses"]:
-            lines.append("Hybrid misses at rank 1: " + "; ".join(f"{m['id']} {m['question']!r} rank {m['rank']}" for m in gold["misses"]))
-    if squad is not None:
-        if lines:
-            lines.append("")
-        lines.append(
-            f"SQuAD ReQA: {squad['documents']} articles, {squad['sentences']} sentences, {squad['questions']} questions "
-            "(fit = even articles, held-out = odd)"
-        )
-        header = f"{'mode':<8}"
-        for split in ("pool", "held_out", "fit"):
-            header += f" | {split + ' MRR':>13} {'R@1':>6} {'R@5':>6} {'R@10':>6}"
-        lines.append(header)
-        for mode, splits in squad["modes"].items():
-            row = f"{mode:<8}"
-            for split in ("pool", "held_out", "fit"):
-                m = splits[split]
-                row += f" | {m['mrr@10']:13.3f} {m['r@1']:6.3f} {m['r@5']:6.3f} {m['r@10']:6.3f}"
-            lines.append(row)
-        lines.append(f"Answer path would abstain on {squad['hybrid_abstained']}/{squad['questions']} SQuAD questions (all answerable)")
-    return "\n".join(lines)
-
-
-def default_squad_path() -> Path:
-    """``../shared/data/squad/dev-v1.1-tune.json`` relative to the repository root (or the cwd)."""
-    checkout = Path(__file__).resolve().parents[2]
-    base = checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
-    return base / ".." / "shared" / "data" / "squad" / "dev-v1.1-tune.json"
-
-
-def default_cache_dir() -> Path:
-    """Where built evaluation indexes are cached: ``$XDG_CACHE_HOME/citeqa/eval``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "citeqa" / "eval"
 
 
 def run(
@@ -455,9 +241,9 @@ def run(
     Args:
         gold: Gold file (default: the packaged one for the shipped article).
         index: Index the gold file is asked against (default: the shipped article's).
-        squad: SQuAD v1.1 file (default: :func:`default_squad_path`).
+        squad: SQuAD v1.1 file (default: :func:`citeqa.config.default_squad_path`).
         limit: Use only the first ``limit`` SQuAD articles.
-        cache_dir: Cache folder for the SQuAD index (default: :func:`default_cache_dir`).
+        cache_dir: Cache folder for the SQuAD index (default: :func:`citeqa.config.eval_cache_dir`).
         with_gold: Run the gold-file evaluation.
         with_squad: Run the SQuAD evaluation.
         log: Called with progress messages (e.g. ``print``), or None.
@@ -466,12 +252,10 @@ def run(
         raise InvalidArgumentError(f"limit must be > 0, got {limit}")
     out: dict[str, Any] = {"gold": None, "squad": None}
     if with_gold:
-        from .index import default_index
-
         out["gold"] = evaluate_gold(index or default_index(), load_gold(gold))
     if with_squad:
         squad_index_, questions, vectors = squad_index(
-            squad or default_squad_path(), cache_dir or default_cache_dir(), limit=limit, log=log
+            squad or default_squad_path(), cache_dir or eval_cache_dir(), limit=limit, log=log
         )
         out["squad"] = evaluate_squad(squad_index_, questions, vectors)
     return out

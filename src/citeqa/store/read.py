@@ -1,109 +1,64 @@
-"""The index on disk: a folder of plain files, written atomically, verified on load.
+"""Reading an index version: resolve ``CURRENT``, verify every file against the manifest, map the arrays.
 
-Layout of an index folder::
-
-    index/
-      CURRENT                 name of the live version (switched with os.replace)
-      v-<utc time>-<rand>/    one complete, immutable version
-        manifest.json         format, model, backend, vector space, FAISS index type and
-                              parameters, segmenter, sources + sha256, every file's
-                              size + sha256, counts, creation time
-        vectors.faiss         FAISS index of unit sentence vectors (inner product):
-                              exact (flat) or approximate (IVF + 8-bit scalar quantizer)
-        embeddings.npy        float16 (n, dim) sentence vectors, reused by the next build
-                              for unchanged documents (never read when serving)
-        sentences.npy         int64 (n, 4): document number, start, end, paragraph id
-        documents.jsonl       one document per line: id, path, sha256
-        documents.npy         int64 (documents, 3): byte start, byte end in texts.bin, chars
-        texts.bin             the documents' UTF-8 text, one after the other
-        bm25/                 BM25 arrays (.npy) and vocabulary/params (.json) over sentences
-        bm25_paragraphs/      the same over whole paragraphs (paragraph context for ranking)
-        paragraph_vectors.npy float16 (paragraphs, dim) unit mean vector of each paragraph
-        document_vectors.npy  float16 (documents, dim) unit mean vector of each document
-        vocabulary.json       the corpus's distinct words and names (read when first needed)
-
-Large indexes load without becoming Python objects: the .npy arrays and texts.bin are
-memory-mapped (a document's text is decoded only when one of its sentences is shown)
-and approximate FAISS indexes are read with ``IO_FLAG_MMAP``.
-
-Verification: every file is checked against its size and sha256 in the manifest before
-citeqa uses it. The files needed to serve are hashed when the index loads (about 1 s
-per GB); ``embeddings.npy``, which only a rebuild reads, is hashed when a rebuild
-reads it (and a mismatch then just means re-embedding).
-      .tmp-<rand>/            a version being written (removed by the next build)
-      .lock                   held while building
-
-A build writes a whole new version next to the old ones, fsyncs it, renames it into
-place and only then switches ``CURRENT`` — so a crash at any moment leaves the old or
-the new version live, never a mix. This is the only module that touches index files.
+Owns the read side of :mod:`citeqa.store.format`; refuses a missing, corrupt, stale or
+incompatible index with the command that fixes it. Never writes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
-import os
-import secrets
-import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
-from .errors import (
+from ..errors import (
     CorruptIndexError,
     IncompatibleIndexError,
     IndexNotFoundError,
     StaleIndexError,
 )
+from ..ingest.segment import paragraph_numbers
+from ..ingest.sources import resolve_source_path, sha256_file
+from ..schema import Document
+from .format import (
+    BM25_DIR,
+    DOCUMENT_SPANS,
+    DOCUMENT_VECTORS,
+    DOCUMENTS,
+    EMBEDDINGS,
+    FORMAT_VERSION,
+    MANIFEST,
+    MANIFEST_DIGEST,
+    MMAP_MIN_BYTES,
+    PARAGRAPH_BM25_DIR,
+    PARAGRAPH_VECTORS,
+    POINTER,
+    SENTENCES,
+    SERVING_FILES,
+    TEXTS,
+    VECTORS,
+    VERSION_PREFIX,
+    VOCABULARY,
+    manifest_digest,
+    rebuild_hint,
+)
 from .lexical import BM25Index
-from .schema import Document
-from .segment import paragraph_numbers
-from .sources import resolve_source_path, sha256_bytes, sha256_file
-from .vector_index import VectorSearcher, apply_search_params
+from .vectors import VectorSearcher, apply_search_params
 
 log = logging.getLogger("citeqa")
 
-FORMAT_VERSION = 3
-POINTER = "CURRENT"
-MANIFEST = "manifest.json"
-VECTORS = "vectors.faiss"
-EMBEDDINGS = "embeddings.npy"
-DOCUMENTS = "documents.jsonl"
-DOCUMENT_SPANS = "documents.npy"
-TEXTS = "texts.bin"
-SENTENCES = "sentences.npy"
-BM25_DIR = "bm25"
-PARAGRAPH_BM25_DIR = "bm25_paragraphs"
-PARAGRAPH_VECTORS = "paragraph_vectors.npy"
-DOCUMENT_VECTORS = "document_vectors.npy"
-VOCABULARY = "vocabulary.json"
-#: Files the manifest must list; all listed files but embeddings.npy are hashed when the
-#: index loads (embeddings.npy when a rebuild reads it).
-SERVING_FILES = frozenset(
-    {VECTORS, SENTENCES, DOCUMENTS, DOCUMENT_SPANS, TEXTS, PARAGRAPH_VECTORS, DOCUMENT_VECTORS, VOCABULARY}
-)
-#: Approximate FAISS indexes at least this large are memory-mapped rather than read.
-MMAP_MIN_BYTES = 64 << 20
-VERSION_PREFIX = "v-"
-TMP_PREFIX = ".tmp-"
-KEEP_VERSIONS = 2
 #: Held while .npy headers are parsed. NumPy parses them with ``ast.literal_eval``, and
 #: CPython 3.11's parser is not safe to run from several threads at once: a server
 #: loading a rebuilt index while another thread loads one failed about once in 200
 #: loads with "SystemError: AST constructor recursion depth mismatch". The arrays are
 #: memory-mapped, so the lock is held for milliseconds.
 _NPY_LOAD_LOCK = threading.Lock()
-#: Manifest field holding the sha256 of the manifest's other fields (canonical JSON),
-#: so a flipped byte anywhere in the manifest is caught, not only in the files it lists.
-MANIFEST_DIGEST = "manifest_sha256"
 
 
 @dataclass(frozen=True)
@@ -200,204 +155,8 @@ class DocumentTable(Sequence[Document]):
         return [(row["doc_id"], row["sha256"]) for row in self._meta]
 
 
-def _rebuild_hint(manifest: dict[str, Any] | None, index_dir: Path) -> str:
-    sources = []
-    if manifest:
-        sources = [s.get("path", "") for s in manifest.get("sources", [])]
-    shown = " ".join(s for s in sources if not s.startswith("package:"))
-    if len(sources) > 10:  # a long list helps nobody: name the form of the command
-        shown = "SOURCES..."
-    return f"citeqa build {shown + ' ' if shown else ''}--index {index_dir}"
 
 
-# --------------------------------------------------------------------------- writing
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(root: Path) -> None:
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(folder))
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-            handle.write("\n")
-
-
-def manifest_digest(manifest: dict[str, Any]) -> str:
-    """sha256 of a manifest's fields (all but the digest itself) as canonical JSON."""
-    body = {key: value for key, value in manifest.items() if key != MANIFEST_DIGEST}
-    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return sha256_bytes(canonical.encode("utf-8"))
-
-
-def _file_table(root: Path) -> dict[str, dict[str, Any]]:
-    table: dict[str, dict[str, Any]] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        if rel == MANIFEST:
-            continue
-        table[rel] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
-    return table
-
-
-@contextlib.contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold the index folder's build lock (one build at a time per folder)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
-
-
-def _write_documents(folder: Path, documents: Sequence[Document]) -> None:
-    spans = np.zeros((len(documents), 3), dtype=np.int64)
-    offset = 0
-    with open(folder / TEXTS, "wb") as blob:
-        for number, document in enumerate(documents):
-            data = document.text.encode("utf-8")
-            blob.write(data)
-            spans[number] = (offset, offset + len(data), len(document.text))
-            offset += len(data)
-    _save_npy(folder / DOCUMENT_SPANS, spans)
-    _write_jsonl(folder / DOCUMENTS, [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents])
-
-
-def write_version(
-    index_dir: Path,
-    *,
-    documents: Sequence[Document],
-    sentences: np.ndarray,
-    vectors: Any,
-    bm25: BM25Index,
-    paragraph_bm25: BM25Index,
-    paragraph_vectors: np.ndarray,
-    document_vectors: np.ndarray,
-    vocabulary: dict[str, list[str]],
-    info: dict[str, Any],
-    embeddings: np.ndarray | None = None,
-    keep: int = KEEP_VERSIONS,
-) -> Path:
-    """Write a new version of the index and make it the live one, atomically.
-
-    Args:
-        index_dir: The index folder (created if needed).
-        documents: The documents, in index order.
-        sentences: int64 array (n, 4) of document number, start, end, paragraph id.
-        vectors: A FAISS index holding one vector per sentence, in the same order.
-        bm25: The lexical index over the same sentences.
-        paragraph_bm25: The lexical index over their paragraphs.
-        paragraph_vectors: (paragraphs, dim) mean vector of each paragraph (stored float16).
-        document_vectors: (documents, dim) mean vector of each document (stored float16).
-        vocabulary: The corpus's words and names, ``{"words": [...], "names": [...]}``.
-        info: Manifest fields describing how it was built (model, segmenter, ...).
-        embeddings: The (n, dim) sentence vectors, kept (as float16) so the next build
-            can reuse them for unchanged documents.
-        keep: How many versions to keep (at least 2: the live one and the one before).
-
-    Returns:
-        The folder of the new live version.
-    """
-    import faiss
-
-    index_dir = Path(index_dir)
-    keep = max(2, keep)
-    sentences = np.asarray(sentences, dtype=np.int64).reshape(-1, 4)
-    with build_lock(index_dir):
-        _remove_leftovers(index_dir)
-        tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
-        tmp.mkdir()
-        faiss.write_index(vectors, str(tmp / VECTORS))
-        if embeddings is not None:
-            _save_npy(tmp / EMBEDDINGS, np.asarray(embeddings, dtype=np.float16))
-        _write_documents(tmp, documents)
-        _save_npy(tmp / SENTENCES, sentences)
-        (tmp / BM25_DIR).mkdir()
-        bm25.save(tmp / BM25_DIR)
-        (tmp / PARAGRAPH_BM25_DIR).mkdir()
-        paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR)
-        _save_npy(tmp / PARAGRAPH_VECTORS, np.asarray(paragraph_vectors, dtype=np.float16))
-        _save_npy(tmp / DOCUMENT_VECTORS, np.asarray(document_vectors, dtype=np.float16))
-        with open(tmp / VOCABULARY, "w", encoding="utf-8") as handle:
-            json.dump(vocabulary, handle, ensure_ascii=False, separators=(",", ":"))
-        created = datetime.now(timezone.utc)
-        paragraphs = int(np.asarray(paragraph_vectors).shape[0])
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            **info,
-            "created_at": created.isoformat(timespec="seconds"),
-            "counts": {"documents": len(documents), "sentences": int(sentences.shape[0]), "paragraphs": paragraphs},
-            "sources": [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents],
-            "files": _file_table(tmp),
-        }
-        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
-        with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
-        _fsync_tree(tmp)
-        name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
-        final = index_dir / name
-        os.rename(tmp, final)
-        _fsync_dir(index_dir)
-        pointer_tmp = index_dir / f"{TMP_PREFIX}{POINTER}-{secrets.token_hex(4)}"
-        with open(pointer_tmp, "w", encoding="utf-8") as handle:
-            handle.write(name + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(pointer_tmp, index_dir / POINTER)
-        _fsync_dir(index_dir)
-        _prune(index_dir, live=name, keep=keep)
-        return final
-
-
-def _remove_leftovers(index_dir: Path) -> None:
-    """Remove half-written versions of earlier builds (callers hold the build lock)."""
-    for path in index_dir.glob(f"{TMP_PREFIX}*"):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-
-def _prune(index_dir: Path, *, live: str, keep: int) -> None:
-    versions = sorted(p.name for p in index_dir.glob(f"{VERSION_PREFIX}*") if p.is_dir())
-    keep_names = set(versions[-keep:]) | {live}
-    for name in versions:
-        if name not in keep_names:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
-
-
-def list_versions(index_dir: Path) -> list[str]:
-    """Names of the complete versions in ``index_dir``, oldest first."""
-    return sorted(p.name for p in Path(index_dir).glob(f"{VERSION_PREFIX}*") if p.is_dir())
-
-
-# --------------------------------------------------------------------------- reading
 
 
 def resolve_version(path: Path) -> Path:
@@ -460,17 +219,17 @@ def read_manifest(version: Path) -> dict[str, Any]:
         # Written by an older citeqa, before manifests carried their own checksum.
         raise IncompatibleIndexError(
             f"{path}: index format {manifest.get('format_version')!r}, this citeqa reads "
-            f"{FORMAT_VERSION}; rebuild with: {_rebuild_hint(manifest, version.parent)}"
+            f"{FORMAT_VERSION}; rebuild with: {rebuild_hint(manifest, version.parent)}"
         )
     if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):
         raise CorruptIndexError(
             f"{path} does not match its own checksum (corrupted or edited by hand); "
-            f"rebuild with: {_rebuild_hint(manifest, version.parent)}"
+            f"rebuild with: {rebuild_hint(manifest, version.parent)}"
         )
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IncompatibleIndexError(
             f"{path}: index format {manifest.get('format_version')!r}, this citeqa reads "
-            f"{FORMAT_VERSION}; rebuild with: {_rebuild_hint(manifest, version.parent)}"
+            f"{FORMAT_VERSION}; rebuild with: {rebuild_hint(manifest, version.parent)}"
         )
     return manifest
 
@@ -522,7 +281,7 @@ def verify_files(version: Path, manifest: dict[str, Any], *, serving_only: bool 
     Raises:
         CorruptIndexError: naming the first file that is missing or differs.
     """
-    hint = _rebuild_hint(manifest, version.parent)
+    hint = rebuild_hint(manifest, version.parent)
     missing_required = SERVING_FILES - set(manifest["files"])
     if missing_required:
         raise CorruptIndexError(
@@ -540,7 +299,7 @@ def read_embeddings(version: Path, manifest: dict[str, Any]) -> np.ndarray | Non
     if expected is None:
         return None
     try:
-        _verify_file(version, EMBEDDINGS, expected, _rebuild_hint(manifest, version.parent))
+        _verify_file(version, EMBEDDINGS, expected, rebuild_hint(manifest, version.parent))
         with _NPY_LOAD_LOCK:
             stored = np.load(version / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
     except (CorruptIndexError, OSError, ValueError) as exc:
@@ -555,7 +314,7 @@ def read_embeddings(version: Path, manifest: dict[str, Any]) -> np.ndarray | Non
 
 def read_vocabulary(version: Path, manifest: dict[str, Any]) -> dict[str, list[str]]:
     """The verified word lists of a version (see :meth:`StoredIndex.vocabulary`)."""
-    hint = _rebuild_hint(manifest, version.parent)
+    hint = rebuild_hint(manifest, version.parent)
     _verify_file(version, VOCABULARY, manifest.get("files", {}).get(VOCABULARY), hint)
     try:
         with open(version / VOCABULARY, encoding="utf-8") as handle:
@@ -574,7 +333,7 @@ def check_sources(version: Path, manifest: dict[str, Any]) -> None:
     Raises:
         StaleIndexError: naming the source and the command that rebuilds the index.
     """
-    hint = _rebuild_hint(manifest, version.parent)
+    hint = rebuild_hint(manifest, version.parent)
     for source in manifest.get("sources", []):
         spec = source.get("path", "")
         path = resolve_source_path(spec)
@@ -680,7 +439,7 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
     verify_files(version, manifest, serving_only=True)
     if check_stale:
         check_sources(version, manifest)
-    hint = _rebuild_hint(manifest, version.parent)
+    hint = rebuild_hint(manifest, version.parent)
     try:
         with _NPY_LOAD_LOCK:
             meta = _read_jsonl(version / DOCUMENTS)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from pathlib import Path
 
-from .errors import SourceError
-from .schema import Document
+from ..config import DEFAULT_ARTICLE, PACKAGE_PREFIX, package_data
+from ..errors import SourceError
+from ..schema import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
-PACKAGE_PREFIX = "package:"
-DEFAULT_ARTICLE = "lachin-joint-exercise.txt"
 
 
 def default_source() -> str:
@@ -25,7 +23,7 @@ def resolve_source_path(spec: str) -> Path:
     """Turn a recorded source path (plain or ``package:NAME``) into a filesystem path."""
     if spec.startswith(PACKAGE_PREFIX):
         name = spec[len(PACKAGE_PREFIX) :]
-        return Path(str(resources.files("citeqa") / "data" / name))
+        return package_data(name)
     return Path(spec)
 
 

@@ -1,0 +1,80 @@
+"""Atomic file writes, fsync and file locks: the one place citeqa makes writes crash-safe.
+
+A file is written next to its target under a temporary name, flushed to disk, renamed
+over the target with ``os.replace`` and the folder fsynced, so a reader or a crash sees
+the old file or the new one, never a part. Locks are :mod:`filelock` locks (one writer
+per folder across processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from filelock import FileLock
+
+#: Prefix of temporary files and folders; anything named so is an unfinished write.
+TMP_PREFIX = ".tmp-"
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush one file or folder to disk."""
+    flags = os.O_RDONLY | (os.O_DIRECTORY if Path(path).is_dir() else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: str | os.PathLike[str]) -> None:
+    """Flush every file and folder below ``root`` (``root`` included) to disk."""
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            fsync_path(os.path.join(folder, name))
+        fsync_path(folder)
+
+
+def temporary_name(target: Path) -> Path:
+    """A fresh temporary path next to ``target`` (same folder, so the rename is atomic)."""
+    return target.with_name(f"{TMP_PREFIX}{secrets.token_hex(6)}-{target.name}")
+
+
+def atomic_produce(target: str | os.PathLike[str], produce: Callable[[Path], object]) -> None:
+    """Call ``produce(tmp_path)`` to write a file, then fsync it and rename it onto ``target``.
+
+    The temporary file is removed if ``produce`` fails; ``target`` is then untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(target)
+    try:
+        produce(tmp)
+        fsync_path(tmp)
+        os.replace(tmp, target)
+        fsync_path(target.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    atomic_produce(target, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_text(target: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``target`` atomically."""
+    atomic_write_bytes(target, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike[str], name: str = ".lock") -> Iterator[None]:
+    """Hold ``folder/name`` exclusively (created if needed) for the ``with`` block."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / name)):
+        yield

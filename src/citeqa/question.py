@@ -1,0 +1,221 @@
+"""Question analysis: check a question, find its kind and answer types, resolve follow-ups.
+
+Used by search (answer-type features) and answer (abstention, composition) alike, so it
+sits below both and imports neither. Pure functions over strings; no model, no files.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import InvalidArgumentError, InvalidQuestionError
+from .text import STOPWORDS, fold, words
+
+MAX_QUESTION_CHARS = 1000
+
+# Words that point back at something said earlier in the conversation.
+_ANAPHORA = frozenset(
+    "it its he him his she her hers they them their theirs this that these those there "
+    "then one ones former latter same".split()
+)
+
+
+def clean_question(question: object) -> str:
+    """Validate and normalize a question.
+
+    Control and format characters (zero-width, direction marks) and lone surrogates
+    are removed, white space is collapsed.
+
+    Raises:
+        InvalidQuestionError: not a string, blank, or longer than 1,000 characters.
+    """
+    if not isinstance(question, str):
+        raise InvalidQuestionError(f"question must be text, got {type(question).__name__}")
+    if len(question) > MAX_QUESTION_CHARS * 4:
+        raise InvalidQuestionError(
+            f"question is too long ({len(question):,} characters); keep it under "
+            f"{MAX_QUESTION_CHARS:,} characters"
+        )
+    kept = []
+    for ch in question:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            kept.append(" " if ch in "\t\n\r\v\f" else "")
+        else:
+            kept.append(ch)
+    text = re.sub(r"\s+", " ", "".join(kept)).strip()
+    if not text:
+        raise InvalidQuestionError("question is blank; type a question about the documents")
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidQuestionError(
+            "question has no letters or digits to search for; type a question about the documents"
+        )
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidQuestionError(
+            f"question is too long ({len(text):,} characters); keep it under "
+            f"{MAX_QUESTION_CHARS:,} characters"
+        )
+    return text
+
+
+def user_turns(history: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """The user's earlier questions from Gradio-style messages, oldest first.
+
+    Raises:
+        InvalidArgumentError: ``history`` is not a list of ``{"role", "content"}`` dicts.
+    """
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
+        raise InvalidArgumentError(
+            f"history must be a list of {{'role', 'content'}} messages, got {type(history).__name__}"
+        )
+    turns = []
+    for number, message in enumerate(history):
+        if not isinstance(message, Mapping) or "role" not in message:
+            raise InvalidArgumentError(
+                f"history[{number}] must be a {{'role', 'content'}} message, got {message!r:.80}"
+            )
+        content = message.get("content")
+        if message["role"] == "user" and isinstance(content, str) and content.strip():
+            turns.append(content)
+    return turns
+
+
+def content_words(text: str) -> list[str]:
+    """Folded words of ``text`` without stop words or pointing words."""
+    return [w for w in words(text) if w not in STOPWORDS and w not in _ANAPHORA]
+
+
+def needs_context(question: str) -> bool:
+    """True when a question leans on earlier turns: it points back ("it", "they"...) or
+    names at most one thing ("and SAS?"). "What does the declaration focus on?" names
+    its own subject and stands alone."""
+    folded = words(question)
+    return bool(set(folded) & _ANAPHORA) or len(content_words(question)) <= 1
+
+
+def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:
+    """The query to search for ``question`` given the conversation so far.
+
+    A question that stands on its own is searched as asked. One that leans on the
+    conversation (it points back with "it", "he", "they"... or has at most one content
+    word, like "and SAS?") gets the content words of the previous question appended
+    (its names and topic words), so the search knows what "it" is. The index ranks
+    both the question as asked and this resolved query and fuses the two rankings
+    (see :meth:`citeqa.Index.answer`), so carrying a wrong word costs little.
+
+    Returns:
+        The query; ``"question (carried words)"`` when something was carried, which is
+        also what :attr:`Answer.interpreted_as` shows.
+    """
+    turns = user_turns(history)
+    if not turns or not needs_context(question):
+        return question
+    own = set(content_words(question))
+    carried: list[str] = []
+    # Only a question's worth of the last turn: history comes from the client, unbounded.
+    for word in content_words(turns[-1][: MAX_QUESTION_CHARS * 4]):
+        if word not in own and word not in carried:
+            carried.append(word)
+    if not carried:
+        return question
+    return f"{question} ({' '.join(carried)})"
+
+
+# ---------------------------------------------------------------- answer types
+
+_MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+_NUMBER_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    r"hundreds?|thousands?|millions?|billions?|dozens?|half)"
+)
+_QUALIFIER = r"(?:(?:nearly|almost|about|around|over|under|some|roughly|approximately|more than|less than|fewer than|at least|up to)\s+)?"
+_DATE = re.compile(
+    rf"\b{_MONTH}\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?\b"
+    rf"|\b\d{{1,2}}\s+{_MONTH}\.?(?:,?\s+\d{{4}})?\b"
+    r"|\b(?:1[0-9]|20)\d\d(?:s|-\d\d)?\b"
+    r"|\b(?:last|next|this|earlier this|later this)\s+(?:year|month|week|spring|summer|autumn|fall|winter|"
+    rf"{_MONTH}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    rf"|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(?:years?|months?|weeks?|days?|decades?|centur(?:y|ies))\s+ago\b"
+    r"|\b\d{1,2}(?:st|nd|rd|th)\s+century\b|\b(?:yesterday|today|tomorrow)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    rf"\b{_QUALIFIER}(?:\d[\d,.]*|{_NUMBER_WORD}(?:[- ]{_NUMBER_WORD})*)\b(?:%|-[a-z]+\b)?(?:\s+(?!(?:and|or|of|the|to|in|on|at|for|by|with|from)\b)[a-z]+\b)?",
+    re.IGNORECASE,
+)
+#: Dates and numbers as :func:`answer_spans` finds them (also used by :mod:`citeqa.answer.focus`).
+DATE_PATTERN = _DATE
+NUMBER_PATTERN = _NUMBER
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|de|da|von|van|bin|al|the)\s+)?[A-Z][\w'’.-]*)*")
+
+_WHEN = re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade)\b|\bwhich (?:year|date|day|month|century)\b|\bsince when\b|\bhow long ago\b", re.IGNORECASE)
+_COUNT = re.compile(
+    r"\bhow (?:many|much|long|often|old|far|big|large)\b"
+    r"|\bwhat (?:(?:is|was|are|were) )?(?:the )?(?:number|percentage|amount|population|cost|price)\b",
+    re.IGNORECASE,
+)
+_WHO = re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|people|man|woman|group|company|organi[sz]ation|country|countries|ministry)\b", re.IGNORECASE)
+_WHERE = re.compile(r"\bwhere\b|\bwhat (?:region|city|country|place|town|area)\b|\bwhich (?:region|city|place|town|area)\b|\bin what (?:region|city|country|place)\b", re.IGNORECASE)
+
+
+def question_type(question: str) -> str | None:
+    """The kind of answer a question asks for: "when", "count", "who", "where" or None."""
+    for name, pattern in (("when", _WHEN), ("count", _COUNT), ("who", _WHO), ("where", _WHERE)):
+        if pattern.search(question):
+            return name
+    return None
+
+
+def _names(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for match in _NAME.finditer(text):
+        start, end = match.span()
+        token = match.group()
+        # a capitalized stop word that only starts the sentence ("The", "During") is no name
+        first = fold(token.split()[0])
+        if first in STOPWORDS or first in {"meanwhile", "moreover", "however", "while", "during", "also"}:
+            rest = token.split(maxsplit=1)
+            if len(rest) == 1:
+                continue
+            start = start + token.index(rest[1])
+        spans.append((start, end))
+    return spans
+
+
+def answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of ``text`` holding the kind of words ``question`` asks for.
+
+    Dates for "when" questions, numbers (with their unit word) for "how many/much/long",
+    capitalized names for "who" and "where". Spans made only of words the question
+    already uses are left out (they restate the question, they don't answer it).
+
+    Returns:
+        Sorted, non-overlapping ``(start, end)`` character spans relative to ``text``.
+    """
+    kind = question_type(question)
+    if kind is None:
+        return ()
+    dates = [m.span() for m in _DATE.finditer(text)]
+    if kind == "when":
+        found = dates
+    else:
+        # numbers and names that are part of a date ("Nov. 10") answer "when", not this
+        found = [m.span() for m in _NUMBER.finditer(text)] if kind == "count" else _names(text)
+        found = [(s, e) for s, e in found if not any(s < de and ds < e for ds, de in dates)]
+    asked = set(words(question))
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        own = [w for w in words(text[start:end]) if w not in STOPWORDS]
+        if not own or all(w in asked for w in own):
+            continue
+        if spans and start < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return tuple(spans)

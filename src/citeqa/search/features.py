@@ -1,0 +1,189 @@
+"""Reranking features: pure functions from a :class:`CandidateContext` to a feature matrix.
+
+Owns what the reranker looks at (:data:`FEATURES`) and the coverage measures; no model, no
+files. Tests drive these functions with tiny hand-made arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fusion import RRF_K, ranks_of, reciprocal_rank_fusion
+
+#: Feature names, in column order of :func:`feature_matrix`.
+FEATURES = (
+    "dense",
+    "dense_gap",
+    "lexical",
+    "rrf",
+    "paragraph_lexical",
+    "paragraph_dense",
+    "neighbour_dense",
+    "document_dense",
+    "title_dense",
+    "coverage",
+    "answer_type",
+    "length",
+    "title",
+    "dense_rank",
+    "dense_z",
+    "answer_when",
+    "answer_count",
+    "answer_who",
+    "answer_where",
+    "loose_coverage",
+)
+
+
+#: Question kinds (:func:`citeqa.compose.question_type`) whose answer-type match gets its own weight.
+TYPED_KINDS = ("when", "count", "who", "where")
+
+
+@dataclass(frozen=True)
+class CandidateContext:
+    """Raw per-candidate evidence for one query (all arrays have one entry per candidate).
+
+    Attributes:
+        dense: Cosine of the sentence to the query.
+        lexical: BM25 score of the sentence.
+        paragraph_lexical: BM25 score of the sentence's paragraph (paragraphs as documents).
+        paragraph_dense: Cosine of the paragraph centroid (mean of its sentence vectors).
+        neighbour_dense: Best cosine of the sentences just before and after it in the
+            same paragraph (the sentence's own cosine when it stands alone).
+        document_dense: Cosine of the document centroid.
+        title_dense: Cosine of the document's first sentence (the headline or title).
+        coverage: IDF-weighted share of the query's words found in the sentence (0..1).
+        answer_type: 1.0 when the sentence holds the kind of words the question asks for
+            (a date for "when", a number for "how many", a name for "who"), else 0.0.
+        length: Number of words in the sentence.
+        title: 1.0 when the sentence is its document's first line (headline or title),
+            else 0.0 (None: no candidate is a title).
+        question_kind: The kind of answer the question asks for ("when", "count", "who",
+            "where" or None); ``answer_type`` also enters as one feature per kind, since a
+            date matters more to a "when" question than a name to a "who" question.
+        loose_coverage: Like ``coverage`` but a query word also counts as found when it
+            and a sentence word share a stem prefix (:func:`loose_coverage`; None: same
+            as ``coverage``).
+    """
+
+    dense: np.ndarray
+    lexical: np.ndarray
+    paragraph_lexical: np.ndarray
+    paragraph_dense: np.ndarray
+    neighbour_dense: np.ndarray
+    document_dense: np.ndarray
+    title_dense: np.ndarray
+    coverage: np.ndarray
+    answer_type: np.ndarray
+    length: np.ndarray
+    title: np.ndarray | None = None
+    question_kind: str | None = None
+    loose_coverage: np.ndarray | None = None
+
+
+def scale_by_max(values: np.ndarray) -> np.ndarray:
+    """``values / max(values)`` when the max is positive, else zeros."""
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    top = float(values.max()) if values.size else 0.0
+    return values / top if top > 0 else np.zeros_like(values)
+
+
+def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
+    """IDF-weighted share of the distinct query tokens that occur in the text (0..1).
+
+    Tokens missing from ``idf`` get the largest weight (rare words count most): the
+    mapping's ``ceiling`` when it has one (:class:`citeqa.lexical.Idf`), else its max.
+    """
+    wanted = set(query_tokens)
+    if not wanted:
+        return 0.0
+    ceiling = getattr(idf, "ceiling", None)
+    fallback = float(ceiling) if ceiling is not None else max(idf.values(), default=1.0)
+    weights = {t: float(idf.get(t, fallback)) for t in wanted}
+    total = sum(weights.values())
+    present = set(text_tokens)
+    return sum(w for t, w in weights.items() if t in present) / total if total > 0 else 0.0
+
+
+#: Shortest stem that may match a longer stem it starts (see :func:`loose_coverage`).
+MIN_PREFIX = 5
+
+
+def stems_match(a: str, b: str, min_prefix: int = MIN_PREFIX) -> bool:
+    """True when two stems are equal or the shorter (at least ``min_prefix`` long) starts the longer.
+
+    Catches derivations the Snowball stemmer keeps apart ("occupi" from "occupied" and
+    "occup" from "occupation").
+    """
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= min_prefix and long_.startswith(short)
+
+
+def loose_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
+    """:func:`weighted_coverage` where a query token counts as present when a text token matches it by :func:`stems_match`."""
+    return float(loose_coverages(query_tokens, [text_tokens], idf)[0])
+
+
+def loose_coverages(
+    query_tokens: Sequence[str], texts_tokens: Sequence[Sequence[str]], idf: Mapping[str, float]
+) -> np.ndarray:
+    """:func:`loose_coverage` of many texts at once (each distinct token is compared once)."""
+    wanted = set(query_tokens)
+    vocabulary = {t for tokens in texts_tokens for t in tokens}
+    matches = {q: {t for t in vocabulary if stems_match(q, t)} if len(q) >= MIN_PREFIX else {q} for q in wanted}
+    out = np.zeros(len(texts_tokens))
+    for i, tokens in enumerate(texts_tokens):
+        present = set(tokens)
+        found = [q for q, forms in matches.items() if not forms.isdisjoint(present)]
+        out[i] = weighted_coverage(query_tokens, found, idf)
+    return out
+
+
+def feature_matrix(context: CandidateContext) -> np.ndarray:
+    """The ``(m, len(FEATURES))`` feature matrix of ``m`` candidates, columns as in FEATURES.
+
+    Scores are made comparable across queries: BM25 values are divided by the query's
+    best, dense values are also given as the gap to the query's best, ranks enter as
+    reciprocal-rank-fusion scores, and the dense cosine also as its reciprocal rank and
+    its z-score among the query's candidates (how far it stands out of the pool; this
+    lets a paraphrase that only the embedding recognizes win over word overlap).
+    """
+    dense = np.asarray(context.dense, dtype=np.float64)
+    lexical = np.nan_to_num(np.asarray(context.lexical, dtype=np.float64), nan=0.0)
+    m = dense.shape[0]
+    if m == 0:
+        return np.zeros((0, len(FEATURES)))
+    dense_rank = ranks_of(dense)
+    lexical_rank = np.where(lexical > 0, ranks_of(lexical), 0)
+    rrf = reciprocal_rank_fusion([dense_rank, lexical_rank]) * RRF_K / 2
+    spread = float(dense.std())
+    title = np.zeros(m) if context.title is None else np.asarray(context.title, dtype=np.float64)
+    columns = {
+        "dense": dense,
+        "dense_gap": dense - dense.max(),
+        "lexical": scale_by_max(lexical),
+        "rrf": rrf,
+        "paragraph_lexical": scale_by_max(context.paragraph_lexical),
+        "paragraph_dense": np.asarray(context.paragraph_dense, dtype=np.float64),
+        "neighbour_dense": np.asarray(context.neighbour_dense, dtype=np.float64),
+        "document_dense": np.asarray(context.document_dense, dtype=np.float64),
+        "title_dense": np.asarray(context.title_dense, dtype=np.float64),
+        "coverage": np.asarray(context.coverage, dtype=np.float64),
+        "answer_type": np.asarray(context.answer_type, dtype=np.float64),
+        "length": np.log1p(np.asarray(context.length, dtype=np.float64)) / 4.0,
+        "title": title,
+        "dense_rank": 1.0 / dense_rank,
+        "dense_z": (dense - dense.mean()) / spread if spread > 1e-9 else np.zeros(m),
+        "loose_coverage": np.asarray(
+            context.coverage if context.loose_coverage is None else context.loose_coverage, dtype=np.float64
+        ),
+    }
+    typed = np.asarray(context.answer_type, dtype=np.float64)
+    for kind in TYPED_KINDS:
+        columns[f"answer_{kind}"] = typed if context.question_kind == kind else np.zeros(m)
+    return np.column_stack([columns[name] for name in FEATURES])

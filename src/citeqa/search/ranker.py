@@ -1,0 +1,68 @@
+"""The search stage's front door: a query in, a :class:`~citeqa.search.fusion.Ranking` out.
+
+:class:`Ranker` gathers candidates (:mod:`citeqa.search.candidates`) and reranks them
+(:mod:`citeqa.search.rerank`) — the product's "hybrid" mode — or runs one of the baselines
+it is measured against ("rrf", "dense", "bm25"; :mod:`citeqa.search.fusion`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .candidates import CandidateRetriever, top_n
+from .fusion import Ranking, hybrid_rank, single_rank
+from .rerank import RerankerModel, rerank
+
+if TYPE_CHECKING:
+    from ..store.read import StoredIndex
+
+#: The ranking modes: the product's hybrid reranker and the baselines it is measured against.
+MODES = ("hybrid", "rrf", "dense", "bm25")
+
+
+Mode = Literal["hybrid", "rrf", "dense", "bm25"]
+
+
+class Ranker(CandidateRetriever):
+    """Ranks the sentences of one loaded index (immutable after construction)."""
+
+    def __init__(self, stored: StoredIndex, model: RerankerModel) -> None:
+        """
+        Args:
+            stored: The loaded index (sentence table, FAISS and BM25 indexes, context arrays).
+            model: Reranker weights (and the abstention thresholds stored beside them).
+        """
+        super().__init__(stored)
+        self.model = model
+
+    def rank(
+        self,
+        query: str,
+        vector: np.ndarray,
+        top_k: int = 10,
+        *,
+        mode: Mode = "hybrid",
+        question: str | None = None,
+    ) -> Ranking:
+        """Rank sentences for ``query`` with one of :data:`MODES`."""
+        if mode not in MODES:
+            raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        n = len(self)
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if mode == "dense":
+            scores, ids = self._vectors.search(vector[None, :], min(n, top_k))
+            keep = ids[0] >= 0
+            zeros = np.zeros(int(keep.sum()), dtype=np.float32)
+            return single_rank(ids[0][keep], scores[0][keep], scores[0][keep], zeros, top_k)
+        if mode == "bm25":
+            lexical = self._bm25.scores(query)
+            ids = top_n(lexical, top_k)
+            return single_rank(ids, lexical[ids], np.zeros(ids.shape[0]), lexical[ids], top_k)
+        if mode == "rrf":
+            scores, ids = self._vectors.search(vector[None, :], min(n, max(100, top_k)))
+            return hybrid_rank(ids[0], scores[0], self._bm25.scores(query), top_k)
+        cands, context = self.gather(query, vector, question=question)
+        return rerank(cands, context, self.model.weights, top_k, mlp=self.model.mlp)

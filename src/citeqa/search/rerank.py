@@ -1,0 +1,144 @@
+"""The reranker: scores candidates from their features with weights read from ``data/reranker.json``.
+
+A linear model plus an optional small hidden layer, stored as plain JSON (fitted by
+``benchmarks/fit_reranker.py`` on part of the SQuAD tune half); scores become
+probabilities over the candidates with a softmax. Pure functions over arrays, plus the
+loader of the weights.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .features import FEATURES, CandidateContext, feature_matrix
+from .fusion import Ranking
+
+
+@dataclass(frozen=True)
+class RerankerModel:
+    """The reranker's weights (linear, plus an optional hidden layer) and the abstention thresholds, read from JSON."""
+
+    weights: dict[str, float]
+    abstain: dict[str, float]
+    info: dict[str, Any]
+    mlp: dict[str, Any] | None = None
+
+
+def load_reranker(text: str | None = None) -> RerankerModel:
+    """Read the reranker JSON (the packaged ``data/reranker.json`` by default)."""
+    if text is None:
+        text = resources.files("citeqa").joinpath("data", "reranker.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    return RerankerModel(
+        weights={k: float(v) for k, v in data["weights"].items()},
+        abstain={k: float(v) for k, v in data.get("abstain", {}).items()},
+        info={k: v for k, v in data.items() if k not in ("weights", "abstain", "mlp")},
+        mlp=data.get("mlp"),
+    )
+
+
+def linear_scores(features: np.ndarray, weights: Mapping[str, float], bias: float = 0.0) -> np.ndarray:
+    """Score rows of a feature matrix with named weights (unknown names are an error)."""
+    unknown = set(weights) - set(FEATURES)
+    if unknown:
+        raise InvalidArgumentError(f"unknown reranker features: {sorted(unknown)}")
+    vector = np.array([float(weights.get(name, 0.0)) for name in FEATURES])
+    return np.asarray(features, dtype=np.float64) @ vector + bias
+
+
+def mlp_scores(features: np.ndarray, mlp: Mapping[str, object]) -> np.ndarray:
+    """The non-linear part of the reranker: one tanh hidden layer over standardized features.
+
+    Args:
+        features: ``(m, len(FEATURES))`` matrix from :func:`feature_matrix`.
+        mlp: Plain-JSON layer: ``mean`` and ``scale`` (per feature name), ``hidden`` (per
+            feature name, one weight per hidden unit), ``hidden_bias`` and ``output``
+            (one value per hidden unit). Features it does not name get no weight.
+
+    Returns:
+        ``output · tanh(((x - mean) / scale) @ hidden + hidden_bias)`` for every row.
+    """
+    hidden = mlp["hidden"]
+    if not isinstance(hidden, Mapping):
+        raise InvalidArgumentError("reranker mlp 'hidden' must map feature names to weight lists")
+    unknown = set(hidden) - set(FEATURES)
+    if unknown:
+        raise InvalidArgumentError(f"unknown reranker features in mlp: {sorted(unknown)}")
+    bias = np.asarray(mlp["hidden_bias"], dtype=np.float64)
+    output = np.asarray(mlp["output"], dtype=np.float64)
+    mean, scale = mlp["mean"], mlp["scale"]
+    if not isinstance(mean, Mapping) or not isinstance(scale, Mapping):
+        raise InvalidArgumentError("reranker mlp 'mean' and 'scale' must map feature names to numbers")
+    matrix = np.zeros((len(FEATURES), bias.shape[0]))
+    shift, spread = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    for name, row in hidden.items():
+        j = FEATURES.index(name)
+        values = np.asarray(row, dtype=np.float64).ravel()
+        if values.shape[0] != bias.shape[0]:
+            raise InvalidArgumentError(f"reranker mlp feature {name!r} has {values.shape[0]} hidden weights, expected {bias.shape[0]}")
+        matrix[j] = values
+        shift[j], spread[j] = float(mean[name]), float(scale[name])
+    if matrix.shape[1] != output.shape[0]:
+        raise InvalidArgumentError(f"reranker mlp has {matrix.shape[1]} hidden units but {output.shape[0]} output weights")
+    standardized = (np.asarray(features, dtype=np.float64) - shift) / spread
+    return np.tanh(standardized @ matrix + bias) @ output
+
+
+def reranker_scores(
+    features: np.ndarray, weights: Mapping[str, float], mlp: Mapping[str, object] | None = None
+) -> np.ndarray:
+    """Linear scores plus, when given, the hidden layer's (:func:`mlp_scores`)."""
+    scores = linear_scores(features, weights)
+    return scores if mlp is None else scores + mlp_scores(features, mlp)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Softmax of a 1-D array (stable)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return scores
+    shifted = np.exp(scores - scores.max())
+    return shifted / shifted.sum()
+
+
+def rerank(
+    ids: np.ndarray,
+    context: CandidateContext,
+    weights: Mapping[str, float],
+    top_k: int,
+    mlp: Mapping[str, object] | None = None,
+) -> Ranking:
+    """Score candidates with the reranker and keep the best ``top_k``.
+
+    Args:
+        ids: Sentence rows of the candidates.
+        context: Their evidence (same order as ``ids``).
+        weights: Linear feature weights (see :data:`FEATURES`).
+        top_k: How many to return.
+        mlp: Optional hidden layer added to the linear score (:func:`mlp_scores`).
+
+    Returns:
+        A :class:`Ranking` whose scores are the reranker's softmax probabilities over the
+        candidates (they sum to at most 1 and say how sure the ranking is).
+    """
+    if top_k <= 0:
+        raise InvalidArgumentError(f"top_k must be > 0, got {top_k}")
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.shape[0] == 0:
+        empty = np.zeros(0, dtype=np.float32)
+        return Ranking(ids=ids, scores=empty, dense=empty, lexical=empty)
+    scores = softmax(reranker_scores(feature_matrix(context), weights, mlp))
+    order = np.argsort(-scores, kind="stable")[:top_k]
+    return Ranking(
+        ids=ids[order],
+        scores=scores[order].astype(np.float32),
+        dense=np.asarray(context.dense, dtype=np.float32)[order],
+        lexical=np.asarray(context.lexical, dtype=np.float32)[order],
+    )

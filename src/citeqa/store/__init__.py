@@ -1,0 +1,65 @@
+"""The index store: a folder of plain files (format, write, read) with FAISS vectors and BM25.
+
+The names below are the store's surface for the layers above it: the format's file
+names and constants (:mod:`.format`), writing a version (:mod:`.write`) and reading,
+verifying and resolving one (:mod:`.read`).
+"""
+
+from __future__ import annotations
+
+from .format import (
+    EMBEDDINGS,
+    FORMAT_VERSION,
+    KEEP_VERSIONS,
+    MANIFEST,
+    MANIFEST_DIGEST,
+    POINTER,
+    SERVING_FILES,
+    VERSION_PREFIX,
+    VOCABULARY,
+    list_versions,
+    manifest_digest,
+    rebuild_hint,
+)
+from .read import (
+    DocumentTable,
+    StoredIndex,
+    check_sources,
+    load_version,
+    pointer_mtime,
+    read_embeddings,
+    read_manifest,
+    read_vocabulary,
+    recorded_sources,
+    resolve_version,
+    verify_files,
+)
+from .write import build_lock, write_version
+
+__all__ = [
+    "EMBEDDINGS",
+    "FORMAT_VERSION",
+    "KEEP_VERSIONS",
+    "MANIFEST",
+    "MANIFEST_DIGEST",
+    "POINTER",
+    "SERVING_FILES",
+    "VERSION_PREFIX",
+    "VOCABULARY",
+    "DocumentTable",
+    "StoredIndex",
+    "build_lock",
+    "check_sources",
+    "list_versions",
+    "load_version",
+    "manifest_digest",
+    "pointer_mtime",
+    "read_embeddings",
+    "read_manifest",
+    "read_vocabulary",
+    "rebuild_hint",
+    "recorded_sources",
+    "resolve_version",
+    "verify_files",
+    "write_version",
+]

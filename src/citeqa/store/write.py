@@ -1,0 +1,189 @@
+"""Writing an index version: every file of a new version, then the switch of ``CURRENT``.
+
+Owns the write side of :mod:`citeqa.store.format`: a version is written under a temporary
+name, fsynced, renamed into place, and only then made live; old versions are pruned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..fsutil import TMP_PREFIX, folder_lock, fsync_path, fsync_tree
+from ..ingest.sources import sha256_file
+from ..schema import Document
+from .format import (
+    BM25_DIR,
+    DOCUMENT_SPANS,
+    DOCUMENT_VECTORS,
+    DOCUMENTS,
+    EMBEDDINGS,
+    FORMAT_VERSION,
+    KEEP_VERSIONS,
+    MANIFEST,
+    MANIFEST_DIGEST,
+    PARAGRAPH_BM25_DIR,
+    PARAGRAPH_VECTORS,
+    POINTER,
+    SENTENCES,
+    TEXTS,
+    VECTORS,
+    VERSION_PREFIX,
+    VOCABULARY,
+    manifest_digest,
+)
+from .lexical import BM25Index
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            handle.write("\n")
+
+
+def _file_table(root: Path) -> dict[str, dict[str, Any]]:
+    table: dict[str, dict[str, Any]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel == MANIFEST:
+            continue
+        table[rel] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return table
+
+
+def build_lock(index_dir: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the index folder's build lock (one build at a time per folder)."""
+    return folder_lock(index_dir)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _write_documents(folder: Path, documents: Sequence[Document]) -> None:
+    spans = np.zeros((len(documents), 3), dtype=np.int64)
+    offset = 0
+    with open(folder / TEXTS, "wb") as blob:
+        for number, document in enumerate(documents):
+            data = document.text.encode("utf-8")
+            blob.write(data)
+            spans[number] = (offset, offset + len(data), len(document.text))
+            offset += len(data)
+    _save_npy(folder / DOCUMENT_SPANS, spans)
+    _write_jsonl(folder / DOCUMENTS, [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents])
+
+
+def write_version(
+    index_dir: Path,
+    *,
+    documents: Sequence[Document],
+    sentences: np.ndarray,
+    vectors: Any,
+    bm25: BM25Index,
+    paragraph_bm25: BM25Index,
+    paragraph_vectors: np.ndarray,
+    document_vectors: np.ndarray,
+    vocabulary: dict[str, list[str]],
+    info: dict[str, Any],
+    embeddings: np.ndarray | None = None,
+    keep: int = KEEP_VERSIONS,
+) -> Path:
+    """Write a new version of the index and make it the live one, atomically.
+
+    Args:
+        index_dir: The index folder (created if needed).
+        documents: The documents, in index order.
+        sentences: int64 array (n, 4) of document number, start, end, paragraph id.
+        vectors: A FAISS index holding one vector per sentence, in the same order.
+        bm25: The lexical index over the same sentences.
+        paragraph_bm25: The lexical index over their paragraphs.
+        paragraph_vectors: (paragraphs, dim) mean vector of each paragraph (stored float16).
+        document_vectors: (documents, dim) mean vector of each document (stored float16).
+        vocabulary: The corpus's words and names, ``{"words": [...], "names": [...]}``.
+        info: Manifest fields describing how it was built (model, segmenter, ...).
+        embeddings: The (n, dim) sentence vectors, kept (as float16) so the next build
+            can reuse them for unchanged documents.
+        keep: How many versions to keep (at least 2: the live one and the one before).
+
+    Returns:
+        The folder of the new live version.
+    """
+    import faiss
+
+    index_dir = Path(index_dir)
+    keep = max(2, keep)
+    sentences = np.asarray(sentences, dtype=np.int64).reshape(-1, 4)
+    with build_lock(index_dir):
+        _remove_leftovers(index_dir)
+        tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
+        tmp.mkdir()
+        faiss.write_index(vectors, str(tmp / VECTORS))
+        if embeddings is not None:
+            _save_npy(tmp / EMBEDDINGS, np.asarray(embeddings, dtype=np.float16))
+        _write_documents(tmp, documents)
+        _save_npy(tmp / SENTENCES, sentences)
+        (tmp / BM25_DIR).mkdir()
+        bm25.save(tmp / BM25_DIR)
+        (tmp / PARAGRAPH_BM25_DIR).mkdir()
+        paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR)
+        _save_npy(tmp / PARAGRAPH_VECTORS, np.asarray(paragraph_vectors, dtype=np.float16))
+        _save_npy(tmp / DOCUMENT_VECTORS, np.asarray(document_vectors, dtype=np.float16))
+        with open(tmp / VOCABULARY, "w", encoding="utf-8") as handle:
+            json.dump(vocabulary, handle, ensure_ascii=False, separators=(",", ":"))
+        created = datetime.now(timezone.utc)
+        paragraphs = int(np.asarray(paragraph_vectors).shape[0])
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            **info,
+            "created_at": created.isoformat(timespec="seconds"),
+            "counts": {"documents": len(documents), "sentences": int(sentences.shape[0]), "paragraphs": paragraphs},
+            "sources": [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents],
+            "files": _file_table(tmp),
+        }
+        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
+        with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+        fsync_tree(tmp)
+        name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+        final = index_dir / name
+        os.rename(tmp, final)
+        fsync_path(index_dir)
+        pointer_tmp = index_dir / f"{TMP_PREFIX}{POINTER}-{secrets.token_hex(4)}"
+        with open(pointer_tmp, "w", encoding="utf-8") as handle:
+            handle.write(name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(pointer_tmp, index_dir / POINTER)
+        fsync_path(index_dir)
+        _prune(index_dir, live=name, keep=keep)
+        return final
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Remove half-written versions of earlier builds (callers hold the build lock)."""
+    for path in index_dir.glob(f"{TMP_PREFIX}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _prune(index_dir: Path, *, live: str, keep: int) -> None:
+    versions = sorted(p.name for p in index_dir.glob(f"{VERSION_PREFIX}*") if p.is_dir())
+    keep_names = set(versions[-keep:]) | {live}
+    for name in versions:
+        if name not in keep_names:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
