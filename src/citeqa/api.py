@@ -28,7 +28,8 @@ from .errors import (
 from .index import Index
 from .ingest.sources import default_source
 from .schema import Answer, Hit
-from .store.read import pointer_mtime, recorded_sources
+from .store.read import pointer_mtime
+from .store.verify import recorded_sources
 
 log = logging.getLogger("citeqa")
 

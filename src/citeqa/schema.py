@@ -22,14 +22,6 @@ class Document:
     path: str
     sha256: str
 
-    @property
-    def title(self) -> str:
-        """The first non-blank line, which for news articles is the headline."""
-        for line in self.text.splitlines():
-            if line.strip():
-                return line.strip()
-        return self.doc_id
-
 
 @dataclass(frozen=True)
 class Sentence:

@@ -49,7 +49,7 @@ def should_abstain(
     article that gives no figure) is not answered (``answer_type_found`` False); and so
     can the question's *focus*: a name, role, counted thing, speaker or future date it
     asks about that the documents lack ("Did NATO comment?" asked of an article that
-    never names NATO; :mod:`citeqa.focus`) is not answered (``focus_found`` False).
+    never names NATO; :mod:`citeqa.answer.focus`) is not answered (``focus_found`` False).
 
     Args:
         best_dense: The best cosine between the query and any candidate sentence.
@@ -61,7 +61,7 @@ def should_abstain(
         answer_type_found: False when the question asks for a date or a number and none
             of the best sentences holds one.
         focus_found: False when the documents lack what the question is about (a name
-            it uses, the role or counted thing it asks for; see :mod:`citeqa.focus`).
+            it uses, the role or counted thing it asks for; see :mod:`citeqa.answer.focus`).
     """
     t = {**ABSTAIN_DEFAULTS, **thresholds}
     if not answer_type_found or not focus_found:
@@ -81,7 +81,7 @@ TYPE_CHECK_DEPTH = 3
 CHECKED_TYPES = ("when", "count")
 
 
-#: How many of the best-ranked sentences may show a named speaker (see :mod:`citeqa.focus`).
+#: How many of the best-ranked sentences may show a named speaker (see :mod:`citeqa.answer.focus`).
 FOCUS_CHECK_DEPTH = 10
 
 
@@ -99,7 +99,7 @@ class AbstainEvidence:
             none of the :data:`TYPE_CHECK_DEPTH` best sentences holds one.
         focus_missing: What the documents lack of the question's focus (a name, a role,
             the counted thing, a casualty count, the speaker, a future date; see
-            :mod:`citeqa.focus`), empty when nothing is missing.
+            :mod:`citeqa.answer.focus`), empty when nothing is missing.
     """
 
     abstain: bool

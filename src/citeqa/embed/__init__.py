@@ -57,8 +57,22 @@ def get_embedder(model: str | None = None, backend: str | None = None) -> Embedd
     return _load_embedder(model, chosen)
 
 
+def new_embedder(model: str | None = None, backend: str | None = None) -> Embedder:
+    """A fresh embedder, made exactly as :func:`get_embedder` makes the shared one.
+
+    For work that must not hold the shared embedder's lock for long (a server's rebuild
+    while queries keep being embedded); the vectors are the same as the shared one's.
+    """
+    chosen = check_backend(backend or backend_from_env() or "auto")
+    return _make_embedder(model, chosen)
+
+
 @lru_cache(maxsize=8)
 def _load_embedder(model: str | None, backend: str) -> Embedder:
+    return _make_embedder(model, backend)
+
+
+def _make_embedder(model: str | None, backend: str) -> Embedder:
     from .onnx import OnnxEmbedder, OnnxUnavailableError
     from .torch import SentenceTransformerEmbedder
 
@@ -98,5 +112,6 @@ __all__ = [
     "default_model_path",
     "embedder_for_space",
     "get_embedder",
+    "new_embedder",
     "normalize_rows",
 ]

@@ -38,7 +38,7 @@ FEATURES = (
 )
 
 
-#: Question kinds (:func:`citeqa.compose.question_type`) whose answer-type match gets its own weight.
+#: Question kinds (:func:`citeqa.question.question_type`) whose answer-type match gets its own weight.
 TYPED_KINDS = ("when", "count", "who", "where")
 
 
@@ -95,7 +95,7 @@ def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], i
     """IDF-weighted share of the distinct query tokens that occur in the text (0..1).
 
     Tokens missing from ``idf`` get the largest weight (rare words count most): the
-    mapping's ``ceiling`` when it has one (:class:`citeqa.lexical.Idf`), else its max.
+    mapping's ``ceiling`` when it has one (:class:`citeqa.store.lexical.Idf`), else its max.
     """
     wanted = set(query_tokens)
     if not wanted:

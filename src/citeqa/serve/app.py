@@ -1,6 +1,6 @@
 """The web chat (Gradio): chat on one side, the cited source document on the other.
 
-A thin layer over :class:`citeqa.workspace.Library`. Importing this module starts
+A thin layer over :class:`citeqa.serve.workspace.Library`. Importing this module starts
 nothing; :func:`create_app` builds the Blocks and :func:`serve` launches them bound
 to 127.0.0.1 unless told otherwise.
 
@@ -63,55 +63,11 @@ PANE_PLACEHOLDER = (
     "appears here, every cited sentence highlighted and numbered like its marker.</p></div>"
 )
 
-CSS = """
-.cq-pane { max-height: 72vh; overflow-y: auto; padding: 12px 14px; border-radius: 8px;
-  border: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
-.cq-pane h3 { margin: 0 0 6px; font-size: 1rem; }
-.cq-doc-text { white-space: pre-wrap; line-height: 1.6; overflow-wrap: anywhere; }
-.cq-cite { background: #fff1a8; color: #1a1a1a; border-radius: 3px; padding: 1px 2px; scroll-margin: 48px; }
-.cq-abstained .cq-cite { background: #e9e9ef; outline: 1px dashed #777; }
-.cq-num { font-weight: 700; color: #7a4d00; margin-right: 3px; font-size: .8em; vertical-align: super; }
-.cq-span { text-decoration: underline; text-decoration-thickness: 2px; }
-.cq-flash { animation: cq-flash 1.8s ease-out; }
-@keyframes cq-flash { 0%, 30% { background: #ffb347; box-shadow: 0 0 0 4px #ffb347; } }
-.cq-abstain { border-left: 4px solid #9a9aa8; padding-left: 10px; }
-.cq-abstain-title { font-weight: 700; }
-.cq-marker, .cq-source { font-weight: 600; text-decoration: none; color: var(--link-text-color, #2563eb); }
-.cq-interp, .cq-note, .cq-meta { opacity: .8; font-size: .92em; }
-.cq-jump a { margin-right: 8px; }
-.cq-docs table { width: 100%; border-collapse: collapse; }
-.cq-docs td, .cq-docs th { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--border-color-primary);
-  overflow-wrap: anywhere; }
-.gradio-container { overflow-wrap: anywhere; }
-"""
+#: The chat's style sheet and script, kept as files beside this module.
+STATIC = Path(__file__).with_name("static")
+CSS = (STATIC / "chat.css").read_text(encoding="utf-8")
+JS = (STATIC / "chat.js").read_text(encoding="utf-8")
 
-# Clicking a marker or a source link scrolls the source pane to the sentence and
-# flashes it. The pane may still be re-rendering (older answer selected), so retry.
-JS = """
-() => {
-  const show = (id, tries) => {
-    const el = document.getElementById(id);
-    if (!el) { if (tries > 0) setTimeout(() => show(id, tries - 1), 100); return; }
-    const pane = el.closest(".cq-pane");
-    if (pane) {  // scroll inside the pane; move the page only if the pane is off screen
-      const top = el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
-      pane.scrollTo({ top: top - pane.clientHeight / 3, behavior: "smooth" });
-      const box = pane.getBoundingClientRect();
-      if (box.top < 0 || box.top > window.innerHeight * 0.6) pane.scrollIntoView({ block: "start", behavior: "smooth" });
-    } else {
-      el.scrollIntoView({ block: "center", behavior: "smooth" });
-    }
-    el.classList.remove("cq-flash"); void el.offsetWidth; el.classList.add("cq-flash");
-    el.focus({ preventScroll: true });
-  };
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest && event.target.closest("a[href^='#cq-']");
-    if (!link) return;
-    event.preventDefault();
-    show(link.getAttribute("href").slice(1), 30);
-  }, true);
-}
-"""
 
 #: Gradio accepts uploads on /gradio_api/upload even without an upload component:
 #: every 10 minutes, delete uploaded/temporary files older than an hour.

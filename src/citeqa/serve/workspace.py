@@ -5,6 +5,7 @@ Layout of a workspace folder::
     WORKSPACE/
       documents/     uploaded .txt/.md files, one per document (written atomically)
       index/         index of the base sources + those documents (via build_index only)
+      .change.lock   held while documents change (one writer, also across processes)
 
 The committed ``index/`` and the shipped article are never written: the workspace
 index is a separate folder, built from the base index's sources plus the uploads.
@@ -19,7 +20,6 @@ import contextlib
 import logging
 import os
 import re
-import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,8 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..api import LiveIndex, build_index
-from ..embed import Embedder, get_embedder
+from ..embed import Embedder, new_embedder
 from ..errors import CiteqaError, SourceError
+from ..fsutil import atomic_write_bytes, folder_lock
 from ..index import Index
 from ..ingest.sources import SUPPORTED_SUFFIXES, decode_text
 
@@ -36,6 +37,8 @@ log = logging.getLogger("citeqa")
 
 DOCUMENTS_DIR = "documents"
 INDEX_DIR = "index"
+#: Held (across processes) while documents are added or removed and the index rebuilt.
+CHANGE_LOCK = ".change.lock"
 #: Largest accepted upload, in bytes (the HTTP layer refuses anything over 2 MB first).
 MAX_DOCUMENT_BYTES = 1_000_000
 #: Most documents a workspace holds.
@@ -148,18 +151,7 @@ class Workspace:
 
     def write(self, name: str, data: bytes) -> None:
         """Store ``data`` as ``name`` atomically (temp file, fsync, os.replace)."""
-        self.documents_dir.mkdir(parents=True, exist_ok=True)
-        final = self.documents_dir / safe_document_name(name)
-        tmp = self.documents_dir / f".tmp-{secrets.token_hex(6)}"
-        try:
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, final)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        atomic_write_bytes(self.documents_dir / safe_document_name(name), data)
 
     def delete(self, name: str) -> None:
         """Remove ``name`` (no error if it is already gone)."""
@@ -182,8 +174,13 @@ class Workspace:
 
 
 def default_build_embedder(model: str) -> Embedder:
-    """A separate embedder for rebuilds, so queries never wait for a rebuild's encoding."""
-    return get_embedder(model)
+    """A separate embedder for rebuilds, so queries never wait for a rebuild's encoding.
+
+    Made by the same factory and default backend as ``citeqa build`` (``$CITEQA_BACKEND``,
+    else ONNX int8), so an upload is embedded as fast and into the same vector space as a
+    build from the command line.
+    """
+    return new_embedder(model or None)
 
 
 class Library:
@@ -263,7 +260,7 @@ class Library:
         report = progress or (lambda fraction, message: None)
         if not uploads:
             raise SourceError("no file was uploaded; choose .txt or .md files")
-        with self._change_lock:
+        with self._change_lock, folder_lock(self.workspace.root, CHANGE_LOCK):
             report(0.02, "Checking the files")
             staged: dict[str, bytes] = {}
             taken = self.base_names()
@@ -301,7 +298,7 @@ class Library:
             SourceError: ``name`` is not an uploaded document; nothing is changed.
         """
         report = progress or (lambda fraction, message: None)
-        with self._change_lock:
+        with self._change_lock, folder_lock(self.workspace.root, CHANGE_LOCK):
             if not name or name not in self.workspace.names():
                 raise SourceError(f"{name or '(none)'} is not an uploaded document; choose one from the list")
             data = self.workspace.read(name)

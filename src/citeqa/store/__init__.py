@@ -24,12 +24,14 @@ from .format import (
 from .read import (
     DocumentTable,
     StoredIndex,
-    check_sources,
     load_version,
     pointer_mtime,
     read_embeddings,
-    read_manifest,
     read_vocabulary,
+)
+from .verify import (
+    check_sources,
+    read_manifest,
     recorded_sources,
     resolve_version,
     verify_files,

@@ -9,7 +9,8 @@ Layout of an index folder::
                               parameters, segmenter, sources + sha256, every file's
                               size + sha256, counts, creation time
         vectors.faiss         FAISS index of unit sentence vectors (inner product):
-                              exact (flat) or approximate (IVF + 8-bit scalar quantizer)
+                              exact (flat) or approximate (HNSW, or IVF, over
+                              8-bit scalar-quantized vectors; see :mod:`.vectors`)
         embeddings.npy        float16 (n, dim) sentence vectors, reused by the next build
                               for unchanged documents (never read when serving)
         sentences.npy         int64 (n, 4): document number, start, end, paragraph id

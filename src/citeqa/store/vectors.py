@@ -6,14 +6,15 @@
   quantized vectors (a quarter of the flat size). ``nprobe`` (lists searched per query)
   is calibrated at build time: the smallest value whose recall@10 against exact search
   reaches :data:`RECALL_TARGETS` on sample queries, recorded in the manifest. (Asking
-  recall@100 ≥ 0.95 too, the depth retrieval fuses, needed 40% of the lists at 100k
-  sentences: no faster than exact search.) The sample
+  recall@100 ≥ 0.95 too needed 40% of the lists at 100k sentences: no faster than exact
+  search.) The sample
   queries are normalized midpoints of two random indexed vectors: on SQuAD questions
   their recall tracks that of real questions within about 0.01.
 - ``hnsw-sq8``: an HNSW graph (M=16, efConstruction=80) over 8-bit scalar quantized
   vectors: ~530 bytes per 384-d sentence. ``efSearch`` is calibrated like ``nprobe``
-  but for recall@10 *and* recall@100 (retrieval fuses the top 100 dense candidates):
-  on the SQuAD eval, IVF lost 0.006–0.02 MRR through candidates missed at depth 11–100,
+  but for recall@10 *and* recall@100 (the reranker reads the top 50 dense candidates,
+  :data:`citeqa.search.candidates.DENSE_CANDIDATES`, and the "rrf" baseline the top 100):
+  on the SQuAD eval, IVF lost 0.006–0.02 MRR through candidates missed below rank 10,
   while the 8-bit quantization alone cost 0.0004.
 - ``auto``: flat below :data:`APPROX_MIN_SENTENCES` sentences, ``hnsw-sq8`` from there
   (see ``benchmarks/speed.py`` for the measurements behind the threshold).
@@ -36,7 +37,7 @@ INDEX_TYPES = ("auto", "flat", "ivf-sq8", "hnsw-sq8")
 APPROX_MIN_SENTENCES = 100_000
 #: nprobe is raised until recall@k against exact search reaches these on sample queries.
 RECALL_TARGETS = {10: 0.97}
-#: efSearch is raised until both are reached (the ranker fuses 100 dense candidates).
+#: efSearch is raised until both are reached (candidates come from below rank 10 too).
 HNSW_RECALL_TARGETS = {10: 0.97, 100: 0.97}
 NPROBE_STEPS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 EF_STEPS = (64, 96, 128, 192, 256, 384, 512, 768, 1024)

@@ -91,7 +91,7 @@ def test_removed_or_very_long_documents_show_only_the_cited_paragraph():
 def test_app_module_imports_without_launching_anything():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("citeqa_app", Path(__file__).resolve().parents[1] / "app.py")
+    spec = importlib.util.spec_from_file_location("citeqa_app", Path(__file__).resolve().parents[2] / "app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(module.main)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from serving import start_server, stop_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 MARKUP_DOC = (
     "Security notes\n\n"

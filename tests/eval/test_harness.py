@@ -13,7 +13,7 @@ import pytest
 from citeqa.eval import datasets, harness, metrics
 from citeqa.errors import InvalidArgumentError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXTRACT = REPO / "tests" / "data" / "squad-extract.json"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from citeqa import build_index
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HOSTILE = (
     "Mailbox findings\n\n"
     'The newsletter page contained <script>alert("pwned")</script> inside the harbour column.\n\n'

@@ -20,7 +20,7 @@ from citeqa.store.vectors import (
     recall_at,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_auto_is_exact_below_the_threshold_and_approximate_above():

@@ -1,0 +1,25 @@
+// Clicking a marker or a source link scrolls the source pane to the sentence and
+// flashes it. The pane may still be re-rendering (older answer selected), so retry.
+() => {
+  const show = (id, tries) => {
+    const el = document.getElementById(id);
+    if (!el) { if (tries > 0) setTimeout(() => show(id, tries - 1), 100); return; }
+    const pane = el.closest(".cq-pane");
+    if (pane) {  // scroll inside the pane; move the page only if the pane is off screen
+      const top = el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
+      pane.scrollTo({ top: top - pane.clientHeight / 3, behavior: "smooth" });
+      const box = pane.getBoundingClientRect();
+      if (box.top < 0 || box.top > window.innerHeight * 0.6) pane.scrollIntoView({ block: "start", behavior: "smooth" });
+    } else {
+      el.scrollIntoView({ block: "center", behavior: "smooth" });
+    }
+    el.classList.remove("cq-flash"); void el.offsetWidth; el.classList.add("cq-flash");
+    el.focus({ preventScroll: true });
+  };
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a[href^='#cq-']");
+    if (!link) return;
+    event.preventDefault();
+    show(link.getAttribute("href").slice(1), 30);
+  }, true);
+}

@@ -1,0 +1,193 @@
+"""Verifying an index version: resolve ``CURRENT``, check the manifest, every file's size and sha256, the sources.
+
+Owns what makes a version trustworthy before :mod:`.read` maps it; raises the
+missing/corrupt/stale/incompatible errors with the command that fixes them. Never writes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import (
+    CorruptIndexError,
+    IncompatibleIndexError,
+    IndexNotFoundError,
+    StaleIndexError,
+)
+from ..ingest.sources import resolve_source_path, sha256_file
+from .format import (
+    EMBEDDINGS,
+    FORMAT_VERSION,
+    MANIFEST,
+    MANIFEST_DIGEST,
+    POINTER,
+    SERVING_FILES,
+    VERSION_PREFIX,
+    manifest_digest,
+    rebuild_hint,
+)
+
+
+def resolve_version(path: Path) -> Path:
+    """The live version folder of an index folder (or ``path`` itself if it is one).
+
+    Raises:
+        IndexNotFoundError: there is no index at ``path``.
+        CorruptIndexError: the ``CURRENT`` pointer is unreadable or points nowhere.
+    """
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return path
+    pointer = path / POINTER
+    if not pointer.exists():
+        if not path.exists():
+            raise IndexNotFoundError(
+                f"no index at {path}; build one with: citeqa build SOURCES --index {path}"
+            )
+        raise IndexNotFoundError(
+            f"{path} holds no citeqa index (no {POINTER} file); build one with: "
+            f"citeqa build SOURCES --index {path}"
+        )
+    try:
+        raw = pointer.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptIndexError(
+            f"{pointer} is unreadable ({exc}); rebuild with: citeqa build SOURCES --index {path}"
+        ) from None
+    # Exactly one version name and its newline (as written): anything else is damage.
+    name = raw[:-1]
+    version = path / name
+    if (
+        not raw.endswith("\n")
+        or not name.startswith(VERSION_PREFIX)
+        or not name.isprintable()
+        or any(ch.isspace() or ch in "/\\" for ch in name)
+        or not (version / MANIFEST).is_file()
+    ):
+        raise CorruptIndexError(
+            f"{pointer} points to {name!r}, which is not a complete index version; "
+            f"rebuild with: citeqa build SOURCES --index {path}"
+        )
+    return version
+
+
+def read_manifest(version: Path) -> dict[str, Any]:
+    """Parse and sanity-check ``manifest.json`` of a version folder."""
+    path = version / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CorruptIndexError(f"{path} is missing; rebuild the index with citeqa build") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptIndexError(
+            f"{path} is not valid JSON ({exc}); rebuild the index with citeqa build"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise CorruptIndexError(f"{path} is not a citeqa manifest; rebuild the index with citeqa build")
+    if MANIFEST_DIGEST not in manifest and manifest.get("format_version") != FORMAT_VERSION:
+        # Written by an older citeqa, before manifests carried their own checksum.
+        raise IncompatibleIndexError(
+            f"{path}: index format {manifest.get('format_version')!r}, this citeqa reads "
+            f"{FORMAT_VERSION}; rebuild with: {rebuild_hint(manifest, version.parent)}"
+        )
+    if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):
+        raise CorruptIndexError(
+            f"{path} does not match its own checksum (corrupted or edited by hand); "
+            f"rebuild with: {rebuild_hint(manifest, version.parent)}"
+        )
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IncompatibleIndexError(
+            f"{path}: index format {manifest.get('format_version')!r}, this citeqa reads "
+            f"{FORMAT_VERSION}; rebuild with: {rebuild_hint(manifest, version.parent)}"
+        )
+    return manifest
+
+
+def recorded_sources(path: Path) -> list[str]:
+    """Source paths named by the live manifest, read leniently (any format version).
+
+    Used to decide whether an unusable index may be rebuilt automatically. Returns an
+    empty list when the manifest can't be read.
+    """
+    try:
+        manifest = json.loads((resolve_version(Path(path)) / MANIFEST).read_text(encoding="utf-8"))
+        return [str(s["path"]) for s in manifest["sources"]]
+    except (CorruptIndexError, IndexNotFoundError, OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def verify_file(version: Path, rel: str, expected: Any, hint: str) -> None:
+    """Check one listed file's size and sha256 (raises CorruptIndexError naming it)."""
+    path = version / rel
+    if ".." in Path(rel).parts or Path(rel).is_absolute():
+        raise CorruptIndexError(f"{version / MANIFEST} lists a path outside the index: {rel!r}")
+    if not isinstance(expected, dict):
+        raise CorruptIndexError(f"{version / MANIFEST} has no size/sha256 for {rel!r}; rebuild with: {hint}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CorruptIndexError(f"{path} is missing; rebuild with: {hint}") from None
+    if size != expected.get("bytes"):
+        raise CorruptIndexError(
+            f"{path} has {size} bytes, the manifest says {expected.get('bytes')} "
+            f"(truncated or altered); rebuild with: {hint}"
+        )
+    if sha256_file(path) != expected.get("sha256"):
+        raise CorruptIndexError(
+            f"{path} does not match its sha256 in the manifest (corrupted or altered); "
+            f"rebuild with: {hint}"
+        )
+
+
+def verify_files(version: Path, manifest: dict[str, Any], *, serving_only: bool = False) -> None:
+    """Check the files the manifest lists: present, same size, same sha256.
+
+    Args:
+        version: The version folder.
+        manifest: Its parsed manifest.
+        serving_only: Skip the files only a rebuild reads (they are checked when read).
+
+    Raises:
+        CorruptIndexError: naming the first file that is missing or differs.
+    """
+    hint = rebuild_hint(manifest, version.parent)
+    missing_required = SERVING_FILES - set(manifest["files"])
+    if missing_required:
+        raise CorruptIndexError(
+            f"{version / MANIFEST} does not list {sorted(missing_required)}; rebuild with: {hint}"
+        )
+    for rel, expected in manifest["files"].items():
+        if serving_only and rel == EMBEDDINGS:
+            continue
+        verify_file(version, rel, expected, hint)
+
+
+def check_sources(version: Path, manifest: dict[str, Any]) -> None:
+    """Refuse an index whose sources changed or vanished since it was built.
+
+    Raises:
+        StaleIndexError: naming the source and the command that rebuilds the index.
+    """
+    hint = rebuild_hint(manifest, version.parent)
+    for source in manifest.get("sources", []):
+        spec = source.get("path", "")
+        path = resolve_source_path(spec)
+        try:
+            digest = sha256_file(path)
+        except FileNotFoundError:
+            raise StaleIndexError(
+                f"index at {version.parent} is stale: source {spec} no longer exists; "
+                f"rebuild with: {hint}"
+            ) from None
+        except OSError as exc:
+            raise StaleIndexError(
+                f"index at {version.parent} cannot check source {spec} ({exc.strerror}); "
+                f"rebuild with: {hint}"
+            ) from None
+        if digest != source.get("sha256"):
+            raise StaleIndexError(
+                f"index at {version.parent} is stale: source {spec} changed since the build; "
+                f"rebuild with: {hint}"
+            )
