@@ -1,0 +1,277 @@
+"""Text extraction from PDFs (pypdf): per-page text cleaned for sentence splitting.
+
+Each page's text layer is read with pypdf, then: typographic ligatures are spelled
+out ("ﬁ" → "fi"); lines that repeat at the top or bottom of (nearly) every page —
+running headers, footers, page numbers, a printing browser's date/title/URL — are
+dropped; words hyphenated across a line break are rejoined ("exer-" + "cise" →
+"exercise", while "Azerbaijani-" + "Turkish" keeps its hyphen); and the lines of a
+paragraph are joined with spaces, one paragraph per line, a blank line between
+paragraphs. ``Extracted.pages`` records where each page starts in that text.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+from collections import Counter
+from importlib.metadata import version
+
+from citeqa.errors import InvalidArgumentError, SourceError
+from citeqa.ingest.extract import DEFAULT_MAX_BYTES, Extracted
+
+EXTRACTOR = "pypdf"
+#: Bump when the clean-up below changes: the extracted text of the same PDF changes.
+RULES_VERSION = 1
+#: PDFs with more pages than this are refused (a bound on time and memory).
+DEFAULT_MAX_PAGES = 2000
+#: Fewer letters than this in the whole document means there is no text layer.
+MIN_LETTERS = 20
+
+_LIGATURES = {
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+}
+_LIGATURE = re.compile("[\ufb00-\ufb06]")
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
+_DIGITS = re.compile(r"\d+")
+_HYPHENS = "-\u2010\u2011\u00ad"
+_HYPHEN_END = re.compile(rf"([^\W\d_]+)[{_HYPHENS}]$")
+_WORD_START = re.compile(r"^([^\W\d_]+)")
+_SENTENCE_END = re.compile(r"[.!?:;]['\"’”)\]]*$")
+#: How many lines at each end of a page are candidates for running headers/footers.
+_EDGE_LINES = 3
+#: A line shorter than this fraction of the page's typical line ends its paragraph.
+_SHORT_LINE = 0.8
+
+
+def extractor_version() -> str:
+    """pypdf's version plus this module's rules version."""
+    return f"{version('pypdf')}+r{RULES_VERSION}"
+
+
+def _page_lines(raw: str) -> list[str]:
+    """Non-empty, whitespace-normalised lines of one page's raw text."""
+    raw = _LIGATURE.sub(lambda m: _LIGATURES[m.group()], raw)
+    raw = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = []
+    for line in raw.split("\n"):
+        line = _SPACES.sub(" ", line).strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _edge_key(line: str) -> str:
+    """A header/footer line's identity: page numbers and dates vary only by digits."""
+    return _DIGITS.sub("#", line.lower())
+
+
+def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Remove lines at the page edges that repeat on (nearly) every page.
+
+    A line counts when its digit-normalised form is among the first or last
+    ``_EDGE_LINES`` lines of at least all pages (2–3 pages) or 75 % of them (more).
+    """
+    n = sum(1 for lines in pages if lines)
+    if n < 2:
+        return pages
+    need = n if n <= 3 else math.ceil(0.75 * n)
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        edges = lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]
+        seen.update({_edge_key(line) for line in edges if len(line) <= 200})
+    running = {key for key, count in seen.items() if count >= need}
+    if not running:
+        return pages
+    cleaned = []
+    for lines in pages:
+        keep = list(lines)
+        k = min(_EDGE_LINES, len(keep))
+        head = [i for i in range(k) if _edge_key(keep[i]) in running]
+        tail = [i for i in range(max(0, len(keep) - _EDGE_LINES), len(keep)) if _edge_key(keep[i]) in running]
+        drop = set(head) | set(tail)
+        cleaned.append([line for i, line in enumerate(keep) if i not in drop])
+    return cleaned
+
+
+def _typical_length(lines: list[str]) -> float:
+    """Length of a full line: the 80th percentile of line lengths."""
+    lengths = sorted(len(line) for line in lines)
+    return float(lengths[min(len(lengths) - 1, int(0.8 * len(lengths)))]) if lengths else 0.0
+
+
+def _separator(left: str, right: str, full: float, hyphenated: set[str]) -> tuple[int, str]:
+    """How to join line ``left`` to the next line ``right``.
+
+    Returns ``(cut, sep)``: drop ``cut`` characters from the end of ``left``, then add
+    ``sep`` ("" to rejoin a word, " " within a paragraph, "\\n\\n" between paragraphs).
+    """
+    hyphen = _HYPHEN_END.search(left)
+    start = _WORD_START.match(right)
+    if hyphen and start:
+        head, tail = hyphen.group(1), start.group(1)
+        if head[-1].islower() and tail[0].islower():
+            if f"{head}-{tail}".lower() in hyphenated:
+                return 0, ""  # "co-" + "operative": the text writes it with a hyphen elsewhere
+            return 1, ""  # "exer-" + "cise"
+        return 0, ""  # "Azerbaijani-" + "Turkish": a real hyphen
+    if right[:1].islower():
+        return 0, " "  # the sentence goes on
+    if len(left) < _SHORT_LINE * full:
+        return 0, "\n\n"  # a short line ends its paragraph (or is a heading)
+    return 0, " "  # a full line wraps, even before a new sentence
+
+
+def _assemble(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
+    """Join the pages' lines into one text; return it and each page's start offset."""
+    everything = [line for lines in pages for line in lines]
+    joined_text = " ".join(everything)
+    hyphenated = {
+        m.group().lower()
+        for m in re.finditer(r"[^\W\d_]+-[^\W\d_]+", joined_text)
+    }
+    fallback = _typical_length(everything)
+    parts: list[str] = []
+    length = 0
+    starts: list[int] = []
+    previous: str | None = None
+    for lines in pages:
+        full = _typical_length(lines) if len(lines) >= 8 else fallback
+        page_start: int | None = None
+        for line in lines:
+            if previous is not None:
+                cut, sep = _separator(previous, line, full, hyphenated)
+                if cut:
+                    parts[-1] = parts[-1][:-cut]
+                    length -= cut
+                parts.append(sep)
+                length += len(sep)
+            if page_start is None:
+                page_start = length
+            parts.append(line)
+            length += len(line)
+            previous = line
+        starts.append(length if page_start is None else page_start)
+    text = "".join(parts)
+    return text, tuple(starts)
+
+
+def _count_images(page: object) -> int:
+    """How many images a page draws (0 if its resources cannot be read)."""
+    try:
+        return len(list(page.images.keys()))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - only a hint for the error message
+        return 0
+
+
+def extract_pdf(
+    data: bytes,
+    name: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Extracted:
+    """Extract a PDF's text layer, page by page, cleaned for sentence splitting.
+
+    Raises:
+        SourceError: too large, truncated, damaged, password-protected, too many pages,
+            or without a text layer (a scanned PDF).
+        InvalidArgumentError: a limit is not positive.
+    """
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    if max_bytes <= 0:
+        raise InvalidArgumentError(f"max_bytes must be > 0, got {max_bytes}")
+    if max_pages <= 0:
+        raise InvalidArgumentError(f"max_pages must be > 0, got {max_pages}")
+    if len(data) > max_bytes:
+        raise SourceError(
+            f"{name} is {len(data):,} bytes, over the PDF limit of {max_bytes:,} bytes; "
+            "split it or raise the limit"
+        )
+    if b"%PDF-" not in data[:1024]:
+        raise SourceError(f"{name} is not a PDF (no %PDF- header); check the file")
+    if b"%%EOF" not in data[-2048:]:
+        raise SourceError(
+            f"{name} is truncated or damaged (no %%EOF end marker); "
+            "download or copy the PDF again"
+        )
+    # pypdf logs recoverable defects as warnings; they are not the user's business here
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            try:
+                reader.decrypt("")
+                count = len(reader.pages)
+            except (FileNotDecryptedError, PyPdfError, NotImplementedError):
+                raise SourceError(
+                    f"{name} is password-protected; save an unprotected copy and build again"
+                ) from None
+        count = len(reader.pages)
+        if count > max_pages:
+            raise SourceError(
+                f"{name} has {count:,} pages, over the limit of {max_pages:,}; split it"
+            )
+        raw_pages = []
+        images = 0
+        for number, page in enumerate(reader.pages, start=1):
+            try:
+                raw_pages.append(page.extract_text() or "")
+                images += _count_images(page)
+            except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise SourceError(
+                    f"{name}: page {number} cannot be read ({type(exc).__name__}: {exc}); "
+                    "the PDF is damaged — export or download it again"
+                ) from None
+        title = None
+        try:
+            metadata = reader.metadata
+            if metadata is not None and metadata.title:
+                title = " ".join(str(metadata.title).split()) or None
+        except (PyPdfError, ValueError, KeyError, TypeError):
+            title = None
+    except SourceError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise SourceError(
+            f"{name} cannot be read as a PDF ({type(exc).__name__}: {exc}); "
+            "it may be truncated or damaged — download or export it again"
+        ) from None
+    finally:
+        pypdf_log.setLevel(level)
+    if count == 0:
+        raise SourceError(f"{name} has no pages; export the PDF again")
+    pages = _drop_running_lines([_page_lines(raw) for raw in raw_pages])
+    text, starts = _assemble(pages)
+    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+        if images:
+            raise SourceError(
+                f"{name} has no text layer (a scanned PDF?); run OCR first "
+                "(e.g. `ocrmypdf in.pdf out.pdf`) and build from the OCR'd copy"
+            )
+        raise SourceError(
+            f"{name} has no text to index: its pages are empty, or the PDF is damaged "
+            "(truncated or cut?); download or export it again"
+        )
+    return Extracted(
+        text=text,
+        pages=starts,
+        extractor=EXTRACTOR,
+        extractor_version=extractor_version(),
+        title=title,
+    )
+
+
+__all__ = ["DEFAULT_MAX_PAGES", "EXTRACTOR", "RULES_VERSION", "extract_pdf", "extractor_version"]
