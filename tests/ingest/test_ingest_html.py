@@ -166,7 +166,7 @@ def test_html_is_data_nothing_fetched_or_executed(tmp_path: Path) -> None:
     requests: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             requests.append(self.path)
             self.send_response(200)
             self.end_headers()

@@ -49,7 +49,7 @@ def _news_paragraphs() -> list[str]:
     article = html[html.index("<article>") : html.index("</article>")]
     return [
         " ".join(re.sub(r"<[^>]+>", "", p).split()).replace("&middot;", "·")
-        for p in re.findall(r"<p>(.*?)</p>", article, flags=re.S)
+        for p in re.findall(r"<p>(.*?)</p>", article, flags=re.DOTALL)
     ]
 
 

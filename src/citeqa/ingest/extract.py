@@ -35,8 +35,8 @@ PDF_TYPES = ("application/pdf",)
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 
 # Tags that open an HTML document (after a BOM, white space and comments).
-_HTML_START = re.compile(rb"^(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>/]", re.I | re.S)
-_HTML_TAG = re.compile(rb"<[a-z][a-z0-9]*[\s>/]", re.I)
+_HTML_START = re.compile(rb"^(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>/]", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(rb"<[a-z][a-z0-9]*[\s>/]", re.IGNORECASE)
 _SNIFF = 4096
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\x1b")
 
@@ -121,8 +121,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_pdf = suffix in PDF_SUFFIXES or media in PDF_TYPES
     claims_html = suffix in HTML_SUFFIXES or media in HTML_TYPES
     head = data[:_SNIFF]
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8) :]
+    head = head.removeprefix(codecs.BOM_UTF8)
     if claims_pdf:
         raise SourceError(
             f"{name} is not a PDF: it has no %PDF- header (starts with {data[:16]!r}); "

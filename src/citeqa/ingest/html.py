@@ -53,16 +53,16 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
     """
     import trafilatura
 
-    options = dict(
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        include_links=False,
-        include_formatting=False,
-        deduplicate=False,
-        output_format="python",
-    )
+    options = {
+        "with_metadata": True,
+        "include_comments": False,
+        "include_tables": True,
+        "include_images": False,
+        "include_links": False,
+        "include_formatting": False,
+        "deduplicate": False,
+        "output_format": "python",
+    }
     try:
         # precise main-text extraction first; trafilatura's fallback algorithms (which
         # also return menus of nav-only pages) only when it finds nothing, and then

@@ -33,53 +33,73 @@ REPORT = [
     (
         "1. Summary",
         [
-            "This report sets out the first year of environ|mental monitoring on the "
-            "Porthkennack estuary after the construction of the tidal barrage. It covers "
-            "water quality, sediment, migratory fish and wading birds, and it compares "
-            "each measure with the baseline recorded before the sluice gates were installed.",
-            "The monitoring programme was designed with the harbour users and an "
-            "Azerbaijani-^Turkish survey team that had worked on similar schemes elsewhere. "
-            "Its measurements were taken at fixed stations every fortnight, and the raw data "
-            "are published alongside this report under an open licence.",
-            "Dissolved oxygen stayed within the expected range through|out the year. "
-            "Turbidity rose for six weeks after the gates first closed, then fell back to "
-            "the baseline level, which the team attributes to the disturbance of fine "
-            "sediment during commis|sioning rather than to the operation of the barrage.",
-            "The exer|cise of closing the gates for a full tidal cycle, carried out in "
-            "October, showed that the fish pass remains usable at every stage of the tide. "
-            "Observers counted sea trout passing upstream within an hour of the gates "
-            "reopening.",
+            (
+                "This report sets out the first year of environ|mental monitoring on the "
+                "Porthkennack estuary after the construction of the tidal barrage. It covers "
+                "water quality, sediment, migratory fish and wading birds, and it compares "
+                "each measure with the baseline recorded before the sluice gates were installed."
+            ),
+            (
+                "The monitoring programme was designed with the harbour users and an "
+                "Azerbaijani-^Turkish survey team that had worked on similar schemes elsewhere. "
+                "Its measurements were taken at fixed stations every fortnight, and the raw data "
+                "are published alongside this report under an open licence."
+            ),
+            (
+                "Dissolved oxygen stayed within the expected range through|out the year. "
+                "Turbidity rose for six weeks after the gates first closed, then fell back to "
+                "the baseline level, which the team attributes to the disturbance of fine "
+                "sediment during commis|sioning rather than to the operation of the barrage."
+            ),
+            (
+                "The exer|cise of closing the gates for a full tidal cycle, carried out in "
+                "October, showed that the fish pass remains usable at every stage of the tide. "
+                "Observers counted sea trout passing upstream within an hour of the gates "
+                "reopening."
+            ),
         ],
     ),
     (
         "2. Migratory fish",
         [
-            "The fish counter at the head of the pass recorded 1,214 salmon and 3,870 sea "
-            "trout moving upstream between April and November. Both figures are lower than "
-            "the five-year average from the old weir, but the counter was not calibrated "
-            "until late May, so the early part of the run is uncertain.",
-            "Acoustic tags were fitted to forty adult salmon below the barrage. Thirty-one "
-            "of them passed through the fish pass, six were last detected in the outer "
-            "estuary and three were not detected again. The median delay at the barrage was "
-            "nineteen hours, well within the limit set in the licence.",
-            "The survival rate of juvenile fish through the turbines was estimated at "
-            "ninety-six per cent, which is compar|able with the best low-head turbines in "
-            "service elsewhere. The harbour co-^operative paid for the tagging programme, "
-            "and the co-operative's members voted to fund four more years of it.",
+            (
+                "The fish counter at the head of the pass recorded 1,214 salmon and 3,870 sea "
+                "trout moving upstream between April and November. Both figures are lower than "
+                "the five-year average from the old weir, but the counter was not calibrated "
+                "until late May, so the early part of the run is uncertain."
+            ),
+            (
+                "Acoustic tags were fitted to forty adult salmon below the barrage. Thirty-one "
+                "of them passed through the fish pass, six were last detected in the outer "
+                "estuary and three were not detected again. The median delay at the barrage was "
+                "nineteen hours, well within the limit set in the licence."
+            ),
+            (
+                "The survival rate of juvenile fish through the turbines was estimated at "
+                "ninety-six per cent, which is compar|able with the best low-head turbines in "
+                "service elsewhere. The harbour co-^operative paid for the tagging programme, "
+                "and the co-operative's members voted to fund four more years of it."
+            ),
         ],
     ),
     (
         "3. Wading birds and mud flats",
         [
-            "The area of mud flat exposed at low water fell by three per cent compared with "
-            "the baseline survey. The loss is concentrated on the northern shore, where the "
-            "channel has moved closer to the bank since the barrage was built.",
-            "Monthly counts of wading birds showed no significant change in the number of "
-            "curlew, redshank or dunlin feeding on the flats. Oystercatcher numbers rose, "
-            "which the team links to a good year for cockles rather than to the barrage.",
-            "The operator released water on four occasions under the licence condi|tion "
-            "that protects the flats from drying out. Each release was logged and reported "
-            "to the environment agency within the required twenty-four hours.",
+            (
+                "The area of mud flat exposed at low water fell by three per cent compared with "
+                "the baseline survey. The loss is concentrated on the northern shore, where the "
+                "channel has moved closer to the bank since the barrage was built."
+            ),
+            (
+                "Monthly counts of wading birds showed no significant change in the number of "
+                "curlew, redshank or dunlin feeding on the flats. Oystercatcher numbers rose, "
+                "which the team links to a good year for cockles rather than to the barrage."
+            ),
+            (
+                "The operator released water on four occasions under the licence condi|tion "
+                "that protects the flats from drying out. Each release was logged and reported "
+                "to the environment agency within the required twenty-four hours."
+            ),
         ],
     ),
 ]
