@@ -193,3 +193,41 @@ def test_pdf_limits_validated_and_version_recorded() -> None:
     with pytest.raises(SourceError, match=r"report\.pdf has 3 pages, over the limit of 2"):
         extract_pdf(REPORT_PDF.read_bytes(), "report.pdf", max_pages=2)
     assert extract(REPORT_PDF.read_bytes(), "report.pdf").extractor_version.startswith(pypdf.__version__ + "+r")
+
+
+def test_running_lines_vary_only_by_page_number() -> None:
+    from citeqa.ingest.pdf import _drop_running_lines
+
+    pages = [
+        ["Annual report", "First page text.", "Table 4", "Page 1 of 3"],
+        ["Annual report", "Second page text.", "Table 9", "Page 2 of 3"],
+        ["Annual report", "Third page text.", "Table 12", "Page 3 of 3"],
+    ]
+    assert _drop_running_lines(pages) == [
+        ["First page text.", "Table 4"],
+        ["Second page text.", "Table 9"],
+        ["Third page text.", "Table 12"],
+    ]
+    # numbered from a cover page: page i shows i - 1
+    assert _drop_running_lines([["x", "- 0 -"], ["y", "- 1 -"]]) == [["x"], ["y"]]
+    # one page: nothing repeats
+    assert _drop_running_lines([["Page 1 of 1", "Only text."]]) == [["Page 1 of 1", "Only text."]]
+
+
+def test_line_joins() -> None:
+    from citeqa.ingest.pdf import _separator
+
+    cases = {
+        ("environ \u2010", "mental monitoring"): (2, ""),  # chromium's soft hyphen
+        ("the exer-", "cise of"): (1, ""),
+        ("an X-", "ray of"): (0, ""),
+        ("from 2010-", "2020 the"): (0, ""),
+        ("a word\u2014", "another"): (0, ""),
+        ("a spaced dash -", "another"): (0, " "),
+        ("a short heading", "The text"): (0, "\n\n"),
+        ("a line that is long enough to be a full line of text here.", "The next"): (0, " "),
+        ("short.", "and lower case goes on"): (0, " "),
+    }
+    for (left, right), expected in cases.items():
+        assert _separator(left, right, 50.0, set()) == expected, (left, right)
+    assert _separator("the co-", "operative", 50.0, {"co-operative"}) == (0, "")

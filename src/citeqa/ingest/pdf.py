@@ -15,7 +15,6 @@ import io
 import logging
 import math
 import re
-from collections import Counter
 from importlib.metadata import version
 
 from citeqa.errors import InvalidArgumentError, SourceError
@@ -42,8 +41,9 @@ _LIGATURE = re.compile("[\ufb00-\ufb06]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 _DIGITS = re.compile(r"\d+")
-_HYPHENS = "-\u2010\u2011\u00ad"
-_HYPHEN_END = re.compile(rf"([^\W\d_]+)[{_HYPHENS}]$")
+# a word broken at a line end: "exer-", or a soft hyphen (chromium writes "environ ‐")
+_HYPHEN_END = re.compile(r"([^\W\d_]+)(-|\u2010|\u2011| ?\u00ad| \u2010)$")
+_DASH_END = re.compile(r"\S[-\u2010\u2011\u2013\u2014]$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
 _SENTENCE_END = re.compile(r"[.!?:;]['\"’”)\]]*$")
 #: How many lines at each end of a page are candidates for running headers/footers.
@@ -74,31 +74,60 @@ def _edge_key(line: str) -> str:
     return _DIGITS.sub("#", line.lower())
 
 
+def _numbers(line: str) -> set[int]:
+    return {int(m) for m in _DIGITS.findall(line)[:8] if len(m) <= 6}
+
+
+def _is_running(occurrences: list[tuple[int, str]]) -> bool:
+    """Whether lines with one digit-normalised form are a running header/footer.
+
+    Identical lines are. Lines that differ only by digits are when one of their
+    numbers follows the page number (page ``i`` shows ``i + c`` for a fixed ``c``):
+    "3", "Page 3 of 9", "file:///… 3/9"; "Table 1" and "Table 2" at page ends are not.
+    """
+    if len({line for _, line in occurrences}) == 1:
+        return True
+    offsets: set[int] | None = None
+    for page, line in occurrences:
+        here = {number - page for number in _numbers(line)}
+        offsets = here if offsets is None else offsets & here
+        if not offsets:
+            return False
+    return bool(offsets)
+
+
 def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """Remove lines at the page edges that repeat on (nearly) every page.
 
     A line counts when its digit-normalised form is among the first or last
-    ``_EDGE_LINES`` lines of at least all pages (2–3 pages) or 75 % of them (more).
+    ``_EDGE_LINES`` lines of all pages (2–3 pages) or of 75 % of them (more), and
+    it is the same on each page or varies only by the page number.
     """
     n = sum(1 for lines in pages if lines)
     if n < 2:
         return pages
     need = n if n <= 3 else math.ceil(0.75 * n)
-    seen: Counter[str] = Counter()
-    for lines in pages:
-        edges = lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]
-        seen.update({_edge_key(line) for line in edges if len(line) <= 200})
-    running = {key for key, count in seen.items() if count >= need}
+
+    def edges(lines: list[str]) -> list[int]:
+        k = len(lines)
+        return sorted(set(range(min(_EDGE_LINES, k))) | set(range(max(0, k - _EDGE_LINES), k)))
+
+    found: dict[str, dict[int, str]] = {}
+    for page, lines in enumerate(pages, start=1):
+        for i in edges(lines):
+            if len(lines[i]) <= 200:
+                found.setdefault(_edge_key(lines[i]), {}).setdefault(page, lines[i])
+    running = {
+        key
+        for key, by_page in found.items()
+        if len(by_page) >= need and _is_running(sorted(by_page.items()))
+    }
     if not running:
         return pages
     cleaned = []
     for lines in pages:
-        keep = list(lines)
-        k = min(_EDGE_LINES, len(keep))
-        head = [i for i in range(k) if _edge_key(keep[i]) in running]
-        tail = [i for i in range(max(0, len(keep) - _EDGE_LINES), len(keep)) if _edge_key(keep[i]) in running]
-        drop = set(head) | set(tail)
-        cleaned.append([line for i, line in enumerate(keep) if i not in drop])
+        drop = {i for i in edges(lines) if _edge_key(lines[i]) in running}
+        cleaned.append([line for i, line in enumerate(lines) if i not in drop])
     return cleaned
 
 
@@ -117,12 +146,16 @@ def _separator(left: str, right: str, full: float, hyphenated: set[str]) -> tupl
     hyphen = _HYPHEN_END.search(left)
     start = _WORD_START.match(right)
     if hyphen and start:
-        head, tail = hyphen.group(1), start.group(1)
+        head, mark, tail = hyphen.group(1), hyphen.group(2), start.group(1)
+        if "\u00ad" in mark or mark.startswith(" "):
+            return len(mark), ""  # a soft hyphen is only ever a hyphenation point
         if head[-1].islower() and tail[0].islower():
             if f"{head}-{tail}".lower() in hyphenated:
                 return 0, ""  # "co-" + "operative": the text writes it with a hyphen elsewhere
-            return 1, ""  # "exer-" + "cise"
+            return len(mark), ""  # "exer-" + "cise"
         return 0, ""  # "Azerbaijani-" + "Turkish": a real hyphen
+    if _DASH_END.search(left) and right[:1].isalnum():
+        return 0, ""  # "2010-" + "2020", "word—" + "word": a dash inside a line
     if right[:1].islower():
         return 0, " "  # the sentence goes on
     if len(left) < _SHORT_LINE * full:
