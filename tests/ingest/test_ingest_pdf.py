@@ -74,10 +74,13 @@ def test_printed_page_keeps_every_sentence_whole() -> None:
         assert paragraph in extracted.text, paragraph
     # the sentence that runs from page 1 onto page 2 is joined, not split by a page break
     assert "a smaller barrage on its own river." in extracted.text
-    # headline, byline and paragraphs are paragraphs of their own
+    # headline, byline and every paragraph are paragraphs of their own (from the gaps
+    # between lines: several paragraphs end with a full-width line)
     blocks = extracted.text.split("\n\n")
     assert "Harbour town switches on its tidal barrage" in blocks
-    assert paragraphs[0] in blocks and paragraphs[-1] in blocks
+    start = blocks.index(paragraphs[0])
+    assert blocks[start - 1].startswith("By Morwenna Tregear")
+    assert blocks[start : start + len(paragraphs)] == paragraphs
 
 
 def test_report_hyphenated_words_rejoined_real_hyphens_kept() -> None:
@@ -196,22 +199,26 @@ def test_pdf_limits_validated_and_version_recorded() -> None:
 
 
 def test_running_lines_vary_only_by_page_number() -> None:
-    from citeqa.ingest.pdf import _drop_running_lines
+    from citeqa.ingest.pdf import _drop_running_lines, _Line
 
     pages = [
         ["Annual report", "First page text.", "Table 4", "Page 1 of 3"],
         ["Annual report", "Second page text.", "Table 9", "Page 2 of 3"],
         ["Annual report", "Third page text.", "Table 12", "Page 3 of 3"],
     ]
-    assert _drop_running_lines(pages) == [
+    def drop(pages: list[list[str]]) -> list[list[str]]:
+        kept = _drop_running_lines([[_Line(text) for text in lines] for lines in pages])
+        return [[line.text for line in lines] for lines in kept]
+
+    assert drop(pages) == [
         ["First page text.", "Table 4"],
         ["Second page text.", "Table 9"],
         ["Third page text.", "Table 12"],
     ]
     # numbered from a cover page: page i shows i - 1
-    assert _drop_running_lines([["x", "- 0 -"], ["y", "- 1 -"]]) == [["x"], ["y"]]
+    assert drop([["x", "- 0 -"], ["y", "- 1 -"]]) == [["x"], ["y"]]
     # one page: nothing repeats
-    assert _drop_running_lines([["Page 1 of 1", "Only text."]]) == [["Page 1 of 1", "Only text."]]
+    assert drop([["Page 1 of 1", "Only text."]]) == [["Page 1 of 1", "Only text."]]
 
 
 def test_line_joins() -> None:
@@ -231,3 +238,8 @@ def test_line_joins() -> None:
     for (left, right), expected in cases.items():
         assert _separator(left, right, 50.0, set()) == expected, (left, right)
     assert _separator("the co-", "operative", 50.0, {"co-operative"}) == (0, "")
+    # a full line followed by extra space ends its paragraph; normal spacing does not
+    full = "a line that is long enough to be a full line of text here."
+    assert _separator(full, "The next", 50.0, set(), gap=1.7) == (0, "\n\n")
+    assert _separator(full, "The next", 50.0, set(), gap=1.0) == (0, " ")
+    assert _separator(full, "and more", 50.0, set(), gap=1.7) == (0, " ")

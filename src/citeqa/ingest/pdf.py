@@ -6,15 +6,20 @@ running headers, footers, page numbers, a printing browser's date/title/URL — 
 dropped; words hyphenated across a line break are rejoined ("exer-" + "cise" →
 "exercise", while "Azerbaijani-" + "Turkish" keeps its hyphen); and the lines of a
 paragraph are joined with spaces, one paragraph per line, a blank line between
-paragraphs. ``Extracted.pages`` records where each page starts in that text.
+paragraphs (a paragraph ends where the vertical gap to the next line is wider than
+the page's line spacing, or at a short line). ``Extracted.pages`` records where each
+page starts in that text.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import math
 import re
+import statistics
+from dataclasses import dataclass
 from importlib.metadata import version
 
 from citeqa.errors import InvalidArgumentError, SourceError
@@ -22,7 +27,7 @@ from citeqa.ingest.extract import DEFAULT_MAX_BYTES, Extracted
 
 EXTRACTOR = "pypdf"
 #: Bump when the clean-up below changes: the extracted text of the same PDF changes.
-RULES_VERSION = 1
+RULES_VERSION = 2
 #: PDFs with more pages than this are refused (a bound on time and memory).
 DEFAULT_MAX_PAGES = 2000
 #: Fewer letters than this in the whole document means there is no text layer.
@@ -45,11 +50,20 @@ _DIGITS = re.compile(r"\d+")
 _HYPHEN_END = re.compile(r"([^\W\d_]+)(-|\u2010|\u2011| ?\u00ad| \u2010)$")
 _DASH_END = re.compile(r"\S[-\u2010\u2011\u2013\u2014]$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
-_SENTENCE_END = re.compile(r"[.!?:;]['\"’”)\]]*$")
 #: How many lines at each end of a page are candidates for running headers/footers.
 _EDGE_LINES = 3
 #: A line shorter than this fraction of the page's typical line ends its paragraph.
 _SHORT_LINE = 0.8
+#: A gap to the next line wider than this many line spacings starts a new paragraph.
+_PARAGRAPH_GAP = 1.4
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One line of a page: its cleaned text and its baseline height (None if unknown)."""
+
+    text: str
+    y: float | None = None
 
 
 def extractor_version() -> str:
@@ -57,15 +71,46 @@ def extractor_version() -> str:
     return f"{version('pypdf')}+r{RULES_VERSION}"
 
 
-def _page_lines(raw: str) -> list[str]:
-    """Non-empty, whitespace-normalised lines of one page's raw text."""
-    raw = _LIGATURE.sub(lambda m: _LIGATURES[m.group()], raw)
-    raw = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = []
-    for line in raw.split("\n"):
-        line = _SPACES.sub(" ", line).strip()
+def _clean_line(line: str) -> str:
+    """A line with ligatures spelled out, controls removed and spaces collapsed."""
+    line = _LIGATURE.sub(lambda m: _LIGATURES[m.group()], line)
+    return _SPACES.sub(" ", _CONTROL.sub("", line)).strip()
+
+
+def _page_lines(raw: str) -> list[_Line]:
+    """Non-empty, cleaned lines of one page's raw text (no positions)."""
+    lines = (_clean_line(x) for x in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return [_Line(line) for line in lines if line]
+
+
+def _read_page(page: object) -> list[_Line]:
+    """A page's lines with their baselines, from pypdf's text and its visitor callback."""
+    fragments: list[tuple[str, float]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        fragments.append((text, tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
+
+    raw = page.extract_text(visitor_text=visit) or ""  # type: ignore[attr-defined]
+    if "".join(text for text, _ in fragments) != raw:
+        return _page_lines(raw)  # positions do not line up with the text: go without
+    lines: list[_Line] = []
+    current: list[str] = []
+    y: float | None = None
+
+    def flush() -> None:
+        line = _clean_line("".join(current).replace("\r", ""))
         if line:
-            lines.append(line)
+            lines.append(_Line(line, y))
+
+    for text, at in fragments:
+        for k, piece in enumerate(text.split("\n")):
+            if k:
+                flush()
+                current, y = [], None
+            current.append(piece)
+            if y is None and piece.strip():
+                y = at
+    flush()
     return lines
 
 
@@ -96,7 +141,7 @@ def _is_running(occurrences: list[tuple[int, str]]) -> bool:
     return bool(offsets)
 
 
-def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
+def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
     """Remove lines at the page edges that repeat on (nearly) every page.
 
     A line counts when its digit-normalised form is among the first or last
@@ -108,15 +153,16 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
         return pages
     need = n if n <= 3 else math.ceil(0.75 * n)
 
-    def edges(lines: list[str]) -> list[int]:
+    def edges(lines: list[_Line]) -> list[int]:
         k = len(lines)
         return sorted(set(range(min(_EDGE_LINES, k))) | set(range(max(0, k - _EDGE_LINES), k)))
 
     found: dict[str, dict[int, str]] = {}
     for page, lines in enumerate(pages, start=1):
         for i in edges(lines):
-            if len(lines[i]) <= 200:
-                found.setdefault(_edge_key(lines[i]), {}).setdefault(page, lines[i])
+            text = lines[i].text
+            if len(text) <= 200:
+                found.setdefault(_edge_key(text), {}).setdefault(page, text)
     running = {
         key
         for key, by_page in found.items()
@@ -126,19 +172,34 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
         return pages
     cleaned = []
     for lines in pages:
-        drop = {i for i in edges(lines) if _edge_key(lines[i]) in running}
+        drop = {i for i in edges(lines) if _edge_key(lines[i].text) in running}
         cleaned.append([line for i, line in enumerate(lines) if i not in drop])
     return cleaned
 
 
-def _typical_length(lines: list[str]) -> float:
+def _typical_length(lines: list[_Line]) -> float:
     """Length of a full line: the 80th percentile of line lengths."""
-    lengths = sorted(len(line) for line in lines)
+    lengths = sorted(len(line.text) for line in lines)
     return float(lengths[min(len(lengths) - 1, int(0.8 * len(lengths)))]) if lengths else 0.0
 
 
-def _separator(left: str, right: str, full: float, hyphenated: set[str]) -> tuple[int, str]:
+def _line_spacing(lines: list[_Line]) -> float | None:
+    """The page's usual distance between consecutive baselines (None if unknown)."""
+    gaps = [
+        a.y - b.y
+        for a, b in itertools.pairwise(lines)
+        if a.y is not None and b.y is not None and a.y - b.y > 0
+    ]
+    return statistics.median(gaps) if len(gaps) >= 3 else None
+
+
+def _separator(
+    left: str, right: str, full: float, hyphenated: set[str], gap: float | None = None
+) -> tuple[int, str]:
     """How to join line ``left`` to the next line ``right``.
+
+    ``gap`` is the vertical distance between the two lines in line spacings, None
+    when unknown (another column or page, or no positions).
 
     Returns ``(cut, sep)``: drop ``cut`` characters from the end of ``left``, then add
     ``sep`` ("" to rejoin a word, " " within a paragraph, "\\n\\n" between paragraphs).
@@ -158,30 +219,34 @@ def _separator(left: str, right: str, full: float, hyphenated: set[str]) -> tupl
         return 0, ""  # "2010-" + "2020", "word—" + "word": a dash inside a line
     if right[:1].islower():
         return 0, " "  # the sentence goes on
+    if gap is not None and gap > _PARAGRAPH_GAP:
+        return 0, "\n\n"  # extra space between the lines: a new paragraph
     if len(left) < _SHORT_LINE * full:
         return 0, "\n\n"  # a short line ends its paragraph (or is a heading)
     return 0, " "  # a full line wraps, even before a new sentence
 
 
-def _assemble(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
+def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
     """Join the pages' lines into one text; return it and each page's start offset."""
     everything = [line for lines in pages for line in lines]
-    joined_text = " ".join(everything)
-    hyphenated = {
-        m.group().lower()
-        for m in re.finditer(r"[^\W\d_]+-[^\W\d_]+", joined_text)
-    }
+    joined_text = " ".join(line.text for line in everything)
+    hyphenated = {m.group().lower() for m in re.finditer(r"[^\W\d_]+-[^\W\d_]+", joined_text)}
     fallback = _typical_length(everything)
     parts: list[str] = []
     length = 0
     starts: list[int] = []
-    previous: str | None = None
+    previous: _Line | None = None
     for lines in pages:
         full = _typical_length(lines) if len(lines) >= 8 else fallback
+        spacing = _line_spacing(lines)
         page_start: int | None = None
         for line in lines:
             if previous is not None:
-                cut, sep = _separator(previous, line, full, hyphenated)
+                gap = None
+                if page_start is not None and spacing and previous.y is not None and line.y is not None:
+                    drop = previous.y - line.y
+                    gap = drop / spacing if drop > 0 else None  # None: next column
+                cut, sep = _separator(previous.text, line.text, full, hyphenated, gap)
                 if cut:
                     parts[-1] = parts[-1][:-cut]
                     length -= cut
@@ -189,12 +254,11 @@ def _assemble(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
                 length += len(sep)
             if page_start is None:
                 page_start = length
-            parts.append(line)
-            length += len(line)
+            parts.append(line.text)
+            length += len(line.text)
             previous = line
         starts.append(length if page_start is None else page_start)
-    text = "".join(parts)
-    return text, tuple(starts)
+    return "".join(parts), tuple(starts)
 
 
 def _count_images(page: object) -> int:
@@ -246,8 +310,8 @@ def extract_pdf(
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             try:
-                reader.decrypt("")
-                count = len(reader.pages)
+                if not reader.decrypt(""):
+                    raise FileNotDecryptedError("a password is needed")
             except (FileNotDecryptedError, PyPdfError, NotImplementedError):
                 raise SourceError(
                     f"{name} is password-protected; save an unprotected copy and build again"
@@ -261,7 +325,7 @@ def extract_pdf(
         images = 0
         for number, page in enumerate(reader.pages, start=1):
             try:
-                raw_pages.append(page.extract_text() or "")
+                raw_pages.append(_read_page(page))
                 images += _count_images(page)
             except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise SourceError(
@@ -286,7 +350,7 @@ def extract_pdf(
         pypdf_log.setLevel(level)
     if count == 0:
         raise SourceError(f"{name} has no pages; export the PDF again")
-    pages = _drop_running_lines([_page_lines(raw) for raw in raw_pages])
+    pages = _drop_running_lines(raw_pages)
     text, starts = _assemble(pages)
     if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
         if images:
