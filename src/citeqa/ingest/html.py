@@ -4,6 +4,11 @@ Navigation, cookie banners, share buttons, related links, footers, scripts and s
 are left out; paragraphs are kept, one per line with a blank line between them, and
 the title is the first line. HTML is treated as data: nothing in it is executed or
 fetched (no scripts, no images, no links followed).
+
+Limits: what counts as the main text is trafilatura's judgement (precision first):
+comments, image captions and link lists are left out, and a page without prose (a
+menu, a log-in page) is refused rather than indexed as boilerplate; text that only a
+script would render is not there; UTF-16 pages are treated as binary.
 """
 
 from __future__ import annotations

@@ -9,6 +9,15 @@ paragraph are joined with spaces, one paragraph per line, a blank line between
 paragraphs (a paragraph ends where the vertical gap to the next line is wider than
 the page's line spacing, or at a short line). ``Extracted.pages`` records where each
 page starts in that text.
+
+Limits: no OCR (a scanned PDF is refused); reading order is pypdf's content-stream
+order, which is right for ordinary and browser-printed multi-column pages but can
+interleave complex layouts (side bars, tables, floating captions); tables come out as
+lines of cells; a line-end hyphen between two lower-case parts is removed unless the
+document writes that word with a hyphen elsewhere ("well-" + "known" once → "wellknown");
+paragraphs separated only by indentation (no extra space) and ending in a full line are
+merged; running headers need at least two pages; a PDF that pypdf can partly repair
+(damaged cross-references) yields whatever text it could recover.
 """
 
 from __future__ import annotations
@@ -322,11 +331,9 @@ def extract_pdf(
                 f"{name} has {count:,} pages, over the limit of {max_pages:,}; split it"
             )
         raw_pages = []
-        images = 0
         for number, page in enumerate(reader.pages, start=1):
             try:
                 raw_pages.append(_read_page(page))
-                images += _count_images(page)
             except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise SourceError(
                     f"{name}: page {number} cannot be read ({type(exc).__name__}: {exc}); "
@@ -353,6 +360,12 @@ def extract_pdf(
     pages = _drop_running_lines(raw_pages)
     text, starts = _assemble(pages)
     if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+        # only now (it is slow): pages that draw images but hold no text were scanned
+        pypdf_log.setLevel(logging.ERROR)
+        try:
+            images = sum(_count_images(page) for page in reader.pages)
+        finally:
+            pypdf_log.setLevel(level)
         if images:
             raise SourceError(
                 f"{name} has no text layer (a scanned PDF?); run OCR first "
