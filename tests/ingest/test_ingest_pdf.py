@@ -172,6 +172,7 @@ def test_50_mb_pdf_refused_by_size(tmp_path: Path) -> None:
     with big.open("wb") as handle:
         writer.write(handle)
     data = big.read_bytes()
+    big.unlink()  # pytest keeps tmp folders of recent runs; not 50 MB of them
     assert len(data) > 50 * 1024 * 1024 and data.startswith(b"%PDF-")
     with pytest.raises(SourceError, match=r"big\.pdf is [\d,]+ bytes, over the limit of 20,971,520 bytes"):
         extract(data, "big.pdf")

@@ -6,7 +6,7 @@ the title is the first line. HTML is treated as data: nothing in it is executed 
 fetched (no scripts, no images, no links followed).
 
 Limits: what counts as the main text is trafilatura's judgement (precision first):
-comments, image captions and link lists are left out, and a page without prose (a
+comments, images and link lists are left out, and a page without prose (a
 menu, a log-in page) is refused rather than indexed as boilerplate; text that only a
 script would render is not there; UTF-16 pages are treated as binary.
 """
