@@ -1,0 +1,223 @@
+"""Turning a document's bytes (text, Markdown, HTML or PDF) into the text citeqa indexes.
+
+The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, HTML's
+opening tags, else UTF-8 text — and checked against what the name or the server's
+content type claims, so a file that lies about its type gets a clear message. The
+:class:`Extracted` text is what the index stores and what every offset refers to.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from citeqa.errors import InvalidArgumentError, SourceError
+
+#: Default limit on a document's size in bytes (any format).
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+#: Extractor name and version of plain text and Markdown (decoded as is).
+TEXT_EXTRACTOR = "text"
+TEXT_EXTRACTOR_VERSION = "1"
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+PDF_SUFFIXES = (".pdf",)
+SUPPORTED = ".txt, .md, .html, .htm and .pdf"
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+PDF_TYPES = ("application/pdf",)
+TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+
+# Tags that open an HTML document (after a BOM, white space and comments).
+_HTML_START = re.compile(rb"^(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>/]", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(rb"<[a-z][a-z0-9]*[\s>/]", re.IGNORECASE)
+_SNIFF = 4096
+_TEXT_CONTROLS = frozenset(b"\t\n\r\f\x1b")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A document's extracted text and where it came from.
+
+    Attributes:
+        text: the text the index stores; every offset refers to it.
+        pages: for paged formats (PDF), ``pages[i]`` is the offset in ``text`` where
+            page ``i + 1`` starts (``pages[0] == 0``); None for other formats.
+        extractor: name of the extractor ("text", "trafilatura", "pypdf").
+        extractor_version: its version plus citeqa's own rules version, so an index
+            built with another extractor can be recognised as stale.
+        title: the document's title if it has one (HTML: also the first line of text).
+    """
+
+    text: str
+    pages: tuple[int, ...] | None
+    extractor: str
+    extractor_version: str
+    title: str | None = None
+
+    def page_of(self, offset: int) -> int | None:
+        """1-based page holding character ``offset`` of :attr:`text` (None if not paged)."""
+        return page_of(self.pages, offset)
+
+
+def page_of(pages: Sequence[int] | None, offset: int) -> int | None:
+    """1-based page of character ``offset``, given the pages' start offsets (None if unpaged).
+
+    Raises:
+        InvalidArgumentError: ``offset`` is negative.
+    """
+    if pages is None:
+        return None
+    if offset < 0:
+        raise InvalidArgumentError(f"offset must be >= 0, got {offset}")
+    if not pages:
+        return None
+    return max(1, bisect.bisect_right(pages, offset))
+
+
+def _suffix(name: str) -> str:
+    path = urlsplit(name).path if "://" in name else name
+    return PurePosixPath(path.replace("\\", "/")).suffix.lower()
+
+
+def _media_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def _looks_binary(head: bytes) -> bool:
+    """True if ``head`` has NUL bytes or many control bytes (any text encoding passes)."""
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if byte < 0x20 and byte not in _TEXT_CONTROLS or byte == 0x7F)
+    return controls > 0.05 * len(head)
+
+
+def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
+    """The format of ``data``: "pdf", "html" or "text", decided by content.
+
+    The name's suffix and the content type only break ties (an HTML fragment named
+    ``.html``) and make refusals precise; they never override what the bytes are.
+
+    Raises:
+        SourceError: empty, binary or of an unsupported type, or named as one format
+            while its content is another.
+    """
+    suffix = _suffix(name)
+    media = _media_type(content_type)
+    if not data:
+        raise SourceError(f"{name} is empty; nothing to index")
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    claims_pdf = suffix in PDF_SUFFIXES or media in PDF_TYPES
+    claims_html = suffix in HTML_SUFFIXES or media in HTML_TYPES
+    head = data[:_SNIFF]
+    head = head.removeprefix(codecs.BOM_UTF8)
+    if claims_pdf:
+        raise SourceError(
+            f"{name} is not a PDF: it has no %PDF- header (starts with {data[:16]!r}); "
+            "check that the file was saved or downloaded completely"
+        )
+    if _looks_binary(head):
+        what = "HTML" if claims_html else "text"
+        if claims_html or suffix in TEXT_SUFFIXES or media in TEXT_TYPES:
+            raise SourceError(
+                f"{name} claims to be {what} but its content is binary (starts with "
+                f"{data[:16]!r}); save the page again as HTML, or give the file its real type"
+            )
+        raise SourceError(
+            f"{name}: unsupported or binary content (starts with {data[:16]!r}); "
+            f"citeqa reads {SUPPORTED}"
+        )
+    if _HTML_START.match(head.lstrip()):
+        return "html"
+    if claims_html and _HTML_TAG.search(head):
+        return "html"
+    if claims_html:
+        raise SourceError(
+            f"{name} is named or served as HTML but contains no HTML tags; "
+            "rename it .txt if it is plain text"
+        )
+    if suffix and suffix not in TEXT_SUFFIXES and not media:
+        raise SourceError(f"{name}: unsupported file type {suffix!r}; citeqa reads {SUPPORTED}")
+    if media and media not in TEXT_TYPES:
+        raise SourceError(f"{name}: unsupported content type {media!r}; citeqa reads {SUPPORTED}")
+    return "text"
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode UTF-8 bytes exactly as stored (no newline translation, BOM kept).
+
+    Raises:
+        SourceError: the bytes are not UTF-8 text.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and try again"
+        ) from None
+
+
+def extract(
+    data: bytes,
+    name: str,
+    content_type: str | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Extracted:
+    """Extract the indexable text of a document's bytes.
+
+    Args:
+        data: the document's bytes (a file's, or a URL's response body).
+        name: a file name or URL, used in messages and as a hint for the type.
+        content_type: the server's Content-Type for a URL, if any.
+        max_bytes: documents larger than this are refused.
+
+    Raises:
+        SourceError: too large, empty, unsupported, lying about its type, or its
+            content cannot be extracted (see :mod:`citeqa.ingest.pdf` and ``html``).
+        InvalidArgumentError: ``max_bytes`` is not positive.
+    """
+    if max_bytes <= 0:
+        raise InvalidArgumentError(f"max_bytes must be > 0, got {max_bytes}")
+    if len(data) > max_bytes:
+        raise SourceError(
+            f"{name} is {len(data):,} bytes, over the limit of {max_bytes:,} bytes; "
+            "split it or raise the limit"
+        )
+    kind = sniff(data, name, content_type)
+    if kind == "pdf":
+        from citeqa.ingest.pdf import extract_pdf
+
+        return extract_pdf(data, name, max_bytes=max_bytes)
+    if kind == "html":
+        from citeqa.ingest.html import extract_html
+
+        return extract_html(data, name)
+    return Extracted(
+        text=decode_text(data, name),
+        pages=None,
+        extractor=TEXT_EXTRACTOR,
+        extractor_version=TEXT_EXTRACTOR_VERSION,
+        title=None,
+    )
+
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "Extracted",
+    "decode_text",
+    "extract",
+    "page_of",
+    "sniff",
+]

@@ -1,0 +1,159 @@
+"""Fetching a document from an http(s) URL, with a timeout, a size limit and a type check.
+
+Only ``http`` and ``https`` are fetched, redirects are followed by hand (a bounded
+number, and only to http(s)), the body is streamed and cut off at the size limit, and
+only the content types citeqa can extract are accepted. Every failure is a
+:class:`~citeqa.errors.SourceError` that names the URL and says what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urljoin, urlsplit
+
+from citeqa.errors import InvalidArgumentError, SourceError
+from citeqa.ingest.extract import DEFAULT_MAX_BYTES
+
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_MAX_REDIRECTS = 5
+ACCEPTED_TYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "application/pdf",
+    "text/plain",
+    "text/markdown",
+    "text/x-markdown",
+)
+USER_AGENT = "citeqa (document question answering)"
+_SCHEMES = ("http", "https")
+
+
+def is_url(spec: str) -> bool:
+    """True if ``spec`` looks like an http(s) URL rather than a path."""
+    return urlsplit(spec).scheme.lower() in _SCHEMES and "://" in spec
+
+
+def _check_scheme(url: str, original: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _SCHEMES:
+        if url == original:
+            raise SourceError(f"{url}: only http:// and https:// URLs can be fetched")
+        raise SourceError(
+            f"{original} redirects to {url!r}, which is not http(s); refused — "
+            "download the document yourself and build from the file"
+        )
+    if not parts.hostname:
+        raise SourceError(f"{url}: the URL has no host name")
+
+
+def fetch(
+    url: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_redirects: int = DEFAULT_MAX_REDIRECTS,
+) -> tuple[bytes, str, str]:
+    """Download ``url``; return ``(body, content_type, final_url)``.
+
+    Args:
+        url: an http:// or https:// URL.
+        timeout: seconds for the whole download, redirects included (each network
+            wait is bounded by what is left of it).
+        max_bytes: bodies larger than this are refused (checked while streaming).
+        max_redirects: how many redirects to follow at most.
+
+    Raises:
+        SourceError: bad scheme, unreachable, timed out, HTTP error status, too many
+            redirects or a redirect to a non-http(s) scheme, unaccepted content type,
+            or too large.
+        InvalidArgumentError: a limit is not positive.
+    """
+    import httpx
+
+    if timeout <= 0:
+        raise InvalidArgumentError(f"timeout must be > 0, got {timeout}")
+    if max_bytes <= 0:
+        raise InvalidArgumentError(f"max_bytes must be > 0, got {max_bytes}")
+    if max_redirects < 0:
+        raise InvalidArgumentError(f"max_redirects must be >= 0, got {max_redirects}")
+    original = url
+    _check_scheme(url, original)
+    deadline = time.monotonic() + timeout
+    headers = {"User-Agent": USER_AGENT, "Accept": ", ".join(ACCEPTED_TYPES)}
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SourceError(
+                f"{original}: no complete answer within {timeout:g} s; "
+                "try again later or raise the timeout"
+            )
+        return left
+
+    def check_redirect(response: httpx.Response) -> None:
+        # runs before httpx parses the Location itself (which fails on "javascript:…")
+        if response.has_redirect_location:
+            target = urljoin(str(response.request.url), response.headers["location"].strip())
+            _check_scheme(target, original)
+
+    try:
+        with httpx.Client(
+            follow_redirects=False, headers=headers, event_hooks={"response": [check_redirect]}
+        ) as client:
+            for _ in range(max_redirects + 1):
+                with client.stream("GET", url, timeout=httpx.Timeout(remaining())) as response:
+                    if response.is_redirect:
+                        location = response.headers.get("location")
+                        if not location:
+                            raise SourceError(
+                                f"{url}: HTTP {response.status_code} redirect without a Location"
+                            )
+                        url = urljoin(url, location.strip())
+                        _check_scheme(url, original)
+                        continue
+                    if response.status_code != 200:
+                        raise SourceError(
+                            f"{url}: the server answered HTTP {response.status_code} "
+                            f"{response.reason_phrase}; check the address"
+                        )
+                    raw_type = response.headers.get("content-type", "")
+                    media = raw_type.split(";", 1)[0].strip().lower()
+                    if media not in ACCEPTED_TYPES:
+                        shown = media or "none"
+                        raise SourceError(
+                            f"{url}: content type {shown!r} is not one citeqa reads "
+                            "(HTML, PDF, plain text or Markdown)"
+                        )
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise SourceError(
+                            f"{url} is {int(declared):,} bytes, over the limit of "
+                            f"{max_bytes:,} bytes; save a smaller document or raise the limit"
+                        )
+                    body = bytearray()
+                    for chunk in response.iter_bytes():
+                        body += chunk
+                        if len(body) > max_bytes:
+                            raise SourceError(
+                                f"{url} is over the limit of {max_bytes:,} bytes; "
+                                "save a smaller document or raise the limit"
+                            )
+                        remaining()
+                    return bytes(body), raw_type, str(response.url)
+            raise SourceError(
+                f"{original}: more than {max_redirects} redirects; give the final address"
+            )
+    except httpx.TimeoutException:
+        raise SourceError(
+            f"{original}: no answer within {timeout:g} s; try again later or raise the timeout"
+        ) from None
+    except httpx.InvalidURL as exc:
+        raise SourceError(f"{url}: not a valid URL ({exc})") from None
+    except httpx.HTTPError as exc:
+        raise SourceError(
+            f"{url}: cannot fetch ({type(exc).__name__}: {exc}); check the address and "
+            "your connection"
+        ) from None
+
+
+__all__ = ["ACCEPTED_TYPES", "DEFAULT_MAX_REDIRECTS", "DEFAULT_TIMEOUT", "fetch", "is_url"]

@@ -1,0 +1,202 @@
+"""Regenerate the committed PDF fixtures with Debian's chromium (``apt-get install chromium``).
+
+    python tests/data/formats/make_fixtures.py
+
+- news.pdf: news.html printed as is (chromium's default print header and footer —
+  date, title, URL, "page x/y" — repeat on every page; the extractor must drop them).
+- report.pdf: a three-page, two-column report typeset with fixed line breaks, so the
+  text layer has words hyphenated across lines ("exer-" / "cise"), a real hyphen at a
+  line end ("Azerbaijani-" / "Turkish") and ligatures (DejaVu Serif), like a typeset PDF.
+  Each section starts on a new page: section N is on page N.
+- scan.pdf: one page holding only a PNG picture of text (no text layer), printed
+  without header and footer — what a scanner produces.
+
+Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WIDTH = 46  # characters per typeset line
+
+# "|" marks a hyphenation point where the line must break ("exer|cise" → "exer-" / "cise");
+# "^" after a real hyphen forces the line to break there ("Azerbaijani-^Turkish").
+REPORT_TITLE = "Estuary Monitoring Report 2026"
+REPORT = [
+    (
+        "1. Summary",
+        [
+            (
+                "This report sets out the first year of environ|mental monitoring on the "
+                "Porthkennack estuary after the construction of the tidal barrage. It covers "
+                "water quality, sediment, migratory fish and wading birds, and it compares "
+                "each measure with the baseline recorded before the sluice gates were installed."
+            ),
+            (
+                "The monitoring programme was designed with the harbour users and an "
+                "Azerbaijani-^Turkish survey team that had worked on similar schemes elsewhere. "
+                "Its measurements were taken at fixed stations every fortnight, and the raw data "
+                "are published alongside this report under an open licence."
+            ),
+            (
+                "Dissolved oxygen stayed within the expected range through|out the year. "
+                "Turbidity rose for six weeks after the gates first closed, then fell back to "
+                "the baseline level, which the team attributes to the disturbance of fine "
+                "sediment during commis|sioning rather than to the operation of the barrage."
+            ),
+            (
+                "The exer|cise of closing the gates for a full tidal cycle, carried out in "
+                "October, showed that the fish pass remains usable at every stage of the tide. "
+                "Observers counted sea trout passing upstream within an hour of the gates "
+                "reopening."
+            ),
+        ],
+    ),
+    (
+        "2. Migratory fish",
+        [
+            (
+                "The fish counter at the head of the pass recorded 1,214 salmon and 3,870 sea "
+                "trout moving upstream between April and November. Both figures are lower than "
+                "the five-year average from the old weir, but the counter was not calibrated "
+                "until late May, so the early part of the run is uncertain."
+            ),
+            (
+                "Acoustic tags were fitted to forty adult salmon below the barrage. Thirty-one "
+                "of them passed through the fish pass, six were last detected in the outer "
+                "estuary and three were not detected again. The median delay at the barrage was "
+                "nineteen hours, well within the limit set in the licence."
+            ),
+            (
+                "The survival rate of juvenile fish through the turbines was estimated at "
+                "ninety-six per cent, which is compar|able with the best low-head turbines in "
+                "service elsewhere. The harbour co-^operative paid for the tagging programme, "
+                "and the co-operative's members voted to fund four more years of it."
+            ),
+        ],
+    ),
+    (
+        "3. Wading birds and mud flats",
+        [
+            (
+                "The area of mud flat exposed at low water fell by three per cent compared with "
+                "the baseline survey. The loss is concentrated on the northern shore, where the "
+                "channel has moved closer to the bank since the barrage was built."
+            ),
+            (
+                "Monthly counts of wading birds showed no significant change in the number of "
+                "curlew, redshank or dunlin feeding on the flats. Oystercatcher numbers rose, "
+                "which the team links to a good year for cockles rather than to the barrage."
+            ),
+            (
+                "The operator released water on four occasions under the licence condi|tion "
+                "that protects the flats from drying out. Each release was logged and reported "
+                "to the environment agency within the required twenty-four hours."
+            ),
+        ],
+    ),
+]
+
+
+def typeset(paragraph: str, width: int = WIDTH) -> list[str]:
+    """Greedy line breaking that honours the forced breaks marked with "|" and "^"."""
+    lines: list[str] = []
+    line = ""
+    for word in paragraph.split(" "):
+        pieces = [word]
+        if "|" in word:
+            head, tail = word.split("|")
+            pieces = [head + "-\n", tail]
+        elif "^" in word:
+            head, tail = word.split("^")
+            pieces = [head + "\n", tail]
+        for piece in pieces:
+            forced = piece.endswith("\n")
+            piece = piece.rstrip("\n")
+            candidate = f"{line} {piece}" if line else piece
+            if len(candidate) > width and line:
+                lines.append(line)
+                candidate = piece
+            line = candidate
+            if forced:
+                lines.append(line)
+                line = ""
+    if line:
+        lines.append(line)
+    return lines
+
+
+def report_html() -> str:
+    sections = []
+    for heading, paragraphs in REPORT:
+        body = "".join(
+            "<p>" + "".join(f"<span>{html.escape(x)}</span>" for x in typeset(p)) + "</p>"
+            for p in paragraphs
+        )
+        sections.append(f"<section><h2>{html.escape(heading)}</h2><div class=cols>{body}</div></section>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{REPORT_TITLE}</title>
+<style>
+  body {{ font-family: "DejaVu Serif", serif; font-size: 8.5pt; line-height: 1.35; }}
+  section + section {{ break-before: page; }}
+  .cols {{ column-count: 2; column-gap: 2em; }}
+  p {{ margin: 0 0 1em 0; }}
+  p span {{ display: block; white-space: pre; }}
+</style></head>
+<body><h1>{REPORT_TITLE}</h1>{"".join(sections)}</body></html>
+"""
+
+
+def scan_png(path: Path) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (1100, 700), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 34)
+    for row, text in enumerate(
+        [
+            "Minutes of the harbour board, 3 March 2026.",
+            "The board agreed to open the barrage footpath",
+            "to walkers in April. This page was scanned",
+            "and has no text layer.",
+        ]
+    ):
+        draw.text((60, 80 + row * 70), text, fill=0, font=font)
+    image.save(path, optimize=True)
+
+
+def print_pdf(source: Path, target: Path, *, header_footer: bool = True) -> None:
+    chromium = shutil.which("chromium") or sys.exit("chromium not found: apt-get install -y chromium")
+    args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={target}"]
+    if not header_footer:
+        args.append("--no-pdf-header-footer")
+    subprocess.run([*args, source.as_uri()], check=True, capture_output=True, timeout=120)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shutil.copy(HERE / "news.html", work / "news.html")
+        print_pdf(work / "news.html", HERE / "news.pdf")
+        (work / "report.html").write_text(report_html(), encoding="utf-8")
+        print_pdf(work / "report.html", HERE / "report.pdf")
+        scan_png(work / "scan.png")
+        (work / "scan.html").write_text(
+            '<!DOCTYPE html><html><head><meta charset="utf-8"><title></title></head>'
+            '<body style="margin:0"><img src="scan.png" style="width:100%"></body></html>',
+            encoding="utf-8",
+        )
+        print_pdf(work / "scan.html", HERE / "scan.pdf", header_footer=False)
+    for name in ("news.pdf", "report.pdf", "scan.pdf"):
+        print(name, (HERE / name).stat().st_size, "bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Fetching URLs (citeqa.ingest.fetch) from real http.server instances on 127.0.0.1."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from citeqa.errors import InvalidArgumentError, SourceError
+from citeqa.ingest.extract import extract
+from citeqa.ingest.fetch import fetch, is_url
+
+FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
+
+
+def _serve(handler: type[http.server.BaseHTTPRequestHandler] | functools.partial) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture()
+def site(tmp_path: Path) -> Iterator[str]:
+    """python -m http.server's handler serving a folder with the fixtures."""
+    for name in ("news.html", "report.pdf"):
+        shutil.copy(FORMATS / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("Plain notes.\nSecond line.\n", encoding="utf-8")
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    yield from _serve(functools.partial(Quiet, directory=str(tmp_path)))
+
+
+@pytest.fixture()
+def tricky() -> Iterator[tuple[str, threading.Event]]:
+    """A server with redirects, stalls, drips and oversize bodies; the event ends stalls."""
+    stop = threading.Event()
+    routes: dict[str, str] = {
+        "/to-ftp": "ftp://127.0.0.1/secret.txt",
+        "/to-file": "file:///etc/passwd",
+        "/to-js": "javascript:alert(1)",
+        "/to-article": "/article",
+        "/loop": "/loop",
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _headers(self, status: int, ctype: str, length: int | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            if length is not None:
+                self.send_header("Content-Length", str(length))
+            self.send_header("Connection", "close")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            if self.path in routes:
+                self.send_response(302)
+                self.send_header("Location", routes[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.path == "/article":
+                body = (FORMATS / "news.html").read_bytes()
+                self._headers(200, "text/html; charset=utf-8", len(body))
+                self.wfile.write(body)
+            elif self.path == "/stall":
+                stop.wait(10)  # accepts the connection, never answers
+            elif self.path == "/drip":
+                self._headers(200, "text/plain")
+                for _ in range(100):
+                    if stop.wait(0.1):
+                        return
+                    self.wfile.write(b"drip ")
+                    self.wfile.flush()
+            elif self.path in ("/big", "/big-declared"):
+                size = 3 * 1024 * 1024
+                self._headers(200, "text/plain", size if self.path == "/big-declared" else None)
+                try:
+                    for _ in range(size // 65536):
+                        self.wfile.write(b"a" * 65536)
+                except OSError:
+                    pass
+            elif self.path == "/octet":
+                self._headers(200, "application/octet-stream", 4)
+                self.wfile.write(b"%PDF")
+            else:
+                self._headers(404, "text/plain", 9)
+                self.wfile.write(b"not found")
+
+    gen = _serve(Handler)
+    base = next(gen)
+    try:
+        yield base, stop
+    finally:
+        stop.set()
+        for _ in gen:
+            pass
+
+
+def test_fetch_html_then_extract(site: str) -> None:
+    body, ctype, final = fetch(f"{site}/news.html")
+    assert body == (FORMATS / "news.html").read_bytes()
+    assert ctype.startswith("text/html") and final == f"{site}/news.html"
+    extracted = extract(body, final, ctype)
+    assert extracted.text.startswith("Harbour town switches on its tidal barrage\n\nThe small harbour town")
+    assert "cookie" not in extracted.text.lower()
+
+
+def test_fetch_pdf_and_text(site: str) -> None:
+    body, ctype, final = fetch(f"{site}/report.pdf")
+    assert ctype == "application/pdf"
+    assert extract(body, final, ctype).pages is not None
+    body, ctype, final = fetch(f"{site}/notes.txt")
+    assert extract(body, final, ctype).text == "Plain notes.\nSecond line.\n"
+
+
+def test_wrong_content_type_refused(site: str, tricky: tuple[str, threading.Event]) -> None:
+    with pytest.raises(SourceError, match=r"photo\.png: content type 'image/png' is not one citeqa reads"):
+        fetch(f"{site}/photo.png")
+    with pytest.raises(SourceError, match="'application/octet-stream' is not one citeqa reads"):
+        fetch(f"{tricky[0]}/octet")
+
+
+def test_redirect_followed_to_http(tricky: tuple[str, threading.Event]) -> None:
+    base, _ = tricky
+    body, _, final = fetch(f"{base}/to-article")
+    assert final == f"{base}/article" and body.startswith(b"<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("route,target", [("/to-ftp", "ftp://"), ("/to-file", "file://"), ("/to-js", "javascript:")])
+def test_redirect_to_other_scheme_refused(tricky: tuple[str, threading.Event], route: str, target: str) -> None:
+    base, _ = tricky
+    with pytest.raises(SourceError, match=rf"{route} redirects to '{target}.*', which is not http\(s\); refused"):
+        fetch(f"{base}{route}")
+
+
+def test_redirect_loop_stops(tricky: tuple[str, threading.Event]) -> None:
+    with pytest.raises(SourceError, match="more than 3 redirects"):
+        fetch(f"{tricky[0]}/loop", max_redirects=3)
+
+
+def test_timeout_honoured_when_server_stalls(tricky: tuple[str, threading.Event]) -> None:
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"/stall: no answer within 0\.5 s"):
+        fetch(f"{tricky[0]}/stall", timeout=0.5)
+    assert time.monotonic() - started < 3
+
+
+def test_timeout_covers_a_slow_drip(tricky: tuple[str, threading.Event]) -> None:
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"within 1 s"):
+        fetch(f"{tricky[0]}/drip", timeout=1.0)
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("route", ["/big", "/big-declared"])
+def test_size_limit_enforced(tricky: tuple[str, threading.Event], route: str) -> None:
+    with pytest.raises(SourceError, match=r"over the limit of 1,048,576 bytes"):
+        fetch(f"{tricky[0]}{route}", max_bytes=1024 * 1024)
+
+
+def test_http_error_status_refused(tricky: tuple[str, threading.Event]) -> None:
+    with pytest.raises(SourceError, match=r"/missing: the server answered HTTP 404 Not Found"):
+        fetch(f"{tricky[0]}/missing")
+
+
+def test_bad_urls_refused() -> None:
+    for url in ("ftp://127.0.0.1/a.txt", "file:///etc/passwd"):
+        with pytest.raises(SourceError, match="only http:// and https:// URLs can be fetched"):
+            fetch(url)
+    with pytest.raises(SourceError, match="has no host name"):
+        fetch("http:///path")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SourceError, match=r"cannot fetch \(ConnectError"):
+        fetch(f"http://127.0.0.1:{port}/x", timeout=2)
+    with pytest.raises(InvalidArgumentError, match="timeout must be > 0, got 0"):
+        fetch("http://127.0.0.1/", timeout=0)
+    assert is_url("https://example.org/a") and not is_url("notes/a.html") and not is_url("C:/x.pdf")

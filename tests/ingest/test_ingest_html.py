@@ -1,0 +1,203 @@
+"""HTML and plain-text extraction (citeqa.ingest.extract / citeqa.ingest.html) on real files."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from citeqa.errors import InvalidArgumentError, SourceError
+from citeqa.ingest.extract import Extracted, extract, page_of, sniff
+
+FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
+NEWS = FORMATS / "news.html"
+
+BOILERPLATE = [
+    "cookie",
+    "Accept all cookies",
+    "Manage preferences",
+    "News Sport",
+    "Subscribe today",
+    "Share on Facebook",
+    "Share on X",
+    "Email this story",
+    "Coastal Courier",
+    "All rights reserved",
+    "Privacy policy",
+    "Terms of use",
+    "More from Environment",
+    "Storm damage",
+    "SCRIPT-MARKER",
+    "STYLE-MARKER",
+    "dataLayer",
+    "track(",
+    "onerror",
+    "img-error",
+    "font-family",
+    "low tide",  # the image's alt text
+]
+
+
+class _Article(HTMLParser):
+    """The <h1> and <p> texts inside <article> of the fixture, read independently."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.current: list[str] | None = None
+        self.h1 = ""
+        self.paragraphs: list[str] = []
+        self.tag = ""
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        if tag == "article":
+            self.depth += 1
+        elif self.depth and tag in ("p", "h1") and not dict(attrs).get("class"):
+            self.current, self.tag = [], tag
+
+    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+        if tag == "article":
+            self.depth -= 1
+        elif self.current is not None and tag == self.tag:
+            text = " ".join("".join(self.current).split())
+            if tag == "h1":
+                self.h1 = text
+            else:
+                self.paragraphs.append(text)
+            self.current = None
+
+    def handle_data(self, data):  # type: ignore[no-untyped-def]
+        if self.current is not None:
+            self.current.append(data)
+
+
+def _article() -> _Article:
+    parser = _Article()
+    parser.feed(NEWS.read_text(encoding="utf-8"))
+    assert parser.h1 and len(parser.paragraphs) >= 10
+    return parser
+
+
+def test_html_boilerplate_never_in_extracted_text() -> None:
+    extracted = extract(NEWS.read_bytes(), "news.html")
+    assert extracted.extractor == "trafilatura"
+    for marker in BOILERPLATE:
+        assert marker.lower() not in extracted.text.lower(), marker
+    assert "<" not in extracted.text and ">" not in extracted.text
+
+
+def test_html_title_first_then_every_paragraph_on_its_own() -> None:
+    article = _article()
+    extracted = extract(NEWS.read_bytes(), "news.html")
+    blocks = extracted.text.split("\n\n")
+    assert blocks[0] == article.h1 == extracted.title
+    assert blocks[1:] == article.paragraphs
+    assert "\n\n\n" not in extracted.text and not extracted.text.startswith("\n")
+    assert extracted.pages is None and extracted.page_of(10) is None
+
+
+def test_html_records_extractor_version() -> None:
+    import trafilatura
+
+    extracted = extract(NEWS.read_bytes(), "news.html")
+    assert extracted.extractor_version.startswith(trafilatura.__version__ + "+r")
+
+
+def test_html_sniffed_by_content_not_name() -> None:
+    data = NEWS.read_bytes()
+    assert sniff(data, "saved-page.txt") == "html"
+    assert extract(data, "saved-page.txt").extractor == "trafilatura"
+    by_type = extract(data, "http://127.0.0.1/story", "text/html; charset=utf-8")
+    assert by_type.text == extract(data, "news.html").text
+
+
+def test_html_in_legacy_encoding_is_decoded() -> None:
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="windows-1252"><title>Caf\xe9 reopens</title>'
+        "</head><body><article><h1>Caf\xe9 reopens</h1><p>The caf\xe9 on the quay reopened on "
+        "Monday after a winter of repairs, its owner said.</p></article></body></html>"
+    ).encode("cp1252")
+    extracted = extract(page, "cafe.html")
+    assert extracted.text.startswith("Café reopens\n\n")
+    assert "The café on the quay reopened on Monday" in extracted.text
+
+
+def test_markdown_and_text_stay_byte_identical() -> None:
+    source = "# Notes\r\n\r\nSome *text* with <b>inline</b> HTML.\r\n\u00e9t\u00e9 \ufb01n\n"
+    for name in ("notes.md", "notes.txt", "README"):
+        extracted = extract(source.encode("utf-8"), name)
+        assert extracted == Extracted(source, None, "text", "1", None)
+
+
+def test_binary_html_refused_with_clear_message() -> None:
+    fake = b"\x89PNG\r\n\x1a\n" + os.urandom(4096)
+    with pytest.raises(SourceError, match=r"page\.html claims to be HTML but its content is binary"):
+        extract(fake, "page.html")
+    with pytest.raises(SourceError, match="binary"):
+        extract(b"PK\x03\x04" + bytes(range(256)) * 8, "http://127.0.0.1/a", "text/html")
+
+
+def test_unsupported_and_empty_refused() -> None:
+    with pytest.raises(SourceError, match=r"unsupported file type '\.docx'"):
+        extract(b"just words", "letter.docx")
+    with pytest.raises(SourceError, match="is empty"):
+        extract(b"", "empty.html")
+    with pytest.raises(SourceError, match="no HTML tags"):
+        extract(b"plain words only", "page.html")
+    with pytest.raises(SourceError, match="not UTF-8"):
+        extract("caf\xe9".encode("latin-1") + b" menu", "menu.txt")
+    with pytest.raises(SourceError, match="no article text"):
+        extract(b"<!DOCTYPE html><html><body><nav><a href='/'>Home</a></nav></body></html>", "x.html")
+
+
+def test_oversize_html_refused_by_size() -> None:
+    data = NEWS.read_bytes()
+    with pytest.raises(SourceError, match=r"over the limit of 1,000 bytes"):
+        extract(data, "news.html", max_bytes=1000)
+    with pytest.raises(InvalidArgumentError, match="max_bytes must be > 0, got 0"):
+        extract(data, "news.html", max_bytes=0)
+
+
+def test_html_is_data_nothing_fetched_or_executed(tmp_path: Path) -> None:
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        page = f"""<!DOCTYPE html><html><head><title>Loader</title>
+        <link rel="stylesheet" href="{base}/style.css"><script src="{base}/app.js"></script>
+        <script>fetch("{base}/inline")</script></head><body><article><h1>Loader</h1>
+        <p>The council approved the new ferry timetable on Tuesday after a short debate.</p>
+        <img src="{base}/photo.jpg" onerror="fetch('{base}/onerror')">
+        <iframe src="{base}/frame"></iframe>
+        <p>Services will run every twenty minutes during the summer months, it said.</p>
+        </article></body></html>""".encode()
+        extracted = extract(page, f"{base}/page.html")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert requests == []
+    assert "ferry timetable" in extracted.text and "fetch(" not in extracted.text
+
+
+def test_page_of_maps_offsets_to_pages() -> None:
+    pages = (0, 100, 100, 250)
+    assert [page_of(pages, o) for o in (0, 99, 100, 249, 250, 10_000)] == [1, 1, 3, 3, 4, 4]
+    assert page_of(None, 5) is None
+    with pytest.raises(InvalidArgumentError, match="offset must be >= 0, got -1"):
+        page_of(pages, -1)
