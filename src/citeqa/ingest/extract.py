@@ -8,18 +8,13 @@ content type claims, so a file that lies about its type gets a clear message. Th
 
 from __future__ import annotations
 
-import bisect
 import codecs
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from citeqa.errors import InvalidArgumentError, SourceError
-
-#: Default limit on a document's size in bytes (any format).
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+from ..errors import InvalidArgumentError, SourceError
+from .extracted import DEFAULT_MAX_BYTES, Extracted, page_of
 
 #: Extractor name and version of plain text and Markdown (decoded as is).
 TEXT_EXTRACTOR = "text"
@@ -39,46 +34,6 @@ _HTML_START = re.compile(rb"^(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|bod
 _HTML_TAG = re.compile(rb"<[a-z][a-z0-9]*[\s>/]", re.IGNORECASE)
 _SNIFF = 4096
 _TEXT_CONTROLS = frozenset(b"\t\n\r\f\x1b")
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """A document's extracted text and where it came from.
-
-    Attributes:
-        text: the text the index stores; every offset refers to it.
-        pages: for paged formats (PDF), ``pages[i]`` is the offset in ``text`` where
-            page ``i + 1`` starts (``pages[0] == 0``); None for other formats.
-        extractor: name of the extractor ("text", "trafilatura", "pypdf").
-        extractor_version: its version plus citeqa's own rules version, so an index
-            built with another extractor can be recognised as stale.
-        title: the document's title if it has one (HTML: also the first line of text).
-    """
-
-    text: str
-    pages: tuple[int, ...] | None
-    extractor: str
-    extractor_version: str
-    title: str | None = None
-
-    def page_of(self, offset: int) -> int | None:
-        """1-based page holding character ``offset`` of :attr:`text` (None if not paged)."""
-        return page_of(self.pages, offset)
-
-
-def page_of(pages: Sequence[int] | None, offset: int) -> int | None:
-    """1-based page of character ``offset``, given the pages' start offsets (None if unpaged).
-
-    Raises:
-        InvalidArgumentError: ``offset`` is negative.
-    """
-    if pages is None:
-        return None
-    if offset < 0:
-        raise InvalidArgumentError(f"offset must be >= 0, got {offset}")
-    if not pages:
-        return None
-    return max(1, bisect.bisect_right(pages, offset))
 
 
 def _suffix(name: str) -> str:
@@ -197,11 +152,11 @@ def extract(
         )
     kind = sniff(data, name, content_type)
     if kind == "pdf":
-        from citeqa.ingest.pdf import extract_pdf
+        from .pdf import extract_pdf
 
         return extract_pdf(data, name, max_bytes=max_bytes)
     if kind == "html":
-        from citeqa.ingest.html import extract_html
+        from .html import extract_html
 
         return extract_html(data, name)
     return Extracted(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from urllib.parse import urljoin, urlsplit
 
-from citeqa.errors import InvalidArgumentError, SourceError
-from citeqa.ingest.extract import DEFAULT_MAX_BYTES
+from ..errors import InvalidArgumentError, SourceError
+from .extracted import DEFAULT_MAX_BYTES
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_REDIRECTS = 5

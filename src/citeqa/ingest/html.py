@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from importlib.metadata import version
 
-from citeqa.errors import SourceError
-from citeqa.ingest.extract import Extracted
+from ..errors import SourceError
+from .extracted import Extracted
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.

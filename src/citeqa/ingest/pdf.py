@@ -31,8 +31,8 @@ import statistics
 from dataclasses import dataclass
 from importlib.metadata import version
 
-from citeqa.errors import InvalidArgumentError, SourceError
-from citeqa.ingest.extract import DEFAULT_MAX_BYTES, Extracted
+from ..errors import InvalidArgumentError, SourceError
+from .extracted import DEFAULT_MAX_BYTES, Extracted
 
 EXTRACTOR = "pypdf"
 #: Bump when the clean-up below changes: the extracted text of the same PDF changes.
