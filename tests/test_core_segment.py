@@ -167,3 +167,10 @@ def test_segmentation_is_thread_safe(article):
     for thread in threads:
         thread.join()
     assert len(results) == 20 and all(r == expected for r in results)
+
+
+def test_information_separators_before_a_list_number_do_not_crash_pysbd():
+    # "\x1c" is white space to pysbd's list regex but not to int(): ValueError before
+    text = "Items:\x1c1. first one\x1f2. second one"
+    sentences = segment_document(Document(doc_id="d", text=text, path="d", sha256=""))
+    _check_exact_and_complete(text, sentences)

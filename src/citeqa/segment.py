@@ -49,11 +49,17 @@ _SPACE = re.compile(r"\s")
 # punctuation at the end ("∯" → ".", "♭" → ":", "ȸ" → ""), so a document that itself
 # contains one came back altered and could not be found again. pysbd sees each such
 # character as a stand-in of the same kind (letter or symbol); offsets still point
-# into the real text. Line breaks inside a paragraph become spaces, as before.
+# into the real text. Line breaks inside a paragraph become spaces, as before, and
+# so do the separators U+001C–U+001F: white space to pysbd's regexes but not to
+# int(), so "\x1c1. " crashed its list detection with a ValueError.
 _LETTER_MARKS = "ȸȹƪᓰᓱᓳᓴᓷᓸ"
 _SYMBOL_MARKS = "∯∮☏♝♟♨☝☉☇☈☄♬♭⎋✂⌬"
 _FLAT = str.maketrans(
-    {"\r": " ", "\n": " ", **dict.fromkeys(_LETTER_MARKS, "ʘ"), **dict.fromkeys(_SYMBOL_MARKS, "¤")}
+    {
+        **dict.fromkeys("\r\n\x1c\x1d\x1e\x1f", " "),
+        **dict.fromkeys(_LETTER_MARKS, "ʘ"),
+        **dict.fromkeys(_SYMBOL_MARKS, "¤"),
+    }
 )
 
 
