@@ -1,9 +1,14 @@
-"""Segmentation of the shipped article: offsets, abbreviations, headline and caption."""
+"""Segmentation: the shipped article (offsets, abbreviations, headline, caption) and hostile input in linear time."""
 
 from __future__ import annotations
 
+import threading
+import time
+
+import pysbd
 import pytest
 
+from citeqa import segment
 from citeqa.schema import Document
 from citeqa.ingest.segment import paragraph_spans, segment_document, sentence_spans
 from citeqa.ingest.sources import read_documents
@@ -71,3 +76,101 @@ def test_crlf_documents_keep_exact_offsets():
     assert [s.text for s in sentences] == ["Headline", "One sentence here.", "Another one there."]
     for s in sentences:
         assert text[s.start : s.end] == s.text
+
+
+# --- linear time, exact offsets on hostile input (issue 16, F1) ---------------------------
+
+
+def _check_exact_and_complete(text, sentences):
+    """Offsets round-trip, spans are ordered and stripped, and no visible character is lost."""
+    covered = 0
+    previous_end = 0
+    for s in sentences:
+        assert text[s.start : s.end] == s.text
+        assert s.text and s.text == s.text.strip()
+        assert s.start >= previous_end
+        covered += sum(not ch.isspace() for ch in s.text)
+        previous_end = s.end
+    assert covered == sum(not ch.isspace() for ch in text)
+
+
+def _timed_segment(text):
+    doc = Document(doc_id="big", text=text, path="big", sha256="")
+    began = time.perf_counter()
+    sentences = segment_document(doc)
+    return sentences, time.perf_counter() - began
+
+
+def test_a_megabyte_of_short_lowercase_lines_is_segmented_in_seconds():
+    # every line continues the paragraph above, so this is one 1 MB paragraph of
+    # 333,334 sentences: quadratic before (155 s at 96 kB), seconds now
+    text = "a.\n" * 333_334
+    sentences, seconds = _timed_segment(text)
+    assert seconds < 20, f"took {seconds:.1f} s"
+    assert len(sentences) == 333_334
+    assert {s.text for s in sentences} == {"a."}
+    _check_exact_and_complete(text, sentences)
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["a", "a.", "word ", "Mr. Smith e.g. "],
+    ids=["no-spaces-no-periods", "periods-no-spaces", "spaces-no-periods", "spaces-and-abbreviations"],
+)
+def test_a_megabyte_on_one_line_is_segmented_in_seconds(unit):
+    text = unit * (1_000_000 // len(unit))
+    sentences, seconds = _timed_segment(text)
+    assert seconds < 20, f"took {seconds:.1f} s"
+    _check_exact_and_complete(text, sentences)
+    # a run without any sentence end is cut into pieces no longer than one window
+    assert max(len(s.text) for s in sentences) <= segment._CHUNK
+
+
+def test_long_paragraphs_read_in_windows_split_as_in_one_call(article, monkeypatch):
+    # the article's lines as one 3 kB paragraph: small windows give the same sentences
+    paragraph = " ".join(line.strip() for line in article.text.splitlines() if line.strip())
+    whole = sentence_spans(paragraph)
+    monkeypatch.setattr(segment, "_CHUNK", 1_000)
+    assert sentence_spans(paragraph) == whole
+    assert len(whole) > 10
+
+
+def test_sentences_are_pysbd_sentences(article):
+    # the fast path (no quadratic re-finding, literal replaces) keeps pysbd's output
+    reference = pysbd.Segmenter(language="en", clean=False)
+    for p_start, p_end in paragraph_spans(article.text):
+        paragraph = article.text[p_start:p_end].replace("\n", " ")
+        expected = [piece.strip() for piece in reference.segment(paragraph) if piece.strip()]
+        pieces = segment._pysbd_pieces(paragraph, 0, len(paragraph))
+        assert [paragraph[s:e] for s, e in pieces] == expected
+
+
+def test_pysbd_marks_in_a_document_no_longer_lose_text():
+    # pysbd turns "∯" into "." and "♭" into ":" on the way out; these sentences used
+    # to vanish (no longer found in the document)
+    paragraph = "The rate ♭ 3 is high. Then it fell ∯ again. Price: 5∯ each. Done."
+    texts = [paragraph[s:e] for s, e in sentence_spans(paragraph)]
+    assert texts == ["The rate ♭ 3 is high.", "Then it fell ∯ again.", "Price: 5∯ each.", "Done."]
+
+
+def test_segmentation_is_thread_safe(article):
+    expected = [(s.start, s.end) for s in segment_document(article)]
+    results = []
+
+    def work():  # a thread that raises adds fewer results
+        for _ in range(5):
+            results.append([(s.start, s.end) for s in segment_document(article)])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 20 and all(r == expected for r in results)
+
+
+def test_information_separators_before_a_list_number_do_not_crash_pysbd():
+    # "\x1c" is white space to pysbd's list regex but not to int(): ValueError before
+    text = "Items:\x1c1. first one\x1f2. second one"
+    sentences = segment_document(Document(doc_id="d", text=text, path="d", sha256=""))
+    _check_exact_and_complete(text, sentences)

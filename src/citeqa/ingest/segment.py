@@ -5,7 +5,14 @@ line starting with a lowercase letter continues the paragraph above (wrapped tex
 So a headline and a photo caption on lines of their own are paragraphs — and
 sentences — of their own. Sentences inside a paragraph come from pysbd, a rule-based
 segmenter that knows abbreviations such as "Sept. 7" and "Nov. 10". Offsets are
-found by walking the paragraph, so ``document[start:end] == sentence`` always holds.
+found by walking the paragraph, so ``document[start:end] == sentence`` always holds,
+and every non-blank character of a paragraph lands in exactly one sentence.
+
+Work is linear in the input: pysbd sees at most ``_CHUNK`` characters per call (a
+longer paragraph is read in overlapping windows that restart at the last sentence
+found, and a run of ``_CHUNK // 2`` characters without any sentence end is cut at
+white space), its quadratic steps are bypassed (see :class:`_AbbreviationReplacer`
+and :func:`_pysbd_pieces`), and its regular expressions are compiled once.
 """
 
 from __future__ import annotations
@@ -17,15 +24,43 @@ from importlib.metadata import version
 from typing import Any
 
 import numpy as np
+from pysbd.lang.english import English
+from pysbd.processor import Processor
+from pysbd.utils import Text
 
 from ..schema import Document, Sentence
 
 #: Bump when the rules below change: indexes record it and are rebuilt on mismatch.
 RULES_VERSION = 1
 
+#: Most characters handed to pysbd in one call. Paragraphs up to this size (all of
+#: SQuAD's, the longest being 4,063) are segmented in one call, exactly as before;
+#: longer ones in windows (pysbd's list and quote steps still grow faster than
+#: linearly inside one call: 200 kB of "a. " took 1.0 s in 5,000-character windows,
+#: 1.5 s in 10,000 and 2.0 s in 20,000).
+_CHUNK = 5_000
+
 _LINE = re.compile(r"[^\r\n]+")
 _PARENTHETICAL = re.compile(r"^[\(\[][^\)\]]*[\)\]]\W*$")
 _HAS_WORD = re.compile(r"\w")
+_SPACE = re.compile(r"\s")
+
+# pysbd marks protected characters with rare symbols and turns the marks back into
+# punctuation at the end ("∯" → ".", "♭" → ":", "ȸ" → ""), so a document that itself
+# contains one came back altered and could not be found again. pysbd sees each such
+# character as a stand-in of the same kind (letter or symbol); offsets still point
+# into the real text. Line breaks inside a paragraph become spaces, as before, and
+# so do the separators U+001C–U+001F: white space to pysbd's regexes but not to
+# int(), so "\x1c1. " crashed its list detection with a ValueError.
+_LETTER_MARKS = "ȸȹƪᓰᓱᓳᓴᓷᓸ"
+_SYMBOL_MARKS = "∯∮☏♝♟♨☝☉☇☈☄♬♭⎋✂⌬"
+_FLAT = str.maketrans(
+    {
+        **dict.fromkeys("\r\n\x1c\x1d\x1e\x1f", " "),
+        **dict.fromkeys(_LETTER_MARKS, "ʘ"),
+        **dict.fromkeys(_SYMBOL_MARKS, "¤"),
+    }
+)
 
 
 def segmenter_info() -> dict[str, Any]:
@@ -37,11 +72,178 @@ def segmenter_info() -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=1)
-def _pysbd():  # type: ignore[no-untyped-def]
-    import pysbd
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, flags)
 
-    return pysbd.Segmenter(language="en", clean=False)
+
+class _AbbreviationReplacer(English.AbbreviationReplacer):  # type: ignore[misc]
+    """pysbd 0.3.4's abbreviation step with the same output in linear time.
+
+    pysbd re-runs a whole-text substitution once per *occurrence* of an abbreviation
+    (quadratic: 40 kB of "Mr. " took 12 s) and builds its patterns per call, which
+    overflows ``re``'s cache and recompiles them for every paragraph. Each
+    substitution only turns a "." into "∯", which can never create a new match for
+    these patterns, so applying a given substitution again is a no-op: here each
+    distinct one runs once, with compiled patterns cached.
+    """
+
+    def search_for_abbreviations_in_string(self, text: str) -> str:
+        lowered = text.lower()
+        applied: set[str] = set()
+        # Most short abbreviations ("al", "is", "no") occur inside some word; in ASCII
+        # text an exact cheaper test skips those never found after white space.
+        starts = " " + _SPACE.sub(" ", lowered) if text.isascii() else ""
+        for abbr in self.lang.Abbreviation.ABBREVIATIONS:
+            stripped = abbr.strip()
+            if stripped not in lowered:
+                continue
+            if starts and "." not in stripped and " " + stripped not in starts:
+                continue
+            matches = _compiled(rf"(?:^|\s|\r|\n){stripped}", re.IGNORECASE).findall(text)
+            if not matches:
+                continue
+            # pysbd's own pattern: its braces are literal, so without a "{" it finds nothing
+            chars = _compiled(r"(?<={" + str(re.escape(stripped)) + "} ).{1}").findall(text) if "{" in text else []
+            for index, match in enumerate(matches):
+                text = self._replace_once(text, match, index, chars, applied)
+        return text
+
+    def _replace_once(self, txt: str, am: str, ind: int, char_array: list[str], applied: set[str]) -> str:
+        # mirrors AbbreviationReplacer.scan_for_replacements
+        char = char_array[ind] if ind < len(char_array) else ""
+        key = am.strip().lower()
+        abbreviations = self.lang.Abbreviation
+        if str(char).isupper() and key not in abbreviations.PREPOSITIVE_ABBREVIATIONS:
+            return txt
+        if key in abbreviations.PREPOSITIVE_ABBREVIATIONS:
+            pattern = rf"(?<=\s{am.strip()})\.(?=(\s|:\d+))"
+        elif key in abbreviations.NUMBER_ABBREVIATIONS:
+            pattern = rf"(?<=\s{am.strip()})\.(?=(\s\d|\s+\())"
+        else:
+            abbr = re.escape(am.strip())
+            pattern = rf"(?<=\s{abbr})\.(?=((\.|\:|-|\?|,)|(\s([a-z]|I\s|I'm|I'll|\d|\())))"
+        if pattern in applied:
+            return txt
+        applied.add(pattern)
+        # a space in front stands for the start of the string, as in pysbd
+        return _compiled(pattern).sub("∯", " " + txt)[1:]
+
+
+class _English(English):  # type: ignore[misc]
+    AbbreviationReplacer = _AbbreviationReplacer
+
+
+def _literal_rules(*rules: Any) -> tuple[tuple[str, str], ...]:
+    """pysbd rules whose pattern and replacement are plain text, as ``str.replace`` pairs."""
+    pairs = tuple((rule.pattern, rule.replacement) for rule in rules)
+    for pattern, replacement in pairs:
+        if re.search(r"[\\.^$*+?{}\[\]|()]", pattern) or "\\" in replacement:
+            raise RuntimeError(f"pysbd rule {pattern!r} → {replacement!r} is not plain text; is pysbd 0.3.4 installed?")
+    return pairs
+
+
+_SUB_SYMBOLS = _literal_rules(*English.SubSymbolsRules.All)
+_REINSERT_ELLIPSIS = _literal_rules(*English.ReinsertEllipsisRules.All)
+_SUB_SINGLE_QUOTE = _literal_rules(English.SubSingleQuoteRule)
+_MARKS = re.compile("[" + re.escape("".join({c for p, _ in _SUB_SYMBOLS + _REINSERT_ELLIPSIS + _SUB_SINGLE_QUOTE for c in p})) + "]")
+_ALL_LETTERS = re.compile(r"\A[a-zA-Z]*\Z")
+_QUOTE_END = re.compile(English.QUOTATION_AT_END_OF_SENTENCE_REGEX)
+_QUOTE_SPLIT = re.compile(English.SPLIT_SPACE_QUOTATION_AT_END_OF_SENTENCE_REGEX)
+
+
+def _replace_all(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    if not _MARKS.search(text):
+        return text
+    for pattern, replacement in pairs:
+        text = text.replace(pattern, replacement)
+    return text
+
+
+class _Processor(Processor):  # type: ignore[misc]
+    """pysbd 0.3.4's Processor with its per-sentence clean-up done as plain replaces.
+
+    Per sentence pysbd runs 23 regex substitutions of literal text (its marks back
+    to punctuation), the bulk of its time on text with many short sentences. The
+    same replacements, in the same order, are made with ``str.replace`` and skipped
+    when a sentence holds no mark; everything else is pysbd's own code.
+    """
+
+    def split_into_segments(self):  # type: ignore[no-untyped-def]
+        self.check_for_parens_between_quotes()
+        sents = self.rm_none_flatten(self.text.split("\r"))
+        sents = [Text(s).apply(self.lang.SingleNewLineRule, *self.lang.EllipsisRules.All) for s in sents]
+        sents = self.rm_none_flatten([self.check_for_punctuation(s) for s in sents])
+        postprocessed_sents = []
+        for sent in sents:
+            post_process_sent = self.post_process_segments(_replace_all(sent, _SUB_SYMBOLS))
+            if post_process_sent and isinstance(post_process_sent, str):
+                postprocessed_sents.append(post_process_sent)
+            elif isinstance(post_process_sent, list):
+                postprocessed_sents.extend(post_process_sent)
+        return [_replace_all(ns, _SUB_SINGLE_QUOTE) for ns in postprocessed_sents]
+
+    def post_process_segments(self, txt):  # type: ignore[no-untyped-def]
+        if len(txt) > 2 and _ALL_LETTERS.search(txt):
+            return txt
+        txt = _replace_all(txt, _REINSERT_ELLIPSIS)
+        if _QUOTE_END.search(txt):
+            return _QUOTE_SPLIT.split(txt)
+        return txt.replace("\n", "").strip()
+
+
+def _pysbd_pieces(flat: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences pysbd finds in ``flat[start:end]``, as stripped absolute spans.
+
+    This is ``pysbd.Segmenter(language="en", clean=False).segment`` without its last
+    step, which re-finds every sentence with a regex searched from the start of the
+    text (quadratic, and compiled anew per sentence); ``char_span=True`` runs that
+    same step, and its spans include trailing white space. The sentences are found
+    here by walking forward instead. A Processor is made per call (as the Segmenter
+    does), so nothing is shared between threads.
+    """
+    window = flat[start:end]
+    spans: list[tuple[int, int]] = []
+    if not window.strip():
+        return spans
+    cursor = 0
+    for piece in _Processor(window, _English).process():
+        piece = piece.strip()
+        if not piece:
+            continue
+        found = window.find(piece, cursor)
+        if found < 0:  # pysbd altered it; its text is picked up as a gap below
+            continue
+        cursor = found + len(piece)
+        spans.append((start + found, start + cursor))
+    return spans
+
+
+def _raw_spans(flat: str) -> list[tuple[int, int]]:
+    """pysbd's sentence spans over the whole of ``flat``, at most ``_CHUNK`` per call."""
+    spans: list[tuple[int, int]] = []
+    pos, size = 0, len(flat)
+    while pos < size:
+        end = min(size, pos + _CHUNK)
+        found = _pysbd_pieces(flat, pos, end)
+        if end == size:
+            spans.extend(found)
+            break
+        # The window may end mid-sentence: keep all but its last sentence and read
+        # on from there, if that moves at least half a window on.
+        if len(found) >= 2 and found[-1][0] >= pos + _CHUNK // 2:
+            spans.extend(found[:-1])
+            pos = found[-1][0]
+            continue
+        # Half a window with no sentence end: cut at the last white space (or hard).
+        cut = end
+        for space in _SPACE.finditer(flat, pos + _CHUNK // 2, end):
+            cut = space.start()
+        for s, e in found:
+            if s < cut:
+                spans.append((s, min(e, cut)))
+        pos = cut
+    return spans
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -61,39 +263,47 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` narrowed to exclude surrounding white space (may become empty)."""
+    piece = text[start:end]
+    stripped = piece.lstrip()
+    start += len(piece) - len(stripped)
+    return start, start + len(stripped.rstrip())
+
+
 def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     """Spans of the sentences of one paragraph, relative to it.
 
     Fragments that are only a parenthetical credit ("(AA Photo)") or hold no word
-    characters are joined to the sentence before them.
+    characters are joined to the sentence before them (unless it already holds
+    ``_CHUNK`` characters); so is any text pysbd left out.
     """
-    flat = paragraph.replace("\r", " ").replace("\n", " ")
+    flat = paragraph.translate(_FLAT)
     spans: list[tuple[int, int]] = []
     cursor = 0
-    for piece in _pysbd().segment(flat):
-        piece = piece.strip()
-        if not piece:
+    for start, end in _raw_spans(flat):
+        start, end = _trim(paragraph, start, end)
+        if start >= end:
             continue
-        start = flat.find(piece, cursor)
-        if start < 0:  # pysbd altered the text; fall back to the rest of the paragraph
-            start = cursor
-            piece = flat[cursor:].strip()
-            if not piece:
-                break
-            start = flat.find(piece, cursor)
-        end = start + len(piece)
+        gap_start, gap_end = _trim(paragraph, cursor, start)
         cursor = end
-        if spans and (_PARENTHETICAL.match(piece) or not _HAS_WORD.search(piece)):
+        if gap_start < gap_end:  # text pysbd left out: joins the sentence before it
+            if spans:
+                spans[-1] = (spans[-1][0], gap_end)
+            else:
+                start = gap_start
+        piece = paragraph[start:end]
+        joinable = spans and spans[-1][1] - spans[-1][0] < _CHUNK  # stops growing once that long
+        if joinable and (_PARENTHETICAL.match(piece) or not _HAS_WORD.search(piece)):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
-    tail = flat[cursor:].strip()
-    if tail:  # anything pysbd dropped still belongs to the paragraph
-        start = flat.find(tail, cursor)
+    tail_start, tail_end = _trim(paragraph, cursor, len(paragraph))
+    if tail_start < tail_end:  # anything pysbd dropped still belongs to the paragraph
         if spans:
-            spans[-1] = (spans[-1][0], start + len(tail))
+            spans[-1] = (spans[-1][0], tail_end)
         else:
-            spans.append((start, start + len(tail)))
+            spans.append((tail_start, tail_end))
     return spans
 
 
