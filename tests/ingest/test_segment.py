@@ -8,7 +8,7 @@ import time
 import pysbd
 import pytest
 
-from citeqa import segment
+from citeqa.ingest import segment
 from citeqa.schema import Document
 from citeqa.ingest.segment import paragraph_spans, segment_document, sentence_spans
 from citeqa.ingest.sources import read_documents

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from pysbd.lang.english import English
 from pysbd.processor import Processor
 
-from citeqa import segment
+from citeqa.ingest import segment
 from citeqa.schema import Document
-from citeqa.segment import segment_document
+from citeqa.ingest.segment import segment_document
 
 # Pieces that stress segmentation and offsets: line endings, NBSP and other
 # white space, combining marks, emoji with modifiers and joiners, right-to-left
