@@ -8,14 +8,15 @@ Document text is data, never markup: everything taken from a document (or typed 
 the user) is HTML-escaped and has its Markdown syntax made inert before it reaches
 the page, and every API reply carries the same escaped HTML.
 
-Stable API endpoints (for ``gradio_client`` and, with ``--mcp``, MCP tools):
-``/chat`` (question, history → reply HTML), ``/answer`` (question → Answer JSON),
-``/retrieve`` (question, k → JSON array of hits, as text so MCP clients get JSON).
+Stable API endpoints for ``gradio_client`` (return types in :mod:`.contracts`, so
+``Client.view_api()`` lists their fields): ``/chat`` (question, history → reply HTML),
+``/answer`` (question → Answer JSON), ``/retrieve`` (question, k → {"question", "hits"}).
+A refused question or k raises (the client gets the message). With ``--mcp`` the same
+answers are MCP tools (:mod:`.mcp`); the HTML ``/chat`` is not one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -27,6 +28,7 @@ from ..api import LiveIndex
 from ..config import default_workspace_path
 from ..errors import CiteqaError, InvalidArgumentError
 from ..index import check_k
+from .contracts import AnswerJSON, RetrieveJSON
 from .render import (
     escape_text,
     highlight_in_context,
@@ -174,22 +176,24 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             return "<p><strong>Something went wrong on our side.</strong> Please try again.</p>"
         return render_answer(result, answer_id=secrets.token_hex(3), question=message)
 
-    def answer(question: str) -> dict:  # type: ignore[type-arg]
+    def answer(question: str) -> AnswerJSON:
         """Answer a question about the documents as JSON: {"text", "abstained", "interpreted_as",
-        "citations": [{"text", "doc_id", "start", "end", "context", ...}]}; {"error"} if refused.
+        "citations": [{"text", "doc_id", "start", "end", "score", "context", ...}]}; a refused
+        question raises an error saying what to change.
 
         Args:
             question: The question.
         """
         try:
-            return live.get().answer(question).to_dict()
+            return live.get().answer(question).to_dict()  # type: ignore[return-value]
         except CiteqaError as exc:
-            return {"error": str(exc)}
+            # a refused question is the caller's mistake, not ours: no traceback in the log
+            raise gr.Error(str(exc), print_exception=False) from None
 
-    def retrieve(question: str, k: int = 5) -> str:
+    def retrieve(question: str, k: int = 5) -> RetrieveJSON:
         """Find the sentences of the indexed documents most relevant to a question, best first.
-        Returns a JSON array; each item is a verbatim sentence ("text") with its document
-        ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
+        Returns {"question", "hits": [...]}; each hit is a verbatim sentence ("text") with its
+        document ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
         "score" and its paragraph ("context").
 
         Args:
@@ -198,10 +202,13 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         """
         try:
             hits = live.get().retrieve(question, check_k(k))
-            return json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False)
         except CiteqaError as exc:
-            # a refused question or k is the caller's mistake, not ours: no traceback in the log
             raise gr.Error(str(exc), print_exception=False) from None
+        return {"question": question, "hits": [hit.to_dict() for hit in hits]}  # type: ignore[typeddict-item]
+
+    # gradio reads return types to describe the API; under postponed annotations they are strings
+    answer.__annotations__["return"] = AnswerJSON
+    retrieve.__annotations__["return"] = RetrieveJSON
 
     # ------------------------------------------------------------ page events
 
@@ -409,6 +416,7 @@ def serve(
             import mcp as _mcp  # noqa: F401
         except ImportError:
             raise CiteqaError('--mcp needs the MCP extra: pip install "citeqa[mcp]"') from None
+        from .mcp import McpRoute, create_mcp, lifespan
     base = LiveIndex(index_path)
     source: Library | LiveIndex = base
     if not read_only:
@@ -417,6 +425,11 @@ def serve(
         log.info("workspace for uploaded documents: %s", where)
     app = create_app(source)
     app.delete_cache = DELETE_CACHE
+    app_kwargs: dict[str, Any] = {"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]}
+    if mcp:  # the official SDK's server, on the same port (see .mcp for why not Gradio's)
+        mcp_server = create_mcp(source, host)
+        app_kwargs["middleware"].append(Middleware(McpRoute, server=mcp_server, live=source))
+        app_kwargs["lifespan"] = lifespan(mcp_server)
     log.info("serving %s on http://%s:%s%s", base.path, host, port, " (MCP at /gradio_api/mcp/)" if mcp else "")
     app.launch(
         server_name=host,
@@ -424,12 +437,12 @@ def serve(
         share=False,
         max_file_size=MAX_FILE_SIZE,
         state_session_capacity=STATE_SESSION_CAPACITY,
-        app_kwargs={"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]},
+        app_kwargs=app_kwargs,
         enable_monitoring=False,
         show_error=False,
         prevent_thread_lock=not block,
         quiet=True,
-        mcp_server=mcp,
+        mcp_server=False,
         footer_links=["api"],
         css=CSS,
         js=JS,
