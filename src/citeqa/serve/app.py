@@ -8,11 +8,9 @@ Document text is data, never markup: everything taken from a document (or typed 
 the user) is HTML-escaped and has its Markdown syntax made inert before it reaches
 the page, and every API reply carries the same escaped HTML.
 
-Stable API endpoints for ``gradio_client`` (return types in :mod:`.contracts`, so
-``Client.view_api()`` lists their fields): ``/chat`` (question, history → reply HTML),
-``/answer`` (question → Answer JSON), ``/retrieve`` (question, k → {"question", "hits"}).
-A refused question or k raises (the client gets the message). With ``--mcp`` the same
-answers are MCP tools (:mod:`.mcp`); the HTML ``/chat`` is not one.
+Stable API endpoints for ``gradio_client`` (typed by :mod:`.contracts`; refusals raise):
+``/chat`` (question, history → reply HTML), ``/answer`` (question → Answer JSON),
+``/retrieve`` (question, k → {"question", "hits"}). ``--mcp`` serves :mod:`.mcp` beside them.
 """
 
 from __future__ import annotations
@@ -47,7 +45,9 @@ log = logging.getLogger("citeqa")
 TITLE = "citeqa: ask the article"
 HOW_IT_WORKS = (
     "**How it works:** every answer is made of the documents' own sentences, each followed by a "
-    "marker like [1] that points to its exact place in the text — shown highlighted on the right. "
+    "marker like [1] that points to its exact place in the text, shown highlighted "
+    '<span class="cq-intro-wide">in the source pane beside the chat</span>'
+    '<span class="cq-intro-narrow">right under each answer</span>. '
     "Nothing is generated; when the documents don't say, citeqa says so and shows the closest passages."
 )
 EXAMPLES = [
@@ -206,8 +206,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             raise gr.Error(str(exc), print_exception=False) from None
         return {"question": question, "hits": [hit.to_dict() for hit in hits]}  # type: ignore[typeddict-item]
 
-    # gradio reads return types to describe the API; under postponed annotations they are strings
-    answer.__annotations__["return"] = AnswerJSON
+    answer.__annotations__["return"] = AnswerJSON  # gradio reads types, not postponed strings
     retrieve.__annotations__["return"] = RetrieveJSON
 
     # ------------------------------------------------------------ page events
@@ -264,7 +263,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         files = [info.file for info in infos if info.file]
         return render_documents(infos, index, busy=library.busy), gr.update(choices=files, value=None)
 
-    def add_documents(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # type: ignore[type-arg]
+    def add_documents(files: list | None, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
         if library is None:
             return (*documents_view(), "Documents can't be changed on this server.", None, "")
         uploads = [(Path(str(f)).name, str(f)) for f in (files or [])]
@@ -277,7 +276,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             return (*documents_view(), "Not added: something went wrong on our side; try again.", None, "")
         return (*documents_view(), escape_text(change.message), None, escape_text(change.message))
 
-    def remove_document(name: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # type: ignore[type-arg]
+    def remove_document(name: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
         if library is None:
             return (*documents_view(), "Documents can't be changed on this server.", "")
         try:
@@ -342,16 +341,17 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         with gr.Accordion("Documents", open=library is not None, elem_id="cq-documents"):
             documents = gr.HTML(elem_id="cq-doc-list", js_on_load=None)
             with gr.Row(visible=library is not None):
-                upload = gr.File(
-                    label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each)",
-                    file_count="multiple",
-                    file_types=[".txt", ".md"],
-                    elem_id="cq-upload",
-                )
+                with gr.Column():
+                    # no file_types: the browser would refuse with a bare "Error"; the server says why
+                    upload = gr.File(
+                        label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each)",
+                        file_count="multiple",
+                        elem_id="cq-upload",
+                    )
+                    status = gr.Markdown(elem_id="cq-status", min_height=48)
                 with gr.Column():
                     to_remove = gr.Dropdown(label="Uploaded document to remove", choices=[], elem_id="cq-remove-choice")
                     remove_button = gr.Button("Remove document", size="sm", elem_id="cq-remove")
-            status = gr.Markdown(elem_id="cq-status")
 
         private: dict[str, Any] = {"api_visibility": "private"}
         ask_outputs = [question, chatbot, pane, copy_box, session]
@@ -366,11 +366,11 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         app.load(documents_view, None, [documents, to_remove], **private)
         doc_outputs = [documents, to_remove, status]
         upload.upload(add_documents, upload, [*doc_outputs, upload, changed], concurrency_limit=1,
-                      concurrency_id="documents", show_progress_on=documents, **private).then(
+                      concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         )
         remove_button.click(remove_document, to_remove, [*doc_outputs, changed], concurrency_limit=1,
-                            concurrency_id="documents", show_progress_on=documents, **private).then(
+                            concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         )
 
@@ -416,7 +416,7 @@ def serve(
             import mcp as _mcp  # noqa: F401
         except ImportError:
             raise CiteqaError('--mcp needs the MCP extra: pip install "citeqa[mcp]"') from None
-        from .mcp import McpRoute, create_mcp, lifespan
+        from .mcp import mount
     base = LiveIndex(index_path)
     source: Library | LiveIndex = base
     if not read_only:
@@ -427,9 +427,7 @@ def serve(
     app.delete_cache = DELETE_CACHE
     app_kwargs: dict[str, Any] = {"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]}
     if mcp:  # the official SDK's server, on the same port (see .mcp for why not Gradio's)
-        mcp_server = create_mcp(source, host)
-        app_kwargs["middleware"].append(Middleware(McpRoute, server=mcp_server, live=source))
-        app_kwargs["lifespan"] = lifespan(mcp_server)
+        mount(app_kwargs, source, host)
     log.info("serving %s on http://%s:%s%s", base.path, host, port, " (MCP at /gradio_api/mcp/)" if mcp else "")
     app.launch(
         server_name=host,

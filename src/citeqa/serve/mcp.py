@@ -155,3 +155,12 @@ def lifespan(server: Any):  # type: ignore[no-untyped-def]
             yield
 
     return run
+
+
+def mount(app_kwargs: dict[str, Any], source: Any, host: str) -> None:
+    """Add the MCP server to the web app's keyword arguments: its route and its lifespan."""
+    from starlette.middleware import Middleware
+
+    server = create_mcp(source, host)
+    app_kwargs.setdefault("middleware", []).append(Middleware(McpRoute, server=server, live=source))
+    app_kwargs["lifespan"] = lifespan(server)
