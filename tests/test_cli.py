@@ -95,3 +95,85 @@ def test_bad_k_and_unknown_command_exit_nonzero(built_dir):
     assert bad_k.returncode == 1 and "k must be between 1 and 100, got 0" in bad_k.stderr
     unknown = run("frobnicate", cwd=built_dir)
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+# --------------------------------------------------------------------------- habits (issue 17)
+
+
+def test_version_prints_name_and_version(tmp_path):
+    from citeqa import __version__
+
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"citeqa {__version__}"
+
+
+def test_help_documents_the_exit_codes(tmp_path):
+    for args in (("--help",), ("ask", "--help")):
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 0
+        assert "exit codes:" in result.stdout and "3    ask: abstained" in result.stdout
+
+
+def _run_stdin(stdin: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "citeqa", *args], cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_ask_dash_reads_the_question_from_stdin(built_dir):
+    result = _run_stdin("How many ships can the harbor take?\n", "ask", "-", "--index", "idx", "--json", cwd=built_dir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["citations"][0]["text"] == "It can berth twelve ships."
+    blank = _run_stdin("  \n", "ask", "-", "--index", "idx", cwd=built_dir)
+    assert blank.returncode == 1 and "question is blank" in blank.stderr
+
+
+ABSTAIN_QUESTION = "Who won the football world cup final in 1998?"
+
+
+def test_abstention_exits_3_and_prints_closest_passages_with_offsets(built_dir):
+    result = run("ask", ABSTAIN_QUESTION, "--index", "idx", cwd=built_dir)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "The documents don't seem to answer this question."
+    assert lines[1] == "Closest passages (not an answer):"
+    source = (built_dir / "docs" / "harbor.txt").read_text(encoding="utf-8")
+    located = [line.split() for line in lines if line.strip().startswith("harbor.txt characters")]
+    assert located, result.stdout
+    for _, _, span in located:  # each passage's offsets point at the sentence printed above it
+        start, end = map(int, span.split("-"))
+        assert f"] {source[start:end]}" in result.stdout
+
+
+def test_abstention_json_carries_the_decision_and_the_same_exit_code(built_dir):
+    result = run("ask", ABSTAIN_QUESTION, "--index", "idx", "--json", cwd=built_dir)
+    assert result.returncode == 3
+    data = json.loads(result.stdout)
+    assert data["abstained"] is True and data["citations"]
+    assert all({"doc_id", "start", "end"} <= set(c) for c in data["citations"])
+
+
+def test_library_logs_are_quiet_by_default_and_verbose_shows_them(built_dir):
+    quiet = run("build", "docs", "--index", "idx2", "--quiet", "--full", cwd=built_dir)
+    assert quiet.returncode == 0 and "bm25s" not in quiet.stderr and "DEBUG" not in quiet.stderr, quiet.stderr
+    loud = run("build", "docs", "--index", "idx2", "--quiet", "--full", "-vv", cwd=built_dir)
+    assert loud.returncode == 0 and "DEBUG:bm25s:" in loud.stderr, loud.stderr
+
+
+def test_eval_reports_progress_per_stage_on_stderr(built_dir):
+    gold = built_dir / "gold.jsonl"
+    gold.write_text(
+        json.dumps({"id": "a01", "kind": "answerable", "question": "How many ships can the harbor berth?",
+                    "answers": ["twelve ships"]}) + "\n"
+        + json.dumps({"id": "u01", "kind": "unanswerable", "question": ABSTAIN_QUESTION, "topic": "off"}) + "\n",
+        encoding="utf-8",
+    )
+    result = run("eval", "--gold", "gold.jsonl", "--index", "idx", "--no-squad", "--json", cwd=built_dir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["gold"]  # stdout stays pure JSON
+    progress = [line for line in result.stderr.splitlines() if line.startswith("citeqa: gold:")]
+    assert [p.split(":", 2)[2].split()[0] for p in progress] == ["loading", "asking", "done"], result.stderr
+    assert "asking 2 questions of 1 documents" in result.stderr
+    silent = run("eval", "--gold", "gold.jsonl", "--index", "idx", "--no-squad", "--json", "--quiet", cwd=built_dir)
+    assert silent.returncode == 0 and "gold:" not in silent.stderr

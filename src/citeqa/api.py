@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ def build_index(
     incremental: bool = True,
     show_progress: bool = False,
     batch_size: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Index:
     """Build an index from files and folders, make it the live version of ``out``, and open it.
 
@@ -56,7 +57,7 @@ def build_index(
         embedder: Use this embedder instead of loading ``model``.
         backend: Embedding backend when no ``embedder`` is given (see
             :data:`citeqa.embed.BACKENDS`; default "auto": ONNX int8, torch as fallback).
-        index_type, incremental, show_progress, batch_size: See :func:`citeqa.build.build`.
+        index_type, incremental, show_progress, batch_size, progress: See :func:`citeqa.build.build`.
 
     Returns:
         The new index, loaded back from disk and verified.
@@ -75,6 +76,7 @@ def build_index(
         incremental=incremental,
         show_progress=show_progress,
         batch_size=batch_size,
+        progress=progress,
     )
     # the sources were hashed when read moments ago; a later change shows at the next load
     return Index.load(out, embedder=embedder, check_stale=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,9 @@ from .store.read import load_version
 from .store.vectors import build_vector_index, check_index_type
 from .store.write import write_version
 from .text import TOKENIZER_NAME, TOKENIZER_VERSION, tokenize
+
+#: Sentences embedded between two progress reports (when a ``progress`` callback is given).
+PROGRESS_SLICE = 256
 
 log = logging.getLogger("citeqa")
 
@@ -200,6 +203,7 @@ def build(
     incremental: bool = True,
     show_progress: bool = False,
     batch_size: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Path:
     """Build an index from files and folders and make it the live version of ``out``.
 
@@ -214,6 +218,9 @@ def build(
             live index at ``out`` was built (same content hash, model and segmenter).
         show_progress: Show a progress bar while embedding.
         batch_size: Sentences per embedding batch (default: the embedder's own).
+        progress: Called with ``(stage, done, total)`` as each stage starts and as sentences
+            are embedded: "reading" (0, sources), "segmenting" (0, documents), "embedding"
+            (sentences embedded so far, sentences to embed), "indexing" (0, sentences).
 
     Returns:
         The index folder (open it with :meth:`citeqa.Index.load`).
@@ -223,9 +230,14 @@ def build(
         InvalidArgumentError: an unknown index type or a bad batch size.
     """
     check_options(index_type, batch_size)
+    report = progress or (lambda stage, done, total: None)
+    if sources is not None and not isinstance(sources, (str, os.PathLike)):
+        sources = list(sources)  # counted for the progress report, then read
+    report("reading", 0, len(sources) if isinstance(sources, list) else 1)
     documents = read_documents(sources)
     out = Path(out)
     previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
+    report("segmenting", 0, len(documents))
     segmented = _segment(documents, previous, embedder.dim)
     if not segmented.texts:
         raise SourceError("the sources hold no text to index; add some sentences and build again")
@@ -237,7 +249,15 @@ def build(
     if segmented.missing.size:
         todo = [segmented.texts[int(i)] for i in segmented.missing]
         sizing = {} if batch_size is None else {"batch_size": batch_size}
-        vectors[segmented.missing] = embedder.encode(todo, show_progress=show_progress, **sizing)
+        if progress is None:
+            vectors[segmented.missing] = embedder.encode(todo, show_progress=show_progress, **sizing)
+        else:  # in slices, to say how far it got
+            for first in range(0, len(todo), PROGRESS_SLICE):
+                report("embedding", first, len(todo))
+                part = segmented.missing[first : first + PROGRESS_SLICE]
+                vectors[part] = embedder.encode(todo[first : first + PROGRESS_SLICE], **sizing)
+            report("embedding", len(todo), len(todo))
+    report("indexing", 0, len(segmented.texts))
     write_index(out, documents, segmented.rows, segmented.texts, vectors, embedder, index_type=index_type)
     return out
 

@@ -1,4 +1,8 @@
-"""The ``citeqa`` command: ask, build, serve. A thin layer over the library."""
+"""The ``citeqa`` command: ask, build, eval, serve. A thin layer over the library.
+
+Exit codes (also in ``citeqa --help``): 0 answered (or done), 1 error, 2 usage,
+3 abstained (``ask``: the documents don't seem to answer), 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -14,21 +18,56 @@ from .errors import CiteqaError
 
 PROG = "citeqa"
 
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2  # argparse's own
+EXIT_ABSTAINED = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    answered (or the command succeeded)
+  {EXIT_ERROR}    error (bad question, missing index, unreadable source...)
+  {EXIT_USAGE}    usage error (unknown command or option)
+  {EXIT_ABSTAINED}    ask: abstained, the documents don't seem to answer (closest passages printed)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
+
+#: Libraries whose INFO/DEBUG lines are noise in citeqa's output (bm25s sets DEBUG on itself).
+NOISY_LOGGERS = ("bm25s", "httpx", "httpcore", "gradio", "gradio_client", "uvicorn", "uvicorn.access",
+                 "urllib3", "faiss", "sentence_transformers", "mcp", "asyncio", "multipart", "pypdf")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"{PROG} {__version__}"
+
 
 def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS,
+        help="more log lines on stderr (-v: libraries' info, -vv: debug)",
+    )
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Answer questions about documents with their own sentences, each cited.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
     )
+    parser.set_defaults(verbose=0)
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ask = sub.add_parser("ask", help="answer one question from the index")
-    ask.add_argument("question", help="the question, in quotes")
+    ask = sub.add_parser(
+        "ask", help="answer one question from the index", parents=[common], epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ask.add_argument("question", help='the question, in quotes; "-" reads it from standard input')
     ask.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
     ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
-    build = sub.add_parser("build", help="(re)build an index from .txt/.md files and folders")
+    build = sub.add_parser("build", help="(re)build an index from .txt/.md files and folders", parents=[common])
     build.add_argument("sources", nargs="*", metavar="SOURCE", help="files or folders (default: the shipped article)")
     build.add_argument("--index", metavar="DIR", help="index folder to write (default: index/)")
     build.add_argument("--model", metavar="MODEL", help="sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
@@ -47,7 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--full", action="store_true", help="re-embed every document (default: only new or changed ones)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    evaluate = sub.add_parser("eval", help="measure retrieval, follow-ups, abstention and latency against baselines")
+    evaluate = sub.add_parser(
+        "eval", help="measure retrieval, follow-ups, abstention and latency against baselines", parents=[common]
+    )
     evaluate.add_argument("--gold", metavar="FILE", help="gold JSONL file (default: the shipped article's)")
     evaluate.add_argument("--index", metavar="DIR", help="index the gold file is asked against (default: the shipped article's)")
     evaluate.add_argument("--squad", metavar="PATH", help="SQuAD v1.1 JSON (default: ../shared/data/squad/dev-v1.1-tune.json from the repo root)")
@@ -56,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-gold", action="store_true", help="skip the gold-file evaluation")
     evaluate.add_argument("--no-squad", action="store_true", help="skip the SQuAD evaluation")
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
-    serve = sub.add_parser("serve", help="run the web chat")
+    serve = sub.add_parser("serve", help="run the web chat", parents=[common])
     serve.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -85,15 +127,34 @@ def _inert(text: str) -> str:
 
 def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
-        # JSON escapes control characters (ESC included) itself.
+        # JSON escapes control characters (ESC included) itself; "abstained" carries the decision.
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
+    if result.abstained:  # the decision, then each closest passage with where it stands
+        from .answer.compose import CLOSEST_HEADING
+
+        print(_inert(result.text.split("\n", 1)[0]))
+        if result.citations:
+            print(CLOSEST_HEADING)
+        for number, hit in enumerate(result.citations, 1):
+            print(f"  [{number}] {_inert(hit.text)}")
+            print(f"      {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
+        return
     print(_inert(result.text))
-    if not result.abstained and result.citations:
+    if result.citations:
         print()
         print("Sources:")
         for number, hit in enumerate(result.citations, 1):
             print(f"  [{number}] {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
+
+
+def _read_question(question: str) -> str:
+    """The question as given, or standard input's when it is ``-`` (like ``cat -``)."""
+    if question != "-":
+        return question
+    from .question import MAX_QUESTION_CHARS
+
+    return sys.stdin.read(MAX_QUESTION_CHARS * 4 + 1)  # clean_question refuses anything longer
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -101,11 +162,13 @@ def _ask(args: argparse.Namespace) -> int:
     from .index import Index, check_k
     from .question import clean_question
 
-    clean_question(args.question)  # fail fast, before loading anything
+    question = _read_question(args.question)
+    clean_question(question)  # fail fast, before loading anything
     check_k(args.k)
     index = Index.load(args.index) if args.index else default_index()
-    _print_answer(index.answer(args.question, max_citations=args.k), args.json)
-    return 0
+    result = index.answer(question, max_citations=args.k)
+    _print_answer(result, args.json)
+    return EXIT_ABSTAINED if result.abstained else EXIT_OK
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -153,7 +216,7 @@ def _eval(args: argparse.Namespace) -> int:
         cache_dir=args.cache,
         with_gold=not args.no_gold,
         with_squad=with_squad,
-        log=None if args.json else (lambda message: print(f"{PROG}: {message}", file=sys.stderr)),
+        log=None if args.quiet else (lambda message: print(f"{PROG}: {message}", file=sys.stderr, flush=True)),
     )
     if args.json:
         print(json.dumps(results, indent=2))
@@ -176,36 +239,49 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_logging() -> None:
+def _configure_logging(verbose: int = 0) -> None:
+    """citeqa's own lines at INFO on stderr; libraries at WARNING unless ``-v`` (INFO) or ``-vv`` (DEBUG)."""
     logger = logging.getLogger("citeqa")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
         logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+    library_level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(sys.stderr))
+    for handler in root.handlers:
+        # The handler's level, not only the loggers': bm25s sets DEBUG on its logger when it
+        # is first imported, which happens after this runs.
+        handler.setLevel(library_level)
+        handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s: %(message)s"))
+    root.setLevel(library_level)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(library_level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
+    """Run the CLI; returns the exit code (see :data:`EXIT_CODES`)."""
     args = _parser().parse_args(argv)
-    _configure_logging()
+    _configure_logging(args.verbose)
     handlers = {"ask": _ask, "build": _build, "eval": _eval, "serve": _serve}
     try:
         return handlers[args.command](args)
     except CiteqaError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except BrokenPipeError:  # e.g. piped into `head`
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback, unless asked
         if os.environ.get("CITEQA_DEBUG"):
             raise
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc} (set CITEQA_DEBUG=1 for details)", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidArgumentError, InvalidQuestionError
-from .text import STOPWORDS, fold, words
+from .text import STOPWORDS, fold, tokenize, words
 
 MAX_QUESTION_CHARS = 1000
 
@@ -219,3 +219,123 @@ def answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:
         else:
             spans.append((start, end))
     return tuple(spans)
+
+
+# ---------------------------------------------------------------- spans shown to the reader
+#
+# :func:`answer_spans` is lenient on purpose: the reranker uses "does this sentence hold
+# something of the asked type" as a feature (search.candidates), and its weights were fitted
+# on it. What the chat *underlines* must be stricter: a span the reader takes for the answer.
+# :func:`shown_answer_spans` keeps only spans that fit the asked type by the sentence's own
+# grammar, and returns nothing when unsure.
+
+#: Prepositions that put a name in the role of a place ("in Lachin", "near the river Tees").
+_LOCATIVE = frozenset(
+    "in at near from to into across outside inside throughout within towards toward via off "
+    "around beside opposite along through".split()
+)
+#: Unit words by what a count question measures when it names no thing ("How long ...?").
+_UNITS = {
+    "time": "second seconds minute minutes hour hours day days week weeks month months year years decade decades century centuries",
+    "distance": "mm cm m km metre metres meter meters kilometre kilometres kilometer kilometers mile miles foot feet yard yards inch inches",
+    "mass": "g kg mg gram grams kilogram kilograms tonne tonnes ton tons pound pounds lb lbs ounce ounces oz",
+    "volume": "ml l litre litres liter liters cup cups gallon gallons pint pints tablespoon tablespoons teaspoon teaspoons",
+    "money": "dollar dollars euro euros pound pounds cent cents lira liras manat manats yen yuan rupee rupees million billion",
+    "area": "hectare hectares acre acres square",
+    "frequency": "times once twice",
+}
+_MEASURES = {
+    "long": ("time", "distance"),
+    "old": ("time",),
+    "often": ("frequency",),
+    "far": ("distance",),
+    "big": ("area", "distance", "volume"),
+    "large": ("area", "distance", "volume"),
+    "much": ("mass", "volume", "money", "area"),
+    "cost": ("money",),
+    "price": ("money",),
+}
+_HOW = re.compile(r"\bhow (many|much|long|often|old|far|big|large)\b\s*(.*)", re.IGNORECASE)
+_CURRENCY = re.compile(r"[$€£¥₺₼]|\b(?:USD|EUR|GBP|TRY|AZN)\b")
+#: How many words after a number the asked thing may stand ("500 g of sifted flour").
+_THING_WINDOW = 4
+
+
+def _word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, folded word) for each word of ``text``."""
+    return [(m.start(), m.end(), fold(m.group()).replace("'", "")) for m in re.finditer(r"[^\W_]+(?:['’][^\W_]+)*", text)]
+
+
+def _asked_thing(question: str) -> tuple[set[str], str]:
+    """What a count question counts: the stems of the nouns after "how many/much" ("flour"),
+    and the measure word ("much", "long", "cost"...)."""
+    match = _HOW.search(question)
+    if match is None:
+        measure = next((w for w in ("cost", "price") if w in words(question)), "")
+        return set(), measure
+    measure = match.group(1).lower()
+    thing: list[str] = []
+    for word in words(match.group(2)):
+        if word in STOPWORDS:
+            break
+        thing.append(word)
+    return set(tokenize(" ".join(thing))), measure
+
+
+def _count_spans(question: str, text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The quantities of ``text`` that count the asked thing, or carry the asked kind of unit."""
+    thing, measure = _asked_thing(question)
+    units = {u for kind in _MEASURES.get(measure, ()) for u in _UNITS[kind].split()}
+    text_words = _word_spans(text)
+    numbers = [start for start, _ in found]
+    kept = []
+    for start, end in found:
+        inside = [w for s, e, w in text_words if s >= start and e <= end]
+        if thing:
+            following = []
+            for s, _, w in text_words:
+                if s < end:
+                    continue
+                if s in numbers or len(following) == _THING_WINDOW:  # another quantity: its own thing
+                    break
+                following.append(w)
+            before = [w for _, e, w in text_words if e <= start][-1:]
+            near = set(tokenize(" ".join(inside + following + before)))
+            if near & thing:
+                kept.append((start, end))
+        elif units and (set(inside) & units or (measure in ("cost", "price", "much") and _CURRENCY.search(text[max(0, start - 2) : end]))):
+            kept.append((start, end))
+    return kept
+
+
+def _place_spans(text: str, names: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The names that stand as places: after a locative preposition ("in Lachin"), or
+    in apposition to such a place ("in Lachin, Azerbaijan")."""
+    kept: list[tuple[int, int]] = []
+    for start, end in names:
+        before = words(text[max(0, start - 40) : start])
+        if before and before[-1] == "the":
+            before = before[:-1]
+        after_place = bool(kept) and text[kept[-1][1] : start].strip() == ","
+        if after_place or (before and before[-1] in _LOCATIVE):
+            kept.append((start, end))
+    return kept
+
+
+def shown_answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:
+    """The spans of ``text`` worth underlining as the answer to ``question``; empty when unsure.
+
+    Stricter than :func:`answer_spans` (which feeds the reranker): for "where", only names
+    standing as places (after "in", "at", "near"... or in apposition to such a place), so a
+    credit like "(AA Photo)" is not one; for "how many/much X", only quantities of X (X
+    among the quantity's words, within a few words after it, or right before it), and when
+    the question names no X, only quantities with a unit of the asked measure (time for
+    "how long", money for "cost"...). "When" and "who" keep :func:`answer_spans`' rules.
+    """
+    spans = answer_spans(question, text)
+    kind = question_type(question)
+    if kind == "where":
+        return tuple(_place_spans(text, list(spans)))
+    if kind == "count":
+        return tuple(_count_spans(question, text, list(spans)))
+    return spans

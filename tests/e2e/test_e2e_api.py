@@ -12,17 +12,20 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def _mcp(url: str, method: str, params: dict) -> dict:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    request = urllib.request.Request(
-        url + "gradio_api/mcp/",
-        data=body,
-        headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        text = response.read().decode()
-    payloads = [line[5:].strip() for line in text.splitlines() if line.startswith("data:")] or [text]
-    return json.loads(payloads[-1])
+def _mcp_call(url: str, name: str, arguments: dict):  # type: ignore[no-untyped-def]
+    """Call one tool with the official MCP client (streamable HTTP)."""
+    import asyncio
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run():  # type: ignore[no-untyped-def]
+        async with streamable_http_client(url + "gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return await session.call_tool(name, arguments)
+
+    return asyncio.run(run())
 
 
 def test_client_endpoints_have_stable_documented_names(served):
@@ -35,7 +38,7 @@ def test_client_endpoints_have_stable_documented_names(served):
     assert "focuses on defense cooperation" in reply and "[1]" in reply and "<mark>" in reply
     data = client.predict("How often has Erdogan been to Azerbaijan?", api_name="/answer")
     assert any("more than 20 times" in c["text"] for c in data["citations"])
-    hits = json.loads(client.predict("Erdogan visits to Azerbaijan", 2, api_name="/retrieve"))
+    hits = client.predict("Erdogan visits to Azerbaijan", 2, api_name="/retrieve")["hits"]
     assert len(hits) == 2 and hits[0]["doc_id"] == "lachin-joint-exercise.txt"
 
 
@@ -47,15 +50,10 @@ def test_chat_endpoint_resolves_follow_ups_from_history(served):
     assert "Interpreted as" in reply and "defense cooperation" in reply
 
 
-def test_mcp_server_lists_and_runs_the_retrieve_tool(served):
-    tools = {t["name"]: t for t in _mcp(served["url"], "tools/list", {})["result"]["tools"]}
-    assert "retrieve" in tools
-    assert "question" in tools["retrieve"]["inputSchema"]["properties"]
-    result = _mcp(
-        served["url"], "tools/call", {"name": "retrieve", "arguments": {"question": "How often did Erdogan visit?", "k": 1}}
-    )["result"]
-    assert not result.get("isError")
-    hits = json.loads(result["content"][0]["text"])  # the tool returns JSON text
+def test_mcp_retrieve_tool_cites_the_article(served):
+    result = _mcp_call(served["url"], "retrieve", {"question": "How often did Erdogan visit?", "k": 1})
+    assert not result.isError
+    hits = json.loads(result.content[0].text)["hits"]  # the tool returns JSON text
     assert len(hits) == 1 and "more than 20 times" in hits[0]["text"]
     assert hits[0]["text"] == hits[0]["context"][hits[0]["start"] - hits[0]["context_start"]:][: len(hits[0]["text"])]
 

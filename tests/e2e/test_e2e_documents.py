@@ -55,13 +55,18 @@ def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(
     doc = tmp_path / "observatory.txt"
     doc.write_text(OBSERVATORY, encoding="utf-8")
     _upload(chat, doc)
-    # a progress bar with the stage shows while the index is rebuilt
-    chat.page.wait_for_function(
-        "() => /Checking the files|Loading the embedding model|Indexing|Switching/.test(document.body.innerText)",
-        timeout=30_000,
-    )
-    chat.page.locator(".progress-bar, .eta-bar, .progress-level").first.wait_for(state="attached", timeout=30_000)
-    chat.shot("upload-progress")
+    # the stage shows beside the upload box (not over the documents table) while the index is rebuilt
+    stages = []
+    for _ in range(600):
+        text = chat.page.locator("#cq-status").inner_text()
+        if "Added observatory.txt" in text:
+            break
+        if text and (not stages or stages[-1] != text):
+            stages.append(text)
+        assert chat.page.locator("#cq-doc-list .progress-text, #cq-doc-list .eta-bar").count() == 0
+        chat.page.wait_for_timeout(50)
+    seen = " | ".join(stages)
+    assert "Embedding sentences:" in seen or "Indexing" in seen or "Reading" in seen, seen
     status = _wait_status(chat, "Added observatory.txt")
     assert "now answers from the new index" in status
     note = chat.page.locator("#cq-chat .cq-note").last  # the chat says so
@@ -120,13 +125,16 @@ def test_hostile_document_text_is_shown_literally_and_runs_nothing(chat, tmp_pat
     chat.shot("hostile-document")
 
 
-def test_wrong_file_type_is_refused_and_nothing_is_stored(chat, served, tmp_path):
-    doc = tmp_path / "page.html"
-    doc.write_text("<html><body>The Quillmoor bridge opened in 1899.</body></html>", encoding="utf-8")
+def test_wrong_file_type_is_refused_in_words_beside_the_upload_box(chat, served, tmp_path):
+    doc = tmp_path / "table.bin"
+    doc.write_bytes(b"The Quillmoor bridge opened in 1899.\x00\x01")
     _upload(chat, doc)
-    chat.page.wait_for_timeout(3000)
-    status = chat.page.locator("#cq-status").inner_text()
-    assert "Added" not in status
-    assert not (served["workspace"] / "documents" / "page.html").exists()
-    assert "page.html" not in chat.page.locator("#cq-doc-list").inner_text()
+    status = _wait_status(chat, "Not added", timeout=30_000)
+    assert "unsupported file type" in status and "table.bin" in status, status
+    assert "Error" not in chat.page.locator("#cq-upload").inner_text()  # no bare red badge
+    upload_box = chat.page.locator("#cq-upload").bounding_box()
+    status_box = chat.page.locator("#cq-status").bounding_box()
+    assert abs(status_box["x"] - upload_box["x"]) < 40 and 0 <= status_box["y"] - (upload_box["y"] + upload_box["height"]) < 80
+    assert not (served["workspace"] / "documents" / "table.bin").exists()
+    assert "table.bin" not in chat.page.locator("#cq-doc-list").inner_text()
     chat.shot("wrong-file-type")

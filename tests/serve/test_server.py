@@ -120,7 +120,11 @@ class _Server:
         return data[0]
 
     def ask_json(self, question: object) -> dict:
+        """POST to /answer: the Answer JSON, or {"error": message} when the question is refused."""
         event, data = self.call("answer", json.dumps({"data": [question]}))
+        if event == "error":
+            assert isinstance(data, dict), data
+            return {"error": data["error"]}
         assert event == "complete", (event, data)
         assert isinstance(data, list) and isinstance(data[0], dict)
         return data[0]
@@ -322,7 +326,7 @@ def test_lone_surrogates_in_raw_json_are_handled(server):
     _assert_clear_reply(data[0])
     assert "forty tonnes" in data[0]
     event, data = server.call("answer", '{"data": ["\\udc80\\ud800"]}')
-    assert event == "complete" and "error" in data[0]
+    assert event == "error" and "question" in data["error"]
 
 
 def test_chat_history_over_http_is_used_and_junk_history_is_ignored(server):
@@ -342,7 +346,7 @@ def test_chat_history_over_http_is_used_and_junk_history_is_ignored(server):
 def test_retrieve_over_http_returns_cited_sentences_as_json(server):
     event, data = server.call("retrieve", json.dumps({"data": ["How much does the crane lift?", 2]}))
     assert event == "complete", (event, data)
-    hits = json.loads(data[0])
+    hits = data[0]["hits"]
     assert len(hits) == 2 and "forty tonnes" in hits[0]["text"]
     for hit in hits:
         source = PLAIN_DOC if hit["doc_id"] == "harbour.txt" else MARKUP_DOC

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from ..question import answer_spans
+from ..question import shown_answer_spans
 from ..schema import Answer, Hit
 from ..text import words
 
@@ -83,8 +83,9 @@ def format_cited(citations: Sequence[Hit]) -> str:
 
 
 def with_answer_spans(question: str, hits: Sequence[Hit]) -> list[Hit]:
-    """The hits with :attr:`Hit.answer_spans` filled in for ``question``."""
-    return [dataclasses.replace(hit, answer_spans=answer_spans(question, hit.text)) for hit in hits]
+    """The hits with :attr:`Hit.answer_spans` filled in for ``question``: only spans of the
+    asked type, none when unsure (see :func:`citeqa.question.shown_answer_spans`)."""
+    return [dataclasses.replace(hit, answer_spans=shown_answer_spans(question, hit.text)) for hit in hits]
 
 
 def compose_answer(

@@ -198,15 +198,20 @@ def squad_index(
     return index, questions, vectors
 
 
-def evaluate_squad(index: Index, questions: Sequence[SquadQuestion], vectors: np.ndarray) -> dict[str, Any]:
+def evaluate_squad(
+    index: Index, questions: Sequence[SquadQuestion], vectors: np.ndarray, log: Any = None
+) -> dict[str, Any]:
     """ReQA metrics per mode for the whole pool and the fit/held-out splits.
 
     Also counts how often the answer path would abstain on these (answerable) questions.
+    ``log``, when given, is called with a line as each mode starts.
     """
     splits = {"pool": lambda a: True, "fit": lambda a: a % 2 == 0, "held_out": lambda a: a % 2 == 1}
     result: dict[str, Any] = {"sentences": len(index), "documents": len(index.documents), "questions": len(questions), "modes": {}}
     abstained = 0
-    for mode in MODES:
+    for number, mode in enumerate(MODES, 1):
+        if log:
+            log(f"SQuAD: ranking {len(questions):,} questions with {mode} ({number}/{len(MODES)})")
         ranks = []
         for q, vector in zip(questions, vectors):
             query = clean_question(q.question)
@@ -250,12 +255,21 @@ def run(
     """
     if limit is not None and limit <= 0:
         raise InvalidArgumentError(f"limit must be > 0, got {limit}")
+    say = log or (lambda message: None)
     out: dict[str, Any] = {"gold": None, "squad": None}
     if with_gold:
-        out["gold"] = evaluate_gold(index or default_index(), load_gold(gold))
+        started = time.perf_counter()
+        say("gold: loading the index and the gold questions")
+        gold_index, cases = index or default_index(), load_gold(gold)
+        say(f"gold: asking {len(cases):,} questions of {len(gold_index.documents):,} documents")
+        out["gold"] = evaluate_gold(gold_index, cases)
+        say(f"gold: done in {time.perf_counter() - started:.1f} s")
     if with_squad:
+        started = time.perf_counter()
+        say("SQuAD: loading the index (built once, then cached) and the question vectors")
         squad_index_, questions, vectors = squad_index(
             squad or default_squad_path(), cache_dir or eval_cache_dir(), limit=limit, log=log
         )
-        out["squad"] = evaluate_squad(squad_index_, questions, vectors)
+        out["squad"] = evaluate_squad(squad_index_, questions, vectors, log=log)
+        say(f"SQuAD: done in {time.perf_counter() - started:.1f} s")
     return out

@@ -8,14 +8,13 @@ Document text is data, never markup: everything taken from a document (or typed 
 the user) is HTML-escaped and has its Markdown syntax made inert before it reaches
 the page, and every API reply carries the same escaped HTML.
 
-Stable API endpoints (for ``gradio_client`` and, with ``--mcp``, MCP tools):
+Stable API endpoints for ``gradio_client`` (typed by :mod:`.contracts`; refusals raise):
 ``/chat`` (question, history → reply HTML), ``/answer`` (question → Answer JSON),
-``/retrieve`` (question, k → JSON array of hits, as text so MCP clients get JSON).
+``/retrieve`` (question, k → {"question", "hits"}). ``--mcp`` serves :mod:`.mcp` beside them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -27,6 +26,7 @@ from ..api import LiveIndex
 from ..config import default_workspace_path
 from ..errors import CiteqaError, InvalidArgumentError
 from ..index import check_k
+from .contracts import AnswerJSON, RetrieveJSON
 from .render import (
     escape_text,
     highlight_in_context,
@@ -45,7 +45,9 @@ log = logging.getLogger("citeqa")
 TITLE = "citeqa: ask the article"
 HOW_IT_WORKS = (
     "**How it works:** every answer is made of the documents' own sentences, each followed by a "
-    "marker like [1] that points to its exact place in the text — shown highlighted on the right. "
+    "marker like [1] that points to its exact place in the text, shown highlighted "
+    '<span class="cq-intro-wide">in the source pane beside the chat</span>'
+    '<span class="cq-intro-narrow">right under each answer</span>. '
     "Nothing is generated; when the documents don't say, citeqa says so and shows the closest passages."
 )
 EXAMPLES = [
@@ -174,22 +176,24 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             return "<p><strong>Something went wrong on our side.</strong> Please try again.</p>"
         return render_answer(result, answer_id=secrets.token_hex(3), question=message)
 
-    def answer(question: str) -> dict:  # type: ignore[type-arg]
+    def answer(question: str) -> AnswerJSON:
         """Answer a question about the documents as JSON: {"text", "abstained", "interpreted_as",
-        "citations": [{"text", "doc_id", "start", "end", "context", ...}]}; {"error"} if refused.
+        "citations": [{"text", "doc_id", "start", "end", "score", "context", ...}]}; a refused
+        question raises an error saying what to change.
 
         Args:
             question: The question.
         """
         try:
-            return live.get().answer(question).to_dict()
+            return live.get().answer(question).to_dict()  # type: ignore[return-value]
         except CiteqaError as exc:
-            return {"error": str(exc)}
+            # a refused question is the caller's mistake, not ours: no traceback in the log
+            raise gr.Error(str(exc), print_exception=False) from None
 
-    def retrieve(question: str, k: int = 5) -> str:
+    def retrieve(question: str, k: int = 5) -> RetrieveJSON:
         """Find the sentences of the indexed documents most relevant to a question, best first.
-        Returns a JSON array; each item is a verbatim sentence ("text") with its document
-        ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
+        Returns {"question", "hits": [...]}; each hit is a verbatim sentence ("text") with its
+        document ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
         "score" and its paragraph ("context").
 
         Args:
@@ -198,10 +202,12 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         """
         try:
             hits = live.get().retrieve(question, check_k(k))
-            return json.dumps([hit.to_dict() for hit in hits], ensure_ascii=False)
         except CiteqaError as exc:
-            # a refused question or k is the caller's mistake, not ours: no traceback in the log
             raise gr.Error(str(exc), print_exception=False) from None
+        return {"question": question, "hits": [hit.to_dict() for hit in hits]}  # type: ignore[typeddict-item]
+
+    answer.__annotations__["return"] = AnswerJSON  # gradio reads types, not postponed strings
+    retrieve.__annotations__["return"] = RetrieveJSON
 
     # ------------------------------------------------------------ page events
 
@@ -257,7 +263,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         files = [info.file for info in infos if info.file]
         return render_documents(infos, index, busy=library.busy), gr.update(choices=files, value=None)
 
-    def add_documents(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # type: ignore[type-arg]
+    def add_documents(files: list | None, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
         if library is None:
             return (*documents_view(), "Documents can't be changed on this server.", None, "")
         uploads = [(Path(str(f)).name, str(f)) for f in (files or [])]
@@ -270,7 +276,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             return (*documents_view(), "Not added: something went wrong on our side; try again.", None, "")
         return (*documents_view(), escape_text(change.message), None, escape_text(change.message))
 
-    def remove_document(name: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # type: ignore[type-arg]
+    def remove_document(name: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
         if library is None:
             return (*documents_view(), "Documents can't be changed on this server.", "")
         try:
@@ -335,16 +341,17 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         with gr.Accordion("Documents", open=library is not None, elem_id="cq-documents"):
             documents = gr.HTML(elem_id="cq-doc-list", js_on_load=None)
             with gr.Row(visible=library is not None):
-                upload = gr.File(
-                    label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each)",
-                    file_count="multiple",
-                    file_types=[".txt", ".md"],
-                    elem_id="cq-upload",
-                )
+                with gr.Column():
+                    # no file_types: the browser would refuse with a bare "Error"; the server says why
+                    upload = gr.File(
+                        label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each)",
+                        file_count="multiple",
+                        elem_id="cq-upload",
+                    )
+                    status = gr.Markdown(elem_id="cq-status", min_height=48)
                 with gr.Column():
                     to_remove = gr.Dropdown(label="Uploaded document to remove", choices=[], elem_id="cq-remove-choice")
                     remove_button = gr.Button("Remove document", size="sm", elem_id="cq-remove")
-            status = gr.Markdown(elem_id="cq-status")
 
         private: dict[str, Any] = {"api_visibility": "private"}
         ask_outputs = [question, chatbot, pane, copy_box, session]
@@ -359,11 +366,11 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         app.load(documents_view, None, [documents, to_remove], **private)
         doc_outputs = [documents, to_remove, status]
         upload.upload(add_documents, upload, [*doc_outputs, upload, changed], concurrency_limit=1,
-                      concurrency_id="documents", show_progress_on=documents, **private).then(
+                      concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         )
         remove_button.click(remove_document, to_remove, [*doc_outputs, changed], concurrency_limit=1,
-                            concurrency_id="documents", show_progress_on=documents, **private).then(
+                            concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         )
 
@@ -409,6 +416,7 @@ def serve(
             import mcp as _mcp  # noqa: F401
         except ImportError:
             raise CiteqaError('--mcp needs the MCP extra: pip install "citeqa[mcp]"') from None
+        from .mcp import mount
     base = LiveIndex(index_path)
     source: Library | LiveIndex = base
     if not read_only:
@@ -417,6 +425,9 @@ def serve(
         log.info("workspace for uploaded documents: %s", where)
     app = create_app(source)
     app.delete_cache = DELETE_CACHE
+    app_kwargs: dict[str, Any] = {"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]}
+    if mcp:  # the official SDK's server, on the same port (see .mcp for why not Gradio's)
+        mount(app_kwargs, source, host)
     log.info("serving %s on http://%s:%s%s", base.path, host, port, " (MCP at /gradio_api/mcp/)" if mcp else "")
     app.launch(
         server_name=host,
@@ -424,12 +435,12 @@ def serve(
         share=False,
         max_file_size=MAX_FILE_SIZE,
         state_session_capacity=STATE_SESSION_CAPACITY,
-        app_kwargs={"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]},
+        app_kwargs=app_kwargs,
         enable_monitoring=False,
         show_error=False,
         prevent_thread_lock=not block,
         quiet=True,
-        mcp_server=mcp,
+        mcp_server=False,
         footer_links=["api"],
         css=CSS,
         js=JS,

@@ -109,8 +109,37 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
             f"characters {hit.start}–{hit.end}</a><blockquote>{highlight_in_context(hit)}</blockquote></li>"
             for i, hit in enumerate(answer.citations, 1)
         )
-        parts.append(f"<details><summary>{heading}</summary><ol>{items}</ol></details>")
+        # Wide screens: folded, the source pane beside the chat shows the sentences. Narrow
+        # screens (the pane is far below): each sentence in its paragraph right under the
+        # answer. chat.css picks one by the screen's width.
+        parts.append(f'<details class="cq-wide"><summary>{heading}</summary><ol>{items}</ol></details>')
+        parts.append(f'<div class="cq-narrow">{_cited_paragraphs(answer.citations, answer_id)}</div>')
     return "".join(parts)
+
+
+def _cited_paragraphs(citations: Sequence[Hit], answer_id: str) -> str:
+    """Each paragraph holding a cited sentence, once, its cited sentences marked and numbered,
+    under a line saying where they are (the reply's sources on a narrow screen)."""
+    groups: dict[tuple[str, int], list[tuple[int, Hit]]] = {}
+    for number, hit in enumerate(citations, 1):
+        groups.setdefault((hit.doc_id, hit.context_start), []).append((number, hit))
+    out = []
+    for (doc_id, context_start), cited in groups.items():
+        where = " · ".join(
+            f'<a class="cq-source" href="{_anchor(answer_id, n)}">[{n}]</a> characters {h.start}–{h.end}' for n, h in cited
+        )
+        context = cited[0][1].context
+        body, at = [], 0
+        for number, hit in sorted(cited, key=lambda item: item[1].start):
+            start, end = hit.start - context_start, hit.end - context_start
+            if start < at or context[start:end] != hit.text:  # overlapping or not where it should be
+                continue
+            body.append(escape_text(context[at:start]))
+            body.append(f'<mark><span class="cq-num">[{number}]</span>{emphasize(hit.text, hit.answer_spans)}</mark>')
+            at = end
+        body.append(escape_text(context[at:]))
+        out.append(f'<p class="cq-meta">{escape_text(doc_id)}: {where}</p><blockquote>{"".join(body)}</blockquote>')
+    return "".join(out)
 
 
 def render_error(exc: CiteqaError) -> str:
@@ -184,7 +213,7 @@ def render_documents(infos: Sequence[DocumentInfo], index: Index, busy: bool = F
     """The documents panel: what the chat answers from."""
     built = str(index.manifest.get("created_at", "?")).replace("T", " ").replace("+00:00", " UTC")
     rows = "".join(
-        f"<tr><td>{escape_text(info.name)}</td><td>{info.sentences:,}</td>"
+        f'<tr><td class="cq-name">{escape_text(info.name)}</td><td class="cq-n">{info.sentences:,}</td>'
         f"<td>{escape_text(info.added_at) if info.file else 'built in'}</td></tr>"
         for info in infos
     )

@@ -16,6 +16,45 @@
     el.classList.remove("cq-flash"); void el.offsetWidth; el.classList.add("cq-flash");
     el.focus({ preventScroll: true });
   };
+  // On a narrow screen the cited sentences are spelled out under each answer: when a reply
+  // arrives, scroll the chat so the answer and its first cited sentence are on screen (the
+  // chat's own auto-scroll would show the reply's end instead).
+  const narrow = window.matchMedia("(max-width: 720px)");
+  const seen = new WeakSet();
+  let pending = null;
+  const scroller = (el) => {
+    for (let node = el.parentElement; node; node = node.parentElement) {
+      const style = getComputedStyle(node);
+      if (/(auto|scroll)/.test(style.overflowY) && node.scrollHeight > node.clientHeight) return node;
+    }
+    return null;
+  };
+  const revealNewest = () => {
+    const replies = document.querySelectorAll("#cq-chat .cq-narrow");
+    const newest = replies[replies.length - 1];
+    if (!newest || seen.has(newest)) return;
+    seen.add(newest);
+    const reply = newest.closest(".message, .bot") || newest.parentElement;
+    const box = scroller(reply);
+    if (!box) return;
+    const offset = reply.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    box.scrollTo({ top: box.scrollTop + offset - 8 });
+  };
+  // A new source pane (a new answer, or an older one selected) opens at its first cited
+  // sentence: the pane scrolls inside itself; the page does not move.
+  const panes = new WeakSet();
+  const openPane = () => {
+    const pane = document.getElementById("cq-pane");
+    const first = pane && pane.querySelector(".cq-cite");
+    if (!first || panes.has(pane)) return;
+    panes.add(pane);
+    const top = first.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
+    pane.scrollTo({ top: Math.max(0, top - pane.clientHeight / 3) });
+  };
+  new MutationObserver(() => {
+    clearTimeout(pending);
+    pending = setTimeout(() => { openPane(); if (narrow.matches) revealNewest(); }, 300);
+  }).observe(document.body, { childList: true, subtree: true });
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest("a[href^='#cq-']");
     if (!link) return;
