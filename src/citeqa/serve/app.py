@@ -36,7 +36,7 @@ from .render import (
     render_error,
     render_source_pane,
 )
-from .workspace import MAX_DOCUMENT_BYTES, DocumentInfo, Library, Workspace
+from .workspace import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, DocumentInfo, Library, Workspace
 
 __all__ = ["create_app", "escape_text", "highlight_in_context", "render_answer", "serve"]
 
@@ -55,7 +55,7 @@ EXAMPLES = [
     "What is the aim of the exercise?",
 ]
 MAX_INPUT_CHARS = 1000
-MAX_FILE_SIZE = "2mb"
+MAX_FILE_SIZE = "11mb"  # above workspace.MAX_UPLOAD_BYTES, which gives the clear message
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
 PANE_PLACEHOLDER = (
@@ -336,9 +336,10 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             documents = gr.HTML(elem_id="cq-doc-list", js_on_load=None)
             with gr.Row(visible=library is not None):
                 upload = gr.File(
-                    label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each)",
+                    label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each), "
+                    f"web pages (.html) or PDFs (up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)",
                     file_count="multiple",
-                    file_types=[".txt", ".md"],
+                    file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
                     elem_id="cq-upload",
                 )
                 with gr.Column():
