@@ -81,6 +81,7 @@ class _Entry:
     spec: str  # what is recorded as Document.path: absolute path, package:NAME or the URL
     path: Path | None  # None for URLs
     in_folder: bool  # a folder's file: skipped (with a reason) rather than fatal on failure
+    shown: str = ""  # a folder's file as the user would name it (folder/sub/file)
 
 
 def url_doc_id(url: str) -> str:
@@ -141,7 +142,7 @@ def _expand(sources: Sequence[str | os.PathLike[str]], skipped: list[Skipped]) -
                 raise SourceError(
                     f"{spec}: folder has no .txt, .md, .html or .pdf files; add some or name files directly"
                 )
-            found.extend(_Entry(str(p.resolve()), p, True) for p in kept)
+            found.extend(_Entry(str(p.resolve()), p, True, str(p)) for p in kept)
         elif path.is_file():
             found.append(_Entry(str(path.resolve()), path, False))
         elif path.exists():
@@ -235,7 +236,8 @@ def read_sources(
         except SourceError as exc:
             if not entry.in_folder:
                 raise
-            skipped.append(Skipped(entry.spec, str(exc)))
+            reason = str(exc).removeprefix(f"{entry.spec}: ").replace(entry.spec, Path(entry.spec).name)
+            skipped.append(Skipped(entry.shown or entry.spec, reason))
             continue
         documents.append(
             Document(
