@@ -49,8 +49,8 @@ def build_index(
     """Build an index from files and folders, make it the live version of ``out``, and open it.
 
     Args:
-        sources: .txt/.md files and folders (read recursively); None means the
-            shipped article.
+        sources: Files (text, Markdown, HTML, PDF), folders (read recursively) and
+            http(s) URLs (fetched now); None means the shipped article.
         out: The index folder. An existing index there is replaced atomically.
         model: A sentence-transformers model path or name (default: bundled MiniLM).
         embedder: Use this embedder instead of loading ``model``.
@@ -62,7 +62,8 @@ def build_index(
         The new index, loaded back from disk and verified.
 
     Raises:
-        SourceError: a source is missing, unreadable, not UTF-8, or no sentence was found.
+        SourceError: a source is missing, unreadable, unsupported, cannot be extracted or
+            fetched, or no sentence was found.
         InvalidArgumentError: an unknown backend or index type.
     """
     build.check_options(index_type, batch_size)
