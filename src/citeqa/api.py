@@ -27,7 +27,7 @@ from .errors import (
 )
 from .index import Index
 from .ingest.sources import default_source
-from .schema import Answer, Hit
+from .schema import Answer, Document, Hit
 from .store.read import pointer_mtime
 from .store.verify import recorded_sources
 
@@ -45,6 +45,7 @@ def build_index(
     incremental: bool = True,
     show_progress: bool = False,
     batch_size: int | None = None,
+    documents: Sequence[Document] = (),
 ) -> Index:
     """Build an index from files and folders, make it the live version of ``out``, and open it.
 
@@ -56,7 +57,8 @@ def build_index(
         embedder: Use this embedder instead of loading ``model``.
         backend: Embedding backend when no ``embedder`` is given (see
             :data:`citeqa.embed.BACKENDS`; default "auto": ONNX int8, torch as fallback).
-        index_type, incremental, show_progress, batch_size: See :func:`citeqa.build.build`.
+        index_type, incremental, show_progress, batch_size, documents: See
+            :func:`citeqa.build.build`.
 
     Returns:
         The new index, loaded back from disk and verified.
@@ -76,6 +78,7 @@ def build_index(
         incremental=incremental,
         show_progress=show_progress,
         batch_size=batch_size,
+        documents=documents,
     )
     # the sources were hashed when read moments ago; a later change shows at the next load
     return Index.load(out, embedder=embedder, check_stale=False)

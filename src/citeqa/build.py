@@ -208,6 +208,7 @@ def build(
     incremental: bool = True,
     show_progress: bool = False,
     batch_size: int | None = None,
+    documents: Sequence[Document] = (),
 ) -> Path:
     """Build an index from files and folders and make it the live version of ``out``.
 
@@ -223,6 +224,9 @@ def build(
             live index at ``out`` was built (same content hash, model and segmenter).
         show_progress: Show a progress bar while embedding.
         batch_size: Sentences per embedding batch (default: the embedder's own).
+        documents: Documents already read, indexed as they are after those of
+            ``sources`` (e.g. a served index's fetched URLs, so a rebuild stays offline).
+            With ``documents`` and no ``sources``, only they are indexed.
 
     Returns:
         The index folder (open it with :meth:`citeqa.Index.load`).
@@ -233,7 +237,13 @@ def build(
         InvalidArgumentError: an unknown index type or a bad batch size.
     """
     check_options(index_type, batch_size)
-    documents = read_documents(sources)
+    sources = list(sources) if sources is not None else []
+    given = list(documents)
+    documents = (read_documents(sources) if sources or not given else []) + given
+    names = [d.doc_id for d in documents]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise SourceError(f"two sources are both named {twice[0]!r}; give each a distinct name")
     out = Path(out)
     previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
     segmented = _segment(documents, previous, embedder.dim)

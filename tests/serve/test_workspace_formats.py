@@ -85,3 +85,44 @@ def test_upload_size_limits_depend_on_the_format(tmp_path):
         check_document("huge.pdf", b"%PDF-1.4\n" + b"0" * MAX_UPLOAD_BYTES)
     extracted = check_document("news.html", (FORMATS / "news.html").read_bytes())
     assert extracted.extractor == "trafilatura"
+
+
+def test_upload_rebuild_keeps_the_base_index_urls_as_fetched_without_going_online(embedder, tmp_path):
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from citeqa import build_index
+    from serving import free_port
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "news.html").write_bytes((FORMATS / "news.html").read_bytes())
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/news.html"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        base = build_index([url], tmp_path / "base", embedder=embedder)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert [d.doc_id for d in base.documents] == [f"127.0.0.1:{port}/news.html"]
+    library = Library(LiveIndex(tmp_path / "base"), Workspace(tmp_path / "ws"), build_embedder=lambda m: embedder)
+    library.add([_staged(tmp_path, "report.pdf", (FORMATS / "report.pdf").read_bytes())])  # the URL is gone now
+    index = library.get()
+    assert sorted(d.doc_id for d in index.documents) == sorted([f"127.0.0.1:{port}/news.html", "report.pdf"])
+    answer = index.answer("How much did the tidal barrage cost?")
+    assert answer.citations[0].doc_id == f"127.0.0.1:{port}/news.html"
+    source = next(s for s in index.manifest["sources"] if s.get("fetched"))
+    assert source["path"] == url and source["sha256"] == base.manifest["sources"][0]["sha256"]

@@ -33,6 +33,7 @@ from ..fsutil import atomic_write_bytes, folder_lock
 from ..index import Index
 from ..ingest.extract import extract, sniff
 from ..ingest.extracted import Extracted
+from ..ingest.fetch import is_url
 from ..ingest.sources import SUPPORTED_SUFFIXES
 
 log = logging.getLogger("citeqa")
@@ -331,10 +332,13 @@ class Library:
             self._live = self.base
             return self.base.get()
         report(0.05, "Loading the embedding model")
-        sources = self.base_sources() + self.workspace.paths()
-        report(0.1, f"Indexing {len(sources)} documents")
+        # the base index's URLs are taken as it fetched them: a rebuild never goes online
+        fetched = [d for d in self.base.get().documents if is_url(d.path)]
+        sources = [s for s in self.base_sources() if not is_url(s)] + self.workspace.paths()
+        report(0.1, f"Indexing {len(sources) + len(fetched)} documents")
         build_index(
-            sources, self.workspace.index_dir, embedder=self._build_embedder(), show_progress=True
+            sources, self.workspace.index_dir, embedder=self._build_embedder(), show_progress=True,
+            documents=fetched,
         )
         report(0.95, "Switching to the new index")
         if self._live is self.base:
