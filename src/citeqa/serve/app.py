@@ -190,7 +190,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         """Find the sentences of the indexed documents most relevant to a question, best first.
         Returns a JSON array; each item is a verbatim sentence ("text") with its document
         ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
-        "score" and its paragraph ("context").
+        "score", its paragraph ("context") and, for PDFs, its 1-based "page" (else null).
 
         Args:
             question: What to look for, in natural language.
