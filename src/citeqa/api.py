@@ -27,7 +27,7 @@ from .errors import (
 )
 from .index import Index
 from .ingest.sources import default_source
-from .schema import Answer, Hit
+from .schema import Answer, Document, Hit
 from .store.read import pointer_mtime
 from .store.verify import recorded_sources
 
@@ -46,24 +46,27 @@ def build_index(
     show_progress: bool = False,
     batch_size: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    documents: Sequence[Document] = (),
 ) -> Index:
     """Build an index from files and folders, make it the live version of ``out``, and open it.
 
     Args:
-        sources: .txt/.md files and folders (read recursively); None means the
-            shipped article.
+        sources: Files (text, Markdown, HTML, PDF), folders (read recursively) and
+            http(s) URLs (fetched now); None means the shipped article.
         out: The index folder. An existing index there is replaced atomically.
         model: A sentence-transformers model path or name (default: bundled MiniLM).
         embedder: Use this embedder instead of loading ``model``.
         backend: Embedding backend when no ``embedder`` is given (see
             :data:`citeqa.embed.BACKENDS`; default "auto": ONNX int8, torch as fallback).
-        index_type, incremental, show_progress, batch_size, progress: See :func:`citeqa.build.build`.
+        index_type, incremental, show_progress, batch_size, progress, documents: See
+            :func:`citeqa.build.build`.
 
     Returns:
         The new index, loaded back from disk and verified.
 
     Raises:
-        SourceError: a source is missing, unreadable, not UTF-8, or no sentence was found.
+        SourceError: a source is missing, unreadable, unsupported, cannot be extracted or
+            fetched, or no sentence was found.
         InvalidArgumentError: an unknown backend or index type.
     """
     build.check_options(index_type, batch_size)
@@ -77,6 +80,7 @@ def build_index(
         show_progress=show_progress,
         batch_size=batch_size,
         progress=progress,
+        documents=documents,
     )
     # the sources were hashed when read moments ago; a later change shows at the next load
     return Index.load(out, embedder=embedder, check_stale=False)

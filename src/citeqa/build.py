@@ -117,8 +117,16 @@ class _Segmented:
     reused_documents: int
 
 
-def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[tuple[str, str], tuple[np.ndarray, np.ndarray]], str]:
-    """Sentences and vectors of the live index at ``out`` per ``(doc_id, sha256)``, if reusable.
+_Key = tuple[str, str, str]
+
+
+def _key(document: Document) -> _Key:
+    """What must be unchanged for a document's sentences and vectors to be reused."""
+    return (document.doc_id, document.sha256, f"{document.extractor} {document.extractor_version}")
+
+
+def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[_Key, tuple[np.ndarray, np.ndarray]], str]:
+    """Sentences and vectors of the live index at ``out`` per (doc_id, sha256, extractor), if reusable.
 
     Reusable means: same vector space and the same segmenter; and its stored vectors
     verify. Anything else (no index, another model, damage) means an empty map and a reason.
@@ -138,14 +146,14 @@ def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[tuple[str, str]
     rows = np.asarray(stored.sentences)
     order = np.argsort(rows[:, 0], kind="stable")
     bounds = np.searchsorted(rows[order, 0], np.arange(len(stored.documents) + 1))
-    found: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    found: dict[_Key, tuple[np.ndarray, np.ndarray]] = {}
     for number, key in enumerate(stored.documents.keys()):
         picked = order[bounds[number] : bounds[number + 1]]
         found[key] = (rows[picked], vectors[picked])
     return found, "ok"
 
 
-def _segment(documents: Sequence[Document], previous: Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]], dim: int) -> _Segmented:
+def _segment(documents: Sequence[Document], previous: Mapping[_Key, tuple[np.ndarray, np.ndarray]], dim: int) -> _Segmented:
     """Segment the documents, taking sentences and vectors of unchanged ones from ``previous``."""
     rows: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
@@ -155,7 +163,7 @@ def _segment(documents: Sequence[Document], previous: Mapping[tuple[str, str], t
     count = 0
     reused = 0
     for number, document in enumerate(documents):
-        known = previous.get((document.doc_id, document.sha256))
+        known = previous.get(_key(document))
         if known is not None:
             old_rows, old_vectors = known
             part = old_rows.copy()
@@ -204,12 +212,14 @@ def build(
     show_progress: bool = False,
     batch_size: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    documents: Sequence[Document] = (),
 ) -> Path:
     """Build an index from files and folders and make it the live version of ``out``.
 
     Args:
-        sources: .txt/.md files and folders (read recursively); None means the
-            shipped article.
+        sources: Files (text, Markdown, HTML, PDF; the format is read from the content),
+            folders (read recursively; other files are skipped and logged) and http(s)
+            URLs (fetched now). None means the shipped article.
         out: The index folder. An existing index there is replaced atomically.
         embedder: Embeds the sentences (and is recorded as the index's query embedder).
         index_type: "auto" (exact below 100k sentences, HNSW above), "flat", "hnsw-sq8"
@@ -221,20 +231,28 @@ def build(
         progress: Called with ``(stage, done, total)`` as each stage starts and as sentences
             are embedded: "reading" (0, sources), "segmenting" (0, documents), "embedding"
             (sentences embedded so far, sentences to embed), "indexing" (0, sentences).
+        documents: Documents already read, indexed as they are after those of
+            ``sources`` (e.g. a served index's fetched URLs, so a rebuild stays offline).
+            With ``documents`` and no ``sources``, only they are indexed.
 
     Returns:
         The index folder (open it with :meth:`citeqa.Index.load`).
 
     Raises:
-        SourceError: a source is missing, unreadable, not UTF-8, or no sentence was found.
+        SourceError: a source is missing, unreadable, not UTF-8, unsupported, cannot be
+            extracted or fetched, or no sentence was found.
         InvalidArgumentError: an unknown index type or a bad batch size.
     """
     check_options(index_type, batch_size)
     report = progress or (lambda stage, done, total: None)
-    if sources is not None and not isinstance(sources, (str, os.PathLike)):
-        sources = list(sources)  # counted for the progress report, then read
-    report("reading", 0, len(sources) if isinstance(sources, list) else 1)
-    documents = read_documents(sources)
+    sources = list(sources) if sources is not None else []
+    given = list(documents)
+    report("reading", 0, len(sources) + len(given))
+    documents = (read_documents(sources) if sources or not given else []) + given
+    names = [d.doc_id for d in documents]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise SourceError(f"two sources are both named {twice[0]!r}; give each a distinct name")
     out = Path(out)
     previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
     report("segmenting", 0, len(documents))

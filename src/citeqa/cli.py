@@ -67,8 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
-    build = sub.add_parser("build", help="(re)build an index from .txt/.md files and folders", parents=[common])
-    build.add_argument("sources", nargs="*", metavar="SOURCE", help="files or folders (default: the shipped article)")
+    build = sub.add_parser(
+        "build", help="(re)build an index from files (.txt, .md, .html, .pdf), folders and http(s) URLs", parents=[common]
+    )
+    build.add_argument("sources", nargs="*", metavar="SOURCE", help="files, folders or http(s) URLs (default: the shipped article)")
     build.add_argument("--index", metavar="DIR", help="index folder to write (default: index/)")
     build.add_argument("--model", metavar="MODEL", help="sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
     build.add_argument(
@@ -145,7 +147,8 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
         print()
         print("Sources:")
         for number, hit in enumerate(result.citations, 1):
-            print(f"  [{number}] {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
+            page = f", p. {hit.page}" if hit.page is not None else ""
+            print(f"  [{number}] {_inert(hit.doc_id)}{page} characters {hit.start}-{hit.end}")
 
 
 def _read_question(question: str) -> str:

@@ -23,6 +23,7 @@ from .answer.compose import MAX_CITATIONS, compose_answer
 from .answer.focus import Vocabulary
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .errors import IncompatibleIndexError, InvalidArgumentError
+from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
 from .question import clean_question, resolve_followup
 from .schema import Answer, Document, Hit
@@ -153,6 +154,7 @@ class Index:
             end=end,
             context=document.text[p_start:p_end],
             context_start=p_start,
+            page=page_of(document.pages, start),
         )
 
     @cached_property

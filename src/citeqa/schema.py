@@ -14,13 +14,23 @@ class Document:
         doc_id: Stable name of the document (file name relative to the source root).
         text: The full text; every offset in citeqa points into it.
         path: Where it was read from (``package:`` for the shipped article).
-        sha256: Hex digest of the raw bytes, used to detect stale indexes.
+        sha256: Hex digest of the raw bytes (a file's, or a URL's response body), used
+            to detect stale indexes.
+        pages: For paged formats (PDF), ``pages[i]`` is the offset in ``text`` where page
+            ``i + 1`` starts; None for the others.
+        extractor: What turned the bytes into ``text`` ("text", "trafilatura", "pypdf").
+        extractor_version: Its version (with citeqa's rules), so an index built by
+            another extractor is recognised as stale.
     """
 
     doc_id: str
     text: str
     path: str
     sha256: str
+    pages: tuple[int, ...] | None = None
+    # the defaults are citeqa.ingest.extract's TEXT_EXTRACTOR and TEXT_EXTRACTOR_VERSION
+    extractor: str = "text"
+    extractor_version: str = "1"
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class Hit:
             ``context[start - context_start:end - context_start]``.
         answer_spans: Character spans, relative to ``text``, of the words that answer
             the question (dates for "when", numbers for "how many"...), if any.
+        page: 1-based page of ``start`` for paged documents (PDF); None for the others.
     """
 
     text: str
@@ -63,6 +74,7 @@ class Hit:
     context: str
     context_start: int = 0
     answer_spans: tuple[tuple[int, int], ...] = ()
+    page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (spans as lists)."""

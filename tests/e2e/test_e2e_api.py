@@ -59,11 +59,14 @@ def test_mcp_retrieve_tool_cites_the_article(served):
 
 
 def test_upload_over_the_size_limit_is_refused_by_the_server(served):
+    from citeqa.serve.app import MAX_FILE_SIZE
+
+    over = (int(MAX_FILE_SIZE.removesuffix("mb")) + 1) * 1024 * 1024
     boundary = "citeqaboundary"
     body = (
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
         "Content-Type: text/plain\r\n\r\n"
-    ).encode() + b"a" * (3 * 1024 * 1024) + f"\r\n--{boundary}--\r\n".encode()
+    ).encode() + b"a" * over + f"\r\n--{boundary}--\r\n".encode()
     request = urllib.request.Request(
         served["url"] + "gradio_api/upload",
         data=body,

@@ -135,10 +135,15 @@ def test_uploaded_names_are_made_safe(name, expected):
     assert safe_document_name(name) == expected
 
 
-@pytest.mark.parametrize("name", ["page.html", "script.js", "noext", ".md", "archive.txt.exe"])
+@pytest.mark.parametrize("name", ["script.js", "noext", ".md", "archive.txt.exe", "report.docx"])
 def test_other_file_types_are_refused_by_name(name):
-    with pytest.raises(SourceError, match="txt and .md"):
+    with pytest.raises(SourceError, match=r"\.txt, \.md, \.html or \.pdf"):
         safe_document_name(name)
+
+
+@pytest.mark.parametrize("name", ["page.html", "page.HTM", "report.pdf"])
+def test_web_pages_and_pdfs_are_accepted_by_name(name):
+    assert safe_document_name(name) == name.lower()
 
 
 def test_upload_content_checks_say_what_to_do():
@@ -194,7 +199,8 @@ def test_refused_upload_changes_nothing(base, embedder, tmp_path):
     library = Library(base, Workspace(tmp_path / "ws"), build_embedder=lambda model: embedder)
     serving = library.get()
     for name, text, match in [
-        ("page.html", "<p>Hello there.</p>", "unsupported file type"),
+        ("page.html", "<p>Hello there.</p>", "found no article text"),
+        ("notes.html", "Hello there, no tags.", "contains no HTML tags"),
         ("lachin-joint-exercise.txt", "Same name as the article.", "already a document"),
         ("empty.txt", "   ", "holds no text"),
     ]:

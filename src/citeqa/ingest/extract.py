@@ -123,6 +123,26 @@ def decode_text(data: bytes, name: str) -> str:
         ) from None
 
 
+def current_extractor_version(extractor: str) -> str | None:
+    """The version this citeqa's ``extractor`` has now (None for an unknown extractor).
+
+    An index records each document's extractor and version; when they differ from
+    these, the same bytes would now extract to another text, so the index is stale.
+    """
+    if extractor == TEXT_EXTRACTOR:
+        return TEXT_EXTRACTOR_VERSION
+    if extractor == "trafilatura":
+        from .html import EXTRACTOR, extractor_version
+
+        return extractor_version() if extractor == EXTRACTOR else None
+    if extractor == "pypdf":
+        from .pdf import EXTRACTOR as PDF_EXTRACTOR
+        from .pdf import extractor_version as pdf_version
+
+        return pdf_version() if extractor == PDF_EXTRACTOR else None
+    return None
+
+
 def extract(
     data: bytes,
     name: str,
@@ -170,6 +190,7 @@ def extract(
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "current_extractor_version",
     "Extracted",
     "decode_text",
     "extract",

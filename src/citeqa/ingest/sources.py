@@ -1,17 +1,39 @@
-"""Reading source documents: files and folders of .txt/.md, and the shipped article."""
+"""Reading sources into documents: files, folders, http(s) URLs and the shipped article.
+
+Each source's bytes go through :func:`citeqa.ingest.extract.extract`, which decides the
+format by content (text, Markdown, HTML, PDF); the extracted text is what the index
+stores and what offsets refer to. Folders are read recursively: files that are not
+text, Markdown, HTML or PDF (or that cannot be extracted) are skipped with a reason,
+never silently. URLs are fetched once, here (see :mod:`citeqa.ingest.fetch`).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from ..config import DEFAULT_ARTICLE, PACKAGE_PREFIX, package_data
 from ..errors import SourceError
 from ..schema import Document
+from .extract import HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES, extract, sniff
+from .extracted import DEFAULT_MAX_BYTES, Extracted
+from .fetch import fetch, is_url
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+log = logging.getLogger("citeqa")
+
+#: File name endings read from folders (other files are read only if their content is HTML or PDF).
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES
+NOT_SUPPORTED = "not a .txt, .md, .html or .pdf file"
+#: Bytes looked at to decide whether a file of another name is HTML or PDF.
+_HEAD = 4096
+
+#: ``fetch(url) -> (body, content_type, final_url)``; replaced in tests only by real servers.
+Fetcher = Callable[[str], tuple[bytes, str, str]]
 
 
 def default_source() -> str:
@@ -38,49 +60,91 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """Decode UTF-8 bytes exactly as stored (no newline translation).
+@dataclass(frozen=True)
+class Skipped:
+    """A file of a folder that was not indexed, and why."""
 
-    Raises:
-        SourceError: the bytes are not UTF-8 text.
-    """
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What :func:`read_sources` read: the documents, and the folder files it skipped."""
+
+    documents: list[Document]
+    skipped: list[Skipped]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    spec: str  # what is recorded as Document.path: absolute path, package:NAME or the URL
+    path: Path | None  # None for URLs
+    in_folder: bool  # a folder's file: skipped (with a reason) rather than fatal on failure
+    shown: str = ""  # a folder's file as the user would name it (folder/sub/file)
+
+
+def url_doc_id(url: str) -> str:
+    """A readable, stable document id for a URL: host (and port) + path (+ query)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    path = unquote(parts.path).strip("/")
+    doc_id = f"{host}/{path}" if path else host
+    return f"{doc_id}?{parts.query}" if parts.query else doc_id
+
+
+def _is_candidate(path: Path) -> str | None:
+    """None if a folder's file is to be read, else the reason it is skipped."""
+    if path.suffix.lower() in SUPPORTED_SUFFIXES:
+        return None
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and try again"
-        ) from None
+        with open(path, "rb") as handle:
+            head = handle.read(_HEAD)
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    try:
+        # a PDF or web page saved under another name is read; any other text is not
+        return None if head and sniff(head, "file.bin") in ("pdf", "html") else NOT_SUPPORTED
+    except SourceError:
+        return NOT_SUPPORTED
 
 
-def _expand(sources: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path]]:
-    """Expand files and folders into ``(spec, path)`` pairs, sorted within folders."""
-    found: list[tuple[str, Path]] = []
+def _expand(sources: Sequence[str | os.PathLike[str]], skipped: list[Skipped]) -> list[_Entry]:
+    """Expand files, folders and URLs into entries, sorted within folders."""
+    found: list[_Entry] = []
     for source in sources:
         spec = os.fspath(source)
         if spec.startswith(PACKAGE_PREFIX):
-            found.append((spec, resolve_source_path(spec)))
+            found.append(_Entry(spec, resolve_source_path(spec), False))
             continue
+        if is_url(spec):
+            found.append(_Entry(spec, None, False))
+            continue
+        if "://" in spec:
+            raise SourceError(f"{spec}: only http:// and https:// URLs can be fetched")
         path = Path(spec)
         if path.is_dir():
             files = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-            if not files:
+            kept = []
+            for file in files:
+                reason = _is_candidate(file)
+                if reason is None:
+                    kept.append(file)
+                else:
+                    skipped.append(Skipped(str(file), reason))
+            if not kept:
                 raise SourceError(
-                    f"{spec}: folder has no .txt or .md files; add some or name files directly"
+                    f"{spec}: folder has no .txt, .md, .html or .pdf files; add some or name files directly"
                 )
-            found.extend((str(p.resolve()), p) for p in files)
+            found.extend(_Entry(str(p.resolve()), p, True, str(p)) for p in kept)
         elif path.is_file():
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise SourceError(
-                    f"{spec}: unsupported file type {path.suffix or '(none)'!r}; "
-                    "citeqa reads .txt and .md files"
-                )
-            found.append((str(path.resolve()), path))
+            found.append(_Entry(str(path.resolve()), path, False))
         elif path.exists():
             raise SourceError(f"{spec}: not a regular file or folder")
         else:
@@ -88,55 +152,118 @@ def _expand(sources: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path]]
     return found
 
 
-def _doc_ids(pairs: list[tuple[str, Path]]) -> list[str]:
-    """Short, unique document ids: paths relative to the sources' common folder."""
-    plain = [p.resolve() for spec, p in pairs if not spec.startswith(PACKAGE_PREFIX)]
-    root: Path | None = None
-    if plain:
-        root = Path(os.path.commonpath([str(p.parent) for p in plain]))
+def _doc_ids(entries: list[_Entry]) -> list[str]:
+    """Short, unique document ids: file paths relative to the files' common folder, URLs as host/path."""
+    plain = [e.path.resolve() for e in entries if e.path is not None and not e.spec.startswith(PACKAGE_PREFIX)]
+    root = Path(os.path.commonpath([str(p.parent) for p in plain])) if plain else None
     ids: list[str] = []
-    for spec, path in pairs:
-        if spec.startswith(PACKAGE_PREFIX) or root is None:
-            ids.append(path.name)
+    for entry in entries:
+        if entry.path is None:
+            ids.append(url_doc_id(entry.spec))
+        elif entry.spec.startswith(PACKAGE_PREFIX) or root is None:
+            ids.append(entry.path.name)
         else:
-            ids.append(path.resolve().relative_to(root).as_posix())
-    seen: set[str] = set()
-    for doc_id in ids:
-        if doc_id in seen:
+            ids.append(entry.path.resolve().relative_to(root).as_posix())
+    seen: dict[str, str] = {}
+    for doc_id, entry in zip(ids, entries):
+        if doc_id in seen and seen[doc_id] != entry.spec:
             raise SourceError(f"two sources are both named {doc_id!r}; give each a distinct name")
-        seen.add(doc_id)
+        seen[doc_id] = entry.spec
     return ids
 
 
-def read_documents(sources: Iterable[str | os.PathLike[str]] | None = None) -> list[Document]:
-    """Read every source into a :class:`Document`.
+def _extract_file(data: bytes, name: str, max_bytes: int) -> Extracted:
+    # plain text has no size limit of its own (it costs what its sentences cost);
+    # HTML and PDF do: their parsers' time and memory grow faster than the text
+    if sniff(data, name) == "text":
+        max_bytes = max(max_bytes, len(data))
+    return extract(data, name, max_bytes=max_bytes)
+
+
+def _read_one(entry: _Entry, max_bytes: int, fetcher: Fetcher) -> tuple[bytes, Extracted]:
+    if entry.path is None:
+        body, content_type, _final = fetcher(entry.spec)
+        return body, extract(body, entry.spec, content_type, max_bytes=max_bytes)
+    try:
+        size = entry.path.stat().st_size
+        if size > max_bytes and entry.path.suffix.lower() not in TEXT_SUFFIXES:
+            raise SourceError(
+                f"{entry.spec} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
+                "split it or raise the limit"
+            )
+        data = entry.path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{entry.spec}: cannot read ({exc.strerror or exc})") from None
+    return data, _extract_file(data, entry.spec, max_bytes)
+
+
+def read_sources(
+    sources: Iterable[str | os.PathLike[str]] | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    fetcher: Fetcher = fetch,
+) -> ReadResult:
+    """Read every source into a :class:`Document`; report the folder files left out.
 
     Args:
-        sources: Files and folders (folders are read recursively for .txt and .md).
-            ``None`` or empty means the shipped article.
+        sources: Files, folders (read recursively) and http(s) URLs. ``None`` or empty
+            means the shipped article.
+        max_bytes: HTML and PDF files and URL responses larger than this are refused.
+        fetcher: Downloads a URL (default :func:`citeqa.ingest.fetch.fetch`).
 
     Returns:
-        The documents in a stable order.
+        The documents in a stable order, and the skipped files with their reasons
+        (each also logged as a warning).
 
     Raises:
-        SourceError: a source is missing, unreadable, not UTF-8 or of another type.
+        SourceError: a named file or URL is missing, unreadable, of an unsupported type,
+            or its text cannot be extracted; two sources share a name.
     """
     specs = list(sources) if sources is not None else []
     if not specs:
         specs = [default_source()]
-    pairs = _expand(specs)
-    ids = _doc_ids(pairs)
+    skipped: list[Skipped] = []
+    entries = _expand(specs, skipped)
+    ids = _doc_ids(entries)
     documents: list[Document] = []
-    seen_paths: set[str] = set()
-    for (spec, path), doc_id in zip(pairs, ids):
-        if spec in seen_paths:
+    seen: set[str] = set()
+    for entry, doc_id in zip(entries, ids):
+        if entry.spec in seen:
             continue
-        seen_paths.add(spec)
+        seen.add(entry.spec)
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SourceError(f"{spec}: cannot read ({exc.strerror or exc})") from None
+            data, extracted = _read_one(entry, max_bytes, fetcher)
+        except SourceError as exc:
+            if not entry.in_folder:
+                raise
+            reason = str(exc).removeprefix(f"{entry.spec}: ").replace(entry.spec, Path(entry.spec).name)
+            skipped.append(Skipped(entry.shown or entry.spec, reason))
+            continue
         documents.append(
-            Document(doc_id=doc_id, text=decode_text(data, spec), path=spec, sha256=sha256_bytes(data))
+            Document(
+                doc_id=doc_id,
+                text=extracted.text,
+                path=entry.spec,
+                sha256=sha256_bytes(data),
+                pages=extracted.pages,
+                extractor=extracted.extractor,
+                extractor_version=extracted.extractor_version,
+            )
         )
-    return documents
+    for item in skipped:
+        log.warning("skipped %s: %s", item.path, item.reason)
+    if not documents:
+        raise SourceError(
+            "none of the sources could be read (see the skipped files above); "
+            "citeqa reads .txt, .md, .html and .pdf files and http(s) URLs"
+        )
+    return ReadResult(documents, skipped)
+
+
+def read_documents(sources: Iterable[str | os.PathLike[str]] | None = None) -> list[Document]:
+    """The documents of :func:`read_sources` (skipped folder files are logged).
+
+    Raises:
+        SourceError: see :func:`read_sources`.
+    """
+    return read_sources(sources).documents

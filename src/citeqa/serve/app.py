@@ -36,7 +36,7 @@ from .render import (
     render_error,
     render_source_pane,
 )
-from .workspace import MAX_DOCUMENT_BYTES, DocumentInfo, Library, Workspace
+from .workspace import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, DocumentInfo, Library, Workspace
 
 __all__ = ["create_app", "escape_text", "highlight_in_context", "render_answer", "serve"]
 
@@ -57,7 +57,7 @@ EXAMPLES = [
     "What is the aim of the exercise?",
 ]
 MAX_INPUT_CHARS = 1000
-MAX_FILE_SIZE = "2mb"
+MAX_FILE_SIZE = "11mb"  # above workspace.MAX_UPLOAD_BYTES, which gives the clear message
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
 PANE_PLACEHOLDER = (
@@ -194,7 +194,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         """Find the sentences of the indexed documents most relevant to a question, best first.
         Returns {"question", "hits": [...]}; each hit is a verbatim sentence ("text") with its
         document ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
-        "score" and its paragraph ("context").
+        "score", its paragraph ("context") and, for PDFs, its 1-based "page" (else null).
 
         Args:
             question: What to look for, in natural language.
@@ -344,7 +344,8 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
                 with gr.Column():
                     # no file_types: the browser would refuse with a bare "Error"; the server says why
                     upload = gr.File(
-                        label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each)",
+                        label=f"Add .txt or .md files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each), "
+                        f"web pages (.html) or PDFs (up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)",
                         file_count="multiple",
                         elem_id="cq-upload",
                     )

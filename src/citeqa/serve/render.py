@@ -66,6 +66,11 @@ def interpretation(question: str, answer: Answer) -> str:
     return query if query and query.casefold() != asked.strip().casefold() else ""
 
 
+def _page(hit: Hit) -> str:
+    """``"page N, "`` for a hit in a paged document (PDF), else ""."""
+    return f"page {int(hit.page)}, " if hit.page is not None else ""
+
+
 def _anchor(answer_id: str, number: int) -> str:
     return f"#cq-{answer_id}-{number}"
 
@@ -106,7 +111,7 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
     if answer.citations:
         items = "".join(
             f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_text(hit.doc_id)}, '
-            f"characters {hit.start}–{hit.end}</a><blockquote>{highlight_in_context(hit)}</blockquote></li>"
+            f"{_page(hit)}characters {hit.start}–{hit.end}</a><blockquote>{highlight_in_context(hit)}</blockquote></li>"
             for i, hit in enumerate(answer.citations, 1)
         )
         # Wide screens: folded, the source pane beside the chat shows the sentences. Narrow
@@ -164,7 +169,8 @@ def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -
         f'<a class="cq-source" href="{_anchor(answer_id, i)}">[{i}]</a>'
         for i in range(1, len(answer.citations) + 1)
     )
-    parts = [f'<div class="cq-pane {kind}" id="cq-pane"><p class="cq-jump"><strong>{heading}:</strong> {jump}</p>']
+    # data-answer lets chat.js scroll the pane to citation [1] of each newly shown answer
+    parts = [f'<div class="cq-pane {kind}" id="cq-pane" data-answer="{escape_text(answer_id)}"><p class="cq-jump"><strong>{heading}:</strong> {jump}</p>']
     if not answer.citations:
         parts.append("<p>No passage to show.</p>")
     for doc_id, cited in by_doc.items():
@@ -192,9 +198,10 @@ def _marked_document(text: str, cited: Sequence[tuple[int, Hit]], answer_id: str
         if hit.start < at:
             continue
         out.append(escape_text(text[at : hit.start]))
+        page = f'<span class="cq-page">page {int(hit.page)}</span>' if hit.page is not None else ""
         out.append(
             f'<mark class="cq-cite" id="{_anchor(answer_id, number)[1:]}" tabindex="-1">'
-            f'<span class="cq-num">[{number}]</span>{emphasize(text[hit.start : hit.end], hit.answer_spans)}</mark>'
+            f'<span class="cq-num">[{number}]</span>{page}{emphasize(text[hit.start : hit.end], hit.answer_spans)}</mark>'
         )
         at = hit.end
     out.append(escape_text(text[at:]))
@@ -205,7 +212,7 @@ def plain_text(answer: Answer) -> str:
     """The answer with its citations as plain text, for copying."""
     lines = [answer.text, "", "Sources:"]
     for number, hit in enumerate(answer.citations, 1):
-        lines.append(f'[{number}] {hit.doc_id}, characters {hit.start}-{hit.end}: "{hit.text}"')
+        lines.append(f'[{number}] {hit.doc_id}, {_page(hit)}characters {hit.start}-{hit.end}: "{hit.text}"')
     return "\n".join(lines) if answer.citations else answer.text
 
 

@@ -3,7 +3,7 @@
 Layout of a workspace folder::
 
     WORKSPACE/
-      documents/     uploaded .txt/.md files, one per document (written atomically)
+      documents/     uploaded .txt/.md/.html/.pdf files, one per document (written atomically)
       index/         index of the base sources + those documents (via build_index only)
       .change.lock   held while documents change (one writer, also across processes)
 
@@ -31,7 +31,10 @@ from ..embed import Embedder, new_embedder
 from ..errors import CiteqaError, SourceError
 from ..fsutil import atomic_write_bytes, folder_lock
 from ..index import Index
-from ..ingest.sources import SUPPORTED_SUFFIXES, decode_text
+from ..ingest.extract import extract, sniff
+from ..ingest.extracted import Extracted
+from ..ingest.fetch import is_url
+from ..ingest.sources import SUPPORTED_SUFFIXES
 
 log = logging.getLogger("citeqa")
 
@@ -39,8 +42,11 @@ DOCUMENTS_DIR = "documents"
 INDEX_DIR = "index"
 #: Held (across processes) while documents are added or removed and the index rebuilt.
 CHANGE_LOCK = ".change.lock"
-#: Largest accepted upload, in bytes (the HTTP layer refuses anything over 2 MB first).
+#: Largest accepted text or Markdown upload, in bytes.
 MAX_DOCUMENT_BYTES = 1_000_000
+#: Largest accepted HTML or PDF upload, in bytes (the HTTP layer refuses larger bodies first).
+MAX_UPLOAD_BYTES = 10_000_000
+ACCEPTED = ".txt, .md, .html or .pdf"
 #: Most documents a workspace holds.
 MAX_DOCUMENTS = 20
 MAX_NAME_CHARS = 100
@@ -62,35 +68,44 @@ def safe_document_name(name: str) -> str:
     """A file name safe to store: no folders, no leading dot, only ``[A-Za-z0-9 ._-]``.
 
     Raises:
-        SourceError: the name has no usable characters or is not a .txt/.md file.
+        SourceError: the name has no usable characters or is not a .txt/.md/.html/.pdf file.
     """
     base = re.split(r"[\\/]", str(name))[-1].strip()
     cleaned = re.sub(r"[^A-Za-z0-9 ._-]", "_", base).lstrip(". ")
     stem, dot, suffix = cleaned.rpartition(".")
     if not dot or not stem.strip("._ -"):
-        raise SourceError(f"{name!r} is not a .txt or .md file name; citeqa reads .txt and .md files")
+        raise SourceError(f"{name!r} is not a {ACCEPTED} file name; rename the file and upload it again")
     if f".{suffix.lower()}" not in SUPPORTED_SUFFIXES:
         raise SourceError(
-            f"{base!r}: unsupported file type '.{suffix}'; citeqa reads .txt and .md files"
+            f"{base!r}: unsupported file type '.{suffix}'; citeqa reads {ACCEPTED} files"
         )
     stem = stem[: MAX_NAME_CHARS - len(suffix) - 1]
     return f"{stem}.{suffix.lower()}"
 
 
-def check_document(name: str, data: bytes) -> str:
-    """Check an upload: size, UTF-8, some text. Returns the decoded text.
+def check_document(name: str, data: bytes) -> Extracted:
+    """Check an upload by its content: type, size, and that text can be extracted from it.
+
+    The format is decided by the bytes (a PDF named .txt is a PDF; an .html that is
+    really binary is refused), exactly as the build will read the stored file.
+
+    Returns:
+        The extracted text (what the index will store).
 
     Raises:
         SourceError: saying what is wrong and what to do.
     """
-    if len(data) > MAX_DOCUMENT_BYTES:
+    kind = sniff(data, name)
+    limit = MAX_DOCUMENT_BYTES if kind == "text" else MAX_UPLOAD_BYTES
+    if len(data) > limit:
         raise SourceError(
-            f"{name} is {len(data):,} bytes; the limit is {MAX_DOCUMENT_BYTES:,} bytes — split it into smaller files"
+            f"{name} is {len(data):,} bytes; the limit is {limit:,} bytes for {kind} files — "
+            "split it into smaller files"
         )
-    text = decode_text(data, name)
-    if not any(ch.isalnum() for ch in text):
+    extracted = extract(data, name, max_bytes=limit)
+    if not any(ch.isalnum() for ch in extracted.text):
         raise SourceError(f"{name} holds no text; add some sentences and upload it again")
-    return text
+    return extracted
 
 
 @dataclass(frozen=True)
@@ -163,9 +178,9 @@ class Workspace:
         path = Path(path)
         try:
             size = path.stat().st_size
-            if size > MAX_DOCUMENT_BYTES:
+            if size > MAX_UPLOAD_BYTES:
                 raise SourceError(
-                    f"{path.name} is {size:,} bytes; the limit is {MAX_DOCUMENT_BYTES:,} bytes — "
+                    f"{path.name} is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes — "
                     "split it into smaller files"
                 )
             return path.read_bytes()
@@ -276,7 +291,7 @@ class Library:
         """
         report = progress or (lambda fraction, message: None)
         if not uploads:
-            raise SourceError("no file was uploaded; choose .txt or .md files")
+            raise SourceError(f"no file was uploaded; choose {ACCEPTED} files")
         with self._change_lock, folder_lock(self.workspace.root, CHANGE_LOCK):
             report(0.02, "Checking the files")
             staged: dict[str, bytes] = {}
@@ -335,8 +350,16 @@ class Library:
             return self.base.get()
         report(0.05, "Loading the embedding model")
         embedder = self._build_embedder()
-        sources = self.base_sources() + self.workspace.paths()
-        build_index(sources, self.workspace.index_dir, embedder=embedder, progress=stage_reporter(report, len(sources)))
+        # the base index's URLs are taken as it fetched them: a rebuild never goes online
+        fetched = [d for d in self.base.get().documents if is_url(d.path)]
+        sources = [s for s in self.base_sources() if not is_url(s)] + self.workspace.paths()
+        build_index(
+            sources,
+            self.workspace.index_dir,
+            embedder=embedder,
+            progress=stage_reporter(report, len(sources) + len(fetched)),
+            documents=fetched,
+        )
         report(0.95, "Switching to the new index")
         if self._live is self.base:
             self._live = LiveIndex(self.workspace.index_dir)

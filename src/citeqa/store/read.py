@@ -112,7 +112,20 @@ class DocumentTable(Sequence[Document]):
         start, end, _chars = (int(x) for x in self._spans[number])
         row = self._meta[number]
         text = self._blob[start:end].tobytes().decode("utf-8")
-        return Document(doc_id=row["doc_id"], text=text, path=row["path"], sha256=row["sha256"])
+        return Document(
+            doc_id=row["doc_id"],
+            text=text,
+            path=row["path"],
+            sha256=row["sha256"],
+            pages=self.pages(number),
+            extractor=str(row.get("extractor", "text")),
+            extractor_version=str(row.get("extractor_version", "1")),
+        )
+
+    def pages(self, number: int) -> tuple[int, ...] | None:
+        """Page start offsets of document ``number`` (None if it is not paged), without its text."""
+        pages = self._meta[number].get("pages")
+        return tuple(int(p) for p in pages) if pages is not None else None
 
     @overload
     def __getitem__(self, number: int) -> Document: ...
@@ -147,9 +160,15 @@ class DocumentTable(Sequence[Document]):
         """Length in characters of every document (int64 array)."""
         return np.asarray(self._spans[:, 2])
 
-    def keys(self) -> list[tuple[str, str]]:
-        """``(doc_id, sha256)`` of every document, without decoding any text."""
-        return [(row["doc_id"], row["sha256"]) for row in self._meta]
+    def keys(self) -> list[tuple[str, str, str]]:
+        """``(doc_id, sha256, "extractor version")`` of every document, without decoding any text.
+
+        Documents stored before extractors were recorded are plain text ("text 1").
+        """
+        return [
+            (row["doc_id"], row["sha256"], f'{row.get("extractor", "text")} {row.get("extractor_version", "1")}')
+            for row in self._meta
+        ]
 
 
 def read_embeddings(version: Path, manifest: dict[str, Any]) -> np.ndarray | None:
@@ -282,6 +301,13 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
             for row in meta:
                 if not all(isinstance(row.get(key), str) for key in ("doc_id", "path", "sha256")):
                     raise ValueError("a document row lacks doc_id/path/sha256")
+                pages = row.get("pages")
+                if pages is not None and (
+                    not isinstance(pages, list)
+                    or not all(isinstance(p, int) and not isinstance(p, bool) for p in pages)
+                    or pages != sorted(pages)
+                ):
+                    raise ValueError(f"document {row['doc_id']!r} has malformed page starts")
             documents = DocumentTable(meta, spans, blob)
             sentences = _load_array(version / SENTENCES, np.int64, 4)
             vectors = _read_faiss(version / VECTORS)

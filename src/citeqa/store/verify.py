@@ -16,6 +16,8 @@ from ..errors import (
     IndexNotFoundError,
     StaleIndexError,
 )
+from ..ingest.extract import current_extractor_version
+from ..ingest.fetch import is_url
 from ..ingest.sources import resolve_source_path, sha256_file
 from .format import (
     EMBEDDINGS,
@@ -165,7 +167,12 @@ def verify_files(version: Path, manifest: dict[str, Any], *, serving_only: bool 
 
 
 def check_sources(version: Path, manifest: dict[str, Any]) -> None:
-    """Refuse an index whose sources changed or vanished since it was built.
+    """Refuse an index whose sources changed or vanished since it was built, or whose
+    text another extractor (version) would now extract differently.
+
+    A file is stale when its bytes' sha256 or its extractor's version differs from the
+    manifest's. A URL is never fetched here (loading and asking stay offline): its
+    staleness is explicit — ``citeqa build`` fetches it again.
 
     Raises:
         StaleIndexError: naming the source and the command that rebuilds the index.
@@ -173,6 +180,17 @@ def check_sources(version: Path, manifest: dict[str, Any]) -> None:
     hint = rebuild_hint(manifest, version.parent)
     for source in manifest.get("sources", []):
         spec = source.get("path", "")
+        extractor = str(source.get("extractor", "text"))
+        recorded = str(source.get("extractor_version", "1"))
+        current = current_extractor_version(extractor)
+        if current != recorded:
+            now = f"this citeqa has {extractor} {current}" if current else f"this citeqa has no {extractor!r} extractor"
+            raise StaleIndexError(
+                f"index at {version.parent} is stale: source {spec} was extracted by {extractor} "
+                f"{recorded} and {now}; rebuild with: {hint}"
+            )
+        if is_url(spec):
+            continue
         path = resolve_source_path(spec)
         try:
             digest = sha256_file(path)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..fsutil import TMP_PREFIX, folder_lock, fsync_path, fsync_tree
+from ..ingest.fetch import is_url
 from ..ingest.sources import sha256_file
 from ..schema import Document
 from .format import (
@@ -42,6 +43,14 @@ from .format import (
     manifest_digest,
 )
 from .lexical import BM25Index
+
+
+#: Recorded in the manifest of an index built from URLs: how their staleness works.
+URL_STALENESS = (
+    "sources marked fetched are URLs: their sha256 is that of the response fetched at build "
+    "time; loading or asking never goes online, so a changed page is picked up only when "
+    "citeqa build fetches it again"
+)
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -81,7 +90,29 @@ def _write_documents(folder: Path, documents: Sequence[Document]) -> None:
             spans[number] = (offset, offset + len(data), len(document.text))
             offset += len(data)
     _save_npy(folder / DOCUMENT_SPANS, spans)
-    _write_jsonl(folder / DOCUMENTS, [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents])
+    _write_jsonl(folder / DOCUMENTS, [source_record(d) for d in documents])
+
+
+def source_record(document: Document) -> dict[str, Any]:
+    """What documents.jsonl and the manifest's ``sources`` record of a document.
+
+    ``doc_id``, ``path``, ``sha256`` (of the file's bytes or the URL's response body),
+    ``extractor`` and ``extractor_version``; ``pages`` (page start offsets) for PDFs;
+    ``fetched: true`` for URLs (checked for changes only when ``citeqa build`` fetches
+    them again).
+    """
+    record: dict[str, Any] = {
+        "doc_id": document.doc_id,
+        "path": document.path,
+        "sha256": document.sha256,
+        "extractor": document.extractor,
+        "extractor_version": document.extractor_version,
+    }
+    if document.pages is not None:
+        record["pages"] = list(document.pages)
+    if is_url(document.path):
+        record["fetched"] = True
+    return record
 
 
 def write_version(
@@ -145,10 +176,13 @@ def write_version(
         paragraphs = int(np.asarray(paragraph_vectors).shape[0])
         manifest = {
             "format_version": FORMAT_VERSION,
+            **({"url_sources": URL_STALENESS} if any(is_url(d.path) for d in documents) else {}),
             **info,
             "created_at": created.isoformat(timespec="seconds"),
             "counts": {"documents": len(documents), "sentences": int(sentences.shape[0]), "paragraphs": paragraphs},
-            "sources": [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents],
+            "sources": [
+                {key: value for key, value in source_record(d).items() if key != "pages"} for d in documents
+            ],
             "files": _file_table(tmp),
         }
         manifest[MANIFEST_DIGEST] = manifest_digest(manifest)

@@ -1,13 +1,14 @@
 // Clicking a marker or a source link scrolls the source pane to the sentence and
 // flashes it. The pane may still be re-rendering (older answer selected), so retry.
+// Each newly shown answer scrolls the pane (not the page) to its citation [1].
 () => {
+  const paneTop = (el, pane) => el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
   const show = (id, tries) => {
     const el = document.getElementById(id);
     if (!el) { if (tries > 0) setTimeout(() => show(id, tries - 1), 100); return; }
     const pane = el.closest(".cq-pane");
     if (pane) {  // scroll inside the pane; move the page only if the pane is off screen
-      const top = el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
-      pane.scrollTo({ top: top - pane.clientHeight / 3, behavior: "smooth" });
+      pane.scrollTo({ top: paneTop(el, pane) - pane.clientHeight / 3, behavior: "smooth" });
       const box = pane.getBoundingClientRect();
       if (box.top < 0 || box.top > window.innerHeight * 0.6) pane.scrollIntoView({ block: "start", behavior: "smooth" });
     } else {
@@ -61,4 +62,14 @@
     event.preventDefault();
     show(link.getAttribute("href").slice(1), 30);
   }, true);
+  let shown = "";
+  const toFirst = () => {
+    const pane = document.querySelector(".cq-pane[data-answer]");
+    if (!pane || pane.dataset.answer === shown) return;
+    const first = document.getElementById(`cq-${pane.dataset.answer}-1`);
+    if (!first || !pane.contains(first) || pane.clientHeight === 0) return;
+    shown = pane.dataset.answer;
+    pane.scrollTop = Math.max(0, paneTop(first, pane) - pane.clientHeight / 3);
+  };
+  new MutationObserver(toFirst).observe(document.body, { childList: true, subtree: true });
 }

@@ -1,0 +1,176 @@
+"""`citeqa build page.html report.pdf http://127.0.0.1:PORT/article.html` then `citeqa ask`,
+through real subprocesses: a real model, a real `python -m http.server` on loopback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from citeqa import Index
+from citeqa.errors import StaleIndexError
+from citeqa.ingest.extract import extract
+from citeqa.store import format as store_format
+from conftest import REPO
+from serving import free_port
+from test_cli import run
+
+FORMATS = REPO / "tests" / "data" / "formats"
+ARTICLE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Lighthouse reopens | The Coastal Courier</title>
+<script>window.track = () => {};</script><style>.cookie { position: fixed; }</style></head>
+<body>
+<div class="cookie" role="dialog">We use cookies for personalised advertising. <button>Accept all cookies</button></div>
+<nav><a href="/">Home</a> <a href="/subscribe">Subscribe to our newsletter</a></nav>
+<article>
+<h1>Restored lighthouse reopens to visitors</h1>
+<p>The lighthouse at Pendower Point reopened on Friday after a two-year restoration that replaced its lantern
+and repaired the tower's granite blocks, which had been cracked by frost.</p>
+<p>The restoration was carried out by a team of nineteen stonemasons from three counties, who cut the new blocks
+from the same quarry that supplied the original tower in 1862.</p>
+<p>Visitors can climb the one hundred and twelve steps to the gallery every weekend from May to September,
+and school groups can book a guided visit on weekdays.</p>
+</article>
+<footer><p>Copyright 2026 The Coastal Courier. Terms of use. Privacy policy.</p></footer>
+</body></html>
+"""
+BOILERPLATE = ("cookie", "Subscribe", "newsletter", "Copyright", "Accept all", "Terms of use", "Share on", "track(")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    (root / "article.html").write_text(ARTICLE, encoding="utf-8")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/article.html"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield {"url": url, "port": port, "proc": proc}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, site) -> dict:
+    work = tmp_path_factory.mktemp("formats-cli")
+    shutil.copy(FORMATS / "news.html", work / "page.html")
+    shutil.copy(FORMATS / "report.pdf", work / "report.pdf")
+    started = time.perf_counter()
+    result = run("build", "page.html", "report.pdf", site["url"], "--index", "tmp", "--quiet", cwd=work)
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert "from 3 documents into tmp" in result.stdout
+    print(f"build of page.html, report.pdf and a URL: {seconds:.1f} s (subprocess, model load included)")
+    return {"work": work, "url": site["url"], "host": f"127.0.0.1:{site['port']}"}
+
+
+def _ask(built: dict, question: str) -> dict:
+    result = run("ask", question, "--index", "tmp", "--json", "-k", "2", cwd=built["work"])
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _extracted(built: dict, doc_id: str) -> str:
+    if doc_id == "page.html":
+        return extract((built["work"] / "page.html").read_bytes(), "page.html").text
+    if doc_id == "report.pdf":
+        return extract((built["work"] / "report.pdf").read_bytes(), "report.pdf").text
+    assert doc_id == f"{built['host']}/article.html"  # host + path, never a server path
+    return extract(ARTICLE.encode("utf-8"), built["url"], "text/html").text
+
+
+@pytest.mark.parametrize(
+    ("question", "doc", "fragment", "page"),
+    [
+        ("How many salmon did the fish counter record?", "report.pdf", "1,214 salmon", 2),
+        ("How many times did the operator release water?", "report.pdf", "four occasions", 3),
+        ("How much did the tidal barrage cost?", "page.html", "41 million pounds", None),
+        ("How many stonemasons restored the lighthouse?", "url", "nineteen stonemasons", None),
+    ],
+)
+def test_ask_cites_exact_offsets_into_the_extracted_text_and_the_pdf_page(built, question, doc, fragment, page):
+    data = _ask(built, question)
+    assert data["abstained"] is False
+    first = data["citations"][0]
+    doc_id = f"{built['host']}/article.html" if doc == "url" else doc
+    assert first["doc_id"] == doc_id and fragment in first["text"]
+    assert first["page"] == page
+    text = _extracted(built, doc_id)
+    for hit in data["citations"]:
+        assert _extracted(built, hit["doc_id"])[hit["start"] : hit["end"]] == hit["text"]
+    assert text[first["start"] : first["end"]] == first["text"]
+
+
+def test_text_output_shows_the_page(built):
+    result = run("ask", "How many salmon did the fish counter record?", "--index", "tmp", "-k", "1", cwd=built["work"])
+    assert result.returncode == 0, result.stderr
+    assert "[1] report.pdf, p. 2 characters" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Do you accept all cookies?", "How do I subscribe to the newsletter?", "Who holds the copyright?",
+     "Where can I share this article on Facebook?"],
+)
+def test_boilerplate_is_never_cited(built, question):
+    data = _ask(built, question)
+    for hit in data["citations"]:
+        assert not any(word.lower() in hit["context"].lower() for word in BOILERPLATE), hit["context"]
+
+
+def test_the_index_stores_no_boilerplate_and_records_extractors(built):
+    index = Index.load(built["work"] / "tmp", check_stale=False)
+    for document in index.documents:
+        assert not any(word in document.text for word in BOILERPLATE), document.doc_id
+    sources = {s["doc_id"]: s for s in index.manifest["sources"]}
+    assert sources["report.pdf"]["extractor"] == "pypdf"
+    assert sources["page.html"]["extractor"] == "trafilatura"
+    url_source = sources[f"{built['host']}/article.html"]
+    assert url_source["fetched"] is True and url_source["path"] == built["url"]
+    assert "citeqa build fetches it again" in index.manifest["url_sources"]
+
+
+def test_ask_does_not_go_online_and_a_new_extractor_makes_the_index_stale(built, site, tmp_path):
+    site["proc"].terminate()  # the URL is gone: asking still works from the index alone
+    site["proc"].wait(timeout=10)
+    data = _ask(built, "How many stonemasons restored the lighthouse?")
+    assert "nineteen stonemasons" in data["citations"][0]["text"]
+    copy = tmp_path / "copy"
+    shutil.copytree(built["work"] / "tmp", copy)
+    version = next(copy.glob("v-*"))
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    pdf = next(s for s in manifest["sources"] if s["doc_id"] == "report.pdf")
+    pdf["path"] = str(built["work"] / "report.pdf")
+    pdf["extractor_version"] = "0.0.1+r0"  # as if built by an older pypdf
+    manifest[store_format.MANIFEST_DIGEST] = store_format.manifest_digest(manifest)
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(StaleIndexError, match=r"extracted by pypdf 0\.0\.1\+r0 and this citeqa has pypdf .*citeqa build"):
+        Index.load(copy)
+
+
+def test_folder_build_skips_other_files_with_a_reason(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "notes.txt").write_text("The ferry to the island leaves at nine every morning.\n", encoding="utf-8")
+    shutil.copy(FORMATS / "report.pdf", docs / "sub" / "report.pdf")
+    (docs / "report.docx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    shutil.copy(FORMATS / "scan.pdf", docs / "scan.pdf")
+    result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "from 2 documents" in result.stdout
+    assert "skipped docs/report.docx: not a .txt, .md, .html or .pdf file" in result.stderr
+    assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
