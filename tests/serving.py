@@ -71,3 +71,16 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def run_async(coroutine):  # type: ignore[no-untyped-def]
+    """Run a coroutine to completion on a fresh event loop in its own thread.
+
+    The browser tests' sync Playwright keeps an event loop running in the main thread for
+    the whole session, so ``asyncio.run`` there fails; a thread has no loop of its own.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -6,12 +6,11 @@ fields of /answer and /retrieve."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
-from serving import start_server, stop_server
+from serving import run_async, start_server, stop_server
 
 pytest.importorskip("mcp")
 
@@ -46,7 +45,7 @@ def _session(url: str, work):  # type: ignore[no-untyped-def]
                 init = await session.initialize()
                 return await work(session, init)
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def test_tools_are_answer_and_retrieve_with_schemas_and_no_html_chat(mcp_url):

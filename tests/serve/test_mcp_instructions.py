@@ -3,10 +3,10 @@ and follow the served index when documents are added or removed (serve.mcp)."""
 
 from __future__ import annotations
 
-import asyncio
 from types import SimpleNamespace
 
 import pytest
+from serving import run_async
 
 pytest.importorskip("mcp")
 
@@ -47,6 +47,6 @@ def test_instructions_follow_the_served_index():
 
     route.handler = handler
     live.index = _index("a.txt", "uploaded.md")
-    asyncio.run(route({"type": "http", "path": MCP_PATH + "/"}, None, None))
+    run_async(route({"type": "http", "path": MCP_PATH + "/"}, None, None))
     assert handled == [MCP_PATH + "/"]
     assert "uploaded.md" in server.instructions and "2 indexed documents" in server.instructions
