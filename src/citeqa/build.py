@@ -10,6 +10,7 @@ write atomically. Never opens an :class:`citeqa.Index` (the query side); the pub
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -184,6 +185,19 @@ def _segment(documents: Sequence[Document], previous: Mapping[tuple[str, str], t
     )
 
 
+def _rename(documents: list[Document], doc_ids: Mapping[str, str]) -> list[Document]:
+    """Apply explicit document names (by recorded path); names must stay unique."""
+    if not doc_ids:
+        return documents
+    renamed = [dataclasses.replace(d, doc_id=doc_ids.get(d.path, d.doc_id)) for d in documents]
+    seen: set[str] = set()
+    for document in renamed:
+        if document.doc_id in seen:
+            raise SourceError(f"two sources are both named {document.doc_id!r}; give each a distinct name")
+        seen.add(document.doc_id)
+    return renamed
+
+
 def check_options(index_type: str, batch_size: int | None) -> None:
     """Refuse a bad index type or batch size before anything slow (reading, loading a model) starts."""
     check_index_type(index_type)
@@ -200,6 +214,7 @@ def build(
     incremental: bool = True,
     show_progress: bool = False,
     batch_size: int | None = None,
+    doc_ids: Mapping[str, str] | None = None,
 ) -> Path:
     """Build an index from files and folders and make it the live version of ``out``.
 
@@ -214,6 +229,9 @@ def build(
             live index at ``out`` was built (same content hash, model and segmenter).
         show_progress: Show a progress bar while embedding.
         batch_size: Sentences per embedding batch (default: the embedder's own).
+        doc_ids: Document names to use instead of the derived ones, by source path as
+            recorded (resolved path, or ``package:NAME``): keeps names stable when
+            sources from several folders are indexed together (the chat's workspace).
 
     Returns:
         The index folder (open it with :meth:`citeqa.Index.load`).
@@ -223,7 +241,7 @@ def build(
         InvalidArgumentError: an unknown index type or a bad batch size.
     """
     check_options(index_type, batch_size)
-    documents = read_documents(sources)
+    documents = _rename(read_documents(sources), doc_ids or {})
     out = Path(out)
     previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
     segmented = _segment(documents, previous, embedder.dim)

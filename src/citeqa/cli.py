@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from .errors import CiteqaError
+from .text import BIDI_CONTROLS, escape_json_controls, visible_controls
 
 PROG = "citeqa"
 
@@ -76,24 +77,27 @@ def _parser() -> argparse.ArgumentParser:
 
 def _inert(text: str) -> str:
     """Document text made safe for a terminal: control characters (escape sequences
-    that could rewrite the screen or the title) are shown as ``\\x1b``, not sent."""
+    that could rewrite the screen or the title) are shown as ``\\x1b``, not sent, and
+    bidi controls (which reorder what follows them) as ``<U+202E>``."""
     return "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode("ascii")
+        ch if ch in "\n\t" or (unicodedata.category(ch) != "Cc" and ch not in BIDI_CONTROLS)
+        else (f"<U+{ord(ch):04X}>" if ch in BIDI_CONTROLS else ch.encode("unicode_escape").decode("ascii"))
         for ch in text.replace("\r\n", "\n")
     )
 
 
 def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
-        # JSON escapes control characters (ESC included) itself.
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        # json.dumps escapes only C0 controls: C1 (U+009B is a terminal's CSI), DEL and bidi
+        # controls are escaped too, so the output is the same JSON value, inert on a terminal.
+        print(escape_json_controls(json.dumps(result.to_dict(), ensure_ascii=False, indent=2)))
         return
     print(_inert(result.text))
     if not result.abstained and result.citations:
         print()
         print("Sources:")
         for number, hit in enumerate(result.citations, 1):
-            print(f"  [{number}] {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
+            print(f"  [{number}] {visible_controls(hit.doc_id)} characters {hit.start}-{hit.end}")
 
 
 def _ask(args: argparse.Namespace) -> int:

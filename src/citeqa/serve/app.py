@@ -255,7 +255,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             return render_documents(infos, index), gr.skip()
         infos = library.documents()
         files = [info.file for info in infos if info.file]
-        return render_documents(infos, index, busy=library.busy), gr.update(choices=files, value=None)
+        return render_documents(infos, index, busy=library.busy, notice=library.notice), gr.update(choices=files, value=None)
 
     def add_documents(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # type: ignore[type-arg]
         if library is None:
