@@ -70,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--read-only", action="store_true", help="no adding or removing documents from the page")
     serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept requests for this host name (repeatable; 127.0.0.1, localhost, [::1] and --host "
+        "always are; any other Host header is refused, against DNS rebinding)",
+    )
+    serve.add_argument(
         "--mcp", action="store_true", help="also serve retrieve/answer as MCP tools at /gradio_api/mcp/ (needs citeqa[mcp])"
     )
     return parser
@@ -176,6 +184,7 @@ def _serve(args: argparse.Namespace) -> int:
         workspace=args.workspace,
         read_only=args.read_only,
         mcp=args.mcp,
+        allowed_hosts=args.allowed_host,
     )
     return 0
 
