@@ -296,6 +296,8 @@ def write_index(
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
     tokens = [tokenize(text) for text in texts]
+    if not any(tokens):  # BM25 can't index a corpus without a single word (found by the fuzz tests)
+        raise SourceError("the sources hold no words to index (only punctuation or symbols); add some text and build again")
     context = context_arrays(rows, texts, tokens, vectors, len(documents))
     write_version(
         Path(out),

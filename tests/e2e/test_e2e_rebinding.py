@@ -3,12 +3,16 @@ resolves evil.test to 127.0.0.1 (--host-resolver-rules), as a rebound attacker's
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS
 from serving import start_server, stop_server
+
+# as in tests/e2e/conftest.py (not imported: "conftest" may name tests/conftest.py here)
+CHROMIUM = os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 RETRIEVE = """async (url) => {
   try {

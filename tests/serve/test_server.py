@@ -251,7 +251,7 @@ def test_launch_settings_are_safe(monkeypatch, article_index):
     assert captured["enable_monitoring"] is False
     assert captured["max_file_size"] == ui.MAX_FILE_SIZE
     assert 0 < captured["state_session_capacity"] <= 1000  # Gradio's 10,000 lets memory grow
-    assert [m.cls for m in captured["app_kwargs"]["middleware"]] == [ui.RequestSizeLimit]
+    assert [m.cls for m in captured["app_kwargs"]["middleware"]] == [ui.RequestSizeLimit, ui.KnownEvents]
     app = captured["app"]
     assert app.delete_cache == ui.DELETE_CACHE
     assert 0 < app._queue.max_size <= 256

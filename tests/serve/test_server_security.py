@@ -174,3 +174,22 @@ def test_start_up_answers_at_once_while_the_workspace_rebuild_waits(tmp_path, ar
             lock.release()
         if proc is not None:
             stop_server(proc)
+
+
+# ---------------------------------------------------------------------- F10 bad fn_index
+
+
+def test_unknown_fn_index_is_a_422_without_a_traceback_in_the_log(guarded):
+    own = {"Origin": guarded["url"]}
+    for path in ("/gradio_api/queue/join", "/gradio_api/run/predict"):
+        for fn_index in (9999, -5):
+            response = httpx.post(guarded["url"] + path, json={"fn_index": fn_index, "data": [], "session_hash": "s1"},
+                                  headers=own, timeout=TIMEOUT)
+            assert response.status_code == 422 and f"unknown fn_index {fn_index}" in response.json()["detail"]
+    info = httpx.get(guarded["url"] + "/config", timeout=TIMEOUT).json()
+    known = info["dependencies"][0]["id"]
+    joined = httpx.post(guarded["url"] + "/gradio_api/queue/join",
+                        json={"fn_index": known, "data": [], "session_hash": "s1", "event_data": None, "trigger_id": None},
+                        headers=own, timeout=TIMEOUT)
+    assert joined.status_code != 422 or "unknown fn_index" not in joined.text
+    assert "Traceback" not in guarded["log"].read_text(errors="replace")

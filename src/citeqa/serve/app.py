@@ -36,13 +36,13 @@ from .render import (
     render_error,
     render_source_pane,
 )
-from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, RequestSizeLimit
+from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, KnownEvents, RequestSizeLimit
 from .security import allowed_hosts as trusted_hosts
 from .security import install as install_request_guard
 from .workspace import MAX_DOCUMENT_BYTES, DocumentInfo, Library, Workspace
 
 __all__ = [
-    "MAX_INPUT_CHARS", "MAX_REQUEST_BYTES", "MAX_UPLOAD_BYTES", "RequestSizeLimit",
+    "MAX_INPUT_CHARS", "MAX_REQUEST_BYTES", "MAX_UPLOAD_BYTES", "KnownEvents", "RequestSizeLimit",
     "create_app", "escape_text", "highlight_in_context", "render_answer", "serve",
 ]
 
@@ -394,7 +394,8 @@ def serve(
         share=False,
         max_file_size=MAX_FILE_SIZE,
         state_session_capacity=STATE_SESSION_CAPACITY,
-        app_kwargs={"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]},
+        app_kwargs={"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES),
+                                   Middleware(KnownEvents, events=lambda: app.fns.keys())]},
         enable_monitoring=False,
         show_error=False,
         prevent_thread_lock=not block,

@@ -202,3 +202,48 @@ def _bound_init(hosts: frozenset[str]) -> Any:
         RequestGuard.__init__(self, app, hosts)
 
     return __init__
+
+
+class KnownEvents:
+    """ASGI middleware: a queue/run request naming an event the app doesn't have gets a 422,
+    not a 500 with a traceback in the log (Gradio looks ``fn_index`` up unchecked).
+
+    Args:
+        app: The ASGI app.
+        events: Returns the app's event ids (``Blocks.fns`` keys).
+    """
+
+    PATHS = ("/queue/join", "/run/predict")
+
+    def __init__(self, app: Any, events: Any) -> None:
+        self.app = app
+        self.events = events
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" or not scope["path"].rstrip("/").endswith(self.PATHS):
+            await self.app(scope, receive, send)
+            return
+        buffered, body = [], b""  # the size limit outside has bounded the body already
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        try:
+            fn_index = json.loads(body).get("fn_index")
+        except (ValueError, AttributeError):
+            fn_index = None  # not JSON or not an object: Gradio answers 422 itself
+        if isinstance(fn_index, int) and not isinstance(fn_index, bool) and fn_index not in self.events():
+            detail = json.dumps({"detail": f"unknown fn_index {fn_index}; see /gradio_api/info for the endpoints"}).encode()
+            await send({"type": "http.response.start", "status": 422,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(detail)).encode())]})
+            await send({"type": "http.response.body", "body": detail})
+            return
+
+        async def replay() -> dict[str, Any]:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
