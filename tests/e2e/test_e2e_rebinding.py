@@ -4,7 +4,6 @@ resolves evil.test to 127.0.0.1 (--host-resolver-rules), as a rebound attacker's
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -41,18 +40,13 @@ def target(tmp_path_factory, article_index):
 
 
 @pytest.fixture(scope="module")
-def rebinding_browser():
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install it with `apt-get install -y chromium` (see README)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.test 127.0.0.1"],
-        )
-        yield chromium
-        chromium.close()
+def rebinding_browser(browser):
+    """A second Chromium from the suite's Playwright, resolving evil.test to 127.0.0.1."""
+    chromium = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.test 127.0.0.1"],
+    )
+    yield chromium
+    chromium.close()
 
 
 def _planted(temp: Path) -> list[Path]:

@@ -144,3 +144,25 @@ def test_a_failed_start_up_rebuild_sets_the_document_aside_and_says_so(files_bas
     assert (tmp_path / "ws" / "documents" / FAILED_DIR / "bad.md").is_file()
     assert "bad.md" in library.notice and "not UTF-8" in library.notice and "upload it again" in library.notice
     assert _ids(library) == {"d1.md", "a.md"}
+
+
+# ---------------------------------------------------------------------- F8 disk full during an upload's rebuild
+
+
+def test_a_full_disk_during_an_upload_says_so_and_leaves_nothing_behind(files_base, embedder, tmp_path, monkeypatch):
+    import errno
+
+    from citeqa import store as storage
+    from citeqa.errors import StorageError
+
+    library = Library(files_base, Workspace(tmp_path / "ws"), build_embedder=lambda model: embedder)
+    serving = library.get()
+
+    def no_space(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage.write, "_save_npy", no_space)
+    with pytest.raises(StorageError, match="no space left on the disk holding .*; free space and rebuild"):
+        library.add([_upload(tmp_path, "notes.md", "Notes about the Norrby ferry timetable.\n")])
+    assert library.workspace.names() == [] and library.get() is serving
+    assert not [p for p in (tmp_path / "ws").rglob(".tmp-*")]
