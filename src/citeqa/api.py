@@ -47,6 +47,7 @@ def build_index(
     batch_size: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     documents: Sequence[Document] = (),
+    doc_ids: Mapping[str, str] | None = None,
 ) -> Index:
     """Build an index from files and folders, make it the live version of ``out``, and open it.
 
@@ -58,7 +59,7 @@ def build_index(
         embedder: Use this embedder instead of loading ``model``.
         backend: Embedding backend when no ``embedder`` is given (see
             :data:`citeqa.embed.BACKENDS`; default "auto": ONNX int8, torch as fallback).
-        index_type, incremental, show_progress, batch_size, progress, documents: See
+        index_type, incremental, show_progress, batch_size, progress, documents, doc_ids: See
             :func:`citeqa.build.build`.
 
     Returns:
@@ -81,6 +82,7 @@ def build_index(
         batch_size=batch_size,
         progress=progress,
         documents=documents,
+        doc_ids=doc_ids,
     )
     # the sources were hashed when read moments ago; a later change shows at the next load
     return Index.load(out, embedder=embedder, check_stale=False)
@@ -153,11 +155,14 @@ class LiveIndex:
     Loaded indexes are never mutated, so requests in flight are unaffected.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, check_stale: bool = True) -> None:
         self._path = Path(path) if path is not None else default_index_path()
         self._is_default = path is None
+        self._check_stale = check_stale  # False: the index's own texts are served even if a source changed
         self._lock = threading.Lock()
-        self._index = open_default_index(self._path) if self._is_default else Index.load(self._path)
+        self._index = (
+            open_default_index(self._path) if self._is_default else Index.load(self._path, check_stale=check_stale)
+        )
         self._seen = pointer_mtime(self._path)
 
     @property
@@ -174,9 +179,9 @@ class LiveIndex:
             if current != self._seen:
                 try:
                     try:
-                        fresh = Index.load(self._path, embedder=self._index.embedder)
+                        fresh = Index.load(self._path, embedder=self._index.embedder, check_stale=self._check_stale)
                     except IncompatibleIndexError:  # rebuilt with another model or backend
-                        fresh = Index.load(self._path)
+                        fresh = Index.load(self._path, check_stale=self._check_stale)
                         _ = fresh.embedder  # load its query embedder before it serves
                 except CiteqaError as exc:
                     log.error("keeping the index that was serving; reload failed: %s", exc)

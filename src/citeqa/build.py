@@ -10,6 +10,7 @@ write atomically. Never opens an :class:`citeqa.Index` (the query side); the pub
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -195,6 +196,19 @@ def _segment(documents: Sequence[Document], previous: Mapping[_Key, tuple[np.nda
     )
 
 
+def _rename(documents: list[Document], doc_ids: Mapping[str, str]) -> list[Document]:
+    """Apply explicit document names (by recorded path); names must stay unique."""
+    if not doc_ids:
+        return documents
+    renamed = [dataclasses.replace(d, doc_id=doc_ids.get(d.path, d.doc_id)) for d in documents]
+    seen: set[str] = set()
+    for document in renamed:
+        if document.doc_id in seen:
+            raise SourceError(f"two sources are both named {document.doc_id!r}; give each a distinct name")
+        seen.add(document.doc_id)
+    return renamed
+
+
 def check_options(index_type: str, batch_size: int | None) -> None:
     """Refuse a bad index type or batch size before anything slow (reading, loading a model) starts."""
     check_index_type(index_type)
@@ -213,6 +227,7 @@ def build(
     batch_size: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     documents: Sequence[Document] = (),
+    doc_ids: Mapping[str, str] | None = None,
 ) -> Path:
     """Build an index from files and folders and make it the live version of ``out``.
 
@@ -234,6 +249,9 @@ def build(
         documents: Documents already read, indexed as they are after those of
             ``sources`` (e.g. a served index's fetched URLs, so a rebuild stays offline).
             With ``documents`` and no ``sources``, only they are indexed.
+        doc_ids: Document names to use instead of the derived ones, by source path as
+            recorded (resolved path, or ``package:NAME``): keeps names stable when
+            sources from several folders are indexed together (the chat's workspace).
 
     Returns:
         The index folder (open it with :meth:`citeqa.Index.load`).
@@ -248,7 +266,7 @@ def build(
     sources = list(sources) if sources is not None else []
     given = list(documents)
     report("reading", 0, len(sources) + len(given))
-    documents = (read_documents(sources) if sources or not given else []) + given
+    documents = _rename(read_documents(sources) if sources or not given else [], doc_ids or {}) + given
     names = [d.doc_id for d in documents]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -316,6 +334,8 @@ def write_index(
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
     tokens = [tokenize(text) for text in texts]
+    if not any(tokens):  # BM25 can't index a corpus without a single word (found by the fuzz tests)
+        raise SourceError("the sources hold no words to index (only punctuation or symbols); add some text and build again")
     context = context_arrays(rows, texts, tokens, vectors, len(documents))
     write_version(
         Path(out),

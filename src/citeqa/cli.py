@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from .errors import CiteqaError
+from .text import BIDI_CONTROLS, escape_json_controls, visible_controls
 
 PROG = "citeqa"
 
@@ -113,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--read-only", action="store_true", help="no adding or removing documents from the page")
     serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also accept requests for this host name (repeatable; 127.0.0.1, localhost, [::1] and --host "
+        "always are; any other Host header is refused, against DNS rebinding)",
+    )
+    serve.add_argument(
         "--mcp", action="store_true", help="also serve retrieve/answer as MCP tools at /gradio_api/mcp/ (needs citeqa[mcp])"
     )
     return parser
@@ -120,17 +129,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _inert(text: str) -> str:
     """Document text made safe for a terminal: control characters (escape sequences
-    that could rewrite the screen or the title) are shown as ``\\x1b``, not sent."""
+    that could rewrite the screen or the title) are shown as ``\\x1b``, not sent, and
+    bidi controls (which reorder what follows them) as ``<U+202E>``."""
     return "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode("ascii")
+        ch if ch in "\n\t" or (unicodedata.category(ch) != "Cc" and ch not in BIDI_CONTROLS)
+        else (f"<U+{ord(ch):04X}>" if ch in BIDI_CONTROLS else ch.encode("unicode_escape").decode("ascii"))
         for ch in text.replace("\r\n", "\n")
     )
 
 
 def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
-        # JSON escapes control characters (ESC included) itself; "abstained" carries the decision.
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        # json.dumps escapes only C0 controls: C1 (U+009B is a terminal's CSI), DEL and bidi
+        # controls are escaped too, so the output is the same JSON value, inert on a terminal.
+        print(escape_json_controls(json.dumps(result.to_dict(), ensure_ascii=False, indent=2)))
         return
     if result.abstained:  # the decision, then each closest passage with where it stands
         from .answer.compose import CLOSEST_HEADING
@@ -148,7 +160,7 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
         print("Sources:")
         for number, hit in enumerate(result.citations, 1):
             page = f", p. {hit.page}" if hit.page is not None else ""
-            print(f"  [{number}] {_inert(hit.doc_id)}{page} characters {hit.start}-{hit.end}")
+            print(f"  [{number}] {visible_controls(hit.doc_id)}{page} characters {hit.start}-{hit.end}")
 
 
 def _read_question(question: str) -> str:
@@ -238,6 +250,7 @@ def _serve(args: argparse.Namespace) -> int:
         workspace=args.workspace,
         read_only=args.read_only,
         mcp=args.mcp,
+        allowed_hosts=args.allowed_host,
     )
     return 0
 

@@ -44,14 +44,24 @@ class IncompatibleIndexError(IndexError_):
     """The index was built with another model, dimension or format version."""
 
 
+class IndexReplacedError(IndexError_):
+    """A loaded index's version folder was removed (pruned) after newer builds: reload it."""
+
+
+class StorageError(CiteqaError):
+    """Writing failed for a reason of the machine's, not the input's: disk full, no permission."""
+
+
 __all__ = [
     "CiteqaError",
     "CorruptIndexError",
     "IncompatibleIndexError",
     "IndexError_",
     "IndexNotFoundError",
+    "IndexReplacedError",
     "InvalidArgumentError",
     "InvalidQuestionError",
     "SourceError",
     "StaleIndexError",
+    "StorageError",
 ]

@@ -9,12 +9,15 @@ per folder across processes).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from filelock import FileLock
+
+from .errors import StorageError
 
 #: Prefix of temporary files and folders; anything named so is an unfinished write.
 TMP_PREFIX = ".tmp-"
@@ -59,6 +62,28 @@ def atomic_produce(target: str | os.PathLike[str], produce: Callable[[Path], obj
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+#: errno values that mean "the disk (or the user's quota) is full".
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def storage_error(exc: BaseException, where: str | os.PathLike[str]) -> StorageError | None:
+    """A clear :class:`StorageError` for an OS error met while writing under ``where``.
+
+    Also reads FAISS's C++ write errors ("write error in …: … (No space left on device)").
+    Returns None when ``exc`` is not a storage problem (a bug must stay a bug).
+    """
+    message = str(exc)
+    full = (isinstance(exc, OSError) and exc.errno in _FULL) or "No space left on device" in message
+    if full:
+        return StorageError(f"no space left on the disk holding {where}; free space and rebuild")
+    if isinstance(exc, OSError):
+        reason = exc.strerror or message or type(exc).__name__
+        return StorageError(f"could not write {where} ({reason}); check the folder and free space, then rebuild")
+    if isinstance(exc, RuntimeError) and "write error" in message:
+        return StorageError(f"could not write {where} (a write failed); check the disk and free space, then rebuild")
+    return None
 
 
 def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:

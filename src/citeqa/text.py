@@ -134,3 +134,33 @@ def tokenize(text: str) -> list[str]:
     folded = words(text)
     table, starts, longest = _places()
     return merge_places(folded, _stemmer().stemWords(folded), table, starts, longest)
+
+
+# ---------------------------------------------------------------------- showing text safely
+
+#: Bidirectional formatting controls: they reorder what follows them on screen
+#: ("evil\u202Efdp.md" shows as "evilmd.pdf"), so names show them as ``<U+202E>``.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What json.dumps(ensure_ascii=False) leaves raw in strings (it escapes C0 itself; the
+# indentation's newlines stay): DEL, C1 controls, U+2028/9 and the bidi controls.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
+def visible_controls(name: str) -> str:
+    """``name`` with control and bidi formatting characters shown as ``<U+XXXX>``.
+
+    For names shown to a person (document names in the CLI and on the page): nothing
+    in a name may move the cursor, change the terminal or reorder the text around it.
+    """
+    return "".join(
+        f"<U+{ord(ch):04X}>" if ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc" else ch for ch in name
+    )
+
+
+def escape_json_controls(text: str) -> str:
+    """JSON text from ``json.dumps(..., ensure_ascii=False)`` with DEL, C1 controls (U+009B
+    is a terminal's CSI), U+2028/9 and bidi controls written as ``\\uXXXX`` escapes (C0 ones
+    already are): the same JSON value, inert on a terminal. Such characters only occur
+    inside JSON strings, where the escape means the same.
+    """
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

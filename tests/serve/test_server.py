@@ -218,9 +218,11 @@ def test_upload_over_the_limit_gets_413_and_leaves_nothing_on_disk(server):
 
     limit = int(MAX_FILE_SIZE.removesuffix("mb")) * 1024 * 1024
     payload = os.urandom(limit + 4096)
+    own_page = {"Origin": server.url}  # uploads are accepted only from the app's own page
     response = httpx.post(
         server.url + "/gradio_api/upload",
         files={"files": ("too-big.bin", payload, "application/octet-stream")},
+        headers=own_page,
         timeout=TIMEOUT,
     )
     assert response.status_code == 413
@@ -228,7 +230,8 @@ def test_upload_over_the_limit_gets_413_and_leaves_nothing_on_disk(server):
     assert left == []
     # The limit is what refused it: a small upload on the same route goes through.
     small = httpx.post(
-        server.url + "/gradio_api/upload", files={"files": ("small.bin", b"x" * 1000, "application/octet-stream")}, timeout=TIMEOUT
+        server.url + "/gradio_api/upload", files={"files": ("small.bin", b"x" * 1000, "application/octet-stream")},
+        headers=own_page, timeout=TIMEOUT,
     )
     assert small.status_code == 200
 
@@ -252,7 +255,7 @@ def test_launch_settings_are_safe(monkeypatch, article_index):
     assert captured["enable_monitoring"] is False
     assert captured["max_file_size"] == ui.MAX_FILE_SIZE
     assert 0 < captured["state_session_capacity"] <= 1000  # Gradio's 10,000 lets memory grow
-    assert [m.cls for m in captured["app_kwargs"]["middleware"]] == [ui.RequestSizeLimit]
+    assert [m.cls for m in captured["app_kwargs"]["middleware"]] == [ui.RequestSizeLimit, ui.KnownEvents]
     app = captured["app"]
     assert app.delete_cache == ui.DELETE_CACHE
     assert 0 < app._queue.max_size <= 256

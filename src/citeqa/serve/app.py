@@ -36,9 +36,15 @@ from .render import (
     render_error,
     render_source_pane,
 )
+from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, KnownEvents, RequestSizeLimit
+from .security import allowed_hosts as trusted_hosts
+from .security import install as install_request_guard
 from .workspace import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, DocumentInfo, Library, Workspace
 
-__all__ = ["create_app", "escape_text", "highlight_in_context", "render_answer", "serve"]
+__all__ = [
+    "MAX_INPUT_CHARS", "MAX_REQUEST_BYTES", "MAX_UPLOAD_BYTES", "KnownEvents", "RequestSizeLimit",
+    "create_app", "escape_text", "highlight_in_context", "render_answer", "serve",
+]
 
 log = logging.getLogger("citeqa")
 
@@ -56,7 +62,6 @@ EXAMPLES = [
     "How many times has Erdogan visited Azerbaijan?",
     "What is the aim of the exercise?",
 ]
-MAX_INPUT_CHARS = 1000
 MAX_FILE_SIZE = "11mb"  # above workspace.MAX_UPLOAD_BYTES, which gives the clear message
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
@@ -71,64 +76,13 @@ CSS = (STATIC / "chat.css").read_text(encoding="utf-8")
 JS = (STATIC / "chat.js").read_text(encoding="utf-8")
 
 
-#: Gradio accepts uploads on /gradio_api/upload even without an upload component:
-#: every 10 minutes, delete uploaded/temporary files older than an hour.
-DELETE_CACHE = (600, 3600)
+#: Gradio accepts uploads on /gradio_api/upload even without an upload component (only
+#: from the app's own page, see security.py): every minute, delete uploaded/temporary
+#: files older than five minutes (uploads the page added are deleted once read).
+DELETE_CACHE = (60, 300)
 #: Sessions whose state Gradio keeps in memory (its default, 10,000, lets memory grow
 #: by ~0.1 MB per API call until then: every /call/ request is a session of its own).
 STATE_SESSION_CAPACITY = 256
-#: Largest request body outside uploads. Gradio keeps each /call/ request's body in its
-#: session state, so without a cap a client can pin memory with huge JSON bodies.
-MAX_REQUEST_BYTES = 2 * 1024 * 1024
-
-
-class RequestSizeLimit:
-    """ASGI middleware: answer 413 to request bodies over ``limit`` bytes (uploads are
-    limited by Gradio's ``max_file_size`` instead), declared or streamed."""
-
-    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"].endswith("/upload"):
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        if declared.isdigit():
-            if int(declared) > self.limit:
-                await self._refuse(send)
-                return
-            await self.app(scope, receive, send)
-            return
-        buffered, size = [], 0  # no length given (chunked): read up to the limit first
-        while True:
-            message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.limit:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
-
-        async def replay() -> dict[str, Any]:
-            return buffered.pop(0) if buffered else await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, send: Any) -> None:
-        body = (
-            f'{{"detail": "request body over {self.limit // (1024 * 1024)} MB; '
-            f'questions are limited to {MAX_INPUT_CHARS:,} characters"}}'
-        ).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
 def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
     if not isinstance(history, (list, tuple)):  # None, or junk sent to the API: no history
         return []
@@ -137,6 +91,15 @@ def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             messages.append({"role": str(message.get("role", "")), "content": message["content"]})
     return messages
+
+
+def _discard(uploads: Sequence[tuple[str, str]]) -> None:
+    """Delete Gradio's temporary copies of uploads once read (stored or refused, they are done)."""
+    for _name, path in uploads:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def _new_session() -> dict[str, Any]:
@@ -261,7 +224,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             return render_documents(infos, index), gr.skip()
         infos = library.documents()
         files = [info.file for info in infos if info.file]
-        return render_documents(infos, index, busy=library.busy), gr.update(choices=files, value=None)
+        return render_documents(infos, index, busy=library.busy, notice=library.notice), gr.update(choices=files, value=None)
 
     def add_documents(files: list | None, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
         if library is None:
@@ -270,10 +233,13 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         try:
             change = library.add(uploads, lambda fraction, message: progress(fraction, desc=message))
         except CiteqaError as exc:
+            _discard(uploads)
             return (*documents_view(), f"Not added: {escape_text(str(exc))}", None, "")
         except Exception:  # noqa: BLE001 - never show a traceback
             log.exception("unexpected error while adding documents")
+            _discard(uploads)
             return (*documents_view(), "Not added: something went wrong on our side; try again.", None, "")
+        _discard(uploads)
         return (*documents_view(), escape_text(change.message), None, escape_text(change.message))
 
     def remove_document(name: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
@@ -391,6 +357,7 @@ def serve(
     read_only: bool = False,
     mcp: bool = False,
     block: bool = True,
+    allowed_hosts: Sequence[str] = (),
 ):  # type: ignore[no-untyped-def]
     """Launch the chat on ``host:port`` (loopback by default, never a share link).
 
@@ -403,6 +370,8 @@ def serve(
         read_only: No documents panel uploads; serve the base index only.
         mcp: Also serve the API endpoints as MCP tools at ``/gradio_api/mcp/``.
         block: Wait until the server stops.
+        allowed_hosts: Host names to accept besides 127.0.0.1, localhost, [::1] and
+            ``host`` (requests naming any other host are refused: DNS rebinding).
 
     Returns:
         The Gradio app (after it stops, or at once when ``block`` is False).
@@ -426,7 +395,13 @@ def serve(
         log.info("workspace for uploaded documents: %s", where)
     app = create_app(source)
     app.delete_cache = DELETE_CACHE
-    app_kwargs: dict[str, Any] = {"middleware": [Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES)]}
+    install_request_guard(trusted_hosts(host, allowed_hosts))
+    app_kwargs: dict[str, Any] = {
+        "middleware": [
+            Middleware(RequestSizeLimit, limit=MAX_REQUEST_BYTES),
+            Middleware(KnownEvents, events=lambda: app.fns.keys()),
+        ]
+    }
     if mcp:  # the official SDK's server, on the same port (see .mcp for why not Gradio's)
         mount(app_kwargs, source, host)
     log.info("serving %s on http://%s:%s%s", base.path, host, port, " (MCP at /gradio_api/mcp/)" if mcp else "")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import CiteqaError
 from ..question import clean_question
 from ..schema import Answer, Hit
+from ..text import visible_controls
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -32,6 +33,11 @@ _ESCAPES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#!|~$:
 def escape_text(text: str) -> str:
     """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
     return text.translate(_ESCAPES)
+
+
+def escape_name(name: str) -> str:
+    """A document name for the page: escaped, its control and bidi characters shown as ``<U+202E>``."""
+    return escape_text(visible_controls(name))
 
 
 def emphasize(sentence: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -110,7 +116,7 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         heading = f"Sources ({len(answer.citations)})"
     if answer.citations:
         items = "".join(
-            f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_text(hit.doc_id)}, '
+            f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_name(hit.doc_id)}, '
             f"{_page(hit)}characters {hit.start}–{hit.end}</a><blockquote>{highlight_in_context(hit)}</blockquote></li>"
             for i, hit in enumerate(answer.citations, 1)
         )
@@ -180,7 +186,7 @@ def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -
             and len(document.text) <= MAX_PANE_CHARS
             and all(document.text[h.start : h.end] == h.text for _, h in cited)
         )
-        parts.append(f"<h3>{escape_text(doc_id)}</h3>")
+        parts.append(f"<h3>{escape_name(doc_id)}</h3>")
         if exact:
             parts.append(f'<div class="cq-doc-text">{_marked_document(document.text, cited, answer_id)}</div>')
         else:
@@ -212,22 +218,25 @@ def plain_text(answer: Answer) -> str:
     """The answer with its citations as plain text, for copying."""
     lines = [answer.text, "", "Sources:"]
     for number, hit in enumerate(answer.citations, 1):
-        lines.append(f'[{number}] {hit.doc_id}, {_page(hit)}characters {hit.start}-{hit.end}: "{hit.text}"')
+        lines.append(f'[{number}] {visible_controls(hit.doc_id)}, {_page(hit)}characters {hit.start}-{hit.end}: "{hit.text}"')
     return "\n".join(lines) if answer.citations else answer.text
 
 
-def render_documents(infos: Sequence[DocumentInfo], index: Index, busy: bool = False) -> str:
-    """The documents panel: what the chat answers from."""
+def render_documents(infos: Sequence[DocumentInfo], index: Index, busy: bool = False, notice: str = "") -> str:
+    """The documents panel: what the chat answers from (and uploads not in it yet, or that failed)."""
     built = str(index.manifest.get("created_at", "?")).replace("T", " ").replace("+00:00", " UTC")
     rows = "".join(
-        f'<tr><td class="cq-name">{escape_text(info.name)}</td><td class="cq-n">{info.sentences:,}</td>'
-        f"<td>{escape_text(info.added_at) if info.file else 'built in'}</td></tr>"
+        f'<tr><td class="cq-name">{escape_name(info.name)}</td><td class="cq-n">{info.sentences:,}</td>'
+        f"<td>{escape_text(info.state or info.added_at) if info.file else 'built in'}</td></tr>"
         for info in infos
     )
+    indexed = sum(1 for info in infos if not info.state)
     state = " A rebuild is running; the chat answers from this index until it is done." if busy else ""
+    if notice:
+        state += f" {escape_text(notice)}"
     return (
-        f'<div class="cq-docs"><p class="cq-meta">Index built {escape_text(built)}: {len(infos)} '
-        f"document{'s' if len(infos) != 1 else ''}, {len(index):,} sentences.{state}</p>"
+        f'<div class="cq-docs"><p class="cq-meta">Index built {escape_text(built)}: {indexed} '
+        f"document{'s' if indexed != 1 else ''}, {len(index):,} sentences.{state}</p>"
         f"<table><thead><tr><th>Document</th><th>Sentences</th><th>Added</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div>"
     )

@@ -3,7 +3,9 @@
 Layout of a workspace folder::
 
     WORKSPACE/
-      documents/     uploaded .txt/.md/.html/.pdf files, one per document (written atomically)
+      documents/     uploaded .txt/.md/.html/.pdf files, one per document (written atomically;
+                     symbolic links there are ignored, never read)
+        .failed/     uploads whose rebuild failed after a restart, set aside (shown on the page)
       index/         index of the base sources + those documents (via build_index only)
       .change.lock   held while documents change (one writer, also across processes)
 
@@ -11,7 +13,8 @@ The committed ``index/`` and the shipped article are never written: the workspac
 index is a separate folder, built from the base index's sources plus the uploads.
 :class:`Library` is what the server answers from — the base index while nothing
 was uploaded, the workspace index otherwise — and swaps only after a rebuild
-verified.
+verified. Start-up never waits for a rebuild: the last good index serves at once and
+an out-of-date workspace index is rebuilt in the background.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,16 +33,18 @@ from pathlib import Path
 from ..api import LiveIndex, build_index
 from ..embed import Embedder, new_embedder
 from ..errors import CiteqaError, SourceError
-from ..fsutil import atomic_write_bytes, folder_lock
+from ..fsutil import atomic_write_bytes, folder_lock, storage_error
 from ..index import Index
 from ..ingest.extract import extract, sniff
 from ..ingest.extracted import Extracted
 from ..ingest.fetch import is_url
-from ..ingest.sources import SUPPORTED_SUFFIXES
+from ..ingest.sources import SUPPORTED_SUFFIXES, sha256_file
 
 log = logging.getLogger("citeqa")
 
 DOCUMENTS_DIR = "documents"
+#: Inside documents/: uploads set aside because their rebuild failed.
+FAILED_DIR = ".failed"
 INDEX_DIR = "index"
 #: Held (across processes) while documents are added or removed and the index rebuilt.
 CHANGE_LOCK = ".change.lock"
@@ -55,25 +61,23 @@ MAX_NAME_CHARS = 100
 Progress = Callable[[float, str], None]
 
 
-def default_workspace_path() -> Path:
-    """``$CITEQA_WORKSPACE`` if set, else ``$XDG_DATA_HOME/citeqa/workspace``."""
-    env = os.environ.get("CITEQA_WORKSPACE")
-    if env:
-        return Path(env)
-    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return data_home / "citeqa" / "workspace"
+def _name_char(ch: str) -> str:
+    # letters, digits and combining marks of any script, and " ._-()"; controls, bidi
+    # formatting characters, symbols and punctuation become "_"
+    return ch if ch in " ._-()" or unicodedata.category(ch)[0] in "LNM" else "_"
 
 
 def safe_document_name(name: str) -> str:
-    """A file name safe to store: no folders, no leading dot, only ``[A-Za-z0-9 ._-]``.
+    """A file name safe to store: no folders, no leading dot, letters and digits of any
+    script (NFC-normalised, so "résumé.md" typed either way is one name) and `` ._-()``.
 
     Raises:
         SourceError: the name has no usable characters or is not a .txt/.md/.html/.pdf file.
     """
-    base = re.split(r"[\\/]", str(name))[-1].strip()
-    cleaned = re.sub(r"[^A-Za-z0-9 ._-]", "_", base).lstrip(". ")
+    base = unicodedata.normalize("NFC", re.split(r"[\\/]", str(name))[-1]).strip()
+    cleaned = "".join(_name_char(ch) for ch in base).lstrip(". ")
     stem, dot, suffix = cleaned.rpartition(".")
-    if not dot or not stem.strip("._ -"):
+    if not dot or not stem.strip("._ -()"):
         raise SourceError(f"{name!r} is not a {ACCEPTED} file name; rename the file and upload it again")
     if f".{suffix.lower()}" not in SUPPORTED_SUFFIXES:
         raise SourceError(
@@ -81,6 +85,12 @@ def safe_document_name(name: str) -> str:
         )
     stem = stem[: MAX_NAME_CHARS - len(suffix) - 1]
     return f"{stem}.{suffix.lower()}"
+
+
+def numbered_name(name: str, number: int) -> str:
+    """``twin.md`` → ``twin (2).md``: the visible new name of a colliding upload."""
+    stem, _, suffix = name.rpartition(".")
+    return f"{stem[: MAX_NAME_CHARS - len(suffix) - 8]} ({number}).{suffix}"
 
 
 def check_document(name: str, data: bytes) -> Extracted:
@@ -117,6 +127,8 @@ class DocumentInfo:
     #: The workspace file name if it was uploaded from the page, else "".
     file: str
     added_at: str
+    #: "" when indexed; else why it is not (yet) answered from, e.g. "waiting to be indexed".
+    state: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,15 +151,33 @@ class Workspace:
         """Names of the uploaded documents, sorted."""
         if not self.documents_dir.is_dir():
             return []
-        return sorted(
-            p.name
-            for p in self.documents_dir.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
-        )
+        # a symbolic link is never followed: it could pull any file of the server in
+        return sorted(p.name for p in self.documents_dir.iterdir() if not p.is_symlink() and p.is_file()
+                      and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
     def paths(self) -> list[str]:
         """Absolute paths of the uploaded documents, in :meth:`names` order."""
-        return [str((self.documents_dir / name).resolve()) for name in self.names()]
+        return [str(self.path(name)) for name in self.names()]
+
+    def path(self, name: str) -> Path:
+        """The absolute path ``name`` is stored at (the folder resolved, never the file)."""
+        return self.documents_dir.resolve() / name
+
+    def digest(self, name: str) -> str:
+        """sha256 of a stored document ("" if it is missing or a symbolic link)."""
+        path = self.documents_dir / name
+        try:
+            return "" if path.is_symlink() else sha256_file(path)
+        except OSError:
+            return ""
+
+    def set_aside(self, name: str) -> Path:
+        """Move ``name`` into ``documents/.failed/`` (kept for the user, never indexed)."""
+        folder = self.documents_dir / FAILED_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        os.replace(self.documents_dir / name, target)
+        return target
 
     def added_at(self, name: str) -> str:
         """When ``name`` was stored (UTC, ISO minutes), or "" if it is not there."""
@@ -160,13 +190,17 @@ class Workspace:
     def read(self, name: str) -> bytes | None:
         """The stored bytes of ``name`` (None if absent)."""
         try:
-            return (self.documents_dir / safe_document_name(name)).read_bytes()
+            path = self.documents_dir / safe_document_name(name)
+            return None if path.is_symlink() else path.read_bytes()
         except (OSError, SourceError):
             return None
 
     def write(self, name: str, data: bytes) -> None:
         """Store ``data`` as ``name`` atomically (temp file, fsync, os.replace)."""
-        atomic_write_bytes(self.documents_dir / safe_document_name(name), data)
+        try:
+            atomic_write_bytes(self.documents_dir / safe_document_name(name), data)
+        except OSError as exc:  # disk full, permissions: say so, not "something went wrong"
+            raise storage_error(exc, self.documents_dir) or exc from None
 
     def delete(self, name: str) -> None:
         """Remove ``name`` (no error if it is already gone)."""
@@ -237,8 +271,9 @@ class Library:
         self._embedder: Embedder | None = None
         self._change_lock = threading.Lock()
         self._live: LiveIndex = base
-        if workspace.names():
-            self._live = self._open_workspace_index()
+        self._worker: threading.Thread | None = None
+        self.notice = ""  # what went wrong with the last background rebuild, for the page
+        self._start()
 
     # ------------------------------------------------------------------ serving
 
@@ -248,8 +283,14 @@ class Library:
 
     @property
     def busy(self) -> bool:
-        """True while documents are being added or removed."""
+        """True while documents are being added or removed (or indexed after a restart)."""
         return self._change_lock.locked()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a start-up rebuild running in the background; True when none is left."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+        return self._worker is None or not self._worker.is_alive()
 
     def base_sources(self) -> list[str]:
         """Sources of the base index (the shipped article by default)."""
@@ -260,27 +301,31 @@ class Library:
         return {d.doc_id for d in self.base.get().documents}
 
     def documents(self) -> list[DocumentInfo]:
-        """The documents of the serving index, with sentence counts."""
+        """The documents of the serving index, with sentence counts, then uploads not in it (yet)."""
         index = self.get()
         counts = index.sentence_counts()
-        uploaded = set(self.workspace.paths())
+        names = set(self.workspace.names())
+        base = self.base_names()
         infos = []
         for d in index.documents:
-            file = Path(d.path).name if d.path in uploaded else ""
-            infos.append(
-                DocumentInfo(
-                    name=d.doc_id,
-                    sentences=counts.get(d.doc_id, 0),
-                    file=file,
-                    added_at=self.workspace.added_at(file) if file else "",
-                )
-            )
+            file = d.doc_id if d.doc_id in names and d.doc_id not in base else ""
+            infos.append(DocumentInfo(d.doc_id, counts.get(d.doc_id, 0), file, self.workspace.added_at(file) if file else ""))
+        indexed = {d.doc_id for d in index.documents}
+        state = "being indexed" if self.busy else "not indexed"
+        infos.extend(
+            DocumentInfo(name, 0, name, self.workspace.added_at(name), state=state)
+            for name in sorted(names - indexed)
+        )
         return infos
 
     # ------------------------------------------------------------------ changing
 
     def add(self, uploads: Sequence[tuple[str, str | os.PathLike[str]]], progress: Progress | None = None) -> Change:
         """Check and store uploaded files, rebuild, and serve the new index.
+
+        Files are written only after the whole batch passed its checks, and removed if the
+        rebuild fails. A taken name is never overwritten: the upload becomes ``name (2).md``
+        and the message says so (a file identical to the stored one is skipped).
 
         Args:
             uploads: ``(original name, temp path)`` pairs.
@@ -295,33 +340,44 @@ class Library:
         with self._change_lock, folder_lock(self.workspace.root, CHANGE_LOCK):
             report(0.02, "Checking the files")
             staged: dict[str, bytes] = {}
-            taken = self.base_names()
+            notes: list[str] = []
+            base = {name.casefold() for name in self.base_names()}
+            stored = {name.casefold(): name for name in self.workspace.names()}
             for original, path in uploads:
                 name = safe_document_name(original)
-                if name in taken:
+                if name.casefold() in base:
                     raise SourceError(f"{name} is already a document of the base index; rename the file and upload it again")
                 data = self.workspace.read_upload(path)
                 check_document(name, data)
-                staged[name] = data
+                twin = stored.get(name.casefold())
+                if twin is not None and (staged[twin] if twin in staged else self.workspace.read(twin)) == data:
+                    notes.append(f"{name} is already there with the same content; skipped it.")
+                    continue
+                final, number = name, 2
+                while final.casefold() in base or final.casefold() in stored or final in staged:
+                    final, number = numbered_name(name, number), number + 1
+                if final != name:
+                    notes.append(f"A document named {name} exists, so this one was added as {final}.")
+                staged[final] = data
+                stored[final.casefold()] = final
+            if not staged:
+                return Change(" ".join(notes) + " Nothing changed.", self.get())
             total = len(set(self.workspace.names()) | set(staged))
             if total > MAX_DOCUMENTS:
                 raise SourceError(
                     f"a workspace holds at most {MAX_DOCUMENTS} documents ({total} asked); remove some first"
                 )
-            previous = {name: self.workspace.read(name) for name in staged}
-            for name, data in staged.items():
-                self.workspace.write(name, data)
             try:
+                for name, data in staged.items():  # new names only: nothing is overwritten
+                    self.workspace.write(name, data)
                 index = self._rebuild(report)
             except BaseException:
-                for name, data in previous.items():  # put back exactly what was there
-                    if data is None:
-                        self.workspace.delete(name)
-                    else:
-                        self.workspace.write(name, data)
+                for name in staged:
+                    self.workspace.delete(name)
                 raise
+            self.notice = ""
             names = ", ".join(sorted(staged))
-            return Change(f"Added {names}. {self._summary(index)}", index)
+            return Change(" ".join([f"Added {names}.", *notes, self._summary(index)]), index)
 
     def remove(self, name: str, progress: Progress | None = None) -> Change:
         """Remove an uploaded document, rebuild, and serve the new index.
@@ -341,10 +397,12 @@ class Library:
                 if data is not None:
                     self.workspace.write(name, data)
                 raise
+            self.notice = ""
             return Change(f"Removed {name}. {self._summary(index)}", index)
 
     def _rebuild(self, report: Progress) -> Index:
-        if not self.workspace.names():
+        names = self.workspace.names()
+        if not names:
             report(0.9, "Switching back to the base index")
             self._live = self.base
             return self.base.get()
@@ -352,17 +410,22 @@ class Library:
         embedder = self._build_embedder()
         # the base index's URLs are taken as it fetched them: a rebuild never goes online
         fetched = [d for d in self.base.get().documents if is_url(d.path)]
-        sources = [s for s in self.base_sources() if not is_url(s)] + self.workspace.paths()
+        # the base documents keep their names, the uploads are named by their file name:
+        # the same names whatever folders they sit in, so a restart finds the index up to date
+        recorded = self.base.get().manifest.get("sources", [])
+        doc_ids = {str(s["path"]): str(s["doc_id"]) for s in recorded if not is_url(str(s["path"]))}
+        doc_ids.update({str(self.workspace.path(name)): name for name in names})
         build_index(
-            sources,
+            list(doc_ids),
             self.workspace.index_dir,
             embedder=embedder,
-            progress=stage_reporter(report, len(sources) + len(fetched)),
+            progress=stage_reporter(report, len(doc_ids) + len(fetched)),
             documents=fetched,
+            doc_ids=doc_ids,
         )
         report(0.95, "Switching to the new index")
         if self._live is self.base:
-            self._live = LiveIndex(self.workspace.index_dir)
+            self._live = LiveIndex(self.workspace.index_dir, check_stale=False)
         fresh = self._live.get()
         log.info("workspace index rebuilt: %s", fresh.path)
         return fresh
@@ -373,19 +436,52 @@ class Library:
             self._embedder = self._make_embedder(model)
         return self._embedder
 
-    def _open_workspace_index(self) -> LiveIndex:
-        """Serve the workspace index, rebuilding it first if it is missing or out of date."""
+    def _up_to_date(self, index: Index) -> bool:
+        """True if ``index`` holds exactly the base documents and the uploads, as they are now."""
+        want = {(str(s["doc_id"]), str(s["sha256"])) for s in self.base.get().manifest.get("sources", [])}
+        want |= {(name, self.workspace.digest(name)) for name in self.workspace.names()}
+        have = {(str(s.get("doc_id")), str(s.get("sha256"))) for s in index.manifest.get("sources", [])}
+        return have == want
+
+    def _start(self) -> None:
+        """Serve the last good index at once; rebuild an out-of-date workspace index in the background."""
+        if not self.workspace.names():
+            return
         try:
-            live = LiveIndex(self.workspace.index_dir)
-            indexed = {d.doc_id for d in live.get().documents}
-            if indexed == self.base_names() | set(self.workspace.names()):
-                return live
-            log.warning("workspace index at %s does not match its documents; rebuilding", self.workspace.index_dir)
+            self._live = LiveIndex(self.workspace.index_dir, check_stale=False)
         except CiteqaError as exc:
-            log.warning("rebuilding the workspace index: %s", exc)
-        self._live = self.base
-        self._rebuild(lambda fraction, message: None)
-        return self._live
+            log.warning("serving the base index until the workspace index is rebuilt: %s", exc)
+        else:
+            if self._up_to_date(self._live.get()):
+                return
+            log.warning("the workspace index does not match its documents; rebuilding it in the background")
+        self._worker = threading.Thread(target=self._catch_up, name="citeqa-workspace-rebuild", daemon=True)
+        self._worker.start()
+
+    def _catch_up(self) -> None:
+        """The start-up rebuild (background thread). A failure is logged and shown, never silent:
+        uploads a SourceError blames are set aside in ``documents/.failed/``."""
+        with self._change_lock, folder_lock(self.workspace.root, CHANGE_LOCK):
+            try:
+                if self._live is not self.base and self._up_to_date(self.get()):
+                    return  # another process rebuilt it meanwhile
+                self._rebuild(lambda fraction, message: None)
+                self.notice = ""
+            except SourceError as exc:
+                indexed = {d.doc_id for d in self.get().documents}
+                failed = [name for name in self.workspace.names() if name not in indexed]
+                for name in failed:
+                    self.workspace.set_aside(name)
+                self.notice = (f"Could not index {', '.join(failed) or 'the documents'} ({exc}); set aside in "
+                               f"{self.workspace.documents_dir / FAILED_DIR}. Fix the file and upload it again.")
+                log.error("%s", self.notice)
+                try:
+                    self._rebuild(lambda fraction, message: None)
+                except Exception as again:  # noqa: BLE001 - keep serving the last good index
+                    log.error("the workspace index could not be rebuilt: %s", again)
+            except Exception as exc:  # noqa: BLE001 - keep serving the last good index, say why
+                self.notice = f"The documents could not be indexed ({exc}); the chat answers from the last good index."
+                log.error("%s", self.notice)
 
     @staticmethod
     def _summary(index: Index) -> str:

@@ -93,5 +93,5 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
 
 
 def list_versions(index_dir: Path) -> list[str]:
-    """Names of the complete versions in ``index_dir``, oldest first."""
-    return sorted(p.name for p in Path(index_dir).glob(f"{VERSION_PREFIX}*") if p.is_dir())
+    """Names of the complete versions in ``index_dir``, oldest first (symbolic links are not versions)."""
+    return sorted(p.name for p in Path(index_dir).glob(f"{VERSION_PREFIX}*") if not p.is_symlink() and p.is_dir())

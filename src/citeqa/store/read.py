@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import (
     CorruptIndexError,
+    IndexReplacedError,
 )
 from ..ingest.segment import paragraph_numbers
 from ..schema import Document
@@ -193,6 +194,11 @@ def read_embeddings(version: Path, manifest: dict[str, Any]) -> np.ndarray | Non
 def read_vocabulary(version: Path, manifest: dict[str, Any]) -> dict[str, list[str]]:
     """The verified word lists of a version (see :meth:`StoredIndex.vocabulary`)."""
     hint = rebuild_hint(manifest, version.parent)
+    if not version.is_dir():
+        raise IndexReplacedError(
+            f"index version {version} was removed after newer builds of {version.parent}; "
+            "reload the index (Index.load, or restart the program) to answer from the new version"
+        )
     verify_file(version, VOCABULARY, manifest.get("files", {}).get(VOCABULARY), hint)
     try:
         with open(version / VOCABULARY, encoding="utf-8") as handle:

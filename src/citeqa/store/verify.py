@@ -7,6 +7,8 @@ missing/corrupt/stale/incompatible errors with the command that fixes them. Neve
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,10 @@ from .format import (
     rebuild_hint,
 )
 
+#: What ``CURRENT`` holds: one version folder name (as :mod:`.write` makes them) and "\n".
+_VERSION_NAME = re.compile(re.escape(VERSION_PREFIX) + r"[0-9A-Za-z_-]{1,96}")
+_POINTER_MAX_BYTES = 128
+
 
 def resolve_version(path: Path) -> Path:
     """The live version folder of an index folder (or ``path`` itself if it is one).
@@ -52,26 +58,29 @@ def resolve_version(path: Path) -> Path:
             f"{path} holds no citeqa index (no {POINTER} file); build one with: "
             f"citeqa build SOURCES --index {path}"
         )
+    hint = f"rebuild with: citeqa build SOURCES --index {path}"
+    if pointer.is_symlink():
+        raise CorruptIndexError(f"{pointer} is a symbolic link, which citeqa never follows; {hint}")
     try:
-        raw = pointer.read_text(encoding="utf-8")
+        fd = os.open(pointer, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            raw_bytes = os.read(fd, _POINTER_MAX_BYTES + 1)  # a pointer is one short line: never read more
+        finally:
+            os.close(fd)
+        raw = raw_bytes.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CorruptIndexError(
-            f"{pointer} is unreadable ({exc}); rebuild with: citeqa build SOURCES --index {path}"
-        ) from None
-    # Exactly one version name and its newline (as written): anything else is damage.
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+        raise CorruptIndexError(f"{pointer} is unreadable ({reason}); {hint}") from None
+    # Exactly one version name and its newline (as written): anything else is damage. The
+    # content is only echoed when it has the form of a version name: never a file's text.
     name = raw[:-1]
+    if not raw.endswith("\n") or not _VERSION_NAME.fullmatch(name):
+        raise CorruptIndexError(f"{pointer} does not hold a version name (damaged or replaced); {hint}")
     version = path / name
-    if (
-        not raw.endswith("\n")
-        or not name.startswith(VERSION_PREFIX)
-        or not name.isprintable()
-        or any(ch.isspace() or ch in "/\\" for ch in name)
-        or not (version / MANIFEST).is_file()
-    ):
-        raise CorruptIndexError(
-            f"{pointer} points to {name!r}, which is not a complete index version; "
-            f"rebuild with: citeqa build SOURCES --index {path}"
-        )
+    if version.is_symlink():
+        raise CorruptIndexError(f"{pointer} names {name}, a symbolic link, which citeqa never follows; {hint}")
+    if not (version / MANIFEST).is_file():
+        raise CorruptIndexError(f"{pointer} points to {name!r}, which is not a complete index version; {hint}")
     return version
 
 

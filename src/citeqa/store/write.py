@@ -1,7 +1,10 @@
 """Writing an index version: every file of a new version, then the switch of ``CURRENT``.
 
 Owns the write side of :mod:`citeqa.store.format`: a version is written under a temporary
-name, fsynced, renamed into place, and only then made live; old versions are pruned.
+name, fsynced, renamed into place, and only then made live; old versions are pruned
+(never the live one nor the real one before it, and nothing reached through a symbolic
+link; an ``Index`` still open on a pruned version says "reload" when it next reads a file).
+A failed write (disk full, ...) removes its temporary folder and says what to do.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..fsutil import TMP_PREFIX, folder_lock, fsync_path, fsync_tree
+from ..fsutil import TMP_PREFIX, folder_lock, fsync_path, fsync_tree, storage_error
 from ..ingest.fetch import is_url
 from ..ingest.sources import sha256_file
 from ..schema import Document
@@ -158,66 +161,104 @@ def write_version(
     with build_lock(index_dir):
         _remove_leftovers(index_dir)
         tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
-        tmp.mkdir()
-        faiss.write_index(vectors, str(tmp / VECTORS))
-        if embeddings is not None:
-            _save_npy(tmp / EMBEDDINGS, np.asarray(embeddings, dtype=np.float16))
-        _write_documents(tmp, documents)
-        _save_npy(tmp / SENTENCES, sentences)
-        (tmp / BM25_DIR).mkdir()
-        bm25.save(tmp / BM25_DIR)
-        (tmp / PARAGRAPH_BM25_DIR).mkdir()
-        paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR)
-        _save_npy(tmp / PARAGRAPH_VECTORS, np.asarray(paragraph_vectors, dtype=np.float16))
-        _save_npy(tmp / DOCUMENT_VECTORS, np.asarray(document_vectors, dtype=np.float16))
-        with open(tmp / VOCABULARY, "w", encoding="utf-8") as handle:
-            json.dump(vocabulary, handle, ensure_ascii=False, separators=(",", ":"))
-        created = datetime.now(timezone.utc)
-        paragraphs = int(np.asarray(paragraph_vectors).shape[0])
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            **({"url_sources": URL_STALENESS} if any(is_url(d.path) for d in documents) else {}),
-            **info,
-            "created_at": created.isoformat(timespec="seconds"),
-            "counts": {"documents": len(documents), "sentences": int(sentences.shape[0]), "paragraphs": paragraphs},
-            "sources": [
-                {key: value for key, value in source_record(d).items() if key != "pages"} for d in documents
-            ],
-            "files": _file_table(tmp),
-        }
-        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
-        with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
-        fsync_tree(tmp)
-        name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
-        final = index_dir / name
-        os.rename(tmp, final)
-        fsync_path(index_dir)
-        pointer_tmp = index_dir / f"{TMP_PREFIX}{POINTER}-{secrets.token_hex(4)}"
+        try:
+            tmp.mkdir()
+            created = _write_files(
+                tmp, faiss, vectors=vectors, embeddings=embeddings, documents=documents, sentences=sentences,
+                bm25=bm25, paragraph_bm25=paragraph_bm25, paragraph_vectors=paragraph_vectors,
+                document_vectors=document_vectors, vocabulary=vocabulary, info=info,
+            )
+            name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+            final = index_dir / name
+            os.rename(tmp, final)
+        except (OSError, RuntimeError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)  # a half-written version must not keep the disk full
+            clear = storage_error(exc, index_dir)
+            if clear is None:
+                raise
+            raise clear from None
+        try:
+            fsync_path(index_dir)
+            _switch_pointer(index_dir, name)
+        except OSError as exc:
+            shutil.rmtree(final, ignore_errors=True)
+            raise storage_error(exc, index_dir) or exc from None
+        _prune(index_dir, live=name, keep=keep)
+        return final
+
+
+def _write_files(tmp: Path, faiss: Any, *, vectors: Any, embeddings: np.ndarray | None, documents: Sequence[Document],
+                 sentences: np.ndarray, bm25: BM25Index, paragraph_bm25: BM25Index, paragraph_vectors: np.ndarray,
+                 document_vectors: np.ndarray, vocabulary: dict[str, list[str]], info: dict[str, Any]) -> datetime:
+    """Write every file of a version into ``tmp`` and fsync it; returns its creation time."""
+    faiss.write_index(vectors, str(tmp / VECTORS))
+    if embeddings is not None:
+        _save_npy(tmp / EMBEDDINGS, np.asarray(embeddings, dtype=np.float16))
+    _write_documents(tmp, documents)
+    _save_npy(tmp / SENTENCES, sentences)
+    (tmp / BM25_DIR).mkdir()
+    bm25.save(tmp / BM25_DIR)
+    (tmp / PARAGRAPH_BM25_DIR).mkdir()
+    paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR)
+    _save_npy(tmp / PARAGRAPH_VECTORS, np.asarray(paragraph_vectors, dtype=np.float16))
+    _save_npy(tmp / DOCUMENT_VECTORS, np.asarray(document_vectors, dtype=np.float16))
+    with open(tmp / VOCABULARY, "w", encoding="utf-8") as handle:
+        json.dump(vocabulary, handle, ensure_ascii=False, separators=(",", ":"))
+    created = datetime.now(timezone.utc)
+    paragraphs = int(np.asarray(paragraph_vectors).shape[0])
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        **({"url_sources": URL_STALENESS} if any(is_url(d.path) for d in documents) else {}),
+        **info,
+        "created_at": created.isoformat(timespec="seconds"),
+        "counts": {"documents": len(documents), "sentences": int(sentences.shape[0]), "paragraphs": paragraphs},
+        "sources": [
+            {key: value for key, value in source_record(d).items() if key != "pages"} for d in documents
+        ],
+        "files": _file_table(tmp),
+    }
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
+    with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    fsync_tree(tmp)
+    return created
+
+
+def _switch_pointer(index_dir: Path, name: str) -> None:
+    pointer_tmp = index_dir / f"{TMP_PREFIX}{POINTER}-{secrets.token_hex(4)}"
+    try:
         with open(pointer_tmp, "w", encoding="utf-8") as handle:
             handle.write(name + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(pointer_tmp, index_dir / POINTER)
-        fsync_path(index_dir)
-        _prune(index_dir, live=name, keep=keep)
-        return final
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            pointer_tmp.unlink()
+    fsync_path(index_dir)
 
 
 def _remove_leftovers(index_dir: Path) -> None:
     """Remove half-written versions of earlier builds (callers hold the build lock)."""
     for path in index_dir.glob(f"{TMP_PREFIX}*"):
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
 
+def _real_versions(index_dir: Path) -> list[Path]:
+    """Version folders that are real folders of ``index_dir`` (never symbolic links), oldest first."""
+    return sorted(
+        (p for p in index_dir.glob(f"{VERSION_PREFIX}*") if not p.is_symlink() and p.is_dir()), key=lambda p: p.name
+    )
+
+
 def _prune(index_dir: Path, *, live: str, keep: int) -> None:
-    versions = sorted(p.name for p in index_dir.glob(f"{VERSION_PREFIX}*") if p.is_dir())
-    keep_names = set(versions[-keep:]) | {live}
-    for name in versions:
-        if name not in keep_names:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
+    """Remove old versions: keeps the live one and the ``keep - 1`` newest real ones before
+    it; a symbolic link named like a version is never followed, kept or counted."""
+    versions = [p for p in _real_versions(index_dir) if p.name != live]
+    for path in versions[: max(0, len(versions) - (keep - 1))]:
+        shutil.rmtree(path, ignore_errors=True)
