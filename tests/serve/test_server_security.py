@@ -118,7 +118,7 @@ def test_cross_site_upload_is_refused_and_leaves_nothing_on_disk(guarded):
 
 def test_upload_requests_have_a_size_limit(guarded):
     """The request-size limit covers /upload too: refused on the declared length, body unread."""
-    from citeqa.serve.app import MAX_UPLOAD_BYTES
+    from citeqa.serve.security import MAX_UPLOAD_REQUEST_BYTES as MAX_UPLOAD_BYTES
 
     before = set(_files(guarded["temp"]))
     head = (

@@ -39,10 +39,16 @@ from .render import (
 from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, KnownEvents, RequestSizeLimit
 from .security import allowed_hosts as trusted_hosts
 from .security import install as install_request_guard
-from .workspace import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, DocumentInfo, Library, Workspace
+from .workspace import (
+    MAX_DOCUMENT_BYTES,
+    MAX_UPLOAD_BYTES,
+    DocumentInfo,
+    Library,
+    Workspace,
+)
 
 __all__ = [
-    "MAX_INPUT_CHARS", "MAX_REQUEST_BYTES", "MAX_UPLOAD_BYTES", "KnownEvents", "RequestSizeLimit",
+    "MAX_INPUT_CHARS", "MAX_REQUEST_BYTES", "KnownEvents", "RequestSizeLimit",
     "create_app", "escape_text", "highlight_in_context", "render_answer", "serve",
 ]
 

@@ -6,7 +6,10 @@ each tool's output schema, so a change here is a change of contract: keep them i
 with the records (tests/serve/test_contracts.py checks the keys).
 """
 
-from typing_extensions import NotRequired, TypedDict  # pydantic needs these on Python < 3.12
+from typing_extensions import (  # pydantic needs these on Python < 3.12
+    NotRequired,
+    TypedDict,
+)
 
 #: What ``score`` means, said the same way in every tool description and instruction.
 SCORE_MEANING = (

@@ -23,7 +23,13 @@ from pydantic import Field
 from ..errors import CiteqaError
 from ..index import Index, check_k
 from ..question import MAX_QUESTION_CHARS
-from .contracts import ABSTAINED_MEANING, HIT_FIELDS, SCORE_MEANING, AnswerJSON, RetrieveJSON
+from .contracts import (
+    ABSTAINED_MEANING,
+    HIT_FIELDS,
+    SCORE_MEANING,
+    AnswerJSON,
+    RetrieveJSON,
+)
 
 log = logging.getLogger("citeqa")
 

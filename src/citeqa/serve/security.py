@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import CiteqaError
-from .workspace import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
+from .uploads import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 
 #: Names a loopback server always answers to.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -37,14 +37,14 @@ MAX_INPUT_CHARS = 1000
 #: session state, so without a cap a client can pin memory with huge JSON bodies.
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 #: Largest upload request: a full batch of documents, with room for the multipart framing.
-MAX_UPLOAD_BYTES = MAX_DOCUMENTS * MAX_DOCUMENT_BYTES + 1024 * 1024
+MAX_UPLOAD_REQUEST_BYTES = MAX_DOCUMENTS * MAX_DOCUMENT_BYTES + 1024 * 1024
 
 
 class RequestSizeLimit:
     """ASGI middleware: answer 413 to request bodies over ``limit`` bytes (uploads: over
     ``upload_limit``; Gradio's ``max_file_size`` also limits each file), declared or streamed."""
 
-    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES, upload_limit: int = MAX_UPLOAD_BYTES) -> None:
+    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES, upload_limit: int = MAX_UPLOAD_REQUEST_BYTES) -> None:
         self.app = app
         self.limit = limit
         self.upload_limit = upload_limit
