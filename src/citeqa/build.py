@@ -25,6 +25,8 @@ from .ingest.segment import paragraph_numbers, segment_document, segmenter_info
 from .ingest.sources import read_documents
 from .schema import Document
 from .store.lexical import BM25Index
+from .store.milvus import is_milvus_address, parse_address
+from .store.milvus import write_index as write_milvus
 from .store.read import load_version
 from .store.vectors import build_vector_index, check_index_type
 from .store.write import write_version
@@ -184,9 +186,16 @@ def _segment(documents: Sequence[Document], previous: Mapping[tuple[str, str], t
     )
 
 
-def check_options(index_type: str, batch_size: int | None) -> None:
-    """Refuse a bad index type or batch size before anything slow (reading, loading a model) starts."""
+def check_options(index_type: str, batch_size: int | None, out: str | os.PathLike[str] | None = None) -> None:
+    """Refuse a bad index type, batch size or store address before anything slow (reading, loading a model) starts."""
     check_index_type(index_type)
+    if out is not None and is_milvus_address(out):
+        parse_address(str(out))
+        if index_type not in ("auto", "flat"):
+            raise InvalidArgumentError(
+                f"index_type {index_type!r} is for the local FAISS index; a Milvus store is built with an "
+                f"exact (FLAT) index: leave index_type at 'auto' or 'flat'"
+            )
     if batch_size is not None and batch_size <= 0:
         raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
 
@@ -200,13 +209,14 @@ def build(
     incremental: bool = True,
     show_progress: bool = False,
     batch_size: int | None = None,
-) -> Path:
+) -> Path | str:
     """Build an index from files and folders and make it the live version of ``out``.
 
     Args:
         sources: .txt/.md files and folders (read recursively); None means the
             shipped article.
-        out: The index folder. An existing index there is replaced atomically.
+        out: The index folder, or a Milvus store address (``milvus://HOST:PORT/COLLECTION``,
+            ``milvus-lite:PATH.db[#COLLECTION]``). An existing index there is replaced atomically.
         embedder: Embeds the sentences (and is recorded as the index's query embedder).
         index_type: "auto" (exact below 100k sentences, HNSW above), "flat", "hnsw-sq8"
             or "ivf-sq8" (see :mod:`citeqa.store.vectors`).
@@ -216,16 +226,19 @@ def build(
         batch_size: Sentences per embedding batch (default: the embedder's own).
 
     Returns:
-        The index folder (open it with :meth:`citeqa.Index.load`).
+        The index folder or the store address (open it with :meth:`citeqa.Index.load`).
 
     Raises:
         SourceError: a source is missing, unreadable, not UTF-8, or no sentence was found.
         InvalidArgumentError: an unknown index type or a bad batch size.
     """
-    check_options(index_type, batch_size)
+    check_options(index_type, batch_size, out)
     documents = read_documents(sources)
-    out = Path(out)
-    previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
+    if is_milvus_address(out):  # a Milvus store keeps no reusable vectors: embed everything
+        previous, why = {}, "a Milvus store embeds every sentence at each build"
+    else:
+        out = Path(out)
+        previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
     segmented = _segment(documents, previous, embedder.dim)
     if not segmented.texts:
         raise SourceError("the sources hold no text to index; add some sentences and build again")
@@ -239,7 +252,7 @@ def build(
         sizing = {} if batch_size is None else {"batch_size": batch_size}
         vectors[segmented.missing] = embedder.encode(todo, show_progress=show_progress, **sizing)
     write_index(out, documents, segmented.rows, segmented.texts, vectors, embedder, index_type=index_type)
-    return out
+    return out if isinstance(out, Path) else str(out)
 
 
 
@@ -257,7 +270,7 @@ def write_index(
     """Write segmented, embedded documents as the live index of ``out`` (the last build step).
 
     Args:
-        out: The index folder.
+        out: The index folder or a Milvus store address.
         documents: The documents, in order.
         rows: int64 ``(n, 4)``: document number, start, end, paragraph id per sentence.
         texts: The sentence texts (``documents[d].text[start:end]``), for BM25.
@@ -265,20 +278,34 @@ def write_index(
         embedder: The embedder that made ``vectors`` (recorded in the manifest; embeds queries).
         index_type: See :func:`build`.
     """
-    built = build_vector_index(vectors, index_type)
     info = {
         "model": embedder.model_name,
         "backend": embedder.backend,
         "dimension": embedder.dim,
         "vector_space": embedder.space,
         "metric": "inner_product",
-        "faiss_index": built.info["factory"],
-        "faiss": built.info,
         "segmenter": segmenter_info(),
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
     tokens = [tokenize(text) for text in texts]
     context = context_arrays(rows, texts, tokens, vectors, len(documents))
+    if is_milvus_address(out):
+        write_milvus(
+            str(out),
+            documents=documents,
+            rows=rows,
+            texts=texts,
+            vectors=vectors,
+            info=info,
+            paragraph_vectors=context.paragraph_vectors,
+            document_vectors=context.document_vectors,
+            paragraph_bm25=context.paragraph_bm25,
+            vocabulary=context.vocabulary,
+        )
+        return
+    built = build_vector_index(vectors, index_type)
+    info["faiss_index"] = built.info["factory"]
+    info["faiss"] = built.info
     write_version(
         Path(out),
         documents=documents,
