@@ -160,3 +160,18 @@ def test_store_seam_milvus_without_the_extra_says_what_to_install(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "pip install 'citeqa[milvus]'" in result.stdout
+
+
+def test_store_seam_milvus_lite_file_built_by_one_process_is_read_by_another(tmp_path):
+    pytest.importorskip("pymilvus", reason="the Milvus store needs the extra: pip install 'citeqa[milvus]'")
+    docs = _write(tmp_path / "docs", ZOO)
+    address = f"milvus-lite:{tmp_path / 'zoo.db'}#zoo"
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "citeqa", *args], check=False, capture_output=True, text=True, timeout=300
+    )
+    built = run("build", str(docs), "--store", address, "--quiet")
+    assert built.returncode == 0, built.stderr
+    # a new process finds the collections released on disk and loads them before reading
+    asked = run("ask", "How much water can a camel drink?", "--store", address, "-k", "1", "--json")
+    assert asked.returncode == 0, asked.stderr
+    assert '"A camel can drink 100 litres of water in ten minutes."' in asked.stdout

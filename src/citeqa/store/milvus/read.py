@@ -53,6 +53,7 @@ class MilvusStore(MilvusSearches):
         self.address = address
         self.version = version
         self._names = {"sentences": version, **{s.strip("_"): version + s for s in _COMPANIONS}}
+        self._load()
         self.manifest = self._read_manifest()
         self._check_counts()
         if check_stale:
@@ -109,6 +110,16 @@ class MilvusStore(MilvusSearches):
         return _live_target(self._calls, self.address.collection)
 
     # ----------------------------------------------------------------- manifest, integrity
+
+    def _load(self) -> None:
+        """Load the version's collections into memory where they are not (a Milvus Lite file
+        opened by a new process, or a server that released them): Milvus reads loaded ones only."""
+        for name in self._names.values():
+            state = self._calls(f"asking whether {name} is loaded", "get_load_state", name).get("state")
+            if "NotExist" in str(state):
+                raise CorruptIndexError(f"{self.address.text}: collection {name} is missing; rebuild with: {self._hint()}")
+            if "NotLoad" in str(state):
+                self._calls(f"loading {name}", "load_collection", name)
 
     def _meta(self, kind: str) -> Any:
         found = self._calls(
