@@ -64,19 +64,33 @@ def target(request, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory, embedder, request):
-    """The ZOO corpus built once into each store: ``{"local": Index, "milvus": Index}``."""
-    server = request.getfixturevalue("milvus_server")
-    docs = _write(tmp_path_factory.mktemp("zoo-both"), ZOO)
-    local = citeqa.build_index([docs], tmp_path_factory.mktemp("both") / "index", embedder=embedder)
-    milvus = citeqa.build_index([docs], f"milvus://{server}/seam_both", embedder=embedder)
-    return {"local": local, "milvus": milvus}
+def zoo_docs(tmp_path_factory) -> Path:
+    return _write(tmp_path_factory.mktemp("zoo-docs"), ZOO)
 
 
-@pytest.mark.parametrize("store", STORES)
+@pytest.fixture(scope="module")
+def local_zoo(zoo_docs, tmp_path_factory, embedder) -> Index:
+    """The ZOO corpus in an index folder."""
+    return citeqa.build_index([zoo_docs], tmp_path_factory.mktemp("zoo-local") / "index", embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def milvus_zoo(zoo_docs, milvus_server, embedder) -> Index:
+    """The same corpus in the session's Milvus server (skipped without the milvus extra)."""
+    return citeqa.build_index([zoo_docs], f"milvus://{milvus_server}/seam_both", embedder=embedder)
+
+
+@pytest.fixture
+def both(request) -> dict[str, Index]:
+    """The ZOO index of each store the test is parametrised with (or both)."""
+    stores = [request.param] if hasattr(request, "param") else STORES
+    return {name: request.getfixturevalue(f"{name}_zoo") for name in stores}
+
+
+@pytest.mark.parametrize(("both", "store"), [(name, name) for name in STORES], indirect=["both"])
 def test_store_seam_retrieves_and_answers_with_exact_offsets(both, store):
     index = both[store]
-    assert len(index) == len(both["local"]) and [d.doc_id for d in index.documents] == [d.doc_id for d in both["local"].documents]
+    assert len(index) == 7 and [d.doc_id for d in index.documents] == ["camels.txt", "penguins.txt"]
     for question, sentence in QUESTIONS.items():
         hits = index.retrieve(question, k=3)
         assert hits[0].text == sentence
@@ -87,7 +101,7 @@ def test_store_seam_retrieves_and_answers_with_exact_offsets(both, store):
         assert not answer.abstained and answer.citations[0].text == sentence
 
 
-@pytest.mark.parametrize("store", STORES)
+@pytest.mark.parametrize(("both", "store"), [(name, name) for name in STORES], indirect=["both"])
 def test_store_seam_abstains_off_topic(both, store):
     answer = both[store].answer(OFF_TOPIC)
     assert answer.abstained
