@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from .errors import (
 from .index import Index
 from .ingest.sources import default_source
 from .schema import Answer, Document, Hit
+from .store.milvus import is_milvus_address
 from .store.read import pointer_mtime
 from .store.verify import recorded_sources
 
@@ -54,7 +56,9 @@ def build_index(
     Args:
         sources: Files (text, Markdown, HTML, PDF), folders (read recursively) and
             http(s) URLs (fetched now); None means the shipped article.
-        out: The index folder. An existing index there is replaced atomically.
+        out: The index folder, or a Milvus store address (``milvus://HOST:PORT/COLLECTION`` or
+            ``milvus-lite:PATH.db[#COLLECTION]``; ``pip install 'citeqa[milvus]'``). An existing
+            index there is replaced atomically (in Milvus: a new collection, then an alias switch).
         model: A sentence-transformers model path or name (default: bundled MiniLM).
         embedder: Use this embedder instead of loading ``model``.
         backend: Embedding backend when no ``embedder`` is given (see
@@ -70,7 +74,7 @@ def build_index(
             fetched, or no sentence was found.
         InvalidArgumentError: an unknown backend or index type.
     """
-    build.check_options(index_type, batch_size)
+    build.check_options(index_type, batch_size, out)
     embedder = embedder or get_embedder(model, backend)
     build.build(
         sources,
@@ -155,24 +159,46 @@ class LiveIndex:
     Loaded indexes are never mutated, so requests in flight are unaffected.
     """
 
+    #: A Milvus store is asked which version is live at most this often (seconds): it is a round trip.
+    REMOTE_CHECK_INTERVAL = 1.0
+
     def __init__(self, path: str | os.PathLike[str] | None = None, *, check_stale: bool = True) -> None:
-        self._path = Path(path) if path is not None else default_index_path()
+        self._remote = is_milvus_address(path)
+        self._path: Path | str = str(path) if self._remote else (Path(path) if path is not None else default_index_path())
         self._is_default = path is None
         self._check_stale = check_stale  # False: the index's own texts are served even if a source changed
         self._lock = threading.Lock()
         self._index = (
-            open_default_index(self._path) if self._is_default else Index.load(self._path, check_stale=check_stale)
+            open_default_index(Path(self._path))
+            if self._is_default
+            else Index.load(self._path, check_stale=check_stale)
         )
-        self._seen = pointer_mtime(self._path)
+        self._checked = time.monotonic()
+        self._seen: object = None
+        self._seen = self._marker()
 
     @property
-    def path(self) -> Path:
-        """The index folder being served."""
+    def path(self) -> Path | str:
+        """The index folder (or Milvus store address) being served."""
         return self._path
+
+    def _marker(self) -> object:
+        """What changes when a rebuild lands: the pointer's mtime, or the version a Milvus alias names."""
+        if not self._remote:
+            return pointer_mtime(Path(self._path))
+        try:
+            return self._index.store.live_version()
+        except CiteqaError as exc:
+            log.error("cannot ask %s which version is live: %s", self._path, exc)
+            return self._seen
 
     def get(self) -> Index:
         """The newest good index (reloading first if the pointer changed)."""
-        current = pointer_mtime(self._path)
+        if self._remote:
+            if time.monotonic() - self._checked < self.REMOTE_CHECK_INTERVAL:
+                return self._index
+            self._checked = time.monotonic()
+        current = self._marker()
         if current == self._seen:
             return self._index
         with self._lock:

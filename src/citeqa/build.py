@@ -26,6 +26,8 @@ from .ingest.segment import paragraph_numbers, segment_document, segmenter_info
 from .ingest.sources import read_documents
 from .schema import Document
 from .store.lexical import BM25Index
+from .store.milvus import is_milvus_address, parse_address
+from .store.milvus import write_index as write_milvus
 from .store.read import load_version
 from .store.vectors import build_vector_index, check_index_type
 from .store.write import write_version
@@ -209,9 +211,16 @@ def _rename(documents: list[Document], doc_ids: Mapping[str, str]) -> list[Docum
     return renamed
 
 
-def check_options(index_type: str, batch_size: int | None) -> None:
-    """Refuse a bad index type or batch size before anything slow (reading, loading a model) starts."""
+def check_options(index_type: str, batch_size: int | None, out: str | os.PathLike[str] | None = None) -> None:
+    """Refuse a bad index type, batch size or store address before anything slow (reading, loading a model) starts."""
     check_index_type(index_type)
+    if out is not None and is_milvus_address(out):
+        parse_address(str(out))
+        if index_type not in ("auto", "flat"):
+            raise InvalidArgumentError(
+                f"index_type {index_type!r} is for the local FAISS index; a Milvus store is built with an "
+                f"exact (FLAT) index: leave index_type at 'auto' or 'flat'"
+            )
     if batch_size is not None and batch_size <= 0:
         raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
 
@@ -228,14 +237,15 @@ def build(
     progress: Callable[[str, int, int], None] | None = None,
     documents: Sequence[Document] = (),
     doc_ids: Mapping[str, str] | None = None,
-) -> Path:
+) -> Path | str:
     """Build an index from files and folders and make it the live version of ``out``.
 
     Args:
         sources: Files (text, Markdown, HTML, PDF; the format is read from the content),
             folders (read recursively; other files are skipped and logged) and http(s)
             URLs (fetched now). None means the shipped article.
-        out: The index folder. An existing index there is replaced atomically.
+        out: The index folder, or a Milvus store address (``milvus://HOST:PORT/COLLECTION``,
+            ``milvus-lite:PATH.db[#COLLECTION]``). An existing index there is replaced atomically.
         embedder: Embeds the sentences (and is recorded as the index's query embedder).
         index_type: "auto" (exact below 100k sentences, HNSW above), "flat", "hnsw-sq8"
             or "ivf-sq8" (see :mod:`citeqa.store.vectors`).
@@ -254,14 +264,14 @@ def build(
             sources from several folders are indexed together (the chat's workspace).
 
     Returns:
-        The index folder (open it with :meth:`citeqa.Index.load`).
+        The index folder or the store address (open it with :meth:`citeqa.Index.load`).
 
     Raises:
         SourceError: a source is missing, unreadable, not UTF-8, unsupported, cannot be
             extracted or fetched, or no sentence was found.
         InvalidArgumentError: an unknown index type or a bad batch size.
     """
-    check_options(index_type, batch_size)
+    check_options(index_type, batch_size, out)
     report = progress or (lambda stage, done, total: None)
     sources = list(sources) if sources is not None else []
     given = list(documents)
@@ -271,8 +281,11 @@ def build(
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise SourceError(f"two sources are both named {twice[0]!r}; give each a distinct name")
-    out = Path(out)
-    previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
+    if is_milvus_address(out):  # a Milvus store keeps no reusable vectors: embed everything
+        previous, why = {}, "a Milvus store embeds every sentence at each build"
+    else:
+        out = Path(out)
+        previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
     report("segmenting", 0, len(documents))
     segmented = _segment(documents, previous, embedder.dim)
     if not segmented.texts:
@@ -295,7 +308,7 @@ def build(
             report("embedding", len(todo), len(todo))
     report("indexing", 0, len(segmented.texts))
     write_index(out, documents, segmented.rows, segmented.texts, vectors, embedder, index_type=index_type)
-    return out
+    return out if isinstance(out, Path) else str(out)
 
 
 
@@ -313,7 +326,7 @@ def write_index(
     """Write segmented, embedded documents as the live index of ``out`` (the last build step).
 
     Args:
-        out: The index folder.
+        out: The index folder or a Milvus store address.
         documents: The documents, in order.
         rows: int64 ``(n, 4)``: document number, start, end, paragraph id per sentence.
         texts: The sentence texts (``documents[d].text[start:end]``), for BM25.
@@ -321,15 +334,12 @@ def write_index(
         embedder: The embedder that made ``vectors`` (recorded in the manifest; embeds queries).
         index_type: See :func:`build`.
     """
-    built = build_vector_index(vectors, index_type)
     info = {
         "model": embedder.model_name,
         "backend": embedder.backend,
         "dimension": embedder.dim,
         "vector_space": embedder.space,
         "metric": "inner_product",
-        "faiss_index": built.info["factory"],
-        "faiss": built.info,
         "segmenter": segmenter_info(),
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
@@ -337,6 +347,23 @@ def write_index(
     if not any(tokens):  # BM25 can't index a corpus without a single word (found by the fuzz tests)
         raise SourceError("the sources hold no words to index (only punctuation or symbols); add some text and build again")
     context = context_arrays(rows, texts, tokens, vectors, len(documents))
+    if is_milvus_address(out):
+        write_milvus(
+            str(out),
+            documents=documents,
+            rows=rows,
+            texts=texts,
+            vectors=vectors,
+            info=info,
+            paragraph_vectors=context.paragraph_vectors,
+            document_vectors=context.document_vectors,
+            paragraph_bm25=context.paragraph_bm25,
+            vocabulary=context.vocabulary,
+        )
+        return
+    built = build_vector_index(vectors, index_type)
+    info["faiss_index"] = built.info["factory"]
+    info["faiss"] = built.info
     write_version(
         Path(out),
         documents=documents,

@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 
-from .errors import CiteqaError
+from .errors import CiteqaError, InvalidArgumentError
 from .text import BIDI_CONTROLS, escape_json_controls, visible_controls
 
 PROG = "citeqa"
@@ -42,6 +42,19 @@ def _version() -> str:
     return f"{PROG} {__version__}"
 
 
+STORE_HELP = (
+    "where the index lives instead of a folder: milvus://HOST:PORT/COLLECTION or "
+    "milvus-lite:PATH.db[#COLLECTION] (pip install 'citeqa[milvus]'); a folder path means --index"
+)
+
+
+def _where(args: argparse.Namespace) -> str | None:
+    """The index location from --index / --store (not both)."""
+    if getattr(args, "store", None) and args.index:
+        raise InvalidArgumentError(f"give --index DIR or --store ADDRESS, not both (got {args.index!r} and {args.store!r})")
+    return args.store or args.index
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -65,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("question", help='the question, in quotes; "-" reads it from standard input')
     ask.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
+    ask.add_argument("--store", metavar="ADDRESS", help=STORE_HELP)
     ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
@@ -73,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("sources", nargs="*", metavar="SOURCE", help="files, folders or http(s) URLs (default: the shipped article)")
     build.add_argument("--index", metavar="DIR", help="index folder to write (default: index/)")
+    build.add_argument("--store", metavar="ADDRESS", help=STORE_HELP + " to write")
     build.add_argument("--model", metavar="MODEL", help="sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
     build.add_argument(
         "--backend",
@@ -104,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the web chat", parents=[common])
     serve.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
+    serve.add_argument("--store", metavar="ADDRESS", help=STORE_HELP + " (served read-only: no uploads)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument(
@@ -180,7 +196,8 @@ def _ask(args: argparse.Namespace) -> int:
     question = _read_question(args.question)
     clean_question(question)  # fail fast, before loading anything
     check_k(args.k)
-    index = Index.load(args.index) if args.index else default_index()
+    where = _where(args)
+    index = Index.load(where) if where else default_index()
     result = index.answer(question, max_citations=args.k)
     _print_answer(result, args.json)
     return EXIT_ABSTAINED if result.abstained else EXIT_OK
@@ -190,7 +207,7 @@ def _build(args: argparse.Namespace) -> int:
     from .api import build_index
     from .config import default_index_path
 
-    out = args.index or str(default_index_path())
+    out = _where(args) or str(default_index_path())
     index = build_index(
         args.sources or None,
         out,
@@ -204,10 +221,16 @@ def _build(args: argparse.Namespace) -> int:
     counts = manifest["counts"]
     print(
         f"Indexed {counts['sentences']} sentence{'s' if counts['sentences'] != 1 else ''} from {counts['documents']} "
-        f"document{'s' if counts['documents'] != 1 else ''} into {out} ({index.path.name}; "
-        f"{manifest['backend']} embeddings, {manifest['faiss']['type']} index)"
+        f"document{'s' if counts['documents'] != 1 else ''} into {out} ({index.store.version}; "
+        f"{manifest['backend']} embeddings, {_vector_index(manifest)} index)"
     )
     return 0
+
+
+def _vector_index(manifest: dict) -> str:  # type: ignore[type-arg]
+    if "faiss" in manifest:
+        return str(manifest["faiss"]["type"])
+    return f"Milvus {manifest['milvus']['dense_index']['index_type']}"
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -243,12 +266,13 @@ def _eval(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .serve.app import serve
 
+    where = _where(args)
     serve(
-        index_path=args.index,
+        index_path=where,
         host=args.host,
         port=args.port,
         workspace=args.workspace,
-        read_only=args.read_only,
+        read_only=args.read_only or bool(args.store),
         mcp=args.mcp,
         allowed_hosts=args.allowed_host,
     )

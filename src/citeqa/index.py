@@ -31,6 +31,9 @@ from .search.fusion import Ranking, fuse_rankings
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
 from .store import read as storage
+from .store.local import LocalStore, as_store
+from .store.milvus import MilvusStore, is_milvus_address
+from .store.seam import SentenceStore
 from .text import TOKENIZER_VERSION
 
 log = logging.getLogger("citeqa")
@@ -53,14 +56,12 @@ class Index:
     Build one with :func:`build_index`, open one with :meth:`Index.load`.
     """
 
-    def __init__(self, stored: storage.StoredIndex, embedder: Embedder | None = None) -> None:
-        self._stored = stored
+    def __init__(self, stored: storage.StoredIndex | SentenceStore, embedder: Embedder | None = None) -> None:
+        self._store: SentenceStore = as_store(stored)
+        #: The local version read back (tests and tools inspect it), or the Milvus store itself.
+        self._stored = self._store.stored if isinstance(self._store, LocalStore) else self._store
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        rows = stored.sentences  # memory-mapped; the columns below are views, not copies
-        self._doc = rows[:, 0]
-        self._start = rows[:, 1]
-        self._end = rows[:, 2]
         self._ranker: Ranker | None = None
         self._ranker_lock = threading.Lock()
 
@@ -77,51 +78,58 @@ class Index:
         """Open and verify the index at ``path``.
 
         Args:
-            path: An index folder written by :func:`build_index` (or one version in it).
+            path: An index folder written by :func:`build_index` (or one version in it), or
+                a Milvus store address (``milvus://HOST:PORT/COLLECTION``,
+                ``milvus-lite:PATH.db[#COLLECTION]``; needs ``pip install 'citeqa[milvus]'``).
             check_stale: Refuse the index if a source changed since the build.
             embedder: Embed queries with this instead of the model the manifest names.
 
         Raises:
             IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError.
         """
-        stored = storage.load_version(Path(path), check_stale=check_stale)
-        _check_pipeline(stored.manifest, stored.path)
+        store = open_store(path, check_stale=check_stale)
+        _check_pipeline(store.manifest, store.location)
         if embedder is not None:
-            _check_space(embedder, stored.manifest, stored.path)
-        return cls(stored, embedder)
+            _check_space(embedder, store.manifest, store.location)
+        return cls(store, embedder)
 
     # ------------------------------------------------------------------ facts
 
     @property
     def path(self) -> Path:
-        """The version folder this index was loaded from."""
-        return self._stored.path
+        """The version folder this index was loaded from (for a Milvus store: its address)."""
+        return self._store.path  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def store(self) -> SentenceStore:
+        """The store this index reads through (:class:`citeqa.store.local.LocalStore` or a Milvus store)."""
+        return self._store
 
     @property
     def manifest(self) -> dict[str, Any]:
         """The verified manifest (a copy)."""
-        return dict(self._stored.manifest)
+        return dict(self._store.manifest)
 
     @property
     def documents(self) -> Sequence[Document]:
         """The indexed documents (a read-only sequence; each text is read when accessed)."""
-        return self._stored.documents
+        return self._store.documents
 
     def __len__(self) -> int:
-        return int(self._stored.sentences.shape[0])
+        return len(self._store)
 
     @property
     def spans(self) -> np.ndarray:
         """A copy of the sentence table: int64 ``(n, 4)`` of document number, start, end, paragraph id."""
-        return self._stored.sentences.copy()
+        return np.array(self._store.rows(np.arange(len(self), dtype=np.int64)), dtype=np.int64)
 
     def sentence_counts(self) -> dict[str, int]:
         """How many sentences each document has in this index, by document id."""
-        counts = np.bincount(self._doc, minlength=len(self._stored.documents))
-        return {d.doc_id: int(n) for d, n in zip(self._stored.documents, counts)}
+        counts = self._store.sentence_counts()
+        return {d.doc_id: int(n) for d, n in zip(self._store.documents, counts)}
 
     def __repr__(self) -> str:
-        return f"Index({str(self.path)!r}, documents={len(self._stored.documents)}, sentences={len(self)})"
+        return f"Index({str(self.path)!r}, documents={len(self._store.documents)}, sentences={len(self)})"
 
     @property
     def embedder(self) -> Embedder:
@@ -129,9 +137,9 @@ class Index:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    manifest = self._stored.manifest
+                    manifest = self._store.manifest
                     embedder = embedder_for_space(manifest.get("model", DEFAULT_MODEL), manifest.get("vector_space"))
-                    _check_space(embedder, self._stored.manifest, self._stored.path)
+                    _check_space(embedder, manifest, self._store.location)
                     self._embedder = embedder
         return self._embedder
 
@@ -141,10 +149,11 @@ class Index:
         """The :class:`Hit` for sentence ``row``."""
         if not 0 <= row < len(self):
             raise InvalidArgumentError(f"sentence row must be in [0, {len(self)}), got {row}")
-        document = self._stored.documents[int(self._doc[row])]
-        start, end = int(self._start[row]), int(self._end[row])
         paragraph = self.ranker.paragraph_rows(row)
-        p_start, p_end = int(self._start[paragraph[0]]), int(self._end[paragraph[-1]])
+        spans = self._store.rows(np.array([row, paragraph[0], paragraph[-1]], dtype=np.int64))
+        document = self._store.documents[int(spans[0, 0])]
+        start, end = int(spans[0, 1]), int(spans[0, 2])
+        p_start, p_end = int(spans[1, 1]), int(spans[2, 2])
         return Hit(
             text=document.text[start:end],
             score=float(score),
@@ -160,7 +169,7 @@ class Index:
     @cached_property
     def vocabulary(self) -> Vocabulary:
         """The corpus words, for forgiving look-ups of what a question is about (read at first use)."""
-        return Vocabulary.from_word_lists(self._stored.vocabulary(), self.ranker.idf)
+        return Vocabulary.from_word_lists(self._store.vocabulary(), self.ranker.idf)
 
     @property
     def ranker(self) -> Ranker:
@@ -168,7 +177,7 @@ class Index:
         if self._ranker is None:
             with self._ranker_lock:
                 if self._ranker is None:
-                    self._ranker = Ranker(self._stored, load_reranker())
+                    self._ranker = Ranker(self._store, load_reranker())
         return self._ranker
 
     def rank(
@@ -263,7 +272,19 @@ class Index:
         return abstain_decision(query, ranking, self.ranker, self.vocabulary).abstain
 
 
-def _check_pipeline(manifest: Mapping[str, Any], where: Path) -> None:
+def open_store(address: str | os.PathLike[str], *, check_stale: bool = True) -> SentenceStore:
+    """The store at ``address``: a Milvus address opens the Milvus store, anything else the index folder.
+
+    Raises:
+        IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError;
+        MilvusStoreError: the milvus extra is missing or Milvus is unreachable.
+    """
+    if is_milvus_address(address):
+        return MilvusStore.open(str(address), check_stale=check_stale)
+    return LocalStore.open(Path(address), check_stale=check_stale)
+
+
+def _check_pipeline(manifest: Mapping[str, Any], where: Path | str) -> None:
     """Refuse an index whose BM25 tokens or sentences were made by other rules."""
     tokenizer = manifest.get("tokenizer", {}).get("version")
     rules = manifest.get("segmenter", {}).get("params", {}).get("rules_version")
@@ -274,7 +295,7 @@ def _check_pipeline(manifest: Mapping[str, Any], where: Path) -> None:
         )
 
 
-def _check_space(embedder: Embedder, manifest: Mapping[str, Any], where: Path) -> None:
+def _check_space(embedder: Embedder, manifest: Mapping[str, Any], where: Path | str) -> None:
     expected = manifest.get("vector_space")
     if embedder.space != expected:
         raise IncompatibleIndexError(

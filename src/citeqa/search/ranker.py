@@ -7,7 +7,7 @@ it is measured against ("rrf", "dense", "bm25"; :mod:`citeqa.search.fusion`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from .fusion import Ranking, hybrid_rank, single_rank
 from .rerank import RerankerModel, rerank
 
 if TYPE_CHECKING:
-    from ..store.read import StoredIndex
+    from ..store.seam import SentenceStore
 
 #: The ranking modes: the product's hybrid reranker and the baselines it is measured against.
 MODES = ("hybrid", "rrf", "dense", "bm25")
@@ -29,10 +29,10 @@ Mode = Literal["hybrid", "rrf", "dense", "bm25"]
 class Ranker(CandidateRetriever):
     """Ranks the sentences of one loaded index (immutable after construction)."""
 
-    def __init__(self, stored: StoredIndex, model: RerankerModel) -> None:
+    def __init__(self, stored: SentenceStore | Any, model: RerankerModel) -> None:
         """
         Args:
-            stored: The loaded index (sentence table, FAISS and BM25 indexes, context arrays).
+            stored: The loaded index behind the store seam (a StoredIndex is wrapped in a LocalStore).
             model: Reranker weights (and the abstention thresholds stored beside them).
         """
         super().__init__(stored)
@@ -53,16 +53,16 @@ class Ranker(CandidateRetriever):
         n = len(self)
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         if mode == "dense":
-            scores, ids = self._vectors.search(vector[None, :], min(n, top_k))
-            keep = ids[0] >= 0
+            scores, ids = self.store.dense_search(vector, min(n, top_k))
+            keep = ids >= 0
             zeros = np.zeros(int(keep.sum()), dtype=np.float32)
-            return single_rank(ids[0][keep], scores[0][keep], scores[0][keep], zeros, top_k)
+            return single_rank(ids[keep], scores[keep], scores[keep], zeros, top_k)
         if mode == "bm25":
-            lexical = self._bm25.scores(query)
+            lexical = self.store.bm25_scores(query)
             ids = top_n(lexical, top_k)
             return single_rank(ids, lexical[ids], np.zeros(ids.shape[0]), lexical[ids], top_k)
         if mode == "rrf":
-            scores, ids = self._vectors.search(vector[None, :], min(n, max(100, top_k)))
-            return hybrid_rank(ids[0], scores[0], self._bm25.scores(query), top_k)
+            scores, ids = self.store.dense_search(vector, min(n, max(100, top_k)))
+            return hybrid_rank(ids, scores, self.store.bm25_scores(query), top_k)
         cands, context = self.gather(query, vector, question=question)
         return rerank(cands, context, self.model.weights, top_k, mlp=self.model.mlp)

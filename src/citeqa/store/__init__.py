@@ -2,7 +2,9 @@
 
 The names below are the store's surface for the layers above it: the format's file
 names and constants (:mod:`.format`), writing a version (:mod:`.write`) and reading,
-verifying and resolving one (:mod:`.read`).
+verifying and resolving one (:mod:`.read`). Ranking reads a loaded index through the seam
+(:mod:`.seam`), implemented by the folder (:mod:`.local`) and by Milvus (:mod:`.milvus`,
+imported only when asked for: it needs ``pip install 'citeqa[milvus]'``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,126 @@
+"""The Milvus store next to the local folder index on the SQuAD tune corpus, in one run, through the product's seam.
+
+Usage (from the repository root, with ``pip install -e ".[milvus]"``)::
+
+    PYTHONPATH=src python benchmarks/scale.py                  # all 24 articles, 1000 questions
+    PYTHONPATH=src python benchmarks/scale.py --questions 0    # every question
+
+What it does:
+
+1. Builds (or reuses, cached) the local index of the SQuAD v1.1 tune articles
+   (:func:`citeqa.eval.harness.squad_index`) and its question vectors.
+2. Starts a real ``milvus-lite server`` on 127.0.0.1 (an ephemeral port) and writes the
+   same documents, sentences and stored vectors into it with the build's last step
+   (:func:`citeqa.build.write_index` with a ``milvus://`` address), then opens it with
+   :meth:`citeqa.Index.load` like ``citeqa ask --store`` does.
+3. Per question, on both indexes: :meth:`citeqa.Index.rank` (the product's hybrid ranking;
+   every read through :class:`citeqa.store.seam.SentenceStore`) and the abstention decision.
+4. Prints how often both rank the same sentence first, MRR@10 of both, how often they make
+   the same abstention decision, and the p50/p95 of a query (rank + abstention) on each.
+
+The issue's targets: same [1] >= 95%, MRR within 0.01, abstention >= 97% equal, Milvus Lite
+p50 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return f"p50 {1000 * statistics.median(ordered):7.1f} ms  p95 {1000 * p95:7.1f} ms"
+
+
+def main() -> int:
+    from citeqa.answer.abstain import abstain_decision
+    from citeqa.build import write_index
+    from citeqa.config import default_squad_path, eval_cache_dir
+    from citeqa.eval.harness import squad_index
+    from citeqa.eval.metrics import first_hit_rank
+    from citeqa.index import Index
+    from citeqa.question import clean_question
+    from citeqa.store.milvus import wait_for_server
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", default=str(default_squad_path()))
+    parser.add_argument("--cache", default=str(eval_cache_dir()))
+    parser.add_argument("--questions", type=int, default=1000, help="questions to compare and time (0: all)")
+    args = parser.parse_args()
+
+    local, questions, qvectors = squad_index(args.squad, args.cache, log=print)
+    stored = local._stored  # noqa: SLF001 - the benchmark copies the local build into Milvus
+    vectors = stored.embeddings()
+    if vectors is None:
+        raise SystemExit("the cached SQuAD index has no stored vectors; delete the cache and run again")
+    n = len(local)
+    picked = list(range(len(questions)))
+    if args.questions and args.questions < len(picked):
+        picked = sorted(np.random.default_rng(0).choice(len(picked), args.questions, replace=False).tolist())
+    print(f"corpus: {len(local.documents)} articles, {n} sentences; {len(picked)} of {len(questions)} questions")
+
+    with tempfile.TemporaryDirectory(prefix="citeqa-scale-") as tmp:
+        port = _free_port()
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "milvus-lite"), "server", "--data-dir", f"{tmp}/milvus",
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            address = f"milvus://127.0.0.1:{port}/squad"
+            wait_for_server(address, timeout=60)
+            started = time.perf_counter()
+            texts = local.store.texts(np.arange(n))
+            write_index(address, list(local.documents), np.asarray(stored.sentences), texts, vectors, local.embedder)
+            print(f"Milvus write (loopback milvus-lite server): {time.perf_counter() - started:.1f} s")
+            remote = Index.load(address, embedder=local.embedder)
+            timings: dict[str, list[float]] = {"local": [], "milvus": []}
+            same_first = same_abstain = 0
+            ranks: dict[str, list[int | None]] = {"local": [], "milvus": []}
+            for q in picked:
+                case, vector = questions[q], qvectors[q]
+                query = clean_question(case.question)
+                decided = {}
+                for name, index in (("local", local), ("milvus", remote)):
+                    t = time.perf_counter()
+                    ranking = index.rank(query, 10, vector=vector, question=case.question)
+                    abstain = abstain_decision(query, ranking, index.ranker, index.vocabulary).abstain
+                    timings[name].append(time.perf_counter() - t)
+                    decided[name] = (ranking, abstain)
+                    ranks[name].append(first_hit_rank(ranking.ids, [case.gold_row]))
+                a, b = decided["local"][0], decided["milvus"][0]
+                same_first += int(len(a.ids) > 0 and len(b.ids) > 0 and a.ids[0] == b.ids[0])
+                same_abstain += int(decided["local"][1] == decided["milvus"][1])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    mrr = lambda found: sum(1.0 / r for r in found if r) / len(found)  # noqa: E731
+    total = len(picked)
+    print(f"same [1]: {same_first}/{total} = {same_first / total:.1%}  (target >= 95%)")
+    print(f"MRR@10 local {mrr(ranks['local']):.4f}  Milvus {mrr(ranks['milvus']):.4f}  (target: within 0.01)")
+    print(f"same abstention decision: {same_abstain}/{total} = {same_abstain / total:.1%}  (target >= 97%)")
+    print(f"query (rank + abstention), local folder store      {_ms(timings['local'])}")
+    print(f"query (rank + abstention), Milvus Lite on loopback {_ms(timings['milvus'])}  (target p50 <= 50 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

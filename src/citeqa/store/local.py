@@ -1,0 +1,209 @@
+"""The local folder store behind the seam: :class:`LocalStore` reads a loaded version folder (FAISS + BM25 arrays).
+
+The default store and the fastest: every read is an array lookup in memory-mapped files.
+Its candidates and evidence are computed exactly as the ranker computed them before the
+seam existed (same calls, same float order), so rankings are unchanged.
+
+Note on approximate FAISS indexes: sentence vectors are read back from the FAISS index
+(``reconstruct_batch``; 8-bit decoded for HNSW-SQ8). An index type that cannot
+reconstruct makes :meth:`LocalStore.evidence` return no cosines, and the ranker falls
+back to the cosines the search returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..ingest.segment import paragraph_numbers
+from ..schema import Document
+from .format import POINTER
+from .lexical import Idf
+from .read import StoredIndex, load_version, pointer_mtime
+from .seam import CandidateSet, Evidence
+from .verify import check_sources
+
+
+def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndarray:
+    """Indices of the ``n`` largest entries of ``scores``, best first.
+
+    Args:
+        scores: Any 1-D array of scores.
+        n: How many to keep (fewer when the array is shorter).
+        positive_only: Drop entries that are not > 0 (e.g. BM25 "no match").
+    """
+    if n <= 0:
+        raise InvalidArgumentError(f"n must be > 0, got {n}")
+    scores = np.asarray(scores)
+    candidates = np.flatnonzero(scores > 0) if positive_only else np.arange(scores.shape[0])
+    if candidates.shape[0] > n:
+        part = np.argpartition(-scores[candidates], n - 1)[:n]
+        candidates = candidates[part]
+    return candidates[np.argsort(-scores[candidates], kind="stable")]
+
+
+def candidate_ids(dense_ids: np.ndarray, lexical_ids: np.ndarray, n: int) -> np.ndarray:
+    """Union of the vector-search hits and the BM25 hits (``-1`` and out-of-range dropped).
+
+    Order: first appearance in ``dense_ids`` then ``lexical_ids``.
+    """
+    merged = np.concatenate([np.asarray(dense_ids, np.int64).ravel(), np.asarray(lexical_ids, np.int64).ravel()])
+    merged = merged[(merged >= 0) & (merged < n)]
+    _, first = np.unique(merged, return_index=True)
+    return merged[np.sort(first)]
+
+
+class LocalStore:
+    """One loaded version folder, read through the seam (immutable after construction)."""
+
+    def __init__(self, stored: StoredIndex) -> None:
+        rows = stored.sentences
+        self.stored = stored
+        self.manifest = stored.manifest
+        self._vectors = stored.vectors
+        self._bm25 = stored.bm25
+        self._n = int(rows.shape[0])
+        # contiguous int64 copies (8 bytes a sentence each): searchsorted needs them
+        self._doc = np.ascontiguousarray(rows[:, 0])
+        self._start = rows[:, 1]
+        self._end = rows[:, 2]
+        self._paragraph = paragraph_numbers(rows)
+        self._idf = self._bm25.idf()
+        self._can_reconstruct = self._n > 0 and self._reconstruct(np.zeros(1, dtype=np.int64)) is not None
+
+    @classmethod
+    def open(cls, path: str | Path, *, check_stale: bool = True) -> LocalStore:
+        """Load and verify the live version of the index folder at ``path`` (see :func:`load_version`)."""
+        return cls(load_version(Path(path), check_stale=check_stale))
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def path(self) -> Path:
+        """The version folder."""
+        return self.stored.path
+
+    @property
+    def location(self) -> str:
+        return str(self.stored.path)
+
+    @property
+    def version(self) -> str:
+        return self.stored.path.name
+
+    @property
+    def documents(self) -> Sequence[Document]:
+        return self.stored.documents
+
+    # ------------------------------------------------------------------ ranking reads
+
+    def candidates(
+        self, query_text: str, query_tokens: Sequence[str], vector: np.ndarray, k_dense: int, k_lexical: int
+    ) -> CandidateSet:
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        scores, ids = self._vectors.search(vector[None, :], min(self._n, k_dense))
+        found = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+        lexical_all = self._bm25.scores(query_text)
+        cands = candidate_ids(ids[0], top_n(lexical_all, k_lexical, positive_only=True), self._n)
+        return CandidateSet(
+            ids=cands,
+            lexical=lexical_all[cands].astype(np.float64),
+            found=found,
+            docs=self._doc[cands],
+            paragraphs=self._paragraph[cands],
+            title_rows=self.title_rows(cands),
+            texts=[self.text(int(r)) for r in cands],
+        )
+
+    def evidence(
+        self, query_tokens: Sequence[str], vector: np.ndarray, ids: np.ndarray, paragraphs: np.ndarray, docs: np.ndarray
+    ) -> Evidence:
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        matrix = self._reconstruct(ids) if self._can_reconstruct else None
+        return Evidence(
+            cosines=None if matrix is None else (matrix @ vector).astype(np.float64),
+            sentence_paragraphs=self._paragraph[ids],
+            paragraph_dense=np.asarray(self.stored.paragraph_vectors[paragraphs], dtype=np.float32) @ vector,
+            paragraph_lexical=self.stored.paragraph_bm25.scores_of_tokens(query_tokens)[paragraphs],
+            document_dense=np.asarray(self.stored.document_vectors[docs], dtype=np.float32) @ vector,
+        )
+
+    def _reconstruct(self, rows: np.ndarray) -> np.ndarray | None:
+        try:
+            return np.asarray(self._vectors.reconstruct_batch(np.ascontiguousarray(rows, dtype=np.int64)), dtype=np.float32)
+        except (RuntimeError, AttributeError):
+            return None
+
+    def idf(self) -> Idf:
+        return self._idf
+
+    def vocabulary(self) -> dict[str, list[str]]:
+        return self.stored.vocabulary()
+
+    def dense_search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids = self._vectors.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
+        return scores[0], ids[0]
+
+    def bm25_scores(self, query_text: str) -> np.ndarray:
+        return self._bm25.scores(query_text)
+
+    # ------------------------------------------------------------------ sentences
+
+    def text(self, row: int) -> str:
+        """The sentence at ``row``."""
+        row = int(row)
+        return self.stored.documents.text_slice(int(self._doc[row]), int(self._start[row]), int(self._end[row]))
+
+    def texts(self, ids: np.ndarray) -> list[str]:
+        return [self.text(int(r)) for r in np.asarray(ids).reshape(-1)]
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self.stored.sentences[np.asarray(ids, dtype=np.int64).reshape(-1)])
+
+    def paragraph_rows(self, row: int) -> range:
+        number = self._paragraph[int(row)]
+        first = int(np.searchsorted(self._paragraph, number, side="left"))
+        last = int(np.searchsorted(self._paragraph, number, side="right"))
+        return range(first, last)
+
+    def title_rows(self, ids: np.ndarray) -> np.ndarray:
+        """The headline row of each row's document, or -1 where the document has none.
+
+        A headline is a first paragraph of one sentence: a title line ("Turkish, Azerbaijani
+        militaries hold joint exercise in Lachin", a SQuAD article's title). A document
+        that starts straight with running text has no headline.
+        """
+        rows = np.asarray(ids, dtype=np.int64)
+        first = np.searchsorted(self._doc, self._doc[rows], side="left")
+        following = np.minimum(first + 1, self._n - 1)
+        alone = (following == first) | (self._paragraph[following] != self._paragraph[first])
+        return np.where(alone, first, -1)
+
+    def sentence_counts(self) -> np.ndarray:
+        return np.bincount(self._doc, minlength=len(self.stored.documents))
+
+    # ------------------------------------------------------------------ freshness
+
+    def check_sources(self) -> None:
+        check_sources(self.stored.path, self.manifest)
+
+    def live_version(self) -> str | None:
+        """The version folder ``CURRENT`` names now (None without an index folder around it)."""
+        try:
+            return (self.stored.path.parent / POINTER).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def pointer_mtime(self) -> float:
+        """Modification time of the index folder's live pointer (cheap change detection)."""
+        return pointer_mtime(self.stored.path.parent)
+
+
+def as_store(stored: Any) -> Any:
+    """A seam store for ``stored``: a :class:`StoredIndex` is wrapped in a :class:`LocalStore`."""
+    return LocalStore(stored) if isinstance(stored, StoredIndex) else stored

@@ -1,0 +1,312 @@
+"""Reading a citeqa index version from Milvus: :class:`MilvusStore`, the seam's Milvus implementation.
+
+Opening resolves the alias once and pins that version; the manifest's checksum, the row
+counts and (unless told not to) the sources' sha256 are checked before anything is read.
+What ranking asks per query (candidates, cosines, paragraph and document evidence) is in
+:mod:`.search`; this module holds the rest: integrity, texts, rows, documents, IDF, vocabulary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any, overload
+
+import numpy as np
+
+from ...errors import (
+    CorruptIndexError,
+    IncompatibleIndexError,
+    IndexNotFoundError,
+    StaleIndexError,
+)
+from ...ingest.sources import resolve_source_path, sha256_file
+from ...schema import Document
+from .address import (
+    _COMPANIONS,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_DIGEST,
+    MilvusAddress,
+    _Calls,
+    _count,
+    _live_target,
+    connect,
+    manifest_digest,
+    parse_address,
+)
+from .lexical import IdfTable
+from .search import MilvusSearches
+
+
+class MilvusStore(MilvusSearches):
+    """One version of a citeqa index in Milvus, pinned when opened (immutable afterwards).
+
+    Every read goes to the version's own collections, never through the alias, so a
+    rebuild switching the alias meanwhile cannot mix two versions into one answer.
+    """
+
+    def __init__(self, client: Any, address: MilvusAddress, version: str, *, check_stale: bool = True) -> None:
+        self._calls = _Calls(client, address)
+        self.address = address
+        self.version = version
+        self._names = {"sentences": version, **{s.strip("_"): version + s for s in _COMPANIONS}}
+        self._load()
+        self.manifest = self._read_manifest()
+        self._check_counts()
+        if check_stale:
+            self.check_sources()
+        stats = self.manifest.get("bm25_stats", {})
+        self._avgdl = float(stats.get("avgdl", 0.0))
+        self._paragraph_avgdl = float(stats.get("paragraph_avgdl", 0.0))
+        self.dimension = int(self.manifest["dimension"])
+
+    @classmethod
+    def open(cls, address: MilvusAddress | str, *, check_stale: bool = True) -> MilvusStore:
+        """Open the live version of the store at ``address`` (resolving its alias once).
+
+        Raises:
+            InvalidArgumentError: a malformed address.
+            MilvusStoreError: pymilvus missing or Milvus unreachable.
+            IndexNotFoundError: no citeqa index at that alias.
+            CorruptIndexError / StaleIndexError: a damaged version, or changed sources.
+        """
+        address = parse_address(address) if isinstance(address, str) else address
+        client = connect(address)
+        calls = _Calls(client, address)
+        version = _live_target(calls, address.collection)
+        if version is None:
+            raise IndexNotFoundError(
+                f"no citeqa index at {address.text}; build one with: citeqa build SOURCES --store {address.text}"
+            )
+        return cls(client, address, version, check_stale=check_stale)
+
+    @property
+    def location(self) -> str:
+        """The address as written."""
+        return self.address.text
+
+    @property
+    def path(self) -> str:
+        """The address (what :attr:`citeqa.Index.path` shows for a Milvus store)."""
+        return self.address.text
+
+    def __repr__(self) -> str:
+        return f"MilvusStore({self.address.text!r}, version={self.version!r}, sentences={len(self)})"
+
+    @property
+    def client(self) -> Any:
+        """The pymilvus client (for callers that need more than this class offers)."""
+        return self._calls.client
+
+    def close(self) -> None:
+        """Close the connection (the store can't be read afterwards)."""
+        self._calls.client.close()
+
+    def live_version(self) -> str | None:
+        """The version the alias points to now (a server compares it with :attr:`version`)."""
+        return _live_target(self._calls, self.address.collection)
+
+    # ----------------------------------------------------------------- manifest, integrity
+
+    def _load(self) -> None:
+        """Load the version's collections into memory where they are not (a Milvus Lite file
+        opened by a new process, or a server that released them): Milvus reads loaded ones only."""
+        for name in self._names.values():
+            state = self._calls(f"asking whether {name} is loaded", "get_load_state", name).get("state")
+            if "NotExist" in str(state):
+                raise CorruptIndexError(f"{self.address.text}: collection {name} is missing; rebuild with: {self._hint()}")
+            if "NotLoad" in str(state):
+                self._calls(f"loading {name}", "load_collection", name)
+
+    def _meta(self, kind: str) -> Any:
+        found = self._calls(
+            f"reading {kind}", "query", self._names["meta"], filter=f'kind == "{kind}"', output_fields=["chunk", "body"], limit=16384
+        )
+        if not found:
+            raise CorruptIndexError(f"{self.address.text}: version {self.version} has no {kind}; rebuild with: {self._hint()}")
+        parts = sorted((int(r["chunk"]), r["body"]) for r in found)
+        if [p[0] for p in parts] != list(range(len(parts))):
+            raise CorruptIndexError(f"{self.address.text}: {kind} of {self.version} is missing chunks; rebuild with: {self._hint()}")
+        try:
+            return json.loads("".join(p[1] for p in parts))
+        except json.JSONDecodeError as exc:
+            raise CorruptIndexError(f"{self.address.text}: {kind} of {self.version} is not JSON ({exc}); rebuild with: {self._hint()}") from None
+
+    def _read_manifest(self) -> dict[str, Any]:
+        manifest = self._meta("manifest")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise CorruptIndexError(f"{self.address.text}: {self.version} is not a citeqa index; rebuild with: {self._hint()}")
+        if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):
+            raise CorruptIndexError(
+                f"{self.address.text}: the manifest of {self.version} does not match its checksum; rebuild with: {self._hint()}"
+            )
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IncompatibleIndexError(
+                f"{self.address.text}: store format {manifest.get('format_version')!r}, this citeqa reads "
+                f"{FORMAT_VERSION}; rebuild with: {self._hint()}"
+            )
+        return manifest
+
+    def _check_counts(self) -> None:
+        counts = self.manifest["counts"]
+        expected = {"sentences": counts["sentences"], "paragraphs": counts["paragraphs"], "documents": counts["document_chunks"]}
+        for key, count in expected.items():
+            got = _count(self._calls, self._names[key])
+            if got != count:
+                raise CorruptIndexError(
+                    f"{self.address.text}: {self._names[key]} holds {got} rows, the manifest says {count}; "
+                    f"rebuild with: {self._hint()}"
+                )
+
+    def check_sources(self) -> None:
+        """Refuse a store whose source files changed or vanished since the build.
+
+        Raises:
+            StaleIndexError: naming the source and the command that rebuilds.
+        """
+        for source in self.manifest.get("sources", []):
+            spec = source.get("path", "")
+            try:
+                digest = sha256_file(resolve_source_path(spec))
+            except OSError as exc:
+                raise StaleIndexError(
+                    f"store {self.address.text} is stale: source {spec} can't be read ({exc.strerror}); "
+                    f"rebuild with: {self._hint()}"
+                ) from None
+            if digest != source.get("sha256"):
+                raise StaleIndexError(
+                    f"store {self.address.text} is stale: source {spec} changed since the build; rebuild with: {self._hint()}"
+                )
+
+    @cached_property
+    def _idf(self) -> IdfTable:
+        return IdfTable({str(k): float(v) for k, v in self._meta("idf").items()})
+
+    @cached_property
+    def _paragraph_idf(self) -> IdfTable:
+        return IdfTable({str(k): float(v) for k, v in self._meta("paragraph_idf").items()})
+
+    def idf(self) -> Mapping[str, float]:
+        """Word → Lucene IDF over the sentences (the local :meth:`BM25Index.idf`)."""
+        return self._idf
+
+    def vocabulary(self) -> dict[str, list[str]]:
+        """The corpus's surface words and names (``{"words": [...], "names": [...]}``)."""
+        lists = self._meta("vocabulary")
+        return {"words": list(lists["words"]), "names": list(lists["names"])}
+
+    # ----------------------------------------------------------------- sentences and documents
+
+    def _rows_by_id(self, ids: np.ndarray, fields: Sequence[str]) -> list[dict[str, Any]]:
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        self._check_ids(ids)
+        table = self._by_ids(self._names["sentences"], ids, list(fields))
+        return [table[int(i)] for i in ids]
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """int64 ``(k, 4)``: document number, start, end, paragraph id of each id."""
+        picked = self._rows_by_id(ids, ("doc", "start", "end", "paragraph"))
+        return np.array([[r[f] for f in ("doc", "start", "end", "paragraph")] for r in picked], dtype=np.int64).reshape(-1, 4)
+
+    def texts(self, ids: np.ndarray) -> list[str]:
+        """The text of each id."""
+        return self._texts_of(self._rows_by_id(ids, ("doc", "start", "end", "text")))
+
+    def paragraph_rows(self, row: int) -> range:
+        """The sentence ids of ``row``'s paragraph."""
+        number = int(self._rows_by_id(np.array([row]), ("paragraph_number",))[0]["paragraph_number"])
+        info = self._by_ids(self._names["paragraphs"], np.array([number]), ["first_row", "rows"])[number]
+        first = int(info["first_row"])
+        return range(first, first + int(info["rows"]))
+
+    def title_rows(self, ids: np.ndarray) -> np.ndarray:
+        """The headline row of each sentence's document, or -1 where it has none."""
+        return np.array([r["title_row"] for r in self._rows_by_id(ids, ("title_row",))], dtype=np.int64)
+
+    def sentence_counts(self) -> np.ndarray:
+        """How many sentences each document has, in document order."""
+        return np.array([int(d["rows"]) for d in self._document_meta], dtype=np.int64)
+
+    @cached_property
+    def _document_meta(self) -> list[dict[str, Any]]:
+        count = int(self.manifest["counts"]["documents"])
+        fields = ["doc", "doc_id", "path", "sha256", "rows"]
+        found = self._calls(
+            "reading documents", "query", self._names["documents"], filter="chunk == 0", output_fields=fields, limit=max(1, count)
+        )
+        table = {int(r["doc"]): r for r in found}
+        if sorted(table) != list(range(count)):
+            raise CorruptIndexError(f"{self.address.text}: document rows are missing; rebuild with: {self._hint()}")
+        return [table[d] for d in range(count)]
+
+    @cached_property
+    def documents(self) -> Sequence[Document]:  # type: ignore[override]
+        """The documents in index order; each text is read (and checked) when accessed."""
+        return _MilvusDocuments(self)
+
+    def _texts_of(self, picked: list[Mapping[str, Any]]) -> list[str]:
+        """The texts of sentence rows (a sentence too long for one VARCHAR is sliced from its document)."""
+        texts = [r["text"] for r in picked]
+        for number, row in enumerate(picked):  # a sentence too long for VARCHAR: slice its document
+            if len(texts[number]) != int(row["end"]) - int(row["start"]):
+                texts[number] = self.document_text(int(row["doc"]))[int(row["start"]) : int(row["end"])]
+        return texts
+
+    def document_text(self, doc: int) -> str:
+        """The whole text of document ``doc``, checked against its stored sha256.
+
+        Raises:
+            CorruptIndexError: chunks are missing or the text differs from what was built.
+        """
+        doc = int(doc)
+        found = self._calls(
+            "reading a document", "query", self._names["documents"], filter=f"doc == {doc}",
+            output_fields=["chunk", "chunks", "text", "text_sha256"], limit=16384,
+        )  # fmt: skip
+        if not found:
+            raise IndexError(f"document number {doc} out of range (0..{self.manifest['counts']['documents'] - 1})")
+        parts = sorted(found, key=lambda r: int(r["chunk"]))
+        text = "".join(r["text"] for r in parts)
+        if [int(r["chunk"]) for r in parts] != list(range(int(parts[0]["chunks"]))) or (
+            hashlib.sha256(text.encode("utf-8")).hexdigest() != parts[0]["text_sha256"]
+        ):
+            raise CorruptIndexError(
+                f"{self.address.text}: the text of document {doc} does not match its sha256; rebuild with: {self._hint()}"
+            )
+        return text
+
+
+
+class _MilvusDocuments(Sequence[Document]):
+    """The documents of a Milvus store, read when accessed (the last few kept)."""
+
+    def __init__(self, store: MilvusStore) -> None:
+        self._store = store
+        self._cache: dict[int, Document] = {}
+
+    def __len__(self) -> int:
+        return len(self._store._document_meta)
+
+    @overload
+    def __getitem__(self, number: int) -> Document: ...
+
+    @overload
+    def __getitem__(self, number: slice) -> list[Document]: ...
+
+    def __getitem__(self, number: int | slice) -> Document | list[Document]:
+        if isinstance(number, slice):
+            return [self[i] for i in range(*number.indices(len(self)))]
+        number = int(number) + (len(self) if int(number) < 0 else 0)
+        if not 0 <= number < len(self):
+            raise IndexError(f"document number {number} out of range")
+        if number not in self._cache:
+            meta = self._store._document_meta[number]
+            if len(self._cache) >= 64:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[number] = Document(
+                doc_id=meta["doc_id"], text=self._store.document_text(number), path=meta["path"], sha256=meta["sha256"]
+            )
+        return self._cache[number]

@@ -1,0 +1,251 @@
+"""What ranking asks a Milvus store per query: candidates from one ``hybrid_search``, cosines by id, paragraph and document evidence.
+
+Cosines come from searches restricted to the wanted ids (a 384-d vector costs ~0.4 ms in
+a Milvus Lite reply; a cosine costs nothing). Lexical evidence is the local index's
+formula (bm25s Lucene, k1=1.2, b=0.75) over the stored tokens and statistics
+(:mod:`.lexical`), so it equals the local store's; Milvus's own BM25 (per-segment
+statistics in Lite) only chooses the lexical candidates.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ...errors import CorruptIndexError, InvalidArgumentError
+from ...text import tokenize
+from ..seam import CandidateSet, Evidence
+from .address import MilvusAddress, MilvusStoreError, _Calls, _ids_filter
+from .lexical import IdfTable, bm25_of_tokens, milvus_terms
+
+#: What :meth:`MilvusSearches.candidates` reads of each candidate (no vector: see :meth:`MilvusSearches.evidence`).
+_ROW_FIELDS = ("doc", "start", "end", "paragraph", "paragraph_number", "title_row", "text")
+
+_POOL_LOCK = threading.Lock()
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Three threads shared by every Milvus store: a query's three evidence reads run at once."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(3, thread_name_prefix="citeqa-milvus")
+        return _POOL
+
+
+class MilvusSearches:
+    """The per-query reads of :class:`citeqa.store.milvus.MilvusStore` (a mixin: it owns the state)."""
+
+    address: MilvusAddress
+    manifest: dict[str, Any]
+    _calls: _Calls
+    _names: dict[str, str]
+    _avgdl: float
+    _paragraph_avgdl: float
+    _idf: IdfTable
+    _paragraph_idf: IdfTable
+
+    def __len__(self) -> int:
+        return int(self.manifest["counts"]["sentences"])
+
+    def _hint(self) -> str:
+        return f"citeqa build SOURCES --store {self.address.text}"
+
+    def _metric(self) -> str:
+        return str(self.manifest["milvus"]["dense_index"]["metric_type"])
+
+    def texts(self, ids: np.ndarray) -> list[str]:
+        raise NotImplementedError
+
+    def _check_ids(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise InvalidArgumentError(f"sentence ids must be in 0..{len(self) - 1}, got {ids.min()}..{ids.max()}")
+
+    def _by_ids(self, name: str, ids: np.ndarray, fields: list[str], key: str = "id") -> dict[int, dict[str, Any]]:
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if not ids.size:
+            return {}
+        unique = np.unique(ids)
+        found = self._calls(
+            f"reading {name}", "query", name, filter=_ids_filter(key, unique), output_fields=[key, *fields], limit=int(unique.size)
+        )
+        table = {int(r[key]): r for r in found}
+        missing = [int(i) for i in unique if int(i) not in table]
+        if missing:
+            raise CorruptIndexError(f"{self.address.text}: {name} lacks rows {missing[:5]}; rebuild with: {self._hint()}")
+        return table
+
+    # ----------------------------------------------------------------- searches
+
+    def _hits(self, result: Any) -> tuple[np.ndarray, np.ndarray]:
+        hits = result[0] if result else []
+        ids = np.array([int(h["id"]) for h in hits], dtype=np.int64)
+        scores = np.array([float(h["distance"]) for h in hits], dtype=np.float32)
+        return ids, scores
+
+    def dense_search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` sentences nearest to ``vector``: ``(inner products, ids)``, best first."""
+        if k <= 0:
+            raise InvalidArgumentError(f"k must be > 0, got {k}")
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        result = self._calls(
+            "dense search", "search", self._names["sentences"], data=[vector.tolist()], anns_field="dense",
+            limit=min(k, 16384), output_fields=["doc"], search_params={"metric_type": self._metric()},
+        )  # fmt: skip
+        ids, scores = self._hits(result)
+        return scores, ids
+
+    def lexical_search(self, query: str | Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best sentences by Milvus's BM25: ``(ids, scores)``, best first, scores > 0.
+
+        Args:
+            query: The query text, or its :func:`citeqa.lexical.tokenize` tokens.
+            k: How many.
+        """
+        if k <= 0:
+            raise InvalidArgumentError(f"k must be > 0, got {k}")
+        terms = milvus_terms(tokenize(query) if isinstance(query, str) else query)
+        if not terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        result = self._calls(
+            "BM25 search", "search", self._names["sentences"], data=[terms], anns_field="sparse",
+            limit=min(k, 16384), output_fields=["doc"], search_params={"metric_type": "BM25"},
+        )  # fmt: skip
+        ids, scores = self._hits(result)
+        # Lite returns the negated score as a distance; a server returns the score
+        return ids, np.abs(scores)
+
+    def bm25_scores(self, query_text: str) -> np.ndarray:
+        """Not offered: a BM25 score of every sentence would ship the whole corpus (the "bm25" and "rrf" baselines are local only)."""
+        raise MilvusStoreError(
+            f"{self.address.text}: the 'bm25' and 'rrf' ranking modes need every sentence's BM25 score and run on the "
+            f"local store only; use mode 'hybrid' or 'dense', or a local index (citeqa build SOURCES --index DIR)"
+        )
+
+    def candidates(
+        self, query_text: str, query_tokens: Sequence[str], vector: np.ndarray, k_dense: int, k_lexical: int
+    ) -> CandidateSet:
+        """One ``hybrid_search`` (dense + Milvus BM25, fused by RRF) returning each candidate's row and text.
+
+        With ``limit = k_dense + k_lexical`` the fused list holds every hit of both searches,
+        so the ids are the union of the dense and the BM25 candidates. Their lexical scores
+        are the local BM25's (:func:`.lexical.bm25_of_tokens`), not Milvus's.
+        """
+        if k_dense <= 0 or k_lexical < 0:
+            raise InvalidArgumentError(f"k_dense must be > 0 and k_lexical >= 0, got {k_dense} and {k_lexical}")
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        k_dense = min(k_dense, len(self))
+        requests = [AnnSearchRequest(data=[vector.tolist()], anns_field="dense", param={"metric_type": self._metric()}, limit=k_dense)]
+        terms = milvus_terms(query_tokens)
+        if terms and k_lexical:
+            requests.append(AnnSearchRequest(data=[terms], anns_field="sparse", param={"metric_type": "BM25"}, limit=k_lexical))
+        result = self._calls(
+            "hybrid search", "hybrid_search", self._names["sentences"], requests,
+            ranker=RRFRanker(60), limit=k_dense + k_lexical, output_fields=list(_ROW_FIELDS),
+        )  # fmt: skip
+        hits = result[0] if result else []
+        picked = [h["entity"] for h in hits]
+        texts = self._texts_of(picked)
+        ids = np.array([int(h["id"]) for h in hits], dtype=np.int64)
+        return CandidateSet(
+            ids=ids,
+            lexical=self.lexical_scores(query_tokens, ids, texts).astype(np.float64),
+            found={},
+            docs=np.array([int(r["doc"]) for r in picked], dtype=np.int64),
+            paragraphs=np.array([int(r["paragraph_number"]) for r in picked], dtype=np.int64),
+            title_rows=np.array([int(r["title_row"]) for r in picked], dtype=np.int64),
+            texts=texts,
+        )
+
+    def _texts_of(self, picked: list[Mapping[str, Any]]) -> list[str]:
+        raise NotImplementedError
+
+    def evidence(
+        self, query_tokens: Sequence[str], vector: np.ndarray, ids: np.ndarray, paragraphs: np.ndarray, docs: np.ndarray
+    ) -> Evidence:
+        """The seam's evidence in three concurrent round trips: sentences', documents' and paragraphs' cosines."""
+        pool = _pool()
+        f_cosines = pool.submit(self.cosines, vector, ids, ["paragraph_number"])
+        f_documents = pool.submit(self.document_cosines, vector, docs)
+        f_paragraphs = pool.submit(self.paragraph_evidence, query_tokens, vector, paragraphs)
+        cosines, table = f_cosines.result()
+        paragraph_dense, paragraph_lexical = f_paragraphs.result()
+        return Evidence(
+            cosines=cosines,
+            sentence_paragraphs=np.array([int(table[int(i)]["paragraph_number"]) for i in ids], dtype=np.int64),
+            paragraph_dense=paragraph_dense,
+            paragraph_lexical=paragraph_lexical,
+            document_dense=f_documents.result(),
+        )
+
+    # ----------------------------------------------------------------- cosines by id
+
+    def _filtered_cosines(
+        self, name: str, field: str, vector: np.ndarray, key: str, ids: np.ndarray, extra: str = "", fields: Sequence[str] = (),
+        metric: str = "IP",
+    ) -> tuple[np.ndarray, dict[int, Mapping[str, Any]]]:
+        """Inner products of ``vector`` with the ``field`` of the rows whose ``key`` is in ``ids``
+        (a search restricted to those rows, so no vector travels back)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        unique = np.unique(ids)
+        if not unique.size:
+            return np.zeros(0, dtype=np.float64), {}
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        result = self._calls(
+            f"reading {name}", "search", name, data=[vector.tolist()], anns_field=field,
+            filter=_ids_filter(key, unique) + extra, limit=int(unique.size), output_fields=[key, *fields],
+            search_params={"metric_type": metric},
+        )  # fmt: skip
+        table = {int(h["entity"][key]): {**h["entity"], "distance": float(h["distance"])} for h in (result[0] if result else [])}
+        missing = [int(i) for i in unique if int(i) not in table]
+        if missing:
+            raise CorruptIndexError(f"{self.address.text}: {name} lacks rows {missing[:5]}; rebuild with: {self._hint()}")
+        return np.array([table[int(i)]["distance"] for i in ids], dtype=np.float64), table
+
+    def cosines(self, vector: np.ndarray, ids: np.ndarray, fields: Sequence[str] = ()) -> tuple[np.ndarray, dict[int, Mapping[str, Any]]]:
+        """Cosine of each sentence id to the unit ``vector`` (one filtered search, no vectors shipped).
+
+        Returns:
+            ``(cosines in the order of ids, {id: {field: value}})`` for the scalar ``fields`` asked.
+        """
+        self._check_ids(ids)
+        return self._filtered_cosines(self._names["sentences"], "dense", vector, "id", ids, fields=fields, metric=self._metric())
+
+    def paragraph_evidence(self, tokens: Sequence[str], vector: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Of each paragraph number, in one round trip: the cosine of its mean vector to
+        ``vector`` and its local BM25 score for query ``tokens``."""
+        numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
+        cosines, table = self._filtered_cosines(
+            self._names["paragraphs"], "vector", vector, "id", numbers, fields=["terms", "terms_complete", "first_row", "rows"]
+        )
+        return cosines, self._paragraph_bm25(tokens, numbers, table)
+
+    def document_cosines(self, vector: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """Cosine of each document's unit mean vector to ``vector`` (0 for a document without sentences)."""
+        return self._filtered_cosines(self._names["documents"], "vector", vector, "doc", docs, extra=" and chunk == 0")[0]
+
+    # ----------------------------------------------------------------- exact lexical evidence
+
+    def lexical_scores(self, tokens: Sequence[str], ids: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """The local BM25 score (bm25s Lucene) of each sentence id for query ``tokens`` (``texts``: theirs, when read)."""
+        if texts is None:
+            texts = self.texts(ids)
+        return bm25_of_tokens(tokens, [tokenize(t) for t in texts], self._idf, self._avgdl)
+
+    def _paragraph_bm25(self, tokens: Sequence[str], numbers: np.ndarray, table: Mapping[int, Mapping[str, Any]]) -> np.ndarray:
+        paragraph_tokens: dict[int, list[str]] = {}
+        for number, row in table.items():
+            if row["terms_complete"]:
+                paragraph_tokens[number] = row["terms"].split()
+            else:  # too long for one VARCHAR: tokenize its sentences
+                ids = np.arange(int(row["first_row"]), int(row["first_row"]) + int(row["rows"]))
+                paragraph_tokens[number] = [t for text in self.texts(ids) for t in tokenize(text)]
+        return bm25_of_tokens(tokens, [paragraph_tokens[int(p)] for p in numbers], self._paragraph_idf, self._paragraph_avgdl)
