@@ -14,15 +14,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ..question import answer_spans, question_type
 from ..search.features import weighted_coverage
 from ..search.fusion import Ranking
 from ..search.ranker import Ranker
 from ..text import tokenize
+from .confidence import AnswerabilityModel, confidence, shipped_model
 from .focus import Vocabulary, check_focus
 
 #: Default abstention thresholds (``data/reranker.json`` may override them).
 ABSTAIN_DEFAULTS = {"hard_floor": 0.05, "soft_floor": 0.30, "min_coverage": 0.10}
+
+#: How the decision combines the hand rules and the fitted confidence:
+#: "rules" (the hand rules of :func:`should_abstain` only), "model" (abstain when the
+#: confidence is below the model's threshold) or "rules_or_model" (either abstains).
+POLICIES = ("rules", "model", "rules_or_model")
+
+#: The shipped policy, chosen on the fit halves of the evaluation datasets (``citeqa eval``).
+POLICY = "rules_or_model"
 
 
 def should_abstain(
@@ -100,6 +110,9 @@ class AbstainEvidence:
         focus_missing: What the documents lack of the question's focus (a name, a role,
             the counted thing, a casualty count, the speaker, a future date; see
             :mod:`citeqa.answer.focus`), empty when nothing is missing.
+        confidence: The fitted probability that the best sentence answers the question
+            (:mod:`citeqa.answer.confidence`).
+        rules_abstain: What the hand rules alone decided.
     """
 
     abstain: bool
@@ -108,6 +121,8 @@ class AbstainEvidence:
     top_probability: float
     answer_type_found: bool = True
     focus_missing: str = ""
+    confidence: float = 0.0
+    rules_abstain: bool = False
 
 
 def answer_type_found(question: str, texts: list[str]) -> bool:
@@ -125,6 +140,8 @@ def abstain_decision(
     thresholds: Mapping[str, float] | None = None,
     *,
     question: str | None = None,
+    policy: str | None = None,
+    model: AnswerabilityModel | None = None,
 ) -> AbstainEvidence:
     """Decide whether the documents don't answer ``query`` (see :func:`should_abstain`).
 
@@ -136,7 +153,12 @@ def abstain_decision(
         thresholds: Abstention thresholds (default: the reranker JSON's).
         question: The question as asked, whose question word gives the answer type
             (default: ``query``).
+        policy: One of :data:`POLICIES` (default :data:`POLICY`).
+        model: The answerability model (default: the shipped one).
     """
+    policy = POLICY if policy is None else policy
+    if policy not in POLICIES:
+        raise InvalidArgumentError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     thresholds = ranker.model.abstain if thresholds is None else thresholds
     if not len(ranking):
         return AbstainEvidence(True, 0.0, 0.0, 0.0)
@@ -149,5 +171,9 @@ def abstain_decision(
     best_texts = [ranker.text(int(r)) for r in ranking.ids[:FOCUS_CHECK_DEPTH]]
     typed = answer_type_found(asked, best_texts[:TYPE_CHECK_DEPTH])
     focus = check_focus(asked, best_texts, vocabulary, number_depth=TYPE_CHECK_DEPTH)
-    decision = should_abstain(best_dense, coverage, thresholds, answer_type_found=typed, focus_found=focus.found)
-    return AbstainEvidence(decision, best_dense, coverage, probability, typed, focus.missing)
+    rules = should_abstain(best_dense, coverage, thresholds, answer_type_found=typed, focus_found=focus.found)
+    model = shipped_model() if model is None else model
+    sure = confidence(asked, query, ranking, ranker, vocabulary, model)
+    unsure = sure < model.threshold
+    decision = rules if policy == "rules" else unsure if policy == "model" else rules or unsure
+    return AbstainEvidence(decision, best_dense, coverage, probability, typed, focus.missing, sure, rules)

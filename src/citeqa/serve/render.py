@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..answer.confidence import describe_confidence
 from ..errors import CiteqaError
 from ..question import clean_question
 from ..schema import Answer, Hit
@@ -103,6 +104,11 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         )
         parts.append(f'<p class="cq-answer">{cited}</p>')
         heading = f"Sources ({len(answer.citations)})"
+    if answer.confidence is not None:
+        parts.append(
+            '<p class="cq-confidence" title="Estimated chance that [1] answers the question, '
+            f'fitted on held-out documents">{escape_text(describe_confidence(answer.confidence))}</p>'
+        )
     if answer.citations:
         items = "".join(
             f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_text(hit.doc_id)}, '
