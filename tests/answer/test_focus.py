@@ -12,7 +12,6 @@ from citeqa.answer.focus import (
     name_supported,
     question_names,
     role_word,
-    speaker_words,
     word_supported,
 )
 from citeqa.answer.abstain import abstain_decision
@@ -72,17 +71,13 @@ def test_question_names_skip_the_question_word_and_title_case() -> None:
 def test_counted_words_skip_names_and_generic_counts() -> None:
     assert counted_words("How many Turkish soldiers took part?") == ["soldiers", "took", "part"]
     assert counted_words("how many turkish soldiers are in baku") == ["soldiers"]  # places, lower case too
-    assert counted_words("What is the population of Lachin?") == ["population"]
+    assert counted_words("What is the population of Lachin?") == []  # the literal "population" rule was deleted
     assert counted_words("How many times has he visited?") == []
     assert counted_words("How many people died?") == []
     assert counted_words("Where is it?") == []
 
 
-def test_speaker_and_role_words() -> None:
-    assert speaker_words("What did Russia say about the exercise?") == ["russia"]
-    assert speaker_words("What did the Armenian government say?") == ["armenian", "government"]
-    assert speaker_words("What does the declaration say about transport?") == []  # no name: no speaker
-    assert speaker_words("What did Schurf's letter say?") == []
+def test_role_words() -> None:
     assert role_word("Who is Armenia's prime minister?") == "minister"
     assert role_word("what is the name of the book written by Smith") == "book"
     assert role_word("Who is Erdogan?") is None
@@ -94,10 +89,7 @@ def test_check_focus_says_what_is_missing(vocabulary: Vocabulary) -> None:
     assert check_focus("Did NATO comment on the drills?", best, vocabulary).missing == "name 'NATO'"
     assert check_focus("Who is the prime minister?", best, vocabulary).missing == "role 'minister'"
     assert check_focus("How many ships were sunk?", best, vocabulary).missing.startswith("counted 'ships")
-    assert check_focus("What did Erdogan say about the drill?", best, vocabulary).missing == "speaker 'erdogan'"
     assert check_focus("When will the next drill be held?", best, vocabulary).missing == "future date"
-    assert check_focus("How many people died in the conflict?", best, vocabulary).missing == "casualty count"
-    assert check_focus("How many people died?", ["The fighting killed 500 soldiers."], vocabulary).found
     assert check_focus("When will they meet?", ["The leaders will meet on May 3."], vocabulary).found
     for question in ("How many villages were liberated?", "How many times has Erdogan visited?", "What did the ministry say?"):
         assert check_focus(question, best, vocabulary).found, question

@@ -193,9 +193,6 @@ def rule_switches() -> dict[str, Callable[[], contextlib.AbstractContextManager[
         "names": patch(focus, "name_supported", lambda name, vocabulary: True),
         "role": patch(focus, "role_word", lambda question: None),
         "counted words": patch(focus, "counted_words", lambda question: []),
-        "population": patch(focus, "_POPULATION", _never()),
-        "casualty count": patch(focus, "_CASUALTY_ASKED", _never()),
-        "speaker": patch(focus, "speaker_words", lambda question: []),
         "future date": patch(focus, "_FUTURE_WHEN", _never()),
         "answer type": patch(ranker, "answer_type_found", lambda question, texts: True),
     }
@@ -234,11 +231,11 @@ def ablation_table(observations: Sequence[Obs], log: Callable[[str], None]) -> l
     for name, switch in rule_switches().items():
         started = time.perf_counter()
         with switch():
-            lines.append(row(name, lambda o: abstain_decision(o.query, o.ranking, o.extra["ranker"], o.extra["vocabulary"], question=o.question, policy="rules").abstain))
+            lines.append(row(name, lambda o: abstain_decision(o.query, o.ranking, o.extra["ranker"], o.extra["vocabulary"], question=o.question, policy="rules", with_confidence=False).abstain))
         log(f"  ablation {name}: {time.perf_counter() - started:.0f}s")
     # the similarity floors (hard_floor, soft_floor, min_coverage) are thresholds, not code: pass ones that never fire
     off = {"hard_floor": -2.0, "soft_floor": -2.0, "min_coverage": 0.0}
-    lines.append(row("similarity floors", lambda o: abstain_decision(o.query, o.ranking, o.extra["ranker"], o.extra["vocabulary"], off, question=o.question, policy="rules").abstain))
+    lines.append(row("similarity floors", lambda o: abstain_decision(o.query, o.ranking, o.extra["ranker"], o.extra["vocabulary"], off, question=o.question, policy="rules", with_confidence=False).abstain))
     return lines
 
 

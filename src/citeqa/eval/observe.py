@@ -126,7 +126,7 @@ class Asker:
         ids = [int(i) for i in ranking.ids]
         rank = next((p for p, i in enumerate(ids, 1) if i in gold), None)
         features = ans.feature_vector(ans.question_features(question, query, ranking, self.ranker, self.vocabulary))
-        baseline = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=question, policy="rules").abstain
+        baseline = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=question, policy="rules", with_confidence=False).abstain
         return Obs(
             dataset, half, kind, question, query, ranking, rank == 1, rank is not None and rank <= 3, rank, features, baseline,
             extra={"ranker": self.ranker, "vocabulary": self.vocabulary, "index": str(self.index.path.parent)},
@@ -240,7 +240,7 @@ def refresh(observations: Sequence[Obs]) -> None:
         if ranker is None:
             continue
         o.features = ans.feature_vector(ans.question_features(o.question, o.query, o.ranking, ranker, vocabulary))
-        o.baseline = abstain_decision(o.query, o.ranking, ranker, vocabulary, question=o.question, policy="rules").abstain
+        o.baseline = abstain_decision(o.query, o.ranking, ranker, vocabulary, question=o.question, policy="rules", with_confidence=False).abstain
 
 
 def collect(
