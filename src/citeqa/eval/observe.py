@@ -7,8 +7,9 @@ and cached by the documents' content. Every question goes through the product's 
 rule-based abstention (:func:`citeqa.answer.abstain.abstain_decision` with the rules
 only: the baseline of the same run) and (b) the answerability features
 (:func:`citeqa.answer.confidence.question_features`). Observations are cached as JSON
-keyed by the corpus, the features and the source of the modules that decide them, so a
-later run only refits and reprints.
+keyed by the corpus and the sources that decide the rankings (:func:`code_version`);
+features and the rule abstention are recomputed from the cached rankings on every load
+(:func:`refresh`), so a later run only recomputes, refits and reprints.
 """
 
 from __future__ import annotations
