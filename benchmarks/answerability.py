@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from citeqa.config import eval_cache_dir, shared_data_path  # noqa: E402
-from citeqa.embed import get_embedder  # noqa: E402
-from citeqa.eval import corpora, honest, observe  # noqa: E402
+from citeqa.config import eval_cache_dir, shared_data_path
+from citeqa.embed import get_embedder
+from citeqa.eval import corpora, honest, observe
 
 MODEL_FILE = REPO / "src" / "citeqa" / "data" / "answerability.json"
 

@@ -182,7 +182,12 @@ def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
     """Fit/report-half tables of every dataset present (the gold file always; shared ones when found)."""
     from pathlib import Path
 
-    from .config import default_news_path, default_squad2_path, default_squad_path, eval_cache_dir
+    from .config import (
+        default_news_path,
+        default_squad2_path,
+        default_squad_path,
+        eval_cache_dir,
+    )
     from .embed import get_embedder
     from .eval import corpora, honest, observe
 

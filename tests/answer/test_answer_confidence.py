@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from citeqa.answer import confidence as ans
 from citeqa.errors import InvalidArgumentError
 from citeqa.schema import Answer
-from citeqa.answer import confidence as ans
 
 TINY = (
     "Rhine facts\n\n"

@@ -17,12 +17,16 @@ from citeqa.answer.focus import Vocabulary, check_focus
 NEWS_DS = [
     "Nintendo's DS handheld game console has officially gone on sale in Europe.",
     "Since going on sale in Japan and the US at the end of 2004, Nintendo has sold almost 4m DS consoles.",
-    "Part of this popularity may be due to the fact that the DS can run any of the catalogue of 700 games "
-    "produced for Nintendo's GameBoy Advance handheld.",
+    (
+        "Part of this popularity may be due to the fact that the DS can run any of the catalogue of 700 games "
+        "produced for Nintendo's GameBoy Advance handheld."
+    ),
 ]
 NEWS_BOEING = [
-    "US aircraft firm Boeing has unveiled its new long-distance 777 plane, as it tries to regain its position "
-    "as the industry's leading manufacturer.",
+    (
+        "US aircraft firm Boeing has unveiled its new long-distance 777 plane, as it tries to regain its position "
+        "as the industry's leading manufacturer."
+    ),
     "Boeing, in contrast to European rival Airbus, hopes airlines will want to fly smaller aircraft over longer distances.",
     "Airbus, which overtook Boeing as the number one civilian planemaker in 2003, is focusing on so-called super jumbos.",
 ]
@@ -33,8 +37,10 @@ NEWS_UKIP = [
 GOLD_LACHIN = [
     "Turkish and Azerbaijani militaries launched a joint drill in Azerbaijan's Lachin region.",
     "President Recep Tayyip Erdoğan has visited Azerbaijan more than 20 times.",
-    "During the 44-day conflict, which ended in a truce on Nov. 10, Azerbaijan liberated several cities and "
-    "nearly 300 settlements and villages in Nagorno-Karabakh.",
+    (
+        "During the 44-day conflict, which ended in a truce on Nov. 10, Azerbaijan liberated several cities and "
+        "nearly 300 settlements and villages in Nagorno-Karabakh."
+    ),
 ]
 SQUAD_STEAM = [
     "A steam engine is a heat engine that performs mechanical work using steam as its working fluid.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from citeqa.answer.abstain import abstain_decision, should_abstain
 from citeqa.answer.focus import (
     Vocabulary,
     check_focus,
@@ -14,8 +15,6 @@ from citeqa.answer.focus import (
     role_word,
     word_supported,
 )
-from citeqa.answer.abstain import abstain_decision
-from citeqa.answer.abstain import should_abstain
 
 TEXTS = [
     "Turkish and Azerbaijani forces held a cease-fire drill near Lachin.",

@@ -17,8 +17,8 @@ No feature names a word of any particular question.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

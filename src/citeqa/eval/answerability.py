@@ -18,7 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..answer.confidence import FEATURES, AnswerabilityModel, feature_vector, question_features
+from ..answer.confidence import (
+    FEATURES,
+    AnswerabilityModel,
+    feature_vector,
+    question_features,
+)
 from ..errors import InvalidArgumentError
 
 __all__ = [
@@ -145,7 +150,7 @@ def threshold_for(confidences: Sequence[float], max_false: float) -> float:
         raise InvalidArgumentError("no confidences to pick a threshold from")
     if not 0.0 <= max_false < 1.0:
         raise InvalidArgumentError(f"max_false must be in [0, 1), got {max_false}")
-    allowed = int(math.floor(max_false * c.size + 1e-9))
+    allowed = math.floor(max_false * c.size + 1e-9)
     return float(c[allowed])  # values below c[allowed]: at most `allowed` of them
 
 
