@@ -105,10 +105,8 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         parts.append(f'<p class="cq-answer">{cited}</p>')
         heading = f"Sources ({len(answer.citations)})"
     if answer.confidence is not None:
-        parts.append(
-            '<p class="cq-confidence" title="Estimated chance that [1] answers the question, '
-            f'fitted on held-out documents">{escape_text(describe_confidence(answer.confidence))}</p>'
-        )
+        shown = describe_confidence(answer.confidence) + " that [1] answers the question"
+        parts.append(f'<p class="cq-confidence">{escape_text(shown)}</p>')
     if answer.citations:
         items = "".join(
             f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_text(hit.doc_id)}, '
