@@ -169,11 +169,11 @@ def test_eval_reports_progress_per_stage_on_stderr(built_dir):
         + json.dumps({"id": "u01", "kind": "unanswerable", "question": ABSTAIN_QUESTION, "topic": "off"}) + "\n",
         encoding="utf-8",
     )
-    result = run("eval", "--gold", "gold.jsonl", "--index", "idx", "--no-squad", "--json", cwd=built_dir)
+    result = run("eval", "--gold", "gold.jsonl", "--index", "idx", "--no-squad", "--no-honest", "--json", cwd=built_dir)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["gold"]  # stdout stays pure JSON
     progress = [line for line in result.stderr.splitlines() if line.startswith("citeqa: gold:")]
     assert [p.split(":", 2)[2].split()[0] for p in progress] == ["loading", "asking", "done"], result.stderr
     assert "asking 2 questions of 1 documents" in result.stderr
-    silent = run("eval", "--gold", "gold.jsonl", "--index", "idx", "--no-squad", "--json", "--quiet", cwd=built_dir)
+    silent = run("eval", "--gold", "gold.jsonl", "--index", "idx", "--no-squad", "--no-honest", "--json", "--quiet", cwd=built_dir)
     assert silent.returncode == 0 and "gold:" not in silent.stderr

@@ -114,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cache", metavar="DIR", help="cache folder for the built SQuAD index (default: ~/.cache/citeqa/eval)")
     evaluate.add_argument("--no-gold", action="store_true", help="skip the gold-file evaluation")
     evaluate.add_argument("--no-squad", action="store_true", help="skip the SQuAD evaluation")
+    evaluate.add_argument("--squad2", metavar="PATH", help="SQuAD 2.0 JSON (default: ../shared/data/squad2/dev-v2.0-tune.json)")
+    evaluate.add_argument("--news", metavar="DIR", help="news dev folder (default: ../shared/data/news-dev)")
+    evaluate.add_argument("--no-news", action="store_true", help="skip the news dev set")
+    evaluate.add_argument(
+        "--no-honest", action="store_true", help="skip the fit/report-half answerability tables (citeqa.eval.honest)"
+    )
+    evaluate.add_argument("--no-ablation", action="store_true", help="skip the rule-by-rule ablation table")
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
     evaluate.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
@@ -171,6 +178,11 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
             print(f"      {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
         return
     print(_inert(result.text))
+    if result.confidence is not None:
+        print()
+        from .answer.confidence import describe_confidence
+
+        print(describe_confidence(result.confidence) + " that [1] answers the question")
     if result.citations:
         print()
         print("Sources:")
@@ -256,11 +268,57 @@ def _eval(args: argparse.Namespace) -> int:
         with_squad=with_squad,
         log=None if args.quiet else (lambda message: print(f"{PROG}: {message}", file=sys.stderr, flush=True)),
     )
+    honest_lines = [] if args.no_honest else _honest_tables(args, with_squad)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({**results, "honest": honest_lines}, indent=2))
     else:
         print(format_report(results["gold"], results["squad"]))
+        if honest_lines:
+            print()
+            print("\n".join(honest_lines))
     return 0
+
+
+def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
+    """Fit/report-half tables of every dataset present (the gold file always; shared ones when found)."""
+    from pathlib import Path
+
+    from .config import (
+        default_news_path,
+        default_squad2_path,
+        default_squad_path,
+        eval_cache_dir,
+    )
+    from .embed import get_embedder
+    from .eval import corpora, honest, observe
+
+    def log(message: str) -> None:
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+    loaded = []
+    wanted = [
+        ("squad11", args.squad, default_squad_path, with_squad, lambda p: corpora.load_squad(p, "squad11"), True),
+        ("squad2", args.squad2, default_squad2_path, with_squad, lambda p: corpora.load_squad(p, "squad2"), False),
+        ("news", args.news, default_news_path, not args.no_news, corpora.load_news, True),
+    ]
+    for name, given, default, enabled, load, cross in wanted:
+        if not enabled:
+            continue
+        path = Path(given) if given else default()
+        if not path.exists():
+            log(f"{name} not found at {path}; its fit/report tables are skipped (pass its path, see citeqa eval --help)")
+            continue
+        loaded.append((load(path), cross, 2 if name == "squad11" else 1))
+    if not args.no_gold:
+        loaded.append((corpora.load_gold(args.gold), False, 1))
+    if not loaded:
+        return []
+    if not any(c.name != "gold" for c, _, _ in loaded):
+        log("no shared dataset found: only the gold file (report-only) is tabled, with the shipped model; nothing is fitted")
+    cache = (Path(args.cache) if args.cache else eval_cache_dir()) / "answerability"
+    observations = observe.collect(loaded, cache, get_embedder(), log)
+    lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)
+    return lines
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -98,6 +98,16 @@ def default_squad_path() -> Path:
     return shared_data_path("squad", "dev-v1.1-tune.json")
 
 
+def default_squad2_path() -> Path:
+    """SQuAD 2.0 dev tune half (with unanswerable questions): ``../shared/data/squad2/dev-v2.0-tune.json``."""
+    return shared_data_path("squad2", "dev-v2.0-tune.json")
+
+
+def default_news_path() -> Path:
+    """News dev set (BBC articles and ``qa.jsonl``): ``../shared/data/news-dev``."""
+    return shared_data_path("news-dev")
+
+
 def default_gold_path() -> Path:
     """The shipped article's gold questions (``data/eval/lachin-gold.jsonl``)."""
     return package_data("eval", GOLD_NAME)

@@ -263,13 +263,15 @@ class Index:
         cleaned = clean_question(question)
         query, ranking = self.rank_turn(cleaned, history, max(10, max_citations))
         hits = [self.hit(int(i), float(s)) for i, s in zip(ranking.ids, ranking.scores)]
-        abstain = self._should_abstain(query, ranking)
+        evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
         return compose_answer(
-            hits, abstain=abstain, interpreted_as=query, question=cleaned, max_citations=max_citations
+            hits,
+            abstain=evidence.abstain,
+            interpreted_as=query,
+            question=cleaned,
+            max_citations=max_citations,
+            confidence=evidence.confidence,
         )
-
-    def _should_abstain(self, query: str, ranking: Ranking) -> bool:
-        return abstain_decision(query, ranking, self.ranker, self.vocabulary).abstain
 
 
 def open_store(address: str | os.PathLike[str], *, check_stale: bool = True) -> SentenceStore:

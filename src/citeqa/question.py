@@ -157,11 +157,65 @@ _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|de|da|von|van|bin|al|the)\
 _WHEN = re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade)\b|\bwhich (?:year|date|day|month|century)\b|\bsince when\b|\bhow long ago\b", re.IGNORECASE)
 _COUNT = re.compile(
     r"\bhow (?:many|much|long|often|old|far|big|large)\b"
-    r"|\bwhat (?:(?:is|was|are|were) )?(?:the )?(?:number|percentage|amount|population|cost|price)\b",
+    r"|\bwhat (?:(?:is|was|are|were) )?(?:the )?(?:number|percentage|amount|cost|price)\b",
     re.IGNORECASE,
 )
 _WHO = re.compile(r"\bwho(?:m|se)?\b|\bwhich (?:person|people|man|woman|group|company|organi[sz]ation|country|countries|ministry)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\bwhere\b|\bwhat (?:region|city|country|place|town|area)\b|\bwhich (?:region|city|place|town|area)\b|\bin what (?:region|city|country|place)\b", re.IGNORECASE)
+
+
+_TIME_UNIT = r"(?:seconds?|minutes?|hours?|days?|nights?|weeks?|fortnights?|months?|years?|decades?|centur(?:y|ies)|millenni(?:um|a))"
+_LENGTH_UNIT = (
+    r"(?:(?:kilo|centi|milli)?met(?:re|er)s?|km|cm|mm|m|miles?|mi|feet|foot|ft|inch(?:es)?|yards?|yd|"
+    r"light[- ]years?|nautical miles?)"
+)
+_AMOUNT = rf"(?:\d[\d,.]*|{_NUMBER_WORD}(?:[- ]{_NUMBER_WORD})*)(?:\s+(?:and\s+a\s+half|million|billion|thousand|hundred))?"
+_MONEY = re.compile(
+    rf"[$£€¥]\s?\d[\d,.]*(?:\s*(?:million|billion|trillion|bn|m|k)\b)?"
+    rf"|\b{_QUALIFIER}{_AMOUNT}(?:\s+(?:million|billion|trillion))?\s+(?:dollars?|euros?|pounds?|yen|yuan|rupees?|francs?|"
+    r"marks?|pesos?|roubles?|rubles?|cents?|pence|lira|dinars?|manats?|drams?|USD|EUR|GBP)\b",
+    re.IGNORECASE,
+)
+_MEASURES = {
+    "duration_or_length": re.compile(
+        rf"\b{_QUALIFIER}{_AMOUNT}(?:\s*-\s*|\s+)(?:{_TIME_UNIT}|{_LENGTH_UNIT})\b(?!\s+ago\b)"
+        r"|\b(?:from|between)\s+(?:1[0-9]|20)\d\d\s+(?:to|and|until|till)\s+(?:1[0-9]|20)\d\d\b",
+        re.IGNORECASE,
+    ),
+    "length": re.compile(rf"\b{_QUALIFIER}{_AMOUNT}(?:\s*-\s*|\s+)(?:{_LENGTH_UNIT})\b", re.IGNORECASE),
+    "age": re.compile(rf"\b{_QUALIFIER}{_AMOUNT}(?:\s*-\s*|\s+)years?(?:\s*-\s*|\s+)old\b|\baged?\s+\d+\b|\b{_AMOUNT}(?:\s*-\s*|\s+){_TIME_UNIT}\b", re.IGNORECASE),
+}
+_MEASURE_ASKED = (
+    (re.compile(r"\bhow long\b(?!\s+ago)", re.IGNORECASE), "duration_or_length"),
+    (re.compile(r"\bhow (?:far|tall|high|wide|deep|big|large)\b", re.IGNORECASE), "length"),
+    (re.compile(r"\bhow old\b", re.IGNORECASE), "age"),
+)
+
+
+def measure_kind(question: str) -> str | None:
+    """What a "how long / far / old" question measures: "duration_or_length", "length", "age", or None.
+
+    "How long" asks for a duration ("44-day", "six weeks") *or* a length ("1,230
+    kilometres"); "how far/tall/high/wide/deep/big/large" for a length or size; "how old"
+    for an age. Other count questions ("how many", "how much") take any number.
+    """
+    for pattern, kind in _MEASURE_ASKED:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def measure_spans(question: str, text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` that answer a count question: a number with the measured unit, or any number.
+
+    With :func:`measure_kind` None: every number with its unit word, except that a "how
+    much" question also takes money ("$5 million", "30 euros"). With a measure: only
+    numbers carrying one of its units (a duration, a length, an age).
+    """
+    kind = measure_kind(question)
+    if kind is None:
+        return [m.span() for m in _NUMBER.finditer(text)] + [m.span() for m in _MONEY.finditer(text)]
+    return [m.span() for m in _MEASURES[kind].finditer(text)]
 
 
 def question_type(question: str) -> str | None:
@@ -206,7 +260,7 @@ def answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:
         found = dates
     else:
         # numbers and names that are part of a date ("Nov. 10") answer "when", not this
-        found = [m.span() for m in _NUMBER.finditer(text)] if kind == "count" else _names(text)
+        found = measure_spans(question, text) if kind == "count" else _names(text)
         found = [(s, e) for s, e in found if not any(s < de and ds < e for ds, de in dates)]
     asked = set(words(question))
     spans: list[tuple[int, int]] = []
@@ -244,7 +298,7 @@ _UNITS = {
     "area": "hectare hectares acre acres square",
     "frequency": "times once twice",
 }
-_MEASURES = {
+_UNIT_KINDS = {
     "long": ("time", "distance"),
     "old": ("time",),
     "often": ("frequency",),
@@ -285,7 +339,7 @@ def _asked_thing(question: str) -> tuple[set[str], str]:
 def _count_spans(question: str, text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The quantities of ``text`` that count the asked thing, or carry the asked kind of unit."""
     thing, measure = _asked_thing(question)
-    units = {u for kind in _MEASURES.get(measure, ()) for u in _UNITS[kind].split()}
+    units = {u for kind in _UNIT_KINDS.get(measure, ()) for u in _UNITS[kind].split()}
     text_words = _word_spans(text)
     numbers = [start for start, _ in found]
     kept = []

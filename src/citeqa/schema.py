@@ -52,7 +52,11 @@ class Hit:
 
     Attributes:
         text: The sentence, verbatim.
-        score: Relevance; higher is better and hits come in descending order.
+        score: The reranker's softmax share of this sentence among the candidates of this
+            one question (the scores of all candidates sum to 1). Higher is better and hits
+            come in descending order, but it is *not* a probability of being right: when
+            every candidate is poor, the least poor one still gets a share near 1. How
+            likely the answer is right is :attr:`Answer.confidence`.
         doc_id: The document it comes from.
         sentence_id: Its row in the index.
         start: Character offset of the sentence in the document.
@@ -95,18 +99,26 @@ class Answer:
         abstained: True when nothing in the documents seems to answer the question.
         interpreted_as: The query actually searched (differs from the question when a
             follow-up was resolved against the conversation).
+        confidence: The fitted, calibrated probability (0..1) that citation [1] answers
+            the question (:mod:`citeqa.answer.confidence`); None when not computed.
     """
 
     text: str
     citations: list[Hit] = field(default_factory=list)
     abstained: bool = False
     interpreted_as: str = ""
+    confidence: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``{"text", "abstained", "interpreted_as", "citations": [...]}``."""
+        """A JSON-ready dict: ``{"text", "abstained", "interpreted_as", "confidence", "citations": [...]}``."""
         return {
             "text": self.text,
             "abstained": self.abstained,
             "interpreted_as": self.interpreted_as,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 4),
             "citations": [hit.to_dict() for hit in self.citations],
         }

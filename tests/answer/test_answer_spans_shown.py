@@ -47,7 +47,7 @@ def test_how_much_marks_only_the_quantity_of_the_asked_thing(question, expected)
 
 def test_count_without_a_named_thing_needs_a_unit_of_the_asked_measure_else_nothing():
     assert _shown("How much does the crane lift?", CRANE) == ["forty tonnes"]
-    assert _shown("How much did it cost?", "The bridge cost $4.5 million and took 300 workers three years.") == ["4.5 million"]
+    assert _shown("How much did it cost?", "The bridge cost $4.5 million and took 300 workers three years.") == ["$4.5 million"]
     assert _shown("What is the population of the town?", "The town has 12,000 inhabitants and 3 schools.") == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from citeqa.answer.abstain import abstain_decision, should_abstain
 from citeqa.answer.focus import (
     Vocabulary,
     check_focus,
@@ -12,11 +13,8 @@ from citeqa.answer.focus import (
     name_supported,
     question_names,
     role_word,
-    speaker_words,
     word_supported,
 )
-from citeqa.answer.abstain import abstain_decision
-from citeqa.answer.abstain import should_abstain
 
 TEXTS = [
     "Turkish and Azerbaijani forces held a cease-fire drill near Lachin.",
@@ -72,17 +70,13 @@ def test_question_names_skip_the_question_word_and_title_case() -> None:
 def test_counted_words_skip_names_and_generic_counts() -> None:
     assert counted_words("How many Turkish soldiers took part?") == ["soldiers", "took", "part"]
     assert counted_words("how many turkish soldiers are in baku") == ["soldiers"]  # places, lower case too
-    assert counted_words("What is the population of Lachin?") == ["population"]
+    assert counted_words("What is the population of Lachin?") == []  # the literal "population" rule was deleted
     assert counted_words("How many times has he visited?") == []
     assert counted_words("How many people died?") == []
     assert counted_words("Where is it?") == []
 
 
-def test_speaker_and_role_words() -> None:
-    assert speaker_words("What did Russia say about the exercise?") == ["russia"]
-    assert speaker_words("What did the Armenian government say?") == ["armenian", "government"]
-    assert speaker_words("What does the declaration say about transport?") == []  # no name: no speaker
-    assert speaker_words("What did Schurf's letter say?") == []
+def test_role_words() -> None:
     assert role_word("Who is Armenia's prime minister?") == "minister"
     assert role_word("what is the name of the book written by Smith") == "book"
     assert role_word("Who is Erdogan?") is None
@@ -94,10 +88,7 @@ def test_check_focus_says_what_is_missing(vocabulary: Vocabulary) -> None:
     assert check_focus("Did NATO comment on the drills?", best, vocabulary).missing == "name 'NATO'"
     assert check_focus("Who is the prime minister?", best, vocabulary).missing == "role 'minister'"
     assert check_focus("How many ships were sunk?", best, vocabulary).missing.startswith("counted 'ships")
-    assert check_focus("What did Erdogan say about the drill?", best, vocabulary).missing == "speaker 'erdogan'"
     assert check_focus("When will the next drill be held?", best, vocabulary).missing == "future date"
-    assert check_focus("How many people died in the conflict?", best, vocabulary).missing == "casualty count"
-    assert check_focus("How many people died?", ["The fighting killed 500 soldiers."], vocabulary).found
     assert check_focus("When will they meet?", ["The leaders will meet on May 3."], vocabulary).found
     for question in ("How many villages were liberated?", "How many times has Erdogan visited?", "What did the ministry say?"):
         assert check_focus(question, best, vocabulary).found, question
@@ -117,12 +108,20 @@ def test_missing_focus_abstains_even_when_similar() -> None:
         ("How many warships has Erdogan sent to Azerbaijan?", "counted 'warships'"),
     ],
 )
-def test_article_index_abstains_when_the_focus_is_missing(article_index, question: str, missing: str) -> None:
+def test_article_index_rules_abstain_when_the_focus_is_missing(article_index, question: str, missing: str) -> None:
     query_ranking = article_index.rank(question, 10, question=question)
-    evidence = abstain_decision(question, query_ranking, article_index.ranker, article_index.vocabulary, question=question)
-    assert evidence.abstain and evidence.focus_missing == missing
-    assert evidence.answer_type_found and evidence.best_dense > 0.3  # similarity alone would answer
-    assert article_index.answer(question).abstained
+    rules = abstain_decision(
+        question, query_ranking, article_index.ranker, article_index.vocabulary, question=question, policy="rules"
+    )
+    assert rules.abstain and rules.focus_missing == missing
+    assert rules.answer_type_found and rules.best_dense > 0.3  # similarity alone would answer
+    either = abstain_decision(
+        question, query_ranking, article_index.ranker, article_index.vocabulary, question=question, policy="rules_or_model"
+    )
+    assert either.abstain
+    # the shipped policy (chosen on fit halves) decides what Index.answer does
+    shipped = abstain_decision(question, query_ranking, article_index.ranker, article_index.vocabulary, question=question)
+    assert article_index.answer(question).abstained == shipped.abstain
 
 
 @pytest.mark.parametrize(

@@ -110,3 +110,19 @@ def test_api_functions_use_an_explicit_index(article_index):
 def test_bad_k_is_refused_with_the_value(article_index):
     with pytest.raises(citeqa.InvalidArgumentError, match="k must be between 1 and 100, got 0"):
         article_index.retrieve("anything", k=0)
+
+
+def test_how_long_takes_durations_and_lengths_not_bare_numbers() -> None:
+    from citeqa.question import answer_spans, measure_kind
+
+    def spans(question: str, text: str) -> list[str]:
+        return [text[s:e] for s, e in answer_spans(question, text)]
+
+    assert measure_kind("How long did the war last?") == "duration_or_length"
+    assert spans("How long did the war last?", "During the 44-day conflict, 300 villages were freed.") == ["44-day"]
+    assert spans("How long is the Rhine?", "Its length is about 1,230 kilometres.") == ["about 1,230 kilometres"]
+    assert spans("How long is the Rhine?", "The Rhine has 12 ports.") == []
+    assert spans("How far is the harbour?", "It lies 12 miles away and has 3 piers.") == ["12 miles"]
+    assert spans("How old is he?", "He is 45 years old.") == ["45 years old"]
+    assert spans("How much did the bid value the club at?", "The bid valued it at £800m ($1.5bn).") != []
+    assert spans("How many ships can it berth?", "It can berth twelve ships.") == ["twelve ships"]

@@ -96,6 +96,7 @@ def compose_answer(
     question: str = "",
     closest: int = 2,
     max_citations: int = MAX_CITATIONS,
+    confidence: float | None = None,
 ) -> Answer:
     """Build the :class:`Answer` from ranked hits.
 
@@ -106,6 +107,7 @@ def compose_answer(
         question: The question as asked (marks the answer words of cited sentences).
         closest: How many closest passages to list when abstaining.
         max_citations: Cite at most this many sentences.
+        confidence: The probability that the best hit answers the question (kept on the answer).
     """
     if abstain or not hits:
         shown = list(hits[: min(closest, max_citations)])
@@ -113,8 +115,14 @@ def compose_answer(
         if shown:
             lines.append(CLOSEST_HEADING)
             lines.extend(f"[{i}] {hit.text}" for i, hit in enumerate(shown, 1))
-        return Answer(text="\n".join(lines), citations=shown, abstained=True, interpreted_as=interpreted_as)
+        return Answer(
+            text="\n".join(lines), citations=shown, abstained=True, interpreted_as=interpreted_as, confidence=confidence
+        )
     citations = with_answer_spans(question or interpreted_as, select_citations(hits, max_citations=max_citations))
     return Answer(
-        text=format_cited(citations), citations=citations, abstained=False, interpreted_as=interpreted_as
+        text=format_cited(citations),
+        citations=citations,
+        abstained=False,
+        interpreted_as=interpreted_as,
+        confidence=confidence,
     )

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..answer.confidence import describe_confidence
 from ..errors import CiteqaError
 from ..question import clean_question
 from ..schema import Answer, Hit
@@ -114,6 +115,9 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         )
         parts.append(f'<p class="cq-answer">{cited}</p>')
         heading = f"Sources ({len(answer.citations)})"
+    if answer.confidence is not None:
+        shown = describe_confidence(answer.confidence) + " that [1] answers the question"
+        parts.append(f'<p class="cq-confidence">{escape_text(shown)}</p>')
     if answer.citations:
         items = "".join(
             f'<li><a class="cq-source" href="{_anchor(answer_id, i)}">[{i}] {escape_name(hit.doc_id)}, '

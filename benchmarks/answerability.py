@@ -1,0 +1,72 @@
+"""Fit the answerability model on fit halves and print every table on report halves (``citeqa eval`` prints the same).
+
+Usage (from the repository root):
+    PYTHONPATH=src python benchmarks/answerability.py [--squad PATH] [--squad2 PATH]
+        [--news DIR] [--gold FILE] [--cache DIR] [--write] [--no-ablation] [--skip NAME ...]
+
+Observations (every question asked through the product, cached): :mod:`citeqa.eval.observe`.
+Models, the policy choice (fit halves only) and the tables: :mod:`citeqa.eval.honest`.
+``--write`` ships the combined model with the chosen policy's threshold to
+``src/citeqa/data/answerability.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from citeqa.config import eval_cache_dir, shared_data_path
+from citeqa.embed import get_embedder
+from citeqa.eval import corpora, honest, observe
+
+MODEL_FILE = REPO / "src" / "citeqa" / "data" / "answerability.json"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", default=str(shared_data_path("squad", "dev-v1.1-tune.json")))
+    parser.add_argument("--squad2", default=str(shared_data_path("squad2", "dev-v2.0-tune.json")))
+    parser.add_argument("--news", default=str(shared_data_path("news-dev")))
+    parser.add_argument("--gold", default=None, help="gold JSONL (default: the packaged one)")
+    parser.add_argument("--cache", default=str(eval_cache_dir() / "answerability"))
+    parser.add_argument("--cross-every", type=int, default=2, help="ask every Nth question as a cross-document negative (SQuAD 1.1)")
+    parser.add_argument("--write", action="store_true", help=f"save the shipped model to {MODEL_FILE}")
+    parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--skip", nargs="*", default=[], choices=list(honest.DATASETS), help="datasets to leave out")
+    args = parser.parse_args(argv)
+    if args.cross_every < 1:
+        parser.error(f"--cross-every must be >= 1, got {args.cross_every}")
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    loaded = []
+    if "squad11" not in args.skip:
+        loaded.append((corpora.load_squad(args.squad, "squad11"), True, args.cross_every))
+    if "squad2" not in args.skip:
+        loaded.append((corpora.load_squad(args.squad2, "squad2"), False, 1))
+    if "news" not in args.skip:
+        loaded.append((corpora.load_news(args.news), True, 1))
+    if "gold" not in args.skip:
+        loaded.append((corpora.load_gold(args.gold), False, 1))
+    observations = observe.collect(loaded, Path(args.cache), get_embedder(), log)
+    log(f"all asked in {time.perf_counter() - started:.0f}s")
+    lines, models = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)
+    print("\n".join(lines))
+    if args.write:
+        if "shipped" not in models:
+            parser.error("nothing fitted (no fit half present); cannot --write")
+        models["shipped"].save(MODEL_FILE)
+        log(f"wrote {MODEL_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

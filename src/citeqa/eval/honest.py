@@ -1,0 +1,376 @@
+"""Honest evaluation tables: answerability fitted on fit halves, every dataset reported on its report half.
+
+Models (:data:`FAMILIES`): fitted on all fit halves (combined), on SQuAD only (1.1 + 2.0)
+and on news only (the cross-domain table), a one-feature cosine reference, and the
+combined features with the label "the question is answerable" for comparison. Each
+abstains below the threshold that keeps false abstention (answerable questions whose [1]
+is right) at or below 5% on each of its fit datasets. The abstention *policy* (rules,
+model, rules or model) is chosen on fit halves only (:func:`choose_policy`), and the
+hand rules are ablated one by one on the report halves (:func:`ablation_table`).
+Observations come from :mod:`citeqa.eval.observe`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..answer import abstain as abstain_module
+from ..answer import focus as focus_module
+from ..answer.abstain import abstain_decision
+from ..answer.confidence import AnswerabilityModel, shipped_model
+from . import answerability as ans
+from . import corpora
+from .observe import Obs
+
+MAX_FALSE = 0.05
+DATASETS = ("squad11", "squad2", "news", "gold")
+
+
+#: name -> (fit datasets, features, label). "cosine-only" is the one-feature reference
+#: (Platt-scaled best cosine); "comb-answ" is the combined model fitted with label 1 = "the
+#: question is answerable" instead of "[1] is right", for comparison only.
+FAMILIES = {
+    "combined": (("squad11", "squad2", "news"), ans.FEATURES, "right1"),
+    "squad-only": (("squad11", "squad2"), ans.FEATURES, "right1"),
+    "news-only": (("news",), ans.FEATURES, "right1"),
+    "cosine-only": (("squad11", "squad2", "news"), ("best_dense",), "right1"),
+    "comb-answ": (("squad11", "squad2", "news"), ans.FEATURES, "answerable"),
+}
+
+
+def matrix(model: AnswerabilityModel, rows: Sequence[Obs]) -> np.ndarray:
+    """The feature columns ``model`` reads, for ``rows``."""
+    columns = [ans.FEATURES.index(f) for f in model.features]
+    return np.array([o.features for o in rows]).reshape(len(rows), -1)[:, columns]
+
+
+def fit_model(
+    observations: Sequence[Obs], datasets: Sequence[str], name: str, features: Sequence[str] = ans.FEATURES, label: str = "right1"
+) -> AnswerabilityModel:
+    """Fit on the fit halves of ``datasets``: each dataset weighs the same in total."""
+    rows = [o for o in observations if o.half == corpora.FIT and o.dataset in datasets]
+    x = np.array([o.features for o in rows])[:, [ans.FEATURES.index(f) for f in features]]
+    y = np.array([1.0 if (o.right1 if label == "right1" else o.answerable) else 0.0 for o in rows])
+    counts = {d: sum(o.dataset == d for o in rows) for d in datasets}
+    weights = np.array([len(rows) / (len(datasets) * counts[o.dataset]) for o in rows])
+    kinds = {d: {k: sum(o.dataset == d and o.kind == k for o in rows) for k in sorted({o.kind for o in rows if o.dataset == d})} for d in datasets}
+    model = ans.fit_model(
+        x, y, weights, features=tuple(features),
+        info={
+            "name": name,
+            "fitted_on": f"fit halves of {', '.join(datasets)} (split by document, citeqa.eval.corpora); "
+            + ("label 1 = citation [1] is a correct sentence" if label == "right1" else "label 1 = the question is answerable")
+            + "; every dataset weighs the same in total",
+            "counts": kinds,
+            "l2": 1.0,
+            "script": "citeqa eval (citeqa.eval.honest) / benchmarks/answerability.py --write",
+        },
+    )
+    confidences = model.confidence(x)
+    groups = {d: confidences[[o.dataset == d and o.answerable and o.right1 for o in rows]] for d in datasets}
+    threshold = ans.pick_threshold(groups, MAX_FALSE)
+    return model.with_threshold(
+        threshold,
+        threshold_rule=f"highest threshold with <= {MAX_FALSE:.0%} false abstention (answerable, [1] right) on each fit dataset",
+        fit_ece={d: round(ans.expected_calibration_error(confidences[[o.dataset == d for o in rows]], y[[o.dataset == d for o in rows]]), 4) for d in datasets},
+    )
+
+
+# ---------------------------------------------------------------------- tables
+
+
+def share(flags: Sequence[bool]) -> str:
+    n = len(flags)
+    return f"{sum(flags) / n:6.1%} ({sum(flags)}/{n})" if n else "     -"
+
+
+def pct(flags: Sequence[bool]) -> str:
+    return f"{sum(flags) / len(flags):6.1%}" if flags else "     -"
+
+
+def decisions(rows: Sequence[Obs], method: str, models: dict[str, AnswerabilityModel]) -> list[bool]:
+    if method == "baseline":
+        return [o.baseline for o in rows]
+    if method == "shipped":  # the combined model under the chosen policy
+        model = models["shipped"]
+        return policy_decisions(rows, str(model.info.get("policy", abstain_module.POLICY)), model)
+    model = models[method]
+    return list(model.confidence(matrix(model, rows)) < model.threshold) if rows else []
+
+
+def dataset_table(observations: Sequence[Obs], dataset: str, models: dict[str, AnswerabilityModel]) -> list[str]:
+    rows = [o for o in observations if o.dataset == dataset and o.half == corpora.REPORT]
+    if not rows:
+        return []
+    answerable = [o for o in rows if o.kind == "answerable"]
+    follow = [o for o in rows if o.kind == "followup"]
+    lines = [f"== {dataset}: report half ({len(rows)} asked) =="]
+    ranks = [o.rank for o in answerable]
+    mrr = sum(1 / r for r in ranks if r) / len(ranks) if ranks else 0.0
+    lines.append(
+        f"ranking: [1] right {share([o.right1 for o in answerable])}, top-3 {share([o.right3 for o in answerable])}, "
+        f"MRR@10 {mrr:.3f}" + (f"; follow-ups [1] right {share([o.right1 for o in follow])}" if follow else "")
+    )
+    negative_kinds = [k for k in ("off-topic", "near-topic", "impossible", "other-doc") if any(o.kind == k for o in rows)]
+    header = f"{'method':<11}" + "".join(f" {k + ' abst':>15}" for k in negative_kinds)
+    header += f" {'FA [1]right':>11} {'FA all':>7} {'follow-up ok':>12} {'ECE':>6} {'thr':>5}"
+    lines.append(header)
+    methods = ["baseline", *models]
+    for method in methods:
+        decided = dict(zip(map(id, rows), decisions(rows, method, models)))
+        line = f"{method:<11}"
+        for k in negative_kinds:
+            line += f" {pct([decided[id(o)] for o in rows if o.kind == k]):>15}"
+        turns = answerable + follow
+        line += f" {pct([decided[id(o)] for o in turns if o.right1]):>11} {pct([decided[id(o)] for o in turns]):>7}"
+        if follow:
+            ok = [bool(o.extra["cited_right"]) and not decided[id(o)] for o in follow]
+            line += f" {pct(ok):>12}"
+        else:
+            line += f" {'-':>12}"
+        if method not in models:
+            line += f" {'-':>6} {'-':>5}"
+        else:
+            model = models[method]
+            p = model.confidence(matrix(model, rows))
+            y = np.array([o.right1 for o in rows], dtype=float)
+            line += f" {ans.expected_calibration_error(p, y):6.3f} {model.threshold:5.2f}"
+        lines.append(line)
+    return lines
+
+
+def tradeoff_table(observations: Sequence[Obs], dataset: str, models: dict[str, AnswerabilityModel]) -> list[str]:
+    """Negatives abstained when the threshold is set on this report half for a given false-abstention rate (an oracle curve)."""
+    rows = [o for o in observations if o.dataset == dataset and o.half == corpora.REPORT]
+    answerable = [o for o in rows if o.answerable]
+    negatives = [o for o in rows if not o.answerable and o.kind != "other-doc"]
+    if not answerable or not negatives:
+        return []
+    lines = [f"{dataset}: unanswerable abstained at a given false abstention (all answerable), threshold set on the report half itself"]
+    base_fa = pct([o.baseline for o in answerable])
+    lines.append(f"  baseline: {pct([o.baseline for o in negatives])} at FA {base_fa}")
+    for name, model in models.items():
+        a = model.confidence(matrix(model, answerable))
+        n = model.confidence(matrix(model, negatives))
+        points = []
+        for rate in (0.02, 0.05, 0.08, 0.10, 0.20):
+            t = ans.threshold_for(a, rate)
+            points.append(f"FA {rate:.0%}: {np.mean(n < t):.1%}")
+        lines.append(f"  {name:<10} " + ", ".join(points))
+    return lines
+
+
+# ---------------------------------------------------------------------- rule ablation
+
+
+def _never() -> re.Pattern[str]:
+    return re.compile(r"(?!x)x")
+
+
+def rule_switches() -> dict[str, Callable[[], contextlib.AbstractContextManager[Any]]]:
+    """Context managers that switch one hand rule of today's abstention off (by monkeypatching)."""
+    ranker, focus = abstain_module, focus_module
+
+    def patch(module: Any, name: str, value: Any) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+        @contextlib.contextmanager
+        def switch() -> Iterator[None]:
+            old = getattr(module, name)
+            setattr(module, name, value)
+            try:
+                yield
+            finally:
+                setattr(module, name, old)
+
+        return switch
+
+    return {
+        "names": patch(focus, "name_supported", lambda name, vocabulary: True),
+        "role": patch(focus, "role_word", lambda question: None),
+        "counted words": patch(focus, "counted_words", lambda question: []),
+        "future date": patch(focus, "_FUTURE_WHEN", _never()),
+        "answer type": patch(ranker, "answer_type_found", lambda question, texts: True),
+    }
+
+
+def ablation_table(observations: Sequence[Obs], log: Callable[[str], None]) -> list[str]:
+    """Rule x dataset: negatives abstained and false abstention with each rule switched off.
+
+    Negatives per dataset: SQuAD 1.1 has only cross-document ones ("xdoc"); SQuAD 2.0 its
+    impossible questions; news and the gold file their near- and off-topic questions,
+    news also its cross-document ones. FA: answerable questions and follow-up turns abstained.
+    """
+    report = [o for o in observations if o.half == corpora.REPORT and o.extra.get("ranker") is not None]
+    columns = [
+        ("squad11 xdoc", "squad11", ("other-doc",)),
+        ("squad2 imposs", "squad2", ("impossible",)),
+        ("news near+off", "news", ("near-topic", "off-topic")),
+        ("news xdoc", "news", ("other-doc",)),
+        ("gold near+off", "gold", ("near-topic", "off-topic")),
+    ]
+    columns = [c for c in columns if any(o.dataset == c[1] and o.kind in c[2] for o in report)]
+    datasets = [d for d in ("squad11", "squad2", "news", "gold") if any(o.dataset == d and o.answerable for o in report)]
+    lines = ["Rule ablation on report halves (today's abstention with one rule off): share of negatives abstained, false abstention (FA, all answerable)"]
+    lines.append(f"{'rule off':<18}" + "".join(f" {name:>13}" for name, _, _ in columns) + "".join(f" {d + ' FA':>10}" for d in datasets))
+
+    def row(label: str, decide: Callable[[Obs], bool]) -> str:
+        decided = {id(o): decide(o) for o in report}
+        line = f"{label:<18}"
+        for _, dataset, kinds in columns:
+            line += f" {pct([decided[id(o)] for o in report if o.dataset == dataset and o.kind in kinds]):>13}"
+        for d in datasets:
+            line += f" {pct([decided[id(o)] for o in report if o.dataset == d and o.answerable]):>10}"
+        return line
+
+    lines.append(row("(none: today)", lambda o: o.baseline))
+    for name, switch in rule_switches().items():
+        started = time.perf_counter()
+        with switch():
+            lines.append(row(name, lambda o: abstain_decision(o.query, o.ranking, o.extra["ranker"], o.extra["vocabulary"], question=o.question, policy="rules", with_confidence=False).abstain))
+        log(f"  ablation {name}: {time.perf_counter() - started:.0f}s")
+    # the similarity floors (hard_floor, soft_floor, min_coverage) are thresholds, not code: pass ones that never fire
+    off = {"hard_floor": -2.0, "soft_floor": -2.0, "min_coverage": 0.0}
+    lines.append(row("similarity floors", lambda o: abstain_decision(o.query, o.ranking, o.extra["ranker"], o.extra["vocabulary"], off, question=o.question, policy="rules", with_confidence=False).abstain))
+    return lines
+
+
+
+
+# ---------------------------------------------------------------------- the abstention policy
+
+
+def policy_decisions(rows: Sequence[Obs], policy: str, model: AnswerabilityModel, threshold: float | None = None) -> list[bool]:
+    """What ``policy`` ("rules", "model", "rules_or_model") decides for ``rows`` with ``model`` (at ``threshold``)."""
+    t = model.threshold if threshold is None else threshold
+    unsure = list(model.confidence(matrix(model, rows)) < t) if rows else []
+    if policy == "rules":
+        return [o.baseline for o in rows]
+    if policy == "model":
+        return [bool(u) for u in unsure]
+    return [bool(u) or o.baseline for u, o in zip(unsure, rows)]
+
+
+def _false_abstention(rows: Sequence[Obs], decided: Sequence[bool]) -> float:
+    right = [d for d, o in zip(decided, rows) if o.answerable and o.right1]
+    return sum(right) / len(right) if right else 0.0
+
+
+def _negatives_abstained(rows: Sequence[Obs], decided: Sequence[bool]) -> float:
+    negatives = [d for d, o in zip(decided, rows) if not o.answerable]
+    return sum(negatives) / len(negatives) if negatives else 0.0
+
+
+def policy_threshold(rows_by_dataset: dict[str, list[Obs]], policy: str, model: AnswerabilityModel, max_false: float = MAX_FALSE) -> float:
+    """The highest confidence threshold keeping ``policy``'s false abstention <= ``max_false`` on every dataset (0 when even 0 fails)."""
+    if policy == "rules":
+        return 0.0
+    candidates = sorted({0.0, *(float(c) for rows in rows_by_dataset.values() for c in model.confidence(matrix(model, rows)))})
+    best, low, high = 0.0, 0, len(candidates) - 1
+    while low <= high:  # false abstention grows with the threshold
+        middle = (low + high) // 2
+        t = candidates[middle]
+        if all(_false_abstention(rows, policy_decisions(rows, policy, model, t)) <= max_false for rows in rows_by_dataset.values()):
+            best, low = t, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+#: The criterion, fixed before any report half was looked at.
+POLICY_CRITERION = (
+    "on FIT halves only: the highest mean share of negatives abstained over the fit datasets, among the policies "
+    "whose false abstention ([1]-right answerable questions abstained) is <= 5% on every fit half "
+    "(thresholds of 'model' and 'rules_or_model' set as high as that allows)"
+)
+
+
+def choose_policy(observations: Sequence[Obs], model: AnswerabilityModel, datasets: Sequence[str]) -> tuple[str, float, list[str]]:
+    """Pick the abstention policy on the fit halves of ``datasets`` (:data:`POLICY_CRITERION`).
+
+    Returns:
+        The policy, its threshold, and the table of what every policy did on the fit halves.
+    """
+    by_dataset = {d: [o for o in observations if o.dataset == d and o.half == corpora.FIT] for d in datasets}
+    by_dataset = {d: rows for d, rows in by_dataset.items() if rows}
+    lines = [f"Abstention policy, chosen {POLICY_CRITERION}", f"{'policy':<15} {'thr':>5}" + "".join(f" {d + ' neg':>12} {d + ' FA':>10}" for d in by_dataset) + f" {'mean neg':>9} {'ok':>3}"]
+    best: tuple[float, str, float] | None = None
+    for policy in ("rules", "model", "rules_or_model"):
+        t = policy_threshold(by_dataset, policy, model)
+        line = f"{policy:<15} {t:5.3f}"
+        shares, fine = [], True
+        for rows in by_dataset.values():
+            decided = policy_decisions(rows, policy, model, t)
+            fa, neg = _false_abstention(rows, decided), _negatives_abstained(rows, decided)
+            shares.append(neg)
+            fine = fine and fa <= MAX_FALSE
+            line += f" {neg:12.1%} {fa:10.1%}"
+        mean = float(np.mean(shares)) if shares else 0.0
+        lines.append(line + f" {mean:9.1%} {'yes' if fine else 'no':>3}")
+        if fine and (best is None or mean > best[0]):
+            best = (mean, policy, t)
+    chosen = best if best is not None else (0.0, "rules", 0.0)
+    lines.append(f"chosen: {chosen[1]} (threshold {chosen[2]:.3f})")
+    return chosen[1], chosen[2], lines
+
+
+# ---------------------------------------------------------------------- everything
+
+
+def report(
+    observations: Sequence[Obs], corpora_used: Sequence[corpora.Corpus], *, ablation: bool = True, log: Callable[[str], None] = lambda _: None
+) -> tuple[list[str], dict[str, AnswerabilityModel]]:
+    """Fit every family on the fit halves, choose the policy, and print every table (report halves).
+
+    Returns:
+        The lines, and the models; ``models["shipped"]`` is the combined model with the
+        chosen policy's threshold and ``info["policy"]`` (what ``--write`` ships).
+    """
+    present = {o.dataset for o in observations if o.half == corpora.FIT}
+    models = {
+        name: fit_model(observations, [d for d in datasets if d in present], name, features, label)
+        for name, (datasets, features, label) in FAMILIES.items()
+        if any(d in present for d in datasets)
+    }
+    out: list[str] = ["Splits: " + "; ".join(f"{c.name}: {c.note}" for c in corpora_used)]
+    out += [f"  {c.name}: report documents {c.documents_in('report')}" for c in corpora_used]
+    out.append("")
+    if "combined" in models:
+        policy, threshold, lines = choose_policy(observations, models["combined"], sorted(present))
+        models["shipped"] = models["combined"].with_threshold(threshold, policy=policy, policy_rule=POLICY_CRITERION)
+        out += lines + [""]
+    else:
+        models["shipped"] = shipped_model()
+        out += ["No fit half present (only the gold file, which is report-only): nothing fitted; tables show the shipped model.", ""]
+    for dataset in DATASETS:
+        out += dataset_table(observations, dataset, models)
+        out += tradeoff_table(observations, dataset, {k: v for k, v in models.items() if k != "shipped"})
+        out.append("")
+    out.append("Cross-domain (report halves): fitted on SQuAD only -> news; fitted on news only -> SQuAD; in-domain and combined for comparison")
+    out.append(f"{'model':<11} {'on':<8} {'neg abst':>9} {'FA [1]right':>11} {'FA all':>7} {'ECE':>6}")
+    for name, model in models.items():
+        if name == "shipped":
+            continue
+        for dataset in DATASETS:
+            rows = [o for o in observations if o.dataset == dataset and o.half == corpora.REPORT]
+            if not rows:
+                continue
+            p = model.confidence(matrix(model, rows))
+            abstain = p < model.threshold
+            neg = [a for a, o in zip(abstain, rows) if not o.answerable]
+            fa_right = [a for a, o in zip(abstain, rows) if o.answerable and o.right1]
+            fa = [a for a, o in zip(abstain, rows) if o.answerable]
+            y = np.array([o.right1 for o in rows], dtype=float)
+            out.append(f"{name:<11} {dataset:<8} {pct(neg):>9} {pct(fa_right):>11} {pct(fa):>7} {ans.expected_calibration_error(p, y):6.3f}")
+    out.append("")
+    for name, model in models.items():
+        out.append(f"model {name}: threshold {model.threshold:.3f}, intercept {model.intercept:+.3f}, fit ECE {model.info.get('fit_ece')}")
+        out.append("  " + ", ".join(f"{f} {c:+.2f}" for f, c in zip(model.features, model.coef)))
+    if ablation:
+        out.append("")
+        out += ablation_table(observations, log)
+    return out, models

@@ -1,0 +1,111 @@
+"""Answer confidence: the answerability features of a ranked question, the shipped model, Answer.confidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citeqa.answer import confidence as ans
+from citeqa.errors import InvalidArgumentError
+from citeqa.schema import Answer
+
+TINY = (
+    "Rhine facts\n\n"
+    "The Rhine rises in the Swiss Alps and flows to the North Sea. "
+    "Its length is about 1,230 kilometres. "
+    "Barges carry coal and grain on it.\n\n"
+    "The river was a Roman frontier in 12 BC. "
+    "Cologne and Basel stand on its banks.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_index(tmp_path_factory, embedder):
+    """A real index (real model, FAISS, BM25) of a hand-made two-paragraph document."""
+    from citeqa import build_index
+
+    folder = tmp_path_factory.mktemp("tiny-docs")
+    (folder / "rhine.txt").write_text(TINY, encoding="utf-8")
+    return build_index([folder], tmp_path_factory.mktemp("tiny-index"), embedder=embedder)
+
+
+def _features(index, question):
+    ranking = index.rank(question, 10, question=question)
+    return ranking, ans.question_features(question, question, ranking, index.ranker, index.vocabulary)
+
+
+def test_features_of_an_answerable_question(tiny_index):
+    ranking, f = _features(tiny_index, "How long is the Rhine?")
+    assert set(f) == set(ans.FEATURES)
+    assert f["typed"] == 1.0  # "how long" asks for a quantity
+    top = tiny_index.ranker.text(int(ranking.ids[0]))
+    assert f["type_found1"] == (1.0 if any(ch.isdigit() for ch in top) else 0.0)
+    assert f["type_found3"] == 1.0  # the 1,230 km sentence is among the best three
+    assert 0.0 < f["unknown_share"] < 1.0  # "rhine" occurs, "long" does not (the text says "length")
+    assert _features(tiny_index, "What do barges carry?")[1]["unknown_share"] == 0.0
+    assert f["names_asked"] == 1.0 and f["names_found"] == 1.0
+    assert f["best_dense"] >= f["dense1"] - 1e-6
+    assert f["dense1"] == pytest.approx(float(ranking.dense[0]))
+    assert f["prob1"] == pytest.approx(float(ranking.scores[0]))
+    assert 0.0 <= f["bm25_norm1"] <= 1.0
+    assert f["context_coverage1"] >= f["coverage1"]  # the paragraph holds the sentence
+
+
+def test_features_of_an_off_topic_question(tiny_index):
+    _, off = _features(tiny_index, "Who won the Tour de France in 1998?")
+    _, on = _features(tiny_index, "Which cities stand on the Rhine?")
+    assert off["unknown_share"] > 0.5  # tour, franc, won, 1998: not in the document
+    assert off["names_found"] < 1.0  # "Tour de France" is nowhere
+    assert off["numbers_found"] == 0.0  # 1998 is nowhere
+    assert on["numbers_found"] == 1.0  # no number asked
+    assert off["best_dense"] < on["best_dense"]
+    assert off["coverage_top3"] < on["coverage_top3"]
+
+
+def test_empty_ranking_gives_zero_evidence(tiny_index):
+    from citeqa.search.fusion import Ranking
+
+    empty = Ranking(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
+    f = ans.question_features("What is coal?", "What is coal?", empty, tiny_index.ranker, tiny_index.vocabulary)
+    assert f["best_dense"] == 0.0 and f["prob1"] == 0.0 and f["coverage1"] == 0.0
+    assert f["unknown_share"] == 0.0  # coal occurs
+    assert f["missing_idf1"] == 1.0 and f["missing_idf_context1"] == 1.0  # no [1]: everything is missing
+
+
+def test_missing_words_and_names_around_the_first_sentence(tiny_index):
+    ranking, f = _features(tiny_index, "When was the Rhine a Roman frontier?")
+    assert tiny_index.ranker.text(int(ranking.ids[0])) == "The river was a Roman frontier in 12 BC."
+    assert f["names_in_context1"] == 1.0  # Roman in the sentence, Rhine in the headline
+    assert f["missing_idf_context1"] == 0.0  # every word is in the paragraph or the headline
+    assert 0.0 < f["missing_idf1"] <= 1.0  # "rhine" is not in the sentence itself
+    _, g = _features(tiny_index, "When was the Danube a Roman frontier?")
+    assert g["names_in_context1"] == 0.5  # Danube is nowhere
+    assert g["missing_idf_context1"] > 0.5  # and it is the rarest word asked
+
+
+def test_the_shipped_model_reads_every_feature_and_names_its_policy():
+    from citeqa.answer.abstain import POLICIES, POLICY
+
+    model = ans.shipped_model()
+    assert set(model.features) <= set(ans.FEATURES)
+    assert 0.0 < model.threshold < 1.0
+    assert model.info.get("policy", POLICY) == POLICY and POLICY in POLICIES
+    assert "fit halves" in model.info["fitted_on"]
+
+
+def test_answer_carries_a_confidence_that_separates_on_from_off_topic(tiny_index):
+    on = tiny_index.answer("Which cities stand on the Rhine?")
+    off = tiny_index.answer("Who won the Tour de France in 1998?")
+    assert 0.0 <= off.confidence < on.confidence <= 1.0
+    assert on.to_dict()["confidence"] == pytest.approx(on.confidence, abs=1e-4)
+    assert off.abstained
+
+
+def test_confidence_words_and_range():
+    assert ans.describe_confidence(0.82) == "confidence: high (0.82)"
+    assert ans.confidence_words(0.5) == "medium" and ans.confidence_words(0.1) == "low"
+    with pytest.raises(InvalidArgumentError, match="got 1.5"):
+        ans.confidence_words(1.5)
+    with pytest.raises(ValueError, match="got -0.1"):
+        Answer(text="x", confidence=-0.1)
+    assert Answer(text="x").to_dict()["confidence"] is None
