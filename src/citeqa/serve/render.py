@@ -153,7 +153,7 @@ def _cited_paragraphs(citations: Sequence[Hit], answer_id: str) -> str:
             body.append(f'<mark><span class="cq-num">[{number}]</span>{emphasize(hit.text, hit.answer_spans)}</mark>')
             at = end
         body.append(escape_text(context[at:]))
-        out.append(f'<p class="cq-meta">{escape_text(doc_id)}: {where}</p><blockquote>{"".join(body)}</blockquote>')
+        out.append(f'<p class="cq-meta">{escape_name(doc_id)}: {where}</p><blockquote>{"".join(body)}</blockquote>')
     return "".join(out)
 
 
