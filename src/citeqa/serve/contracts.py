@@ -18,6 +18,11 @@ SCORE_MEANING = (
     "question; it is not a probability that the sentence is correct and can't be compared across "
     "questions."
 )
+CONFIDENCE_MEANING = (
+    "confidence is the fitted probability (0 to 1) that citation [1] answers the question, from a "
+    "logistic model over absolute signals (similarity, word coverage, names and answer type found), "
+    "null when not computed; abstained, not confidence, is the decision."
+)
 ABSTAINED_MEANING = (
     "abstained is true when the documents don't seem to answer the question: text then says so, "
     "and citations are the closest passages, not an answer."
@@ -45,6 +50,7 @@ class AnswerJSON(TypedDict):
     text: str
     abstained: bool
     interpreted_as: str
+    confidence: float | None
     citations: list[HitJSON]
 
 

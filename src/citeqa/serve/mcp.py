@@ -25,6 +25,7 @@ from ..index import Index, check_k
 from ..question import MAX_QUESTION_CHARS
 from .contracts import (
     ABSTAINED_MEANING,
+    CONFIDENCE_MEANING,
     HIT_FIELDS,
     SCORE_MEANING,
     AnswerJSON,
@@ -54,8 +55,7 @@ def instructions(index: Index) -> str:
         f"({shown}) with the documents' own sentences, each cited to exact character offsets; "
         "nothing is generated. Use `answer` for an answer (cited sentences with markers [n]) and "
         "`retrieve` for the k most relevant sentences (retrieval never abstains). "
-        f"{ABSTAINED_MEANING} {SCORE_MEANING} There is no separate confidence field: "
-        "abstained is the decision. A refused call (blank question, question over "
+        f"{ABSTAINED_MEANING} {CONFIDENCE_MEANING} {SCORE_MEANING} A refused call (blank question, question over "
         f"{MAX_QUESTION_CHARS:,} characters, k outside 1..100) returns isError with a message "
         "saying what to change."
     )

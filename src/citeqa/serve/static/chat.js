@@ -30,11 +30,23 @@
     }
     return null;
   };
+  // The chat may auto-scroll again as the reply finishes rendering (a slow machine sees it
+  // late), so for a short while after a reply first shows, each change re-applies the scroll.
+  const SETTLE_MS = 2000;
+  let newestAt = null, newestEl = null;
   const revealNewest = () => {
     const replies = document.querySelectorAll("#cq-chat .cq-narrow");
     const newest = replies[replies.length - 1];
-    if (!newest || seen.has(newest)) return;
-    seen.add(newest);
+    if (!newest) return;
+    if (newest !== newestEl) {
+      if (seen.has(newest)) return;
+      seen.add(newest);
+      newestEl = newest;
+      newestAt = Date.now();
+      [300, 800, 1500].forEach((ms) => setTimeout(revealNewest, ms));
+    } else if (Date.now() - newestAt > SETTLE_MS) {
+      return;
+    }
     const reply = newest.closest(".message, .bot") || newest.parentElement;
     const box = scroller(reply);
     if (!box) return;
