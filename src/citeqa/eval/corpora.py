@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgumentError, SourceError
+from .datasets import parse_gold
 
 FIT = "fit"
 REPORT = "report"
@@ -362,25 +363,15 @@ def gold_corpus(article: str, lines: Iterable[str], doc: str = GOLD_DOCUMENT) ->
         InvalidArgumentError: a line is not valid JSON or lacks a field, with its number.
     """
     cases = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            kind = row["kind"]
-            if kind == "answerable":
-                turns: tuple[Turn, ...] = (Turn(row["question"], doc, tuple(row["answers"])),)
-                cases.append(Case(row["id"], ANSWERABLE, REPORT, turns))
-            elif kind == "unanswerable":
-                why = "near-topic" if row.get("topic") == "near" else "off-topic"
-                cases.append(Case(row["id"], why, REPORT, (Turn(row["question"]),)))
-            elif kind == "followup":
-                turns = tuple(Turn(t["question"], doc, tuple(t["answers"])) for t in row["turns"])
-                cases.append(Case(row["id"], CONVERSATION, REPORT, turns))
-            else:
-                raise ValueError(f"unknown kind {kind!r}")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidArgumentError(f"gold file line {number} is invalid ({exc}); fix or remove it") from None
+    for gold in parse_gold(lines):  # the one parser of the gold file (citeqa.eval.datasets)
+        if gold.kind == "answerable":
+            cases.append(Case(gold.id, ANSWERABLE, REPORT, (Turn(gold.question, doc, gold.answers),)))
+        elif gold.kind == "unanswerable":
+            why = "near-topic" if gold.topic == "near" else "off-topic"
+            cases.append(Case(gold.id, why, REPORT, (Turn(gold.question),)))
+        else:
+            turns = tuple(Turn(question, doc, answers) for question, answers in gold.turns)
+            cases.append(Case(gold.id, CONVERSATION, REPORT, turns))
     note = "one document: cannot be split by document, so all of it is report-only and never fitted on"
     return Corpus("gold", ((doc, article),), tuple(cases), {doc: REPORT}, ((doc,),), note)
 
