@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,8 +187,22 @@ def check_sources(version: Path, manifest: dict[str, Any]) -> None:
     Raises:
         StaleIndexError: naming the source and the command that rebuilds the index.
     """
-    hint = rebuild_hint(manifest, version.parent)
-    for source in manifest.get("sources", []):
+    where, hint = f"index at {version.parent}", rebuild_hint(manifest, version.parent)
+    check_source_records(manifest.get("sources", []), where, hint)
+
+
+def check_source_records(sources: Iterable[Mapping[str, Any]], where: str, hint: str) -> None:
+    """The staleness rule of :func:`check_sources` for any store's recorded sources.
+
+    Args:
+        sources: The manifest's source records (path, sha256, extractor, extractor_version).
+        where: What is stale, for the message ("index at DIR", "store ADDRESS").
+        hint: The command that rebuilds it.
+
+    Raises:
+        StaleIndexError: naming the source and ``hint``.
+    """
+    for source in sources:
         spec = source.get("path", "")
         extractor = str(source.get("extractor", "text"))
         recorded = str(source.get("extractor_version", "1"))
@@ -195,7 +210,7 @@ def check_sources(version: Path, manifest: dict[str, Any]) -> None:
         if current != recorded:
             now = f"this citeqa has {extractor} {current}" if current else f"this citeqa has no {extractor!r} extractor"
             raise StaleIndexError(
-                f"index at {version.parent} is stale: source {spec} was extracted by {extractor} "
+                f"{where} is stale: source {spec} was extracted by {extractor} "
                 f"{recorded} and {now}; rebuild with: {hint}"
             )
         if is_url(spec):
@@ -205,16 +220,16 @@ def check_sources(version: Path, manifest: dict[str, Any]) -> None:
             digest = sha256_file(path)
         except FileNotFoundError:
             raise StaleIndexError(
-                f"index at {version.parent} is stale: source {spec} no longer exists; "
+                f"{where} is stale: source {spec} no longer exists; "
                 f"rebuild with: {hint}"
             ) from None
         except OSError as exc:
             raise StaleIndexError(
-                f"index at {version.parent} cannot check source {spec} ({exc.strerror}); "
+                f"{where} cannot check source {spec} ({exc.strerror}); "
                 f"rebuild with: {hint}"
             ) from None
         if digest != source.get("sha256"):
             raise StaleIndexError(
-                f"index at {version.parent} is stale: source {spec} changed since the build; "
+                f"{where} is stale: source {spec} changed since the build; "
                 f"rebuild with: {hint}"
             )

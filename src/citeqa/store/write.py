@@ -47,7 +47,6 @@ from .format import (
 )
 from .lexical import BM25Index
 
-
 #: Recorded in the manifest of an index built from URLs: how their staleness works.
 URL_STALENESS = (
     "sources marked fetched are URLs: their sha256 is that of the response fetched at build "

@@ -20,10 +20,9 @@ from ...errors import (
     CorruptIndexError,
     IncompatibleIndexError,
     IndexNotFoundError,
-    StaleIndexError,
 )
-from ...ingest.sources import resolve_source_path, sha256_file
 from ...schema import Document
+from ..verify import check_source_records
 from .address import (
     _COMPANIONS,
     FORMAT,
@@ -162,24 +161,12 @@ class MilvusStore(MilvusSearches):
                 )
 
     def check_sources(self) -> None:
-        """Refuse a store whose source files changed or vanished since the build.
+        """Refuse a store whose sources changed or vanished, or would now be extracted differently (the local rule).
 
         Raises:
             StaleIndexError: naming the source and the command that rebuilds.
         """
-        for source in self.manifest.get("sources", []):
-            spec = source.get("path", "")
-            try:
-                digest = sha256_file(resolve_source_path(spec))
-            except OSError as exc:
-                raise StaleIndexError(
-                    f"store {self.address.text} is stale: source {spec} can't be read ({exc.strerror}); "
-                    f"rebuild with: {self._hint()}"
-                ) from None
-            if digest != source.get("sha256"):
-                raise StaleIndexError(
-                    f"store {self.address.text} is stale: source {spec} changed since the build; rebuild with: {self._hint()}"
-                )
+        check_source_records(self.manifest.get("sources", []), f"store {self.address.text}", self._hint())
 
     @cached_property
     def _idf(self) -> IdfTable:
