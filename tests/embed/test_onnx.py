@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from citeqa import IncompatibleIndexError, Index
-from citeqa.embed import get_embedder
-from citeqa.embed.torch import SentenceTransformerEmbedder
+from citeqa.embed import default_model_path, get_embedder, normalize_rows
 from citeqa.embed.onnx import OnnxEmbedder, OnnxUnavailableError, model_settings
+from citeqa.embed.torch import SentenceTransformerEmbedder
 from citeqa.ingest.segment import segment_documents
 from citeqa.ingest.sources import read_documents
 
@@ -142,8 +142,7 @@ def test_each_index_embeds_its_queries_in_its_own_space(tmp_path):
 def test_a_server_follows_a_rebuild_that_changed_the_backend(tmp_path):
     import os
 
-    from citeqa import build_index
-    from citeqa import LiveIndex
+    from citeqa import LiveIndex, build_index
 
     out = tmp_path / "idx"
     build_index(None, out, backend="onnx")
@@ -156,3 +155,49 @@ def test_a_server_follows_a_rebuild_that_changed_the_backend(tmp_path):
     assert served.manifest["backend"] == "onnx-int8"
     assert served.embedder.space == served.manifest["vector_space"]
     assert served.retrieve("Where was the exercise held?", k=1)
+
+
+def _unsorted_path(embedder: OnnxEmbedder, texts: list[str], batch_size: int) -> np.ndarray:
+    """The texts embedded in input order, each batch padded to its longest (no sorting)."""
+    parts = [embedder._run(embedder._tokenize(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
+    return normalize_rows(np.concatenate(parts))
+
+
+@pytest.fixture(scope="module")
+def mixed_lengths(texts) -> list[str]:
+    # short and long sentences interleaved, so unsorted batches pad a lot
+    rng = np.random.default_rng(0)
+    return [texts[int(i)] for i in rng.permutation(len(texts))]
+
+
+def test_length_buckets_give_fp32_the_vectors_of_the_unsorted_path(mixed_lengths):
+    onnx = get_embedder(backend="onnx")
+    bucketed = onnx.encode(mixed_lengths, batch_size=8)
+    unsorted = _unsorted_path(onnx, mixed_lengths, 8)
+    cosines = (bucketed * unsorted).sum(axis=1)
+    assert cosines.min() >= 0.999, f"worst cosine {cosines.min():.6f} for {mixed_lengths[int(cosines.argmin())]!r}"
+
+
+def test_length_buckets_keep_int8_as_close_as_its_batching_allows(mixed_lengths):
+    # int8 quantizes activations with one scale per call, so no batching reproduces another
+    # exactly (the character-sorted batches before were as far from the unsorted path)
+    int8 = get_embedder(backend="onnx-int8")
+    bucketed = int8.encode(mixed_lengths, batch_size=8)
+    cosines = (bucketed * _unsorted_path(int8, mixed_lengths, 8)).sum(axis=1)
+    assert np.median(cosines) >= 0.99 and cosines.min() >= 0.96, (np.median(cosines), cosines.min())
+
+
+def test_each_batch_is_padded_only_to_its_own_longest_text(mixed_lengths, monkeypatch):
+    onnx = OnnxEmbedder(default_model_path(), "m")
+    lengths = sorted((len(ids) for ids in onnx._tokenize(mixed_lengths)), reverse=True)
+    widths: list[int] = []
+    real = onnx._session
+
+    class Recording:
+        def run(self, names, feed):  # type: ignore[no-untyped-def]
+            widths.append(feed["input_ids"].shape[1])
+            return real.run(names, feed)
+
+    monkeypatch.setattr(onnx, "_session", Recording())
+    onnx.encode(mixed_lengths, batch_size=4)
+    assert widths == [lengths[i] for i in range(0, len(lengths), 4)]

@@ -13,6 +13,10 @@ mean pooling over the attention mask and L2 normalization reproduce
 sentence-transformers exactly (fp32 vectors agree with the torch reference to a cosine
 of 0.9999+; see ``tests/embed/test_onnx.py``).
 
+Texts are tokenized once, sorted by token count and run in batches padded to their own
+longest text (:meth:`OnnxEmbedder.encode`), so fp32 vectors do not depend on the
+batching at all.
+
 The int8 variant is ONNX Runtime dynamic quantization of the MatMul weights
 (per-channel); its vectors differ slightly from fp32 (cosine median 0.994, min 0.988 on
 400 SQuAD sentences), so it is a vector space of its own. Activations are quantized with
@@ -49,7 +53,10 @@ META_FILE = "export.json"
 PRECISIONS = ("fp32", "int8")
 #: Sentences per ONNX Runtime call. Measured on 2,000 SQuAD sentences (2 cores), fp32:
 #: batch 4 325/s, 8 339/s, 16 323/s, 32 295/s, 64 227/s, 128 160/s (int8: 8 602/s, 64
-#: 412/s): small length-sorted batches pad less and stay in cache.
+#: 412/s): small length-sorted batches pad less and stay in cache. Measured again with
+#: batches sorted by token count (1,500 SQuAD sentences, int8, medians of 3, load 2.5-4
+#: from a training run next to it): batch 4 402/s, 8 416-435/s, 12 385/s, 16 339-407/s,
+#: 24 359/s, 32 332-363/s, 64 271/s; the character-sorted batches before: 337-340/s.
 BATCH_SIZE = 8
 
 
@@ -229,14 +236,18 @@ class OnnxEmbedder:
         self._normalize = bool(settings["normalize"])
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=int(settings["max_seq_length"]))
+        tokenizer.no_padding()  # each batch is padded here, to its own longest text
         pad_id = tokenizer.token_to_id("[PAD]")
-        tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+        self._pad_id = 0 if pad_id is None else int(pad_id)
         self._tokenizer = tokenizer
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         # no busy-waiting between runs: it steals the CPU from FAISS/BM25 right after a
-        # query is embedded, and from neighbours on a shared machine
+        # query is embedded, and from neighbours on a shared machine (measured with a
+        # training run beside it, int8 batch 16: 235 sentences/s spinning, 385/s not).
+        # Threads stay ONNX Runtime's default (one per physical core): 1 thread gave
+        # 426-434/s and 2 gave 385-416/s with one core taken by that run, so it is noise.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -253,13 +264,21 @@ class OnnxEmbedder:
             return f"{self.model_name}|{self.dim}|fp32"
         return f"{self.model_name}|{self.dim}|onnx-int8-v{EXPORT_VERSION}"
 
-    def _run(self, texts: Sequence[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask}
+    def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text (truncated, unpadded)."""
+        return [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+
+    def _run(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """Mean-pooled (unnormalized) vectors of one batch, padded to its longest text."""
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        width = max(int(lengths.max()), 1)
+        feed_ids = np.full((len(ids), width), self._pad_id, dtype=np.int64)
+        for row, seq in enumerate(ids):
+            feed_ids[row, : len(seq)] = seq
+        mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
+        feed = {"input_ids": feed_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
-            feed["token_type_ids"] = np.zeros_like(ids)
+            feed["token_type_ids"] = np.zeros_like(feed_ids)
         (hidden,) = self._session.run(None, feed)
         return mean_pool(hidden, mask)
 
@@ -268,14 +287,15 @@ class OnnxEmbedder:
     ) -> np.ndarray:
         """Embed ``texts`` into an ``(n, dim)`` float32 array of unit vectors.
 
-        Texts are batched by length (longest first) so little compute goes to padding.
+        All texts are tokenized at once, sorted by token count (longest first) and run in
+        batches padded only to their own longest text, then put back in input order:
+        little compute goes to padding, and the vectors are those of the texts in any order.
         """
         if batch_size <= 0:
             raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         bar = None
         if show_progress:
@@ -284,9 +304,11 @@ class OnnxEmbedder:
             bar = tqdm(total=len(texts), desc="Embedding", unit="sentence")
         try:
             with self._lock:
+                ids = self._tokenize(texts)
+                order = np.argsort([-len(x) for x in ids], kind="stable")
                 for first in range(0, len(texts), batch_size):
                     rows = order[first : first + batch_size]
-                    out[rows] = self._run([texts[int(r)] for r in rows])
+                    out[rows] = self._run([ids[int(r)] for r in rows])
                     if bar is not None:
                         bar.update(len(rows))
         finally:
