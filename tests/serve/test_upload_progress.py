@@ -13,7 +13,9 @@ def test_build_reports_each_stage_with_sentence_counts(tmp_path: Path, embedder)
     seen: list[tuple[str, int, int]] = []
     build_index([tmp_path / "a.txt"], tmp_path / "idx", embedder=embedder, progress=lambda *event: seen.append(event))
     stages = [stage for stage, _, _ in seen]
-    assert stages[:2] == ["reading", "segmenting"] and stages[-1] == "indexing"
+    assert list(dict.fromkeys(stages)) == ["reading", "segmenting", "embedding", "indexing"] and stages[-1] == "indexing"
+    for stage, last in (("reading", (1, 1)), ("segmenting", (1, 1)), ("indexing", (300, 300))):
+        assert [(done, total) for s, done, total in seen if s == stage][-1] == last, seen
     embedding = [(done, total) for stage, done, total in seen if stage == "embedding"]
     assert embedding[0] == (0, 300) and embedding[-1] == (300, 300) and len(embedding) >= 3  # 256-sentence slices
     assert [done for done, _ in embedding] == sorted(done for done, _ in embedding)

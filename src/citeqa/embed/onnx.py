@@ -209,9 +209,10 @@ def ensure_export(model_dir: str | os.PathLike[str], precision: str = "fp32") ->
 
 def mean_pool(token_embeddings: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
     """Mean of the token embeddings over the attention mask (sentence-transformers' pooling)."""
-    mask = attention_mask[..., None].astype(np.float32)
-    summed = (token_embeddings * mask).sum(axis=1)
-    return summed / np.clip(mask.sum(axis=1), 1e-9, None)
+    mask = attention_mask.astype(np.float32)
+    # (batch, 1, tokens) @ (batch, tokens, dim): one batched product, no masked copy
+    summed = np.matmul(mask[:, None, :], token_embeddings)[:, 0, :]
+    return summed / np.clip(mask.sum(axis=1, keepdims=True), 1e-9, None)
 
 
 class OnnxEmbedder:

@@ -1,0 +1,271 @@
+"""The build: sources → sentences → vectors → the index files (and the corpus-wide arrays ranking reads).
+
+Owns every step of making an index: read the documents (:mod:`citeqa.ingest`), reuse the
+sentences and vectors of unchanged documents, segment and embed the rest
+(:mod:`citeqa.embed`) in overlapped stages (:mod:`citeqa.build.pipeline`), compute the
+corpus-wide context (:mod:`citeqa.build.context`) and hand it all to :mod:`citeqa.store`
+to write atomically; progress bars are :mod:`citeqa.build.progress`. Never opens an
+:class:`citeqa.Index` (the query side); the public ``citeqa.build_index`` in
+:mod:`citeqa.api` builds here, then loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..embed import Embedder
+from ..errors import CiteqaError, IndexNotFoundError, InvalidArgumentError, SourceError
+from ..ingest.segment import segmenter_info
+from ..ingest.sources import read_documents
+from ..schema import Document
+from ..store.milvus import is_milvus_address, parse_address
+from ..store.milvus import write_index as write_milvus
+from ..store.read import load_version
+from ..store.vectors import build_vector_index, check_index_type
+from ..store.write import write_version
+from ..text import TOKENIZER_NAME, TOKENIZER_VERSION
+from .context import (
+    ContextArrays,
+    Lexical,
+    context_arrays,
+    group_means,
+    lexical_arrays,
+    mean_vectors,
+)
+from .pipeline import Key, segment_and_embed
+from .progress import StageBars
+
+log = logging.getLogger("citeqa")
+
+__all__ = ["ContextArrays", "build", "check_options", "context_arrays", "group_means", "write_index"]
+
+
+def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[Key, tuple[np.ndarray, np.ndarray]], str]:
+    """Sentences and vectors of the live index at ``out`` per (doc_id, sha256, extractor), if reusable.
+
+    Reusable means: same vector space and the same segmenter; and its stored vectors
+    verify. Anything else (no index, another model, damage) means an empty map and a reason.
+    """
+    try:
+        stored = load_version(out, check_stale=False)
+    except IndexNotFoundError:
+        return {}, "first build"
+    except CiteqaError as exc:
+        return {}, f"the previous index is unusable ({exc})"
+    manifest = stored.manifest
+    if manifest.get("vector_space") != embedder.space or manifest.get("segmenter") != segmenter_info():
+        return {}, "the previous index used another model or segmenter"
+    vectors = stored.embeddings()
+    if vectors is None:
+        return {}, "the previous index has no usable stored vectors"
+    rows = np.asarray(stored.sentences)
+    order = np.argsort(rows[:, 0], kind="stable")
+    bounds = np.searchsorted(rows[order, 0], np.arange(len(stored.documents) + 1))
+    found: dict[Key, tuple[np.ndarray, np.ndarray]] = {}
+    for number, key in enumerate(stored.documents.keys()):
+        picked = order[bounds[number] : bounds[number + 1]]
+        found[key] = (rows[picked], vectors[picked])
+    return found, "ok"
+
+
+def _rename(documents: list[Document], doc_ids: Mapping[str, str]) -> list[Document]:
+    """Apply explicit document names (by recorded path); names must stay unique."""
+    if not doc_ids:
+        return documents
+    renamed = [dataclasses.replace(d, doc_id=doc_ids.get(d.path, d.doc_id)) for d in documents]
+    seen: set[str] = set()
+    for document in renamed:
+        if document.doc_id in seen:
+            raise SourceError(f"two sources are both named {document.doc_id!r}; give each a distinct name")
+        seen.add(document.doc_id)
+    return renamed
+
+
+def check_options(index_type: str, batch_size: int | None, out: str | os.PathLike[str] | None = None) -> None:
+    """Refuse a bad index type, batch size or store address before anything slow (reading, loading a model) starts."""
+    check_index_type(index_type)
+    if out is not None and is_milvus_address(out):
+        parse_address(str(out))
+        if index_type not in ("auto", "flat"):
+            raise InvalidArgumentError(
+                f"index_type {index_type!r} is for the local FAISS index; a Milvus store is built with an "
+                f"exact (FLAT) index: leave index_type at 'auto' or 'flat'"
+            )
+    if batch_size is not None and batch_size <= 0:
+        raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
+
+
+def build(
+    sources: Iterable[str | os.PathLike[str]] | None,
+    out: str | os.PathLike[str],
+    *,
+    embedder: Embedder,
+    index_type: str = "auto",
+    incremental: bool = True,
+    show_progress: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    documents: Sequence[Document] = (),
+    doc_ids: Mapping[str, str] | None = None,
+) -> Path | str:
+    """Build an index from files and folders and make it the live version of ``out``.
+
+    Args:
+        sources: Files (text, Markdown, HTML, PDF; the format is read from the content),
+            folders (read recursively; other files are skipped and logged) and http(s)
+            URLs (fetched now). None means the shipped article.
+        out: The index folder, or a Milvus store address (``milvus://HOST:PORT/COLLECTION``,
+            ``milvus-lite:PATH.db[#COLLECTION]``). An existing index there is replaced atomically.
+        embedder: Embeds the sentences (and is recorded as the index's query embedder).
+        index_type: "auto" (exact below 100k sentences, HNSW above), "flat", "hnsw-sq8"
+            or "ivf-sq8" (see :mod:`citeqa.store.vectors`).
+        incremental: Reuse the sentences and vectors of documents unchanged since the
+            live index at ``out`` was built (same content hash, model and segmenter).
+        show_progress: Show one progress bar per stage on stderr (:mod:`citeqa.build.progress`).
+        batch_size: Sentences per embedding batch (default: the embedder's own).
+        progress: Called (from this thread only) with ``(stage, done, total)`` as each stage
+            starts and advances: "reading" (sources), "segmenting" (documents), "embedding"
+            (sentences embedded so far, sentences found to embed so far: documents are
+            segmented while earlier ones are embedded, so the total can grow until
+            segmenting is done), "indexing" (0 then all sentences, when written).
+        documents: Documents already read, indexed as they are after those of
+            ``sources`` (e.g. a served index's fetched URLs, so a rebuild stays offline).
+            With ``documents`` and no ``sources``, only they are indexed.
+        doc_ids: Document names to use instead of the derived ones, by source path as
+            recorded (resolved path, or ``package:NAME``): keeps names stable when
+            sources from several folders are indexed together (the chat's workspace).
+
+    Returns:
+        The index folder or the store address (open it with :meth:`citeqa.Index.load`).
+
+    Raises:
+        SourceError: a source is missing, unreadable, not UTF-8, unsupported, cannot be
+            extracted or fetched, or no sentence was found.
+        InvalidArgumentError: an unknown index type or a bad batch size.
+    """
+    check_options(index_type, batch_size, out)
+    bars = StageBars() if show_progress else None
+    reporters = [r for r in (bars, progress) if r is not None]
+
+    def report(stage: str, done: int, total: int) -> None:
+        for reporter in reporters:
+            reporter(stage, done, total)
+
+    try:
+        return _build(sources, out, embedder, index_type, incremental, batch_size, report, documents, doc_ids or {})
+    finally:
+        if bars is not None:
+            bars.close()
+
+
+def _build(
+    sources: Iterable[str | os.PathLike[str]] | None,
+    out: str | os.PathLike[str],
+    embedder: Embedder,
+    index_type: str,
+    incremental: bool,
+    batch_size: int | None,
+    report: Callable[[str, int, int], None],
+    documents: Sequence[Document],
+    doc_ids: Mapping[str, str],
+) -> Path | str:
+    sources = list(sources) if sources is not None else []
+    given = list(documents)
+    report("reading", 0, len(sources) + len(given))
+    documents = _rename(read_documents(sources) if sources or not given else [], doc_ids) + given
+    report("reading", len(sources) + len(given), len(sources) + len(given))
+    names = [d.doc_id for d in documents]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise SourceError(f"two sources are both named {twice[0]!r}; give each a distinct name")
+    if is_milvus_address(out):  # a Milvus store keeps no reusable vectors: embed everything
+        previous, why = {}, "a Milvus store embeds every sentence at each build"
+    else:
+        out = Path(out)
+        previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
+    if incremental and why not in ("ok", "first build"):
+        log.info("embedding every sentence: %s", why)
+    segmented = segment_and_embed(documents, previous, embedder, report=report, batch_size=batch_size)
+    if segmented.reused_documents:
+        log.info("reusing the sentences and vectors of %d unchanged documents", segmented.reused_documents)
+    total = len(segmented.texts)
+    report("indexing", 0, total)
+    write_index(
+        out, documents, segmented.rows, segmented.texts, segmented.vectors, embedder,
+        index_type=index_type, lexical=segmented.lexical,
+    )
+    report("indexing", total, total)
+    return out if isinstance(out, Path) else str(out)
+
+
+def write_index(
+    out: str | os.PathLike[str],
+    documents: Sequence[Document],
+    rows: np.ndarray,
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    embedder: Embedder,
+    *,
+    index_type: str = "auto",
+    lexical: Lexical | None = None,
+) -> None:
+    """Write segmented, embedded documents as the live index of ``out`` (the last build step).
+
+    Args:
+        out: The index folder or a Milvus store address.
+        documents: The documents, in order.
+        rows: int64 ``(n, 4)``: document number, start, end, paragraph id per sentence.
+        texts: The sentence texts (``documents[d].text[start:end]``), for BM25.
+        vectors: float32 ``(n, dim)`` unit vectors made by ``embedder``.
+        embedder: The embedder that made ``vectors`` (recorded in the manifest; embeds queries).
+        index_type: See :func:`build`.
+        lexical: The sentences' BM25 and vocabulary if already computed
+            (:func:`citeqa.build.context.lexical_arrays`; computed here when None).
+    """
+    info = {
+        "model": embedder.model_name,
+        "backend": embedder.backend,
+        "dimension": embedder.dim,
+        "vector_space": embedder.space,
+        "metric": "inner_product",
+        "segmenter": segmenter_info(),
+        "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
+    }
+    lexical = lexical_arrays(rows, texts) if lexical is None else lexical
+    paragraph_vectors, document_vectors = mean_vectors(rows, vectors, len(documents))
+    if is_milvus_address(out):
+        write_milvus(
+            str(out),
+            documents=documents,
+            rows=rows,
+            texts=texts,
+            vectors=vectors,
+            info=info,
+            paragraph_vectors=paragraph_vectors,
+            document_vectors=document_vectors,
+            paragraph_bm25=lexical.paragraph_bm25,
+            vocabulary=lexical.vocabulary,
+        )
+        return
+    built = build_vector_index(vectors, index_type)
+    info["faiss_index"] = built.info["factory"]
+    info["faiss"] = built.info
+    write_version(
+        Path(out),
+        documents=documents,
+        sentences=rows,
+        vectors=built.index,
+        bm25=lexical.bm25,
+        paragraph_bm25=lexical.paragraph_bm25,
+        paragraph_vectors=paragraph_vectors,
+        document_vectors=document_vectors,
+        vocabulary=lexical.vocabulary,
+        info=info,
+        embeddings=vectors,
+    )
