@@ -39,3 +39,20 @@ def test_library_upload_progress_names_the_stages_in_order(article_index, tmp_pa
                for m in messages), messages  # n of N reached N
     fractions = [fraction for fraction, _ in events]
     assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] < 1
+
+
+def test_interleaved_pipeline_stages_never_move_the_bar_back() -> None:
+    from citeqa.serve.workspace import stage_reporter
+
+    events: list[tuple[float, str]] = []
+    on_stage = stage_reporter(lambda fraction, message: events.append((fraction, message)), 4)
+    # what the build sends while documents are split as earlier ones are embedded
+    for event in [("reading", 0, 4), ("reading", 4, 4), ("segmenting", 0, 4), ("segmenting", 2, 4),
+                  ("embedding", 0, 300), ("segmenting", 3, 4), ("embedding", 256, 500), ("segmenting", 4, 4),
+                  ("embedding", 512, 700), ("embedding", 700, 700), ("indexing", 0, 700), ("indexing", 700, 700)]:
+        on_stage(*event)
+    fractions = [fraction for fraction, _ in events]
+    assert fractions == sorted(fractions) and fractions[-1] < 0.95
+    messages = [message for _, message in events]
+    assert "Embedding sentences: 0 of 300 found so far (2 of 4 documents split)" in messages
+    assert "Embedding sentences: 700 of 700" in messages and messages[-1] == "Indexed 700 sentences"
