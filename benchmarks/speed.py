@@ -3,7 +3,8 @@
 Usage (from the repository root)::
 
     PYTHONPATH=src python benchmarks/speed.py            # 10k, 100k and 1M sentences
-    PYTHONPATH=src python benchmarks/speed.py --sizes 10000 --embed-sample 1000   # quick
+    PYTHONPATH=src python benchmarks/speed.py --sizes 10000 --embed-sample 1000   # smaller
+    PYTHONPATH=src python benchmarks/speed.py --quick    # build targets only: a few minutes
 
 The naive pipeline is sentence-transformers on torch + ``faiss.IndexFlatIP``.
 Everything is made locally from SQuAD v1.1 dev (tune half), no downloads:
@@ -19,6 +20,17 @@ Everything is made locally from SQuAD v1.1 dev (tune half), no downloads:
    the sentence holding its answer. MRR@10 for ONNX fp32 (flat), ONNX int8 (flat) and ONNX
    fp32 with the HNSW-SQ8 and IVF-SQ8 indexes forced (rebuilt incrementally: no
    re-embedding).
+2b. End to end, the issue's build target: ``--e2e-sentences`` real SQuAD sentences written as
+   one .txt file per paragraph, built from the folder by ``citeqa build``'s code
+   (:func:`citeqa.build_index`, default ONNX int8) next to the naive pipeline (pysbd
+   ``Segmenter`` + sentence-transformers + IndexFlatIP + write) in the same run; each in a
+   fresh process whose start (imports, model load) is excluded; ``--e2e-repeats`` runs
+   each, interleaved; medians, with the load average beside each run.
+2c. OpenVINO (optional, when ``openvino`` and ``nncf`` are installed): the bundled model's
+   ONNX export read by OpenVINO, int8 weight-only compression (no calibration data) with
+   OpenVINO's dynamic int8 activations, run with citeqa's length-bucketed batching; its
+   sentences/s next to ONNX Runtime int8/fp32 in the same process, cosine to fp32, and the
+   dense-only ReQA MRR@10 of each (the pool's sentence vectors, questions embedded alone).
 4. Scale (10k / 100k / 1M sentences): real sentence vectors are embedded once (the
    pool of step 3, cached under ``--out``) and composed: each corpus sentence is the
    normalized mix ``a·p_i + (1-a)·p_j`` (a ~ U(0.3, 0.7)) of two pool sentences, its text
@@ -254,6 +266,145 @@ def worker_build_files(params: dict[str, Any]) -> dict[str, Any]:
     return {"sentences": len(index), "per_s": round(len(index) / seconds, 1), "seconds": round(seconds, 2)}
 
 
+def worker_e2e(params: dict[str, Any]) -> dict[str, Any]:
+    """One end-to-end build from a folder of .txt files; the process start and model load are not timed."""
+    import faiss
+
+    folder, out = Path(params["folder"]), Path(params["out"])
+    if params["pipeline"] == "naive":
+        import pysbd
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(params["model"], device="cpu")
+        model.encode(["warm up"])
+        start = time.perf_counter()
+        segmenter = pysbd.Segmenter(language="en", clean=False)
+        texts: list[str] = []
+        for path in sorted(folder.glob("*.txt")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                texts.extend(t.strip() for t in segmenter.segment(line) if t.strip())
+        vectors = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        out.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(index, str(out / "naive.faiss"))
+        (out / "sentences.json").write_text(json.dumps(texts), encoding="utf-8")
+        seconds, count = time.perf_counter() - start, len(texts)
+    else:
+        import bm25s  # noqa: F401 - imported before the clock starts, as in a warm process
+
+        from citeqa import build_index
+        from citeqa.embed import get_embedder
+        from citeqa.ingest import segment  # noqa: F401
+
+        embedder = get_embedder(backend=params["backend"])
+        embedder.encode(["warm up"])
+        profile = None
+        if params.get("profile"):
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
+        start = time.perf_counter()
+        built = build_index([folder], out, embedder=embedder, incremental=False)
+        seconds, count = time.perf_counter() - start, len(built)
+        if profile is not None:
+            import io
+            import pstats
+
+            profile.disable()
+            text = io.StringIO()
+            pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(25)
+            Path(params["profile"]).write_text(text.getvalue(), encoding="utf-8")
+    return {"sentences": count, "seconds": round(seconds, 3), "per_s": round(count / seconds, 1), "load": round(os.getloadavg()[0], 2)}
+
+
+class _OpenVinoSession:
+    """An OpenVINO compiled model behind ONNX Runtime's ``run(None, feed)``, so citeqa's
+    tokenization, length buckets and pooling run unchanged around it."""
+
+    def __init__(self, compiled: Any) -> None:
+        self._compiled = compiled
+        self._request = compiled.create_infer_request()
+
+    def run(self, names: Any, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        result = self._request.infer(feed, share_inputs=True)
+        return [np.asarray(result[self._compiled.output(0)])]
+
+
+def openvino_int8(out: Path) -> Any:
+    """The bundled model's ONNX export in OpenVINO with int8 weights (compressed once, cached in ``out``)."""
+    import openvino as ov
+
+    from citeqa.embed import default_model_path
+    from citeqa.embed.onnx import ensure_export
+
+    core = ov.Core()
+    path = out / "openvino-int8w.xml"
+    if not path.is_file():
+        import nncf
+
+        model = nncf.compress_weights(core.read_model(str(ensure_export(default_model_path(), "fp32"))),
+                                      mode=nncf.CompressWeightsMode.INT8_SYM)
+        ov.save_model(model, str(path), compress_to_fp16=False)
+    config = {"INFERENCE_NUM_THREADS": os.cpu_count() or 1, "PERFORMANCE_HINT": "LATENCY",
+              "DYNAMIC_QUANTIZATION_GROUP_SIZE": "32"}
+    return _OpenVinoSession(core.compile_model(core.read_model(str(path)), "CPU", config))
+
+
+def dense_mrr(vectors: np.ndarray, spans: list[tuple[str, int, int]], queries: np.ndarray, questions: list[dict[str, Any]]) -> float:
+    """ReQA MRR@10 from sentence vectors alone: the answer's sentence among the 10 nearest."""
+    total = 0.0
+    top = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    for q, ranked in zip(questions, top):
+        for rank, row in enumerate(ranked.tolist(), 1):
+            doc_id, start, end = spans[row]
+            if doc_id == q["doc_id"] and start <= q["answer_start"] < end:
+                total += 1 / rank
+                break
+    return round(total / len(questions), 4)
+
+
+def worker_openvino(params: dict[str, Any]) -> dict[str, Any]:
+    """OpenVINO int8 next to ONNX Runtime int8 and fp32, in one process, on the same sentences."""
+    from citeqa.embed import default_model_path, get_embedder
+    from citeqa.embed.onnx import OnnxEmbedder
+    from citeqa.ingest.segment import segment_documents
+    from citeqa.schema import Document
+
+    texts = json.loads(Path(params["texts"]).read_text(encoding="utf-8"))
+    paragraphs, questions = load_squad(Path(params["squad"]))
+    rng = np.random.default_rng(11)
+    questions = [questions[int(i)] for i in rng.choice(len(questions), min(params["questions"], len(questions)), replace=False)]
+    sentences = segment_documents([Document(d, t, d, "") for d, t in paragraphs])
+    pool, spans = [s.text for s in sentences], [(s.doc_id, s.start, s.end) for s in sentences]
+    start = time.perf_counter()
+    ov_session = openvino_int8(Path(params["out"]))
+    ov_embedder = OnnxEmbedder(default_model_path(), "openvino-int8w", "fp32")
+    ov_embedder._session = ov_session  # citeqa's batching around OpenVINO's model
+    setup_s = time.perf_counter() - start
+    embedders = {"onnx-int8": get_embedder(backend="onnx-int8"), "onnx": get_embedder(backend="onnx"), "openvino-int8": ov_embedder}
+    vectors = {name: e.encode(texts) for name, e in embedders.items()}
+    times: dict[str, list[float]] = {name: [] for name in embedders}
+    for _ in range(params["repeats"]):
+        for name, e in embedders.items():
+            start = time.perf_counter()
+            e.encode(texts)
+            times[name].append(time.perf_counter() - start)
+    rows: dict[str, Any] = {"openvino_setup_s": round(setup_s, 1), "load": round(os.getloadavg()[0], 2)}
+    for name, e in embedders.items():
+        cosine = (vectors[name] * vectors["onnx"]).sum(axis=1)
+        queries = np.stack([e.encode([q["question"]])[0] for q in questions])
+        rows[name] = {
+            "per_s": round(len(texts) / statistics.median(times[name]), 1),
+            "cosine_to_fp32_median": round(float(np.median(cosine)), 4),
+            "cosine_to_fp32_min": round(float(cosine.min()), 4),
+            "dense_mrr": dense_mrr(e.encode(pool), spans, queries, questions),
+        }
+    rows["questions"], rows["pool_sentences"] = len(questions), len(pool)
+    return rows
+
+
 def worker_scale_build(params: dict[str, Any]) -> dict[str, Any]:
     """Build one scale corpus from cached vectors (citeqa auto index, or naive flat)."""
     import faiss
@@ -327,6 +478,8 @@ WORKERS = {
     "naive_cold": worker_naive_cold,
     "embed": worker_embed,
     "build_files": worker_build_files,
+    "e2e": worker_e2e,
+    "openvino": worker_openvino,
     "scale_build": worker_scale_build,
     "scale_serve": worker_scale_serve,
 }
@@ -366,6 +519,57 @@ def stage_build(out: Path, sentences: list[str], model: str) -> dict[str, Any]:
         return {"sentences": len(sentences), **rows}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def e2e_folder(out: Path, paragraphs: list[tuple[str, str]], sentences: int) -> Path:
+    """SQuAD paragraphs, one .txt each, in order until they hold ``sentences`` sentences."""
+    from citeqa.ingest.segment import sentence_spans
+
+    folder = out / f"e2e-docs-{sentences}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    count = 0
+    for doc_id, text in paragraphs:
+        if count >= sentences:
+            break
+        (folder / doc_id).write_text(text, encoding="utf-8")
+        count += len(sentence_spans(text))
+    return folder
+
+
+def stage_e2e(out: Path, paragraphs: list[tuple[str, str]], sentences: int, repeats: int, model: str) -> dict[str, Any]:
+    folder = e2e_folder(out, paragraphs, sentences)
+    work = Path(tempfile.mkdtemp(dir=out))
+    try:
+        runs: dict[str, list[dict[str, Any]]] = {"naive": [], "citeqa": []}
+        for number in range(repeats):  # interleaved, so both see the same load
+            runs["naive"].append(run_worker("e2e", {"pipeline": "naive", "folder": str(folder), "out": str(work / f"naive-{number}"), "model": model}))
+            profile = str(out / "e2e-build-profile.txt") if number == 0 else ""
+            runs["citeqa"].append(run_worker("e2e", {"pipeline": "citeqa", "backend": "auto", "folder": str(folder), "out": str(work / f"citeqa-{number}"), "profile": profile}))
+        result: dict[str, Any] = {"files": len(list(folder.glob("*.txt"))), "runs": runs}
+        for name, rows in runs.items():
+            result[name] = {
+                "sentences": rows[0]["sentences"],
+                "median_s": round(statistics.median(r["seconds"] for r in rows), 3),
+                "median_per_s": round(statistics.median(r["per_s"] for r in rows), 1),
+                "loads": [r["load"] for r in rows],
+            }
+        result["ratio_vs_naive"] = round(result["citeqa"]["median_per_s"] / result["naive"]["median_per_s"], 2)
+        result["profile"] = str(out / "e2e-build-profile.txt")
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stage_openvino(out: Path, squad: Path, sentences: list[str], questions: int, repeats: int) -> dict[str, Any]:
+    try:
+        import nncf  # noqa: F401
+        import openvino  # noqa: F401
+    except ImportError as exc:
+        return {"skipped": f"{exc}; pip install openvino nncf to compare"}
+    texts_path = out / "openvino-sample.json"
+    texts_path.write_text(json.dumps(sentences), encoding="utf-8")
+    return run_worker("openvino", {"texts": str(texts_path), "squad": str(squad), "out": str(out), "questions": questions, "repeats": repeats})
 
 
 #: Paragraphs in the end-to-end build-from-files measurement (pysbd is its slow part).
@@ -461,6 +665,26 @@ def print_report(results: dict[str, Any]) -> None:
         for name in ("naive", "onnx", "onnx-int8"):
             row = build[name]
             print(f"{name:<22}{row['embed_per_s']:>10}{row['build_per_s']:>10}{row.get('ratio_vs_naive', 1.0):>9}{row['peak_rss_mb']:>13}")
+    e2e = results.get("e2e")
+    if e2e:
+        naive, ours = e2e["naive"], e2e["citeqa"]
+        print(f"\n== End to end from {e2e['files']} .txt files of real SQuAD paragraphs (fresh process excluded; median of {len(e2e['runs']['naive'])}) ==")
+        print(f"naive (pysbd + sentence-transformers + IndexFlatIP + write) {naive['median_s']:>7.2f} s {naive['median_per_s']:>8} sentences/s ({naive['sentences']} sentences; load {naive['loads']})")
+        print(f"citeqa build (ONNX int8, pipelined)                         {ours['median_s']:>7.2f} s {ours['median_per_s']:>8} sentences/s ({ours['sentences']} sentences; load {ours['loads']})")
+        print(f"ratio citeqa / naive                                        {e2e['ratio_vs_naive']:>7} (target >= 4)")
+        print(f"profile of the first citeqa build: {e2e['profile']}")
+    if build:
+        print(f"embedding alone, ONNX int8: {build['onnx-int8']['embed_per_s']} sentences/s (target >= 1,000)")
+    vino = results.get("openvino")
+    if vino:
+        print("\n== OpenVINO int8 (weight-only int8 + dynamic int8 activations) vs ONNX Runtime, same process ==")
+        if "skipped" in vino:
+            print(f"skipped: {vino['skipped']}")
+        else:
+            print(f"{'backend':<16}{'sentences/s':>12}{'cos fp32 med/min':>18}{'dense MRR@10':>14}   ({vino['questions']} questions over {vino['pool_sentences']} sentences; load {vino['load']})")
+            for name in ("onnx", "onnx-int8", "openvino-int8"):
+                row = vino[name]
+                print(f"{name:<16}{row['per_s']:>12}{row['cosine_to_fp32_median']:>10}/{row['cosine_to_fp32_min']:<7}{row['dense_mrr']:>14}")
     quality = results.get("quality")
     if quality:
         print(f"\n== Retrieval quality, ReQA-style: {quality['questions']} SQuAD questions over {quality['sentences']} sentences ==")
@@ -496,7 +720,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mrr-questions", type=int, default=1000, help="questions in the ReQA-style quality check")
     parser.add_argument("--queries", type=int, default=200, help="queries timed per scale corpus")
     parser.add_argument("--repeats", type=int, default=3, help="runs per cold-start measurement")
-    parser.add_argument("--skip", default="", help="stages to skip: cold,build,quality,scale")
+    parser.add_argument("--skip", default="", help="stages to skip: cold,build,e2e,openvino,quality,scale")
+    parser.add_argument("--quick", action="store_true", help="only the build targets (build, e2e, openvino) on 1,000 sentences")
+    parser.add_argument("--e2e-sentences", type=int, default=1200, help="real sentences in the end-to-end build (1,000-3,000)")
+    parser.add_argument("--e2e-repeats", type=int, default=3, help="end-to-end builds per pipeline (medians)")
     parser.add_argument("--index-type", default="auto", help="citeqa index type in the scale stage")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -509,6 +736,10 @@ def main(argv: list[str] | None = None) -> int:
     model = default_model_path()
     args.out.mkdir(parents=True, exist_ok=True)
     skip = set(filter(None, args.skip.split(",")))
+    if args.quick:
+        skip |= {"cold", "quality", "scale"}
+        args.embed_sample = min(args.embed_sample, 1000)
+        args.mrr_questions = min(args.mrr_questions, 500)
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()}}
     paragraphs, questions = load_squad(args.squad)
     pool = pool_sentences(paragraphs)
@@ -517,6 +748,11 @@ def main(argv: list[str] | None = None) -> int:
     if "build" not in skip:
         sample = [pool[int(i)] for i in np.random.default_rng(3).choice(len(pool), min(args.embed_sample, len(pool)), replace=False)]
         results["build"] = run_stage("build throughput", lambda: stage_build(args.out, sample, model))
+    if "e2e" not in skip:
+        results["e2e"] = run_stage("end-to-end build", lambda: stage_e2e(args.out, paragraphs, args.e2e_sentences, args.e2e_repeats, model))
+    if "openvino" not in skip:
+        sample = [pool[int(i)] for i in np.random.default_rng(3).choice(len(pool), min(args.embed_sample, len(pool)), replace=False)]
+        results["openvino"] = run_stage("openvino", lambda: stage_openvino(args.out, args.squad, sample, args.mrr_questions, 3))
     if "quality" not in skip:
         results["quality"] = run_stage("quality", lambda: stage_quality(args.out, paragraphs, questions, args.mrr_questions))
     if "scale" not in skip:
