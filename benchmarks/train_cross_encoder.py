@@ -152,7 +152,7 @@ def train(args: argparse.Namespace, work: Path, pairs: list[dict[str, Any]]) -> 
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    final = work / f"model-l{args.layers}-e{args.epochs}-s{args.seed}-r{args.news_repeat}"
+    final = work / (f"model-l{args.layers}-e{args.epochs}-s{args.seed}-r{args.news_repeat}-lr{args.lr:g}" + (f"-from-{Path(args.init).name}" if args.init else ""))
     if (final / "config.json").is_file():
         log(f"trained model found: {final}")
         return final
@@ -172,7 +172,8 @@ def train(args: argparse.Namespace, work: Path, pairs: list[dict[str, Any]]) -> 
         "sentence": [r["s"] for r in rows],
         "label": [float(r["y"]) for r in rows],
     })
-    model = CrossEncoder(str(base_model(args, work)), num_labels=1, max_length=args.max_length, device="cpu")
+    start = args.init or str(base_model(args, work))
+    model = CrossEncoder(start, num_labels=1, max_length=args.max_length, device="cpu")
     loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor((len(rows) - positives) / max(positives, 1)) ** 0.5)
     checkpoints = work / f"checkpoints-{final.name}"
     training_args = CrossEncoderTrainingArguments(
@@ -338,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--news-repeat", type=int, default=4, help="times each news-dev pair is seen per epoch")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init", help="continue from this trained model folder (a further pass over the same pairs) instead of the bundled MiniLM")
     parser.add_argument("--pairs-only", action="store_true", help="stop after making the pairs")
     parser.add_argument("--write", action="store_true", help="copy the exported model into src/citeqa/data/cross_encoder/")
     args = parser.parse_args(argv)
