@@ -29,6 +29,7 @@ import inspect
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -287,7 +288,9 @@ def build(
         raise SourceError("none of the sources could be read; citeqa reads .txt, .md, .html and .pdf files and http(s) URLs")
     space, size = embedder.space, batch_size or _default_batch_size(embedder)
     backend = "torch" if embedder.backend == "sentence-transformers" else embedder.backend
+    clock = {"start": time.perf_counter()}
     with ray_session(address, num_cpus) as ray:
+        clock["ray"] = time.perf_counter()
         try:
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False
@@ -298,6 +301,7 @@ def build(
             results = stage.map_batches(extract_and_segment, batch_size=DOCUMENTS_PER_CALL, num_cpus=1).take_all()
             found, rows, texts = _assemble(results, origins, skipped)
             del results
+            clock["segmented"] = time.perf_counter()
             if not texts:
                 raise SourceError("the sources hold no text to index; add some sentences and build again")
             report("embedding", 0, len(texts))
@@ -315,11 +319,19 @@ def build(
                 ids = np.asarray(batch["id"], dtype=np.int64)
                 vectors[ids] = np.asarray(batch["vector"], dtype=np.float32)
                 done[ids] = True
+            clock["embedded"] = time.perf_counter()
         except ray.exceptions.RayError as exc:
             raise CiteqaError(f"the Ray build failed on the cluster: {exc}") from None
     if not done.all():
         raise CiteqaError(f"the Ray build lost {int((~done).sum())} of {len(texts)} sentence vectors; build again")
     report("embedding", len(texts), len(texts))
     report("indexing", 0, len(texts))
+    clock["shutdown"] = time.perf_counter()
     write_index(out, found, rows, texts, vectors, embedder, index_type=index_type)
+    log.info(
+        "Ray build of %d sentences on %d CPUs: Ray start %.1f s, extract + segment %.1f s, embed %.1f s, "
+        "Ray shutdown %.1f s, write %.1f s",
+        len(texts), cpus, clock["ray"] - clock["start"], clock["segmented"] - clock["ray"],
+        clock["embedded"] - clock["segmented"], clock["shutdown"] - clock["embedded"], time.perf_counter() - clock["shutdown"],
+    )  # fmt: skip
     return str(out) if is_milvus_address(out) else Path(out)
