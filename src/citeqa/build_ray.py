@@ -219,6 +219,11 @@ def _assemble(
         rows.append(part)
     for item in skipped:
         log.warning("skipped %s: %s", item.path, item.reason)
+    if not documents:  # as citeqa.ingest.sources.read_sources says it
+        raise SourceError(
+            "none of the sources could be read (see the skipped files above); "
+            "citeqa reads .txt, .md, .html and .pdf files and http(s) URLs"
+        )
     names = [d.doc_id for d in documents]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
