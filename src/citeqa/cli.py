@@ -104,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--full", action="store_true", help="re-embed every document (default: only new or changed ones)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="read, segment and embed with Ray Data (pip install 'citeqa[ray]'): on the Ray cluster at ADDRESS "
+        "(default $RAY_ADDRESS), else on a Ray started on this machine; every sentence is embedded",
+    )
 
     evaluate = sub.add_parser(
         "eval", help="measure retrieval, follow-ups, abstention and latency against baselines", parents=[common]
@@ -247,6 +255,7 @@ def _build(args: argparse.Namespace) -> int:
         index_type=args.index_type,
         incremental=not args.full,
         show_progress=not args.quiet,
+        ray=False if args.ray is None else (args.ray or True),
     )
     manifest = index.manifest
     counts = manifest["counts"]

@@ -214,7 +214,9 @@ class OnnxEmbedder:
     encoding holds a lock, so concurrent callers always get the same vectors.
     """
 
-    def __init__(self, model_dir: str | os.PathLike[str], model_name: str, precision: str = "fp32") -> None:
+    def __init__(
+        self, model_dir: str | os.PathLike[str], model_name: str, precision: str = "fp32", *, threads: int | None = None
+    ) -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -238,6 +240,10 @@ class OnnxEmbedder:
         # no busy-waiting between runs: it steals the CPU from FAISS/BM25 right after a
         # query is embedded, and from neighbours on a shared machine
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if threads is not None:
+            if threads <= 0:
+                raise InvalidArgumentError(f"threads must be > 0, got {threads}")
+            options.intra_op_num_threads = threads
         try:
             self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - a damaged cache file: say where it is
