@@ -20,11 +20,20 @@ What it does:
 
 The issue's targets: same [1] >= 95%, MRR within 0.01, abstention >= 97% equal, Milvus Lite
 p50 <= 50 ms.
+
+With ``--ray-build N`` (``pip install -e ".[ray]"``) it times the build instead: a folder of
+about N sentences made from the SQuAD tune articles (repeated as often as needed: copies
+cost what new text costs), built alternately by the local build and by the Ray build on a
+local Ray with ``--ray-cpus`` CPUs (default 2; Ray's start-up and shutdown included, as a
+user waits for them), ``--runs`` times each. It prints each run, the medians and their
+ratio (the issue's target: Ray with 2 workers <= 1.3x local), the machine's load, and
+checks that both builds made the same sentences and vectors (cosine >= 0.999).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -48,6 +57,64 @@ def _ms(values: list[float]) -> str:
     return f"p50 {1000 * statistics.median(ordered):7.1f} ms  p95 {1000 * p95:7.1f} ms"
 
 
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def ray_build_timing(squad: str, sentences: int, runs: int, cpus: int) -> int:
+    """Local build vs the Ray build of ~``sentences`` SQuAD sentences; medians, ratio and load."""
+    import json
+
+    from citeqa import build as local_build
+    from citeqa import build_ray
+    from citeqa.embed import get_embedder
+    from citeqa.store.read import load_version
+
+    articles = json.loads(Path(squad).read_text(encoding="utf-8"))["data"]
+    texts = [a["title"].replace("_", " ") + "\n\n" + "\n\n".join(p["context"] for p in a["paragraphs"]) for a in articles]
+    embedder = get_embedder()
+    with tempfile.TemporaryDirectory(prefix="citeqa-raybuild-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        per_copy = None
+        copies = 1
+        while True:  # add copies of the articles until the corpus has about ``sentences``
+            folder = corpus / f"copy{copies:03d}"
+            folder.mkdir(parents=True)
+            for a, text in zip(articles, texts):
+                (folder / f"{a['title']}.txt").write_text(text, encoding="utf-8")
+            if per_copy is None:
+                from citeqa.ingest.segment import segment_documents
+                from citeqa.ingest.sources import read_documents
+
+                per_copy = len(segment_documents(read_documents([folder])))
+            if copies * per_copy >= sentences:
+                break
+            copies += 1
+        print(f"corpus: {copies} cop{'y' if copies == 1 else 'ies'} of the {len(articles)} SQuAD tune articles = {copies * per_copy} sentences")
+        embedder.encode(["warm up"])
+        timings: dict[str, list[float]] = {"local": [], "ray": []}
+        for run in range(runs):
+            for name in ("local", "ray"):
+                out = Path(tmp) / f"{name}-{run}"
+                before = _load()
+                started = time.perf_counter()
+                if name == "local":
+                    local_build.build([corpus], out, embedder=embedder, incremental=False)
+                else:
+                    build_ray.build([corpus], out, embedder=embedder, num_cpus=cpus)
+                timings[name].append(time.perf_counter() - started)
+                print(f"run {run + 1} {name:5s} build {timings[name][-1]:7.1f} s   ({before} before, {_load()} after)")
+        a, b = load_version(Path(tmp) / "local-0"), load_version(Path(tmp) / "ray-0")
+        same_rows = np.array_equal(np.asarray(a.sentences), np.asarray(b.sentences))
+        va, vb = a.embeddings(), b.embeddings()
+        cosine = float(((va * vb).sum(axis=1) / (np.linalg.norm(va, axis=1) * np.linalg.norm(vb, axis=1))).min())
+    local, ray = statistics.median(timings["local"]), statistics.median(timings["ray"])
+    print(f"median local build {local:.1f} s   Ray build ({cpus} CPUs, {cpus} embedding actors) {ray:.1f} s")
+    print(f"Ray / local = {ray / local:.2f}x  (target <= 1.3x)")
+    print(f"same sentence rows: {same_rows}; min cosine Ray vs local vectors {cosine:.5f} (target >= 0.999)")
+    return 0 if same_rows and cosine >= 0.999 else 1
+
+
 def main() -> int:
     from citeqa.answer.abstain import abstain_decision
     from citeqa.build import write_index
@@ -62,7 +129,12 @@ def main() -> int:
     parser.add_argument("--squad", default=str(default_squad_path()))
     parser.add_argument("--cache", default=str(eval_cache_dir()))
     parser.add_argument("--questions", type=int, default=1000, help="questions to compare and time (0: all)")
+    parser.add_argument("--ray-build", type=int, metavar="N", help="instead: time the local vs the Ray build of ~N sentences")
+    parser.add_argument("--runs", type=int, default=3, help="builds of each kind with --ray-build (default 3)")
+    parser.add_argument("--ray-cpus", type=int, default=2, help="CPUs of the local Ray with --ray-build (default 2)")
     args = parser.parse_args()
+    if args.ray_build:
+        return ray_build_timing(args.squad, args.ray_build, args.runs, args.ray_cpus)
 
     local, questions, qvectors = squad_index(args.squad, args.cache, log=print)
     stored = local._stored  # noqa: SLF001 - the benchmark copies the local build into Milvus

@@ -1,6 +1,8 @@
-"""Follow-up resolution against the conversation."""
+"""Question analysis: follow-up resolution against the conversation, and what counts as a date."""
 
 from __future__ import annotations
+
+import pytest
 
 from citeqa.question import needs_context, resolve_followup
 
@@ -42,3 +44,32 @@ def test_answer_type_check_needs_a_date_or_number_only_when_asked() -> None:
     assert answer_type_found("When did it begin?", article) is True
     assert answer_type_found("How many soldiers took part?", article) is False
     assert answer_type_found("What did the forces do?", article[:1]) is True
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Officials said the talks may resume after the election.",  # news register
+        "Steam engines may be classified by their application.",  # SQuAD (Steam_engine) register
+        "Troops march on the capital while this may change.",
+    ],
+)
+def test_the_verbs_may_and_march_are_not_dates(sentence):
+    from citeqa.question import DATE_PATTERN
+
+    assert DATE_PATTERN.findall(sentence) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "date"),
+    [
+        ("The summit was held in May.", "May"),
+        ("The treaty was signed on 12 May 2020 in Shusha.", "12 May 2020"),
+        ("Luther posted the theses in March 1517.", "March 1517"),
+        ("The leaders met last May.", "last May"),
+    ],
+)
+def test_month_names_are_dates_when_written_as_months(sentence, date):
+    from citeqa.question import DATE_PATTERN
+
+    assert [m.group(0) for m in DATE_PATTERN.finditer(sentence)] == [date]

@@ -50,6 +50,7 @@ def build_index(
     progress: Callable[[str, int, int], None] | None = None,
     documents: Sequence[Document] = (),
     doc_ids: Mapping[str, str] | None = None,
+    ray: bool | str = False,
 ) -> Index:
     """Build an index from files and folders, make it the live version of ``out``, and open it.
 
@@ -65,6 +66,10 @@ def build_index(
             :data:`citeqa.embed.BACKENDS`; default "auto": ONNX int8, torch as fallback).
         index_type, incremental, show_progress, batch_size, progress, documents, doc_ids: See
             :func:`citeqa.build.build`.
+        ray: Build with Ray Data (``pip install 'citeqa[ray]'``, :mod:`citeqa.build_ray`): True
+            connects to ``$RAY_ADDRESS`` or starts Ray on this machine; a string is the Ray
+            cluster's address. A Ray build embeds every sentence (``incremental`` and
+            ``show_progress`` do not apply).
 
     Returns:
         The new index, loaded back from disk and verified.
@@ -76,6 +81,21 @@ def build_index(
     """
     build.check_options(index_type, batch_size, out)
     embedder = embedder or get_embedder(model, backend)
+    if ray is not False:
+        from . import build_ray
+
+        build_ray.build(
+            sources,
+            out,
+            embedder=embedder,
+            address=ray if isinstance(ray, str) else None,
+            index_type=index_type,
+            batch_size=batch_size,
+            progress=progress,
+            documents=documents,
+            doc_ids=doc_ids,
+        )
+        return Index.load(out, embedder=embedder, check_stale=False)
     build.build(
         sources,
         out,

@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--store", metavar="ADDRESS", help=STORE_HELP)
     ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--no-cross-encoder", action="store_true", help=NO_CROSS_HELP)
 
     build = sub.add_parser(
         "build", help="(re)build an index from files (.txt, .md, .html, .pdf), folders and http(s) URLs", parents=[common]
@@ -103,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--full", action="store_true", help="re-embed every document (default: only new or changed ones)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="read, segment and embed with Ray Data (pip install 'citeqa[ray]'): on the Ray cluster at ADDRESS "
+        "(default $RAY_ADDRESS), else on a Ray started on this machine; every sentence is embedded",
+    )
 
     evaluate = sub.add_parser(
         "eval", help="measure retrieval, follow-ups, abstention and latency against baselines", parents=[common]
@@ -121,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-honest", action="store_true", help="skip the fit/report-half answerability tables (citeqa.eval.honest)"
     )
     evaluate.add_argument("--no-ablation", action="store_true", help="skip the rule-by-rule ablation table")
+    evaluate.add_argument(
+        "--no-cross-compare", action="store_true", help="skip asking everything again without the cross-encoder (the before/after table)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print the results as JSON")
     evaluate.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
@@ -128,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
     serve.add_argument("--store", metavar="ADDRESS", help=STORE_HELP + " (served read-only: no uploads)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--no-cross-encoder", action="store_true", help=NO_CROSS_HELP)
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument(
         "--workspace",
@@ -191,6 +204,19 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
             print(f"  [{number}] {visible_controls(hit.doc_id)}{page} characters {hit.start}-{hit.end}")
 
 
+NO_CROSS_HELP = (
+    "skip the cross-encoder stage (faster on large corpora, less accurate; same as CITEQA_CROSS_ENCODER=0)"
+)
+
+
+def _cross_encoder_switch(args: argparse.Namespace) -> None:
+    """``--no-cross-encoder``: every index this process loads skips the stage (the env var reaches the chat's reloads too)."""
+    if getattr(args, "no_cross_encoder", False):
+        from .config import CROSS_ENCODER_ENV
+
+        os.environ[CROSS_ENCODER_ENV] = "0"
+
+
 def _read_question(question: str) -> str:
     """The question as given, or standard input's when it is ``-`` (like ``cat -``)."""
     if question != "-":
@@ -208,6 +234,7 @@ def _ask(args: argparse.Namespace) -> int:
     question = _read_question(args.question)
     clean_question(question)  # fail fast, before loading anything
     check_k(args.k)
+    _cross_encoder_switch(args)
     where = _where(args)
     index = Index.load(where) if where else default_index()
     result = index.answer(question, max_citations=args.k)
@@ -228,6 +255,7 @@ def _build(args: argparse.Namespace) -> int:
         index_type=args.index_type,
         incremental=not args.full,
         show_progress=not args.quiet,
+        ray=False if args.ray is None else (args.ray or True),
     )
     manifest = index.manifest
     counts = manifest["counts"]
@@ -284,6 +312,7 @@ def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
     from pathlib import Path
 
     from .config import (
+        cross_encoder_from_env,
         default_news_path,
         default_squad2_path,
         default_squad_path,
@@ -291,6 +320,7 @@ def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
     )
     from .embed import get_embedder
     from .eval import corpora, honest, observe
+    from .search.cross import read_manifest
 
     def log(message: str) -> None:
         print(f"{PROG}: {message}", file=sys.stderr, flush=True)
@@ -318,12 +348,18 @@ def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
     cache = (Path(args.cache) if args.cache else eval_cache_dir()) / "answerability"
     observations = observe.collect(loaded, cache, get_embedder(), log)
     lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)
+    if not args.no_cross_compare and cross_encoder_from_env() and read_manifest() is not None:
+        log("asking everything again with the cross-encoder off (the before/after table; --no-cross-compare skips it)")
+        with observe.cross_encoder_switched(False):
+            before = observe.collect(loaded, cache, get_embedder(), log)
+        lines += ["", *honest.cross_encoder_table(before, observations)]
     return lines
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .serve.app import serve
 
+    _cross_encoder_switch(args)
     where = _where(args)
     serve(
         index_path=where,

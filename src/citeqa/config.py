@@ -21,6 +21,8 @@ from pathlib import Path
 
 #: Environment variable naming the embedding backend when none is given.
 BACKEND_ENV = "CITEQA_BACKEND"
+#: Environment variable that switches the cross-encoder stage off ("0", "off", "false", "no").
+CROSS_ENCODER_ENV = "CITEQA_CROSS_ENCODER"
 #: The article that ships inside the package (``data/``), and the prefix that marks
 #: a source recorded as package data rather than a file path.
 DEFAULT_ARTICLE = "lachin-joint-exercise.txt"
@@ -116,3 +118,8 @@ def default_gold_path() -> Path:
 def backend_from_env() -> str | None:
     """The embedding backend named by ``$CITEQA_BACKEND``, if any."""
     return os.environ.get(BACKEND_ENV) or None
+
+
+def cross_encoder_from_env() -> bool:
+    """Whether rankings use the cross-encoder stage: on unless ``$CITEQA_CROSS_ENCODER`` says off."""
+    return os.environ.get(CROSS_ENCODER_ENV, "").strip().lower() not in ("0", "off", "false", "no")

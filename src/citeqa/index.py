@@ -21,12 +21,14 @@ import numpy as np
 from .answer.abstain import abstain_decision
 from .answer.compose import MAX_CITATIONS, compose_answer
 from .answer.focus import Vocabulary
+from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .errors import IncompatibleIndexError, InvalidArgumentError
 from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
 from .question import clean_question, resolve_followup
 from .schema import Answer, Document, Hit
+from .search.cross import shipped_cross_encoder
 from .search.fusion import Ranking, fuse_rankings
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
@@ -56,8 +58,11 @@ class Index:
     Build one with :func:`build_index`, open one with :meth:`Index.load`.
     """
 
-    def __init__(self, stored: storage.StoredIndex | SentenceStore, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, stored: storage.StoredIndex | SentenceStore, embedder: Embedder | None = None, *, cross_encoder: bool | None = None
+    ) -> None:
         self._store: SentenceStore = as_store(stored)
+        self._cross_encoder = cross_encoder_from_env() if cross_encoder is None else bool(cross_encoder)
         #: The local version read back (tests and tools inspect it), or the Milvus store itself.
         self._stored = self._store.stored if isinstance(self._store, LocalStore) else self._store
         self._embedder = embedder
@@ -74,6 +79,7 @@ class Index:
         *,
         check_stale: bool = True,
         embedder: Embedder | None = None,
+        cross_encoder: bool | None = None,
     ) -> Index:
         """Open and verify the index at ``path``.
 
@@ -83,6 +89,9 @@ class Index:
                 ``milvus-lite:PATH.db[#COLLECTION]``; needs ``pip install 'citeqa[milvus]'``).
             check_stale: Refuse the index if a source changed since the build.
             embedder: Embed queries with this instead of the model the manifest names.
+            cross_encoder: Rescore the best candidates with the shipped cross-encoder
+                (:mod:`citeqa.search.cross`; about 20-40 ms per question). None: on unless
+                ``$CITEQA_CROSS_ENCODER`` is "0"/"off".
 
         Raises:
             IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError.
@@ -91,7 +100,7 @@ class Index:
         _check_pipeline(store.manifest, store.location)
         if embedder is not None:
             _check_space(embedder, store.manifest, store.location)
-        return cls(store, embedder)
+        return cls(store, embedder, cross_encoder=cross_encoder)
 
     # ------------------------------------------------------------------ facts
 
@@ -177,7 +186,8 @@ class Index:
         if self._ranker is None:
             with self._ranker_lock:
                 if self._ranker is None:
-                    self._ranker = Ranker(self._store, load_reranker())
+                    cross = shipped_cross_encoder() if self._cross_encoder else None
+                    self._ranker = Ranker(self._store, load_reranker(), cross)
         return self._ranker
 
     def rank(

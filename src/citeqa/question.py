@@ -135,12 +135,15 @@ _NUMBER_WORD = (
     r"hundreds?|thousands?|millions?|billions?|dozens?|half)"
 )
 _QUALIFIER = r"(?:(?:nearly|almost|about|around|over|under|some|roughly|approximately|more than|less than|fewer than|at least|up to)\s+)?"
+# A month name alone is a date only when capitalised: "may" and "march" are also verbs.
 _DATE = re.compile(
-    rf"\b{_MONTH}\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?\b"
+    rf"\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b"
+    rf"|\b{_MONTH}\.?,?\s+\d{{4}}\b"
+    rf"|\b(?-i:{_MONTH})\b"
     rf"|\b\d{{1,2}}\s+{_MONTH}\.?(?:,?\s+\d{{4}})?\b"
     r"|\b(?:1[0-9]|20)\d\d(?:s|-\d\d)?\b"
     r"|\b(?:last|next|this|earlier this|later this)\s+(?:year|month|week|spring|summer|autumn|fall|winter|"
-    rf"{_MONTH}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    rf"(?-i:{_MONTH})|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
     rf"|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(?:years?|months?|weeks?|days?|decades?|centur(?:y|ies))\s+ago\b"
     r"|\b\d{1,2}(?:st|nd|rd|th)\s+century\b|\b(?:yesterday|today|tomorrow)\b",
     re.IGNORECASE,

@@ -59,6 +59,8 @@ FEATURES = (
     "missing_idf1",
     "missing_idf_context1",
     "names_in_context1",
+    "cross1",
+    "cross_margin",
 )
 
 #: BM25's k1 (bm25s, Lucene): one term contributes at most ``idf * (k1 + 1)``.
@@ -127,6 +129,7 @@ def question_features(
         out["numbers_found"] = 1.0
     kind = question_type(question)
     out["typed"] = 1.0 if kind is not None else 0.0
+    out["cross1"] = out["cross_margin"] = float("nan")
     ids = [int(i) for i in ranking.ids]
     if not ids:
         out["names_in_context1"] = 0.0 if names else 1.0
@@ -139,6 +142,11 @@ def question_features(
     out["dense_margin"] = float(dense[0] - dense[1]) if len(ids) > 1 else float(dense[0])
     out["prob1"] = float(scores[0])
     out["prob_margin"] = float(scores[0] - scores[1]) if len(ids) > 1 else float(scores[0])
+    if ranking.cross is not None and not np.isnan(ranking.cross[0]):
+        cross = np.asarray(ranking.cross, dtype=np.float64)
+        others = cross[1:][~np.isnan(cross[1:])]
+        out["cross1"] = float(cross[0])
+        out["cross_margin"] = float(cross[0] - others.max()) if others.size else float(cross[0])
     texts = [ranker.text(r) for r in ids[:3]]
     first = set(tokenize(texts[0]))
     out["coverage1"] = _coverage(weights, first)
@@ -200,13 +208,18 @@ class AnswerabilityModel:
     info: dict[str, Any] = field(default_factory=dict)
 
     def confidence(self, x: np.ndarray) -> np.ndarray:
-        """P(citation [1] answers) for each row of ``x`` (or one feature vector)."""
+        """P(citation [1] answers) for each row of ``x`` (or one feature vector).
+
+        A NaN feature (the cross-encoder's, when it was switched off) counts as the fitted
+        mean: it adds nothing, and the probability is less sharp than with it.
+        """
         x = np.asarray(x, dtype=np.float64)
         single = x.ndim == 1
         rows = x.reshape(1, -1) if single else x
         if rows.shape[1] != len(self.features):
             raise InvalidArgumentError(f"expected {len(self.features)} features, got {rows.shape[1]}")
-        p = _sigmoid(((rows - self.mean) / self.scale) @ self.coef + self.intercept)
+        standardized = np.nan_to_num((rows - self.mean) / self.scale, nan=0.0)
+        p = _sigmoid(standardized @ self.coef + self.intercept)
         return p[0] if single else p
 
     def with_threshold(self, threshold: float, **info: Any) -> AnswerabilityModel:

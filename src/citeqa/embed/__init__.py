@@ -57,14 +57,20 @@ def get_embedder(model: str | None = None, backend: str | None = None) -> Embedd
     return _load_embedder(model, chosen)
 
 
-def new_embedder(model: str | None = None, backend: str | None = None) -> Embedder:
+def new_embedder(model: str | None = None, backend: str | None = None, *, threads: int | None = None) -> Embedder:
     """A fresh embedder, made exactly as :func:`get_embedder` makes the shared one.
 
     For work that must not hold the shared embedder's lock for long (a server's rebuild
-    while queries keep being embedded); the vectors are the same as the shared one's.
+    while queries keep being embedded; a Ray build's actors); the vectors are the same
+    as the shared one's.
+
+    Args:
+        model, backend: See :func:`get_embedder`.
+        threads: ONNX Runtime threads (default: one per core); one per actor when several
+            embedders share a machine (the torch backend ignores it).
     """
     chosen = check_backend(backend or backend_from_env() or "auto")
-    return _make_embedder(model, chosen)
+    return _make_embedder(model, chosen, threads)
 
 
 @lru_cache(maxsize=8)
@@ -72,7 +78,7 @@ def _load_embedder(model: str | None, backend: str) -> Embedder:
     return _make_embedder(model, backend)
 
 
-def _make_embedder(model: str | None, backend: str) -> Embedder:
+def _make_embedder(model: str | None, backend: str, threads: int | None = None) -> Embedder:
     from .onnx import OnnxEmbedder, OnnxUnavailableError
     from .torch import SentenceTransformerEmbedder
 
@@ -80,7 +86,7 @@ def _make_embedder(model: str | None, backend: str) -> Embedder:
     if backend == "torch":
         return SentenceTransformerEmbedder(model)
     try:
-        return OnnxEmbedder(folder, name, "fp32" if backend == "onnx" else "int8")
+        return OnnxEmbedder(folder, name, "fp32" if backend == "onnx" else "int8", threads=threads)
     except OnnxUnavailableError as exc:
         if backend != "auto":
             raise

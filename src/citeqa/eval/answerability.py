@@ -101,7 +101,9 @@ def fit_model(
     if x.ndim != 2 or x.shape[1] != len(features):
         raise InvalidArgumentError(f"x must have {len(features)} columns ({', '.join(features)}), got shape {x.shape}")
     w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-    mean = np.average(x, axis=0, weights=w)
+    present = ~np.isnan(x)  # a missing feature (no cross-encoder ran) counts as the mean, as in confidence()
+    mean = np.array([np.average(x[present[:, j], j], weights=w[present[:, j]]) if present[:, j].any() else 0.0 for j in range(x.shape[1])])
+    x = np.where(present, x, mean)
     scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
     scale[scale < 1e-9] = 1.0
     coef, intercept = fit_logistic((x - mean) / scale, y, w, l2=l2)

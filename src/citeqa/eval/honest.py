@@ -33,12 +33,13 @@ DATASETS = ("squad11", "squad2", "news", "gold")
 
 
 #: name -> (fit datasets, features, label). "cosine-only" is the one-feature reference
-#: (Platt-scaled best cosine); "comb-answ" is the combined model fitted with label 1 = "the
+#: (Platt-scaled best cosine); "no-cross" the combined features without the cross-encoder's; "comb-answ" is the combined model fitted with label 1 = "the
 #: question is answerable" instead of "[1] is right", for comparison only.
 FAMILIES = {
     "combined": (("squad11", "squad2", "news"), ans.FEATURES, "right1"),
     "squad-only": (("squad11", "squad2"), ans.FEATURES, "right1"),
     "news-only": (("news",), ans.FEATURES, "right1"),
+    "no-cross": (("squad11", "squad2", "news"), tuple(f for f in ans.FEATURES if not f.startswith("cross")), "right1"),
     "cosine-only": (("squad11", "squad2", "news"), ("best_dense",), "right1"),
     "comb-answ": (("squad11", "squad2", "news"), ans.FEATURES, "answerable"),
 }
@@ -374,3 +375,47 @@ def report(
         out.append("")
         out += ablation_table(observations, log)
     return out, models
+
+
+# ---------------------------------------------------------------------- the cross-encoder, before and after
+
+
+def _ranking_line(rows: Sequence[Obs]) -> tuple[list[bool], list[bool], float]:
+    answerable = [o for o in rows if o.kind == "answerable"]
+    mrr = sum(1 / o.rank for o in answerable if o.rank) / len(answerable) if answerable else 0.0
+    return [o.right1 for o in answerable], [o.right3 for o in answerable], mrr
+
+
+def cross_encoder_table(before: Sequence[Obs], after: Sequence[Obs]) -> list[str]:
+    """Report halves with the cross-encoder stage off ("before") and on ("after"), each with its own fitted models.
+
+    Ranking: [1] right, top-3 and MRR@10 of the answerable questions. Answerability: the
+    combined model and the cross-domain ones (fitted on SQuAD only / news only) fitted in
+    each run on its fit halves: negatives abstained and false abstention at its fit-half
+    threshold, and the expected calibration error.
+    """
+    runs = {}
+    for label, observations in (("before", before), ("after", after)):
+        present = {o.dataset for o in observations if o.half == corpora.FIT}
+        runs[label] = (observations, {
+            name: fit_model(observations, [d for d in datasets if d in present], name, tuple(f for f in features if label == "after" or not f.startswith("cross")), lab)
+            for name, (datasets, features, lab) in FAMILIES.items()
+            if name in ("combined", "squad-only", "news-only") and any(d in present for d in datasets)
+        })
+    lines = ["Cross-encoder stage off (before) and on (after), report halves; models refitted on fit halves in each run"]
+    lines.append(f"{'dataset':<8} {'run':<7} {'[1] right':>16} {'top-3':>8} {'MRR@10':>7} {'model':<11} {'neg abst':>9} {'FA [1]right':>11} {'ECE':>6}")
+    for dataset in DATASETS:
+        for label, (observations, models) in runs.items():
+            rows = [o for o in observations if o.dataset == dataset and o.half == corpora.REPORT]
+            if not rows:
+                continue
+            right1, right3, mrr = _ranking_line(rows)
+            for number, (name, model) in enumerate(models.items()):
+                p = model.confidence(matrix(model, rows))
+                abstain = p < model.threshold
+                neg = [bool(a) for a, o in zip(abstain, rows) if not o.answerable]
+                fa = [bool(a) for a, o in zip(abstain, rows) if o.answerable and o.right1]
+                y = np.array([o.right1 for o in rows], dtype=float)
+                head = f"{dataset:<8} {label:<7} {share(right1):>16} {pct(right3):>8} {mrr:7.3f}" if number == 0 else " " * 42
+                lines.append(f"{head} {name:<11} {pct(neg):>9} {pct(fa):>11} {ans.expected_calibration_error(p, y):6.3f}")
+    return lines

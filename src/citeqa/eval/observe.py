@@ -14,10 +14,12 @@ features and the rule abstention are recomputed from the cached rankings on ever
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,16 +29,18 @@ import numpy as np
 
 from ..answer.abstain import abstain_decision
 from ..api import build_index
+from ..config import CROSS_ENCODER_ENV, cross_encoder_from_env
 from ..errors import CiteqaError
 from ..fsutil import atomic_write_text
 from ..index import Index
 from ..question import clean_question, resolve_followup
+from ..search.cross import read_manifest
 from ..search.fusion import Ranking
 from . import answerability as ans
 from . import corpora
 
 TOP_K = 10
-OBS_FORMAT = 3  # bump when what an observation records changes
+OBS_FORMAT = 4  # bump when what an observation records changes
 
 
 
@@ -53,6 +57,8 @@ def code_version() -> str:
     for source in sorted(Path(str(search_package.__file__)).parent.glob("*.py")):
         parts.append(source.read_text(encoding="utf-8"))
     parts.append(resources.files("citeqa").joinpath("data", "reranker.json").read_text(encoding="utf-8"))
+    manifest = read_manifest()  # the cross-encoder reorders rankings when it is on
+    parts.append(f"cross-encoder {manifest.digest if manifest else None} {cross_encoder_from_env()}")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -71,6 +77,20 @@ def corpus_index(documents: Sequence[tuple[str, str]], cache: Path, embedder: An
     index = build_index([docs], index_dir, embedder=embedder)
     log(f"  built {len(documents)} documents, {len(index)} sentences in {time.perf_counter() - started:.0f}s ({index_dir})")
     return index
+
+
+@contextlib.contextmanager
+def cross_encoder_switched(on: bool) -> Iterator[None]:
+    """Every index loaded inside uses the cross-encoder stage (``on``) or not (for the before/after table)."""
+    old = os.environ.get(CROSS_ENCODER_ENV)
+    os.environ[CROSS_ENCODER_ENV] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(CROSS_ENCODER_ENV, None)
+        else:
+            os.environ[CROSS_ENCODER_ENV] = old
 
 
 # ---------------------------------------------------------------------- observations
@@ -205,6 +225,7 @@ def save_observations(observations: Sequence[Obs], path: Path) -> None:
             "dataset": o.dataset, "half": o.half, "kind": o.kind, "question": o.question, "query": o.query,
             "ids": [int(i) for i in r.ids], "scores": [float(v) for v in r.scores],
             "dense": [float(v) for v in r.dense], "lexical": [float(v) for v in r.lexical],
+            "cross": None if r.cross is None else [None if np.isnan(v) else float(v) for v in r.cross],
             "right1": o.right1, "right3": o.right3, "rank": o.rank, "features": [float(v) for v in o.features],
             "baseline": bool(o.baseline), "answered_ok": o.answered_ok, "cited_right": o.extra.get("cited_right"),
             "index": o.extra.get("index", ""),
@@ -225,6 +246,7 @@ def load_observations(path: Path, embedder: Any) -> list[Obs]:
         ranking = Ranking(
             np.array(row["ids"], dtype=np.int64), np.array(row["scores"], dtype=np.float32),
             np.array(row["dense"], dtype=np.float32), np.array(row["lexical"], dtype=np.float32),
+            None if row.get("cross") is None else np.array([np.nan if v is None else v for v in row["cross"]], dtype=np.float32),
         )
         out.append(Obs(
             row["dataset"], row["half"], row["kind"], row["question"], row["query"], ranking, row["right1"], row["right3"],

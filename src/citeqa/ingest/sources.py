@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -180,10 +180,11 @@ def _extract_file(data: bytes, name: str, max_bytes: int) -> Extracted:
     return extract(data, name, max_bytes=max_bytes)
 
 
-def _read_one(entry: _Entry, max_bytes: int, fetcher: Fetcher) -> tuple[bytes, Extracted]:
+def _read_raw(entry: _Entry, max_bytes: int, fetcher: Fetcher) -> tuple[bytes, str | None]:
+    """The raw bytes of an entry (and a URL's content type); nothing extracted yet."""
     if entry.path is None:
         body, content_type, _final = fetcher(entry.spec)
-        return body, extract(body, entry.spec, content_type, max_bytes=max_bytes)
+        return body, content_type
     try:
         size = entry.path.stat().st_size
         if size > max_bytes and entry.path.suffix.lower() not in TEXT_SUFFIXES:
@@ -191,10 +192,94 @@ def _read_one(entry: _Entry, max_bytes: int, fetcher: Fetcher) -> tuple[bytes, E
                 f"{entry.spec} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
                 "split it or raise the limit"
             )
-        data = entry.path.read_bytes()
+        return entry.path.read_bytes(), None
     except OSError as exc:
         raise SourceError(f"{entry.spec}: cannot read ({exc.strerror or exc})") from None
-    return data, _extract_file(data, entry.spec, max_bytes)
+
+
+def _skip(entry: _Entry, exc: SourceError) -> Skipped:
+    reason = str(exc).removeprefix(f"{entry.spec}: ").replace(entry.spec, Path(entry.spec).name)
+    return Skipped(entry.shown or entry.spec, reason)
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """One source's bytes as read, before extraction (what a distributed build ships to its workers).
+
+    Attributes:
+        doc_id: The document id it will get (see :func:`read_sources`).
+        spec: What is recorded as ``Document.path``.
+        data: The raw bytes (a file's, or a URL's response body).
+        content_type: A URL's content type; None for files.
+        in_folder: A folder's file: skipped with a reason (not fatal) if it cannot be extracted.
+        shown: How a skipped folder file is named to the user.
+    """
+
+    doc_id: str
+    spec: str
+    data: bytes
+    content_type: str | None
+    in_folder: bool
+    shown: str
+
+
+def iter_raw_sources(
+    sources: Iterable[str | os.PathLike[str]] | None,
+    skipped: list[Skipped],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    fetcher: Fetcher = fetch,
+) -> Iterator[RawSource]:
+    """Expand and read the sources one at a time, as :func:`read_sources` does, leaving extraction to :func:`document_from_raw`.
+
+    Folder files that cannot be read are appended to ``skipped`` (the names are all
+    checked, and every folder listed, before the first source is read).
+
+    Raises:
+        SourceError: see :func:`read_sources` (extraction errors come from :func:`document_from_raw`).
+    """
+    specs = list(sources) if sources is not None else []
+    entries = _expand(specs or [default_source()], skipped)
+    ids = _doc_ids(entries)
+    seen: set[str] = set()
+    for entry, doc_id in zip(entries, ids):
+        if entry.spec in seen:
+            continue
+        seen.add(entry.spec)
+        try:
+            data, content_type = _read_raw(entry, max_bytes, fetcher)
+        except SourceError as exc:
+            if not entry.in_folder:
+                raise
+            skipped.append(_skip(entry, exc))
+            continue
+        yield RawSource(doc_id, entry.spec, data, content_type, entry.in_folder, entry.shown)
+
+
+def document_from_raw(raw: RawSource, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    """Extract a :class:`RawSource` into its :class:`Document`.
+
+    Raises:
+        SourceError: the text cannot be extracted (the message names ``raw.spec``).
+    """
+    if raw.content_type is not None:
+        extracted = extract(raw.data, raw.spec, raw.content_type, max_bytes=max_bytes)
+    else:
+        extracted = _extract_file(raw.data, raw.spec, max_bytes)
+    return Document(
+        doc_id=raw.doc_id,
+        text=extracted.text,
+        path=raw.spec,
+        sha256=sha256_bytes(raw.data),
+        pages=extracted.pages,
+        extractor=extracted.extractor,
+        extractor_version=extracted.extractor_version,
+    )
+
+
+def skipped_raw(raw: RawSource, exc: SourceError) -> Skipped:
+    """The :class:`Skipped` record of a folder file whose extraction failed."""
+    return _skip(_Entry(raw.spec, None, raw.in_folder, raw.shown), exc)
 
 
 def read_sources(
@@ -219,37 +304,15 @@ def read_sources(
         SourceError: a named file or URL is missing, unreadable, of an unsupported type,
             or its text cannot be extracted; two sources share a name.
     """
-    specs = list(sources) if sources is not None else []
-    if not specs:
-        specs = [default_source()]
     skipped: list[Skipped] = []
-    entries = _expand(specs, skipped)
-    ids = _doc_ids(entries)
     documents: list[Document] = []
-    seen: set[str] = set()
-    for entry, doc_id in zip(entries, ids):
-        if entry.spec in seen:
-            continue
-        seen.add(entry.spec)
+    for item in iter_raw_sources(sources, skipped, max_bytes=max_bytes, fetcher=fetcher):
         try:
-            data, extracted = _read_one(entry, max_bytes, fetcher)
+            documents.append(document_from_raw(item, max_bytes))
         except SourceError as exc:
-            if not entry.in_folder:
+            if not item.in_folder:
                 raise
-            reason = str(exc).removeprefix(f"{entry.spec}: ").replace(entry.spec, Path(entry.spec).name)
-            skipped.append(Skipped(entry.shown or entry.spec, reason))
-            continue
-        documents.append(
-            Document(
-                doc_id=doc_id,
-                text=extracted.text,
-                path=entry.spec,
-                sha256=sha256_bytes(data),
-                pages=extracted.pages,
-                extractor=extracted.extractor,
-                extractor_version=extracted.extractor_version,
-            )
-        )
+            skipped.append(skipped_raw(item, exc))
     for item in skipped:
         log.warning("skipped %s: %s", item.path, item.reason)
     if not documents:

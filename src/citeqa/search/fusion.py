@@ -25,12 +25,15 @@ class Ranking:
         scores: Fused scores, descending (higher is better).
         dense: Cosine similarity of each ranked sentence to the query.
         lexical: BM25 score of each ranked sentence.
+        cross: The cross-encoder's probability that each ranked sentence answers the
+            query (NaN where it did not read it); None when no cross-encoder ran.
     """
 
     ids: np.ndarray
     scores: np.ndarray
     dense: np.ndarray
     lexical: np.ndarray
+    cross: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -141,16 +144,22 @@ def fuse_rankings(rankings: Sequence[Ranking], top_k: int) -> Ranking:
     total: dict[int, float] = {}
     dense: dict[int, float] = {}
     lexical: dict[int, float] = {}
+    cross: dict[int, float] = {}
     for ranking in rankings:
-        for i, s, d, l in zip(ranking.ids, ranking.scores, ranking.dense, ranking.lexical):
+        probabilities = ranking.cross if ranking.cross is not None else np.full(len(ranking), np.nan)
+        for i, s, d, l, c in zip(ranking.ids, ranking.scores, ranking.dense, ranking.lexical, probabilities):
             key = int(i)
             total[key] = total.get(key, 0.0) + float(s) / len(rankings)
             dense[key] = max(dense.get(key, -1.0), float(d))
             lexical[key] = max(lexical.get(key, 0.0), float(l))
+            if not np.isnan(c):  # the cross-encoder's best reading of this sentence (asked or resolved question)
+                cross[key] = max(cross.get(key, 0.0), float(c))
     order = sorted(total, key=lambda key: (-total[key], key))[:top_k]
+    any_cross = any(r.cross is not None for r in rankings)
     return Ranking(
         ids=np.array(order, dtype=np.int64),
         scores=np.array([total[k] for k in order], dtype=np.float32),
         dense=np.array([dense[k] for k in order], dtype=np.float32),
         lexical=np.array([lexical[k] for k in order], dtype=np.float32),
+        cross=np.array([cross.get(k, np.nan) for k in order], dtype=np.float32) if any_cross else None,
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from .candidates import CandidateRetriever, top_n
+from .cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank
 from .fusion import Ranking, hybrid_rank, single_rank
 from .rerank import RerankerModel, rerank
 
@@ -29,14 +30,17 @@ Mode = Literal["hybrid", "rrf", "dense", "bm25"]
 class Ranker(CandidateRetriever):
     """Ranks the sentences of one loaded index (immutable after construction)."""
 
-    def __init__(self, stored: SentenceStore | Any, model: RerankerModel) -> None:
+    def __init__(self, stored: SentenceStore | Any, model: RerankerModel, cross: CrossEncoder | None = None) -> None:
         """
         Args:
             stored: The loaded index behind the store seam (a StoredIndex is wrapped in a LocalStore).
             model: Reranker weights (and the abstention thresholds stored beside them).
+            cross: The cross-encoder that rescores the reranker's best candidates in
+                "hybrid" mode (:mod:`citeqa.search.cross`), or None to skip that stage.
         """
         super().__init__(stored)
         self.model = model
+        self.cross = cross
 
     def rank(
         self,
@@ -65,4 +69,8 @@ class Ranker(CandidateRetriever):
             scores, ids = self.store.dense_search(vector, min(n, max(100, top_k)))
             return hybrid_rank(ids, scores, self.store.bm25_scores(query), top_k)
         cands, context = self.gather(query, vector, question=question)
-        return rerank(cands, context, self.model.weights, top_k, mlp=self.model.mlp)
+        if self.cross is None:
+            return rerank(cands, context, self.model.weights, top_k, mlp=self.model.mlp)
+        first = rerank(cands, context, self.model.weights, max(top_k, CROSS_CANDIDATES), mlp=self.model.mlp)
+        head = [self.text(int(i)) for i in first.ids[:CROSS_CANDIDATES]]
+        return cross_rerank(first, self.cross.logits(query, head), self.cross.weight, top_k)
