@@ -8,8 +8,9 @@ once, here), then two Ray Data stages run on the cluster:
    (:func:`citeqa.ingest.sources.document_from_raw`) and its sentence spans
    (:func:`citeqa.ingest.segment.segment_document`);
 2. **embed** (``map_batches`` over an actor pool, one actor per cluster CPU, each with
-   one ONNX Runtime thread): the sentences in exactly the batches the local build uses
-   (all sentences sorted by length, longest first, cut every ``batch_size``), so the
+   one ONNX Runtime thread): the sentences in exactly the calls and batches the local
+   build uses (in order, :data:`citeqa.build.pipeline.EMBED_CHUNK` per call, each call
+   sorted by token count and cut every ``batch_size``), so the
    vectors equal the local build's even for the int8 model, whose vectors depend a
    little on their batch neighbours (:mod:`citeqa.embed.onnx`).
 
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .build import check_options, write_index
+from .build.pipeline import EMBED_CHUNK
 from .embed import Embedder, new_embedder
 from .errors import CiteqaError, SourceError
 from .ingest.segment import segment_document
@@ -162,8 +164,9 @@ def extract_and_segment(batch: Mapping[str, Any]) -> dict[str, list[Any]]:
 class EmbedActor:
     """Ray stage 2: one embedder per actor; embeds each batch of sentences exactly as given."""
 
-    def __init__(self, model: str, backend: str, space: str, threads: int) -> None:
+    def __init__(self, model: str, backend: str, space: str, threads: int, batch_size: int) -> None:
         self.embedder = new_embedder(model, backend, threads=threads)
+        self.batch_size = batch_size
         if self.embedder.space != space:
             raise CiteqaError(
                 f"a Ray worker's embedder makes vectors in {self.embedder.space!r}, not {space!r}: "
@@ -176,8 +179,8 @@ class EmbedActor:
         for packed, texts in zip(batch["ids"], batch["texts"]):
             group = json.loads(str(texts))
             ids.append(np.frombuffer(bytes(packed), dtype=np.int64))
-            # already sorted longest first: one model call per group, as in the local build
-            vectors.append(self.embedder.encode(group, batch_size=len(group)))
+            # one call per group, as in the local build: the same batches, so the same int8 vectors
+            vectors.append(self.embedder.encode(group, batch_size=self.batch_size))
         return {"id": np.concatenate(ids), "vector": np.concatenate(vectors).astype(np.float32)}
 
 
@@ -231,12 +234,13 @@ def _assemble(
     return documents, (np.concatenate(rows) if rows else np.zeros((0, 4), dtype=np.int64)), texts
 
 
-def _groups(texts: Sequence[str], batch_size: int) -> list[dict[str, Any]]:
-    """The local build's embedding batches: all texts longest first (stable), cut every ``batch_size``."""
-    order = np.argsort([-len(t) for t in texts], kind="stable").astype(np.int64)
+def _groups(texts: Sequence[str], chunk: int = EMBED_CHUNK) -> list[dict[str, Any]]:
+    """The local build's calls to the embedder: the sentences in order, ``chunk`` at a time
+    (:mod:`citeqa.build.pipeline`); each call sorts its own sentences by token count and
+    cuts them every ``batch_size``, here as there."""
     return [
-        {"ids": order[first : first + batch_size].tobytes(), "texts": json.dumps([texts[int(i)] for i in order[first : first + batch_size]])}
-        for first in range(0, len(order), batch_size)
+        {"ids": np.arange(first, min(first + chunk, len(texts)), dtype=np.int64).tobytes(), "texts": json.dumps(list(texts[first : first + chunk]))}
+        for first in range(0, len(texts), chunk)
     ]
 
 
@@ -310,10 +314,10 @@ def build(
             if not texts:
                 raise SourceError("the sources hold no text to index; add some sentences and build again")
             report("embedding", 0, len(texts))
-            groups = _groups(texts, size)
+            groups = _groups(texts)
             embedded = ray.data.from_items(groups, override_num_blocks=min(len(groups), 8 * cpus)).map_batches(
                 EmbedActor,
-                fn_constructor_kwargs={"model": embedder.model_name, "backend": backend, "space": space, "threads": 1},
+                fn_constructor_kwargs={"model": embedder.model_name, "backend": backend, "space": space, "threads": 1, "batch_size": size},
                 batch_size=GROUPS_PER_CALL,
                 compute=ray.data.ActorPoolStrategy(size=cpus),
                 num_cpus=1,
