@@ -1,0 +1,122 @@
+"""The overlapped build stages: documents segmented in a thread while earlier ones are embedded,
+with the same sentences, order and vectors as one document after another (citeqa.build.pipeline)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from citeqa.build import pipeline
+from citeqa.build.context import lexical_arrays
+from citeqa.embed import get_embedder
+from citeqa.errors import SourceError
+from citeqa.ingest.segment import segment_documents
+from citeqa.schema import Document
+
+WORDS = ["harbor", "salmon", "bridge", "council", "river", "school", "market", "tower", "garden", "station"]
+
+
+def _documents(count: int) -> list[Document]:
+    documents = []
+    for number in range(count):
+        sentences = [
+            f"The {WORDS[(number + k) % len(WORDS)]} of town {number} opened in {1900 + k}."
+            for k in range(1 + number % 4)
+        ]
+        text = " ".join(sentences[:2]) + ("\n\n" + " ".join(sentences[2:]) if len(sentences) > 2 else "")
+        documents.append(Document(f"doc-{number}.txt", text, f"/docs/doc-{number}.txt", f"sha-{number}"))
+    return documents
+
+
+class Recording:
+    """The real fp32 embedder, noting each call and the thread progress is reported from."""
+
+    def __init__(self) -> None:
+        self.inner = get_embedder(backend="onnx")
+        self.dim, self.space, self.model_name, self.backend = self.inner.dim, self.inner.space, "m", "onnx"
+        self.calls: list[int] = []
+
+    def encode(self, texts, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls.append(len(texts))
+        return self.inner.encode(texts, **kwargs)
+
+
+def test_pipelined_build_has_the_sentences_order_and_vectors_of_a_plain_loop(monkeypatch):
+    monkeypatch.setattr(pipeline, "QUEUE_DOCUMENTS", 3)  # the segmenter waits for the embedder often
+    documents = _documents(40)
+    embedder = Recording()
+    events: list[tuple[str, int, int, int]] = []
+    result = pipeline.segment_and_embed(
+        documents, {}, embedder, chunk=7,
+        report=lambda stage, done, total: events.append((stage, done, total, threading.get_ident())),
+    )
+    expected = segment_documents(documents)
+    assert result.texts == [s.text for s in expected]
+    assert result.rows[:, 1:].tolist() == [[s.start, s.end, s.paragraph_id] for s in expected]
+    assert result.rows[:, 0].tolist() == [int(s.doc_id.split("-")[1].split(".")[0]) for s in expected]
+    plain = embedder.inner.encode(result.texts)
+    cosines = (result.vectors * plain).sum(axis=1)
+    assert cosines.min() >= 0.999
+    assert max(embedder.calls) <= 7 and sum(embedder.calls) == len(expected) == result.embedded
+    assert {ident for *_, ident in events} == {threading.get_ident()}  # callbacks never come from the worker
+    embedding = [(done, total) for stage, done, total, _ in events if stage == "embedding"]
+    assert embedding[-1] == (len(expected), len(expected))
+    assert [d for d, _ in embedding] == sorted(d for d, _ in embedding)
+    assert [e[:3] for e in events if e[0] == "segmenting"][-1] == ("segmenting", 40, 40)
+    lexical = lexical_arrays(result.rows, result.texts)
+    assert np.allclose(result.lexical.bm25.scores("harbor opened"), lexical.bm25.scores("harbor opened"))
+    assert result.lexical.vocabulary == lexical.vocabulary
+
+
+def test_documents_are_segmented_while_earlier_ones_are_embedded(monkeypatch):
+    documents = _documents(30)
+    segmented_during_embedding = threading.Event()
+    embedding = threading.Event()
+    real_segment = pipeline.segment_document
+
+    def segment(document, first):  # type: ignore[no-untyped-def]
+        if embedding.is_set():
+            segmented_during_embedding.set()
+        return real_segment(document, first)
+
+    class WaitsForTheSegmenter(Recording):
+        def encode(self, texts, **kwargs):  # type: ignore[no-untyped-def]
+            if not self.calls:  # the first call holds on until the segmenter moved on meanwhile
+                embedding.set()
+                assert segmented_during_embedding.wait(timeout=60), "no document was segmented while embedding"
+            return super().encode(texts, **kwargs)
+
+    monkeypatch.setattr(pipeline, "segment_document", segment)
+    result = pipeline.segment_and_embed(documents, {}, WaitsForTheSegmenter(), chunk=4, report=lambda *a: None)
+    assert result.embedded == len(segment_documents(documents))
+
+
+def test_a_segmentation_error_reaches_the_caller_and_an_embedding_error_stops_the_thread(monkeypatch):
+    def broken(document, first):  # type: ignore[no-untyped-def]
+        raise SourceError(f"{document.doc_id}: cannot be split")
+
+    monkeypatch.setattr(pipeline, "segment_document", broken)
+    with pytest.raises(SourceError, match="doc-0.txt: cannot be split"):
+        pipeline.segment_and_embed(_documents(3), {}, Recording(), report=lambda *a: None)
+    monkeypatch.undo()
+
+    class Failing(Recording):
+        def encode(self, texts, **kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the model broke")
+
+    before = {t.ident for t in threading.enumerate()}
+    monkeypatch.setattr(pipeline, "QUEUE_DOCUMENTS", 2)
+    with pytest.raises(RuntimeError, match="the model broke"):
+        pipeline.segment_and_embed(_documents(50), {}, Failing(), chunk=2, report=lambda *a: None)
+    for thread in threading.enumerate():
+        if thread.ident not in before and thread.name == "citeqa-build-segment":
+            thread.join(timeout=30)
+            assert not thread.is_alive(), "the segmenting thread kept running after the build failed"
+
+
+def test_no_text_at_all_is_refused_with_what_to_do():
+    empty = [Document("blank.txt", "   \n\n  ", "/docs/blank.txt", "sha")]
+    with pytest.raises(SourceError, match="no text to index"):
+        pipeline.segment_and_embed(empty, {}, Recording(), report=lambda *a: None)
