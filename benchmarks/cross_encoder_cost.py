@@ -25,15 +25,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from citeqa.api import open_default_index  # noqa: E402
-from citeqa.config import default_squad_path, eval_cache_dir  # noqa: E402
-from citeqa.eval import corpora  # noqa: E402
-from citeqa.eval.datasets import parse_gold  # noqa: E402
-from citeqa.eval.observe import corpus_index  # noqa: E402
-from citeqa.index import Index  # noqa: E402
-from citeqa.search.cross import CROSS_CANDIDATES, read_manifest  # noqa: E402
+from citeqa.api import open_default_index
+from citeqa.config import default_squad_path, eval_cache_dir
+from citeqa.eval import corpora
+from citeqa.eval.datasets import parse_gold
+from citeqa.eval.observe import corpus_index
+from citeqa.index import Index
+from citeqa.search.cross import CROSS_CANDIDATES, read_manifest
 
 
 def timed(index: Index, question: str) -> float:
@@ -51,7 +51,7 @@ def compare(name: str, path: Path, questions: list[str]) -> None:
     for question in questions:
         with_stage.append(timed(on, question))
         without.append(timed(off, question))
-    ms = lambda xs, q: float(np.percentile(np.asarray(xs) * 1000, q))  # noqa: E731
+    ms = lambda xs, q: float(np.percentile(np.asarray(xs) * 1000, q))
     diff = statistics.median((a - b) * 1000 for a, b in zip(with_stage, without))
     print(
         f"{name:<16} {len(questions):>5} q  answer p50 {ms(with_stage, 50):6.1f} ms (p95 {ms(with_stage, 95):6.1f}) with the cross-encoder; "

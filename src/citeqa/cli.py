@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--store", metavar="ADDRESS", help=STORE_HELP)
     ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
-    ask.add_argument("--no-cross-encoder", action="store_true", help=NO_CROSS_HELP)
+    ask.add_argument("--cross-encoder", action=argparse.BooleanOptionalAction, default=None, help=CROSS_HELP)
 
     build = sub.add_parser(
         "build", help="(re)build an index from files (.txt, .md, .html, .pdf), folders and http(s) URLs", parents=[common]
@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
     serve.add_argument("--store", metavar="ADDRESS", help=STORE_HELP + " (served read-only: no uploads)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--no-cross-encoder", action="store_true", help=NO_CROSS_HELP)
+    serve.add_argument("--cross-encoder", action=argparse.BooleanOptionalAction, default=None, help=CROSS_HELP)
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument(
         "--workspace",
@@ -204,17 +204,19 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
             print(f"  [{number}] {visible_controls(hit.doc_id)}{page} characters {hit.start}-{hit.end}")
 
 
-NO_CROSS_HELP = (
-    "skip the cross-encoder stage (faster on large corpora, less accurate; same as CITEQA_CROSS_ENCODER=0)"
+CROSS_HELP = (
+    "rescore the best 20 sentences with the cross-encoder that reads question and sentence together "
+    "(about 30-60 ms a question; same as CITEQA_CROSS_ENCODER=1/0; default: see README)"
 )
 
 
 def _cross_encoder_switch(args: argparse.Namespace) -> None:
-    """``--no-cross-encoder``: every index this process loads skips the stage (the env var reaches the chat's reloads too)."""
-    if getattr(args, "no_cross_encoder", False):
+    """``--cross-encoder`` / ``--no-cross-encoder``: every index this process loads follows it (the env var reaches the chat's reloads too)."""
+    chosen = getattr(args, "cross_encoder", None)
+    if chosen is not None:
         from .config import CROSS_ENCODER_ENV
 
-        os.environ[CROSS_ENCODER_ENV] = "0"
+        os.environ[CROSS_ENCODER_ENV] = "1" if chosen else "0"
 
 
 def _read_question(question: str) -> str:
@@ -348,11 +350,13 @@ def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
     cache = (Path(args.cache) if args.cache else eval_cache_dir()) / "answerability"
     observations = observe.collect(loaded, cache, get_embedder(), log)
     lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)
-    if not args.no_cross_compare and cross_encoder_from_env() and read_manifest() is not None:
-        log("asking everything again with the cross-encoder off (the before/after table; --no-cross-compare skips it)")
-        with observe.cross_encoder_switched(False):
-            before = observe.collect(loaded, cache, get_embedder(), log)
-        lines += ["", *honest.cross_encoder_table(before, observations)]
+    if not args.no_cross_compare and read_manifest() is not None:
+        product = cross_encoder_from_env()
+        log(f"asking everything again with the cross-encoder {'off' if product else 'on'} (the before/after table; --no-cross-compare skips it)")
+        with observe.cross_encoder_switched(not product):
+            other = observe.collect(loaded, cache, get_embedder(), log)
+        off, on = (other, observations) if product else (observations, other)
+        lines += ["", *honest.cross_encoder_table(off, on)]
     return lines
 
 

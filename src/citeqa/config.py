@@ -21,8 +21,10 @@ from pathlib import Path
 
 #: Environment variable naming the embedding backend when none is given.
 BACKEND_ENV = "CITEQA_BACKEND"
-#: Environment variable that switches the cross-encoder stage off ("0", "off", "false", "no").
+#: Environment variable that switches the cross-encoder stage on ("1", "on", "true", "yes") or off ("0", "off", "false", "no").
 CROSS_ENCODER_ENV = "CITEQA_CROSS_ENCODER"
+#: Whether rankings use the cross-encoder when nothing says otherwise (decided by its release gate, README).
+CROSS_ENCODER_DEFAULT = True
 #: The article that ships inside the package (``data/``), and the prefix that marks
 #: a source recorded as package data rather than a file path.
 DEFAULT_ARTICLE = "lachin-joint-exercise.txt"
@@ -121,5 +123,10 @@ def backend_from_env() -> str | None:
 
 
 def cross_encoder_from_env() -> bool:
-    """Whether rankings use the cross-encoder stage: on unless ``$CITEQA_CROSS_ENCODER`` says off."""
-    return os.environ.get(CROSS_ENCODER_ENV, "").strip().lower() not in ("0", "off", "false", "no")
+    """Whether rankings use the cross-encoder stage: ``$CITEQA_CROSS_ENCODER`` if set, else :data:`CROSS_ENCODER_DEFAULT`."""
+    value = os.environ.get(CROSS_ENCODER_ENV, "").strip().lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    return CROSS_ENCODER_DEFAULT

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from citeqa.errors import CorruptIndexError, InvalidArgumentError
-from citeqa.search.cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank, read_manifest, shipped_cross_encoder
+from citeqa.search.cross import (
+    CROSS_CANDIDATES,
+    CrossEncoder,
+    cross_rerank,
+    read_manifest,
+    shipped_cross_encoder,
+)
 from citeqa.search.fusion import Ranking, fuse_rankings
 
 
@@ -114,19 +120,34 @@ def test_the_manifest_records_how_the_model_was_trained():
 
 
 @needs_model
-def test_the_switch_turns_the_stage_off(monkeypatch):
-    import citeqa
+def test_the_switch_turns_the_stage_on_and_off(monkeypatch):
     from citeqa.api import open_default_index
     from citeqa.index import Index
 
-    on = open_default_index()
-    monkeypatch.setenv("CITEQA_CROSS_ENCODER", "0")
-    off = Index.load(on.path.parent)
-    assert on.ranker.cross is not None
+    folder = open_default_index().path.parent
+    monkeypatch.setenv("CITEQA_CROSS_ENCODER", "1")
+    on = Index.load(folder)
+    monkeypatch.setenv("CITEQA_CROSS_ENCODER", "off")
+    off = Index.load(folder)
+    explicit = Index.load(folder, cross_encoder=True)  # the argument wins over the environment
+    assert on.ranker.cross is not None and explicit.ranker.cross is not None
     assert off.ranker.cross is None
     ranked_on = on.rank("How long did the war last?", 5)
     ranked_off = off.rank("How long did the war last?", 5)
     assert ranked_on.cross is not None and not np.isnan(ranked_on.cross[0])
     assert ranked_off.cross is None
+    assert len(ranked_on) == len(ranked_off) == 5
     assert CROSS_CANDIDATES >= 10
-    assert isinstance(citeqa.answer("How long did the war last?").confidence, float)
+
+
+@needs_model
+@pytest.mark.parametrize("flag", ["--cross-encoder", "--no-cross-encoder"])
+def test_ask_takes_the_switch_and_still_answers_with_a_confidence(flag, monkeypatch, capsys):
+    from citeqa.cli import main
+
+    monkeypatch.setenv("CITEQA_CROSS_ENCODER", "")  # main() sets it; monkeypatch puts it back
+    code = main(["ask", "How long did the war last?", "--json", flag])
+    out = json.loads(capsys.readouterr().out)
+    assert code in (0, 3)
+    assert 0.0 <= out["confidence"] <= 1.0
+    assert out["citations"]
