@@ -57,8 +57,8 @@ def code_version() -> str:
     for source in sorted(Path(str(search_package.__file__)).parent.glob("*.py")):
         parts.append(source.read_text(encoding="utf-8"))
     parts.append(resources.files("citeqa").joinpath("data", "reranker.json").read_text(encoding="utf-8"))
-    manifest = read_manifest()  # the cross-encoder reorders rankings when it is on
-    parts.append(f"cross-encoder {manifest.digest if manifest else None} {cross_encoder_from_env()}")
+    manifest = read_manifest() if cross_encoder_from_env() else None  # the cross-encoder reorders rankings when it is on
+    parts.append(f"cross-encoder {manifest.digest if manifest else 'off'}")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
