@@ -248,10 +248,24 @@ class MilvusStore(MilvusSearches):
         Raises:
             CorruptIndexError: chunks are missing or the text differs from what was built.
         """
+        return self._document_chunks(doc)[0]
+
+    def document(self, doc: int) -> Document:
+        """Document ``doc`` with every field the local store keeps (text checked, pages, extractor)."""
+        doc = int(doc)
+        text, pages = self._document_chunks(doc)
+        meta, source = self._document_meta[doc], self.manifest["sources"][doc]
+        return Document(
+            doc_id=meta["doc_id"], text=text, path=meta["path"], sha256=meta["sha256"], pages=pages,
+            extractor=str(source["extractor"]), extractor_version=str(source["extractor_version"]),
+        )  # fmt: skip
+
+    def _document_chunks(self, doc: int) -> tuple[str, tuple[int, ...] | None]:
+        """The text (checked against its sha256) and the page offsets of document ``doc``, in one query."""
         doc = int(doc)
         found = self._calls(
             "reading a document", "query", self._names["documents"], filter=f"doc == {doc}",
-            output_fields=["chunk", "chunks", "text", "text_sha256"], limit=16384,
+            output_fields=["chunk", "chunks", "text", "text_sha256", "pages"], limit=16384,
         )  # fmt: skip
         if not found:
             raise IndexError(f"document number {doc} out of range (0..{self.manifest['counts']['documents'] - 1})")
@@ -263,7 +277,15 @@ class MilvusStore(MilvusSearches):
             raise CorruptIndexError(
                 f"{self.address.text}: the text of document {doc} does not match its sha256; rebuild with: {self._hint()}"
             )
-        return text
+        try:
+            pages = json.loads("".join(r["pages"] for r in parts))
+            if pages is not None and not (isinstance(pages, list) and all(isinstance(p, int) for p in pages)):
+                raise ValueError(f"not a list of offsets: {str(pages)[:40]}")
+        except ValueError as exc:
+            raise CorruptIndexError(
+                f"{self.address.text}: the pages of document {doc} are malformed ({exc}); rebuild with: {self._hint()}"
+            ) from None
+        return text, tuple(pages) if pages is not None else None
 
 
 
@@ -290,10 +312,7 @@ class _MilvusDocuments(Sequence[Document]):
         if not 0 <= number < len(self):
             raise IndexError(f"document number {number} out of range")
         if number not in self._cache:
-            meta = self._store._document_meta[number]
             if len(self._cache) >= 64:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[number] = Document(
-                doc_id=meta["doc_id"], text=self._store.document_text(number), path=meta["path"], sha256=meta["sha256"]
-            )
+            self._cache[number] = self._store.document(number)
         return self._cache[number]
