@@ -16,6 +16,7 @@ from citeqa.api import LiveIndex
 from citeqa.cli import main
 from citeqa.errors import StaleIndexError
 from citeqa.index import Index
+from citeqa.store import verify
 from store_corpora import TOOLS, ZOO
 
 QUESTIONS = {
@@ -105,6 +106,10 @@ def test_store_seam_both_stores_rank_alike(both):
         b = milvus.rank(question, 10, vector=vector)
         assert a.ids.tolist() == b.ids.tolist(), question
         np.testing.assert_allclose(a.scores, b.scores, rtol=1e-4, atol=1e-4)
+        answers = local.answer(question), milvus.answer(question)
+        assert answers[1].text == answers[0].text and answers[1].abstained == answers[0].abstained, question
+        spans = [[(h.doc_id, h.start, h.end, h.context_start, h.page) for h in a.citations] for a in answers]
+        assert spans[1] == spans[0], question
     assert milvus.sentence_counts() == local.sentence_counts()
     np.testing.assert_array_equal(milvus.spans, local.spans)
 
@@ -118,6 +123,9 @@ def test_store_seam_stale_source_is_refused(target, tmp_path, embedder):
     with pytest.raises(StaleIndexError, match=r"tools\.txt.*rebuild with: citeqa build"):
         Index.load(target)
     assert len(Index.load(target, check_stale=False)) == 4
+    (docs / "tools.txt").unlink()
+    with pytest.raises(StaleIndexError, match=r"tools\.txt no longer exists; rebuild with: citeqa build"):
+        Index.load(target)
 
 
 @pytest.mark.parametrize("target", STORES, indirect=True)
@@ -211,6 +219,18 @@ def test_store_seam_pdf_pages_and_extractors_read_back(store, request, embedder)
         hit = reopened.retrieve(question, k=1)[0]
         assert (hit.doc_id, hit.page) == (doc_id, page), question
         assert documents[doc_id].text[hit.start : hit.end] == hit.text
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_store_seam_a_new_extractor_version_makes_the_index_stale(store, request, monkeypatch, embedder):
+    # what each source was extracted by is kept, so an HTML page is not taken for plain text
+    index = request.getfixturevalue(f"formats_{store}")
+    current = verify.current_extractor_version
+    monkeypatch.setattr(verify, "current_extractor_version", lambda name: "9.9" if name == "trafilatura" else current(name))
+    with pytest.raises(StaleIndexError, match=r"news\.html was extracted by trafilatura \S+ and this citeqa has trafilatura 9\.9"):
+        Index.load(index.path, embedder=embedder)
+    monkeypatch.undo()
+    assert len(Index.load(index.path, embedder=embedder)) == len(index)
 
 
 def test_store_seam_both_stores_keep_every_document_field(formats_local, formats_milvus, embedder):
