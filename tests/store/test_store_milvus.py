@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import subprocess
@@ -23,6 +24,7 @@ from citeqa.errors import (
     InvalidArgumentError,
     StaleIndexError,
 )
+from citeqa.index import Index
 from citeqa.ingest.segment import paragraph_numbers, segment_document
 from citeqa.ingest.sources import read_documents
 from citeqa.store import milvus as M
@@ -205,6 +207,31 @@ def test_store_milvus_lexical_evidence_equals_the_local_bm25(zoo_store, zoo):
             atol=1e-6,
         )
         assert dict(zoo_store.idf()) == pytest.approx(dict(local.idf()))
+
+
+class _CountingClient:
+    """The real pymilvus client, counting the calls made through it."""
+
+    def __init__(self, client) -> None:
+        self.client, self.calls = client, collections.Counter()
+
+    def __getattr__(self, name):
+        self.calls[name] += 1
+        return getattr(self.client, name)
+
+
+def test_store_milvus_a_repeated_answer_costs_two_round_trips(zoo_store, embedder):
+    store = M.MilvusStore.open(zoo_store.address, check_stale=False)  # its own, cold caches
+    counting = store._calls.client = _CountingClient(store._calls.client)
+    index = Index(store, embedder)
+    question = "How much water can a camel drink?"
+    first = index.answer(question)
+    cold = sum(counting.calls.values())
+    counting.calls.clear()
+    second = index.answer(question)
+    # rows, texts, paragraphs and documents read once are kept: the candidates and their cosines remain
+    assert dict(counting.calls) == {"hybrid_search": 1, "search": 1} and cold > 2
+    assert second.text == first.text and second.citations == first.citations
 
 
 def test_store_milvus_stale_source_is_refused(milvus_server, tmp_path, embedder):

@@ -52,6 +52,7 @@ class MilvusStore(MilvusSearches):
         self.address = address
         self.version = version
         self._names = {"sentences": version, **{s.strip("_"): version + s for s in _COMPANIONS}}
+        self._init_caches()
         self._load()
         self.manifest = self._read_manifest()
         self._check_counts()
@@ -187,31 +188,31 @@ class MilvusStore(MilvusSearches):
 
     # ----------------------------------------------------------------- sentences and documents
 
-    def _rows_by_id(self, ids: np.ndarray, fields: Sequence[str]) -> list[dict[str, Any]]:
+    def _rows_by_id(self, ids: np.ndarray) -> list[dict[str, Any]]:
+        """The row of each sentence id (from the cache where it is; the others in one query)."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         self._check_ids(ids)
-        table = self._by_ids(self._names["sentences"], ids, list(fields))
+        table = self._sentence_rows(ids)
         return [table[int(i)] for i in ids]
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """int64 ``(k, 4)``: document number, start, end, paragraph id of each id."""
-        picked = self._rows_by_id(ids, ("doc", "start", "end", "paragraph"))
+        picked = self._rows_by_id(ids)
         return np.array([[r[f] for f in ("doc", "start", "end", "paragraph")] for r in picked], dtype=np.int64).reshape(-1, 4)
 
     def texts(self, ids: np.ndarray) -> list[str]:
         """The text of each id."""
-        return self._texts_of(self._rows_by_id(ids, ("doc", "start", "end", "text")))
+        return self._texts_of(self._rows_by_id(ids))
 
     def paragraph_rows(self, row: int) -> range:
         """The sentence ids of ``row``'s paragraph."""
-        number = int(self._rows_by_id(np.array([row]), ("paragraph_number",))[0]["paragraph_number"])
-        info = self._by_ids(self._names["paragraphs"], np.array([number]), ["first_row", "rows"])[number]
-        first = int(info["first_row"])
-        return range(first, first + int(info["rows"]))
+        number = int(self._rows_by_id(np.array([row]))[0]["paragraph_number"])
+        info = self._paragraphs(np.array([number]))[number]
+        return range(info["first_row"], info["first_row"] + info["rows"])
 
     def title_rows(self, ids: np.ndarray) -> np.ndarray:
         """The headline row of each sentence's document, or -1 where it has none."""
-        return np.array([r["title_row"] for r in self._rows_by_id(ids, ("title_row",))], dtype=np.int64)
+        return np.array([r["title_row"] for r in self._rows_by_id(ids)], dtype=np.int64)
 
     def sentence_counts(self) -> np.ndarray:
         """How many sentences each document has, in document order."""
