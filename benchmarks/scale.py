@@ -16,7 +16,8 @@ What it does:
 3. Per question, on both indexes: :meth:`citeqa.Index.rank` (the product's hybrid ranking;
    every read through :class:`citeqa.store.seam.SentenceStore`) and the abstention decision.
 4. Prints how often both rank the same sentence first, MRR@10 of both, how often they make
-   the same abstention decision, and the p50/p95 of a query (rank + abstention) on each.
+   the same abstention decision, the p50/p95 of a query (rank + abstention) on each, the
+   Milvus calls (round trips) per query and the machine's load.
 
 The issue's targets: same [1] >= 95%, MRR within 0.01, abstention >= 97% equal, Milvus Lite
 p50 <= 50 ms.
@@ -33,6 +34,7 @@ checks that both builds made the same sentences and vectors (cosine >= 0.999).
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import socket
 import statistics
@@ -55,6 +57,17 @@ def _ms(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
     return f"p50 {1000 * statistics.median(ordered):7.1f} ms  p95 {1000 * p95:7.1f} ms"
+
+
+class _CountingClient:
+    """The store's pymilvus client, counting the calls made through it (round trips per query)."""
+
+    def __init__(self, client: object) -> None:
+        self.client, self.calls = client, collections.Counter()
+
+    def __getattr__(self, name: str) -> object:
+        self.calls[name] += 1
+        return getattr(self.client, name)
 
 
 def _load() -> str:
@@ -163,6 +176,7 @@ def main() -> int:
             write_index(address, list(local.documents), np.asarray(stored.sentences), texts, vectors, local.embedder)
             print(f"Milvus write (loopback milvus-lite server): {time.perf_counter() - started:.1f} s")
             remote = Index.load(address, embedder=local.embedder)
+            counting = remote.store._calls.client = _CountingClient(remote.store._calls.client)
             timings: dict[str, list[float]] = {"local": [], "milvus": []}
             same_first = same_abstain = 0
             ranks: dict[str, list[int | None]] = {"local": [], "milvus": []}
@@ -191,6 +205,8 @@ def main() -> int:
     print(f"same abstention decision: {same_abstain}/{total} = {same_abstain / total:.1%}  (target >= 97%)")
     print(f"query (rank + abstention), local folder store      {_ms(timings['local'])}")
     print(f"query (rank + abstention), Milvus Lite on loopback {_ms(timings['milvus'])}  (target p50 <= 50 ms)")
+    print("Milvus calls per query: " + ", ".join(f"{name} {count / total:.2f}" for name, count in sorted(counting.calls.items())))
+    print(_load())
     return 0
 
 

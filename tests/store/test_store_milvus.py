@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import json
 import subprocess
 import sys
 import threading
@@ -16,10 +19,12 @@ pytest.importorskip("pymilvus", reason="the Milvus store needs the extra: pip in
 from citeqa.build import context_arrays
 from citeqa.errors import (
     CiteqaError,
+    IncompatibleIndexError,
     IndexNotFoundError,
     InvalidArgumentError,
     StaleIndexError,
 )
+from citeqa.index import Index
 from citeqa.ingest.segment import paragraph_numbers, segment_document
 from citeqa.ingest.sources import read_documents
 from citeqa.store import milvus as M
@@ -204,6 +209,31 @@ def test_store_milvus_lexical_evidence_equals_the_local_bm25(zoo_store, zoo):
         assert dict(zoo_store.idf()) == pytest.approx(dict(local.idf()))
 
 
+class _CountingClient:
+    """The real pymilvus client, counting the calls made through it."""
+
+    def __init__(self, client) -> None:
+        self.client, self.calls = client, collections.Counter()
+
+    def __getattr__(self, name):
+        self.calls[name] += 1
+        return getattr(self.client, name)
+
+
+def test_store_milvus_a_repeated_answer_costs_two_round_trips(zoo_store, embedder):
+    store = M.MilvusStore.open(zoo_store.address, check_stale=False)  # its own, cold caches
+    counting = store._calls.client = _CountingClient(store._calls.client)
+    index = Index(store, embedder)
+    question = "How much water can a camel drink?"
+    first = index.answer(question)
+    cold = sum(counting.calls.values())
+    counting.calls.clear()
+    second = index.answer(question)
+    # rows, texts, paragraphs and documents read once are kept: the candidates and their cosines remain
+    assert dict(counting.calls) == {"hybrid_search": 1, "search": 1} and cold > 2
+    assert second.text == first.text and second.citations == first.citations
+
+
 def test_store_milvus_stale_source_is_refused(milvus_server, tmp_path, embedder):
     corpus = _corpus(tmp_path / "docs", TOOLS, embedder)
     address = f"milvus://{milvus_server}/stale_check"
@@ -213,6 +243,27 @@ def test_store_milvus_stale_source_is_refused(milvus_server, tmp_path, embedder)
     with pytest.raises(StaleIndexError, match=r"tools\.txt changed since the build; rebuild with: citeqa build"):
         M.MilvusStore.open(address)
     assert len(M.MilvusStore.open(address, check_stale=False)) == len(corpus["texts"])
+
+
+def test_store_milvus_older_format_is_refused_with_a_rebuild_hint(milvus_server, tools, monkeypatch):
+    # a version-1 store kept no pages nor extractors: reading it would give wrong defaults
+    address = f"milvus://{milvus_server}/old_format"
+    monkeypatch.setattr(milvus_write, "FORMAT_VERSION", 1)
+    refused = r"store format 1, this citeqa reads 2; rebuild with: citeqa build SOURCES --store milvus://"
+    with pytest.raises(IncompatibleIndexError, match=refused):  # written, then refused when opened
+        M.write_index(address, **tools)
+    monkeypatch.undo()
+    with pytest.raises(IncompatibleIndexError, match=refused):
+        M.MilvusStore.open(address, check_stale=False)
+
+
+def test_store_milvus_long_page_lists_span_chunks(milvus_server, tools):
+    # more page offsets than one VARCHAR holds: they continue in extra document rows
+    long_doc = dataclasses.replace(tools["documents"][0], pages=tuple(range(0, 9_000_000, 1000)))
+    assert len(json.dumps(list(long_doc.pages))) > 65_535
+    store = M.write_index(f"milvus://{milvus_server}/long_pages", **dict(tools, documents=[long_doc]))
+    assert store.documents[0] == long_doc
+    assert store.manifest["counts"]["document_chunks"] > 1
 
 
 def test_store_milvus_rejects_texts_that_are_not_the_slices(milvus_server, zoo):

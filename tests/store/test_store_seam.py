@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from citeqa.api import LiveIndex
 from citeqa.cli import main
 from citeqa.errors import StaleIndexError
 from citeqa.index import Index
+from citeqa.store import verify
 from store_corpora import TOOLS, ZOO
 
 QUESTIONS = {
@@ -24,6 +27,13 @@ QUESTIONS = {
 OFF_TOPIC = "Which team won the 1998 football World Cup final?"
 
 STORES = ["local", "milvus"]
+FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
+#: Questions on the PDF and HTML fixtures: the document and page ([1] of each) that answer them.
+FORMAT_QUESTIONS = {
+    "How many salmon did the fish counter record?": ("report.pdf", 2),
+    "How many times did the operator release water?": ("report.pdf", 3),
+    "How much did the tidal barrage cost?": ("news.html", None),
+}
 
 
 def _write(folder: Path, files: dict[str, str]) -> Path:
@@ -96,6 +106,10 @@ def test_store_seam_both_stores_rank_alike(both):
         b = milvus.rank(question, 10, vector=vector)
         assert a.ids.tolist() == b.ids.tolist(), question
         np.testing.assert_allclose(a.scores, b.scores, rtol=1e-4, atol=1e-4)
+        answers = local.answer(question), milvus.answer(question)
+        assert answers[1].text == answers[0].text and answers[1].abstained == answers[0].abstained, question
+        spans = [[(h.doc_id, h.start, h.end, h.context_start, h.page) for h in a.citations] for a in answers]
+        assert spans[1] == spans[0], question
     assert milvus.sentence_counts() == local.sentence_counts()
     np.testing.assert_array_equal(milvus.spans, local.spans)
 
@@ -109,6 +123,9 @@ def test_store_seam_stale_source_is_refused(target, tmp_path, embedder):
     with pytest.raises(StaleIndexError, match=r"tools\.txt.*rebuild with: citeqa build"):
         Index.load(target)
     assert len(Index.load(target, check_stale=False)) == 4
+    (docs / "tools.txt").unlink()
+    with pytest.raises(StaleIndexError, match=r"tools\.txt no longer exists; rebuild with: citeqa build"):
+        Index.load(target)
 
 
 @pytest.mark.parametrize("target", STORES, indirect=True)
@@ -170,3 +187,57 @@ def test_store_seam_milvus_lite_file_built_by_one_process_is_read_by_another(tmp
     asked = run("ask", "How much water can a camel drink?", "--store", address, "-k", "1", "--json")
     assert asked.returncode == 0, asked.stderr
     assert '"A camel can drink 100 litres of water in ten minutes."' in asked.stdout
+
+
+@pytest.fixture(scope="module")
+def formats_docs(tmp_path_factory) -> Path:
+    """A three-page PDF (section N on page N) and an HTML page."""
+    folder = tmp_path_factory.mktemp("formats-docs")
+    for name in ("report.pdf", "news.html"):
+        shutil.copy(FORMATS / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def formats_local(formats_docs, tmp_path_factory, embedder) -> Index:
+    return citeqa.build_index([formats_docs], tmp_path_factory.mktemp("formats-local") / "index", embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def formats_milvus(formats_docs, milvus_server, embedder) -> Index:
+    return citeqa.build_index([formats_docs], f"milvus://{milvus_server}/seam_formats", embedder=embedder)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_store_seam_pdf_pages_and_extractors_read_back(store, request, embedder):
+    index = request.getfixturevalue(f"formats_{store}")
+    reopened = Index.load(index.path, embedder=embedder)  # what a new reader sees, not what the build kept
+    documents = {d.doc_id: d for d in reopened.documents}
+    assert documents["report.pdf"].extractor == "pypdf" and len(documents["report.pdf"].pages) == 3
+    assert documents["news.html"].extractor == "trafilatura" and documents["news.html"].pages is None
+    for question, (doc_id, page) in FORMAT_QUESTIONS.items():
+        hit = reopened.retrieve(question, k=1)[0]
+        assert (hit.doc_id, hit.page) == (doc_id, page), question
+        assert documents[doc_id].text[hit.start : hit.end] == hit.text
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_store_seam_a_new_extractor_version_makes_the_index_stale(store, request, monkeypatch, embedder):
+    # what each source was extracted by is kept, so an HTML page is not taken for plain text
+    index = request.getfixturevalue(f"formats_{store}")
+    current = verify.current_extractor_version
+    monkeypatch.setattr(verify, "current_extractor_version", lambda name: "9.9" if name == "trafilatura" else current(name))
+    with pytest.raises(StaleIndexError, match=r"news\.html was extracted by trafilatura \S+ and this citeqa has trafilatura 9\.9"):
+        Index.load(index.path, embedder=embedder)
+    monkeypatch.undo()
+    assert len(Index.load(index.path, embedder=embedder)) == len(index)
+
+
+def test_store_seam_both_stores_keep_every_document_field(formats_local, formats_milvus, embedder):
+    local, milvus = Index.load(formats_local.path, embedder=embedder), Index.load(formats_milvus.path, embedder=embedder)
+    assert [dataclasses.asdict(d) for d in milvus.documents] == [dataclasses.asdict(d) for d in local.documents]
+    for question in FORMAT_QUESTIONS:
+        a, b = local.retrieve(question, k=3), milvus.retrieve(question, k=3)
+        assert [dataclasses.replace(h, score=0.0) for h in b] == [dataclasses.replace(h, score=0.0) for h in a]
+        np.testing.assert_allclose([h.score for h in b], [h.score for h in a], rtol=1e-3, atol=1e-4)
+    assert milvus.store.manifest["sources"] == local.store.manifest["sources"]

@@ -30,11 +30,17 @@ The collections:
 * ``<v>_paragraphs``: ``id`` (paragraph number), ``doc``, ``first_row``, ``rows``,
   ``terms`` (the paragraph's tokens) and ``vector`` (unit mean of its sentences);
 * ``<v>_documents``: one row per text chunk of at most 16,000 characters (VARCHAR holds
-  at most 65,535 bytes): ``doc``, ``chunk``, ``text``, the document's ``doc_id``, ``path``,
+  at most 65,535 bytes): ``doc``, ``chunk``, ``text``, ``pages`` (the JSON list of page
+  start offsets of a PDF, or null, cut into the same chunks: a document gets as many rows
+  as its text or its pages need), the document's ``doc_id``, ``path``,
   ``sha256`` (of the source file), ``text_sha256`` (checked when the text is read),
   ``chars``, ``first_row``, ``rows``, ``title_row``, ``vector`` and ``title_vector``;
-* ``<v>_meta``: JSON chunks of the manifest (with its own sha256, sources and their
-  sha256 for staleness, counts, BM25 statistics), the IDF tables and the vocabulary.
+* ``<v>_meta``: JSON chunks of the manifest (with its own sha256; the local store's source
+  records: path, sha256, extractor and its version, for staleness; counts, BM25
+  statistics), the IDF tables and the vocabulary.
+
+Format 2 keeps every field of :class:`citeqa.schema.Document`; a format-1 store (no pages,
+no extractors) is refused with a rebuild hint.
 
 Modules: :mod:`.address` (addresses, connections, names), :mod:`.write` (a build),
 :mod:`.read` (:class:`MilvusStore`), :mod:`.search` (its per-query reads), :mod:`.lexical`.

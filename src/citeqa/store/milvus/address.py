@@ -21,7 +21,9 @@ from ...errors import CiteqaError, InvalidArgumentError
 log = logging.getLogger("citeqa")
 
 FORMAT = "citeqa-milvus"
-FORMAT_VERSION = 1
+#: 2: documents keep every field of :class:`citeqa.schema.Document` (pages, extractor and
+#: its version); a version-1 store is refused with a rebuild hint, not read with defaults.
+FORMAT_VERSION = 2
 SCHEME = "milvus://"
 LITE_SCHEME = "milvus-lite:"
 DEFAULT_COLLECTION = "citeqa"

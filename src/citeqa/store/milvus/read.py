@@ -52,6 +52,7 @@ class MilvusStore(MilvusSearches):
         self.address = address
         self.version = version
         self._names = {"sentences": version, **{s.strip("_"): version + s for s in _COMPANIONS}}
+        self._init_caches()
         self._load()
         self.manifest = self._read_manifest()
         self._check_counts()
@@ -187,31 +188,31 @@ class MilvusStore(MilvusSearches):
 
     # ----------------------------------------------------------------- sentences and documents
 
-    def _rows_by_id(self, ids: np.ndarray, fields: Sequence[str]) -> list[dict[str, Any]]:
+    def _rows_by_id(self, ids: np.ndarray) -> list[dict[str, Any]]:
+        """The row of each sentence id (from the cache where it is; the others in one query)."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         self._check_ids(ids)
-        table = self._by_ids(self._names["sentences"], ids, list(fields))
+        table = self._sentence_rows(ids)
         return [table[int(i)] for i in ids]
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """int64 ``(k, 4)``: document number, start, end, paragraph id of each id."""
-        picked = self._rows_by_id(ids, ("doc", "start", "end", "paragraph"))
+        picked = self._rows_by_id(ids)
         return np.array([[r[f] for f in ("doc", "start", "end", "paragraph")] for r in picked], dtype=np.int64).reshape(-1, 4)
 
     def texts(self, ids: np.ndarray) -> list[str]:
         """The text of each id."""
-        return self._texts_of(self._rows_by_id(ids, ("doc", "start", "end", "text")))
+        return self._texts_of(self._rows_by_id(ids))
 
     def paragraph_rows(self, row: int) -> range:
         """The sentence ids of ``row``'s paragraph."""
-        number = int(self._rows_by_id(np.array([row]), ("paragraph_number",))[0]["paragraph_number"])
-        info = self._by_ids(self._names["paragraphs"], np.array([number]), ["first_row", "rows"])[number]
-        first = int(info["first_row"])
-        return range(first, first + int(info["rows"]))
+        number = int(self._rows_by_id(np.array([row]))[0]["paragraph_number"])
+        info = self._paragraphs(np.array([number]))[number]
+        return range(info["first_row"], info["first_row"] + info["rows"])
 
     def title_rows(self, ids: np.ndarray) -> np.ndarray:
         """The headline row of each sentence's document, or -1 where it has none."""
-        return np.array([r["title_row"] for r in self._rows_by_id(ids, ("title_row",))], dtype=np.int64)
+        return np.array([r["title_row"] for r in self._rows_by_id(ids)], dtype=np.int64)
 
     def sentence_counts(self) -> np.ndarray:
         """How many sentences each document has, in document order."""
@@ -248,10 +249,24 @@ class MilvusStore(MilvusSearches):
         Raises:
             CorruptIndexError: chunks are missing or the text differs from what was built.
         """
+        return self._document_chunks(doc)[0]
+
+    def document(self, doc: int) -> Document:
+        """Document ``doc`` with every field the local store keeps (text checked, pages, extractor)."""
+        doc = int(doc)
+        text, pages = self._document_chunks(doc)
+        meta, source = self._document_meta[doc], self.manifest["sources"][doc]
+        return Document(
+            doc_id=meta["doc_id"], text=text, path=meta["path"], sha256=meta["sha256"], pages=pages,
+            extractor=str(source["extractor"]), extractor_version=str(source["extractor_version"]),
+        )  # fmt: skip
+
+    def _document_chunks(self, doc: int) -> tuple[str, tuple[int, ...] | None]:
+        """The text (checked against its sha256) and the page offsets of document ``doc``, in one query."""
         doc = int(doc)
         found = self._calls(
             "reading a document", "query", self._names["documents"], filter=f"doc == {doc}",
-            output_fields=["chunk", "chunks", "text", "text_sha256"], limit=16384,
+            output_fields=["chunk", "chunks", "text", "text_sha256", "pages"], limit=16384,
         )  # fmt: skip
         if not found:
             raise IndexError(f"document number {doc} out of range (0..{self.manifest['counts']['documents'] - 1})")
@@ -263,7 +278,15 @@ class MilvusStore(MilvusSearches):
             raise CorruptIndexError(
                 f"{self.address.text}: the text of document {doc} does not match its sha256; rebuild with: {self._hint()}"
             )
-        return text
+        try:
+            pages = json.loads("".join(r["pages"] for r in parts))
+            if pages is not None and not (isinstance(pages, list) and all(isinstance(p, int) for p in pages)):
+                raise ValueError(f"not a list of offsets: {str(pages)[:40]}")
+        except ValueError as exc:
+            raise CorruptIndexError(
+                f"{self.address.text}: the pages of document {doc} are malformed ({exc}); rebuild with: {self._hint()}"
+            ) from None
+        return text, tuple(pages) if pages is not None else None
 
 
 
@@ -290,10 +313,7 @@ class _MilvusDocuments(Sequence[Document]):
         if not 0 <= number < len(self):
             raise IndexError(f"document number {number} out of range")
         if number not in self._cache:
-            meta = self._store._document_meta[number]
             if len(self._cache) >= 64:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[number] = Document(
-                doc_id=meta["doc_id"], text=self._store.document_text(number), path=meta["path"], sha256=meta["sha256"]
-            )
+            self._cache[number] = self._store.document(number)
         return self._cache[number]

@@ -1,10 +1,16 @@
 """What ranking asks a Milvus store per query: candidates from one ``hybrid_search``, cosines by id, paragraph and document evidence.
 
-Cosines come from searches restricted to the wanted ids (a 384-d vector costs ~0.4 ms in
-a Milvus Lite reply; a cosine costs nothing). Lexical evidence is the local index's
-formula (bm25s Lucene, k1=1.2, b=0.75) over the stored tokens and statistics
-(:mod:`.lexical`), so it equals the local store's; Milvus's own BM25 (per-segment
-statistics in Lite) only chooses the lexical candidates.
+A query costs two round trips once the caches are warm: the ``hybrid_search`` (candidates
+with their rows and texts) and one search restricted to the candidates, their neighbours
+and headlines (their cosines, no vector shipped: a 384-d vector costs ~0.4 ms in a Milvus
+Lite reply, a cosine costs nothing; their rows come back with it). A version is immutable,
+so what was read of it stays true: sentence rows, paragraphs (mean vector, tokens, rows)
+and documents' mean vectors are kept in bounded caches (:data:`ROW_CACHE`,
+:data:`PARAGRAPH_CACHE`, :data:`DOCUMENT_CACHE`) and their cosines computed here; the
+ranker's, abstention's and a hit's later reads of the same rows need no round trip.
+Lexical evidence is the local index's formula (bm25s Lucene, k1=1.2, b=0.75) over the
+stored tokens and statistics (:mod:`.lexical`), so it equals the local store's; Milvus's
+own BM25 (per-segment statistics in Lite) only chooses the lexical candidates.
 """
 
 from __future__ import annotations
@@ -25,6 +31,13 @@ from .lexical import IdfTable, bm25_of_tokens, milvus_terms
 #: What :meth:`MilvusSearches.candidates` reads of each candidate (no vector: see :meth:`MilvusSearches.evidence`).
 _ROW_FIELDS = ("doc", "start", "end", "paragraph", "paragraph_number", "title_row", "text")
 
+#: Sentence rows (the fields above and their tokens) kept per store.
+ROW_CACHE = 20_000
+#: Paragraphs (unit mean vector, tokens, first row, row count) kept per store (~3 KB each).
+PARAGRAPH_CACHE = 10_000
+#: Documents' unit mean vectors kept per store.
+DOCUMENT_CACHE = 10_000
+
 _POOL_LOCK = threading.Lock()
 _POOL: ThreadPoolExecutor | None = None
 
@@ -36,6 +49,27 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(3, thread_name_prefix="citeqa-milvus")
         return _POOL
+
+
+class _Cache:
+    """A bounded ``id -> value`` map shared by a store's threads (the oldest entries go first)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, ids: np.ndarray) -> tuple[dict[int, Any], np.ndarray]:
+        """The cached values of ``ids`` and the ids not cached."""
+        with self._lock:
+            found = {int(i): self._items[int(i)] for i in ids if int(i) in self._items}
+        return found, np.array([int(i) for i in ids if int(i) not in found], dtype=np.int64)
+
+    def put_many(self, items: Mapping[int, Any]) -> None:
+        with self._lock:
+            self._items.update(items)
+            while len(self._items) > self._size:
+                del self._items[next(iter(self._items))]
 
 
 class MilvusSearches:
@@ -52,6 +86,36 @@ class MilvusSearches:
 
     def __len__(self) -> int:
         return int(self.manifest["counts"]["sentences"])
+
+    def _init_caches(self) -> None:
+        self._row_cache = _Cache(ROW_CACHE)
+        self._paragraph_cache = _Cache(PARAGRAPH_CACHE)
+        self._document_cache = _Cache(DOCUMENT_CACHE)
+
+    def _sentence_rows(self, ids: np.ndarray) -> dict[int, dict[str, Any]]:
+        """The rows (:data:`_ROW_FIELDS`) of the sentence ``ids``: cached, else read in one query."""
+        unique = np.unique(np.asarray(ids, dtype=np.int64).reshape(-1))
+        found, missing = self._row_cache.get_many(unique)
+        if missing.size:
+            table = self._by_ids(self._names["sentences"], missing, list(_ROW_FIELDS))
+            self._row_cache.put_many(table)
+            found.update(table)
+        return found
+
+    def _tokens_of(self, ids: np.ndarray, texts: Sequence[str]) -> list[list[str]]:
+        """The BM25 tokens of sentences ``ids`` whose ``texts`` are given (tokenized once per cached row)."""
+        rows, _ = self._row_cache.get_many(np.asarray(ids, dtype=np.int64))
+        out = []
+        for i, text in zip(ids, texts):
+            row = rows.get(int(i))
+            if row is not None and "tokens" in row:
+                out.append(row["tokens"])
+                continue
+            tokens = tokenize(text)
+            if row is not None:
+                row["tokens"] = tokens
+            out.append(tokens)
+        return out
 
     def _hint(self) -> str:
         return f"citeqa build SOURCES --store {self.address.text}"
@@ -155,6 +219,9 @@ class MilvusSearches:
         picked = [h["entity"] for h in hits]
         texts = self._texts_of(picked)
         ids = np.array([int(h["id"]) for h in hits], dtype=np.int64)
+        _, fresh = self._row_cache.get_many(ids)
+        wanted = set(fresh.tolist())
+        self._row_cache.put_many({int(h["id"]): {"id": int(h["id"]), **h["entity"]} for h in hits if int(h["id"]) in wanted})
         return CandidateSet(
             ids=ids,
             lexical=self.lexical_scores(query_tokens, ids, texts).astype(np.float64),
@@ -171,12 +238,15 @@ class MilvusSearches:
     def evidence(
         self, query_tokens: Sequence[str], vector: np.ndarray, ids: np.ndarray, paragraphs: np.ndarray, docs: np.ndarray
     ) -> Evidence:
-        """The seam's evidence in three concurrent round trips: sentences', documents' and paragraphs' cosines."""
+        """The seam's evidence: the sentences' cosines in one filtered search (their rows come
+        back with it and are cached), paragraphs' and documents' from cached mean vectors (the
+        ones not cached yet are read at the same time)."""
         pool = _pool()
-        f_cosines = pool.submit(self.cosines, vector, ids, ["paragraph_number"])
-        f_documents = pool.submit(self.document_cosines, vector, docs)
         f_paragraphs = pool.submit(self.paragraph_evidence, query_tokens, vector, paragraphs)
-        cosines, table = f_cosines.result()
+        f_documents = pool.submit(self.document_cosines, vector, docs)
+        cosines, table = self.cosines(vector, ids, _ROW_FIELDS)
+        _, fresh = self._row_cache.get_many(np.fromiter(table, dtype=np.int64, count=len(table)))
+        self._row_cache.put_many({int(i): {k: v for k, v in table[int(i)].items() if k != "distance"} for i in fresh})
         paragraph_dense, paragraph_lexical = f_paragraphs.result()
         return Evidence(
             cosines=cosines,
@@ -219,33 +289,67 @@ class MilvusSearches:
         self._check_ids(ids)
         return self._filtered_cosines(self._names["sentences"], "dense", vector, "id", ids, fields=fields, metric=self._metric())
 
+    def _paragraphs(self, numbers: np.ndarray) -> dict[int, dict[str, Any]]:
+        """``{number: {"first_row", "rows", "tokens", "vector"}}`` of paragraphs: cached, else read in one query."""
+        unique = np.unique(np.asarray(numbers, dtype=np.int64).reshape(-1))
+        found, missing = self._paragraph_cache.get_many(unique)
+        if missing.size:
+            table = self._by_ids(self._names["paragraphs"], missing, ["first_row", "rows", "terms", "terms_complete", "vector"])
+            fresh = {}
+            for number, row in table.items():
+                first, count = int(row["first_row"]), int(row["rows"])
+                if row["terms_complete"]:
+                    tokens = row["terms"].split()
+                else:  # too long for one VARCHAR: tokenize its sentences
+                    tokens = [t for text in self.texts(np.arange(first, first + count)) for t in tokenize(text)]
+                vector = np.asarray(row["vector"], dtype=np.float32)
+                fresh[number] = {"first_row": first, "rows": count, "tokens": tokens, "vector": vector}
+            self._paragraph_cache.put_many(fresh)
+            found.update(fresh)
+        return found
+
     def paragraph_evidence(self, tokens: Sequence[str], vector: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Of each paragraph number, in one round trip: the cosine of its mean vector to
-        ``vector`` and its local BM25 score for query ``tokens``."""
+        """Of each paragraph number: the cosine of its mean vector to ``vector`` and its local
+        BM25 score for query ``tokens`` (at most one round trip: for paragraphs not cached)."""
         numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
-        cosines, table = self._filtered_cosines(
-            self._names["paragraphs"], "vector", vector, "id", numbers, fields=["terms", "terms_complete", "first_row", "rows"]
-        )
-        return cosines, self._paragraph_bm25(tokens, numbers, table)
+        if not numbers.size:
+            return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.float32)
+        table = self._paragraphs(numbers)
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        cosines = np.stack([table[int(p)]["vector"] for p in numbers]) @ vector
+        lexical = bm25_of_tokens(tokens, [table[int(p)]["tokens"] for p in numbers], self._paragraph_idf, self._paragraph_avgdl)
+        return cosines.astype(np.float64), lexical
 
     def document_cosines(self, vector: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        """Cosine of each document's unit mean vector to ``vector`` (0 for a document without sentences)."""
-        return self._filtered_cosines(self._names["documents"], "vector", vector, "doc", docs, extra=" and chunk == 0")[0]
+        """Cosine of each document's unit mean vector to ``vector`` (0 for a document without
+        sentences; at most one round trip: for documents not cached)."""
+        docs = np.asarray(docs, dtype=np.int64).reshape(-1)
+        if not docs.size:
+            return np.zeros(0, dtype=np.float64)
+        unique = np.unique(docs)
+        found, missing = self._document_cache.get_many(unique)
+        if missing.size:
+            count = int(self.manifest["counts"]["documents"])
+            if missing.min() < 0 or missing.max() >= count:
+                raise InvalidArgumentError(f"document numbers must be in 0..{count - 1}, got {missing.min()}..{missing.max()}")
+            found_rows = self._calls(
+                f"reading {self._names['documents']}", "query", self._names["documents"],
+                filter=_ids_filter("doc", missing) + " and chunk == 0", output_fields=["doc", "vector"], limit=int(missing.size),
+            )  # fmt: skip
+            fresh = {int(r["doc"]): np.asarray(r["vector"], dtype=np.float32) for r in found_rows}
+            if len(fresh) != missing.size:
+                lost = sorted(set(missing.tolist()) - set(fresh))
+                raise CorruptIndexError(f"{self.address.text}: {self._names['documents']} lacks documents {lost[:5]}; rebuild with: {self._hint()}")
+            self._document_cache.put_many(fresh)
+            found.update(fresh)
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        return (np.stack([found[int(d)] for d in docs]) @ vector).astype(np.float64)
 
     # ----------------------------------------------------------------- exact lexical evidence
 
     def lexical_scores(self, tokens: Sequence[str], ids: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
         """The local BM25 score (bm25s Lucene) of each sentence id for query ``tokens`` (``texts``: theirs, when read)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if texts is None:
             texts = self.texts(ids)
-        return bm25_of_tokens(tokens, [tokenize(t) for t in texts], self._idf, self._avgdl)
-
-    def _paragraph_bm25(self, tokens: Sequence[str], numbers: np.ndarray, table: Mapping[int, Mapping[str, Any]]) -> np.ndarray:
-        paragraph_tokens: dict[int, list[str]] = {}
-        for number, row in table.items():
-            if row["terms_complete"]:
-                paragraph_tokens[number] = row["terms"].split()
-            else:  # too long for one VARCHAR: tokenize its sentences
-                ids = np.arange(int(row["first_row"]), int(row["first_row"]) + int(row["rows"]))
-                paragraph_tokens[number] = [t for text in self.texts(ids) for t in tokenize(text)]
-        return bm25_of_tokens(tokens, [paragraph_tokens[int(p)] for p in numbers], self._paragraph_idf, self._paragraph_avgdl)
+        return bm25_of_tokens(tokens, self._tokens_of(ids, texts), self._idf, self._avgdl)

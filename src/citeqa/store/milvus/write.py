@@ -9,6 +9,7 @@ document mean vectors, the paragraph BM25, the vocabulary) and hands it to
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from ...ingest.segment import paragraph_numbers
 from ...schema import Document
 from ...text import tokenize
 from ..lexical import BM25Index
+from ..write import URL_STALENESS, source_record
 from .address import (
     _COMPANIONS,
     _PLACEHOLDER_DIM,
@@ -62,6 +64,11 @@ def _fit(text: str, limit: int = VARCHAR_MAX) -> tuple[str, bool]:
     return cut[: max(cut.rfind(" "), 0)], False
 
 
+def _pages_json(document: Document) -> str:
+    """A document's page start offsets as compact JSON ("null" when it is not paged)."""
+    return json.dumps(list(document.pages) if document.pages is not None else None, separators=(",", ":"))
+
+
 def _schemas(pymilvus: Any, dim: int) -> dict[str, Any]:
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
@@ -94,6 +101,9 @@ def _schemas(pymilvus: Any, dim: int) -> dict[str, Any]:
     documents.add_field("text", DataType.VARCHAR, max_length=VARCHAR_MAX)
     for name in ("doc_id", "path"):
         documents.add_field(name, DataType.VARCHAR, max_length=4096)
+    # the page start offsets as JSON (a list, or null), cut into the document's chunks: a
+    # long PDF's pages need not fit one VARCHAR
+    documents.add_field("pages", DataType.VARCHAR, max_length=VARCHAR_MAX)
     for name in ("sha256", "text_sha256"):
         documents.add_field(name, DataType.VARCHAR, max_length=64)
     documents.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
@@ -290,6 +300,10 @@ def write_index(
             for d, document in enumerate(documents):
                 text = document.text
                 pieces = [text[i : i + TEXT_CHUNK] for i in range(0, len(text), TEXT_CHUNK)] or [""]
+                pages = _pages_json(document)  # ASCII: characters are bytes
+                page_pieces = [pages[i : i + TEXT_CHUNK] for i in range(0, len(pages), TEXT_CHUNK)]
+                pieces += [""] * (len(page_pieces) - len(pieces))
+                page_pieces += [""] * (len(pieces) - len(page_pieces))
                 common = {
                     "doc": d, "chunks": len(pieces), "chars": len(text), "first_row": int(doc_first[d]),
                     "rows": int(doc_count[d]), "title_row": int(doc_title[d]),
@@ -299,7 +313,7 @@ def write_index(
                     "title_vector": (vectors[doc_title[d]] if doc_title[d] >= 0 else np.zeros(dim, np.float32)).tolist(),
                 }  # fmt: skip
                 for number, piece in enumerate(pieces):
-                    yield {"id": serial, "chunk": number, "text": piece, **common}
+                    yield {"id": serial, "chunk": number, "text": piece, "pages": page_pieces[number], **common}
                     serial += 1
 
         written = {
@@ -308,9 +322,11 @@ def write_index(
             "document_chunks": _insert(calls, version + "_documents", document_rows()),
         }
         lengths = [len(t) for t in tokens]
+        records = [source_record(d) for d in documents]
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
+            **({"url_sources": URL_STALENESS} if any(r.get("fetched") for r in records) else {}),
             **info,
             "dimension": dim,
             "metric": "inner_product",
@@ -323,7 +339,8 @@ def write_index(
                 "avgdl": float(np.mean(lengths)) if lengths else 0.0,
                 "paragraph_avgdl": float(np.mean([len(t) for t in paragraph_tokens])) if paragraph_tokens else 0.0,
             },
-            "sources": [{"doc_id": d.doc_id, "path": d.path, "sha256": d.sha256} for d in documents],
+            # the local store's source records (extractor and its version: staleness), pages apart
+            "sources": [{k: v for k, v in r.items() if k != "pages"} for r in records],
         }
         manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
         blobs = {
