@@ -89,9 +89,10 @@ class Index:
                 ``milvus-lite:PATH.db[#COLLECTION]``; needs ``pip install 'citeqa[milvus]'``).
             check_stale: Refuse the index if a source changed since the build.
             embedder: Embed queries with this instead of the model the manifest names.
-            cross_encoder: Rescore the best candidates with the shipped cross-encoder
-                (:mod:`citeqa.search.cross`; about 20-40 ms per question). None: on unless
-                ``$CITEQA_CROSS_ENCODER`` is "0"/"off".
+            cross_encoder: Rescore the best 20 candidates with the shipped cross-encoder
+                (:mod:`citeqa.search.cross`; 80-120 ms more per question on 2 busy cores).
+                None: ``$CITEQA_CROSS_ENCODER`` ("1"/"0") if set, else off
+                (:data:`citeqa.config.CROSS_ENCODER_DEFAULT`).
 
         Raises:
             IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError.
