@@ -416,6 +416,6 @@ def cross_encoder_table(before: Sequence[Obs], after: Sequence[Obs]) -> list[str
                 neg = [bool(a) for a, o in zip(abstain, rows) if not o.answerable]
                 fa = [bool(a) for a, o in zip(abstain, rows) if o.answerable and o.right1]
                 y = np.array([o.right1 for o in rows], dtype=float)
-                head = f"{dataset:<8} {label:<7} {share(right1):>16} {pct(right3):>8} {mrr:7.3f}" if number == 0 else " " * 42
+                head = f"{dataset:<8} {label:<7} {share(right1):>16} {pct(right3):>8} {mrr:7.3f}" if number == 0 else " " * 50
                 lines.append(f"{head} {name:<11} {pct(neg):>9} {pct(fa):>11} {ans.expected_calibration_error(p, y):6.3f}")
     return lines
