@@ -31,6 +31,7 @@ from ..config import read_package_text
 from ..errors import InvalidArgumentError
 from ..fsutil import atomic_write_text
 from ..question import answer_spans, question_type
+from ..search.cross import sigmoid
 from ..search.features import loose_coverage
 from ..search.fusion import Ranking
 from ..text import tokenize, words
@@ -181,8 +182,6 @@ def feature_vector(values: Mapping[str, float], names: Sequence[str] = FEATURES)
 
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=np.float64)))
 
 
 @dataclass(frozen=True)
@@ -219,7 +218,7 @@ class AnswerabilityModel:
         if rows.shape[1] != len(self.features):
             raise InvalidArgumentError(f"expected {len(self.features)} features, got {rows.shape[1]}")
         standardized = np.nan_to_num((rows - self.mean) / self.scale, nan=0.0)
-        p = _sigmoid(standardized @ self.coef + self.intercept)
+        p = sigmoid(standardized @ self.coef + self.intercept)
         return p[0] if single else p
 
     def with_threshold(self, threshold: float, **info: Any) -> AnswerabilityModel:

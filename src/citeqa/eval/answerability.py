@@ -25,6 +25,7 @@ from ..answer.confidence import (
     question_features,
 )
 from ..errors import InvalidArgumentError
+from ..search.cross import sigmoid
 
 __all__ = [
     "FEATURES",
@@ -39,8 +40,6 @@ __all__ = [
 ]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=np.float64)))
 
 
 def fit_logistic(
@@ -77,7 +76,7 @@ def fit_logistic(
     penalty[-1] = 0.0
     beta = np.zeros(design.shape[1])
     for _ in range(iterations):
-        p = _sigmoid(design @ beta)
+        p = sigmoid(design @ beta)
         gradient = design.T @ (w * (p - y)) + penalty * beta
         hessian = (design * (w * p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(design.shape[1])
         step = np.linalg.solve(hessian, gradient)

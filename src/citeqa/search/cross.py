@@ -31,7 +31,7 @@ CROSS_CANDIDATES = 20
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, elementwise (stable for large |x|)."""
+    """Logistic function, elementwise, stable for large |x| (also the answerability model's link)."""
     x = np.asarray(x, dtype=np.float64)
     return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
 
