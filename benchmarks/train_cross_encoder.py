@@ -31,7 +31,12 @@ pairs (the second at a higher learning rate: after the first the loss had barely
 
 Defaults: 4 layers, 96 tokens, batch 32, the gold sentence plus the ranker's top 5 per
 answerable question, top 5 per unanswerable one, news pairs seen 4 times per epoch, seed 13:
-20,840 pairs a pass. Stages are cached under ``--work`` (pairs JSONL, trainer checkpoints,
+20,840 pairs a pass. The manifest records the pairs' sha256 and the script says whether
+its pairs are those: they come from the product's ranker, so a later change that moves
+rankings changes some hard negatives (made again at 85c3154, after the embedder's
+length-sorted batching and the month-name fix had landed, 652 of 21,569 distinct pair
+lines differed) and the run then gives a different model; pass
+the original file with ``--pairs`` to reproduce the weights themselves. Stages are cached under ``--work`` (pairs JSONL, trainer checkpoints,
 the exported model), so an interrupted run resumes where it stopped. On this project's 2-core
 machine, shared with other work, the passes took about 31 and 45 minutes (the manifest
 records the seconds).
@@ -118,17 +123,47 @@ def make_pairs(args: argparse.Namespace) -> list[dict[str, Any]]:
     return pairs
 
 
+def pairs_path(args: argparse.Namespace, work: Path) -> Path:
+    """The pairs file: ``--pairs`` when given, else the one made (and cached) under ``--work``."""
+    return Path(args.pairs) if args.pairs else work / f"pairs-c{args.candidates}-n{args.negatives}.jsonl"
+
+
 def load_or_make_pairs(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
-    path = work / f"pairs-c{args.candidates}-n{args.negatives}.jsonl"
+    path = pairs_path(args, work)
     if path.is_file():
         pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         log(f"pairs from {path}: {len(pairs)}")
-        return pairs
-    pairs = make_pairs(args)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
-    os.replace(tmp, path)
+    elif args.pairs:
+        raise SystemExit(f"--pairs {path}: no such file; leave --pairs out to make the pairs from the fit halves")
+    else:
+        pairs = make_pairs(args)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
+        os.replace(tmp, path)
+    compare_with_shipped(path)
     return pairs
+
+
+def compare_with_shipped(path: Path) -> None:
+    """Say whether these pairs are the ones the shipped weights were trained on (by sha256).
+
+    The pairs come from the product's own ranker, so any change that moves a ranking (the
+    embedder's batching, a feature, the reranker's weights) changes some hard negatives,
+    and the weights trained on them change with it. Same pairs, seed and passes give the
+    same weights; different pairs give a different (not necessarily worse) model.
+    """
+    shipped = SHIP / "manifest.json"
+    if not shipped.is_file():
+        return
+    expected = json.loads(shipped.read_text(encoding="utf-8")).get("training", {}).get("pairs_sha256")
+    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    if expected is None:
+        log(f"pairs sha256 {found[:16]}; the shipped manifest records none to compare with")
+    elif expected == found:
+        log(f"pairs sha256 {found[:16]}: the very pairs the shipped weights were trained on")
+    else:
+        log(f"pairs sha256 {found[:16]} differ from the shipped weights' {expected[:16]}: the ranker has changed since, "
+            "so this run trains on other hard negatives and will not give the shipped weights bit for bit")
 
 
 # ----------------------------------------------------------------------------- training
@@ -336,6 +371,7 @@ def write_shipped(args: argparse.Namespace, exported: Path, pairs: list[dict[str
             "seed": args.seed, "epochs": args.epochs, "batch": args.batch, "lr": args.lr,
             "candidates": args.candidates, "negatives": args.negatives, "news_repeat": args.news_repeat,
             "pairs": len(pairs), "positives": sum(p["y"] for p in pairs),
+            "pairs_sha256": hashlib.sha256(pairs_path(args, Path(args.work)).read_bytes()).hexdigest(),
             "pairs_by_dataset": {d: sum(p["d"] == d for p in pairs) for d in sorted({p["d"] for p in pairs})},
             "data": "FIT halves only (citeqa.eval.corpora): SQuAD 1.1 tune, SQuAD 2.0 tune, news-dev",
             "train_seconds": round(record["seconds"]),
@@ -368,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--init", help="continue from this trained model folder (a further pass over the same pairs) instead of the bundled MiniLM")
     parser.add_argument("--pairs-only", action="store_true", help="stop after making the pairs")
+    parser.add_argument("--pairs", help="train on this pairs JSONL (e.g. the one the shipped weights came from) instead of making them")
     parser.add_argument("--write", action="store_true", help="copy the exported model into src/citeqa/data/cross_encoder/")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
