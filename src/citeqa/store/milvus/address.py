@@ -26,8 +26,8 @@ log = logging.getLogger("citeqa")
 FORMAT = "citeqa-milvus"
 #: 2: documents keep every field of :class:`citeqa.schema.Document` (pages, extractor and
 #: its version). 3: a paragraph row holds its mean vector and its sentences' vectors as
-#: float32 bytes (:func:`encode_vectors`) and the manifest's companions hold every
-#: paragraph's first row, so a query's evidence is read per paragraph and cached. An older
+#: float32 bytes (:func:`encode_vectors`) and ``_meta`` holds every paragraph's first
+#: row, so a query's evidence is read per paragraph and cached. An older
 #: store is refused with a rebuild hint, not read with defaults.
 FORMAT_VERSION = 3
 SCHEME = "milvus://"

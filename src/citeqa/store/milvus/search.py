@@ -5,8 +5,8 @@ with their rows and texts). The cosines of the candidates, their neighbours and 
 are computed here from the vectors of the paragraphs that hold them (a paragraph row
 carries its mean vector and its sentences' vectors as float32 bytes in one string, which
 Milvus Lite returns far more cheaply than FLOAT_VECTOR fields: it builds a Python float per
-dimension of each row it reads); which paragraph holds a row is the manifest's paragraph
-starts. Only a paragraph too long for one VARCHAR has its sentences' cosines asked of
+dimension of each row it reads); which paragraph holds a row is told by the paragraph
+starts kept in ``_meta``. Only a paragraph too long for one VARCHAR has its sentences' cosines asked of
 Milvus (one search restricted to those rows). A version is immutable, so what was read of
 it stays true: sentence rows, paragraphs (vectors, tokens, rows) and documents' mean
 vectors are kept in bounded caches (:data:`ROW_CACHE`, :data:`PARAGRAPH_CACHE`,
@@ -284,7 +284,7 @@ class MilvusSearches:
         )
 
     def paragraph_of(self, ids: np.ndarray) -> np.ndarray:
-        """The paragraph number of each sentence id (from the manifest's paragraph starts, no round trip)."""
+        """The paragraph number of each sentence id (from the paragraph starts in ``_meta``, no round trip)."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         self._check_ids(ids)
         return (np.searchsorted(self._paragraph_starts, ids, side="right") - 1).astype(np.int64)
