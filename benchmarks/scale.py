@@ -161,7 +161,7 @@ def main() -> int:
         return ray_build_timing(args.squad, args.ray_build, args.runs, args.ray_cpus)
 
     local, questions, qvectors = squad_index(args.squad, args.cache, log=print)
-    stored = local._stored  # noqa: SLF001 - the benchmark copies the local build into Milvus
+    stored = local._stored
     vectors = stored.embeddings()
     if vectors is None:
         raise SystemExit("the cached SQuAD index has no stored vectors; delete the cache and run again")
@@ -223,7 +223,7 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
 
-    mrr = lambda found: sum(1.0 / r for r in found if r) / len(found)  # noqa: E731
+    mrr = lambda found: sum(1.0 / r for r in found if r) / len(found)
     total = len(picked)
     print(f"same [1]: {same_first}/{total} = {same_first / total:.1%}  (target >= 95%)")
     print(f"MRR@10 local {mrr(ranks['local']):.4f}  Milvus {mrr(ranks['milvus']):.4f}  (target: within 0.01)")
