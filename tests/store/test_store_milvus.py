@@ -190,6 +190,26 @@ def test_store_milvus_evidence_equals_the_local_arrays(zoo_store, zoo, embedder)
         zoo_store.cosines(vector, np.array([len(texts)]))
 
 
+def test_store_milvus_a_paragraph_too_long_for_one_row_of_vectors_asks_milvus_for_its_cosines(milvus_server, tmp_path, embedder):
+    # 40 sentences' 384-d vectors need ~80 KB of base64, more than one VARCHAR: that paragraph
+    # keeps only its mean vector and its sentences' cosines come from a restricted search
+    long = " ".join(f"Tool number {n} hangs on hook {n} of the long wall." for n in range(40))
+    corpus = _corpus(tmp_path / "docs", {"hooks.txt": f"Hooks\n\n{long}\n\nA short closing paragraph ends it."}, embedder)
+    store = M.write_index(f"milvus://{milvus_server}/long_paragraph", **corpus)
+    rows, vectors = corpus["rows"], corpus["vectors"]
+    paragraphs = paragraph_numbers(rows)
+    assert np.bincount(paragraphs).max() >= 40
+    np.testing.assert_array_equal(store.paragraph_of(np.arange(len(rows))), paragraphs)
+    counting = store._calls.client = _CountingClient(store._calls.client)
+    vector = embedder.encode(["Which hook holds tool 7?"])[0]
+    ids = np.arange(len(rows))
+    evidence = store.evidence(tokenize("hook tool"), vector, ids, paragraphs[ids], rows[ids, 0])
+    np.testing.assert_allclose(evidence.cosines, vectors @ vector, atol=1e-5)
+    np.testing.assert_array_equal(evidence.sentence_paragraphs, paragraphs)
+    np.testing.assert_allclose(evidence.paragraph_dense, corpus["paragraph_vectors"][paragraphs] @ vector, atol=1e-5)
+    assert counting.calls["search"] == 1  # the long paragraph's cosines; the others' came with their rows
+
+
 def test_store_milvus_lexical_evidence_equals_the_local_bm25(zoo_store, zoo):
     texts, rows = zoo["texts"], zoo["rows"]
     tokens = [tokenize(t) for t in texts]
@@ -229,8 +249,8 @@ def test_store_milvus_a_repeated_answer_costs_two_round_trips(zoo_store, embedde
     cold = sum(counting.calls.values())
     counting.calls.clear()
     second = index.answer(question)
-    # rows, texts, paragraphs and documents read once are kept: the candidates and their cosines remain
-    assert dict(counting.calls) == {"hybrid_search": 1, "search": 1} and cold > 2
+    # rows, texts, paragraphs (with their sentences' vectors) and documents read once are kept: the candidates remain
+    assert dict(counting.calls) == {"hybrid_search": 1} and cold > 1
     assert second.text == first.text and second.citations == first.citations
 
 
@@ -249,7 +269,7 @@ def test_store_milvus_older_format_is_refused_with_a_rebuild_hint(milvus_server,
     # a version-1 store kept no pages nor extractors: reading it would give wrong defaults
     address = f"milvus://{milvus_server}/old_format"
     monkeypatch.setattr(milvus_write, "FORMAT_VERSION", 1)
-    refused = r"store format 1, this citeqa reads 2; rebuild with: citeqa build SOURCES --store milvus://"
+    refused = r"store format 1, this citeqa reads 3; rebuild with: citeqa build SOURCES --store milvus://"
     with pytest.raises(IncompatibleIndexError, match=refused):  # written, then refused when opened
         M.write_index(address, **tools)
     monkeypatch.undo()

@@ -28,7 +28,10 @@ The collections:
   stemmed, folded words as the local index), ``dense`` (unit vector, IP) and ``sparse``
   (the BM25 Function's output, ``SPARSE_INVERTED_INDEX`` / metric BM25);
 * ``<v>_paragraphs``: ``id`` (paragraph number), ``doc``, ``first_row``, ``rows``,
-  ``terms`` (the paragraph's tokens) and ``vector`` (unit mean of its sentences);
+  ``terms`` (the paragraph's tokens), ``vectors`` (the unit mean of its sentences, then
+  each sentence's vector, as base64 of float32 bytes; the mean alone when they do not fit
+  one VARCHAR, ``vectors_complete`` false) and a 2-d ``placeholder`` vector (Milvus wants
+  one; nothing searches it);
 * ``<v>_documents``: one row per text chunk of at most 16,000 characters (VARCHAR holds
   at most 65,535 bytes): ``doc``, ``chunk``, ``text``, ``pages`` (the JSON list of page
   start offsets of a PDF, or null, cut into the same chunks: a document gets as many rows
@@ -37,10 +40,11 @@ The collections:
   ``chars``, ``first_row``, ``rows``, ``title_row``, ``vector`` and ``title_vector``;
 * ``<v>_meta``: JSON chunks of the manifest (with its own sha256; the local store's source
   records: path, sha256, extractor and its version, for staleness; counts, BM25
-  statistics), the IDF tables and the vocabulary.
+  statistics), the IDF tables, the vocabulary and the first row of every paragraph.
 
-Format 2 keeps every field of :class:`citeqa.schema.Document`; a format-1 store (no pages,
-no extractors) is refused with a rebuild hint.
+Format 2 keeps every field of :class:`citeqa.schema.Document`; format 3 keeps the sentence
+vectors in the paragraph rows (a query's cosines are read per paragraph and cached, see
+:mod:`.search`). An older store is refused with a rebuild hint.
 
 Modules: :mod:`.address` (addresses, connections, names), :mod:`.write` (a build),
 :mod:`.read` (:class:`MilvusStore`), :mod:`.search` (its per-query reads), :mod:`.lexical`.

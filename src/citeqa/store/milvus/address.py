@@ -5,6 +5,7 @@ pymilvus is imported only when a connection is made (:func:`connect`), never by 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -16,14 +17,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...errors import CiteqaError, InvalidArgumentError
 
 log = logging.getLogger("citeqa")
 
 FORMAT = "citeqa-milvus"
 #: 2: documents keep every field of :class:`citeqa.schema.Document` (pages, extractor and
-#: its version); a version-1 store is refused with a rebuild hint, not read with defaults.
-FORMAT_VERSION = 2
+#: its version). 3: a paragraph row holds its mean vector and its sentences' vectors as
+#: float32 bytes (:func:`encode_vectors`) and ``_meta`` holds every paragraph's first
+#: row, so a query's evidence is read per paragraph and cached. An older
+#: store is refused with a rebuild hint, not read with defaults.
+FORMAT_VERSION = 3
 SCHEME = "milvus://"
 LITE_SCHEME = "milvus-lite:"
 DEFAULT_COLLECTION = "citeqa"
@@ -53,7 +59,28 @@ _SENTENCE_FIELDS = ("doc", "start", "end", "paragraph", "paragraph_number", "tit
 #: The same without the vector: shipping vectors is what costs most in a Milvus Lite reply
 #: (~0.4 ms a 384-d vector); ranking needs cosines, which :meth:`MilvusStore.cosines` gets.
 _ROW_FIELDS = tuple(f for f in _SENTENCE_FIELDS if f != "dense")
-_PLACEHOLDER_DIM = 2  # Milvus wants a vector field in every collection; _meta has no real one
+_PLACEHOLDER_DIM = 2  # Milvus wants a vector field in every collection; _meta and _paragraphs have no searched one
+
+
+def encode_vectors(vectors: np.ndarray) -> str:
+    """float32 vectors as base64 text of their little-endian bytes (a VARCHAR Milvus returns as one string).
+
+    A FLOAT_VECTOR field costs Milvus Lite a Python float per dimension each time a row is
+    read (and a 384-d one ~0.4 ms in a reply); a string is one object, and exact.
+    """
+    return base64.b64encode(np.ascontiguousarray(vectors, dtype="<f4").tobytes()).decode("ascii")
+
+
+def decode_vectors(text: str, dim: int) -> np.ndarray:
+    """The ``(n, dim)`` float32 vectors :func:`encode_vectors` wrote.
+
+    Raises:
+        ValueError: the text is not base64 of whole ``dim``-d float32 vectors.
+    """
+    values = np.frombuffer(base64.b64decode(text.encode("ascii"), validate=True), dtype="<f4")
+    if dim <= 0 or values.size % dim:
+        raise ValueError(f"{values.size} floats are not whole {dim}-d vectors")
+    return values.reshape(-1, dim).astype(np.float32)
 
 
 class MilvusStoreError(CiteqaError):

@@ -177,6 +177,17 @@ class MilvusStore(MilvusSearches):
     def _paragraph_idf(self) -> IdfTable:
         return IdfTable({str(k): float(v) for k, v in self._meta("paragraph_idf").items()})
 
+    @cached_property
+    def _paragraph_starts(self) -> np.ndarray:
+        starts = np.asarray(self._meta("paragraph_starts"), dtype=np.int64)
+        count = int(self.manifest["counts"]["paragraphs"])
+        if starts.shape != (count,) or (count and (starts[0] != 0 or np.any(np.diff(starts) <= 0) or starts[-1] >= len(self))):
+            raise CorruptIndexError(
+                f"{self.address.text}: the paragraph starts of {self.version} do not fit its {count} paragraphs; "
+                f"rebuild with: {self._hint()}"
+            )
+        return starts
+
     def idf(self) -> Mapping[str, float]:
         """Word → Lucene IDF over the sentences (the local :meth:`BM25Index.idf`)."""
         return self._idf
@@ -206,7 +217,7 @@ class MilvusStore(MilvusSearches):
 
     def paragraph_rows(self, row: int) -> range:
         """The sentence ids of ``row``'s paragraph."""
-        number = int(self._rows_by_id(np.array([row]))[0]["paragraph_number"])
+        number = int(self.paragraph_of(np.array([row]))[0])
         info = self._paragraphs(np.array([number]))[number]
         return range(info["first_row"], info["first_row"] + info["rows"])
 

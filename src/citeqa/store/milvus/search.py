@@ -1,13 +1,18 @@
-"""What ranking asks a Milvus store per query: candidates from one ``hybrid_search``, cosines by id, paragraph and document evidence.
+"""What ranking asks a Milvus store per query: candidates from one ``hybrid_search``, then paragraph and document evidence.
 
-A query costs two round trips once the caches are warm: the ``hybrid_search`` (candidates
-with their rows and texts) and one search restricted to the candidates, their neighbours
-and headlines (their cosines, no vector shipped: a 384-d vector costs ~0.4 ms in a Milvus
-Lite reply, a cosine costs nothing; their rows come back with it). A version is immutable,
-so what was read of it stays true: sentence rows, paragraphs (mean vector, tokens, rows)
-and documents' mean vectors are kept in bounded caches (:data:`ROW_CACHE`,
-:data:`PARAGRAPH_CACHE`, :data:`DOCUMENT_CACHE`) and their cosines computed here; the
-ranker's, abstention's and a hit's later reads of the same rows need no round trip.
+A query costs one round trip once the caches are warm: the ``hybrid_search`` (candidates
+with their rows and texts). The cosines of the candidates, their neighbours and headlines
+are computed here from the vectors of the paragraphs that hold them (a paragraph row
+carries its mean vector and its sentences' vectors as float32 bytes in one string, which
+Milvus Lite returns far more cheaply than FLOAT_VECTOR fields: it builds a Python float per
+dimension of each row it reads); which paragraph holds a row is told by the paragraph
+starts kept in ``_meta``. Only a paragraph too long for one VARCHAR has its sentences' cosines asked of
+Milvus (one search restricted to those rows). A version is immutable, so what was read of
+it stays true: sentence rows, paragraphs (vectors, tokens, rows) and documents' mean
+vectors are kept in bounded caches (:data:`ROW_CACHE`, :data:`PARAGRAPH_CACHE`,
+:data:`DOCUMENT_CACHE`); the ranker's, abstention's and a hit's later reads of the same
+rows need no round trip. (Measured on the SQuAD tune corpus, ``benchmarks/scale.py``: the
+restricted search per query cost ~20 ms of the Lite server's time, mostly reading rows.)
 Lexical evidence is the local index's formula (bm25s Lucene, k1=1.2, b=0.75) over the
 stored tokens and statistics (:mod:`.lexical`), so it equals the local store's; Milvus's
 own BM25 (per-segment statistics in Lite) only chooses the lexical candidates.
@@ -25,7 +30,13 @@ import numpy as np
 from ...errors import CorruptIndexError, InvalidArgumentError
 from ...text import tokenize
 from ..seam import CandidateSet, Evidence
-from .address import MilvusAddress, MilvusStoreError, _Calls, _ids_filter
+from .address import (
+    MilvusAddress,
+    MilvusStoreError,
+    _Calls,
+    _ids_filter,
+    decode_vectors,
+)
 from .lexical import IdfTable, bm25_of_tokens, milvus_terms
 
 #: What :meth:`MilvusSearches.candidates` reads of each candidate (no vector: see :meth:`MilvusSearches.evidence`).
@@ -33,8 +44,9 @@ _ROW_FIELDS = ("doc", "start", "end", "paragraph", "paragraph_number", "title_ro
 
 #: Sentence rows (the fields above and their tokens) kept per store.
 ROW_CACHE = 20_000
-#: Paragraphs (unit mean vector, tokens, first row, row count) kept per store (~3 KB each).
-PARAGRAPH_CACHE = 10_000
+#: Paragraphs (mean and sentence vectors, tokens, first row, row count) kept per store
+#: (~10 KB each with 384-d vectors and ~5 sentences a paragraph).
+PARAGRAPH_CACHE = 5_000
 #: Documents' unit mean vectors kept per store.
 DOCUMENT_CACHE = 10_000
 
@@ -43,7 +55,7 @@ _POOL: ThreadPoolExecutor | None = None
 
 
 def _pool() -> ThreadPoolExecutor:
-    """Three threads shared by every Milvus store: a query's three evidence reads run at once."""
+    """Three threads shared by every Milvus store: a query's evidence reads (paragraphs, documents) run at once."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
@@ -83,6 +95,8 @@ class MilvusSearches:
     _paragraph_avgdl: float
     _idf: IdfTable
     _paragraph_idf: IdfTable
+    _paragraph_starts: np.ndarray
+    dimension: int
 
     def __len__(self) -> int:
         return int(self.manifest["counts"]["sentences"])
@@ -238,23 +252,42 @@ class MilvusSearches:
     def evidence(
         self, query_tokens: Sequence[str], vector: np.ndarray, ids: np.ndarray, paragraphs: np.ndarray, docs: np.ndarray
     ) -> Evidence:
-        """The seam's evidence: the sentences' cosines in one filtered search (their rows come
-        back with it and are cached), paragraphs' and documents' from cached mean vectors (the
-        ones not cached yet are read at the same time)."""
-        pool = _pool()
-        f_paragraphs = pool.submit(self.paragraph_evidence, query_tokens, vector, paragraphs)
-        f_documents = pool.submit(self.document_cosines, vector, docs)
-        cosines, table = self.cosines(vector, ids, _ROW_FIELDS)
-        _, fresh = self._row_cache.get_many(np.fromiter(table, dtype=np.int64, count=len(table)))
-        self._row_cache.put_many({int(i): {k: v for k, v in table[int(i)].items() if k != "distance"} for i in fresh})
-        paragraph_dense, paragraph_lexical = f_paragraphs.result()
+        """The seam's evidence, from the paragraphs holding ``ids`` and ``paragraphs`` (cached;
+        the ones not cached yet read in one query) and the documents' mean vectors (read at
+        the same time): no round trip once they are cached."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        self._check_ids(ids)
+        numbers = np.asarray(paragraphs, dtype=np.int64).reshape(-1)
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        f_documents = _pool().submit(self.document_cosines, vector, docs)
+        holding = self.paragraph_of(ids)
+        table = self._paragraphs(np.concatenate([holding, numbers]))
+        cosines = np.zeros(ids.size, dtype=np.float64)
+        asked = []
+        for number in np.unique(holding):
+            where = np.flatnonzero(holding == number)
+            info = table[int(number)]
+            if info["sentences"] is None:  # too long for one VARCHAR: ask Milvus
+                asked.append(where)
+            else:
+                cosines[where] = (info["sentences"] @ vector)[ids[where] - info["first_row"]]
+        if asked:
+            where = np.concatenate(asked)
+            cosines[where] = self.cosines(vector, ids[where])[0]
+        paragraph_dense, paragraph_lexical = self._paragraph_scores(table, query_tokens, vector, numbers)
         return Evidence(
             cosines=cosines,
-            sentence_paragraphs=np.array([int(table[int(i)]["paragraph_number"]) for i in ids], dtype=np.int64),
+            sentence_paragraphs=holding,
             paragraph_dense=paragraph_dense,
             paragraph_lexical=paragraph_lexical,
             document_dense=f_documents.result(),
         )
+
+    def paragraph_of(self, ids: np.ndarray) -> np.ndarray:
+        """The paragraph number of each sentence id (from the paragraph starts in ``_meta``, no round trip)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        self._check_ids(ids)
+        return (np.searchsorted(self._paragraph_starts, ids, side="right") - 1).astype(np.int64)
 
     # ----------------------------------------------------------------- cosines by id
 
@@ -290,11 +323,13 @@ class MilvusSearches:
         return self._filtered_cosines(self._names["sentences"], "dense", vector, "id", ids, fields=fields, metric=self._metric())
 
     def _paragraphs(self, numbers: np.ndarray) -> dict[int, dict[str, Any]]:
-        """``{number: {"first_row", "rows", "tokens", "vector"}}`` of paragraphs: cached, else read in one query."""
+        """``{number: {"first_row", "rows", "tokens", "vector", "sentences"}}`` of paragraphs: cached,
+        else read in one query (``sentences``: the sentences' vectors, or None when they did not fit)."""
         unique = np.unique(np.asarray(numbers, dtype=np.int64).reshape(-1))
         found, missing = self._paragraph_cache.get_many(unique)
         if missing.size:
-            table = self._by_ids(self._names["paragraphs"], missing, ["first_row", "rows", "terms", "terms_complete", "vector"])
+            fields = ["first_row", "rows", "terms", "terms_complete", "vectors", "vectors_complete"]
+            table = self._by_ids(self._names["paragraphs"], missing, fields)
             fresh = {}
             for number, row in table.items():
                 first, count = int(row["first_row"]), int(row["rows"])
@@ -302,8 +337,19 @@ class MilvusSearches:
                     tokens = row["terms"].split()
                 else:  # too long for one VARCHAR: tokenize its sentences
                     tokens = [t for text in self.texts(np.arange(first, first + count)) for t in tokenize(text)]
-                vector = np.asarray(row["vector"], dtype=np.float32)
-                fresh[number] = {"first_row": first, "rows": count, "tokens": tokens, "vector": vector}
+                try:
+                    stacked = decode_vectors(row["vectors"], self.dimension)
+                except ValueError as exc:
+                    raise CorruptIndexError(
+                        f"{self.address.text}: the vectors of paragraph {number} are malformed ({exc}); rebuild with: {self._hint()}"
+                    ) from None
+                if stacked.shape[0] != (1 + count if row["vectors_complete"] else 1):
+                    raise CorruptIndexError(
+                        f"{self.address.text}: paragraph {number} holds {stacked.shape[0]} vectors for {count} sentences; "
+                        f"rebuild with: {self._hint()}"
+                    )
+                sentences = stacked[1:] if row["vectors_complete"] else None
+                fresh[number] = {"first_row": first, "rows": count, "tokens": tokens, "vector": stacked[0], "sentences": sentences}
             self._paragraph_cache.put_many(fresh)
             found.update(fresh)
         return found
@@ -312,10 +358,13 @@ class MilvusSearches:
         """Of each paragraph number: the cosine of its mean vector to ``vector`` and its local
         BM25 score for query ``tokens`` (at most one round trip: for paragraphs not cached)."""
         numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
+        return self._paragraph_scores(self._paragraphs(numbers), tokens, np.asarray(vector, dtype=np.float32).reshape(-1), numbers)
+
+    def _paragraph_scores(
+        self, table: Mapping[int, Mapping[str, Any]], tokens: Sequence[str], vector: np.ndarray, numbers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         if not numbers.size:
             return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.float32)
-        table = self._paragraphs(numbers)
-        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         cosines = np.stack([table[int(p)]["vector"] for p in numbers]) @ vector
         lexical = bm25_of_tokens(tokens, [table[int(p)]["tokens"] for p in numbers], self._paragraph_idf, self._paragraph_avgdl)
         return cosines.astype(np.float64), lexical

@@ -46,6 +46,7 @@ from .address import (
     _version_name,
     _versions_of,
     connect,
+    encode_vectors,
     manifest_digest,
     parse_address,
 )
@@ -92,7 +93,10 @@ def _schemas(pymilvus: Any, dim: int) -> dict[str, Any]:
         paragraphs.add_field(name, DataType.INT64)
     paragraphs.add_field("terms", DataType.VARCHAR, max_length=VARCHAR_MAX)
     paragraphs.add_field("terms_complete", DataType.BOOL)
-    paragraphs.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    # the mean vector, then each sentence's vector when they all fit (encode_vectors)
+    paragraphs.add_field("vectors", DataType.VARCHAR, max_length=VARCHAR_MAX)
+    paragraphs.add_field("vectors_complete", DataType.BOOL)
+    paragraphs.add_field("placeholder", DataType.FLOAT_VECTOR, dim=_PLACEHOLDER_DIM)
 
     documents = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     documents.add_field("id", DataType.INT64, is_primary=True)
@@ -129,7 +133,7 @@ def _index_params(client: Any, suffix: str, dense_index: Mapping[str, Any]) -> A
             metric_type="BM25",
             params={"bm25_k1": BM25_K1, "bm25_b": BM25_B},
         )
-    elif suffix == "_meta":
+    elif suffix in ("_meta", "_paragraphs"):
         params.add_index(field_name="placeholder", index_type="FLAT", metric_type="L2")
     else:
         params.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
@@ -288,11 +292,15 @@ def write_index(
         def paragraph_rows() -> Iterator[dict[str, Any]]:
             for p in range(paragraphs):
                 terms, whole = _fit(" ".join(paragraph_tokens[p]))
-                first = int(paragraph_first[p])
+                first, count = int(paragraph_first[p]), int(paragraph_count[p])
+                mean = np.asarray(paragraph_vectors[p], dtype=np.float32).reshape(1, dim)
+                stacked = encode_vectors(np.concatenate([mean, vectors[first : first + count]]))
+                complete = len(stacked) <= VARCHAR_MAX  # base64 is ASCII: characters are bytes
                 yield {
-                    "id": p, "doc": int(rows[first, 0]), "first_row": first, "rows": int(paragraph_count[p]),
+                    "id": p, "doc": int(rows[first, 0]), "first_row": first, "rows": count,
                     "terms": terms, "terms_complete": whole,
-                    "vector": np.asarray(paragraph_vectors[p], dtype=np.float32).tolist(),
+                    "vectors": stacked if complete else encode_vectors(mean), "vectors_complete": complete,
+                    "placeholder": [1.0, 0.0],
                 }  # fmt: skip
 
         def document_rows() -> Iterator[dict[str, Any]]:
@@ -348,6 +356,8 @@ def write_index(
             "idf": dict(sentence_idf.items()),
             "paragraph_idf": dict(paragraph_idf.items()),
             "vocabulary": {key: list(vocabulary[key]) for key in ("words", "names")},
+            # the first row of every paragraph: which paragraph holds any row, without a round trip
+            "paragraph_starts": [int(first) for first in paragraph_first],
         }
 
         def meta_rows() -> Iterator[dict[str, Any]]:
