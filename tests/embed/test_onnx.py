@@ -200,4 +200,5 @@ def test_each_batch_is_padded_only_to_its_own_longest_text(mixed_lengths, monkey
 
     monkeypatch.setattr(onnx, "_session", Recording())
     onnx.encode(mixed_lengths, batch_size=4)
-    assert widths == [lengths[i] for i in range(0, len(lengths), 4)]
+    # batches run side by side on the embedder's threads, so they may finish in any order
+    assert sorted(widths, reverse=True) == [lengths[i] for i in range(0, len(lengths), 4)]
