@@ -66,8 +66,9 @@ def new_embedder(model: str | None = None, backend: str | None = None, *, thread
 
     Args:
         model, backend: See :func:`get_embedder`.
-        threads: ONNX Runtime threads (default: one per core); one per actor when several
-            embedders share a machine (the torch backend ignores it).
+        threads: Threads that run ONNX batches side by side, one ONNX Runtime thread each
+            (default: one per core); one per actor when several embedders share a
+            machine (the torch backend ignores it).
     """
     chosen = check_backend(backend or backend_from_env() or "auto")
     return _make_embedder(model, chosen, threads)
