@@ -289,6 +289,7 @@ class OnnxEmbedder:
             raise InvalidArgumentError(f"threads must be > 0, got {threads}")
         self._workers = threads or _cores()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         try:
             self._session = ort.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=DISABLED_OPTIMIZERS
@@ -371,7 +372,11 @@ class OnnxEmbedder:
         return normalize_rows(out)
 
     def _batch_pool(self) -> ThreadPoolExecutor:
-        """The threads that run batches side by side (made on first use; callers hold the lock)."""
-        if self._pool is None:
+        """The threads that run batches side by side (made on first use; callers hold the lock).
+
+        Made again in a forked child, whose copy of the pool has no threads behind it.
+        """
+        if self._pool is None or self._pool_pid != os.getpid():
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="citeqa-onnx")
+            self._pool_pid = os.getpid()
         return self._pool
