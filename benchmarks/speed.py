@@ -382,6 +382,7 @@ def worker_openvino(params: dict[str, Any]) -> dict[str, Any]:
     ov_session = openvino_int8(Path(params["out"]))
     ov_embedder = OnnxEmbedder(default_model_path(), "openvino-int8w", "fp32")
     ov_embedder._session = ov_session  # citeqa's batching around OpenVINO's model
+    ov_embedder._workers = 1  # one infer request, OpenVINO's own threads (the request is not re-entrant)
     setup_s = time.perf_counter() - start
     embedders = {"onnx-int8": get_embedder(backend="onnx-int8"), "onnx": get_embedder(backend="onnx"), "openvino-int8": ov_embedder}
     vectors = {name: e.encode(texts) for name, e in embedders.items()}

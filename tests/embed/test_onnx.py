@@ -200,4 +200,33 @@ def test_each_batch_is_padded_only_to_its_own_longest_text(mixed_lengths, monkey
 
     monkeypatch.setattr(onnx, "_session", Recording())
     onnx.encode(mixed_lengths, batch_size=4)
-    assert widths == [lengths[i] for i in range(0, len(lengths), 4)]
+    # batches run side by side on the embedder's threads, so they may finish in any order
+    assert sorted(widths, reverse=True) == [lengths[i] for i in range(0, len(lengths), 4)]
+
+
+def test_batches_run_side_by_side_give_the_vectors_of_one_thread(texts):
+    one = OnnxEmbedder(default_model_path(), "m", "int8", threads=1)
+    two = OnnxEmbedder(default_model_path(), "m", "int8", threads=2)
+    assert np.array_equal(one.encode(texts, batch_size=4), two.encode(texts, batch_size=4))
+
+
+def _encode_in_child(embedder, texts, queue):  # type: ignore[no-untyped-def]
+    queue.put(embedder.encode(texts, batch_size=4))
+
+
+def test_a_forked_child_makes_its_own_batch_threads(texts):
+    import multiprocessing
+
+    two = OnnxEmbedder(default_model_path(), "m", "int8", threads=2)
+    expected = two.encode(texts, batch_size=4)  # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_encode_in_child, args=(two, texts, queue))
+    child.start()
+    try:
+        got = queue.get(timeout=120)  # the parent's pool copy has no threads: this would hang
+    finally:
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+    assert np.array_equal(got, expected)

@@ -7,9 +7,11 @@ Backends (see :func:`get_embedder`):
 
 - ``onnx-int8`` (the default, "auto"): ONNX Runtime + ``tokenizers``
   (:mod:`citeqa.embed.onnx`) with int8 weights; a vector space of its own. Measured
-  with ``citeqa eval`` it loses no retrieval quality (SQuAD pool MRR@10 0.805 vs 0.806
-  fp32; the same gold-file hit@1/hit@3) and embeds 1.8x faster than fp32 (602 vs 339
-  sentences/s on 2 cores), so it is what builds and queries use unless told otherwise.
+  with ``citeqa eval`` it loses no retrieval quality (export v1: SQuAD pool MRR@10 0.805
+  vs 0.806 fp32; the same gold-file hit@1/hit@3; export v2, dense ReQA MRR@10 in
+  ``benchmarks/speed.py``: 0.6808 vs 0.6792 fp32) and embeds 2.3x faster than fp32
+  (1,027 vs 439 sentences/s on 2 cores, load 1.7), so it is what builds and queries use
+  unless told otherwise.
 - ``onnx``: the same graph in fp32; its vectors equal the reference's, so both share
   a vector space.
 - ``sentence-transformers`` (``torch``): the reference, and the fallback when the
@@ -66,8 +68,9 @@ def new_embedder(model: str | None = None, backend: str | None = None, *, thread
 
     Args:
         model, backend: See :func:`get_embedder`.
-        threads: ONNX Runtime threads (default: one per core); one per actor when several
-            embedders share a machine (the torch backend ignores it).
+        threads: Threads that run ONNX batches side by side, one ONNX Runtime thread each
+            (default: one per core); one per actor when several embedders share a
+            machine (the torch backend ignores it).
     """
     chosen = check_backend(backend or backend_from_env() or "auto")
     return _make_embedder(model, chosen, threads)
