@@ -101,3 +101,37 @@ def test_missing_answer_type_abstains_even_when_similar() -> None:
     t = {"hard_floor": 0.05, "soft_floor": 0.3, "min_coverage": 0.1}
     assert should_abstain(0.8, 1.0, t, answer_type_found=False) is True
     assert should_abstain(0.8, 1.0, t, answer_type_found=True) is False
+
+
+@pytest.mark.parametrize("kind", ["when", "who", "count", "where"])
+def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind: str) -> None:
+    from dataclasses import replace
+
+    from citeqa.search.rerank import load_reranker
+
+    model = load_reranker()
+    rng = np.random.default_rng(len(kind))
+    checked_total, m = 0, 100
+    for trial in range(30):
+        dense = rng.uniform(0.1, 0.8, m)
+        ctx = replace(
+            _context(m, dense=dense, lexical=rng.exponential(2.0, m) * (rng.random(m) < 0.5),
+                     paragraph_lexical=rng.exponential(2.0, m), paragraph_dense=dense * 0.8,
+                     neighbour_dense=dense * 0.9, document_dense=dense * 0.7, title_dense=dense * 0.6,
+                     coverage=rng.random(m), length=rng.integers(5, 40, m), loose_coverage=rng.random(m)),
+            question_kind=kind,
+        )
+        truth = (rng.random(m) < 0.4).astype(float)
+        ids = np.arange(1000, 1000 + m)
+        full = rerank(ids, replace(ctx, answer_type=truth), model.weights, 10, mlp=model.mlp)
+        asked: list[int] = []
+
+        def answer_type_of(positions: np.ndarray) -> np.ndarray:
+            asked.extend(int(p) for p in positions)
+            return truth[positions]
+
+        lazy = rerank(ids, ctx, model.weights, 10, mlp=model.mlp, answer_type_of=answer_type_of)
+        assert lazy.ids.tolist() == full.ids.tolist(), trial
+        assert len(asked) == len(set(asked)) < m
+        checked_total += len(asked)
+    assert checked_total < 0.6 * 30 * m  # most candidates are never read with regular expressions

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..schema import Document
+from .lexical import TokenPresence
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,13 @@ class SentenceStore(Protocol):
 
     def idf(self) -> Mapping[str, float]:
         """Word → IDF over the sentences (with a ``ceiling`` attribute: the largest)."""
+        ...
+
+    def token_presence(self, query_tokens: Sequence[str], ids: np.ndarray, min_prefix: int) -> TokenPresence | None:
+        """Which of the query's distinct tokens each sentence of ``ids`` holds, exactly and by
+        a shared stem prefix of at least ``min_prefix`` characters, read from the word index
+        without tokenizing the sentences; None when the store cannot tell (the ranker then
+        tokenizes the candidates' texts)."""
         ...
 
     def vocabulary(self) -> dict[str, list[str]]:
