@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citeqa.errors import InvalidArgumentError
 from citeqa.answer.abstain import should_abstain
+from citeqa.errors import InvalidArgumentError
 from citeqa.search.candidates import candidate_ids, top_n
-from citeqa.search.features import FEATURES, CandidateContext, feature_matrix, scale_by_max, weighted_coverage
+from citeqa.search.features import (
+    FEATURES,
+    CandidateContext,
+    feature_matrix,
+    scale_by_max,
+    weighted_coverage,
+)
 from citeqa.search.fusion import Ranking, fuse_rankings, hybrid_rank
 from citeqa.search.rerank import rerank
 
@@ -104,14 +110,16 @@ def test_missing_answer_type_abstains_even_when_similar() -> None:
 
 
 @pytest.mark.parametrize("kind", ["when", "who", "count", "where"])
-def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind: str) -> None:
+def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind: str, monkeypatch) -> None:
     from dataclasses import replace
 
-    from citeqa.search.rerank import load_reranker
+    from citeqa.search import rerank as module
 
-    model = load_reranker()
+    model = module.load_reranker()
     rng = np.random.default_rng(len(kind))
-    checked_total, m = 0, 100
+    m = 100
+    checked = {"bounded": 0, "top k only": 0}
+    bounded = module.SOFTMAX_TOLERANCE
     for trial in range(30):
         dense = rng.uniform(0.1, 0.8, m)
         ctx = replace(
@@ -124,14 +132,19 @@ def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind:
         truth = (rng.random(m) < 0.4).astype(float)
         ids = np.arange(1000, 1000 + m)
         full = rerank(ids, replace(ctx, answer_type=truth), model.weights, 10, mlp=model.mlp)
-        asked: list[int] = []
+        for mode, tolerance in (("bounded", bounded), ("top k only", np.inf)):
+            asked: list[int] = []
 
-        def answer_type_of(positions: np.ndarray) -> np.ndarray:
-            asked.extend(int(p) for p in positions)
-            return truth[positions]
+            def answer_type_of(positions: np.ndarray, asked: list[int] = asked, truth: np.ndarray = truth) -> np.ndarray:
+                asked.extend(int(p) for p in positions)
+                return truth[positions]
 
-        lazy = rerank(ids, ctx, model.weights, 10, mlp=model.mlp, answer_type_of=answer_type_of)
-        assert lazy.ids.tolist() == full.ids.tolist(), trial
-        assert len(asked) == len(set(asked)) < m
-        checked_total += len(asked)
-    assert checked_total < 0.6 * 30 * m  # most candidates are never read with regular expressions
+            monkeypatch.setattr(module, "SOFTMAX_TOLERANCE", tolerance)
+            lazy = rerank(ids, ctx, model.weights, 10, mlp=model.mlp, answer_type_of=answer_type_of)
+            assert lazy.ids.tolist() == full.ids.tolist(), trial
+            assert len(asked) == len(set(asked))
+            if mode == "bounded":
+                np.testing.assert_allclose(lazy.scores, full.scores, rtol=0.011)
+            checked[mode] += len(asked)
+    assert checked["top k only"] < 0.6 * 30 * m  # most candidates are never read with regular expressions
+    assert checked["top k only"] <= checked["bounded"] <= 30 * m

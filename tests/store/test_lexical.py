@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from citeqa.search.features import MIN_PREFIX, loose_coverages, presence_coverages, stems_match, weighted_coverage
+from citeqa.search.features import (
+    MIN_PREFIX,
+    loose_coverages,
+    presence_coverages,
+    stems_match,
+    weighted_coverage,
+)
 from citeqa.store.lexical import BM25Index, score_lookup
 from citeqa.text import tokenize
 
