@@ -144,7 +144,7 @@ def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind:
             assert lazy.ids.tolist() == full.ids.tolist(), trial
             assert len(asked) == len(set(asked))
             if mode == "bounded":
-                np.testing.assert_allclose(lazy.scores, full.scores, rtol=0.011)
+                np.testing.assert_allclose(lazy.scores, full.scores, rtol=1.01 * bounded)
             checked[mode] += len(asked)
     assert checked["top k only"] < 0.6 * 30 * m  # most candidates are never read with regular expressions
     assert checked["top k only"] <= checked["bounded"] <= 30 * m
