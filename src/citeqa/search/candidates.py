@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..question import answer_spans, question_type
+from ..question import has_answer_type, question_type
 from ..store.local import as_store, candidate_ids, top_n
 from ..store.seam import SentenceStore
 from ..text import tokenize
@@ -166,7 +166,7 @@ class CandidateRetriever:
         def answer_type_of(positions: np.ndarray) -> np.ndarray:
             if kind is None:
                 return np.zeros(len(positions))
-            return np.array([1.0 if answer_spans(asked, texts[int(i)]) else 0.0 for i in positions])
+            return np.array([1.0 if has_answer_type(asked, texts[int(i)]) else 0.0 for i in positions])
 
         return cands, context, answer_type_of
 
