@@ -64,10 +64,10 @@ def test_presence_gives_the_coverages_of_tokenized_texts() -> None:
     rows = np.array([5, 0, 3, 1, 4], dtype=np.int64)
     for query in QUERIES:
         query_tokens = tokenize(query)
-        presence = index.presence(query_tokens, np.sort(rows), MIN_PREFIX)
+        distinct, held, near = index.presence(query_tokens, np.sort(rows), MIN_PREFIX)
         order = np.searchsorted(np.sort(rows), rows)
-        exact = presence_coverages(presence.tokens, presence.exact[order], idf)
-        loose = presence_coverages(presence.tokens, presence.loose[order], idf)
+        exact = presence_coverages(distinct, held[order], idf)
+        loose = presence_coverages(distinct, near[order], idf)
         texts_tokens = [tokens[r] for r in rows]
         np.testing.assert_allclose(exact, [weighted_coverage(query_tokens, t, idf) for t in texts_tokens], atol=1e-12)
         np.testing.assert_allclose(loose, loose_coverages(query_tokens, texts_tokens, idf), atol=1e-12)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -121,13 +120,20 @@ class BM25Index:
             self._sorted = cached  # two threads may both make it: the same value either way
         return cached
 
-    def presence(self, query_tokens: Sequence[str], rows: np.ndarray, min_prefix: int) -> TokenPresence:
+    def presence(
+        self, query_tokens: Sequence[str], rows: np.ndarray, min_prefix: int
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Which of the query's distinct words each of ``rows`` holds, exactly and by shared stem prefix.
 
         Args:
             query_tokens: The query's BM25 tokens.
             rows: Sorted, unique text numbers.
             min_prefix: Shortest stem that matches a longer one it starts (see :meth:`prefix_terms`).
+
+        Returns:
+            The distinct tokens in query order, and bool ``(rows, tokens)`` arrays: the text
+            holds the token; it holds the token or a word sharing a stem prefix with it
+            (:func:`citeqa.search.features.stems_match`).
         """
         rows = np.asarray(rows, dtype=np.int64)
         tokens = list(dict.fromkeys(query_tokens))
@@ -141,7 +147,7 @@ class BM25Index:
             for term in self.prefix_terms(token, min_prefix):
                 if term != own:
                     loose[:, j] |= self.holds(term, rows)
-        return TokenPresence(tokens, exact, loose)
+        return tokens, exact, loose
 
     def sparse_scores(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The texts holding any of ``tokens`` and their BM25 scores: sorted int64 rows and float32 scores.
@@ -185,22 +191,6 @@ def score_lookup(held: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> np.n
         return np.zeros(rows.shape, dtype=np.float32)
     at = np.minimum(np.searchsorted(held, rows), held.shape[0] - 1)
     return np.where(held[at] == rows, scores[at], np.float32(0.0)).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class TokenPresence:
-    """Which query words some texts hold (see :meth:`BM25Index.presence`).
-
-    Attributes:
-        tokens: The query's distinct tokens, in query order.
-        exact: bool ``(texts, tokens)``: the text holds the token.
-        loose: bool ``(texts, tokens)``: the text holds the token or a word sharing a stem
-            prefix with it (:func:`citeqa.search.features.stems_match`).
-    """
-
-    tokens: list[str]
-    exact: np.ndarray
-    loose: np.ndarray
 
 
 class Idf(Mapping[str, float]):

@@ -22,9 +22,9 @@ from ..errors import InvalidArgumentError
 from ..ingest.segment import paragraph_numbers
 from ..schema import Document
 from .format import POINTER
-from .lexical import Idf, TokenPresence, score_lookup
+from .lexical import Idf, score_lookup
 from .read import StoredIndex, load_version, pointer_mtime
-from .seam import CandidateSet, Evidence
+from .seam import CandidateSet, Evidence, TokenPresence
 from .verify import check_sources
 
 
@@ -147,8 +147,8 @@ class LocalStore:
     def token_presence(self, query_tokens: Sequence[str], ids: np.ndarray, min_prefix: int) -> TokenPresence:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         rows, back = np.unique(ids, return_inverse=True)
-        found = self._bm25.presence(query_tokens, rows, min_prefix)
-        return TokenPresence(found.tokens, found.exact[back], found.loose[back])
+        tokens, exact, loose = self._bm25.presence(query_tokens, rows, min_prefix)
+        return TokenPresence(tokens, exact[back], loose[back])
 
     def vocabulary(self) -> dict[str, list[str]]:
         return self.stored.vocabulary()

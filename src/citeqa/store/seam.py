@@ -18,7 +18,6 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..schema import Document
-from .lexical import TokenPresence
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,22 @@ class CandidateSet:
     title_rows: np.ndarray
     #: The text of each.
     texts: list[str]
+
+
+@dataclass(frozen=True)
+class TokenPresence:
+    """Which query words some texts hold (see :meth:`SentenceStore.token_presence`).
+
+    Attributes:
+        tokens: The query's distinct tokens, in query order.
+        exact: bool ``(texts, tokens)``: the text holds the token.
+        loose: bool ``(texts, tokens)``: the text holds the token or a word sharing a stem
+            prefix with it (:func:`citeqa.search.features.stems_match`).
+    """
+
+    tokens: list[str]
+    exact: np.ndarray
+    loose: np.ndarray
 
 
 @dataclass(frozen=True)
