@@ -98,6 +98,13 @@ def _paragraph_tokens(paragraph: np.ndarray, tokens: Sequence[Sequence[str]]) ->
     return paragraph_tokens
 
 
+def interned_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's BM25 tokens (:func:`citeqa.text.tokenize`), every occurrence of a word one
+    shared string: a million sentences hold ~10 million tokens but ~100k distinct words."""
+    shared: dict[str, str] = {}
+    return [[shared.setdefault(t, t) for t in tokenize(text)] for text in texts]
+
+
 def lexical_arrays(rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None) -> Lexical:
     """The :class:`Lexical` part of an index being built.
 
@@ -109,7 +116,7 @@ def lexical_arrays(rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequ
     Raises:
         SourceError: not one sentence holds a word BM25 can index.
     """
-    tokens = [tokenize(text) for text in texts] if tokens is None else tokens
+    tokens = interned_tokens(texts) if tokens is None else tokens
     if not any(tokens):  # BM25 can't index a corpus without a single word (found by the fuzz tests)
         raise SourceError("the sources hold no words to index (only punctuation or symbols); add some text and build again")
     paragraph = paragraph_numbers(np.asarray(rows, dtype=np.int64).reshape(-1, 4))

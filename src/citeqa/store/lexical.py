@@ -52,7 +52,8 @@ class BM25Index:
         import bm25s
 
         model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
-        model.index([list(t) for t in corpus_tokens], show_progress=False)
+        # the texts' own lists when they are lists (bm25s only reads them): no second copy
+        model.index([t if isinstance(t, list) else list(t) for t in corpus_tokens], show_progress=False)
         return cls(model)
 
     def scores_of_tokens(self, tokens: Sequence[str]) -> np.ndarray:
