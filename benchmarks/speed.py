@@ -406,6 +406,18 @@ def worker_openvino(params: dict[str, Any]) -> dict[str, Any]:
     return rows
 
 
+def npy_blocks(path: Path, rows: int = 65536):  # type: ignore[no-untyped-def]
+    """The rows of a 2-D .npy file, block by block, read with plain reads (a memory map
+    would count every page it touched in the worker's peak RSS)."""
+    with open(path, "rb") as handle:
+        major, _ = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+        for lo in range(0, shape[0], rows):
+            count = min(rows, shape[0] - lo)
+            yield np.fromfile(handle, dtype=dtype, count=count * shape[1]).reshape(count, shape[1])
+
+
 def worker_scale_build(params: dict[str, Any]) -> dict[str, Any]:
     """Build one scale corpus from cached vectors (citeqa auto index, or naive flat)."""
     import faiss
@@ -421,12 +433,22 @@ def worker_scale_build(params: dict[str, Any]) -> dict[str, Any]:
     from citeqa import Index
     from citeqa.build import write_index
     from citeqa.embed import get_embedder
+    from citeqa.store.vectors import APPROX_MIN_SENTENCES
 
     texts = json.loads(Path(params["texts"]).read_text(encoding="utf-8"))
     documents, rows = corpus_documents(texts)
+    # the vectors as the build pipeline holds them (segment_and_embed keeps them as float16
+    # from APPROX_MIN_SENTENCES on), read block by block from the cached float32 file
+    dtype = np.float16 if vectors.shape[0] >= APPROX_MIN_SENTENCES and params.get("index_type", "auto") != "flat" else np.float32
+    held = np.empty(vectors.shape, dtype=dtype)
+    at = 0
+    for block in npy_blocks(Path(params["vectors"])):
+        held[at : at + block.shape[0]] = block
+        at += block.shape[0]
+    vectors = held
     loaded = time.perf_counter() - start
     embedder = get_embedder(backend="onnx")
-    write_index(params["index"], documents, rows, texts, np.asarray(vectors), embedder, index_type=params.get("index_type", "auto"))
+    write_index(params["index"], documents, rows, texts, vectors, embedder, index_type=params.get("index_type", "auto"))
     index = Index.load(params["index"], embedder=embedder, check_stale=False)
     seconds = time.perf_counter() - start
     version = index.path

@@ -73,3 +73,26 @@ def test_month_names_are_dates_when_written_as_months(sentence, date):
     from citeqa.question import DATE_PATTERN
 
     assert [m.group(0) for m in DATE_PATTERN.finditer(sentence)] == [date]
+
+
+def test_has_answer_type_is_whether_answer_spans_finds_any() -> None:
+    from citeqa.question import answer_spans, has_answer_type
+
+    texts = [
+        "The exercise began on 10 November 2020 in Lachin.",
+        "Erdogan has visited Azerbaijan 20 times since 2003.",
+        "The Navy sent 44 ships and $5 million.",
+        "It lasted six weeks and covered 1,230 kilometres.",
+        "The city of Baku hosted them.",
+        "The exercise began.",
+        "However, nothing happened in May.",
+        "He was 45 years old when Turkey joined.",
+    ]
+    questions = [
+        "When did the exercise begin?", "Who visited Azerbaijan?", "How many ships did the Navy send?",
+        "How much money was sent?", "How long did it last?", "How old was he?", "Where was it held?",
+        "What is the exercise?", "Which city hosted them?",
+    ]
+    for question in questions:
+        for text in texts:
+            assert has_answer_type(question, text) == bool(answer_spans(question, text)), (question, text)

@@ -6,9 +6,11 @@ sits below both and imports neither. Pure functions over strings; no model, no f
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from .errors import InvalidArgumentError, InvalidQuestionError
@@ -230,7 +232,10 @@ def question_type(question: str) -> str | None:
 
 
 def _names(text: str) -> list[tuple[int, int]]:
-    spans = []
+    return list(_iter_names(text))
+
+
+def _iter_names(text: str) -> Iterator[tuple[int, int]]:
     for match in _NAME.finditer(text):
         start, end = match.span()
         token = match.group()
@@ -241,8 +246,7 @@ def _names(text: str) -> list[tuple[int, int]]:
             if len(rest) == 1:
                 continue
             start = start + token.index(rest[1])
-        spans.append((start, end))
-    return spans
+        yield start, end
 
 
 def answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:
@@ -276,6 +280,42 @@ def answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:
         else:
             spans.append((start, end))
     return tuple(spans)
+
+
+@lru_cache(maxsize=64)
+def _asking(question: str) -> tuple[str | None, str | None, frozenset[str]]:
+    """What :func:`has_answer_type` needs of a question: its kind, its measure and its words (parsed once)."""
+    return question_type(question), measure_kind(question), frozenset(words(question))
+
+
+def has_answer_type(question: str, text: str) -> bool:
+    """``bool(answer_spans(question, text))``, stopping at the first span that counts.
+
+    The reranker's answer-type feature only asks whether a span exists; this skips
+    sorting and merging the spans and stops reading names or numbers at the first one
+    that does not merely restate the question (what ``answer_spans`` keeps).
+    """
+    kind, measure, asked = _asking(question)
+    if kind is None:
+        return False
+    if kind == "when":
+        found: Iterable[tuple[int, int]] = (m.span() for m in _DATE.finditer(text))
+        dates: list[tuple[int, int]] = []
+    else:
+        dates = [m.span() for m in _DATE.finditer(text)]
+        if kind != "count":
+            found = _iter_names(text)
+        elif measure is None:
+            found = itertools.chain((m.span() for m in _NUMBER.finditer(text)), (m.span() for m in _MONEY.finditer(text)))
+        else:
+            found = (m.span() for m in _MEASURES[measure].finditer(text))
+    for start, end in found:
+        if any(start < de and ds < end for ds, de in dates):
+            continue
+        own = [w for w in words(text[start:end]) if w not in STOPWORDS]
+        if own and not all(w in asked for w in own):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- spans shown to the reader

@@ -99,6 +99,18 @@ def _places() -> tuple[dict[tuple[str, ...], tuple[str, ...]], frozenset[str], i
     return table, starts, max((len(key) for key in table), default=1)
 
 
+_SINGLE: dict[int, tuple[Mapping[tuple[str, ...], tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
+
+
+def _single_words(table: Mapping[tuple[str, ...], tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """The one-word names of ``table`` keyed by their stem (kept per table: made once)."""
+    kept = _SINGLE.get(id(table))
+    if kept is None or kept[0] is not table:
+        kept = (table, {key[0]: tokens for key, tokens in table.items() if len(key) == 1})
+        _SINGLE[id(table)] = kept
+    return kept[1]
+
+
 def merge_places(
     folded: Sequence[str], stems: Sequence[str], table: Mapping[tuple[str, ...], tuple[str, ...]], starts: frozenset[str], longest: int
 ) -> list[str]:
@@ -106,11 +118,20 @@ def merge_places(
 
     The longest name of ``table`` starting at each word wins ("South Korean" before "Korean").
     """
+    single = _single_words(table)
     out: list[str] = []
     i, n = 0, len(stems)
     while i < n:
-        span = min(longest, n - i) if stems[i] in starts else 1
-        for length in range(span, 0, -1):
+        stem = stems[i]
+        if stem not in starts:  # no multi-word name starts here: one look-up
+            tokens = single.get(stem)
+            if tokens is not None:
+                out.extend(tokens)
+            elif folded[i] not in STOPWORDS:
+                out.append(stem)
+            i += 1
+            continue
+        for length in range(min(longest, n - i), 0, -1):
             tokens = table.get(tuple(stems[i : i + length]))
             if tokens is not None:
                 out.extend(tokens)
@@ -118,7 +139,7 @@ def merge_places(
                 break
         else:
             if folded[i] not in STOPWORDS:
-                out.append(stems[i])
+                out.append(stem)
             i += 1
     return out
 

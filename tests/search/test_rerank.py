@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citeqa.errors import InvalidArgumentError
 from citeqa.answer.abstain import should_abstain
+from citeqa.errors import InvalidArgumentError
 from citeqa.search.candidates import candidate_ids, top_n
-from citeqa.search.features import FEATURES, CandidateContext, feature_matrix, scale_by_max, weighted_coverage
+from citeqa.search.features import (
+    FEATURES,
+    CandidateContext,
+    feature_matrix,
+    scale_by_max,
+    weighted_coverage,
+)
 from citeqa.search.fusion import Ranking, fuse_rankings, hybrid_rank
 from citeqa.search.rerank import rerank
 
@@ -101,3 +107,44 @@ def test_missing_answer_type_abstains_even_when_similar() -> None:
     t = {"hard_floor": 0.05, "soft_floor": 0.3, "min_coverage": 0.1}
     assert should_abstain(0.8, 1.0, t, answer_type_found=False) is True
     assert should_abstain(0.8, 1.0, t, answer_type_found=True) is False
+
+
+@pytest.mark.parametrize("kind", ["when", "who", "count", "where"])
+def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind: str, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from citeqa.search import rerank as module
+
+    model = module.load_reranker()
+    rng = np.random.default_rng(len(kind))
+    m = 100
+    checked = {"bounded": 0, "top k only": 0}
+    bounded = module.SOFTMAX_TOLERANCE
+    for trial in range(30):
+        dense = rng.uniform(0.1, 0.8, m)
+        ctx = replace(
+            _context(m, dense=dense, lexical=rng.exponential(2.0, m) * (rng.random(m) < 0.5),
+                     paragraph_lexical=rng.exponential(2.0, m), paragraph_dense=dense * 0.8,
+                     neighbour_dense=dense * 0.9, document_dense=dense * 0.7, title_dense=dense * 0.6,
+                     coverage=rng.random(m), length=rng.integers(5, 40, m), loose_coverage=rng.random(m)),
+            question_kind=kind,
+        )
+        truth = (rng.random(m) < 0.4).astype(float)
+        ids = np.arange(1000, 1000 + m)
+        full = rerank(ids, replace(ctx, answer_type=truth), model.weights, 10, mlp=model.mlp)
+        for mode, tolerance in (("bounded", bounded), ("top k only", np.inf)):
+            asked: list[int] = []
+
+            def answer_type_of(positions: np.ndarray, asked: list[int] = asked, truth: np.ndarray = truth) -> np.ndarray:
+                asked.extend(int(p) for p in positions)
+                return truth[positions]
+
+            monkeypatch.setattr(module, "SOFTMAX_TOLERANCE", tolerance)
+            lazy = rerank(ids, ctx, model.weights, 10, mlp=model.mlp, answer_type_of=answer_type_of)
+            assert lazy.ids.tolist() == full.ids.tolist(), trial
+            assert len(asked) == len(set(asked))
+            if mode == "bounded":
+                np.testing.assert_allclose(lazy.scores, full.scores, rtol=1.01 * bounded)
+            checked[mode] += len(asked)
+    assert checked["top k only"] < 0.6 * 30 * m  # most candidates are never read with regular expressions
+    assert checked["top k only"] <= checked["bounded"] <= 30 * m

@@ -98,3 +98,33 @@ def test_single_query_search_matches_faiss_and_leaves_thread_settings_alone():
     expected_scores, expected_ids = index.search(vectors[5:6], 4)
     assert np.array_equal(ids, expected_ids) and np.allclose(scores, expected_scores)
     assert searcher.ntotal == 2_000 and ids[0, 0] == 5
+
+
+def test_exact_search_by_blocks_finds_what_a_flat_index_finds(monkeypatch):
+    import faiss
+
+    from citeqa.store import vectors as module
+
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal((5000, 32)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries = calibration_queries(data, rng, 40)
+    flat = faiss.IndexFlatIP(32)
+    flat.add(data)
+    _, expected = flat.search(queries, 20)
+    monkeypatch.setattr(module, "EXACT_BLOCK", 777)  # several blocks, the last one short
+    found = module.exact_search(data.astype(np.float16), queries, 20)
+    assert recall_at(found, expected) >= 0.99  # float16 storage moves only near-ties
+    assert module.exact_search(data[:5], queries, 20).shape == (40, 5)
+
+
+def test_an_index_built_from_float16_blocks_holds_every_vector(monkeypatch):
+    from citeqa.store import vectors as module
+
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal((3000, 16)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    monkeypatch.setattr(module, "ADD_BLOCK", 1000)
+    built = build_vector_index(data.astype(np.float16), "flat")
+    assert built.index.ntotal == 3000
+    np.testing.assert_allclose(built.index.reconstruct_n(0, 3000), data, atol=1e-3)

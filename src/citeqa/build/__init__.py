@@ -191,7 +191,9 @@ def _build(
         previous, why = _previous_build(out, embedder) if incremental else ({}, "a full rebuild was asked for")
     if incremental and why not in ("ok", "first build"):
         log.info("embedding every sentence: %s", why)
-    segmented = segment_and_embed(documents, previous, embedder, report=report, batch_size=batch_size)
+    segmented = segment_and_embed(
+        documents, previous, embedder, report=report, batch_size=batch_size, compact=index_type != "flat" and not is_milvus_address(out)
+    )
     if segmented.reused_documents:
         log.info("reusing the sentences and vectors of %d unchanged documents", segmented.reused_documents)
     total = len(segmented.texts)
@@ -222,7 +224,8 @@ def write_index(
         documents: The documents, in order.
         rows: int64 ``(n, 4)``: document number, start, end, paragraph id per sentence.
         texts: The sentence texts (``documents[d].text[start:end]``), for BM25.
-        vectors: float32 ``(n, dim)`` unit vectors made by ``embedder``.
+        vectors: ``(n, dim)`` unit vectors made by ``embedder`` (float32, or float16 for a
+            large corpus: read block by block, never copied whole to float32).
         embedder: The embedder that made ``vectors`` (recorded in the manifest; embeds queries).
         index_type: See :func:`build`.
         lexical: The sentences' BM25 and vocabulary if already computed

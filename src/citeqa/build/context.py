@@ -53,11 +53,17 @@ class Lexical:
     vocabulary: dict[str, list[str]]
 
 
+#: Rows read at a time by :func:`group_means` (64k rows of 384-d float32 = 96 MB).
+MEAN_BLOCK = 1 << 16
+
+
 def group_means(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Unit-length mean of each run of rows ``vectors[starts[i]:starts[i + 1]]``.
 
     Args:
-        vectors: ``(n, dim)`` vectors whose groups are contiguous runs of rows.
+        vectors: ``(n, dim)`` vectors whose groups are contiguous runs of rows (any float
+            dtype; read :data:`MEAN_BLOCK` rows at a time, so no float32 copy of all of
+            them is made).
         starts: Sorted first row of each group (the first is 0).
 
     Returns:
@@ -65,7 +71,20 @@ def group_means(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """
     if not len(starts):
         return np.zeros((0, vectors.shape[1]), dtype=np.float32)
-    sums = np.add.reduceat(np.asarray(vectors, dtype=np.float32), np.asarray(starts, dtype=np.int64), axis=0)
+    starts = np.asarray(starts, dtype=np.int64)
+    n = vectors.shape[0]
+    sums = np.zeros((len(starts), vectors.shape[1]), dtype=np.float32)
+    for lo in range(0, n, MEAN_BLOCK):
+        hi = min(n, lo + MEAN_BLOCK)
+        # the groups meeting this block, and where each begins inside it
+        first = int(np.searchsorted(starts, lo, side="right")) - 1
+        last = int(np.searchsorted(starts, hi, side="left"))
+        inside = np.maximum(starts[first:last], lo) - lo
+        part = np.add.reduceat(np.asarray(vectors[lo:hi], dtype=np.float32), inside, axis=0)
+        if lo == 0 and hi == n:
+            sums = part  # one block: exactly the sums of a single reduceat
+        else:
+            sums[first:last] += part
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (sums / norms).astype(np.float32)
@@ -79,6 +98,13 @@ def _paragraph_tokens(paragraph: np.ndarray, tokens: Sequence[Sequence[str]]) ->
     return paragraph_tokens
 
 
+def interned_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's BM25 tokens (:func:`citeqa.text.tokenize`), every occurrence of a word one
+    shared string: a million sentences hold ~10 million tokens but ~100k distinct words."""
+    shared: dict[str, str] = {}
+    return [[shared.setdefault(t, t) for t in tokenize(text)] for text in texts]
+
+
 def lexical_arrays(rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequence[str]] | None = None) -> Lexical:
     """The :class:`Lexical` part of an index being built.
 
@@ -90,7 +116,7 @@ def lexical_arrays(rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequ
     Raises:
         SourceError: not one sentence holds a word BM25 can index.
     """
-    tokens = [tokenize(text) for text in texts] if tokens is None else tokens
+    tokens = interned_tokens(texts) if tokens is None else tokens
     if not any(tokens):  # BM25 can't index a corpus without a single word (found by the fuzz tests)
         raise SourceError("the sources hold no words to index (only punctuation or symbols); add some text and build again")
     paragraph = paragraph_numbers(np.asarray(rows, dtype=np.int64).reshape(-1, 4))

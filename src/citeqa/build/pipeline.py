@@ -24,6 +24,7 @@ from ..embed import Embedder
 from ..errors import SourceError
 from ..ingest.segment import segment_document
 from ..schema import Document
+from ..store.vectors import APPROX_MIN_SENTENCES
 from .context import Lexical, lexical_arrays
 
 #: Sentences embedded per call to the embedder (it sorts each call's sentences by length;
@@ -47,7 +48,7 @@ class Segmented:
 
     rows: np.ndarray  # int64 (n, 4): document number, start, end, paragraph id
     texts: list[str]
-    vectors: np.ndarray  # float32 (n, dim)
+    vectors: np.ndarray  # float32 (n, dim); float16 for a large corpus (see segment_and_embed's compact)
     lexical: Lexical
     reused_documents: int
     embedded: int  # sentences embedded by this build
@@ -153,6 +154,18 @@ class _Waiting:
         return texts, places
 
 
+def _join(parts: list[np.ndarray], dim: int, dtype: type) -> np.ndarray:
+    """The documents' vectors as one ``dtype`` array, each part released once copied (so
+    joining a million float32 vectors into float16 never holds two float32 copies)."""
+    out = np.empty((sum(p.shape[0] for p in parts), dim), dtype=dtype)
+    at = 0
+    for i, part in enumerate(parts):
+        out[at : at + part.shape[0]] = part
+        at += part.shape[0]
+        parts[i] = out[:0]
+    return out
+
+
 def segment_and_embed(
     documents: Sequence[Document],
     previous: Mapping[Key, tuple[np.ndarray, np.ndarray]],
@@ -161,6 +174,7 @@ def segment_and_embed(
     report: Report,
     batch_size: int | None = None,
     chunk: int = EMBED_CHUNK,
+    compact: bool = True,
 ) -> Segmented:
     """Segment ``documents`` (in a thread) while embedding their sentences; index their words.
 
@@ -173,6 +187,11 @@ def segment_and_embed(
             documents are still being segmented).
         batch_size: Sentences per embedding batch (default: the embedder's own).
         chunk: Sentences per call to the embedder.
+        compact: From :data:`citeqa.store.vectors.APPROX_MIN_SENTENCES` sentences on, keep
+            the vectors as float16 as they are embedded and hand them over as float16 (half
+            the memory, and never a float32 copy of all of them; the approximate index the
+            build makes of them quantizes them to 8 bits, and the stored copy is float16
+            anyway). False keeps float32 (an exact index over a large corpus).
 
     Raises:
         SourceError: no sentence, or no word, in any document.
@@ -210,7 +229,10 @@ def segment_and_embed(
                         vectors.append(item.vectors)
                         reused += 1
                     else:
-                        target = np.zeros((len(item.texts), dim), dtype=np.float32)
+                        # past the approximate index's threshold, new vectors are kept as
+                        # float16 as they are embedded (never all of them as float32)
+                        large = compact and found + len(item.texts) >= APPROX_MIN_SENTENCES
+                        target = np.zeros((len(item.texts), dim), dtype=np.float16 if large else np.float32)
                         vectors.append(target)
                         waiting.add(target, item.texts)
                         found += len(item.texts)
@@ -239,7 +261,7 @@ def segment_and_embed(
     return Segmented(
         rows=np.concatenate(rows) if rows else np.zeros((0, 4), dtype=np.int64),
         texts=texts,
-        vectors=np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32),
+        vectors=_join(vectors, dim, np.float16 if compact and len(texts) >= APPROX_MIN_SENTENCES else np.float32),
         lexical=worker.lexical,
         reused_documents=reused,
         embedded=embedded,

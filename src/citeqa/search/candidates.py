@@ -17,16 +17,23 @@ returned stand in (unseen sentences get the lowest of them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from ..question import answer_spans, question_type
+from ..question import has_answer_type, question_type
 from ..store.local import as_store, candidate_ids, top_n
 from ..store.seam import SentenceStore
 from ..text import tokenize
-from .features import CandidateContext, loose_coverages, weighted_coverage
+from .features import (
+    MIN_PREFIX,
+    CandidateContext,
+    loose_coverages,
+    presence_coverages,
+    weighted_coverage,
+)
 
 __all__ = ["DENSE_CANDIDATES", "LEXICAL_CANDIDATES", "CandidateRetriever", "candidate_ids", "top_n"]
 
@@ -82,7 +89,7 @@ class CandidateRetriever:
         return self.text(title) if title >= 0 else ""
 
     def gather(self, query: str, vector: np.ndarray, *, question: str | None = None) -> tuple[np.ndarray, CandidateContext]:
-        """Candidates for ``query`` and their evidence.
+        """Candidates for ``query`` and their evidence, every feature computed.
 
         Args:
             query: The cleaned (and follow-up resolved) query text.
@@ -91,6 +98,23 @@ class CandidateRetriever:
 
         Returns:
             Candidate rows and a :class:`CandidateContext` in the same order.
+        """
+        cands, context, answer_type_of = self.gather_lazy(query, vector, question=question)
+        if context.question_kind is not None:
+            context = dataclasses.replace(context, answer_type=answer_type_of(np.arange(cands.shape[0])))
+        return cands, context
+
+    def gather_lazy(
+        self, query: str, vector: np.ndarray, *, question: str | None = None
+    ) -> tuple[np.ndarray, CandidateContext, Callable[[np.ndarray], np.ndarray]]:
+        """Like :meth:`gather`, but the answer-type feature (regular expressions over each
+        candidate's text, the costliest feature) is left at 0 and computed on demand.
+
+        Returns:
+            Candidate rows, their :class:`CandidateContext` (``answer_type`` all 0), and a
+            function from candidate positions to their answer-type values (0.0 or 1.0) that
+            :func:`citeqa.search.rerank.rerank` calls for the candidates that could rank high.
+            When the question asks for no answer type, 0 is every candidate's true value.
         """
         n = len(self)
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -113,7 +137,15 @@ class CandidateRetriever:
         document_dense = evidence.document_dense
         asked = question if question is not None else query
         texts = found.texts
-        text_tokens = [tokenize(t) for t in texts]
+        presence = self.store.token_presence(query_tokens, cands, MIN_PREFIX) if cands.shape[0] else None
+        if presence is not None:  # read from the word index: no candidate is tokenized
+            coverage = presence_coverages(presence.tokens, presence.exact, self._idf)
+            loose = presence_coverages(presence.tokens, presence.loose, self._idf)
+        else:
+            text_tokens = [tokenize(t) for t in texts]
+            coverage = np.array([weighted_coverage(query_tokens, toks, self._idf) for toks in text_tokens])
+            loose = loose_coverages(query_tokens, text_tokens, self._idf)
+        kind = question_type(asked)
         context = CandidateContext(
             dense=np.asarray(dense, dtype=np.float64),
             lexical=np.asarray(found.lexical, dtype=np.float64),
@@ -123,14 +155,20 @@ class CandidateRetriever:
             document_dense=np.asarray(document_dense, dtype=np.float64),
             # no headline: the document's mean vector stands in for it
             title_dense=np.where(has_title, dense_of(title_or_self), document_dense).astype(np.float64),
-            coverage=np.array([weighted_coverage(query_tokens, toks, self._idf) for toks in text_tokens]),
-            answer_type=np.array([1.0 if answer_spans(asked, t) else 0.0 for t in texts]),
+            coverage=np.asarray(coverage, dtype=np.float64).reshape(-1),
+            answer_type=np.zeros(cands.shape[0]),
             length=np.array([len(t.split()) for t in texts], dtype=np.float64),
             title=(title_rows == cands).astype(np.float64),
-            question_kind=question_type(asked),
-            loose_coverage=loose_coverages(query_tokens, text_tokens, self._idf),
+            question_kind=kind,
+            loose_coverage=np.asarray(loose, dtype=np.float64).reshape(-1),
         )
-        return cands, context
+
+        def answer_type_of(positions: np.ndarray) -> np.ndarray:
+            if kind is None:
+                return np.zeros(len(positions))
+            return np.array([1.0 if has_answer_type(asked, texts[int(i)]) else 0.0 for i in positions])
+
+        return cands, context, answer_type_of
 
 
 def _cosine_lookup(needed: np.ndarray, cosines: np.ndarray | None, found: Mapping[int, float]):  # type: ignore[no-untyped-def]

@@ -108,6 +108,25 @@ def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], i
     return sum(w for t, w in weights.items() if t in present) / total if total > 0 else 0.0
 
 
+def presence_coverages(tokens: Sequence[str], present: np.ndarray, idf: Mapping[str, float]) -> np.ndarray:
+    """:func:`weighted_coverage` of many texts at once, from which of the query's tokens each holds.
+
+    Args:
+        tokens: The query's distinct tokens.
+        present: bool ``(texts, len(tokens))``: text i holds token j (exactly, or by
+            :func:`stems_match` for :func:`loose_coverages`).
+        idf: Word weights, as for :func:`weighted_coverage`.
+    """
+    present = np.asarray(present, dtype=bool)
+    if not tokens:
+        return np.zeros(present.shape[0])
+    ceiling = getattr(idf, "ceiling", None)
+    fallback = float(ceiling) if ceiling is not None else max(idf.values(), default=1.0)
+    weights = np.array([float(idf.get(t, fallback)) for t in tokens])
+    total = float(weights.sum())
+    return present.astype(np.float64) @ weights / total if total > 0 else np.zeros(present.shape[0])
+
+
 #: Shortest stem that may match a longer stem it starts (see :func:`loose_coverage`).
 MIN_PREFIX = 5
 

@@ -68,9 +68,10 @@ class Ranker(CandidateRetriever):
         if mode == "rrf":
             scores, ids = self.store.dense_search(vector, min(n, max(100, top_k)))
             return hybrid_rank(ids, scores, self.store.bm25_scores(query), top_k)
-        cands, context = self.gather(query, vector, question=question)
+        cands, context, answer_type_of = self.gather_lazy(query, vector, question=question)
+        weights, mlp = self.model.weights, self.model.mlp
         if self.cross is None:
-            return rerank(cands, context, self.model.weights, top_k, mlp=self.model.mlp)
-        first = rerank(cands, context, self.model.weights, max(top_k, CROSS_CANDIDATES), mlp=self.model.mlp)
+            return rerank(cands, context, weights, top_k, mlp=mlp, answer_type_of=answer_type_of)
+        first = rerank(cands, context, weights, max(top_k, CROSS_CANDIDATES), mlp=mlp, answer_type_of=answer_type_of)
         head = [self.text(int(i)) for i in first.ids[:CROSS_CANDIDATES]]
         return cross_rerank(first, self.cross.logits(query, head), self.cross.weight, top_k)

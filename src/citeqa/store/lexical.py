@@ -6,6 +6,7 @@ itself is :mod:`citeqa.text`.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -51,7 +52,8 @@ class BM25Index:
         import bm25s
 
         model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
-        model.index([list(t) for t in corpus_tokens], show_progress=False)
+        # the texts' own lists when they are lists (bm25s only reads them): no second copy
+        model.index([t if isinstance(t, list) else list(t) for t in corpus_tokens], show_progress=False)
         return cls(model)
 
     def scores_of_tokens(self, tokens: Sequence[str]) -> np.ndarray:
@@ -71,12 +73,125 @@ class BM25Index:
         weights = np.concatenate([data[a:b] for a, b in spans])
         return np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
 
+    def term_id(self, token: str) -> int | None:
+        """The postings number of ``token`` (None when no indexed text holds it)."""
+        number = self._model.vocab_dict.get(token)
+        return number if number is not None and number + 1 < len(self._model.scores["indptr"]) else None
+
+    def holds(self, term: int, rows: np.ndarray) -> np.ndarray:
+        """Which of the sorted, unique ``rows`` hold word number ``term`` (bool, one per row).
+
+        A binary search of the word's postings (bm25s stores each word's texts in
+        increasing order): no text is read or tokenized.
+        """
+        matrix = self._model.scores
+        postings = matrix["indices"][int(matrix["indptr"][term]) : int(matrix["indptr"][term + 1])]
+        if not postings.shape[0]:
+            return np.zeros(rows.shape[0], dtype=bool)
+        at = np.minimum(np.searchsorted(postings, rows), postings.shape[0] - 1)
+        return np.asarray(postings[at] == rows)
+
+    def prefix_terms(self, token: str, min_prefix: int) -> list[int]:
+        """Word numbers of the indexed words that equal ``token``, start with it, or (at least
+        ``min_prefix`` long) start it: the forms :func:`citeqa.search.features.stems_match`
+        matches, found in the sorted vocabulary by bisection.
+
+        A token shorter than ``min_prefix`` matches itself only.
+        """
+        if len(token) < min_prefix:
+            found = self.term_id(token)
+            return [] if found is None else [found]
+        words, numbers = self._sorted_vocabulary()
+        first = bisect.bisect_left(words, token)
+        last = bisect.bisect_left(words, token + "\U0010ffff", first)  # past every word starting with it
+        terms = [int(n) for n in numbers[first:last]]
+        for length in range(min_prefix, len(token)):
+            shorter = self.term_id(token[:length])
+            if shorter is not None:
+                terms.append(shorter)
+        return terms
+
+    def _sorted_vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """The indexed words sorted, and their word numbers (made on first use, then kept)."""
+        cached = getattr(self, "_sorted", None)
+        if cached is None:
+            limit = len(self._model.scores["indptr"]) - 1
+            pairs = sorted((w, i) for w, i in self._model.vocab_dict.items() if i < limit)
+            cached = ([w for w, _ in pairs], np.array([i for _, i in pairs], dtype=np.int64))
+            self._sorted = cached  # two threads may both make it: the same value either way
+        return cached
+
+    def presence(
+        self, query_tokens: Sequence[str], rows: np.ndarray, min_prefix: int
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Which of the query's distinct words each of ``rows`` holds, exactly and by shared stem prefix.
+
+        Args:
+            query_tokens: The query's BM25 tokens.
+            rows: Sorted, unique text numbers.
+            min_prefix: Shortest stem that matches a longer one it starts (see :meth:`prefix_terms`).
+
+        Returns:
+            The distinct tokens in query order, and bool ``(rows, tokens)`` arrays: the text
+            holds the token; it holds the token or a word sharing a stem prefix with it
+            (:func:`citeqa.search.features.stems_match`).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        tokens = list(dict.fromkeys(query_tokens))
+        exact = np.zeros((rows.shape[0], len(tokens)), dtype=bool)
+        loose = np.zeros_like(exact)
+        for j, token in enumerate(tokens):
+            own = self.term_id(token)
+            if own is not None:
+                exact[:, j] = self.holds(own, rows)
+            loose[:, j] = exact[:, j]
+            for term in self.prefix_terms(token, min_prefix):
+                if term != own:
+                    loose[:, j] |= self.holds(term, rows)
+        return tokens, exact, loose
+
+    def sparse_scores(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The texts holding any of ``tokens`` and their BM25 scores: sorted int64 rows and float32 scores.
+
+        The same values as :meth:`scores_of_tokens` at those rows (the same sums in the
+        same order); every other text scores 0. When the words' postings are few next to
+        the corpus (a query over a million sentences), only they are touched: no
+        corpus-sized array is made, summed or searched.
+        """
+        vocab = self._model.vocab_dict
+        matrix = self._model.scores
+        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+        spans = [(int(indptr[i]), int(indptr[i + 1])) for i in (vocab.get(t) for t in tokens) if i is not None and i + 1 < len(indptr)]
+        if not spans:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        rows = np.concatenate([indices[a:b] for a, b in spans])
+        weights = np.concatenate([data[a:b] for a, b in spans])
+        if rows.shape[0] * 4 >= self.size:  # dense enough: one pass over the corpus is cheaper than sorting
+            scores = np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
+            held = np.flatnonzero(scores)
+            return held.astype(np.int64), scores[held]
+        held, slot = np.unique(rows, return_inverse=True)
+        return held.astype(np.int64), np.bincount(slot.reshape(-1), weights=weights, minlength=held.shape[0]).astype(np.float32)
+
+    def scores_at(self, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        """``scores_of_tokens(tokens)[rows]`` (float32), touching only the words' postings."""
+        return score_lookup(*self.sparse_scores(tokens), rows)
+
     def idf(self) -> Idf:
         """The Lucene IDF of every indexed word, read from the postings (always > 0)."""
         indptr = np.asarray(self._model.scores["indptr"])
         df = np.diff(indptr).astype(np.float64)  # texts holding each word id
         n = float(self.size)
         return Idf(self._model.vocab_dict, np.log1p((n - df + 0.5) / (df + 0.5)))
+
+
+def score_lookup(held: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The score of each of ``rows`` from :meth:`BM25Index.sparse_scores`'s output (0 where not held)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not held.shape[0]:
+        return np.zeros(rows.shape, dtype=np.float32)
+    at = np.minimum(np.searchsorted(held, rows), held.shape[0] - 1)
+    return np.where(held[at] == rows, scores[at], np.float32(0.0)).astype(np.float32)
 
 
 class Idf(Mapping[str, float]):

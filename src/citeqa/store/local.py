@@ -22,9 +22,9 @@ from ..errors import InvalidArgumentError
 from ..ingest.segment import paragraph_numbers
 from ..schema import Document
 from .format import POINTER
-from .lexical import Idf
+from .lexical import Idf, score_lookup
 from .read import StoredIndex, load_version, pointer_mtime
-from .seam import CandidateSet, Evidence
+from .seam import CandidateSet, Evidence, TokenPresence
 from .verify import check_sources
 
 
@@ -108,11 +108,13 @@ class LocalStore:
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         scores, ids = self._vectors.search(vector[None, :], min(self._n, k_dense))
         found = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
-        lexical_all = self._bm25.scores(query_text)
-        cands = candidate_ids(ids[0], top_n(lexical_all, k_lexical, positive_only=True), self._n)
+        # BM25 over the texts holding a query word only (bm25_scores(query_text) at those rows)
+        held, lexical_held = self._bm25.sparse_scores(query_tokens)
+        best = held[top_n(lexical_held, k_lexical, positive_only=True)] if held.shape[0] else held
+        cands = candidate_ids(ids[0], best, self._n)
         return CandidateSet(
             ids=cands,
-            lexical=lexical_all[cands].astype(np.float64),
+            lexical=score_lookup(held, lexical_held, cands).astype(np.float64),
             found=found,
             docs=self._doc[cands],
             paragraphs=self._paragraph[cands],
@@ -129,7 +131,7 @@ class LocalStore:
             cosines=None if matrix is None else (matrix @ vector).astype(np.float64),
             sentence_paragraphs=self._paragraph[ids],
             paragraph_dense=np.asarray(self.stored.paragraph_vectors[paragraphs], dtype=np.float32) @ vector,
-            paragraph_lexical=self.stored.paragraph_bm25.scores_of_tokens(query_tokens)[paragraphs],
+            paragraph_lexical=self.stored.paragraph_bm25.scores_at(query_tokens, paragraphs),
             document_dense=np.asarray(self.stored.document_vectors[docs], dtype=np.float32) @ vector,
         )
 
@@ -141,6 +143,12 @@ class LocalStore:
 
     def idf(self) -> Idf:
         return self._idf
+
+    def token_presence(self, query_tokens: Sequence[str], ids: np.ndarray, min_prefix: int) -> TokenPresence:
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        rows, back = np.unique(ids, return_inverse=True)
+        tokens, exact, loose = self._bm25.presence(query_tokens, rows, min_prefix)
+        return TokenPresence(tokens, exact[back], loose[back])
 
     def vocabulary(self) -> dict[str, list[str]]:
         return self.stored.vocabulary()

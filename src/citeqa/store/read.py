@@ -97,6 +97,11 @@ class StoredIndex:
         return read_vocabulary(self.path, self.manifest)
 
 
+#: Non-ASCII documents up to this many bytes are decoded whole for each sentence read from them
+#: (:meth:`DocumentTable.text_slice`); longer ones go through the cache of decoded documents.
+SLICE_DECODE_BYTES = 16 << 10
+
+
 class DocumentTable(Sequence[Document]):
     """The documents of a loaded index; each text is decoded from the mapped file on access."""
 
@@ -149,12 +154,16 @@ class DocumentTable(Sequence[Document]):
 
         A document whose UTF-8 size equals its length in characters is ASCII, so
         character offsets are byte offsets: the slice is read straight from the mapped
-        file. That keeps a query over a large corpus from decoding a whole document for
+        file. A short non-ASCII one is decoded on the spot, without the cache. That keeps a query over a large corpus from decoding a whole document for
         each candidate sentence it looks at.
         """
         first, last, chars = (int(x) for x in self._spans[number])
         if last - first == chars and 0 <= start <= end <= chars:
             return self._blob[first + start : first + end].tobytes().decode("ascii")
+        if last - first <= SLICE_DECODE_BYTES and 0 <= start <= end <= chars:
+            # a short non-ASCII document: decoding its bytes costs less than building (and
+            # caching) its Document, and a query's candidates come from ~100 documents
+            return self._blob[first:last].tobytes().decode("utf-8")[start:end]
         return self[number].text[start:end]
 
     def chars(self) -> np.ndarray:

@@ -45,6 +45,22 @@ class CandidateSet:
 
 
 @dataclass(frozen=True)
+class TokenPresence:
+    """Which query words some texts hold (see :meth:`SentenceStore.token_presence`).
+
+    Attributes:
+        tokens: The query's distinct tokens, in query order.
+        exact: bool ``(texts, tokens)``: the text holds the token.
+        loose: bool ``(texts, tokens)``: the text holds the token or a word sharing a stem
+            prefix with it (:func:`citeqa.search.features.stems_match`).
+    """
+
+    tokens: list[str]
+    exact: np.ndarray
+    loose: np.ndarray
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What the reranker reads of a candidate set's surroundings (see :meth:`SentenceStore.evidence`)."""
 
@@ -97,6 +113,13 @@ class SentenceStore(Protocol):
 
     def idf(self) -> Mapping[str, float]:
         """Word → IDF over the sentences (with a ``ceiling`` attribute: the largest)."""
+        ...
+
+    def token_presence(self, query_tokens: Sequence[str], ids: np.ndarray, min_prefix: int) -> TokenPresence | None:
+        """Which of the query's distinct tokens each sentence of ``ids`` holds, exactly and by
+        a shared stem prefix of at least ``min_prefix`` characters, read from the word index
+        without tokenizing the sentences; None when the store cannot tell (the ranker then
+        tokenizes the candidates' texts)."""
         ...
 
     def vocabulary(self) -> dict[str, list[str]]:

@@ -192,6 +192,9 @@ class MilvusStore(MilvusSearches):
         """Word → Lucene IDF over the sentences (the local :meth:`BM25Index.idf`)."""
         return self._idf
 
+    def token_presence(self, query_tokens: Sequence[str], ids: np.ndarray, min_prefix: int) -> None:
+        """None: Milvus keeps no word index citeqa can read, so the ranker tokenizes the candidates' texts."""
+
     def vocabulary(self) -> dict[str, list[str]]:
         """The corpus's surface words and names (``{"words": [...], "names": [...]}``)."""
         lists = self._meta("vocabulary")

@@ -1,0 +1,73 @@
+"""The word index read without tokenizing sentences: sparse BM25 scores and which query words a sentence holds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citeqa.search.features import (
+    MIN_PREFIX,
+    loose_coverages,
+    presence_coverages,
+    stems_match,
+    weighted_coverage,
+)
+from citeqa.store.lexical import BM25Index, score_lookup
+from citeqa.text import tokenize
+
+TEXTS = [
+    "The occupation of the city began in 1920.",
+    "Occupied towns were returned, and the occupiers left.",
+    "Navy divers joined the drill drill.",
+    "Representatives of the union represented workers.",
+    "Nothing here.",
+    "The representative occupied a seat.",
+]
+QUERIES = [
+    "Who occupied the city?",
+    "When did the occupation begin?",
+    "drill navy representative",
+    "union representation of workers",
+    "unknown words only",
+    "",
+]
+
+
+def _index() -> tuple[BM25Index, list[list[str]]]:
+    tokens = [tokenize(t) for t in TEXTS]
+    return BM25Index.from_tokens(tokens), tokens
+
+
+def test_sparse_scores_equal_the_dense_scores_at_every_text() -> None:
+    index, _ = _index()
+    for query in QUERIES:
+        dense = index.scores(query)
+        held, scores = index.sparse_scores(tokenize(query))
+        assert np.array_equal(held, np.flatnonzero(dense))
+        np.testing.assert_array_equal(scores, dense[held])
+        rows = np.arange(len(TEXTS))
+        np.testing.assert_array_equal(score_lookup(held, scores, rows), dense)
+        np.testing.assert_array_equal(index.scores_at(tokenize(query), rows[::-1]), dense[::-1])
+
+
+def test_prefix_terms_are_the_words_stems_match_finds() -> None:
+    index, tokens = _index()
+    vocabulary = sorted({t for words in tokens for t in words})
+    for query in ["occupi", "occup", "repres", "represent", "drill", "nav", "unknownword", "union"]:
+        expected = sorted(t for t in vocabulary if (stems_match(query, t) if len(query) >= MIN_PREFIX else t == query))
+        found = sorted(w for w in vocabulary if index.term_id(w) in index.prefix_terms(query, MIN_PREFIX))
+        assert found == expected, query
+
+
+def test_presence_gives_the_coverages_of_tokenized_texts() -> None:
+    index, tokens = _index()
+    idf = index.idf()
+    rows = np.array([5, 0, 3, 1, 4], dtype=np.int64)
+    for query in QUERIES:
+        query_tokens = tokenize(query)
+        distinct, held, near = index.presence(query_tokens, np.sort(rows), MIN_PREFIX)
+        order = np.searchsorted(np.sort(rows), rows)
+        exact = presence_coverages(distinct, held[order], idf)
+        loose = presence_coverages(distinct, near[order], idf)
+        texts_tokens = [tokens[r] for r in rows]
+        np.testing.assert_allclose(exact, [weighted_coverage(query_tokens, t, idf) for t in texts_tokens], atol=1e-12)
+        np.testing.assert_allclose(loose, loose_coverages(query_tokens, texts_tokens, idf), atol=1e-12)
