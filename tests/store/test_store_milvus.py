@@ -379,3 +379,12 @@ def test_store_milvus_import_citeqa_does_not_import_pymilvus():
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_clients_do_not_ping_an_idle_server(milvus_server):
+    """pymilvus's 10 s keepalive on idle connections drew GOAWAY "too_many_pings" from a gRPC server's default policy."""
+    client = M.connect(f"milvus://{milvus_server}/pings")
+    channel = client._handler._grpc_options  # what the shared channel was made with
+    assert channel["grpc.keepalive_permit_without_calls"] is False
+    assert channel["grpc.keepalive_time_ms"] >= 300_000
+    assert client.list_collections() is not None

@@ -187,8 +187,16 @@ def _pymilvus() -> Any:
     return pymilvus
 
 
+#: gRPC channel options of every client. pymilvus pings every 10 s even on an idle
+#: connection; a gRPC server's default policy (pings without data at most every 5 minutes,
+#: two strikes) answers that with GOAWAY "too_many_pings", and pymilvus's shared connection
+#: then failed to recover: seen once in CI, a Ray build connecting to a milvus-lite server that
+#: earlier tests had left idle. So: no pings while idle, and at most one per 5 minutes.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
+
+
 def connect(address: MilvusAddress | str, *, timeout: float = CONNECT_TIMEOUT) -> Any:
-    """A :class:`pymilvus.MilvusClient` for ``address``.
+    """A :class:`pymilvus.MilvusClient` for ``address`` (with :data:`GRPC_OPTIONS`).
 
     Raises:
         MilvusStoreError: pymilvus is missing or the server cannot be reached (with what to do).
@@ -197,7 +205,7 @@ def connect(address: MilvusAddress | str, *, timeout: float = CONNECT_TIMEOUT) -
         address = parse_address(address)
     pymilvus = _pymilvus()
     try:
-        return pymilvus.MilvusClient(uri=address.uri, timeout=timeout)
+        return pymilvus.MilvusClient(uri=address.uri, timeout=timeout, grpc_options=dict(GRPC_OPTIONS))
     except pymilvus.MilvusException as exc:
         if address.lite:
             raise MilvusStoreError(
