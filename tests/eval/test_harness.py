@@ -106,6 +106,15 @@ def test_squad_extract_runs_through_the_harness(tmp_path, embedder) -> None:  # 
     assert again.path == index.path and np.allclose(cached, vectors)  # reused from the cache
 
 
+def test_squad_cache_of_another_vector_space_is_rebuilt_not_refused(tmp_path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    """An embedder export bump leaves caches of the old space behind: the harness rebuilds them."""
+    stale, _, _ = harness.squad_index(EXTRACT, tmp_path / "cache", embedder=fake_embedder)
+    assert stale.embedder.space == fake_embedder.space
+    index, questions, vectors = harness.squad_index(EXTRACT, tmp_path / "cache")  # the product's embedder
+    assert index.embedder.space != fake_embedder.space
+    assert index.path != stale.path and vectors.shape == (len(questions), index.embedder.dim)
+
+
 def test_cli_eval_prints_json_with_baselines(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = subprocess.run(
         [sys.executable, "-m", "citeqa", "eval", "--no-gold", "--squad", str(EXTRACT), "--cache", str(tmp_path), "--json"],

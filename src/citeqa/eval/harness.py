@@ -151,7 +151,7 @@ def squad_index(
     """Build (or reuse from the cache) the index of a SQuAD file and the question vectors.
 
     The cache folder is keyed by the file's sha256 and ``limit``; a cached index is
-    reused only if it still loads and verifies.
+    reused only if it still loads, verifies and holds the query embedder's vector space.
 
     Returns:
         The index, the questions with their gold rows, and the question vectors.
@@ -171,6 +171,7 @@ def squad_index(
     if index_dir.is_dir():
         try:
             index = Index.load(index_dir, embedder=embedder)
+            index.embedder  # noqa: B018 - checks the vectors' space now (an older export's cache is rebuilt, not refused later)
         except Exception:  # noqa: BLE001 - any problem with the cache means: rebuild it
             index = None
     if index is None:
