@@ -63,13 +63,15 @@ def code_version() -> str:
 
 
 def corpus_index(documents: Sequence[tuple[str, str]], cache: Path, embedder: Any, log: Callable[[str], None]) -> Index:
-    """The index of ``documents``, built once and cached under ``cache`` by their content."""
+    """The index of ``documents``, built once and cached under ``cache`` by their content (and rebuilt for another vector space)."""
     key = corpora.digest("\0".join(f"{n}\0{t}" for n, t in sorted(documents)))[:16]
     root = cache / f"idx-{key}"
     index_dir = root / "index"
     if index_dir.is_dir():
         try:
-            return Index.load(index_dir, embedder=embedder)
+            index = Index.load(index_dir, embedder=embedder)
+            index.embedder  # noqa: B018 - checks the vectors' space now: an older export's cache is rebuilt, not refused later
+            return index
         except CiteqaError as exc:
             log(f"  cached index {index_dir} unusable ({exc}); rebuilding")
     started = time.perf_counter()
