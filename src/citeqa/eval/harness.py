@@ -140,6 +140,22 @@ def evaluate_gold(index: Index, cases: Sequence[GoldCase], *, latency_repeats: i
 # ---------------------------------------------------------------------- SQuAD (ReQA)
 
 
+def open_cached_index(index_dir: Path, embedder: Any) -> tuple[Index | None, str | None]:
+    """A cached eval index ready to query, or ``(None, why)`` when it must be (re)built.
+
+    The vectors' space is checked now, not at the first query, so a cache built with an
+    older embedder export is rebuilt instead of refusing a question later.
+    """
+    if not index_dir.is_dir():
+        return None, "not built yet"
+    try:
+        index = Index.load(index_dir, embedder=embedder)
+        index.embedder  # noqa: B018 - loading the embedder checks the index's vector space
+    except Exception as exc:  # noqa: BLE001 - any problem with a cache means: rebuild it
+        return None, str(exc)
+    return index, None
+
+
 def squad_index(
     path: str | os.PathLike[str],
     cache_dir: str | os.PathLike[str],
@@ -167,13 +183,7 @@ def squad_index(
     except (OSError, ValueError) as exc:
         raise SourceError(f"cannot read SQuAD file {path}: {exc}") from None
     articles = squad_articles(data, limit)
-    index = None
-    if index_dir.is_dir():
-        try:
-            index = Index.load(index_dir, embedder=embedder)
-            index.embedder  # noqa: B018 - checks the vectors' space now (an older export's cache is rebuilt, not refused later)
-        except Exception:  # noqa: BLE001 - any problem with the cache means: rebuild it
-            index = None
+    index, _ = open_cached_index(index_dir, embedder)
     if index is None:
         docs_dir.mkdir(parents=True, exist_ok=True)
         for name, text, _ in articles:

@@ -16,7 +16,7 @@ CUTOFFS = (1, 3, 5, 10)
 
 def first_hit_rank(ranked: Sequence[int], gold: Iterable[int], limit: int = 10) -> int | None:
     """1-based rank of the first gold item among the first ``limit`` ranked ones (None if absent)."""
-    wanted = set(int(g) for g in gold)
+    wanted = {int(g) for g in gold}
     for position, item in enumerate(list(ranked)[:limit], 1):
         if int(item) in wanted:
             return position

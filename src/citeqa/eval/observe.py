@@ -38,6 +38,7 @@ from ..search.cross import read_manifest
 from ..search.fusion import Ranking
 from . import answerability as ans
 from . import corpora
+from .harness import open_cached_index
 
 TOP_K = 10
 OBS_FORMAT = 4  # bump when what an observation records changes
@@ -67,13 +68,11 @@ def corpus_index(documents: Sequence[tuple[str, str]], cache: Path, embedder: An
     key = corpora.digest("\0".join(f"{n}\0{t}" for n, t in sorted(documents)))[:16]
     root = cache / f"idx-{key}"
     index_dir = root / "index"
+    index, why = open_cached_index(index_dir, embedder)
+    if index is not None:
+        return index
     if index_dir.is_dir():
-        try:
-            index = Index.load(index_dir, embedder=embedder)
-            index.embedder  # noqa: B018 - checks the vectors' space now: an older export's cache is rebuilt, not refused later
-            return index
-        except CiteqaError as exc:
-            log(f"  cached index {index_dir} unusable ({exc}); rebuilding")
+        log(f"  cached index {index_dir} unusable ({why}); rebuilding")
     started = time.perf_counter()
     docs = corpora.write_documents(documents, root / "docs")
     index = build_index([docs], index_dir, embedder=embedder)
