@@ -39,6 +39,7 @@ from ..question import clean_question
 from ..search.ranker import MODES
 from .datasets import GoldCase, SquadQuestion, load_gold, squad_articles
 from .metrics import first_hit_rank, ranking_metrics, rows_containing, sentence_at
+from .observe import open_cached_index
 
 # ---------------------------------------------------------------------- gold file
 
@@ -138,22 +139,6 @@ def evaluate_gold(index: Index, cases: Sequence[GoldCase], *, latency_repeats: i
 
 
 # ---------------------------------------------------------------------- SQuAD (ReQA)
-
-
-def open_cached_index(index_dir: Path, embedder: Any) -> tuple[Index | None, str | None]:
-    """A cached eval index ready to query, or ``(None, why)`` when it must be (re)built.
-
-    The vectors' space is checked now, not at the first query, so a cache built with an
-    older embedder export is rebuilt instead of refusing a question later.
-    """
-    if not index_dir.is_dir():
-        return None, "not built yet"
-    try:
-        index = Index.load(index_dir, embedder=embedder)
-        index.embedder  # noqa: B018 - loading the embedder checks the index's vector space
-    except Exception as exc:  # noqa: BLE001 - any problem with a cache means: rebuild it
-        return None, str(exc)
-    return index, None
 
 
 def squad_index(

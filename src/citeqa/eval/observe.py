@@ -38,7 +38,6 @@ from ..search.cross import read_manifest
 from ..search.fusion import Ranking
 from . import answerability as ans
 from . import corpora
-from .harness import open_cached_index
 
 TOP_K = 10
 OBS_FORMAT = 4  # bump when what an observation records changes
@@ -61,6 +60,22 @@ def code_version() -> str:
     manifest = read_manifest() if cross_encoder_from_env() else None  # the cross-encoder reorders rankings when it is on
     parts.append(f"cross-encoder {manifest.digest if manifest else 'off'}")
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def open_cached_index(index_dir: Path, embedder: Any) -> tuple[Index | None, str | None]:
+    """A cached eval index ready to query, or ``(None, why)`` when it must be (re)built.
+
+    The vectors' space is checked now, not at the first query, so a cache built with an
+    older embedder export is rebuilt instead of refusing a question later.
+    """
+    if not index_dir.is_dir():
+        return None, "not built yet"
+    try:
+        index = Index.load(index_dir, embedder=embedder)
+        index.embedder  # noqa: B018 - loading the embedder checks the index's vector space
+    except Exception as exc:  # noqa: BLE001 - any problem with a cache means: rebuild it
+        return None, str(exc)
+    return index, None
 
 
 def corpus_index(documents: Sequence[tuple[str, str]], cache: Path, embedder: Any, log: Callable[[str], None]) -> Index:
