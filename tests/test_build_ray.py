@@ -98,17 +98,22 @@ def test_build_ray_without_ray_says_how_to_install(tmp_path):
 
 
 @ray_needed
-def test_build_ray_local_ray_equals_the_local_build(corpus, local_index, embedder, tmp_path, caplog):
-    """A local Ray with 2 CPUs (started and shut down by the build): same sentences, vectors, answers; the same file skipped."""
+def test_build_ray_local_ray_equals_the_local_build(corpus, local_index, embedder, tmp_path, caplog, monkeypatch):
+    """A local Ray with 2 CPUs (started and shut down by the build): same sentences, vectors, answers; the same file skipped.
+
+    The build gives Ray's start more than its default 30 s to bring up the GCS server (it
+    timed out at load ~5 on 2 cores)."""
     import ray
 
     from citeqa import build_ray
 
+    monkeypatch.delenv("RAY_gcs_server_port_wait_time_s", raising=False)
     out = tmp_path / "ray-index"
     stages: list[str] = []
     with caplog.at_level("WARNING", logger="citeqa"):
         build_ray.build([corpus[0]], out, embedder=embedder, num_cpus=2, progress=lambda stage, done, total: stages.append(stage))
     assert not ray.is_initialized()  # the build's own Ray is shut down
+    assert os.environ["RAY_gcs_server_port_wait_time_s"] == str(build_ray.LOCAL_START_WAIT_S)
     assert any("notes.bin" in r.getMessage() for r in caplog.records)
     assert stages[0] == "reading" and stages[-1] == "indexing"
     ray_vectors, local_vectors = load_version(out).embeddings(), load_version(local_index).embeddings()
@@ -161,7 +166,7 @@ def test_build_ray_two_node_cluster_through_the_cli(corpus, local_index, embedde
 
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_gcs_server_port_wait_time_s="120", PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1")
     env.pop("RAY_ADDRESS", None)
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths must fit in 107 bytes
     nodes = [_ray_node(["--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--include-dashboard=false"], temp / "h", tmp_path / "head.log", env)]

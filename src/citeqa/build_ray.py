@@ -76,6 +76,10 @@ def import_ray() -> Any:
     return ray
 
 
+#: Seconds a local Ray's start may wait for its GCS server (Ray's default is 30).
+LOCAL_START_WAIT_S = 120
+
+
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
     """Connect to the Ray cluster at ``address`` (else ``$RAY_ADDRESS``), or start Ray on this machine.
@@ -101,6 +105,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             ray.init(address=target, **quiet)
         else:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            # Ray waits 30 s for its GCS server to write its port; on a busy machine (load
+            # above ~5 on 2 cores) the server took longer and the build failed to start
+            os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(LOCAL_START_WAIT_S))
             # "local": always a new Ray of our own, never a cluster left over in /tmp/ray
             ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
