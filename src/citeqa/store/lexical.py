@@ -35,7 +35,14 @@ class BM25Index:
         """Load an index written by :meth:`save`."""
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False))
+        model = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
+        # plain ndarrays over the same mapped pages: slicing an np.memmap goes through its
+        # Python-level __getitem__ and __array_finalize__ (~2 us a slice; a query slices
+        # each of its words' postings several times)
+        for key in ("data", "indices", "indptr"):
+            if isinstance(model.scores.get(key), np.memmap):
+                model.scores[key] = model.scores[key].view(np.ndarray)
+        return cls(model)
 
     @property
     def size(self) -> int:

@@ -119,7 +119,7 @@ class LocalStore:
             docs=self._doc[cands],
             paragraphs=self._paragraph[cands],
             title_rows=self.title_rows(cands),
-            texts=[self.text(int(r)) for r in cands],
+            texts=self.texts(cands),
         )
 
     def evidence(
@@ -168,7 +168,8 @@ class LocalStore:
         return self.stored.documents.text_slice(int(self._doc[row]), int(self._start[row]), int(self._end[row]))
 
     def texts(self, ids: np.ndarray) -> list[str]:
-        return [self.text(int(r)) for r in np.asarray(ids).reshape(-1)]
+        rows = np.asarray(ids, dtype=np.int64).reshape(-1)
+        return self.stored.documents.text_slices(self._doc[rows], self._start[rows], self._end[rows])
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self.stored.sentences[np.asarray(ids, dtype=np.int64).reshape(-1)])

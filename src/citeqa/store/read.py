@@ -166,6 +166,25 @@ class DocumentTable(Sequence[Document]):
             return self._blob[first:last].tobytes().decode("utf-8")[start:end]
         return self[number].text[start:end]
 
+    def text_slices(self, numbers: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+        """``[self.text_slice(n, s, e) for n, s, e in zip(numbers, starts, ends)]``, the spans looked up at once.
+
+        A query reads ~100 candidate sentences: one array lookup for all their documents'
+        byte spans instead of one per sentence.
+        """
+        numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
+        starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+        ends = np.asarray(ends, dtype=np.int64).reshape(-1)
+        spans = self._spans[numbers]
+        first, chars = spans[:, 0], spans[:, 2]
+        ascii_ok = (spans[:, 1] - first == chars) & (starts >= 0) & (starts <= ends) & (ends <= chars)
+        lo, hi = (first + starts).tolist(), (first + ends).tolist()
+        blob = self._blob
+        return [
+            blob[a:b].tobytes().decode("ascii") if ok else self.text_slice(int(n), int(s), int(e))
+            for a, b, ok, n, s, e in zip(lo, hi, ascii_ok.tolist(), numbers, starts, ends)
+        ]
+
     def chars(self) -> np.ndarray:
         """Length in characters of every document (int64 array)."""
         return np.asarray(self._spans[:, 2])
