@@ -178,12 +178,26 @@ class DocumentTable(Sequence[Document]):
         spans = self._spans[numbers]
         first, chars = spans[:, 0], spans[:, 2]
         ascii_ok = (spans[:, 1] - first == chars) & (starts >= 0) & (starts <= ends) & (ends <= chars)
-        lo, hi = (first + starts).tolist(), (first + ends).tolist()
+        # short non-ASCII documents are decoded whole, each once per call
+        short = ~ascii_ok & (spans[:, 1] - first <= SLICE_DECODE_BYTES) & (starts >= 0) & (starts <= ends) & (ends <= chars)
         blob = self._blob
-        return [
-            blob[a:b].tobytes().decode("ascii") if ok else self.text_slice(int(n), int(s), int(e))
-            for a, b, ok, n, s, e in zip(lo, hi, ascii_ok.tolist(), numbers, starts, ends)
-        ]
+        out = []
+        decoded: dict[int, str] = {}
+        rows = zip(
+            (first + starts).tolist(), (first + ends).tolist(), ascii_ok.tolist(), short.tolist(),
+            numbers.tolist(), starts.tolist(), ends.tolist(), first.tolist(), spans[:, 1].tolist(),
+        )
+        for a, b, ok, small, n, s, e, first_byte, last_byte in rows:
+            if ok:
+                out.append(blob[a:b].tobytes().decode("ascii"))
+            elif small:
+                text = decoded.get(n)
+                if text is None:
+                    text = decoded[n] = blob[first_byte:last_byte].tobytes().decode("utf-8")
+                out.append(text[s:e])
+            else:
+                out.append(self.text_slice(n, s, e))
+        return out
 
     def chars(self) -> np.ndarray:
         """Length in characters of every document (int64 array)."""
