@@ -86,7 +86,7 @@ def test_sparse_scores_of_words_few_texts_hold_equal_the_dense_scores(tmp_path) 
     BM25Index.build(texts).save(tmp_path)
     index = BM25Index.load(tmp_path, mmap=True)
     for key in ("data", "indices", "indptr"):  # plain arrays over the mapped files: no np.memmap slicing
-        array = index._model.scores[key]  # noqa: SLF001
+        array = index._model.scores[key]
         assert type(array) is np.ndarray and not array.flags.owndata
     rows = rng.permutation(400)
     for query in ["harbour ferry", "tide tide anchor", "lighthouse harbour anchor ferry tide", "anchor unknownword"]:
