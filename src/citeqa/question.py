@@ -298,18 +298,21 @@ def has_answer_type(question: str, text: str) -> bool:
     kind, measure, asked = _asking(question)
     if kind is None:
         return False
+    # the dates a name or number must not be part of: found at the first name or number
+    # (the date expression is the costliest one; many texts have no number at all)
+    dates: list[tuple[int, int]] | None = None
     if kind == "when":
         found: Iterable[tuple[int, int]] = (m.span() for m in _DATE.finditer(text))
-        dates: list[tuple[int, int]] = []
+        dates = []
+    elif kind != "count":
+        found = _iter_names(text)
+    elif measure is None:
+        found = itertools.chain((m.span() for m in _NUMBER.finditer(text)), (m.span() for m in _MONEY.finditer(text)))
     else:
-        dates = [m.span() for m in _DATE.finditer(text)]
-        if kind != "count":
-            found = _iter_names(text)
-        elif measure is None:
-            found = itertools.chain((m.span() for m in _NUMBER.finditer(text)), (m.span() for m in _MONEY.finditer(text)))
-        else:
-            found = (m.span() for m in _MEASURES[measure].finditer(text))
+        found = (m.span() for m in _MEASURES[measure].finditer(text))
     for start, end in found:
+        if dates is None:
+            dates = [m.span() for m in _DATE.finditer(text)]
         if any(start < de and ds < end for ds, de in dates):
             continue
         own = [w for w in words(text[start:end]) if w not in STOPWORDS]
