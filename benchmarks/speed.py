@@ -723,7 +723,7 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"end-to-end build from files (pysbd + ONNX + BM25 + FAISS): {e2e['per_s']} sentences/s ({e2e['sentences']} sentences)")
         print(f"incremental rebuild with nothing changed (to hnsw-sq8): {quality['incremental_rebuild_unchanged_hnsw-sq8_s']} s")
     for scale in results.get("scale", []):
-        print(f"\n== {scale['sentences']:,} sentences (composed vectors; {SCALE_NOTE}) ==")
+        print(f"\n== {scale['sentences']:,} sentences (composed {scale.get('backend', 'onnx')} vectors; {SCALE_NOTE}) ==")
         print(f"{'':<8}{'index':>9}{'build s':>9}{'index MB':>9}{'build peak':>11}{'serve RSS/peak':>15}{'search p50/p95 ms':>19}{'query p50/p95 ms':>18}{'recall@10':>10}")
         for name in ("naive", "citeqa"):
             row = scale[name]
