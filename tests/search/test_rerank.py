@@ -185,3 +185,13 @@ def test_the_hidden_layer_read_once_scores_as_its_json() -> None:
     assert mlp_layer(model.layer) is model.layer
     with pytest.raises(InvalidArgumentError, match="nonsense"):
         mlp_layer({**model.mlp, "hidden": {"nonsense": [0.0]}})
+
+
+def test_top_n_of_all_positive_scores_keeps_every_entry_and_breaks_ties_by_position() -> None:
+    scores = np.array([2.0, 1.0, 2.0, 3.0, 1.0, 2.0], dtype=np.float32)
+    for positive_only in (False, True):
+        assert top_n(scores, 6, positive_only=positive_only).tolist() == [3, 0, 2, 5, 1, 4]
+        assert top_n(scores, 1, positive_only=positive_only).tolist() == [3]
+        assert set(top_n(scores, 3, positive_only=positive_only).tolist()) <= {3, 0, 2, 5}
+    assert top_n(np.zeros(0), 3, positive_only=True).tolist() == []
+    assert top_n(np.array([0.0, -1.0]), 3, positive_only=True).tolist() == []

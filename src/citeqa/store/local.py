@@ -39,11 +39,17 @@ def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndar
     if n <= 0:
         raise InvalidArgumentError(f"n must be > 0, got {n}")
     scores = np.asarray(scores)
-    candidates = np.flatnonzero(scores > 0) if positive_only else np.arange(scores.shape[0])
-    if candidates.shape[0] > n:
-        part = np.argpartition(-scores[candidates], n - 1)[:n]
-        candidates = candidates[part]
-    return candidates[np.argsort(-scores[candidates], kind="stable")]
+    if positive_only and not (scores.shape[0] and scores.min() > 0):
+        candidates = np.flatnonzero(scores > 0)
+        kept = scores[candidates]
+    else:  # every entry (BM25 scores of the texts holding a query word are all > 0): no copy
+        candidates, kept = None, scores
+    if kept.shape[0] > n:
+        part = np.argpartition(-kept, n - 1)[:n]
+    else:
+        part = np.arange(kept.shape[0])
+    best = part[np.argsort(-kept[part], kind="stable")]
+    return best if candidates is None else candidates[best]
 
 
 def candidate_ids(dense_ids: np.ndarray, lexical_ids: np.ndarray, n: int) -> np.ndarray:
