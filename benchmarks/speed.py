@@ -35,7 +35,10 @@ Everything is made locally from SQuAD v1.1 dev (tune half), no downloads:
    pool of step 3, cached under ``--out``) and composed: each corpus sentence is the
    normalized mix ``a·p_i + (1-a)·p_j`` (a ~ U(0.3, 0.7)) of two pool sentences, its text
    the first half of sentence i plus the second half of sentence j. Queries are real
-   SQuAD questions embedded by the same model. For each size: build time, index bytes,
+   SQuAD questions embedded by the same model. The vectors are those of ``--scale-backend``
+   (default ONNX int8, the space ``citeqa build`` makes, so ``retrieve`` embeds each question
+   with int8 as the product does; ``onnx``: fp32, about 3x the query-embedding time on these
+   cores). For each size: build time, index bytes,
    build peak RSS, serving RSS, vector-search and full ``retrieve`` p50/p95, recall@10
    against exact search — citeqa (auto index type) next to the naive flat index. Builds
    and servers run in fresh subprocesses so peak RSS is theirs alone.
@@ -447,7 +450,7 @@ def worker_scale_build(params: dict[str, Any]) -> dict[str, Any]:
         at += block.shape[0]
     vectors = held
     loaded = time.perf_counter() - start
-    embedder = get_embedder(backend="onnx")
+    embedder = get_embedder(backend=params.get("backend", "onnx-int8"))
     write_index(params["index"], documents, rows, texts, vectors, embedder, index_type=params.get("index_type", "auto"))
     index = Index.load(params["index"], embedder=embedder, check_stale=False)
     seconds = time.perf_counter() - start
@@ -643,7 +646,7 @@ def stage_quality(out: Path, paragraphs: list[tuple[str, str]], questions: list[
         shutil.rmtree(work, ignore_errors=True)
 
 
-def stage_scale(out: Path, size: int, pool: list[str], pool_vectors: np.ndarray, queries: np.ndarray, question_texts: list[str], model: str, index_type: str) -> dict[str, Any]:
+def stage_scale(out: Path, size: int, pool: list[str], pool_vectors: np.ndarray, queries: np.ndarray, question_texts: list[str], model: str, index_type: str, backend: str = "onnx-int8") -> dict[str, Any]:
     import faiss
 
     texts, vectors = compose_corpus(pool, pool_vectors, size)
@@ -662,9 +665,9 @@ def stage_scale(out: Path, size: int, pool: list[str], pool_vectors: np.ndarray,
         serve = {"queries": str(work / "queries.npy"), "questions": str(work / "questions.json"), "exact": str(work / "exact.npy"), "model": model}
         naive_build = run_worker("scale_build", {**common, "pipeline": "naive", "index": str(work / "naive.faiss")})
         naive_serve = run_worker("scale_serve", {**serve, "pipeline": "naive", "index": str(work / "naive.faiss")})
-        ours_build = run_worker("scale_build", {**common, "pipeline": "citeqa", "index": str(work / "idx"), "index_type": index_type})
+        ours_build = run_worker("scale_build", {**common, "pipeline": "citeqa", "index": str(work / "idx"), "index_type": index_type, "backend": backend})
         ours_serve = run_worker("scale_serve", {**serve, "pipeline": "citeqa", "index": str(work / "idx")})
-        return {"sentences": size, "naive": {**naive_build, **naive_serve}, "citeqa": {**ours_build, **ours_serve}}
+        return {"sentences": size, "backend": backend, "naive": {**naive_build, **naive_serve}, "citeqa": {**ours_build, **ours_serve}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -720,7 +723,7 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"end-to-end build from files (pysbd + ONNX + BM25 + FAISS): {e2e['per_s']} sentences/s ({e2e['sentences']} sentences)")
         print(f"incremental rebuild with nothing changed (to hnsw-sq8): {quality['incremental_rebuild_unchanged_hnsw-sq8_s']} s")
     for scale in results.get("scale", []):
-        print(f"\n== {scale['sentences']:,} sentences (composed vectors; {SCALE_NOTE}) ==")
+        print(f"\n== {scale['sentences']:,} sentences (composed {scale.get('backend', 'onnx')} vectors; {SCALE_NOTE}) ==")
         print(f"{'':<8}{'index':>9}{'build s':>9}{'index MB':>9}{'build peak':>11}{'serve RSS/peak':>15}{'search p50/p95 ms':>19}{'query p50/p95 ms':>18}{'recall@10':>10}")
         for name in ("naive", "citeqa"):
             row = scale[name]
@@ -748,6 +751,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-sentences", type=int, default=1200, help="real sentences in the end-to-end build (1,000-3,000)")
     parser.add_argument("--e2e-repeats", type=int, default=3, help="end-to-end builds per pipeline (medians)")
     parser.add_argument("--index-type", default="auto", help="citeqa index type in the scale stage")
+    parser.add_argument(
+        "--scale-backend", default="onnx-int8", choices=("onnx-int8", "onnx"),
+        help="vector space of the scale corpora: onnx-int8 (default, what citeqa build makes) or onnx (fp32); "
+        "the query embedder follows it",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
@@ -779,13 +787,13 @@ def main(argv: list[str] | None = None) -> int:
     if "quality" not in skip:
         results["quality"] = run_stage("quality", lambda: stage_quality(args.out, paragraphs, questions, args.mrr_questions))
     if "scale" not in skip:
-        pool_vectors = run_stage("pool vectors (cached)", lambda: cached_vectors(args.out, pool, "onnx"))
+        pool_vectors = run_stage("pool vectors (cached)", lambda: cached_vectors(args.out, pool, args.scale_backend))
         rng = np.random.default_rng(5)
         picked = [questions[int(i)]["question"] for i in rng.choice(len(questions), args.queries, replace=False)]
-        query_vectors = cached_vectors(args.out, picked, "onnx")
+        query_vectors = cached_vectors(args.out, picked, args.scale_backend)
         results["scale"] = []
         for size in (int(s) for s in args.sizes.split(",") if s):
-            results["scale"].append(run_stage(f"scale {size}", lambda: stage_scale(args.out, size, pool, pool_vectors, query_vectors, picked, model, args.index_type)))
+            results["scale"].append(run_stage(f"scale {size}", lambda: stage_scale(args.out, size, pool, pool_vectors, query_vectors, picked, model, args.index_type, args.scale_backend)))
     results["machine"]["load_avg_at_end"] = os.getloadavg()
     (args.out / "speed.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     print_report(results)

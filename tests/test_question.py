@@ -96,3 +96,22 @@ def test_has_answer_type_is_whether_answer_spans_finds_any() -> None:
     for question in questions:
         for text in texts:
             assert has_answer_type(question, text) == bool(answer_spans(question, text)), (question, text)
+
+
+def test_a_text_skipped_by_the_date_hints_holds_no_date() -> None:
+    from citeqa.question import DATE_PATTERN, _may_hold_date, has_answer_type
+
+    dated = [
+        "It began last week.", "He left two years ago.", "They met yesterday.", "Sales rose in the 1990s.",
+        "It opened in May.", "The 5 Sep meeting.", "The 21st century began.", "We leave tomorrow.",
+        "Next Monday they sail.", "Later this spring.", "Talks on Nov. 10, 2020.", "It ended ٢١st century.",
+    ]
+    for text in dated:
+        assert DATE_PATTERN.search(text), text
+        assert _may_hold_date(text), text
+    assert has_answer_type("When did it end?", "It ended ٢١st century.")  # Unicode digits: no ASCII hint
+    plain = ["The harbour opened.", "Navy divers joined the drill.", "Nothing here at all."]
+    for text in plain:
+        assert not _may_hold_date(text) and not DATE_PATTERN.search(text), text
+        assert not has_answer_type("When did it open?", text)
+    assert has_answer_type("Who opened it?", "The Mayor of Baku opened it.")  # "may" inside a name: the expression decides

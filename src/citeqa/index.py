@@ -157,24 +157,40 @@ class Index:
 
     def hit(self, row: int, score: float) -> Hit:
         """The :class:`Hit` for sentence ``row``."""
-        if not 0 <= row < len(self):
-            raise InvalidArgumentError(f"sentence row must be in [0, {len(self)}), got {row}")
-        paragraph = self.ranker.paragraph_rows(row)
-        spans = self._store.rows(np.array([row, paragraph[0], paragraph[-1]], dtype=np.int64))
-        document = self._store.documents[int(spans[0, 0])]
-        start, end = int(spans[0, 1]), int(spans[0, 2])
-        p_start, p_end = int(spans[1, 1]), int(spans[2, 2])
-        return Hit(
-            text=document.text[start:end],
-            score=float(score),
-            doc_id=document.doc_id,
-            sentence_id=int(row),
-            start=start,
-            end=end,
-            context=document.text[p_start:p_end],
-            context_start=p_start,
-            page=page_of(document.pages, start),
-        )
+        return self.hits([row], [score])[0]
+
+    def hits(self, rows: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> list[Hit]:
+        """The :class:`Hit` of each of ``rows`` (with its ``scores``), their spans read at once."""
+        rows = [int(r) for r in rows]
+        for row in rows:
+            if not 0 <= row < len(self):
+                raise InvalidArgumentError(f"sentence row must be in [0, {len(self)}), got {row}")
+        if not rows:
+            return []
+        wanted = []
+        for row in rows:
+            paragraph = self.ranker.paragraph_rows(row)
+            wanted += [row, paragraph[0], paragraph[-1]]
+        spans = self._store.rows(np.array(wanted, dtype=np.int64)).tolist()
+        out = []
+        for number, (row, score) in enumerate(zip(rows, scores)):
+            (doc, start, end, _), first, last = spans[3 * number : 3 * number + 3]
+            document = self._store.documents[int(doc)]
+            p_start, p_end = int(first[1]), int(last[2])
+            out.append(
+                Hit(
+                    text=document.text[start:end],
+                    score=float(score),
+                    doc_id=document.doc_id,
+                    sentence_id=row,
+                    start=int(start),
+                    end=int(end),
+                    context=document.text[p_start:p_end],
+                    context_start=p_start,
+                    page=page_of(document.pages, int(start)),
+                )
+            )
+        return out
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -249,7 +265,7 @@ class Index:
         k = check_k(k)
         query = clean_question(question)
         ranking = self.rank(query, k)
-        return [self.hit(int(i), float(s)) for i, s in zip(ranking.ids, ranking.scores)]
+        return self.hits(ranking.ids, ranking.scores)
 
     def answer(
         self,
@@ -273,7 +289,7 @@ class Index:
         max_citations = check_k(max_citations)
         cleaned = clean_question(question)
         query, ranking = self.rank_turn(cleaned, history, max(10, max_citations))
-        hits = [self.hit(int(i), float(s)) for i, s in zip(ranking.ids, ranking.scores)]
+        hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
         return compose_answer(
             hits,

@@ -282,6 +282,30 @@ def answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
+#: Lower-case strings of which an ASCII text must hold one for :data:`_DATE` to match in it:
+#: a digit, a month's first three letters, or a word of the relative forms ("last week",
+#: "two years ago", "yesterday"); each alternative of the expression needs one of them.
+_DATE_HINTS = (
+    *"0123456789", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "ago", "day", "tomorrow", "year", "month", "week", "spring", "summer", "autumn", "fall", "winter", "century",
+)
+
+
+def _may_hold_date(text: str) -> bool:
+    """False only when :data:`_DATE` cannot match ``text``: an ASCII text holding none of
+    :data:`_DATE_HINTS` (a few substring searches, ~10x cheaper than the expression; about
+    half of SQuAD-like sentences). Non-ASCII text always goes to the expression, whose
+    case-insensitive matching and digits reach beyond ASCII."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(hint in low for hint in _DATE_HINTS)
+
+
+def _date_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _DATE.finditer(text)] if _may_hold_date(text) else []
+
+
 @lru_cache(maxsize=64)
 def _asking(question: str) -> tuple[str | None, str | None, frozenset[str]]:
     """What :func:`has_answer_type` needs of a question: its kind, its measure and its words (parsed once)."""
@@ -298,18 +322,23 @@ def has_answer_type(question: str, text: str) -> bool:
     kind, measure, asked = _asking(question)
     if kind is None:
         return False
+    # the dates a name or number must not be part of: found at the first name or number
+    # (the date expression is the costliest one; many texts have no number at all)
+    dates: list[tuple[int, int]] | None = None
     if kind == "when":
+        if not _may_hold_date(text):
+            return False
         found: Iterable[tuple[int, int]] = (m.span() for m in _DATE.finditer(text))
-        dates: list[tuple[int, int]] = []
+        dates = []
+    elif kind != "count":
+        found = _iter_names(text)
+    elif measure is None:
+        found = itertools.chain((m.span() for m in _NUMBER.finditer(text)), (m.span() for m in _MONEY.finditer(text)))
     else:
-        dates = [m.span() for m in _DATE.finditer(text)]
-        if kind != "count":
-            found = _iter_names(text)
-        elif measure is None:
-            found = itertools.chain((m.span() for m in _NUMBER.finditer(text)), (m.span() for m in _MONEY.finditer(text)))
-        else:
-            found = (m.span() for m in _MEASURES[measure].finditer(text))
+        found = (m.span() for m in _MEASURES[measure].finditer(text))
     for start, end in found:
+        if dates is None:
+            dates = _date_spans(text)
         if any(start < de and ds < end for ds, de in dates):
             continue
         own = [w for w in words(text[start:end]) if w not in STOPWORDS]

@@ -193,3 +193,45 @@ def test_only_a_one_sentence_first_paragraph_counts_as_a_headline(tmp_path, fake
     ids, context = ranker.gather("When did the mill open?", fake_embedder.encode(["When did the mill open?"])[0])
     mill = int(np.flatnonzero(ids == texts.index("The mill opened in 1900."))[0])
     assert context.title[mill] == 0.0 and context.title_dense[mill] == pytest.approx(context.document_dense[mill])
+
+
+def test_sentence_texts_read_at_once_equal_each_read_alone(tmp_path, fake_embedder, monkeypatch) -> None:
+    from citeqa.store import read
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "plain.txt").write_text("Plain words here. Second sentence follows.\n", encoding="utf-8")
+    (folder / "accents.txt").write_text("Erdoğan visited Baku. Şuşa was declared. Then ships came.\n", encoding="utf-8")
+    long_text = " ".join(f"Sentence number {i} mentions Gäncä." for i in range(40))
+    (folder / "long.txt").write_text(long_text + "\n", encoding="utf-8")
+    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    monkeypatch.setattr(read, "SLICE_DECODE_BYTES", 200)  # long.txt goes through the decoded-document cache
+    store = index.ranker.store
+    rows = np.array([*range(len(index)), 0, len(index) - 1, 3], dtype=np.int64)  # repeats too
+    assert store.texts(rows) == [index.ranker.text(int(r)) for r in rows]
+    assert store.texts(np.zeros(0, dtype=np.int64)) == []
+    assert "Erdoğan visited Baku." in store.texts(rows) and "Plain words here." in store.texts(rows)
+
+
+def test_hits_read_at_once_carry_each_sentence_and_its_paragraph(tmp_path, fake_embedder) -> None:
+    from citeqa.errors import InvalidArgumentError
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Harbour reopens\n\nThe harbour opened. Ships came in.\n\nFerries left at dawn.\n", encoding="utf-8")
+    (folder / "b.txt").write_text("Erdoğan visited Baku. Şuşa was declared.\n", encoding="utf-8")
+    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    spans = index.spans
+    rows = [len(index) - 1, 0, 2, 2]
+    hits = index.hits(np.array(rows), np.array([0.4, 0.3, 0.2, 0.1]))
+    for hit, row, score in zip(hits, rows, [0.4, 0.3, 0.2, 0.1]):
+        document = index.documents[int(spans[row, 0])]
+        paragraph = [r for r in range(len(index)) if spans[r, 3] == spans[row, 3] and spans[r, 0] == spans[row, 0]]
+        assert (hit.sentence_id, hit.score, hit.doc_id) == (row, pytest.approx(score), document.doc_id)
+        assert (hit.start, hit.end, hit.text) == (spans[row, 1], spans[row, 2], index.ranker.text(row))
+        assert hit.context_start == spans[paragraph[0], 1]
+        assert hit.context == document.text[spans[paragraph[0], 1] : spans[paragraph[-1], 2]]
+        assert hit == index.hit(row, score)
+    assert index.hits([], []) == []
+    with pytest.raises(InvalidArgumentError, match="got 99"):
+        index.hits([0, 99], [0.5, 0.5])

@@ -148,3 +148,50 @@ def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind:
             checked[mode] += len(asked)
     assert checked["top k only"] < 0.6 * 30 * m  # most candidates are never read with regular expressions
     assert checked["top k only"] <= checked["bounded"] <= 30 * m
+
+
+@pytest.mark.parametrize("kind", ["when", "who", "count", "where"])
+def test_every_answer_type_checked_lazily_scores_exactly_as_the_full_computation(kind: str, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from citeqa.search import rerank as module
+
+    model = module.load_reranker()
+    rng = np.random.default_rng(7)
+    m = 60
+    dense = rng.uniform(0.1, 0.8, m)
+    ctx = replace(
+        _context(m, dense=dense, lexical=rng.exponential(2.0, m), paragraph_lexical=rng.exponential(2.0, m),
+                 paragraph_dense=dense * 0.8, neighbour_dense=dense * 0.9, document_dense=dense * 0.7,
+                 title_dense=dense * 0.6, coverage=rng.random(m), length=rng.integers(5, 40, m)),
+        question_kind=kind,
+    )
+    truth = (rng.random(m) < 0.5).astype(float)
+    monkeypatch.setattr(module, "SOFTMAX_TOLERANCE", -1.0)  # never settled early: every candidate is checked
+    lazy = rerank(np.arange(m), ctx, model.weights, m, mlp=model.layer, answer_type_of=lambda p: truth[p])
+    full = rerank(np.arange(m), replace(ctx, answer_type=truth), model.weights, m, mlp=model.mlp)
+    assert lazy.ids.tolist() == full.ids.tolist()
+    np.testing.assert_array_equal(lazy.scores, full.scores)
+
+
+def test_the_hidden_layer_read_once_scores_as_its_json() -> None:
+    from citeqa.search.features import FEATURES
+    from citeqa.search.rerank import load_reranker, mlp_layer, mlp_scores
+
+    model = load_reranker()
+    assert model.mlp is not None and model.layer is model.layer  # read once, then kept
+    x = np.random.default_rng(3).normal(size=(40, len(FEATURES)))
+    np.testing.assert_array_equal(mlp_scores(x, model.layer), mlp_scores(x, model.mlp))
+    assert mlp_layer(model.layer) is model.layer
+    with pytest.raises(InvalidArgumentError, match="nonsense"):
+        mlp_layer({**model.mlp, "hidden": {"nonsense": [0.0]}})
+
+
+def test_top_n_of_all_positive_scores_keeps_every_entry_and_breaks_ties_by_position() -> None:
+    scores = np.array([2.0, 1.0, 2.0, 3.0, 1.0, 2.0], dtype=np.float32)
+    for positive_only in (False, True):
+        assert top_n(scores, 6, positive_only=positive_only).tolist() == [3, 0, 2, 5, 1, 4]
+        assert top_n(scores, 1, positive_only=positive_only).tolist() == [3]
+        assert set(top_n(scores, 3, positive_only=positive_only).tolist()) <= {3, 0, 2, 5}
+    assert top_n(np.zeros(0), 3, positive_only=True).tolist() == []
+    assert top_n(np.array([0.0, -1.0]), 3, positive_only=True).tolist() == []

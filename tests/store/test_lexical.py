@@ -71,3 +71,30 @@ def test_presence_gives_the_coverages_of_tokenized_texts() -> None:
         texts_tokens = [tokens[r] for r in rows]
         np.testing.assert_allclose(exact, [weighted_coverage(query_tokens, t, idf) for t in texts_tokens], atol=1e-12)
         np.testing.assert_allclose(loose, loose_coverages(query_tokens, texts_tokens, idf), atol=1e-12)
+
+
+def test_sparse_scores_of_words_few_texts_hold_equal_the_dense_scores(tmp_path) -> None:
+    # 400 texts; the query words are each held by a few of them, so sparse_scores merges
+    # the words' sorted postings instead of counting over every text
+    rng = np.random.default_rng(4)
+    rare = ["harbour", "ferry", "lighthouse", "anchor", "tide"]
+    texts = []
+    for i in range(400):
+        words = [f"filler{i % 37}", f"common{i % 3}"]
+        words += [w for w in rare if rng.random() < 0.04] * int(rng.integers(1, 3))
+        texts.append(" ".join(words))
+    BM25Index.build(texts).save(tmp_path)
+    index = BM25Index.load(tmp_path, mmap=True)
+    for key in ("data", "indices", "indptr"):  # plain arrays over the mapped files: no np.memmap slicing
+        array = index._model.scores[key]
+        assert type(array) is np.ndarray and not array.flags.owndata
+    rows = rng.permutation(400)
+    for query in ["harbour ferry", "tide tide anchor", "lighthouse harbour anchor ferry tide", "anchor unknownword"]:
+        tokens = tokenize(query)
+        dense = index.scores(query)
+        held, scores = index.sparse_scores(tokens)
+        assert 0 < held.shape[0] and held.shape[0] * 4 < index.size  # the merging path
+        assert np.array_equal(held, np.flatnonzero(dense))
+        np.testing.assert_array_equal(scores, dense[held])
+        np.testing.assert_array_equal(index.scores_at(tokens, rows), dense[rows])
+    assert index.scores_at(tokenize("unknownword"), rows).tolist() == [0.0] * 400

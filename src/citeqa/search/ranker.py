@@ -69,7 +69,7 @@ class Ranker(CandidateRetriever):
             scores, ids = self.store.dense_search(vector, min(n, max(100, top_k)))
             return hybrid_rank(ids, scores, self.store.bm25_scores(query), top_k)
         cands, context, answer_type_of = self.gather_lazy(query, vector, question=question)
-        weights, mlp = self.model.weights, self.model.mlp
+        weights, mlp = self.model.weights, self.model.layer
         if self.cross is None:
             return rerank(cands, context, weights, top_k, mlp=mlp, answer_type_of=answer_type_of)
         first = rerank(cands, context, weights, max(top_k, CROSS_CANDIDATES), mlp=mlp, answer_type_of=answer_type_of)

@@ -12,13 +12,14 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .features import FEATURES, CandidateContext, feature_matrix
+from .features import FEATURES, TYPED_KINDS, CandidateContext, feature_matrix
 from .fusion import Ranking
 
 
@@ -30,6 +31,11 @@ class RerankerModel:
     abstain: dict[str, float]
     info: dict[str, Any]
     mlp: dict[str, Any] | None = None
+
+    @cached_property
+    def layer(self) -> MlpLayer | None:
+        """The hidden layer as arrays (:func:`mlp_layer`), read once: what a query scores with."""
+        return None if self.mlp is None else mlp_layer(self.mlp)
 
 
 def load_reranker(text: str | None = None) -> RerankerModel:
@@ -47,25 +53,35 @@ def load_reranker(text: str | None = None) -> RerankerModel:
 
 def linear_scores(features: np.ndarray, weights: Mapping[str, float], bias: float = 0.0) -> np.ndarray:
     """Score rows of a feature matrix with named weights (unknown names are an error)."""
+    return np.asarray(features, dtype=np.float64) @ _weight_vector(weights) + bias
+
+
+def _weight_vector(weights: Mapping[str, float]) -> np.ndarray:
     unknown = set(weights) - set(FEATURES)
     if unknown:
         raise InvalidArgumentError(f"unknown reranker features: {sorted(unknown)}")
-    vector = np.array([float(weights.get(name, 0.0)) for name in FEATURES])
-    return np.asarray(features, dtype=np.float64) @ vector + bias
+    return np.array([float(weights.get(name, 0.0)) for name in FEATURES])
 
 
-def mlp_scores(features: np.ndarray, mlp: Mapping[str, object]) -> np.ndarray:
-    """The non-linear part of the reranker: one tanh hidden layer over standardized features.
+@dataclass(frozen=True)
+class MlpLayer:
+    """A reranker hidden layer read once from its plain-JSON form (:func:`mlp_layer`), as arrays in FEATURES order."""
 
-    Args:
-        features: ``(m, len(FEATURES))`` matrix from :func:`feature_matrix`.
-        mlp: Plain-JSON layer: ``mean`` and ``scale`` (per feature name), ``hidden`` (per
-            feature name, one weight per hidden unit), ``hidden_bias`` and ``output``
-            (one value per hidden unit). Features it does not name get no weight.
+    shift: np.ndarray  # (features,) mean of each feature (0 where the layer does not name it)
+    spread: np.ndarray  # (features,) scale of each feature (1 where the layer does not name it)
+    matrix: np.ndarray  # (features, hidden)
+    bias: np.ndarray  # (hidden,)
+    output: np.ndarray  # (hidden,)
 
-    Returns:
-        ``output · tanh(((x - mean) / scale) @ hidden + hidden_bias)`` for every row.
+
+def mlp_layer(mlp: Mapping[str, object] | MlpLayer) -> MlpLayer:
+    """The arrays of a plain-JSON hidden layer (see :func:`mlp_scores`), checked.
+
+    Raises:
+        InvalidArgumentError: unknown feature names, or sizes that do not fit together.
     """
+    if isinstance(mlp, MlpLayer):
+        return mlp
     hidden = mlp["hidden"]
     if not isinstance(hidden, Mapping):
         raise InvalidArgumentError("reranker mlp 'hidden' must map feature names to weight lists")
@@ -88,12 +104,29 @@ def mlp_scores(features: np.ndarray, mlp: Mapping[str, object]) -> np.ndarray:
         shift[j], spread[j] = float(mean[name]), float(scale[name])
     if matrix.shape[1] != output.shape[0]:
         raise InvalidArgumentError(f"reranker mlp has {matrix.shape[1]} hidden units but {output.shape[0]} output weights")
-    standardized = (np.asarray(features, dtype=np.float64) - shift) / spread
-    return np.tanh(standardized @ matrix + bias) @ output
+    return MlpLayer(shift, spread, matrix, bias, output)
+
+
+def mlp_scores(features: np.ndarray, mlp: Mapping[str, object] | MlpLayer) -> np.ndarray:
+    """The non-linear part of the reranker: one tanh hidden layer over standardized features.
+
+    Args:
+        features: ``(m, len(FEATURES))`` matrix from :func:`feature_matrix`.
+        mlp: Plain-JSON layer: ``mean`` and ``scale`` (per feature name), ``hidden`` (per
+            feature name, one weight per hidden unit), ``hidden_bias`` and ``output``
+            (one value per hidden unit). Features it does not name get no weight. Or the
+            same layer already read by :func:`mlp_layer` (a query then skips reading it).
+
+    Returns:
+        ``output · tanh(((x - mean) / scale) @ hidden + hidden_bias)`` for every row.
+    """
+    layer = mlp_layer(mlp)
+    standardized = (np.asarray(features, dtype=np.float64) - layer.shift) / layer.spread
+    return np.tanh(standardized @ layer.matrix + layer.bias) @ layer.output
 
 
 def reranker_scores(
-    features: np.ndarray, weights: Mapping[str, float], mlp: Mapping[str, object] | None = None
+    features: np.ndarray, weights: Mapping[str, float], mlp: Mapping[str, object] | MlpLayer | None = None
 ) -> np.ndarray:
     """Linear scores plus, when given, the hidden layer's (:func:`mlp_scores`)."""
     scores = linear_scores(features, weights)
@@ -109,6 +142,12 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
+#: The feature columns an answer type sets, by question kind (see :func:`feature_matrix`).
+_ANSWER_COLUMNS = {
+    kind: [FEATURES.index("answer_type")] + ([FEATURES.index(f"answer_{kind}")] if kind in TYPED_KINDS else [])
+    for kind in (*TYPED_KINDS, None)
+}
+
 #: Unchecked answer types may change the softmax's normalizer by at most this share (see :func:`lazy_answer_types`).
 SOFTMAX_TOLERANCE = 0.05
 #: Candidates whose answer type :func:`rerank` checks first, beyond ``top_k`` (then in steps of this many).
@@ -120,7 +159,7 @@ def rerank(
     context: CandidateContext,
     weights: Mapping[str, float],
     top_k: int,
-    mlp: Mapping[str, object] | None = None,
+    mlp: Mapping[str, object] | MlpLayer | None = None,
     answer_type_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Ranking:
     """Score candidates with the reranker and keep the best ``top_k``.
@@ -164,7 +203,7 @@ def rerank(
 def lazy_answer_types(
     context: CandidateContext,
     weights: Mapping[str, float],
-    mlp: Mapping[str, object] | None,
+    mlp: Mapping[str, object] | MlpLayer | None,
     top_k: int,
     answer_type_of: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
@@ -187,8 +226,13 @@ def lazy_answer_types(
         The raw (pre-softmax) score of every candidate.
     """
     m = context.dense.shape[0]
-    without = reranker_scores(feature_matrix(dataclasses.replace(context, answer_type=np.zeros(m))), weights, mlp)
-    with_type = reranker_scores(feature_matrix(dataclasses.replace(context, answer_type=np.ones(m))), weights, mlp)
+    # both cases in one matrix: the answer-type columns are the only ones that differ
+    # (feature_matrix of answer_type all 0, then all 1: the same values, made once)
+    features = feature_matrix(dataclasses.replace(context, answer_type=np.zeros(m)))
+    typed = np.concatenate([features, features])
+    typed[m:, _ANSWER_COLUMNS.get(context.question_kind, _ANSWER_COLUMNS[None])] = 1.0
+    both = reranker_scores(typed, weights, mlp)
+    without, with_type = both[:m], both[m:]
     best_case = np.maximum(without, with_type)
     order = np.argsort(-best_case, kind="stable")
     scores = without.copy()

@@ -35,7 +35,14 @@ class BM25Index:
         """Load an index written by :meth:`save`."""
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False))
+        model = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
+        # plain ndarrays over the same mapped pages: slicing an np.memmap goes through its
+        # Python-level __getitem__ and __array_finalize__ (~2 us a slice; a query slices
+        # each of its words' postings several times)
+        for key in ("data", "indices", "indptr"):
+            if isinstance(model.scores.get(key), np.memmap):
+                model.scores[key] = model.scores[key].view(np.ndarray)
+        return cls(model)
 
     @property
     def size(self) -> int:
@@ -170,12 +177,40 @@ class BM25Index:
             scores = np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
             held = np.flatnonzero(scores)
             return held.astype(np.int64), scores[held]
-        held, slot = np.unique(rows, return_inverse=True)
-        return held.astype(np.int64), np.bincount(slot.reshape(-1), weights=weights, minlength=held.shape[0]).astype(np.float32)
+        # each word's postings are sorted, so a stable sort of their concatenation only merges
+        # a few sorted runs (3x faster than np.unique's quicksort at 60k postings), and keeps
+        # a text's weights in word order: bincount adds them in the same order as before
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        new = np.empty(ordered.shape[0], dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        slot = np.cumsum(new) - 1
+        held = ordered[new].astype(np.int64)
+        return held, np.bincount(slot, weights=weights[order], minlength=held.shape[0]).astype(np.float32)
 
     def scores_at(self, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:
-        """``scores_of_tokens(tokens)[rows]`` (float32), touching only the words' postings."""
-        return score_lookup(*self.sparse_scores(tokens), rows)
+        """``scores_of_tokens(tokens)[rows]`` (float32), touching only the words' postings.
+
+        Each word's postings are searched for ``rows`` (binary search): the cost grows with
+        the number of rows asked for, not with how many texts hold the words. The weights
+        are added in word order in float64, the sums of :meth:`scores_of_tokens`.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        vocab = self._model.vocab_dict
+        matrix = self._model.scores
+        indptr, indices, data = matrix["indptr"], matrix["indices"], matrix["data"]
+        total = np.zeros(rows.shape, dtype=np.float64)
+        for number in (vocab.get(t) for t in tokens):
+            if number is None or number + 1 >= len(indptr):
+                continue
+            first, last = int(indptr[number]), int(indptr[number + 1])
+            if last == first:
+                continue
+            postings = indices[first:last]
+            at = np.minimum(np.searchsorted(postings, rows), last - first - 1)
+            total += np.where(postings[at] == rows, data[first:last][at].astype(np.float64), 0.0)
+        return total.astype(np.float32)
 
     def idf(self) -> Idf:
         """The Lucene IDF of every indexed word, read from the postings (always > 0)."""

@@ -39,11 +39,17 @@ def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndar
     if n <= 0:
         raise InvalidArgumentError(f"n must be > 0, got {n}")
     scores = np.asarray(scores)
-    candidates = np.flatnonzero(scores > 0) if positive_only else np.arange(scores.shape[0])
-    if candidates.shape[0] > n:
-        part = np.argpartition(-scores[candidates], n - 1)[:n]
-        candidates = candidates[part]
-    return candidates[np.argsort(-scores[candidates], kind="stable")]
+    if positive_only and not (scores.shape[0] and scores.min() > 0):
+        candidates = np.flatnonzero(scores > 0)
+        kept = scores[candidates]
+    else:  # every entry (BM25 scores of the texts holding a query word are all > 0): no copy
+        candidates, kept = None, scores
+    if kept.shape[0] > n:
+        part = np.argpartition(-kept, n - 1)[:n]
+    else:
+        part = np.arange(kept.shape[0])
+    best = part[np.argsort(-kept[part], kind="stable")]
+    return best if candidates is None else candidates[best]
 
 
 def candidate_ids(dense_ids: np.ndarray, lexical_ids: np.ndarray, n: int) -> np.ndarray:
@@ -119,7 +125,7 @@ class LocalStore:
             docs=self._doc[cands],
             paragraphs=self._paragraph[cands],
             title_rows=self.title_rows(cands),
-            texts=[self.text(int(r)) for r in cands],
+            texts=self.texts(cands),
         )
 
     def evidence(
@@ -168,7 +174,8 @@ class LocalStore:
         return self.stored.documents.text_slice(int(self._doc[row]), int(self._start[row]), int(self._end[row]))
 
     def texts(self, ids: np.ndarray) -> list[str]:
-        return [self.text(int(r)) for r in np.asarray(ids).reshape(-1)]
+        rows = np.asarray(ids, dtype=np.int64).reshape(-1)
+        return self.stored.documents.text_slices(self._doc[rows], self._start[rows], self._end[rows])
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self.stored.sentences[np.asarray(ids, dtype=np.int64).reshape(-1)])
