@@ -15,6 +15,10 @@ import numpy as np
 from ..text import tokenize
 
 
+#: Postings scored at a time by :meth:`BM25Index.from_token_ids` (float64 temporaries).
+BUILD_BLOCK = 1 << 20
+
+
 class BM25Index:
     """A BM25 index over sentences, stored as a folder of .npy and JSON files."""
 
@@ -73,21 +77,36 @@ class BM25Index:
         import bm25s
 
         model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
-        ids = np.asarray(ids, dtype=np.int64)
         offsets = np.asarray(offsets, dtype=np.int64)
         n_docs, n_vocab = offsets.shape[0] - 1, len(vocabulary)
         lengths = np.diff(offsets)
         avg_doc_len = lengths.mean()  # what bm25s computes: numpy's mean of the int lengths
-        doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        # one posting per (word, text), in word then text order, with its term frequency
-        keys, tf = np.unique(ids * max(n_docs, 1) + doc, return_counts=True)
+        # one key per token, word-major: sorted, equal keys are one posting and its tf
+        keys = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        scaled = np.asarray(ids).astype(np.int64)
+        scaled *= max(n_docs, 1)
+        keys += scaled
+        del scaled
+        keys.sort()
+        new = np.ones(keys.shape[0], dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        del new
+        tf = np.diff(np.append(first, keys.shape[0]))
+        keys = keys[first]  # the postings, in word then text order
+        del first
         word, text = np.divmod(keys, max(n_docs, 1))
+        del keys
         df = np.bincount(word, minlength=n_vocab)
         idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float32)
         k1, b = model.k1, model.b
         norm = k1 * ((1 - b) + b * lengths.astype(np.float64) / avg_doc_len)
-        tf = tf.astype(np.float32).astype(np.float64)
-        data = (idf[word].astype(np.float64) * (tf / (norm[text] + tf))).astype(np.float32)
+        data = np.empty(word.shape[0], dtype=np.float32)
+        for lo in range(0, word.shape[0], BUILD_BLOCK):  # float64 a block at a time, as bm25s
+            hi = lo + BUILD_BLOCK
+            count = tf[lo:hi].astype(np.float64)
+            data[lo:hi] = idf[word[lo:hi]].astype(np.float64) * (count / (norm[text[lo:hi]] + count))
+        del word, tf
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         model.scores = {"data": data, "indices": text.astype(np.int32), "indptr": indptr, "num_docs": n_docs}

@@ -160,8 +160,8 @@ def build_vector_index(vectors: np.ndarray, index_type: str = "auto", *, seed: i
     return VectorIndex(index, info)
 
 
-#: Vectors converted to float32 and added at a time by :func:`add_blocks` (96 MB at 384-d).
-ADD_BLOCK = 1 << 16
+#: Vectors converted to float32 and added at a time by :func:`add_blocks` (24 MB at 384-d).
+ADD_BLOCK = 1 << 14
 
 
 def add_blocks(index: Any, vectors: np.ndarray) -> None:
