@@ -14,7 +14,6 @@ import numpy as np
 
 from ..text import tokenize
 
-
 #: Postings scored at a time by :meth:`BM25Index.from_token_ids` (float64 temporaries).
 BUILD_BLOCK = 1 << 20
 

@@ -43,9 +43,9 @@ APPROX_MIN_SENTENCES = 100_000
 RECALL_TARGETS = {10: 0.97}
 #: efSearch is raised until both are reached on :func:`near_data_queries` (candidates come
 #: from below rank 10 too: the reranker reads 50). Those queries are a little harder than
-#: real questions (recall@10 0.94 / 0.95 at efSearch 512 / 768 against 0.96 / 0.97 for 200
-#: SQuAD questions at a million composed sentences; within 0.01 at 300k), so meeting 0.95
-#: on them keeps the questions' recall@10 above 0.95.
+#: real questions (recall@10 0.94-0.95 / 0.95 at efSearch 512 / 768 against 0.96 / 0.97 for
+#: 200 SQuAD questions at a million composed sentences; within 0.01 at 300k), so meeting
+#: 0.95 on them keeps the questions' recall@10 above 0.95.
 HNSW_RECALL_TARGETS = {10: 0.95, 50: 0.95}
 #: Cosine between a :func:`near_data_queries` query and the indexed vector it is made from:
 #: a question is about that far from its answer sentence (MiniLM, fit half of the SQuAD
