@@ -1,11 +1,95 @@
-"""The corpus-wide arrays computed at build time: mean vectors read block by block."""
+"""The corpus-wide arrays computed at build time: mean vectors read block by block, BM25 tokens of many texts at once."""
 
 from __future__ import annotations
 
-import numpy as np
+import json
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from citeqa.answer.focus import Vocabulary
 from citeqa.build import context
 from citeqa.build.pipeline import _join
+from citeqa.store.lexical import BM25Index
+from citeqa.text import tokenize
+
+SQUAD = Path(__file__).resolve().parents[1] / "data" / "squad-extract.json"
+#: Texts where tokenizing many at once could go wrong: names over several words (and
+#: inside one another), a capital's two tokens, apostrophes, accents and other folding,
+#: the chunk separator inside a text, texts without a word.
+TRICKY = [
+    "South Korean and North Korean officials met in New Delhi, then in Sri Lanka's capital.",
+    "The United Arab Emirates, the United States and the United Kingdom; united we stand.",
+    "Erdoğan visited Türkiye, Ankara and Baku; the Turkish lira fell.",
+    "rock''n roll, don't, students' books, Qur'an and l’Oréal",
+    "ǅungla ΣΑΣ Straße œuvre Øresund İstanbul",
+    "a text\x00with the separator\x00New Zealand",
+    "",
+    "  ... !!! ",
+    "the of and a",
+    "New",
+    "South",
+    "as as as Saudi",
+    "Saudi Arabia",
+    "Bosnia and Herzegovina's Sarajevo",
+]
+
+
+def _texts() -> list[str]:
+    data = json.loads(SQUAD.read_text(encoding="utf-8"))
+    paragraphs = [p["context"] for article in data["data"] for p in article["paragraphs"]]
+    sentences = [s for paragraph in paragraphs for s in paragraph.split(". ")]
+    return TRICKY + sentences + TRICKY + paragraphs
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+def test_token_ids_of_many_texts_are_the_tokens_of_each_alone(monkeypatch, chunk):
+    texts = _texts()
+    monkeypatch.setattr(context, "TOKEN_CHUNK", chunk)
+    found = context.corpus_token_ids(texts)
+    assert found.texts() == [tokenize(t) for t in texts]
+    assert sorted(found.vocabulary) == sorted({t for t in found.texts() for t in t})  # each occurs
+    assert found.ids.dtype == np.int32 and found.offsets.shape == (len(texts) + 1,)
+
+
+def test_bm25_from_token_ids_equals_bm25s_from_tokens():
+    texts = _texts()
+    tokens = [tokenize(t) for t in texts]
+    found = context.corpus_token_ids(texts)
+    ours = BM25Index.from_token_ids(found.ids, found.offsets, found.vocabulary)._model
+    theirs = BM25Index.from_tokens(tokens)._model
+    assert set(ours.vocab_dict) == set(theirs.vocab_dict) and ours.scores["num_docs"] == theirs.scores["num_docs"]
+    for name in ("data", "indices", "indptr"):
+        assert ours.scores[name].dtype == theirs.scores[name].dtype
+    for word, number in theirs.vocab_dict.items():
+        if word == "":
+            assert ours.vocab_dict[word] == len(ours.scores["indptr"]) - 1  # the placeholder, numbered last
+            continue
+        mine = ours.vocab_dict[word]
+        a, b = theirs.scores["indptr"][number : number + 2]
+        c, d = ours.scores["indptr"][mine : mine + 2]
+        assert ours.scores["indices"][c:d].tolist() == theirs.scores["indices"][a:b].tolist(), word
+        assert ours.scores["data"][c:d].tobytes() == theirs.scores["data"][a:b].tobytes(), word  # bit for bit
+
+
+def test_lexical_arrays_index_sentences_and_paragraphs_and_the_vocabulary_as_before():
+    texts = _texts()
+    tokens = [tokenize(t) for t in texts]
+    rows = np.zeros((len(texts), 4), dtype=np.int64)
+    rows[:, 0] = np.arange(len(texts)) // 7  # documents of 7 sentences, paragraphs of 3
+    rows[:, 3] = np.arange(len(texts)) % 7 // 3
+    lexical = context.lexical_arrays(rows, texts)
+    paragraph = context.paragraph_numbers(rows)
+    by_paragraph: list[list[str]] = [[] for _ in range(int(paragraph[-1]) + 1)]
+    for number, words in zip(paragraph.tolist(), tokens):
+        by_paragraph[number].extend(words)
+    query = ["new_zealand", "unit", "korea", "turkey", "oeuvr", "rock"]
+    for ours, expected in ((lexical.bm25, BM25Index.from_tokens(tokens)), (lexical.paragraph_bm25, BM25Index.from_tokens(by_paragraph))):
+        assert ours.size == expected.size
+        assert ours.scores_of_tokens(query).tobytes() == expected.scores_of_tokens(query).tobytes()
+        assert np.abs(ours.scores_of_tokens(query)).sum() > 0
+    assert lexical.vocabulary == Vocabulary.from_texts(texts, {t for words in tokens for t in words}).word_lists()
 
 
 def test_group_means_by_blocks_equal_one_pass_whatever_the_block_size(monkeypatch):

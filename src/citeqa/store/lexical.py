@@ -14,6 +14,9 @@ import numpy as np
 
 from ..text import tokenize
 
+#: Postings scored at a time by :meth:`BM25Index.from_token_ids` (float64 temporaries).
+BUILD_BLOCK = 1 << 20
+
 
 class BM25Index:
     """A BM25 index over sentences, stored as a folder of .npy and JSON files."""
@@ -61,6 +64,63 @@ class BM25Index:
         model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
         # the texts' own lists when they are lists (bm25s only reads them): no second copy
         model.index([t if isinstance(t, list) else list(t) for t in corpus_tokens], show_progress=False)
+        return cls(model)
+
+    @classmethod
+    def from_token_ids(cls, ids: np.ndarray, offsets: np.ndarray, vocabulary: Sequence[str]) -> BM25Index:
+        """Index texts given as word numbers: text ``i`` is ``ids[offsets[i]:offsets[i + 1]]``,
+        word ``j`` is ``vocabulary[j]`` (every word of ``vocabulary`` must occur).
+
+        The arrays bm25s's ``index`` makes from the same texts' tokens (Lucene IDF by
+        ``math.log`` per word, each posting's ``tf / (k1·(1 − b + b·len/avg) + tf)`` in
+        float64 times the float32 IDF, stored float32, postings by word then text), made
+        with a few array operations instead of a Python loop over every token (a million
+        sentences hold ~10 million). Only the word numbering differs: bm25s numbers words
+        in its set's (hash) order, this in ``vocabulary``'s.
+        """
+        import math
+
+        import bm25s
+
+        model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        n_docs, n_vocab = offsets.shape[0] - 1, len(vocabulary)
+        lengths = np.diff(offsets)
+        avg_doc_len = lengths.mean()  # what bm25s computes: numpy's mean of the int lengths
+        # one key per token, word-major: sorted, equal keys are one posting and its tf
+        keys = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        scaled = np.asarray(ids).astype(np.int64)
+        scaled *= max(n_docs, 1)
+        keys += scaled
+        del scaled
+        keys.sort()
+        new = np.ones(keys.shape[0], dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+        del new
+        tf = np.diff(np.append(first, keys.shape[0]))
+        keys = keys[first]  # the postings, in word then text order
+        del first
+        word, text = np.divmod(keys, max(n_docs, 1))
+        del keys
+        df = np.bincount(word, minlength=n_vocab)
+        idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float32)
+        k1, b = model.k1, model.b
+        norm = k1 * ((1 - b) + b * lengths.astype(np.float64) / avg_doc_len)
+        data = np.empty(word.shape[0], dtype=np.float32)
+        for lo in range(0, word.shape[0], BUILD_BLOCK):  # float64 a block at a time, as bm25s
+            hi = lo + BUILD_BLOCK
+            count = tf[lo:hi].astype(np.float64)
+            data[lo:hi] = idf[word[lo:hi]].astype(np.float64) * (count / (norm[text[lo:hi]] + count))
+        del word, tf
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        model.scores = {"data": data, "indices": text.astype(np.int32), "indptr": indptr, "num_docs": n_docs}
+        model.vocab_dict = {token: number for number, token in enumerate(vocabulary)}
+        if "" not in model.vocab_dict:  # bm25s's placeholder for the empty token, numbered last
+            model.vocab_dict[""] = n_vocab
+        model.nonoccurrence_array = None
+        model.unique_token_ids_set = set(model.vocab_dict.values())
         return cls(model)
 
     def scores_of_tokens(self, tokens: Sequence[str]) -> np.ndarray:

@@ -12,10 +12,13 @@
   their recall tracks that of real questions within about 0.01.
 - ``hnsw-sq8``: an HNSW graph (M=16, efConstruction=80) over 8-bit scalar quantized
   vectors: ~530 bytes per 384-d sentence. ``efSearch`` is calibrated like ``nprobe``
-  but for recall@10 *and* recall@100 (the reranker reads the top 50 dense candidates,
-  :data:`citeqa.search.candidates.DENSE_CANDIDATES`, and the "rrf" baseline the top 100):
-  on the SQuAD eval, IVF lost 0.006–0.02 MRR through candidates missed below rank 10,
-  while the 8-bit quantization alone cost 0.0004.
+  but for recall@10 *and* recall@50 (the reranker reads the top 50 dense candidates,
+  :data:`citeqa.search.candidates.DENSE_CANDIDATES`): on the SQuAD eval, IVF lost
+  0.006–0.02 MRR through candidates missed below rank 10, while the 8-bit quantization
+  alone cost 0.0004. Its sample queries are question-like (:func:`near_data_queries`):
+  midpoints were far harder than real questions on a large graph (at a million composed
+  SQuAD sentences, recall@10 0.87 at efSearch 512 where 200 SQuAD questions reach 0.96),
+  so the calibration picked the largest efSearch, 1,024, and searches took 2.4 ms.
 - ``auto``: flat below :data:`APPROX_MIN_SENTENCES` sentences, ``hnsw-sq8`` from there
   (see ``benchmarks/speed.py`` for the measurements behind the threshold).
 """
@@ -23,6 +26,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +41,20 @@ INDEX_TYPES = ("auto", "flat", "ivf-sq8", "hnsw-sq8")
 APPROX_MIN_SENTENCES = 100_000
 #: nprobe is raised until recall@k against exact search reaches these on sample queries.
 RECALL_TARGETS = {10: 0.97}
-#: efSearch is raised until both are reached (candidates come from below rank 10 too).
-HNSW_RECALL_TARGETS = {10: 0.97, 100: 0.97}
+#: efSearch is raised until both are reached on :func:`near_data_queries` (candidates come
+#: from below rank 10 too: the reranker reads 50). Those queries are a little harder than
+#: real questions (recall@10 0.94-0.95 / 0.95 at efSearch 512 / 768 against 0.96 / 0.97 for
+#: 200 SQuAD questions at a million composed sentences; within 0.01 at 300k), so meeting
+#: 0.95 on them keeps the questions' recall@10 above 0.95.
+HNSW_RECALL_TARGETS = {10: 0.95, 50: 0.95}
+#: Cosine between a :func:`near_data_queries` query and the indexed vector it is made from:
+#: a question is about that far from its answer sentence (MiniLM, fit half of the SQuAD
+#: tune file, 536 questions: median cosine 0.68 to the gold sentence, 0.71 to the nearest).
+QUERY_COSINE = 0.7
 NPROBE_STEPS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-EF_STEPS = (64, 96, 128, 192, 256, 384, 512, 768, 1024)
+#: Finer between 512 and 768: at a million sentences the recall of the calibration queries is
+#: nearly flat there (0.945-0.955 at 512-1,024) while each step costs ~0.4 ms per search.
+EF_STEPS = (64, 96, 128, 192, 256, 384, 512, 576, 640, 768, 1024)
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 80
 CALIBRATION_QUERIES = 300
@@ -148,8 +162,8 @@ def build_vector_index(vectors: np.ndarray, index_type: str = "auto", *, seed: i
     return VectorIndex(index, info)
 
 
-#: Vectors converted to float32 and added at a time by :func:`add_blocks` (96 MB at 384-d).
-ADD_BLOCK = 1 << 16
+#: Vectors converted to float32 and added at a time by :func:`add_blocks` (24 MB at 384-d).
+ADD_BLOCK = 1 << 14
 
 
 def add_blocks(index: Any, vectors: np.ndarray) -> None:
@@ -170,8 +184,23 @@ def calibration_queries(vectors: np.ndarray, rng: np.random.Generator, count: in
     return np.ascontiguousarray(queries / norms, dtype=np.float32)
 
 
-#: Rows per block of the exact search (:func:`exact_search`): 64k rows of 384-d float32 = 96 MB.
-EXACT_BLOCK = 1 << 16
+def near_data_queries(vectors: np.ndarray, rng: np.random.Generator, count: int, cosine: float = QUERY_COSINE) -> np.ndarray:
+    """Sample queries as far from the data as questions are from their answers: random
+    indexed vectors each turned towards a random orthogonal direction until its cosine
+    to the vector is ``cosine``."""
+    n = vectors.shape[0]
+    start = np.asarray(vectors[rng.integers(0, n, size=count)], dtype=np.float32)
+    start /= np.maximum(np.linalg.norm(start, axis=1, keepdims=True), 1e-12)
+    turn = rng.standard_normal(start.shape).astype(np.float32)
+    turn -= np.einsum("ij,ij->i", turn, start)[:, None] * start
+    turn /= np.maximum(np.linalg.norm(turn, axis=1, keepdims=True), 1e-12)
+    return np.ascontiguousarray(cosine * start + np.sqrt(1.0 - cosine * cosine) * turn, dtype=np.float32)
+
+
+#: Rows per block of the exact search (:func:`exact_search`): 16k rows of 384-d float32 =
+#: 24 MB, and 300 queries' scores of them 20 MB (64k-row blocks held ~700 MB of scores, ids
+#: and their partition at once: the peak of a million-sentence build).
+EXACT_BLOCK = 1 << 14
 
 
 def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -186,9 +215,15 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray
     best_ids = np.zeros((queries.shape[0], 0), dtype=np.int64)
     for lo in range(0, n, EXACT_BLOCK):
         block = np.asarray(vectors[lo : lo + EXACT_BLOCK], dtype=np.float32)
-        scores = np.concatenate([best_scores, queries @ block.T], axis=1)
-        ids = np.concatenate([best_ids, np.broadcast_to(np.arange(lo, lo + block.shape[0]), (queries.shape[0], block.shape[0]))], axis=1)
-        keep = np.argpartition(-scores, k - 1, axis=1)[:, :k] if scores.shape[1] > k else np.argsort(-scores, axis=1, kind="stable")
+        scores = queries @ block.T
+        if scores.shape[1] > k:  # the block's own best k first: only they meet the best so far
+            keep = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            scores, ids = np.take_along_axis(scores, keep, axis=1), keep + lo
+        else:
+            ids = np.broadcast_to(np.arange(lo, lo + block.shape[0]), scores.shape)
+        scores = np.concatenate([best_scores, scores], axis=1)
+        ids = np.concatenate([best_ids, ids], axis=1)
+        keep = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         best_scores = np.take_along_axis(scores, keep, axis=1)
         best_ids = np.take_along_axis(ids, keep, axis=1)
     order = np.lexsort((best_ids, -best_scores), axis=1)
@@ -210,7 +245,9 @@ def _build_hnsw(vectors: np.ndarray, rng: np.random.Generator) -> VectorIndex:
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.train(np.asarray(vectors[np.sort(rng.choice(vectors.shape[0], size=min(vectors.shape[0], 100_000), replace=False))], dtype=np.float32))
     add_blocks(index, vectors)
-    ef, recall = calibrate(index.hnsw, "efSearch", EF_STEPS, HNSW_RECALL_TARGETS, vectors, rng, searcher=index)
+    ef, recall = calibrate(
+        index.hnsw, "efSearch", EF_STEPS, HNSW_RECALL_TARGETS, vectors, rng, searcher=index, queries=near_data_queries
+    )
     info = {
         "type": "hnsw-sq8",
         "factory": f"HNSW{HNSW_M},SQ8",
@@ -218,6 +255,7 @@ def _build_hnsw(vectors: np.ndarray, rng: np.random.Generator) -> VectorIndex:
         "search": {"efSearch": ef},
         "calibration": {
             "queries": CALIBRATION_QUERIES,
+            "query_cosine": QUERY_COSINE,
             **{f"recall_at_{k}": round(r, 4) for k, r in recall.items()},
             "targets": {f"recall_at_{k}": t for k, t in HNSW_RECALL_TARGETS.items()},
         },
@@ -242,6 +280,7 @@ def calibrate(
     rng: np.random.Generator,
     *,
     searcher: Any = None,
+    queries: Callable[[np.ndarray, np.random.Generator, int], np.ndarray] | None = None,
 ) -> tuple[int, dict[int, float]]:
     """Set ``holder.<knob>`` to the smallest step whose recall meets ``targets``.
 
@@ -253,6 +292,7 @@ def calibrate(
         vectors: The indexed vectors (exact search over them is the truth).
         rng: Source of the sample queries.
         searcher: The index to search (default: ``holder``).
+        queries: Makes the sample queries from the vectors (default: :func:`calibration_queries`).
 
     Returns:
         The chosen value and the recall reached at each depth.
@@ -261,15 +301,15 @@ def calibrate(
     n = vectors.shape[0]
     depths = {k: min(k, n) for k in targets}
     deepest = max(depths.values())
-    queries = calibration_queries(vectors, rng, CALIBRATION_QUERIES)
-    exact = exact_search(vectors, queries, deepest)
+    sample = (queries or calibration_queries)(vectors, rng, CALIBRATION_QUERIES)
+    exact = exact_search(vectors, sample, deepest)
     limit = getattr(holder, "nlist", None)
     recall: dict[int, float] = {}
     value = steps[0]
     for step in steps:
         value = min(step, limit) if limit else step
         setattr(holder, knob, value)
-        _, found = searcher.search(queries, deepest)
+        _, found = searcher.search(sample, deepest)
         recall = {k: recall_at(found[:, :d], exact[:, :d]) for k, d in depths.items()}
         if all(recall[k] >= targets[k] for k in depths) or (limit and value >= limit):
             break
