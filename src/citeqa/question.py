@@ -2,6 +2,10 @@
 
 Used by search (answer-type features) and answer (abstention, composition) alike, so it
 sits below both and imports neither. Pure functions over strings; no model, no files.
+
+Long because it is the one place for question analysis (the style's rule): the answer-type
+expressions sit beside the kinds they serve, with the cheap pre-checks that keep them off
+the 1M query path where they cannot match.
 """
 
 from __future__ import annotations
