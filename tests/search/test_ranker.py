@@ -17,6 +17,15 @@ from citeqa.search.rerank import load_reranker
 from citeqa.ingest.segment import paragraph_numbers
 
 
+
+def _index_of(tmp_path, embedder, files: dict[str, str]):  # type: ignore[no-untyped-def]
+    """An index of the given documents (name -> text), built in ``tmp_path``."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return build_index([folder], tmp_path / "idx", embedder=embedder)
+
 def test_paragraph_numbers_restart_where_the_paragraph_or_document_changes() -> None:
     rows = np.array(
         [
@@ -161,11 +170,7 @@ def test_ascii_fast_path_of_fold_agrees_with_the_full_fold() -> None:
 
 
 def test_sentence_text_is_sliced_without_decoding_ascii_documents(tmp_path, fake_embedder) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "plain.txt").write_text("Plain words here. Second sentence follows.\n", encoding="utf-8")
-    (folder / "accents.txt").write_text("Erdoğan visited Baku. Şuşa was declared.\n", encoding="utf-8")
-    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    index = _index_of(tmp_path, fake_embedder, {"plain.txt": "Plain words here. Second sentence follows.\n", "accents.txt": "Erdoğan visited Baku. Şuşa was declared.\n"})
     table = index._stored.documents  # noqa: SLF001
     for row in range(len(index)):
         doc, start, end, _ = (int(x) for x in index._stored.sentences[row])  # noqa: SLF001
@@ -174,12 +179,7 @@ def test_sentence_text_is_sliced_without_decoding_ascii_documents(tmp_path, fake
 
 
 def test_only_a_one_sentence_first_paragraph_counts_as_a_headline(tmp_path, fake_embedder) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "a-headline.txt").write_text("Harbour reopens\n\nThe harbour opened. Ships came in.\n", encoding="utf-8")
-    (folder / "b-running.txt").write_text("The mill opened in 1900. It grinds wheat.\n\nFarmers sell flour.\n", encoding="utf-8")
-    (folder / "c-one-line.txt").write_text("Just one sentence here.\n", encoding="utf-8")
-    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    index = _index_of(tmp_path, fake_embedder, {"a-headline.txt": "Harbour reopens\n\nThe harbour opened. Ships came in.\n", "b-running.txt": "The mill opened in 1900. It grinds wheat.\n\nFarmers sell flour.\n", "c-one-line.txt": "Just one sentence here.\n"})
     ranker = index.ranker
     texts = [ranker.text(r) for r in range(len(index))]
     rows = np.arange(len(index))
@@ -198,13 +198,8 @@ def test_only_a_one_sentence_first_paragraph_counts_as_a_headline(tmp_path, fake
 def test_sentence_texts_read_at_once_equal_each_read_alone(tmp_path, fake_embedder, monkeypatch) -> None:
     from citeqa.store import read
 
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "plain.txt").write_text("Plain words here. Second sentence follows.\n", encoding="utf-8")
-    (folder / "accents.txt").write_text("Erdoğan visited Baku. Şuşa was declared. Then ships came.\n", encoding="utf-8")
     long_text = " ".join(f"Sentence number {i} mentions Gäncä." for i in range(40))
-    (folder / "long.txt").write_text(long_text + "\n", encoding="utf-8")
-    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    index = _index_of(tmp_path, fake_embedder, {"plain.txt": "Plain words here. Second sentence follows.\n", "accents.txt": "Erdoğan visited Baku. Şuşa was declared. Then ships came.\n", "long.txt": long_text + "\n"})
     monkeypatch.setattr(read, "SLICE_DECODE_BYTES", 200)  # long.txt goes through the decoded-document cache
     store = index.ranker.store
     rows = np.array([*range(len(index)), 0, len(index) - 1, 3], dtype=np.int64)  # repeats too
@@ -216,11 +211,7 @@ def test_sentence_texts_read_at_once_equal_each_read_alone(tmp_path, fake_embedd
 def test_hits_read_at_once_carry_each_sentence_and_its_paragraph(tmp_path, fake_embedder) -> None:
     from citeqa.errors import InvalidArgumentError
 
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "a.txt").write_text("Harbour reopens\n\nThe harbour opened. Ships came in.\n\nFerries left at dawn.\n", encoding="utf-8")
-    (folder / "b.txt").write_text("Erdoğan visited Baku. Şuşa was declared.\n", encoding="utf-8")
-    index = build_index([folder], tmp_path / "idx", embedder=fake_embedder)
+    index = _index_of(tmp_path, fake_embedder, {"a.txt": "Harbour reopens\n\nThe harbour opened. Ships came in.\n\nFerries left at dawn.\n", "b.txt": "Erdoğan visited Baku. Şuşa was declared.\n"})
     spans = index.spans
     rows = [len(index) - 1, 0, 2, 2]
     hits = index.hits(np.array(rows), np.array([0.4, 0.3, 0.2, 0.1]))
