@@ -50,10 +50,14 @@ def code_version() -> str:
     Features and the rule abstention are recomputed from the cached rankings on every
     load (:func:`refresh`), so editing a rule or a feature needs no re-asking.
     """
+    import citeqa.index as index_module
     import citeqa.question as question_module
     import citeqa.search as search_package
+    import citeqa.text as text_module
 
-    parts = [Path(str(question_module.__file__)).read_text(encoding="utf-8")]
+    # index.py turns a follow-up into its search, text.py makes the query's BM25 tokens
+    modules = (question_module, text_module, index_module)
+    parts = [Path(str(module.__file__)).read_text(encoding="utf-8") for module in modules]
     for source in sorted(Path(str(search_package.__file__)).parent.glob("*.py")):
         parts.append(source.read_text(encoding="utf-8"))
     parts.append(resources.files("citeqa").joinpath("data", "reranker.json").read_text(encoding="utf-8"))
