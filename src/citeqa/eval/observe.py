@@ -30,6 +30,7 @@ import numpy as np
 from ..answer.abstain import abstain_decision
 from ..api import build_index
 from ..config import CROSS_ENCODER_ENV, cross_encoder_from_env
+from ..embed.base import encode_alone
 from ..errors import CiteqaError
 from ..fsutil import atomic_write_text
 from ..index import Index
@@ -55,9 +56,10 @@ def code_version() -> str:
     import citeqa.search as search_package
     import citeqa.text as text_module
 
-    # index.py turns a follow-up into its search, text.py makes the query's BM25 tokens
-    modules = (question_module, text_module, index_module)
-    parts = [Path(str(module.__file__)).read_text(encoding="utf-8") for module in modules]
+    # index.py turns a follow-up into its search, text.py makes the query's BM25 tokens,
+    # this module asks the questions (how they are embedded changes their vectors)
+    sources = [Path(str(module.__file__)) for module in (question_module, text_module, index_module)] + [Path(__file__)]
+    parts = [source.read_text(encoding="utf-8") for source in sources]
     for source in sorted(Path(str(search_package.__file__)).parent.glob("*.py")):
         parts.append(source.read_text(encoding="utf-8"))
     parts.append(resources.files("citeqa").joinpath("data", "reranker.json").read_text(encoding="utf-8"))
@@ -174,7 +176,7 @@ class Asker:
         )
 
     def ask_many(self, dataset: str, items: Sequence[tuple[str, str, str, set[int]]]) -> list[Obs]:
-        """Ask stand-alone questions ``(half, kind, question, gold rows)``, embedding them in one batch."""
+        """Ask stand-alone questions ``(half, kind, question, gold rows)``, each embedded alone as the product does."""
         cleaned = []
         for half, kind, question, gold in items:
             try:
@@ -183,7 +185,7 @@ class Asker:
                 continue
             cleaned.append((half, kind, q, gold))
         queries = [resolve_followup(q, None) for _, _, q, _ in cleaned]
-        vectors = self.index.embedder.encode(queries) if queries else []
+        vectors = encode_alone(self.index.embedder, queries)
         out = []
         for (half, kind, q, gold), query, vector in zip(cleaned, queries, vectors):
             ranking = self.index.rank(query, TOP_K, vector=vector, question=q)
