@@ -102,6 +102,12 @@ class StoredIndex:
 SLICE_DECODE_BYTES = 16 << 10
 
 
+#: The bytes ``str.split()`` treats as white space in ASCII text (tab to carriage return, the
+#: four separators 0x1c-0x1f, space): a 256-entry lookup table for :meth:`DocumentTable.word_counts`.
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[c for c in range(128) if chr(c).isspace()]] = True
+
+
 class DocumentTable(Sequence[Document]):
     """The documents of a loaded index; each text is decoded from the mapped file on access."""
 
@@ -198,6 +204,41 @@ class DocumentTable(Sequence[Document]):
             else:
                 out.append(self.text_slice(n, s, e))
         return out
+
+    def word_counts(self, numbers: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """``len(text.split())`` of each ``self.text_slice(n, s, e)`` (int64), without making the strings.
+
+        A sentence of an ASCII document is counted on its mapped bytes: a word starts at
+        each byte that is not white space (:data:`_ASCII_SPACE`, what ``str.split`` splits
+        on in ASCII text) and follows white space or the start. One array pass for all of
+        a query's ~100 candidates, where slicing and splitting each cost ~5 µs in Python.
+        Sentences of other documents are sliced and split.
+        """
+        numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
+        starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+        ends = np.asarray(ends, dtype=np.int64).reshape(-1)
+        spans = self._spans[numbers]
+        first, chars = spans[:, 0], spans[:, 2]
+        ascii_ok = (spans[:, 1] - first == chars) & (starts >= 0) & (starts <= ends) & (ends <= chars)
+        counts = np.zeros(numbers.shape[0], dtype=np.int64)
+        rows = np.flatnonzero(ascii_ok)
+        if rows.shape[0]:
+            lengths = ends[rows] - starts[rows]
+            offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            total = int(offsets[-1])
+            # the byte positions of every sentence, one after the other
+            at = np.repeat(first[rows] + starts[rows] - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)
+            space = _ASCII_SPACE[self._blob[at]]
+            after_space = np.empty(total, dtype=bool)
+            after_space[1:] = space[:-1]
+            after_space[offsets[:-1][lengths > 0]] = True  # each sentence's first byte starts a word
+            begins = np.zeros(total + 1, dtype=np.int64)
+            np.cumsum(~space & after_space, out=begins[1:])
+            counts[rows] = begins[offsets[1:]] - begins[offsets[:-1]]
+        for row in np.flatnonzero(~ascii_ok).tolist():
+            counts[row] = len(self.text_slice(int(numbers[row]), int(starts[row]), int(ends[row])).split())
+        return counts
 
     def chars(self) -> np.ndarray:
         """Length in characters of every document (int64 array)."""
