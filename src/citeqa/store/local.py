@@ -155,7 +155,7 @@ class LocalStore:
             title_rows=self.title_rows(cands),
             # a question asking for no answer type reads no candidate's text
             texts=SentenceTexts(self, cands),
-            word_counts=self.stored.documents.word_counts(self._doc[cands], self._start[cands], self._end[cands]),
+            word_counts=self.word_counts(cands),
         )
 
     def evidence(
@@ -209,6 +209,14 @@ class LocalStore:
     def texts(self, ids: np.ndarray) -> list[str]:
         rows = np.asarray(ids, dtype=np.int64).reshape(-1)
         return self.stored.documents.text_slices(self._doc[rows], self._start[rows], self._end[rows])
+
+    def word_counts(self, ids: np.ndarray) -> np.ndarray:
+        """``len(text.split())`` of each sentence (int64): read from the index's word counts,
+        or counted from the text in an index built before they were stored."""
+        rows = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if self.stored.word_counts is not None:
+            return self.stored.word_counts[rows].astype(np.int64)
+        return self.stored.documents.word_counts(self._doc[rows], self._start[rows], self._end[rows])
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self.stored.sentences[np.asarray(ids, dtype=np.int64).reshape(-1)])

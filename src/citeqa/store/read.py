@@ -33,6 +33,7 @@ from .format import (
     PARAGRAPH_BM25_DIR,
     PARAGRAPH_VECTORS,
     POINTER,
+    SENTENCE_WORDS,
     SENTENCES,
     TEXTS,
     VECTORS,
@@ -76,6 +77,9 @@ class StoredIndex:
     #: float16 (paragraphs, dim) and (documents, dim) unit mean vectors, memory-mapped.
     paragraph_vectors: np.ndarray
     document_vectors: np.ndarray
+    #: int32 (n,) words of each sentence (``len(text.split())``), memory-mapped; None in an
+    #: index built before the file existed.
+    word_counts: np.ndarray | None = None
 
     def embeddings(self) -> np.ndarray | None:
         """The stored float32 sentence vectors (n, dim), or None when absent or damaged.
@@ -314,6 +318,13 @@ def _load_array(path: Path, dtype: type, columns: int) -> np.ndarray:
     return array.view(np.ndarray)
 
 
+def _load_vector(path: Path, dtype: type) -> np.ndarray:
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    if array.dtype != dtype or array.ndim != 1:
+        raise ValueError(f"{path.name} holds {array.dtype} {array.shape}, expected {np.dtype(dtype)} (n,)")
+    return array.view(np.ndarray)
+
+
 def _load_blob(path: Path) -> np.ndarray:
     if path.stat().st_size == 0:
         return np.zeros(0, dtype=np.uint8)
@@ -350,6 +361,8 @@ def _consistency_problems(stored: StoredIndex) -> list[str]:
             f"{paragraphs} paragraphs, but {stored.paragraph_bm25.size} in the paragraph BM25 and "
             f"{stored.paragraph_vectors.shape[0]} paragraph vectors"
         )
+    if stored.word_counts is not None and stored.word_counts.shape[0] != n:
+        problems.append(f"{stored.word_counts.shape[0]} word counts for {n} sentences")
     if stored.document_vectors.shape[0] != len(documents):
         problems.append(f"{stored.document_vectors.shape[0]} document vectors for {len(documents)} documents")
     if n:
@@ -407,10 +420,11 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
             dim = int(manifest["dimension"])
             paragraph_vectors = _load_array(version / PARAGRAPH_VECTORS, np.float16, dim)
             document_vectors = _load_array(version / DOCUMENT_VECTORS, np.float16, dim)
+            word_counts = _load_vector(version / SENTENCE_WORDS, np.int32) if SENTENCE_WORDS in manifest["files"] else None
     except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
     stored = StoredIndex(
-        version, manifest, documents, sentences, vectors, bm25, paragraph_bm25, paragraph_vectors, document_vectors
+        version, manifest, documents, sentences, vectors, bm25, paragraph_bm25, paragraph_vectors, document_vectors, word_counts
     )
     problems = _consistency_problems(stored)
     if problems:
