@@ -107,6 +107,7 @@ class LocalStore:
         starts = np.flatnonzero(np.diff(self._paragraph)) + 1
         self._paragraph_first = np.concatenate([[0], starts, [self._n]]).astype(np.int64) if self._n else np.zeros(1, np.int64)
         self._idf = self._bm25.idf()
+        self._codes = _scalar_codes(stored.vectors.index, self._n)
         self._can_reconstruct = self._n > 0 and self._reconstruct(np.zeros(1, dtype=np.int64)) is not None
 
     @classmethod
@@ -172,6 +173,16 @@ class LocalStore:
         )
 
     def _reconstruct(self, rows: np.ndarray) -> np.ndarray | None:
+        if self._codes is not None:  # the same vectors as reconstruct_batch, 2x faster (no call per row)
+            storage, codes = self._codes
+            import faiss
+
+            previous = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)  # sa_decode is parallel: ~25 ms for 300 rows on 2 busy cores
+            try:
+                return np.asarray(storage.sa_decode(codes[np.asarray(rows, dtype=np.int64)]), dtype=np.float32)
+            finally:
+                faiss.omp_set_num_threads(previous)
         try:
             return np.asarray(self._vectors.reconstruct_batch(np.ascontiguousarray(rows, dtype=np.int64)), dtype=np.float32)
         except (RuntimeError, AttributeError):
@@ -291,6 +302,32 @@ class SentenceTexts(Sequence[str]):
         if text is None:
             text = self._read[position] = self._store.text(int(self._rows[position]))
         return text
+
+
+def _scalar_codes(index: Any, n: int) -> tuple[Any, np.ndarray] | None:
+    """The scalar quantizer and a ``(n, code_size)`` view of the codes of an HNSW-SQ index, else None.
+
+    Decoding the gathered codes of a query's ~300 rows at once (``sa_decode``) gives the
+    vectors ``reconstruct_batch`` gives (the same decoder), without its call per row.
+    Any other index type, or a FAISS build that does not expose the codes, returns None
+    and rows are reconstructed one by one.
+    """
+    try:
+        import faiss
+
+        storage = faiss.downcast_index(faiss.downcast_index(index).storage)
+        if not isinstance(storage, faiss.IndexScalarQuantizer) or n <= 0 or storage.ntotal != n:
+            return None
+        size = int(storage.code_size)
+        codes = faiss.rev_swig_ptr(storage.codes.data(), n * size)
+        codes = np.frombuffer(codes, dtype=np.uint8) if not isinstance(codes, np.ndarray) else codes
+        codes = codes.reshape(n, size)
+        row = np.array([0, n - 1], dtype=np.int64)
+        if not np.array_equal(storage.sa_decode(codes[row]), index.reconstruct_batch(row)):
+            return None
+        return storage, codes
+    except (AttributeError, RuntimeError, TypeError, ValueError):
+        return None
 
 
 def as_store(stored: Any) -> Any:
