@@ -29,6 +29,11 @@ _ANAPHORA = frozenset(
 )
 
 
+#: What :func:`clean_question` does to the ASCII control characters (category Cc): white
+#: space becomes a space, the others go.
+_ASCII_CONTROLS = {code: (" " if chr(code) in "\t\n\r\v\f" else None) for code in (*range(32), 127)}
+
+
 def clean_question(question: object) -> str:
     """Validate and normalize a question.
 
@@ -45,14 +50,18 @@ def clean_question(question: object) -> str:
             f"question is too long ({len(question):,} characters); keep it under "
             f"{MAX_QUESTION_CHARS:,} characters"
         )
-    kept = []
-    for ch in question:
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            kept.append(" " if ch in "\t\n\r\v\f" else "")
-        else:
-            kept.append(ch)
-    text = re.sub(r"\s+", " ", "".join(kept)).strip()
+    if question.isascii():  # the only such characters in ASCII are the controls: one translate
+        cleaned = question.translate(_ASCII_CONTROLS)
+    else:
+        kept = []
+        for ch in question:
+            category = unicodedata.category(ch)
+            if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+                kept.append(" " if ch in "\t\n\r\v\f" else "")
+            else:
+                kept.append(ch)
+        cleaned = "".join(kept)
+    text = re.sub(r"\s+", " ", cleaned).strip()
     if not text:
         raise InvalidQuestionError("question is blank; type a question about the documents")
     if not any(ch.isalnum() for ch in text):
