@@ -103,7 +103,8 @@ class LocalStore:
         self._paragraph = paragraph_numbers(rows)
         # the first row of each document and of each paragraph, one past the last at the end:
         # a lookup where a binary search over all n rows costs ~20 cache misses per row
-        self._doc_first = np.searchsorted(self._doc, np.arange(len(stored.documents) + 1), side="left")
+        self._doc_first = np.zeros(len(stored.documents) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self._doc, minlength=len(stored.documents)), out=self._doc_first[1:])
         starts = np.flatnonzero(np.diff(self._paragraph)) + 1
         self._paragraph_first = np.concatenate([[0], starts, [self._n]]).astype(np.int64) if self._n else np.zeros(1, np.int64)
         self._idf = self._bm25.idf()
