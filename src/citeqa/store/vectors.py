@@ -49,17 +49,19 @@ APPROX_MIN_SENTENCES = 100_000
 RECALL_TARGETS = {10: 0.97}
 #: efSearch is raised until both are reached on :func:`near_data_queries` (candidates come
 #: from below rank 10 too: the reranker reads 50). Those queries are a little harder than
-#: real questions (recall@10 0.94-0.95 / 0.95 at efSearch 512 / 768 against 0.96 / 0.97 for
-#: 200 SQuAD questions at a million composed sentences; within 0.01 at 300k), so meeting
-#: 0.95 on them keeps the questions' recall@10 above 0.95.
+#: real questions (at a million composed sentences, recall@10 0.959 at efSearch 384 against
+#: 0.967 for 200 SQuAD questions; on the graph linked over the full vectors, 0.95 against
+#: 0.96 at 768; within 0.01 at 300k), so meeting 0.95 on them keeps the questions'
+#: recall@10 above 0.95.
 HNSW_RECALL_TARGETS = {10: 0.95, 50: 0.95}
 #: Cosine between a :func:`near_data_queries` query and the indexed vector it is made from:
 #: a question is about that far from its answer sentence (MiniLM, fit half of the SQuAD
 #: tune file, 536 questions: median cosine 0.68 to the gold sentence, 0.71 to the nearest).
 QUERY_COSINE = 0.7
 NPROBE_STEPS = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-#: Finer between 512 and 768: at a million sentences the recall of the calibration queries is
-#: nearly flat there (0.945-0.955 at 512-1,024) while each step costs ~0.4 ms per search.
+#: Finer between 512 and 768: at a million sentences the recall of the calibration queries was
+#: nearly flat there (0.945-0.955 at 512-1,024, on the graph linked over the full vectors)
+#: while each step costs ~0.4 ms per search.
 EF_STEPS = (64, 96, 128, 192, 256, 384, 512, 576, 640, 768, 1024)
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 40
