@@ -35,10 +35,9 @@ from .context import (
     Lexical,
     context_arrays,
     group_means,
-    lexical_arrays,
     mean_vectors,
 )
-from .pipeline import Key, segment_and_embed
+from .pipeline import Key, LexicalWorker, segment_and_embed
 from .progress import StageBars
 
 log = logging.getLogger("citeqa")
@@ -229,7 +228,8 @@ def write_index(
         embedder: The embedder that made ``vectors`` (recorded in the manifest; embeds queries).
         index_type: See :func:`build`.
         lexical: The sentences' BM25 and vocabulary if already computed
-            (:func:`citeqa.build.context.lexical_arrays`; computed here when None).
+            (:func:`citeqa.build.context.lexical_arrays`; when None, computed here in a
+            thread while the vector index is built: :class:`citeqa.build.pipeline.LexicalWorker`).
     """
     info = {
         "model": embedder.model_name,
@@ -240,9 +240,14 @@ def write_index(
         "segmenter": segmenter_info(),
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
-    lexical = lexical_arrays(rows, texts) if lexical is None else lexical
+    # computed in a thread when not given, while the vector index is built
+    worker = LexicalWorker(rows, texts) if lexical is None else None
+    if worker is not None:
+        worker.start()
     paragraph_vectors, document_vectors = mean_vectors(rows, vectors, len(documents))
     if is_milvus_address(out):
+        lexical = worker.result() if worker is not None else lexical
+        assert lexical is not None
         write_milvus(
             str(out),
             documents=documents,
@@ -259,6 +264,8 @@ def write_index(
     # stored as float16: held so from here on (half of 2 x 77 MB at a million sentences)
     paragraph_vectors, document_vectors = paragraph_vectors.astype(np.float16), document_vectors.astype(np.float16)
     built = build_vector_index(vectors, index_type)
+    lexical = worker.result() if worker is not None else lexical
+    assert lexical is not None
     info["faiss_index"] = built.info["factory"]
     info["faiss"] = built.info
     write_version(

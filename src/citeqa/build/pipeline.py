@@ -37,6 +37,36 @@ Key = tuple[str, str, str]
 Report = Callable[[str, int, int], None]
 
 
+class LexicalWorker(threading.Thread):
+    """Computes :func:`citeqa.build.context.lexical_arrays` in a thread while the caller goes on.
+
+    For :func:`citeqa.build.write_index` given no lexical arrays: the words are indexed
+    (Python, numpy, the stemmer) while FAISS builds the vector index (it releases the GIL
+    while it adds vectors), so on two cores the two overlap. It reports no progress, and
+    :meth:`result` raises what it raised.
+    """
+
+    def __init__(self, rows: np.ndarray, texts: Sequence[str]) -> None:
+        super().__init__(name="citeqa-build-lexical", daemon=True)
+        self.rows, self.texts = rows, texts
+        self.lexical: Lexical | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.lexical = lexical_arrays(self.rows, self.texts)
+        except BaseException as exc:  # noqa: BLE001 - raised by result() in the caller's thread
+            self.error = exc
+
+    def result(self) -> Lexical:
+        """The arrays, once computed (waits for them); raises what computing them raised."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.lexical is not None
+        return self.lexical
+
+
 def document_key(document: Document) -> Key:
     """What must be unchanged for a document's sentences and vectors to be reused."""
     return (document.doc_id, document.sha256, f"{document.extractor} {document.extractor_version}")
