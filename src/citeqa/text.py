@@ -44,10 +44,26 @@ STOPWORDS = frozenset(
 )
 
 
+_NON_ASCII = re.compile("([^\x00-\x7f]+)")
+
+
 def fold(text: str) -> str:
-    """Lowercase and strip accents: "Erdoğan" → "erdogan", "Altı" → "alti"."""
+    """Lowercase and strip accents: "Erdoğan" → "erdogan", "Altı" → "alti".
+
+    Only the runs of non-ASCII characters go through Unicode normalization: each step
+    (the table, NFKD, dropping combining marks, case folding) reads a character alone or
+    reorders marks that follow a letter, and an ASCII character is neither changed by them
+    nor a mark, so folding the runs one by one is folding the whole text.
+    """
     if text.isascii():  # nothing to strip (the common case, and 10x faster)
         return text.lower()
+    parts = _NON_ASCII.split(text)  # ASCII, non-ASCII, ASCII, ... (the first may be "")
+    parts[::2] = [part.lower() for part in parts[::2]]
+    parts[1::2] = [_fold_run(part) for part in parts[1::2]]
+    return "".join(parts)
+
+
+def _fold_run(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
 

@@ -96,6 +96,12 @@ def _reference_tokens(text: str, table=None) -> list[str]:
     return out
 
 
+def test_folding_by_runs_of_non_ascii_characters_folds_the_whole_text():
+    texts = TRICKY + _fuzz_texts(seed=4) + ["Ǆ\u0316\u0301e\u0301\u0316 Σ ΣΑΣ ꭰ Ꭰ ﬃ ½ ＡＢ"]
+    assert [text_module.fold(t) for t in texts] == [_reference_fold(t) for t in texts]
+    assert text_module.fold("Erdoğan ALTI Altı") == "erdogan alti alti"
+
+
 def test_tokens_are_the_reference_ones_on_known_texts():
     expected = {
         TRICKY[0]: ["south_korea", "north_korea", "offici", "met", "new", "delhi", "india", "sri_lanka", "capit"],
@@ -205,3 +211,17 @@ def test_joined_vectors_keep_their_order_and_release_each_part():
     assert joined.dtype == np.float16 and joined.shape == (9, 4)
     assert joined[:, 0].tolist() == [0, 0, 0, 2, 2, 2, 2, 2, 3]
     assert all(p.shape[0] == 0 for p in parts)
+
+
+def test_paragraph_postings_summed_from_the_sentences_are_those_of_the_paragraphs_tokens():
+    texts = _texts()
+    found = context.corpus_token_ids(texts)
+    rng = np.random.default_rng(0)
+    group_offsets = np.unique(np.r_[0, rng.integers(0, len(texts), 300), len(texts)])  # some paragraphs of one sentence
+    sentences, paragraphs = BM25Index.pair_from_token_ids(found.ids, found.offsets, group_offsets, found.vocabulary)
+    alone = BM25Index.from_token_ids(found.ids, found.offsets[group_offsets], found.vocabulary)
+    assert sentences.size == len(texts) and paragraphs.size == alone.size == group_offsets.shape[0] - 1
+    for key in ("data", "indices", "indptr"):
+        assert paragraphs._model.scores[key].dtype == alone._model.scores[key].dtype
+        assert paragraphs._model.scores[key].tobytes() == alone._model.scores[key].tobytes()
+    assert paragraphs._model.vocab_dict == alone._model.vocab_dict

@@ -129,9 +129,13 @@ def lexical_arrays(rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequ
     if not found.ids.size:  # BM25 can't index a corpus without a single word (found by the fuzz tests)
         raise SourceError("the sources hold no words to index (only punctuation or symbols); add some text and build again")
     paragraph = paragraph_numbers(np.asarray(rows, dtype=np.int64).reshape(-1, 4))
+    count = int(paragraph[-1]) + 1 if paragraph.size else 0
+    bm25, paragraph_bm25 = BM25Index.pair_from_token_ids(
+        found.ids, found.offsets, np.searchsorted(paragraph, np.arange(count + 1)), found.vocabulary
+    )
     return Lexical(
-        bm25=BM25Index.from_token_ids(found.ids, found.offsets, found.vocabulary),
-        paragraph_bm25=BM25Index.from_token_ids(found.ids, _paragraph_offsets(paragraph, found.offsets), found.vocabulary),
+        bm25=bm25,
+        paragraph_bm25=paragraph_bm25,
         vocabulary=_vocabulary(texts, found.vocabulary, tokenizer if tokens is None else None),
     )
 
