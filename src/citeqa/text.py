@@ -7,6 +7,10 @@ demonym become one token ("Turkish", "Turkey", "Türkiye" → ``turkey``), and a
 also yields its country's token ("Ankara" → ``ankara`` + ``turkey``), as news writing
 uses capitals for governments; the table is ``data/countries.tsv`` (from
 ``countryinfo``, written by ``benchmarks/make_country_table.py``).
+
+Long because :class:`Tokenizer` is the one implementation of those rules for a
+question and for a whole corpus at build time (array operations): both ways live here,
+on the same learnt words, so they cannot drift apart.
 """
 
 from __future__ import annotations
