@@ -404,7 +404,11 @@ class Tokenizer:
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         if counts:
             np.cumsum(np.concatenate(counts), out=offsets[1:])
-        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        # the chunks' numbers in one array, each chunk's released once copied
+        ids = np.empty(int(offsets[-1]), dtype=np.int32)
+        for number, part in enumerate(parts):
+            ids[offsets[number * TOKEN_CHUNK] : offsets[min((number + 1) * TOKEN_CHUNK, len(texts))]] = part
+            parts[number] = part[:0]
         # keep only the words that occur (a word's own token can be swallowed by a name),
         # numbered in sorted order (the same numbers whatever order they were learnt in)
         used = np.flatnonzero(np.bincount(ids, minlength=len(self.vocabulary)))
@@ -412,7 +416,9 @@ class Tokenizer:
         order = sorted(range(len(vocabulary)), key=vocabulary.__getitem__)
         renumber = np.zeros(len(self.vocabulary), dtype=np.int32)
         renumber[used[order]] = np.arange(len(order), dtype=np.int32)
-        return TokenIds(renumber[ids], offsets, [vocabulary[i] for i in order])
+        for lo in range(0, ids.shape[0], 1 << 20):  # in place, a block at a time
+            ids[lo : lo + (1 << 20)] = renumber[ids[lo : lo + (1 << 20)]]
+        return TokenIds(ids, offsets, [vocabulary[i] for i in order])
 
     def plain_pieces(self) -> list[str]:
         """The distinct pieces of the plain ASCII texts tokenized so far (lowercased runs of

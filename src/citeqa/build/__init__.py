@@ -35,6 +35,7 @@ from .context import (
     Lexical,
     context_arrays,
     group_means,
+    lexical_arrays,
     mean_vectors,
 )
 from .pipeline import Key, LexicalWorker, segment_and_embed
@@ -240,14 +241,9 @@ def write_index(
         "segmenter": segmenter_info(),
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
-    # computed in a thread when not given, while the vector index is built
-    worker = LexicalWorker(rows, texts) if lexical is None else None
-    if worker is not None:
-        worker.start()
     paragraph_vectors, document_vectors = mean_vectors(rows, vectors, len(documents))
     if is_milvus_address(out):
-        lexical = worker.result() if worker is not None else lexical
-        assert lexical is not None
+        lexical = lexical_arrays(rows, texts) if lexical is None else lexical
         write_milvus(
             str(out),
             documents=documents,
@@ -263,6 +259,11 @@ def write_index(
         return
     # stored as float16: held so from here on (half of 2 x 77 MB at a million sentences)
     paragraph_vectors, document_vectors = paragraph_vectors.astype(np.float16), document_vectors.astype(np.float16)
+    # the words are indexed in a thread when not given, while FAISS builds the vector index
+    # (started after the mean vectors: their float32 temporaries and the words' never coexist)
+    worker = LexicalWorker(rows, texts) if lexical is None else None
+    if worker is not None:
+        worker.start()
     built = build_vector_index(vectors, index_type)
     lexical = worker.result() if worker is not None else lexical
     assert lexical is not None
