@@ -37,34 +37,32 @@ Key = tuple[str, str, str]
 Report = Callable[[str, int, int], None]
 
 
-class LexicalWorker(threading.Thread):
-    """Computes :func:`citeqa.build.context.lexical_arrays` in a thread while the caller goes on.
+class Background(threading.Thread):
+    """Calls ``function(*args)`` in a thread while the caller goes on; :meth:`result` waits for it.
 
-    For :func:`citeqa.build.write_index` given no lexical arrays: the words are indexed
-    (Python, numpy, the stemmer) while FAISS builds the vector index (it releases the GIL
-    while it adds vectors), so on two cores the two overlap. It reports no progress, and
-    :meth:`result` raises what it raised.
+    :func:`citeqa.build.write_index` builds the vector index so (FAISS releases the GIL
+    while it adds vectors) while its own thread indexes the words: on two cores the two
+    overlap. Nothing here reports progress, and :meth:`result` raises what the call raised.
     """
 
-    def __init__(self, rows: np.ndarray, texts: Sequence[str]) -> None:
-        super().__init__(name="citeqa-build-lexical", daemon=True)
-        self.rows, self.texts = rows, texts
-        self.lexical: Lexical | None = None
+    def __init__(self, name: str, function: Callable[..., object], *args: object) -> None:
+        super().__init__(name=name, daemon=True)
+        self.function, self.args = function, args
+        self.value: object = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.lexical = lexical_arrays(self.rows, self.texts)
+            self.value = self.function(*self.args)
         except BaseException as exc:  # noqa: BLE001 - raised by result() in the caller's thread
             self.error = exc
 
-    def result(self) -> Lexical:
-        """The arrays, once computed (waits for them); raises what computing them raised."""
+    def result(self) -> object:
+        """What the call returned, once it did (waits for it); raises what it raised."""
         self.join()
         if self.error is not None:
             raise self.error
-        assert self.lexical is not None
-        return self.lexical
+        return self.value
 
 
 def document_key(document: Document) -> Key:
