@@ -115,3 +115,34 @@ def test_a_text_skipped_by_the_date_hints_holds_no_date() -> None:
         assert not _may_hold_date(text) and not DATE_PATTERN.search(text), text
         assert not has_answer_type("When did it open?", text)
     assert has_answer_type("Who opened it?", "The Mayor of Baku opened it.")  # "may" inside a name: the expression decides
+
+
+def test_the_ascii_twins_answer_as_the_unicode_expressions_and_are_kept_off_separator_text() -> None:
+    from citeqa import question
+    from citeqa.question import _EXPRESSIONS, _plain, answer_spans, has_answer_type
+
+    base = [
+        "The war ended in May 1945 after six years.", "It cost about 5 million dollars in total.",
+        "The bridge is 1,230 kilometres long.", "John Smith met the Prime Minister of France.",
+        "He was aged 45 when he died.", "They stayed for three weeks in Paris.", "The treaty was signed on 4 June 1919.",
+    ]
+    questions = [
+        "When did the war end?", "How much did it cost?", "How long is the bridge?", "Who met the Prime Minister?",
+        "How old was he?", "Where did they stay?", "How many people came?",
+    ]
+    # the same sentences with an accent (not ASCII) and with a word separator U+001C, which
+    # Unicode matching reads as white space and ASCII matching does not
+    texts = base + [f"Café. {t}" for t in base] + [t.replace(" ", "\x1c", 4) for t in base]
+    assert [_plain(t) for t in texts] == [True] * len(base) + [False] * 2 * len(base)
+    for q in questions:
+        for text in texts:  # the twins serve plain text only: every answer is the expressions' own
+            assert has_answer_type(q, text) == bool(answer_spans(q, text)), (q, text)
+    # where ASCII matching would differ, so the separator text must not reach the twins
+    separated = "He was aged\x1c45 when he died."
+    assert has_answer_type("How old was he?", separated)
+    unicode_only = question._EXPRESSIONS
+    try:
+        question._EXPRESSIONS = {False: _EXPRESSIONS[True], True: _EXPRESSIONS[True]}
+        assert not has_answer_type("How old was he?", separated)
+    finally:
+        question._EXPRESSIONS = unicode_only

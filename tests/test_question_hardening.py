@@ -104,6 +104,12 @@ def test_clean_question_keeps_words_and_drops_invisible_characters():
     assert clean_question("Ça va? 🙂") == "Ça va? 🙂"
 
 
+def test_clean_question_handles_ascii_controls_as_the_unicode_path_does():
+    # ASCII questions take a translate; the others the per-character loop: the same rules
+    assert clean_question("Who\tled\x1cthe\x7f\nfleet?\x00") == "Who ledthe fleet?"
+    assert clean_question("Who\tled\x1cthe\x7f\nfleet?\x00é") == "Who ledthe fleet?é"
+
+
 # --------------------------------------------------------------------------- CLI
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from citeqa import IncompatibleIndexError, Index
 from citeqa.embed import default_model_path, get_embedder, normalize_rows
+from citeqa.embed.base import encode_alone
 from citeqa.embed.onnx import OnnxEmbedder, OnnxUnavailableError, model_settings
 from citeqa.embed.torch import SentenceTransformerEmbedder
 from citeqa.ingest.segment import segment_documents
@@ -62,6 +63,16 @@ def test_batching_and_order_do_not_change_vectors(texts):
     whole = onnx.encode(texts, batch_size=64)
     one_by_one = np.stack([onnx.encode([t])[0] for t in texts])
     assert np.abs(whole - one_by_one).max() < 1e-4
+
+
+def test_questions_measured_alone_get_the_vectors_retrieve_searches_with(texts):
+    """int8 quantizes activations per call: a batch shifts vectors, so the eval embeds each question alone."""
+    int8 = get_embedder(backend="onnx-int8")
+    questions = ["Where was the joint exercise held?", "How long did the war last?", *texts[:6]]
+    alone = encode_alone(int8, questions)
+    for question, vector in zip(questions, alone):
+        assert np.array_equal(vector, int8.encode([question])[0]), question
+    assert encode_alone(int8, []).shape == (0, int8.dim)
 
 
 def test_concurrent_encoding_gives_the_same_vectors(texts):

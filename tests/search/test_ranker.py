@@ -226,3 +226,41 @@ def test_hits_read_at_once_carry_each_sentence_and_its_paragraph(tmp_path, fake_
     assert index.hits([], []) == []
     with pytest.raises(InvalidArgumentError, match="got 99"):
         index.hits([0, 99], [0.5, 0.5])
+
+
+def test_word_counts_stored_by_the_build_equal_counting_each_text(tmp_path, fake_embedder) -> None:
+    import dataclasses
+
+    from citeqa.store.local import LocalStore
+
+    index = _index_of(tmp_path, fake_embedder, {
+        "plain.txt": "Plain  words\there. Second sentence follows.\n\nA line of its own\n",
+        "accents.txt": "Erdoğan visited Baku. The price\u00a0rose to 5 manat. Şuşa was declared.\n",
+    })
+    store = index.ranker.store
+    rows = np.arange(len(index))
+    texts = store.texts(rows)
+    expected = [len(t.split()) for t in texts]
+    assert store.stored.word_counts is not None and store.stored.word_counts.tolist() == expected
+    # an index built before the file existed counts from the text: the same numbers
+    older = LocalStore(dataclasses.replace(store.stored, word_counts=None))
+    assert older.word_counts(rows).tolist() == expected
+    assert older.word_counts(rows[::-1]).tolist() == expected[::-1]
+    assert any("\u00a0" in t for t in texts) and any("\t" in t or "  " in t for t in texts)  # gaps split() counts as one
+    question = "What did the price rise to?"
+    ids, context = index.ranker.gather(question, fake_embedder.encode([question])[0])
+    assert context.length.tolist() == [expected[int(i)] for i in ids]
+    vector = fake_embedder.encode([question])[0]
+    found = older.candidates(question, tokenize(question), vector, 5, 5)
+    assert found.word_counts.tolist() == store.candidates(question, tokenize(question), vector, 5, 5).word_counts.tolist()
+    assert list(found.texts) == store.texts(found.ids)  # read when asked for, the same texts
+
+
+def test_an_hnsw_index_decodes_its_rows_as_reconstruct_does(tmp_path, embedder) -> None:
+    build_index(None, tmp_path / "hnsw", embedder=embedder, index_type="hnsw-sq8")
+    store = Index.load(tmp_path / "hnsw", embedder=embedder).ranker.store
+    assert store._codes is not None  # the fast path is the one under test
+    rows = np.array([0, 3, 3, len(store) - 1, 1], dtype=np.int64)
+    decoded = store._reconstruct(rows)
+    assert decoded.dtype == np.float32
+    assert np.array_equal(decoded, store._vectors.reconstruct_batch(rows))  # bit for bit

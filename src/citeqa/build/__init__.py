@@ -290,4 +290,6 @@ def write_index(
         vocabulary=lexical.vocabulary,
         info=info,
         embeddings=vectors,
+        # the reranker's length feature, read per candidate instead of slicing its text
+        word_counts=np.fromiter((len(text.split()) for text in texts), dtype=np.int32, count=len(texts)),
     )

@@ -33,7 +33,8 @@ The int8 variant is ONNX Runtime dynamic quantization of the MatMul weights
 400 SQuAD sentences), so it is a vector space of its own. Activations are quantized with
 one scale per call, so a text's int8 vector also depends a little on the texts batched
 with it (cosine to the text embedded alone: median 0.993, min 0.985); ``citeqa eval``
-measures the product as it runs (sentences in batches, queries alone) and finds no loss.
+measures the product as it runs (sentences in batches, each question alone:
+:func:`citeqa.embed.base.encode_alone`).
 """
 
 from __future__ import annotations

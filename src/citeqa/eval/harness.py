@@ -31,6 +31,7 @@ import numpy as np
 from ..answer.abstain import abstain_decision
 from ..api import build_index, default_index
 from ..config import default_squad_path, eval_cache_dir
+from ..embed.base import encode_alone
 from ..errors import InvalidArgumentError, SourceError
 from ..fsutil import atomic_produce
 from ..index import Index
@@ -182,14 +183,14 @@ def squad_index(
     for number, (name, _, qas) in enumerate(articles):
         doc = names.index(name)
         questions.extend(SquadQuestion(q, sentence_at(spans, doc, pos), number) for q, pos in qas)
-    vectors_file = root / f"questions-{index.embedder.space.replace('/', '_').replace('|', '_')}.npy"
+    vectors_file = root / f"questions-alone-{index.embedder.space.replace('/', '_').replace('|', '_')}.npy"
     vectors = None
     if vectors_file.is_file():
         vectors = np.load(vectors_file, allow_pickle=False)
         if vectors.shape[0] != len(questions):
             vectors = None
     if vectors is None:
-        vectors = index.embedder.encode([q.question for q in questions], show_progress=log is not None)
+        vectors = encode_alone(index.embedder, [q.question for q in questions])
         atomic_produce(vectors_file, lambda tmp: np.save(tmp, vectors, allow_pickle=False))
     return index, questions, vectors
 

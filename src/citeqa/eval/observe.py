@@ -30,6 +30,7 @@ import numpy as np
 from ..answer.abstain import abstain_decision
 from ..api import build_index
 from ..config import CROSS_ENCODER_ENV, cross_encoder_from_env
+from ..embed.base import encode_alone
 from ..errors import CiteqaError
 from ..fsutil import atomic_write_text
 from ..index import Index
@@ -50,10 +51,15 @@ def code_version() -> str:
     Features and the rule abstention are recomputed from the cached rankings on every
     load (:func:`refresh`), so editing a rule or a feature needs no re-asking.
     """
+    import citeqa.index as index_module
     import citeqa.question as question_module
     import citeqa.search as search_package
+    import citeqa.text as text_module
 
-    parts = [Path(str(question_module.__file__)).read_text(encoding="utf-8")]
+    # index.py turns a follow-up into its search, text.py makes the query's BM25 tokens,
+    # this module asks the questions (how they are embedded changes their vectors)
+    sources = [Path(str(module.__file__)) for module in (question_module, text_module, index_module)] + [Path(__file__)]
+    parts = [source.read_text(encoding="utf-8") for source in sources]
     for source in sorted(Path(str(search_package.__file__)).parent.glob("*.py")):
         parts.append(source.read_text(encoding="utf-8"))
     parts.append(resources.files("citeqa").joinpath("data", "reranker.json").read_text(encoding="utf-8"))
@@ -170,7 +176,7 @@ class Asker:
         )
 
     def ask_many(self, dataset: str, items: Sequence[tuple[str, str, str, set[int]]]) -> list[Obs]:
-        """Ask stand-alone questions ``(half, kind, question, gold rows)``, embedding them in one batch."""
+        """Ask stand-alone questions ``(half, kind, question, gold rows)``, each embedded alone as the product does."""
         cleaned = []
         for half, kind, question, gold in items:
             try:
@@ -179,7 +185,7 @@ class Asker:
                 continue
             cleaned.append((half, kind, q, gold))
         queries = [resolve_followup(q, None) for _, _, q, _ in cleaned]
-        vectors = self.index.embedder.encode(queries) if queries else []
+        vectors = encode_alone(self.index.embedder, queries)
         out = []
         for (half, kind, q, gold), query, vector in zip(cleaned, queries, vectors):
             ranking = self.index.rank(query, TOP_K, vector=vector, question=q)

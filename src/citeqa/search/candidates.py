@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..question import has_answer_type, question_type
-from ..store.local import as_store, candidate_ids, top_n
+from ..store.local import as_store, candidate_ids, sorted_unique, top_n
 from ..store.seam import SentenceStore
 from ..text import tokenize
 from .features import (
@@ -124,7 +124,7 @@ class CandidateRetriever:
         prev_rows, next_rows = np.maximum(cands - 1, 0), np.minimum(cands + 1, n - 1)
         has_title = title_rows >= 0
         title_or_self = np.where(has_title, title_rows, cands)
-        needed = np.unique(np.concatenate([cands, prev_rows, next_rows, title_or_self]))
+        needed = sorted_unique(np.concatenate([cands, prev_rows, next_rows, title_or_self]))
         evidence = self.store.evidence(query_tokens, vector, needed, paragraph, found.docs)
         dense_of = _cosine_lookup(needed, evidence.cosines, found.found)
         paragraph_of = lambda rows: evidence.sentence_paragraphs[np.searchsorted(needed, rows)]  # noqa: E731
@@ -157,7 +157,11 @@ class CandidateRetriever:
             title_dense=np.where(has_title, dense_of(title_or_self), document_dense).astype(np.float64),
             coverage=np.asarray(coverage, dtype=np.float64).reshape(-1),
             answer_type=np.zeros(cands.shape[0]),
-            length=np.array([len(t.split()) for t in texts], dtype=np.float64),
+            length=(
+                np.array([len(t.split()) for t in texts], dtype=np.float64)
+                if found.word_counts is None
+                else np.asarray(found.word_counts, dtype=np.float64)
+            ),
             title=(title_rows == cands).astype(np.float64),
             question_kind=kind,
             loose_coverage=np.asarray(loose, dtype=np.float64).reshape(-1),

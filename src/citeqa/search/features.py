@@ -163,6 +163,26 @@ def loose_coverages(
     return out
 
 
+#: Column of each feature in :func:`feature_matrix`.
+_COLUMN = {name: number for number, name in enumerate(FEATURES)}
+
+
+def _finite_or_zero(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values, nan=0.0)``, without its cost (~15 µs) when every value is finite (then ``values`` itself)."""
+    return values if np.isfinite(values).all() else np.nan_to_num(values, nan=0.0)
+
+
+def _mean_and_std(values: np.ndarray) -> tuple[float, float]:
+    """``values.mean()`` and ``values.std()`` of a 1-D float64 array by the same operations
+    NumPy's ``_mean`` and ``_var`` do (pairwise sums, a division, squares, a square root),
+    so the same values, without their ~20 µs of Python per call."""
+    count = values.shape[0]
+    mean = np.add.reduce(values) / count
+    centred = values - mean
+    np.multiply(centred, centred, out=centred)
+    return float(mean), float(np.sqrt(np.add.reduce(centred) / count))
+
+
 def feature_matrix(context: CandidateContext) -> np.ndarray:
     """The ``(m, len(FEATURES))`` feature matrix of ``m`` candidates, columns as in FEATURES.
 
@@ -171,38 +191,42 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     reciprocal-rank-fusion scores, and the dense cosine also as its reciprocal rank and
     its z-score among the query's candidates (how far it stands out of the pool; this
     lets a paraphrase that only the embedding recognizes win over word overlap).
+
+    Each column is written into one C-ordered matrix (the layout ``np.column_stack``
+    gives, so the reranker's products see the same bytes).
     """
     dense = np.asarray(context.dense, dtype=np.float64)
-    lexical = np.nan_to_num(np.asarray(context.lexical, dtype=np.float64), nan=0.0)
     m = dense.shape[0]
     if m == 0:
         return np.zeros((0, len(FEATURES)))
+    lexical = _finite_or_zero(np.asarray(context.lexical, dtype=np.float64))
+    out = np.empty((m, len(FEATURES)))
+    column = _COLUMN
     dense_rank = ranks_of(dense)
     lexical_rank = np.where(lexical > 0, ranks_of(lexical), 0)
-    rrf = reciprocal_rank_fusion([dense_rank, lexical_rank]) * RRF_K / 2
-    spread = float(dense.std())
-    title = np.zeros(m) if context.title is None else np.asarray(context.title, dtype=np.float64)
-    columns = {
-        "dense": dense,
-        "dense_gap": dense - dense.max(),
-        "lexical": scale_by_max(lexical),
-        "rrf": rrf,
-        "paragraph_lexical": scale_by_max(context.paragraph_lexical),
-        "paragraph_dense": np.asarray(context.paragraph_dense, dtype=np.float64),
-        "neighbour_dense": np.asarray(context.neighbour_dense, dtype=np.float64),
-        "document_dense": np.asarray(context.document_dense, dtype=np.float64),
-        "title_dense": np.asarray(context.title_dense, dtype=np.float64),
-        "coverage": np.asarray(context.coverage, dtype=np.float64),
-        "answer_type": np.asarray(context.answer_type, dtype=np.float64),
-        "length": np.log1p(np.asarray(context.length, dtype=np.float64)) / 4.0,
-        "title": title,
-        "dense_rank": 1.0 / dense_rank,
-        "dense_z": (dense - dense.mean()) / spread if spread > 1e-9 else np.zeros(m),
-        "loose_coverage": np.asarray(
-            context.coverage if context.loose_coverage is None else context.loose_coverage, dtype=np.float64
-        ),
-    }
-    typed = np.asarray(context.answer_type, dtype=np.float64)
+    mean, spread = _mean_and_std(dense)
+    out[:, column["dense"]] = dense
+    out[:, column["dense_gap"]] = dense - dense.max()
+    out[:, column["lexical"]] = _scale_by_max(lexical)
+    out[:, column["rrf"]] = reciprocal_rank_fusion([dense_rank, lexical_rank]) * RRF_K / 2
+    out[:, column["paragraph_lexical"]] = _scale_by_max(_finite_or_zero(np.asarray(context.paragraph_lexical, dtype=np.float64)))
+    out[:, column["paragraph_dense"]] = context.paragraph_dense
+    out[:, column["neighbour_dense"]] = context.neighbour_dense
+    out[:, column["document_dense"]] = context.document_dense
+    out[:, column["title_dense"]] = context.title_dense
+    out[:, column["coverage"]] = context.coverage
+    out[:, column["answer_type"]] = context.answer_type
+    out[:, column["length"]] = np.log1p(np.asarray(context.length, dtype=np.float64)) / 4.0
+    out[:, column["title"]] = 0.0 if context.title is None else context.title
+    out[:, column["dense_rank"]] = 1.0 / dense_rank
+    out[:, column["dense_z"]] = (dense - mean) / spread if spread > 1e-9 else 0.0
+    out[:, column["loose_coverage"]] = context.coverage if context.loose_coverage is None else context.loose_coverage
     for kind in TYPED_KINDS:
-        columns[f"answer_{kind}"] = typed if context.question_kind == kind else np.zeros(m)
-    return np.column_stack([columns[name] for name in FEATURES])
+        out[:, column[f"answer_{kind}"]] = context.answer_type if context.question_kind == kind else 0.0
+    return out
+
+
+def _scale_by_max(values: np.ndarray) -> np.ndarray:
+    """:func:`scale_by_max` of finite float64 values."""
+    top = float(values.max()) if values.size else 0.0
+    return values / top if top > 0 else np.zeros_like(values)

@@ -228,7 +228,8 @@ def lazy_answer_types(
     m = context.dense.shape[0]
     # both cases in one matrix: the answer-type columns are the only ones that differ
     # (feature_matrix of answer_type all 0, then all 1: the same values, made once)
-    features = feature_matrix(dataclasses.replace(context, answer_type=np.zeros(m)))
+    unset = context if not np.any(context.answer_type) else dataclasses.replace(context, answer_type=np.zeros(m))
+    features = feature_matrix(unset)
     typed = np.concatenate([features, features])
     typed[m:, _ANSWER_COLUMNS.get(context.question_kind, _ANSWER_COLUMNS[None])] = 1.0
     both = reranker_scores(typed, weights, mlp)

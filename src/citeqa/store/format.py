@@ -14,6 +14,9 @@ Layout of an index folder::
         embeddings.npy        float16 (n, dim) sentence vectors, reused by the next build
                               for unchanged documents (never read when serving)
         sentences.npy         int64 (n, 4): document number, start, end, paragraph id
+        sentence_words.npy    int32 (n,): words of each sentence (``len(text.split())``, the
+                              reranker's length feature); absent from indexes built before
+                              it existed, whose readers count the words from the text
         documents.jsonl       one document per line: id, path, sha256
         documents.npy         int64 (documents, 3): byte start, byte end in texts.bin, chars
         texts.bin             the documents' UTF-8 text, one after the other
@@ -56,6 +59,7 @@ DOCUMENTS = "documents.jsonl"
 DOCUMENT_SPANS = "documents.npy"
 TEXTS = "texts.bin"
 SENTENCES = "sentences.npy"
+SENTENCE_WORDS = "sentence_words.npy"
 BM25_DIR = "bm25"
 PARAGRAPH_BM25_DIR = "bm25_paragraphs"
 PARAGRAPH_VECTORS = "paragraph_vectors.npy"

@@ -40,8 +40,10 @@ class CandidateSet:
     paragraphs: np.ndarray
     #: Headline row of each one's document, -1 where it has none.
     title_rows: np.ndarray
-    #: The text of each.
-    texts: list[str]
+    #: The text of each (a store may read each one only when it is first asked for).
+    texts: Sequence[str]
+    #: ``len(text.split())`` of each, or None: the reader counts them from :attr:`texts`.
+    word_counts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

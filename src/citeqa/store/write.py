@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ..fsutil import TMP_PREFIX, folder_lock, fsync_path, fsync_tree, storage_error
 from ..ingest.fetch import is_url
 from ..ingest.sources import sha256_file
@@ -38,6 +39,7 @@ from .format import (
     PARAGRAPH_BM25_DIR,
     PARAGRAPH_VECTORS,
     POINTER,
+    SENTENCE_WORDS,
     SENTENCES,
     TEXTS,
     VECTORS,
@@ -146,6 +148,7 @@ def write_version(
     info: dict[str, Any],
     embeddings: np.ndarray | None = None,
     keep: int = KEEP_VERSIONS,
+    word_counts: np.ndarray | None = None,
 ) -> Path:
     """Write a new version of the index and make it the live one, atomically.
 
@@ -163,6 +166,8 @@ def write_version(
         embeddings: The (n, dim) sentence vectors, kept (as float16) so the next build
             can reuse them for unchanged documents.
         keep: How many versions to keep (at least 2: the live one and the one before).
+        word_counts: ``len(text.split())`` of each sentence (saved as int32 for the
+            reranker's length feature; None: not saved, readers count from the text).
 
     Returns:
         The folder of the new live version.
@@ -172,6 +177,13 @@ def write_version(
     index_dir = Path(index_dir)
     keep = max(2, keep)
     sentences = np.asarray(sentences, dtype=np.int64).reshape(-1, 4)
+    if word_counts is not None:
+        word_counts = np.asarray(word_counts).reshape(-1)
+        if word_counts.shape[0] != sentences.shape[0] or (word_counts.shape[0] and word_counts.min() < 0):
+            raise InvalidArgumentError(
+                f"word_counts must hold one count >= 0 per sentence: got {word_counts.shape[0]} for {sentences.shape[0]} sentences"
+            )
+        word_counts = word_counts.astype(np.int32)
     with build_lock(index_dir):
         _remove_leftovers(index_dir)
         tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
@@ -180,7 +192,7 @@ def write_version(
             created = _write_files(
                 tmp, faiss, vectors=vectors, embeddings=embeddings, documents=documents, sentences=sentences,
                 bm25=bm25, paragraph_bm25=paragraph_bm25, paragraph_vectors=paragraph_vectors,
-                document_vectors=document_vectors, vocabulary=vocabulary, info=info,
+                document_vectors=document_vectors, vocabulary=vocabulary, info=info, word_counts=word_counts,
             )
             name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
             final = index_dir / name
@@ -203,13 +215,16 @@ def write_version(
 
 def _write_files(tmp: Path, faiss: Any, *, vectors: Any, embeddings: np.ndarray | None, documents: Sequence[Document],
                  sentences: np.ndarray, bm25: BM25Index, paragraph_bm25: BM25Index, paragraph_vectors: np.ndarray,
-                 document_vectors: np.ndarray, vocabulary: dict[str, list[str]], info: dict[str, Any]) -> datetime:
+                 document_vectors: np.ndarray, vocabulary: dict[str, list[str]], info: dict[str, Any],
+                 word_counts: np.ndarray | None = None) -> datetime:
     """Write every file of a version into ``tmp`` and fsync it; returns its creation time."""
     faiss.write_index(vectors, str(tmp / VECTORS))
     if embeddings is not None:
         _save_npy_as(tmp / EMBEDDINGS, embeddings, np.float16)
     _write_documents(tmp, documents)
     _save_npy(tmp / SENTENCES, sentences)
+    if word_counts is not None:
+        _save_npy(tmp / SENTENCE_WORDS, word_counts)
     (tmp / BM25_DIR).mkdir()
     bm25.save(tmp / BM25_DIR)
     (tmp / PARAGRAPH_BM25_DIR).mkdir()
