@@ -11,6 +11,7 @@ to write atomically; progress bars are :mod:`citeqa.build.progress`. Never opens
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import logging
 import os
@@ -206,6 +207,15 @@ def _build(
     return out if isinstance(out, Path) else str(out)
 
 
+def _give_back_freed_memory() -> None:
+    """Return the memory this thread's malloc arena holds free to the system (glibc's
+    ``malloc_trim``; nothing elsewhere): another thread's allocations can't reuse it."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def write_index(
     out: str | os.PathLike[str],
     documents: Sequence[Document],
@@ -272,6 +282,7 @@ def write_index(
         except BaseException:
             faiss_thread.join()  # no FAISS work left running behind the error
             raise
+        _give_back_freed_memory()  # the words' temporaries, before the graph grows in the other thread
         built = faiss_thread.result()
         assert isinstance(built, VectorIndex)
     else:
