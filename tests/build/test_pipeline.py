@@ -120,3 +120,65 @@ def test_no_text_at_all_is_refused_with_what_to_do():
     empty = [Document("blank.txt", "   \n\n  ", "/docs/blank.txt", "sha")]
     with pytest.raises(SourceError, match="no text to index"):
         pipeline.segment_and_embed(empty, {}, Recording(), report=lambda *a: None)
+
+
+def _written(tmp_path, name, documents, rows, texts, vectors, embedder, **kwargs):  # type: ignore[no-untyped-def]
+    from citeqa.build import write_index
+    from citeqa.store.read import load_version
+
+    write_index(tmp_path / name, documents, rows, texts, vectors, embedder, index_type="flat", **kwargs)
+    return load_version(tmp_path / name, check_stale=False)
+
+
+def test_write_index_builds_the_vector_index_in_a_thread_while_indexing_the_words_the_same_as_given(tmp_path, monkeypatch):
+    import citeqa.build as build_module
+
+    documents = _documents(30)
+    embedder = Recording()
+    sentences = segment_documents(documents)
+    rows = np.array([[int(s.doc_id.split("-")[1].split(".")[0]), s.start, s.end, s.paragraph_id] for s in sentences], dtype=np.int64)
+    texts = [s.text for s in sentences]
+    vectors = embedder.inner.encode(texts)
+    threads: list[tuple[str, str]] = []
+
+    def noting(name, function):  # type: ignore[no-untyped-def]
+        def noted(*args):  # type: ignore[no-untyped-def]
+            threads.append((name, threading.current_thread().name))
+            return function(*args)
+
+        return noted
+
+    monkeypatch.setattr(build_module, "lexical_arrays", noting("words", build_module.lexical_arrays))
+    monkeypatch.setattr(build_module, "build_vector_index", noting("vectors", build_module.build_vector_index))
+    overlapped = _written(tmp_path, "a", documents, rows, texts, vectors, embedder)
+    assert sorted(threads) == [("vectors", "citeqa-build-vectors"), ("words", threading.current_thread().name)]
+    given = _written(tmp_path, "b", documents, rows, texts, vectors, embedder, lexical=lexical_arrays(rows, texts))
+    for a, b in ((overlapped.bm25, given.bm25), (overlapped.paragraph_bm25, given.paragraph_bm25)):
+        assert a._model.vocab_dict == b._model.vocab_dict
+        for key in ("data", "indices", "indptr"):
+            assert np.asarray(a._model.scores[key]).tobytes() == np.asarray(b._model.scores[key]).tobytes()
+    assert overlapped.vocabulary() == given.vocabulary() and "salmon" in overlapped.vocabulary()["words"]
+    assert overlapped.vectors.ntotal == given.vectors.ntotal == len(texts)
+
+
+def test_write_index_raises_what_either_side_of_the_overlap_raised(tmp_path, monkeypatch):
+    import citeqa.build as build_module
+    from citeqa.build import write_index
+
+    embedder = Recording()
+    documents = [Document("d.txt", "... !!! ???", "/docs/d.txt", "sha")]
+    rows = np.array([[0, 0, 3, 0], [0, 4, 11, 0]], dtype=np.int64)
+    vectors = embedder.inner.encode(["...", "!!! ???"])
+    with pytest.raises(SourceError, match="no words to index"):
+        write_index(tmp_path / "idx", documents, rows, ["...", "!!! ???"], vectors, embedder, index_type="flat")
+    assert not (tmp_path / "idx").exists() or not any((tmp_path / "idx").glob("v-*"))
+
+    def broken(*args):  # type: ignore[no-untyped-def]
+        raise MemoryError("no room for the graph")
+
+    monkeypatch.setattr(build_module, "build_vector_index", broken)
+    documents = [Document("d.txt", "Salmon swim. Bridges stand.", "/docs/d.txt", "sha")]
+    rows = np.array([[0, 0, 12, 0], [0, 13, 27, 0]], dtype=np.int64)
+    with pytest.raises(MemoryError, match="no room"):
+        write_index(tmp_path / "idx", documents, rows, ["Salmon swim.", "Bridges stand."], vectors, embedder, index_type="flat")
+    assert not (tmp_path / "idx").exists() or not any((tmp_path / "idx").glob("v-*"))

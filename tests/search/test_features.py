@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citeqa.text import merge_places, place_table, tokenize, words
+from citeqa.text import Tokenizer, place_table, tokenize
 from citeqa.errors import InvalidArgumentError
 from citeqa.search.features import (
     FEATURES,
@@ -29,12 +29,7 @@ TABLE_LINES = [
 
 
 def _tokens(text: str) -> list[str]:
-    from citeqa.text import _stemmer
-
-    table = place_table(TABLE_LINES)
-    starts = frozenset(key[0] for key in table if len(key) > 1)
-    folded = words(text)
-    return merge_places(folded, _stemmer().stemWords(folded), table, starts, max(len(k) for k in table))
+    return Tokenizer(place_table(TABLE_LINES)).tokens(text)
 
 
 def test_demonym_and_country_name_become_one_token() -> None:

@@ -71,7 +71,9 @@ _FUTURE_WHEN = re.compile(r"\bwhen (?:will|shall)\b|\bwhen (?:is|are)\b.*\b(?:ne
 
 
 _RAW_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+# a compound starts where a run of letters and digits does (the lookbehind spares trying,
+# at each letter of a long word, a match that fails: the matches are the same)
+_COMPOUND = re.compile(r"(?<![^\W_])[^\W_]+(?:-[^\W_]+)+")
 _CAPITALIZED_RUN = re.compile(r"[A-Z][^\W_]*(?:['’][^\W_]+)?(?:[ -]+[A-Z][^\W_]*(?:['’][^\W_]+)?)*")
 
 
@@ -144,22 +146,32 @@ class Vocabulary:
     names: WordList
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], stems: Iterable[str] | None = None) -> Vocabulary:
+    def from_texts(
+        cls, texts: Iterable[str], stems: Iterable[str] | None = None, *, word_texts: Iterable[str] | None = None
+    ) -> Vocabulary:
         """Build the vocabulary of ``texts`` (``stems``: their BM25 tokens when already known).
 
         Distinct raw words and capitalized runs are collected first and folded once each
         (folding goes character by character: the slow part on a large corpus).
+        ``word_texts``, when given, are read for the words and hyphenated compounds
+        instead of ``texts`` (which still give the names): any texts holding the same ones,
+        such as the build's distinct pieces of its plain ASCII sentences
+        (:meth:`citeqa.text.Tokenizer.plain_pieces`) and its other sentences.
         """
         raw_words: set[str] = set()
         compounds: set[str] = set()
         runs: set[str] = set()
         token_set: set[str] = set(stems) if stems is not None else set()
         for text in texts:
-            raw_words.update(_RAW_WORD.findall(text))
-            compounds.update(_COMPOUND.findall(text))
             runs.update(_CAPITALIZED_RUN.findall(text))
+            if word_texts is None:
+                raw_words.update(_RAW_WORD.findall(text))
+                compounds.update(_COMPOUND.findall(text))
             if stems is None:
                 token_set.update(tokenize(text))
+        for text in word_texts or ():
+            raw_words.update(_RAW_WORD.findall(text))
+            compounds.update(_COMPOUND.findall(text))
         surface = {w for raw in raw_words for w in words(raw)}
         surface.update(_plain(w).replace("-", "") for w in compounds)
         names: set[str] = set()

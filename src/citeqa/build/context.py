@@ -6,8 +6,8 @@ still being embedded (:mod:`citeqa.build.pipeline`); the mean vectors need the v
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,7 @@ from ..answer.focus import Vocabulary
 from ..errors import SourceError
 from ..ingest.segment import paragraph_numbers
 from ..store.lexical import BM25Index
-from ..text import _WORD, STOPWORDS, _places, _stemmer, fold
+from ..text import TokenIds, Tokenizer, is_plain
 
 
 @dataclass(frozen=True)
@@ -91,156 +91,10 @@ def group_means(vectors: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return (sums / norms).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class TokenIds:
-    """Every text's BM25 tokens as word numbers: text ``i``'s are ``ids[offsets[i]:offsets[i + 1]]``.
-
-    Attributes:
-        ids: int32 word numbers, all texts' tokens one after another.
-        offsets: int64 ``(texts + 1,)`` where each text's tokens start (the last: the end).
-        vocabulary: The word of each number (each occurs at least once).
-    """
-
-    ids: np.ndarray
-    offsets: np.ndarray
-    vocabulary: list[str]
-
-    def texts(self) -> list[list[str]]:
-        """Each text's tokens as strings (for tests and small corpora)."""
-        words = self.vocabulary
-        return [[words[j] for j in self.ids[a:b].tolist()] for a, b in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist())]
-
-
-#: Texts tokenized together by :func:`corpus_token_ids`.
-TOKEN_CHUNK = 8192
-#: Joins a chunk's texts; a chunk holding it in a text is tokenized text by text.
-_SEPARATOR = "\x00"
-_WORD_OR_SEPARATOR = re.compile(_SEPARATOR + "|" + _WORD.pattern)
-
-
-class _Tokenizer:
-    """:func:`citeqa.text.tokenize` over many texts at once, with the same tokens.
-
-    ``tokenize`` folds, finds the words, stems them and merges country names text by
-    text, word by word. Here each distinct word is stemmed and looked up once (a million
-    sentences hold ~10 million words but ~100k distinct ones) and its tokens kept as word
-    numbers (its "emission"); a chunk of texts is split into words by one call, joined
-    by a separator no word pattern crosses. Only the words that start a multi-word name
-    ("New", "South"...) are resolved one by one, left to right as
-    :func:`citeqa.text.merge_places` does: the name found there replaces the words it spans.
-    """
-
-    SILENT = 1  # the code of a word that emits nothing (inside a name found before it)
-
-    def __init__(self) -> None:
-        self.table, self.starts, self.longest = _places()
-        self.single = {key[0]: tokens for key, tokens in self.table.items() if len(key) == 1}
-        self.follows: dict[str, set[str]] = {}
-        for key in self.table:
-            if len(key) > 1:
-                self.follows.setdefault(key[0], set()).add(key[1])
-        self.number: dict[str, int] = {}  # token -> word number
-        self.vocabulary: list[str] = []
-        # code -> its emission emitted[start[code]:start[code + 1]]; code 0 is the separator
-        self.code: dict[str, int] = {_SEPARATOR: 0}
-        self.stem: list[str] = [_SEPARATOR, _SEPARATOR]
-        self.plain: list[str] = [_SEPARATOR, _SEPARATOR]
-        self.emitted: list[int] = []
-        self.start: list[int] = [0, 0, 0]
-        self.whole = [False, False]  # the code's word starts a multi-word name
-        self.resolved: dict[tuple[int, ...], int] = {}  # emission -> code (for name starts)
-
-    def _token(self, token: str) -> int:
-        number = self.number.get(token)
-        if number is None:
-            number = self.number[token] = len(self.vocabulary)
-            self.vocabulary.append(token)
-        return number
-
-    def _add(self, stem: str, plain: str, whole: bool, emission: tuple[int, ...]) -> int:
-        self.stem.append(stem)
-        self.plain.append(plain)
-        self.whole.append(whole)
-        self.emitted.extend(emission)
-        self.start.append(len(self.emitted))
-        return len(self.whole) - 1
-
-    def _emission(self, tokens: tuple[str, ...]) -> int:
-        numbers = tuple(self._token(t) for t in tokens)
-        code = self.resolved.get(numbers)
-        if code is None:
-            code = self.resolved[numbers] = self._add(_SEPARATOR, _SEPARATOR, False, numbers)
-        return code
-
-    def _learn(self, found: set[str]) -> None:
-        new = sorted(found.difference(self.code))
-        clean = [w.replace("'", "") for w in new]
-        for word, plain, stem in zip(new, clean, _stemmer().stemWords(clean)):
-            tokens = self.single.get(stem)
-            if tokens is None:
-                tokens = () if plain in STOPWORDS else (stem,)
-            # a name's first word emits what it does when no longer name starts there
-            self.code[word] = self._add(stem, plain, stem in self.starts, tuple(self._token(t) for t in tokens))
-
-    def _names(self, codes: np.ndarray) -> None:
-        """Resolve, left to right, the longest multi-word names of ``codes`` (words then
-        emit nothing but the name's first, which emits the name's tokens)."""
-        original, stem, follows = codes.tolist(), self.stem, self.follows
-        n, end = len(original), -1
-        starts = np.flatnonzero(np.asarray(self.whole, dtype=bool)[codes[:-1]]).tolist()
-        # only where the next word can continue a name can a name longer than one word start
-        for i in [i for i in starts if stem[original[i + 1]] in follows[stem[original[i]]]]:
-            if i < end:  # inside the name found before
-                continue
-            for length in range(min(self.longest, n - i), 1, -1):
-                tokens = self.table.get(tuple(stem[c] for c in original[i : i + length]))
-                if tokens is not None:
-                    codes[i] = self._emission(tuple(tokens))
-                    codes[i + 1 : i + length] = self.SILENT
-                    end = i + length
-                    break
-
-    def chunk(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Word numbers of ``texts``'s tokens and each text's token count."""
-        joined = _SEPARATOR.join(fold(text) for text in texts)  # fold keeps the separator
-        if joined.count(_SEPARATOR) == len(texts) - 1:
-            found = _WORD_OR_SEPARATOR.findall(joined)
-        else:  # a text holds the separator: find each text's words alone
-            found = []
-            for text in texts:
-                found.extend(_WORD.findall(fold(text)))
-                found.append(_SEPARATOR)
-            found.pop()
-        self._learn(set(found))
-        codes = np.fromiter(map(self.code.__getitem__, found), dtype=np.int64, count=len(found))
-        self._names(codes)
-        start = np.asarray(self.start, dtype=np.int64)
-        counts = start[codes + 1] - start[codes]
-        total = int(counts.sum())
-        # the emissions of every word, one after another
-        first = np.repeat(start[codes] - (np.cumsum(counts) - counts), counts)
-        ids = np.asarray(self.emitted, dtype=np.int32)[first + np.arange(total)] if total else np.zeros(0, dtype=np.int32)
-        text_of = np.cumsum(codes == 0)  # the text each word belongs to
-        return ids, np.bincount(text_of, weights=counts, minlength=len(texts)).astype(np.int64)
-
-
-def corpus_token_ids(texts: Sequence[str]) -> TokenIds:
-    """Every text's BM25 tokens (exactly :func:`citeqa.text.tokenize`'s) as word numbers."""
-    tokenizer = _Tokenizer()
-    parts, counts = [], []
-    for lo in range(0, len(texts), TOKEN_CHUNK):
-        ids, per_text = tokenizer.chunk(texts[lo : lo + TOKEN_CHUNK])
-        parts.append(ids)
-        counts.append(per_text)
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    if counts:
-        np.cumsum(np.concatenate(counts), out=offsets[1:])
-    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-    # keep only the words that occur (a word's own token can be swallowed by a name)
-    used = np.bincount(ids, minlength=len(tokenizer.vocabulary)) > 0
-    renumber = np.cumsum(used, dtype=np.int64) - 1
-    vocabulary = [w for w, keep in zip(tokenizer.vocabulary, used.tolist()) if keep]
-    return TokenIds(renumber[ids].astype(np.int32), offsets, vocabulary)
+def corpus_token_ids(texts: Sequence[str], tokenizer: Tokenizer | None = None) -> TokenIds:
+    """Every text's BM25 tokens (exactly :func:`citeqa.text.tokenize`'s) as word numbers (a new
+    :class:`citeqa.text.Tokenizer` unless one is given: its pieces feed the vocabulary)."""
+    return (tokenizer or Tokenizer()).token_ids(texts)
 
 
 def token_ids_of(tokens: Sequence[Sequence[str]]) -> TokenIds:
@@ -270,14 +124,19 @@ def lexical_arrays(rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequ
     Raises:
         SourceError: not one sentence holds a word BM25 can index.
     """
-    found = corpus_token_ids(texts) if tokens is None else token_ids_of(tokens)
+    tokenizer = Tokenizer()
+    found = corpus_token_ids(texts, tokenizer) if tokens is None else token_ids_of(tokens)
     if not found.ids.size:  # BM25 can't index a corpus without a single word (found by the fuzz tests)
         raise SourceError("the sources hold no words to index (only punctuation or symbols); add some text and build again")
     paragraph = paragraph_numbers(np.asarray(rows, dtype=np.int64).reshape(-1, 4))
+    count = int(paragraph[-1]) + 1 if paragraph.size else 0
+    bm25, paragraph_bm25 = BM25Index.pair_from_token_ids(
+        found.ids, found.offsets, np.searchsorted(paragraph, np.arange(count + 1)), found.vocabulary
+    )
     return Lexical(
-        bm25=BM25Index.from_token_ids(found.ids, found.offsets, found.vocabulary),
-        paragraph_bm25=BM25Index.from_token_ids(found.ids, _paragraph_offsets(paragraph, found.offsets), found.vocabulary),
-        vocabulary=_vocabulary(texts, found.vocabulary),
+        bm25=bm25,
+        paragraph_bm25=paragraph_bm25,
+        vocabulary=_vocabulary(texts, found.vocabulary, tokenizer if tokens is None else None),
     )
 
 
@@ -286,9 +145,20 @@ def lexical_arrays(rows: np.ndarray, texts: Sequence[str], tokens: Sequence[Sequ
 VOCABULARY_CHUNK = 4096
 
 
-def _vocabulary(texts: Sequence[str], stems: Sequence[str]) -> dict[str, list[str]]:
-    chunks = ("\n".join(texts[lo : lo + VOCABULARY_CHUNK]) for lo in range(0, len(texts), VOCABULARY_CHUNK))
-    return Vocabulary.from_texts(chunks, stems).word_lists()
+def _vocabulary(texts: Sequence[str], stems: Sequence[str], tokenizer: Tokenizer | None = None) -> dict[str, list[str]]:
+    """The focus vocabulary's word lists; with the ``tokenizer`` that tokenized ``texts``, the
+    words and compounds of the plain ASCII texts are read from its distinct pieces (every
+    word and compound of such a text lies inside one piece, lowercased: folding them is
+    lowercasing them), so only the other texts are read again for them."""
+
+    def chunks(items: Sequence[str]) -> Iterator[str]:
+        return ("\n".join(items[lo : lo + VOCABULARY_CHUNK]) for lo in range(0, len(items), VOCABULARY_CHUNK))
+
+    if tokenizer is None:
+        return Vocabulary.from_texts(chunks(texts), stems).word_lists()
+    others = [text for text in texts if not is_plain(text)]
+    word_texts = itertools.chain(chunks(others), chunks(tokenizer.plain_pieces()))
+    return Vocabulary.from_texts(chunks(texts), stems, word_texts=word_texts).word_lists()
 
 
 def mean_vectors(rows: np.ndarray, vectors: np.ndarray, documents: int) -> tuple[np.ndarray, np.ndarray]:

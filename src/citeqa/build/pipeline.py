@@ -37,6 +37,34 @@ Key = tuple[str, str, str]
 Report = Callable[[str, int, int], None]
 
 
+class Background(threading.Thread):
+    """Calls ``function(*args)`` in a thread while the caller goes on; :meth:`result` waits for it.
+
+    :func:`citeqa.build.write_index` builds the vector index so (FAISS releases the GIL
+    while it adds vectors) while its own thread indexes the words: on two cores the two
+    overlap. Nothing here reports progress, and :meth:`result` raises what the call raised.
+    """
+
+    def __init__(self, name: str, function: Callable[..., object], *args: object) -> None:
+        super().__init__(name=name, daemon=True)
+        self.function, self.args = function, args
+        self.value: object = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.function(*self.args)
+        except BaseException as exc:  # noqa: BLE001 - raised by result() in the caller's thread
+            self.error = exc
+
+    def result(self) -> object:
+        """What the call returned, once it did (waits for it); raises what it raised."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 def document_key(document: Document) -> Key:
     """What must be unchanged for a document's sentences and vectors to be reused."""
     return (document.doc_id, document.sha256, f"{document.extractor} {document.extractor_version}")

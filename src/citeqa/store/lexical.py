@@ -78,31 +78,46 @@ class BM25Index:
         sentences hold ~10 million). Only the word numbering differs: bm25s numbers words
         in its set's (hash) order, this in ``vocabulary``'s.
         """
+        offsets = np.asarray(offsets, dtype=np.int64)
+        return cls._from_postings(*_postings(ids, offsets), np.diff(offsets), vocabulary)
+
+    @classmethod
+    def pair_from_token_ids(
+        cls, ids: np.ndarray, offsets: np.ndarray, group_offsets: np.ndarray, vocabulary: Sequence[str]
+    ) -> tuple[BM25Index, BM25Index]:
+        """:meth:`from_token_ids` of the texts, and of groups of consecutive texts (group
+        ``g`` is texts ``group_offsets[g]`` to ``group_offsets[g + 1]``: the paragraphs of
+        sentences), the groups' postings summed from the texts' (one sort for both)."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        group_offsets = np.asarray(group_offsets, dtype=np.int64)
+        word, text, tf = _postings(ids, offsets)
+        texts = cls._from_postings(word, text, tf, np.diff(offsets), vocabulary)
+        # a text's group grows with the text: the texts' postings, by word then text, are
+        # by word then group, and a word's postings in one group are neighbours
+        group_of = np.repeat(np.arange(group_offsets.shape[0] - 1, dtype=np.int32), np.diff(group_offsets))
+        group = group_of[text]
+        del text, group_of
+        new = np.ones(word.shape[0], dtype=bool)
+        np.not_equal(group[1:], group[:-1], out=new[1:])
+        new[1:] |= word[1:] != word[:-1]
+        first = np.flatnonzero(new)
+        del new
+        summed = np.add.reduceat(tf, first) if first.shape[0] else tf[:0]
+        groups = cls._from_postings(word[first], group[first], summed, np.diff(offsets[group_offsets]), vocabulary)
+        return texts, groups
+
+    @classmethod
+    def _from_postings(
+        cls, word: np.ndarray, text: np.ndarray, tf: np.ndarray, lengths: np.ndarray, vocabulary: Sequence[str]
+    ) -> BM25Index:
+        """The index of postings ``(word, text, tf)`` sorted by word then text (see :meth:`from_token_ids`)."""
         import math
 
         import bm25s
 
         model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
-        offsets = np.asarray(offsets, dtype=np.int64)
-        n_docs, n_vocab = offsets.shape[0] - 1, len(vocabulary)
-        lengths = np.diff(offsets)
+        n_docs, n_vocab = lengths.shape[0], len(vocabulary)
         avg_doc_len = lengths.mean()  # what bm25s computes: numpy's mean of the int lengths
-        # one key per token, word-major: sorted, equal keys are one posting and its tf
-        keys = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        scaled = np.asarray(ids).astype(np.int64)
-        scaled *= max(n_docs, 1)
-        keys += scaled
-        del scaled
-        keys.sort()
-        new = np.ones(keys.shape[0], dtype=bool)
-        np.not_equal(keys[1:], keys[:-1], out=new[1:])
-        first = np.flatnonzero(new)
-        del new
-        tf = np.diff(np.append(first, keys.shape[0]))
-        keys = keys[first]  # the postings, in word then text order
-        del first
-        word, text = np.divmod(keys, max(n_docs, 1))
-        del keys
         df = np.bincount(word, minlength=n_vocab)
         idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float32)
         k1, b = model.k1, model.b
@@ -112,10 +127,9 @@ class BM25Index:
             hi = lo + BUILD_BLOCK
             count = tf[lo:hi].astype(np.float64)
             data[lo:hi] = idf[word[lo:hi]].astype(np.float64) * (count / (norm[text[lo:hi]] + count))
-        del word, tf
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        model.scores = {"data": data, "indices": text.astype(np.int32), "indptr": indptr, "num_docs": n_docs}
+        model.scores = {"data": data, "indices": text.astype(np.int32, copy=False), "indptr": indptr, "num_docs": n_docs}
         model.vocab_dict = {token: number for number, token in enumerate(vocabulary)}
         if "" not in model.vocab_dict:  # bm25s's placeholder for the empty token, numbered last
             model.vocab_dict[""] = n_vocab
@@ -313,3 +327,35 @@ class Idf(Mapping[str, float]):
 
     def __len__(self) -> int:
         return int(sum(1 for i in self._vocab.values() if i < self._values.shape[0]))
+
+
+def _postings(ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The postings of texts of word numbers (text ``i`` is ``ids[offsets[i]:offsets[i + 1]]``):
+    ``(word, text, tf)``, int32, sorted by word then text.
+
+    One int64 key per token (word-major), sorted: equal keys are one posting and its tf.
+    Made with few temporaries (the build holds the vectors meanwhile): the keys are filled
+    and split :data:`BUILD_BLOCK` at a time.
+    """
+    n_docs = max(offsets.shape[0] - 1, 1)
+    keys = np.asarray(ids).astype(np.int64)
+    keys *= n_docs
+    for lo in range(0, offsets.shape[0] - 1, BUILD_BLOCK):
+        hi = min(lo + BUILD_BLOCK, offsets.shape[0] - 1)
+        keys[offsets[lo] : offsets[hi]] += np.repeat(np.arange(lo, hi, dtype=np.int64), np.diff(offsets[lo : hi + 1]))
+    keys.sort()
+    new = np.ones(keys.shape[0], dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    tf = np.empty(first.shape[0], dtype=np.int32)
+    np.subtract(first[1:], first[:-1], out=tf[:-1], casting="unsafe")
+    if tf.shape[0]:
+        tf[-1] = keys.shape[0] - first[-1]
+    del first
+    keys = keys[new]  # the postings, in word then text order
+    del new
+    word = np.empty(keys.shape[0], dtype=np.int32)
+    text = np.empty(keys.shape[0], dtype=np.int32)
+    for lo in range(0, keys.shape[0], BUILD_BLOCK):
+        word[lo : lo + BUILD_BLOCK], text[lo : lo + BUILD_BLOCK] = np.divmod(keys[lo : lo + BUILD_BLOCK], n_docs)
+    return word, text, tf
