@@ -176,18 +176,26 @@ class DocumentTable(Sequence[Document]):
             return self._blob[first:last].tobytes().decode("utf-8")[start:end]
         return self[number].text[start:end]
 
-    def text_slices(self, numbers: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
-        """``[self.text_slice(n, s, e) for n, s, e in zip(numbers, starts, ends)]``, the spans looked up at once.
-
-        A query reads ~100 candidate sentences: one array lookup for all their documents'
-        byte spans instead of one per sentence.
-        """
+    def _look_up(
+        self, numbers: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The spans as int64 rows, their documents' byte spans, and which are valid slices of an ASCII document."""
         numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
         starts = np.asarray(starts, dtype=np.int64).reshape(-1)
         ends = np.asarray(ends, dtype=np.int64).reshape(-1)
         spans = self._spans[numbers]
         first, chars = spans[:, 0], spans[:, 2]
         ascii_ok = (spans[:, 1] - first == chars) & (starts >= 0) & (starts <= ends) & (ends <= chars)
+        return numbers, starts, ends, spans, ascii_ok
+
+    def text_slices(self, numbers: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+        """``[self.text_slice(n, s, e) for n, s, e in zip(numbers, starts, ends)]``, the spans looked up at once.
+
+        A query reads ~100 candidate sentences: one array lookup for all their documents'
+        byte spans instead of one per sentence.
+        """
+        numbers, starts, ends, spans, ascii_ok = self._look_up(numbers, starts, ends)
+        first, chars = spans[:, 0], spans[:, 2]
         # short non-ASCII documents are decoded whole, each once per call
         short = ~ascii_ok & (spans[:, 1] - first <= SLICE_DECODE_BYTES) & (starts >= 0) & (starts <= ends) & (ends <= chars)
         blob = self._blob
@@ -218,12 +226,8 @@ class DocumentTable(Sequence[Document]):
         a query's ~100 candidates, where slicing and splitting each cost ~5 µs in Python.
         Sentences of other documents are sliced and split.
         """
-        numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
-        starts = np.asarray(starts, dtype=np.int64).reshape(-1)
-        ends = np.asarray(ends, dtype=np.int64).reshape(-1)
-        spans = self._spans[numbers]
-        first, chars = spans[:, 0], spans[:, 2]
-        ascii_ok = (spans[:, 1] - first == chars) & (starts >= 0) & (starts <= ends) & (ends <= chars)
+        numbers, starts, ends, spans, ascii_ok = self._look_up(numbers, starts, ends)
+        first = spans[:, 0]
         counts = np.zeros(numbers.shape[0], dtype=np.int64)
         rows = np.flatnonzero(ascii_ok)
         if rows.shape[0]:
