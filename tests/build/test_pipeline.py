@@ -75,8 +75,15 @@ def test_documents_are_segmented_while_earlier_ones_are_embedded(monkeypatch):
     segmented_during_embedding = threading.Event()
     embedding = threading.Event()
     real_segment = pipeline.segment_document
+    calls = []
 
     def segment(document, first):  # type: ignore[no-untyped-def]
+        calls.append(document.doc_id)
+        # the first three documents hold 6 sentences, more than a chunk of 4: from the fourth on the
+        # segmenter waits for the embedder to start (on a busy machine it could otherwise finish
+        # all 30 before the first embedding call, and the test would fail for the scheduler's sake)
+        if len(calls) > 3:
+            embedding.wait(timeout=60)
         if embedding.is_set():
             segmented_during_embedding.set()
         return real_segment(document, first)
