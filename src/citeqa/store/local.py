@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from ..schema import Document
 from .format import POINTER
 from .lexical import Idf, score_lookup
 from .read import StoredIndex, load_version, pointer_mtime
-from .seam import CandidateSet, Evidence, TokenPresence
+from .seam import CandidateSet, Evidence, LazySequence, TokenPresence
 from .verify import check_sources
 
 
@@ -270,7 +270,7 @@ class LocalStore:
         return pointer_mtime(self.stored.path.parent)
 
 
-class SentenceTexts(Sequence[str]):
+class SentenceTexts(LazySequence[str]):
     """The texts of some sentences of a :class:`LocalStore`, each read when first asked for, then kept.
 
     Not shared between threads (one query's candidates): two threads reading one entry
@@ -285,20 +285,9 @@ class SentenceTexts(Sequence[str]):
     def __len__(self) -> int:
         return int(self._rows.shape[0])
 
-    @overload
-    def __getitem__(self, position: int) -> str: ...
+    _position_name = "candidate position"
 
-    @overload
-    def __getitem__(self, position: slice) -> list[str]: ...
-
-    def __getitem__(self, position: int | slice) -> str | list[str]:
-        if isinstance(position, slice):
-            return [self[i] for i in range(*position.indices(len(self)))]
-        position = int(position)
-        if position < 0:
-            position += len(self)
-        if not 0 <= position < len(self):
-            raise IndexError(f"candidate position {position} out of range")
+    def _item(self, position: int) -> str:
         text = self._read.get(position)
         if text is None:
             text = self._read[position] = self._store.text(int(self._rows[position]))

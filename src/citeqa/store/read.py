@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +40,7 @@ from .format import (
     rebuild_hint,
 )
 from .lexical import BM25Index
+from .seam import LazySequence
 from .vectors import VectorSearcher, apply_search_params
 from .verify import (
     check_sources,
@@ -112,7 +112,7 @@ _ASCII_SPACE = np.zeros(256, dtype=bool)
 _ASCII_SPACE[[c for c in range(128) if chr(c).isspace()]] = True
 
 
-class DocumentTable(Sequence[Document]):
+class DocumentTable(LazySequence[Document]):
     """The documents of a loaded index; each text is decoded from the mapped file on access."""
 
     def __init__(self, meta: list[dict[str, Any]], spans: np.ndarray, blob: np.ndarray) -> None:
@@ -143,20 +143,9 @@ class DocumentTable(Sequence[Document]):
         pages = self._meta[number].get("pages")
         return tuple(int(p) for p in pages) if pages is not None else None
 
-    @overload
-    def __getitem__(self, number: int) -> Document: ...
+    _position_name = "document number"
 
-    @overload
-    def __getitem__(self, number: slice) -> list[Document]: ...
-
-    def __getitem__(self, number: int | slice) -> Document | list[Document]:
-        if isinstance(number, slice):
-            return [self[i] for i in range(*number.indices(len(self)))]
-        number = int(number)
-        if number < 0:
-            number += len(self)
-        if not 0 <= number < len(self):
-            raise IndexError(f"document number {number} out of range")
+    def _item(self, number: int) -> Document:
         return self._decode(number)
 
     def text_slice(self, number: int, start: int, end: int) -> str:

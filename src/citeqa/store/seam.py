@@ -13,11 +13,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 import numpy as np
 
 from ..schema import Document
+
+T = TypeVar("T")
+
+
+class LazySequence(Sequence[T]):
+    """A sequence whose items are read when accessed: slices, negative positions and the
+    range check here, reading one item (:meth:`_item`) in the subclass."""
+
+    #: What a position is called in the IndexError ("document number"...).
+    _position_name = "position"
+
+    def _item(self, position: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, position: int) -> T: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[T]: ...
+
+    def __getitem__(self, position: int | slice) -> T | list[T]:
+        if isinstance(position, slice):
+            return [self._item(i) for i in range(*position.indices(len(self)))]
+        position = int(position)
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError(f"{self._position_name} {position} out of range")
+        return self._item(position)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ...errors import (
     IndexNotFoundError,
 )
 from ...schema import Document
+from ..seam import LazySequence
 from ..verify import check_source_records
 from .address import (
     _COMPANIONS,
@@ -304,7 +305,7 @@ class MilvusStore(MilvusSearches):
 
 
 
-class _MilvusDocuments(Sequence[Document]):
+class _MilvusDocuments(LazySequence[Document]):
     """The documents of a Milvus store, read when accessed (the last few kept)."""
 
     def __init__(self, store: MilvusStore) -> None:
@@ -314,18 +315,9 @@ class _MilvusDocuments(Sequence[Document]):
     def __len__(self) -> int:
         return len(self._store._document_meta)
 
-    @overload
-    def __getitem__(self, number: int) -> Document: ...
+    _position_name = "document number"
 
-    @overload
-    def __getitem__(self, number: slice) -> list[Document]: ...
-
-    def __getitem__(self, number: int | slice) -> Document | list[Document]:
-        if isinstance(number, slice):
-            return [self[i] for i in range(*number.indices(len(self)))]
-        number = int(number) + (len(self) if int(number) < 0 else 0)
-        if not 0 <= number < len(self):
-            raise IndexError(f"document number {number} out of range")
+    def _item(self, number: int) -> Document:
         if number not in self._cache:
             if len(self._cache) >= 64:
                 self._cache.pop(next(iter(self._cache)))
