@@ -66,7 +66,10 @@ def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(
         assert chat.page.locator("#cq-doc-list .progress-text, #cq-doc-list .eta-bar").count() == 0
         chat.page.wait_for_timeout(50)
     seen = " | ".join(stages)
-    assert "Embedding sentences:" in seen or "Indexing" in seen or "Reading" in seen, seen
+    # a three-sentence document can go from one stage to the next faster than the 50 ms poll,
+    # so any of the rebuild's named stages counts (CI once saw only loading, splitting, switching)
+    stage_names = ("Loading the embedding model", "Reading", "Splitting", "Embedding sentences:", "Indexing", "Switching")
+    assert any(name in seen for name in stage_names), seen
     status = _wait_status(chat, "Added observatory.txt")
     assert "now answers from the new index" in status
     note = chat.page.locator("#cq-chat .cq-note").last  # the chat says so
