@@ -68,13 +68,25 @@ def current_name(index_dir: Path) -> str:
 
 
 def kill_during(
-    command: Sequence[str], index_dir: Path, *, mode: str, delay: float, env: dict[str, str] | None = None
+    command: Sequence[str],
+    index_dir: Path,
+    *,
+    mode: str,
+    delay: float,
+    env: dict[str, str] | None = None,
+    ready: Path | None = None,
 ) -> bool:
     """Start ``command`` and SIGKILL it ``delay`` s after spawn (mode "random") or after the
-    first ``.tmp-*`` appears in ``index_dir`` (mode "write"). Returns True if it exited first."""
+    first ``.tmp-*`` appears in ``index_dir`` (mode "write"). With ``ready``, the delay counts
+    from when the command creates that file (its start-up done), so a slow, busy machine
+    does not spend the whole delay importing. Returns True if it exited first."""
     earlier = set(leftovers(index_dir))  # a killed build's leftovers are not this one's
+    if ready is not None:
+        ready.unlink(missing_ok=True)
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        while ready is not None and proc.poll() is None and not ready.exists():
+            time.sleep(0.0005)
         if mode == "write":
             while proc.poll() is None and not set(leftovers(index_dir)) - earlier:
                 time.sleep(0.0005)
@@ -118,13 +130,20 @@ def check_final_state(index_dir: Path, embedder) -> list[str]:  # type: ignore[n
 
 
 def run_trial(
-    command: Sequence[str], index_dir: Path, embedder, *, mode: str, delay: float, env: dict[str, str] | None = None
-) -> Trial:  # type: ignore[no-untyped-def]
-    """Kill one build and check what it left."""
+    command: Sequence[str],
+    index_dir: Path,
+    embedder,  # type: ignore[no-untyped-def]
+    *,
+    mode: str,
+    delay: float,
+    env: dict[str, str] | None = None,
+    ready: Path | None = None,
+) -> Trial:
+    """Kill one build (see :func:`kill_during`) and check what it left."""
     from citeqa import store as storage
 
     before = current_name(index_dir)
-    exited = kill_during(command, index_dir, mode=mode, delay=delay, env=env)
+    exited = kill_during(command, index_dir, mode=mode, delay=delay, env=env, ready=ready)
     live = check_loads_and_answers(index_dir, embedder)
     assert live in (before, *storage.list_versions(index_dir)), live
     orphans = [v for v in storage.list_versions(index_dir) if v > live]
