@@ -208,6 +208,25 @@ def test_sentence_texts_read_at_once_equal_each_read_alone(tmp_path, fake_embedd
     assert "Erdoğan visited Baku." in store.texts(rows) and "Plain words here." in store.texts(rows)
 
 
+def test_candidate_texts_read_many_at_once_equal_each_read_alone(tmp_path, fake_embedder, monkeypatch) -> None:
+    from citeqa.store.local import SentenceTexts
+
+    index = _index_of(tmp_path, fake_embedder, {"a.txt": "Erdoğan visited Baku. Şuşa was declared. Then ships came.\n", "b.txt": "Plain words here. Second one.\n"})
+    store = index.ranker.store
+    rows = np.arange(len(index), dtype=np.int64)[::-1]
+    alone = [index.ranker.text(int(r)) for r in rows]
+    texts = SentenceTexts(store, rows)
+    reads = []
+    texts_of = store.texts
+    monkeypatch.setattr(store, "texts", lambda ids: (reads.append(len(ids)), texts_of(ids))[1])
+    assert texts.many([3, 0, -1, 3]) == [alone[3], alone[0], alone[-1], alone[3]]
+    assert reads == [3]  # the three distinct ones, in one read
+    assert texts.many([0, 1]) == alone[:2] and reads == [3, 1]  # only the one not read yet
+    assert [texts[i] for i in range(len(rows))] == alone and texts.many([]) == []
+    with pytest.raises(IndexError, match="candidate position 99"):
+        texts.many([0, 99])
+
+
 def test_hits_read_at_once_carry_each_sentence_and_its_paragraph(tmp_path, fake_embedder) -> None:
     from citeqa.errors import InvalidArgumentError
 

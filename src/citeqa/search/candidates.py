@@ -25,7 +25,7 @@ import numpy as np
 
 from ..question import has_answer_type, question_type
 from ..store.local import as_store, candidate_ids, sorted_unique, top_n
-from ..store.seam import SentenceStore
+from ..store.seam import LazySequence, SentenceStore
 from ..text import tokenize
 from .features import (
     MIN_PREFIX,
@@ -170,7 +170,8 @@ class CandidateRetriever:
         def answer_type_of(positions: np.ndarray) -> np.ndarray:
             if kind is None:
                 return np.zeros(len(positions))
-            return np.array([1.0 if has_answer_type(asked, texts[int(i)]) else 0.0 for i in positions])
+            read = texts.many(positions) if isinstance(texts, LazySequence) else [texts[int(i)] for i in positions]
+            return np.array([1.0 if has_answer_type(asked, text) else 0.0 for text in read])
 
         return cands, context, answer_type_of
 

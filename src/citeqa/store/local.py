@@ -293,6 +293,18 @@ class SentenceTexts(LazySequence[str]):
             text = self._read[position] = self._store.text(int(self._rows[position]))
         return text
 
+    def many(self, positions: Sequence[int] | np.ndarray) -> list[str]:
+        """The texts at ``positions``, those not read yet read at once (one span lookup for all:
+        the reranker asks for a few dozen candidates' texts at a time)."""
+        wanted = [int(p) + len(self) if int(p) < 0 else int(p) for p in positions]
+        for p in wanted:
+            if not 0 <= p < len(self):
+                raise IndexError(f"{self._position_name} {p} out of range")
+        missing = [p for p in dict.fromkeys(wanted) if p not in self._read]
+        if missing:
+            self._read.update(zip(missing, self._store.texts(self._rows[missing])))
+        return [self._read[p] for p in wanted]
+
 
 def _scalar_codes(index: Any, n: int) -> tuple[Any, np.ndarray] | None:
     """The scalar quantizer and a ``(n, code_size)`` view of the codes of an HNSW-SQ index, else None.

@@ -48,6 +48,10 @@ class LazySequence(Sequence[T]):
             raise IndexError(f"{self._position_name} {position} out of range")
         return self._item(position)
 
+    def many(self, positions: Sequence[int] | np.ndarray) -> list[T]:
+        """``[self[p] for p in positions]`` (a subclass may read them at once)."""
+        return [self[int(p)] for p in positions]
+
 
 @dataclass(frozen=True)
 class CandidateSet:
