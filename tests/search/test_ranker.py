@@ -4,6 +4,7 @@ candidate rows only — so memory and time per query don't grow with the corpus.
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 
 import numpy as np
@@ -283,3 +284,34 @@ def test_an_hnsw_index_decodes_its_rows_as_reconstruct_does(tmp_path, embedder) 
     decoded = store._reconstruct(rows)
     assert decoded.dtype == np.float32
     assert np.array_equal(decoded, store._vectors.reconstruct_batch(rows))  # bit for bit
+
+
+def test_the_store_searches_bm25_on_its_thread_while_the_query_is_embedded(article_index, embedder, monkeypatch) -> None:
+    """Index.rank hands the store a function for the vector; the local store starts its BM25
+    search on its own thread, then calls the function once on the caller's: the ranking
+    equals one from the vector given."""
+    index = Index.load(article_index.path, embedder=embedder, check_stale=False)
+    store = index.ranker.store
+    events: list[str] = []
+    searched = store._bm25.sparse_scores
+    monkeypatch.setattr(
+        store._bm25, "sparse_scores", lambda tokens: (events.append(f"bm25 on {threading.current_thread().name}"), searched(tokens))[1]
+    )
+    encode = embedder.encode
+    monkeypatch.setattr(
+        embedder, "encode", lambda texts, **kw: (events.append(f"embed on {threading.current_thread().name}"), encode(texts, **kw))[1]
+    )
+    question = "Which countries took part in the exercise?"
+    given = index.ranker.rank(question, encode([question])[0], 10)
+    assert events == [f"bm25 on {threading.current_thread().name}"]  # a vector given: no thread
+    events.clear()
+    ranking = index.rank(question, 10)
+    assert sorted(events) == ["bm25 on citeqa-bm25_0", f"embed on {threading.current_thread().name}"]
+    assert ranking.ids.tolist() == given.ids.tolist() and ranking.scores.tolist() == given.scores.tolist()
+    calls = []
+    index.ranker.rank(question, lambda: (calls.append(1), encode([question])[0])[1], 10)
+    assert calls == [1]  # called once, though ranking reads the vector again after the candidates
+    for mode in ("dense", "rrf"):  # the baselines take a function too
+        assert index.ranker.rank(question, lambda: encode([question])[0], 10, mode=mode).ids.tolist() == (
+            index.ranker.rank(question, encode([question])[0], 10, mode=mode).ids.tolist()
+        )
