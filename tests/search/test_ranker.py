@@ -287,6 +287,8 @@ def test_an_hnsw_index_decodes_its_rows_as_reconstruct_does(tmp_path, embedder) 
 
 
 def test_the_store_searches_bm25_on_its_thread_while_the_query_is_embedded(article_index, embedder, monkeypatch) -> None:
+    from citeqa.store import local
+
     """Index.rank hands the store a function for the vector; the local store starts its BM25
     search on its own thread, then calls the function once on the caller's: the ranking
     equals one from the vector given."""
@@ -305,6 +307,11 @@ def test_the_store_searches_bm25_on_its_thread_while_the_query_is_embedded(artic
     given = index.ranker.rank(question, encode([question])[0], 10)
     assert events == [f"bm25 on {threading.current_thread().name}"]  # a vector given: no thread
     events.clear()
+    assert 0 < store._bm25.postings(tokenize(question)) < local.THREAD_MIN_POSTINGS
+    assert index.rank(question, 10).ids.tolist() == given.ids.tolist()
+    assert sorted(events) == [f"bm25 on {threading.current_thread().name}", f"embed on {threading.current_thread().name}"]
+    events.clear()  # a small index searches its few postings on the caller's thread; a large one:
+    monkeypatch.setattr(local, "THREAD_MIN_POSTINGS", 1)
     ranking = index.rank(question, 10)
     assert sorted(events) == ["bm25 on citeqa-bm25_0", f"embed on {threading.current_thread().name}"]
     assert ranking.ids.tolist() == given.ids.tolist() and ranking.scores.tolist() == given.scores.tolist()
