@@ -227,7 +227,10 @@ class Index:
             question: The question whose wording decides the answer type (default: query).
         """
         if vector is None:
-            vector = self.embedder.encode([query])[0]
+            # "hybrid": a function, called by the store once it has started its BM25 search
+            # (the local store searches on its own thread while this one embeds)
+            embedder = self.embedder
+            vector = (lambda: embedder.encode([query])[0]) if mode == "hybrid" else embedder.encode([query])[0]
         return self.ranker.rank(query, vector, top_k, mode=mode, question=question)
 
     def rank_turn(

@@ -4,6 +4,7 @@ candidate rows only — so memory and time per query don't grow with the corpus.
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 
 import numpy as np
@@ -208,6 +209,25 @@ def test_sentence_texts_read_at_once_equal_each_read_alone(tmp_path, fake_embedd
     assert "Erdoğan visited Baku." in store.texts(rows) and "Plain words here." in store.texts(rows)
 
 
+def test_candidate_texts_read_many_at_once_equal_each_read_alone(tmp_path, fake_embedder, monkeypatch) -> None:
+    from citeqa.store.local import SentenceTexts
+
+    index = _index_of(tmp_path, fake_embedder, {"a.txt": "Erdoğan visited Baku. Şuşa was declared. Then ships came.\n", "b.txt": "Plain words here. Second one.\n"})
+    store = index.ranker.store
+    rows = np.arange(len(index), dtype=np.int64)[::-1]
+    alone = [index.ranker.text(int(r)) for r in rows]
+    texts = SentenceTexts(store, rows)
+    reads = []
+    texts_of = store.texts
+    monkeypatch.setattr(store, "texts", lambda ids: (reads.append(len(ids)), texts_of(ids))[1])
+    assert texts.many([3, 0, -1, 3]) == [alone[3], alone[0], alone[-1], alone[3]]
+    assert reads == [3]  # the three distinct ones, in one read
+    assert texts.many([0, 1]) == alone[:2] and reads == [3, 1]  # only the one not read yet
+    assert [texts[i] for i in range(len(rows))] == alone and texts.many([]) == []
+    with pytest.raises(IndexError, match="candidate position 99"):
+        texts.many([0, 99])
+
+
 def test_hits_read_at_once_carry_each_sentence_and_its_paragraph(tmp_path, fake_embedder) -> None:
     from citeqa.errors import InvalidArgumentError
 
@@ -264,3 +284,41 @@ def test_an_hnsw_index_decodes_its_rows_as_reconstruct_does(tmp_path, embedder) 
     decoded = store._reconstruct(rows)
     assert decoded.dtype == np.float32
     assert np.array_equal(decoded, store._vectors.reconstruct_batch(rows))  # bit for bit
+
+
+def test_the_store_searches_bm25_on_its_thread_while_the_query_is_embedded(article_index, embedder, monkeypatch) -> None:
+    from citeqa.store import local
+
+    """Index.rank hands the store a function for the vector; the local store starts its BM25
+    search on its own thread, then calls the function once on the caller's: the ranking
+    equals one from the vector given."""
+    index = Index.load(article_index.path, embedder=embedder, check_stale=False)
+    store = index.ranker.store
+    events: list[str] = []
+    searched = store._bm25.sparse_scores
+    monkeypatch.setattr(
+        store._bm25, "sparse_scores", lambda tokens: (events.append(f"bm25 on {threading.current_thread().name}"), searched(tokens))[1]
+    )
+    encode = embedder.encode
+    monkeypatch.setattr(
+        embedder, "encode", lambda texts, **kw: (events.append(f"embed on {threading.current_thread().name}"), encode(texts, **kw))[1]
+    )
+    question = "Which countries took part in the exercise?"
+    given = index.ranker.rank(question, encode([question])[0], 10)
+    assert events == [f"bm25 on {threading.current_thread().name}"]  # a vector given: no thread
+    events.clear()
+    assert 0 < store._bm25.postings(tokenize(question)) < local.THREAD_MIN_POSTINGS
+    assert index.rank(question, 10).ids.tolist() == given.ids.tolist()
+    assert sorted(events) == [f"bm25 on {threading.current_thread().name}", f"embed on {threading.current_thread().name}"]
+    events.clear()  # a small index searches its few postings on the caller's thread; a large one:
+    monkeypatch.setattr(local, "THREAD_MIN_POSTINGS", 1)
+    ranking = index.rank(question, 10)
+    assert sorted(events) == ["bm25 on citeqa-bm25_0", f"embed on {threading.current_thread().name}"]
+    assert ranking.ids.tolist() == given.ids.tolist() and ranking.scores.tolist() == given.scores.tolist()
+    calls = []
+    index.ranker.rank(question, lambda: (calls.append(1), encode([question])[0])[1], 10)
+    assert calls == [1]  # called once, though ranking reads the vector again after the candidates
+    for mode in ("dense", "rrf"):  # the baselines take a function too
+        assert index.ranker.rank(question, lambda: encode([question])[0], 10, mode=mode).ids.tolist() == (
+            index.ranker.rank(question, encode([question])[0], 10, mode=mode).ids.tolist()
+        )

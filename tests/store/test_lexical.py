@@ -98,3 +98,13 @@ def test_sparse_scores_of_words_few_texts_hold_equal_the_dense_scores(tmp_path) 
         np.testing.assert_array_equal(scores, dense[held])
         np.testing.assert_array_equal(index.scores_at(tokens, rows), dense[rows])
     assert index.scores_at(tokenize("unknownword"), rows).tolist() == [0.0] * 400
+
+
+def test_postings_count_what_a_search_reads() -> None:
+    index = BM25Index.build(["Ships sail at dawn.", "Ships dock.", "Planes fly at night.", "Dawn breaks."])
+    tokens = tokenize("ships at dawn, ships")
+    assert tokens == ["ship", "dawn", "ship"]
+    assert index.postings(tokens) == 2 + 2 + 2  # a repeated word counts each time
+    assert index.postings(["unknown"]) == 0 and index.postings([]) == 0
+    held, _ = index.sparse_scores(["plane"])
+    assert index.postings(["plane"]) == held.shape[0] == 1

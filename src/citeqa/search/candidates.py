@@ -25,7 +25,7 @@ import numpy as np
 
 from ..question import has_answer_type, question_type
 from ..store.local import as_store, candidate_ids, sorted_unique, top_n
-from ..store.seam import SentenceStore
+from ..store.seam import LazySequence, SentenceStore, VectorSource, query_vector
 from ..text import tokenize
 from .features import (
     MIN_PREFIX,
@@ -88,12 +88,15 @@ class CandidateRetriever:
         title = int(self.title_rows(np.array([row]))[0])
         return self.text(title) if title >= 0 else ""
 
-    def gather(self, query: str, vector: np.ndarray, *, question: str | None = None) -> tuple[np.ndarray, CandidateContext]:
+    def gather(self, query: str, vector: VectorSource, *, question: str | None = None) -> tuple[np.ndarray, CandidateContext]:
         """Candidates for ``query`` and their evidence, every feature computed.
 
         Args:
             query: The cleaned (and follow-up resolved) query text.
-            vector: Its unit vector, shape ``(dim,)`` or ``(1, dim)``.
+            vector: Its unit vector, shape ``(dim,)`` or ``(1, dim)``, or a function that
+                returns it (:data:`citeqa.store.seam.VectorSource`: called once the store
+                has started its BM25 search, which the local store runs on a thread of its own
+                meanwhile).
             question: The text whose question word decides the answer type (default: query).
 
         Returns:
@@ -105,7 +108,7 @@ class CandidateRetriever:
         return cands, context
 
     def gather_lazy(
-        self, query: str, vector: np.ndarray, *, question: str | None = None
+        self, query: str, vector: VectorSource, *, question: str | None = None
     ) -> tuple[np.ndarray, CandidateContext, Callable[[np.ndarray], np.ndarray]]:
         """Like :meth:`gather`, but the answer-type feature (regular expressions over each
         candidate's text, the costliest feature) is left at 0 and computed on demand.
@@ -117,9 +120,10 @@ class CandidateRetriever:
             When the question asks for no answer type, 0 is every candidate's true value.
         """
         n = len(self)
-        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         query_tokens = tokenize(query)
-        found = self.store.candidates(query, query_tokens, vector, DENSE_CANDIDATES, LEXICAL_CANDIDATES)
+        source = _once(vector) if callable(vector) else query_vector(vector)
+        found = self.store.candidates(query, query_tokens, source, DENSE_CANDIDATES, LEXICAL_CANDIDATES)
+        vector = query_vector(source)
         cands, paragraph, title_rows = found.ids, found.paragraphs, found.title_rows
         prev_rows, next_rows = np.maximum(cands - 1, 0), np.minimum(cands + 1, n - 1)
         has_title = title_rows >= 0
@@ -170,9 +174,22 @@ class CandidateRetriever:
         def answer_type_of(positions: np.ndarray) -> np.ndarray:
             if kind is None:
                 return np.zeros(len(positions))
-            return np.array([1.0 if has_answer_type(asked, texts[int(i)]) else 0.0 for i in positions])
+            read = texts.many(positions) if isinstance(texts, LazySequence) else [texts[int(i)] for i in positions]
+            return np.array([1.0 if has_answer_type(asked, text) else 0.0 for text in read])
 
         return cands, context, answer_type_of
+
+
+def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
+    """``make`` called at most once: its vector (as :func:`query_vector` returns it) kept for later calls."""
+    kept: list[np.ndarray] = []
+
+    def vector() -> np.ndarray:
+        if not kept:
+            kept.append(query_vector(make))
+        return kept[0]
+
+    return vector
 
 
 def _cosine_lookup(needed: np.ndarray, cosines: np.ndarray | None, found: Mapping[int, float]):  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..store.seam import VectorSource, query_vector
 from .candidates import CandidateRetriever, top_n
 from .cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank
 from .fusion import Ranking, hybrid_rank, single_rank
@@ -45,17 +46,22 @@ class Ranker(CandidateRetriever):
     def rank(
         self,
         query: str,
-        vector: np.ndarray,
+        vector: VectorSource,
         top_k: int = 10,
         *,
         mode: Mode = "hybrid",
         question: str | None = None,
     ) -> Ranking:
-        """Rank sentences for ``query`` with one of :data:`MODES`."""
+        """Rank sentences for ``query`` with one of :data:`MODES`.
+
+        ``vector`` is the query's unit vector, or a function that returns it
+        (:data:`citeqa.store.seam.VectorSource`; "hybrid" calls it once the store has started its BM25 search).
+        """
         if mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         n = len(self)
-        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if mode != "hybrid":  # the baselines search the vector first
+            vector = query_vector(vector)
         if mode == "dense":
             scores, ids = self.store.dense_search(vector, min(n, top_k))
             keep = ids >= 0

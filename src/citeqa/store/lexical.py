@@ -154,6 +154,12 @@ class BM25Index:
         weights = np.concatenate([data[a:b] for a, b in spans])
         return np.bincount(rows, weights=weights, minlength=self.size).astype(np.float32)
 
+    def postings(self, tokens: Sequence[str]) -> int:
+        """How many postings a search for ``tokens`` reads (a repeated word counts each time)."""
+        vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
+        numbers = [i for i in (vocab.get(t) for t in tokens) if i is not None and i + 1 < len(indptr)]
+        return sum(int(indptr[i + 1]) - int(indptr[i]) for i in numbers)
+
     def term_id(self, token: str) -> int | None:
         """The postings number of ``token`` (None when no indexed text holds it)."""
         number = self._model.vocab_dict.get(token)

@@ -11,7 +11,7 @@ sentences contiguous); paragraphs are numbered as
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
@@ -20,6 +20,18 @@ import numpy as np
 from ..schema import Document
 
 T = TypeVar("T")
+
+#: A query's unit vector, or a function that returns it: :meth:`SentenceStore.candidates`
+#: calls it once, after it has started what needs no vector, so a store can search its
+#: words meanwhile (the local store, on a thread of its own; :meth:`citeqa.Index.rank`).
+VectorSource = np.ndarray | Callable[[], np.ndarray]
+
+
+def query_vector(vector: VectorSource) -> np.ndarray:
+    """The float32 ``(dim,)`` vector of a :data:`VectorSource` (calls it when it is a function)."""
+    if callable(vector):
+        vector = vector()
+    return np.asarray(vector, dtype=np.float32).reshape(-1)
 
 
 class LazySequence(Sequence[T]):
@@ -47,6 +59,10 @@ class LazySequence(Sequence[T]):
         if not 0 <= position < len(self):
             raise IndexError(f"{self._position_name} {position} out of range")
         return self._item(position)
+
+    def many(self, positions: Sequence[int] | np.ndarray) -> list[T]:
+        """``[self[p] for p in positions]`` (a subclass may read them at once)."""
+        return [self[int(p)] for p in positions]
 
 
 @dataclass(frozen=True)
@@ -129,10 +145,14 @@ class SentenceStore(Protocol):
         ...
 
     def candidates(
-        self, query_text: str, query_tokens: Sequence[str], vector: np.ndarray, k_dense: int, k_lexical: int
+        self, query_text: str, query_tokens: Sequence[str], vector: VectorSource, k_dense: int, k_lexical: int
     ) -> CandidateSet:
         """The ``k_dense`` nearest sentences to ``vector`` plus the ``k_lexical`` best BM25
-        sentences for the query (score > 0), with what ranking reads of them."""
+        sentences for the query (score > 0), with what ranking reads of them.
+
+        ``vector`` may be a function (:data:`VectorSource`): it is called once, on the
+        calling thread, after the store started whatever needs no vector (the local
+        store's BM25 search, on a thread of its own)."""
         ...
 
     def evidence(

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...errors import CorruptIndexError, InvalidArgumentError
 from ...text import tokenize
-from ..seam import CandidateSet, Evidence
+from ..seam import CandidateSet, Evidence, VectorSource, query_vector
 from .address import (
     MilvusAddress,
     MilvusStoreError,
@@ -207,7 +207,7 @@ class MilvusSearches:
         )
 
     def candidates(
-        self, query_text: str, query_tokens: Sequence[str], vector: np.ndarray, k_dense: int, k_lexical: int
+        self, query_text: str, query_tokens: Sequence[str], vector: VectorSource, k_dense: int, k_lexical: int
     ) -> CandidateSet:
         """One ``hybrid_search`` (dense + Milvus BM25, fused by RRF) returning each candidate's row and text.
 
@@ -219,7 +219,7 @@ class MilvusSearches:
             raise InvalidArgumentError(f"k_dense must be > 0 and k_lexical >= 0, got {k_dense} and {k_lexical}")
         from pymilvus import AnnSearchRequest, RRFRanker
 
-        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        vector = query_vector(vector)
         k_dense = min(k_dense, len(self))
         requests = [AnnSearchRequest(data=[vector.tolist()], anns_field="dense", param={"metric_type": self._metric()}, limit=k_dense)]
         terms = milvus_terms(query_tokens)
