@@ -2,8 +2,11 @@
 
 "How long" asks for a duration or a length (:func:`citeqa.question.measure_kind`): the
 sentence holding "44-day" / "1,230 kilometres" is the one with the asked-for answer type.
-Two of the three still miss [1] (the reranker weighs the lexical match of "last" / "Rhine"
-above the answer type); they are pinned as expected failures so a fix shows up.
+The Rhine's length sentence names no Rhine ("Its length ..."): the reranker feature
+``window_coverage`` (the question's words in the sentence or the three before it) credits it
+with the name. "How long did the war last?" still misses [1] (the
+lexical match of "last" in "Ankara last year" wins): pinned as an expected failure so a fix
+shows up.
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ def test_how_long_did_the_war_last_has_the_44_day_sentence_in_the_top_three(arti
     assert any("44-day" in text for text in _ranked(article_index, "How long did the war last?")[:3])
 
 
-@pytest.mark.xfail(strict=True, reason="still missed: sentences naming the Rhine outrank the length sentence (issue 11)")
 def test_how_long_is_the_rhine_cites_the_length_sentence_first(rhine_index):
     assert _ranked(rhine_index, "How long is the Rhine?")[0] == "Its length is about 1,230 kilometres."
 

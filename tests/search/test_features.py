@@ -149,3 +149,34 @@ def test_fold_of_plain_ascii_only_lowercases() -> None:
 
     assert fold("Lachin ARMY") == "lachin army"
     assert fold("Erdoğan Altı") == "erdogan alti"
+
+
+def test_window_presence_adds_earlier_sentences_of_the_same_document_only() -> None:
+    from citeqa.search.features import presence_coverages, window_presence
+
+    present = np.array([[False, True], [False, False], [False, False]])
+    just_before = np.array([[True, False], [True, True], [True, False]])
+    two_before = np.array([[False, False], [False, False], [False, True]])
+    # candidate 1's previous sentence is in another document; candidate 2's two are in its own
+    same_just_before = np.array([True, False, True])
+    same_two_before = np.array([True, True, True])
+    window = window_presence(present, [just_before, two_before], [same_just_before, same_two_before])
+    assert window.tolist() == [[True, True], [False, False], [True, True]]
+    assert present.tolist() == [[False, True], [False, False], [False, False]]  # not changed in place
+    idf = {"rhine": 3.0, "length": 1.0}
+    assert presence_coverages(["rhine", "length"], window, idf).tolist() == pytest.approx([1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="2 arrays of earlier sentences but 1 document masks"):
+        window_presence(present, [just_before, two_before], [same_just_before])
+
+
+def test_window_coverage_column_defaults_to_the_sentence_coverage() -> None:
+    zeros = np.zeros(2)
+    fields = {
+        "dense": np.array([0.5, 0.4]), "lexical": zeros, "paragraph_lexical": zeros, "paragraph_dense": zeros,
+        "neighbour_dense": zeros, "document_dense": zeros, "title_dense": zeros, "coverage": np.array([0.3, 0.1]),
+        "answer_type": zeros, "length": zeros,
+    }
+    column = FEATURES.index("window_coverage")
+    assert feature_matrix(CandidateContext(**fields))[:, column].tolist() == [0.3, 0.1]
+    with_window = CandidateContext(**fields, window_coverage=np.array([0.3, 0.9]))
+    assert feature_matrix(with_window)[:, column].tolist() == [0.3, 0.9]

@@ -5,9 +5,10 @@
 from the vector search (top :data:`DENSE_CANDIDATES`) plus BM25 (top
 :data:`LEXICAL_CANDIDATES`); their evidence (cosines of the sentence, its neighbours and its
 document's headline, the paragraph's and document's mean vectors, paragraph BM25, IDF
-coverage) is read for those rows only, so neither the cost per query nor the memory grows
-with the corpus beyond the two searches. What needs the whole corpus (paragraph BM25, mean
-vectors) is computed when the index is built (:mod:`citeqa.build`).
+coverage of the sentence alone and with the sentences just before it) is read for those rows
+only, so neither the cost per query nor the memory grows with the corpus beyond the two
+searches. What needs the whole corpus (paragraph BM25, mean vectors) is computed when the
+index is built (:mod:`citeqa.build`).
 
 Reads the index only through the store seam (:class:`citeqa.store.seam.SentenceStore`:
 the local folder or Milvus); knows nothing of answers or abstention. When a store cannot
@@ -29,10 +30,12 @@ from ..store.seam import LazySequence, SentenceStore, VectorSource, query_vector
 from ..text import tokenize
 from .features import (
     MIN_PREFIX,
+    WINDOW_BEFORE,
     CandidateContext,
     loose_coverages,
     presence_coverages,
     weighted_coverage,
+    window_presence,
 )
 
 __all__ = ["DENSE_CANDIDATES", "LEXICAL_CANDIDATES", "CandidateRetriever", "candidate_ids", "top_n"]
@@ -141,14 +144,26 @@ class CandidateRetriever:
         document_dense = evidence.document_dense
         asked = question if question is not None else query
         texts = found.texts
-        presence = self.store.token_presence(query_tokens, cands, MIN_PREFIX) if cands.shape[0] else None
+        m = cands.shape[0]
+        # the WINDOW_BEFORE sentences before each candidate, where they are in its document
+        before = np.concatenate([cands - k for k in range(1, WINDOW_BEFORE + 1)])
+        before_rows = np.maximum(before, 0)
+        before_docs = self.store.rows(before_rows)[:, 0] if m else np.zeros(0, dtype=np.int64)
+        same = ((before >= 0) & (before_docs == np.tile(np.asarray(found.docs), WINDOW_BEFORE))).reshape(WINDOW_BEFORE, m)
+        presence = self.store.token_presence(query_tokens, np.concatenate([cands, before_rows]), MIN_PREFIX) if m else None
         if presence is not None:  # read from the word index: no candidate is tokenized
-            coverage = presence_coverages(presence.tokens, presence.exact, self._idf)
-            loose = presence_coverages(presence.tokens, presence.loose, self._idf)
+            tokens, exact = presence.tokens, presence.exact
+            coverage = presence_coverages(tokens, exact[:m], self._idf)
+            loose = presence_coverages(tokens, presence.loose[:m], self._idf)
         else:
             text_tokens = [tokenize(t) for t in texts]
             coverage = np.array([weighted_coverage(query_tokens, toks, self._idf) for toks in text_tokens])
             loose = loose_coverages(query_tokens, text_tokens, self._idf)
+            tokens = list(dict.fromkeys(query_tokens))
+            before_tokens = [tokenize(t) for t in self.store.texts(before_rows)] if m else []
+            exact = _exact_presence(tokens, text_tokens + before_tokens)
+        earlier = [exact[m * k : m * (k + 1)] for k in range(1, WINDOW_BEFORE + 1)]
+        window = presence_coverages(tokens, window_presence(exact[:m], earlier, list(same)), self._idf)
         kind = question_type(asked)
         context = CandidateContext(
             dense=np.asarray(dense, dtype=np.float64),
@@ -169,6 +184,7 @@ class CandidateRetriever:
             title=(title_rows == cands).astype(np.float64),
             question_kind=kind,
             loose_coverage=np.asarray(loose, dtype=np.float64).reshape(-1),
+            window_coverage=np.asarray(window, dtype=np.float64).reshape(-1),
         )
 
         def answer_type_of(positions: np.ndarray) -> np.ndarray:
@@ -190,6 +206,15 @@ def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         return kept[0]
 
     return vector
+
+
+def _exact_presence(tokens: list[str], texts_tokens: list[list[str]]) -> np.ndarray:
+    """bool ``(texts, tokens)``: text i holds token j (for a store without a word index)."""
+    out = np.zeros((len(texts_tokens), len(tokens)), dtype=bool)
+    for i, held in enumerate(texts_tokens):
+        present = set(held)
+        out[i] = [t in present for t in tokens]
+    return out
 
 
 def _cosine_lookup(needed: np.ndarray, cosines: np.ndarray | None, found: Mapping[int, float]):  # type: ignore[no-untyped-def]

@@ -35,7 +35,11 @@ FEATURES = (
     "answer_who",
     "answer_where",
     "loose_coverage",
+    "window_coverage",
 )
+
+#: How many sentences before a candidate (in its document) :func:`window_presence` reads with it.
+WINDOW_BEFORE = 3
 
 
 #: Question kinds (:func:`citeqa.question.question_type`) whose answer-type match gets its own weight.
@@ -67,6 +71,11 @@ class CandidateContext:
         loose_coverage: Like ``coverage`` but a query word also counts as found when it
             and a sentence word share a stem prefix (:func:`loose_coverage`; None: same
             as ``coverage``).
+        window_coverage: Like ``coverage`` but over the sentence together with the
+            :data:`WINDOW_BEFORE` sentences before it in its document
+            (:func:`window_presence`): a sentence that goes on about what the previous one
+            named ("It already has orders from ...", "The MEP said ...") is credited with
+            the words it refers back to (None: same as ``coverage``).
     """
 
     dense: np.ndarray
@@ -82,6 +91,7 @@ class CandidateContext:
     title: np.ndarray | None = None
     question_kind: str | None = None
     loose_coverage: np.ndarray | None = None
+    window_coverage: np.ndarray | None = None
 
 
 def scale_by_max(values: np.ndarray) -> np.ndarray:
@@ -125,6 +135,27 @@ def presence_coverages(tokens: Sequence[str], present: np.ndarray, idf: Mapping[
     weights = np.array([float(idf.get(t, fallback)) for t in tokens])
     total = float(weights.sum())
     return present.astype(np.float64) @ weights / total if total > 0 else np.zeros(present.shape[0])
+
+
+def window_presence(present: np.ndarray, before: Sequence[np.ndarray], same_document: Sequence[np.ndarray]) -> np.ndarray:
+    """Which query words each candidate's window holds: the candidate or one of the sentences before it.
+
+    Args:
+        present: bool ``(candidates, tokens)``: the candidate holds the token.
+        before: One bool ``(candidates, tokens)`` array per sentence before the candidate
+            (the one just before first): that sentence holds the token.
+        same_document: One bool ``(candidates,)`` array per entry of ``before``: that
+            sentence exists and is in the candidate's document (other rows are ignored).
+
+    Returns:
+        bool ``(candidates, tokens)``, to weigh with :func:`presence_coverages`.
+    """
+    window = np.array(present, dtype=bool, copy=True)
+    if len(before) != len(same_document):
+        raise ValueError(f"window_presence: {len(before)} arrays of earlier sentences but {len(same_document)} document masks")
+    for held, same in zip(before, same_document):
+        window |= np.asarray(held, dtype=bool) & np.asarray(same, dtype=bool)[:, None]
+    return window
 
 
 #: Shortest stem that may match a longer stem it starts (see :func:`loose_coverage`).
@@ -221,6 +252,7 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     out[:, column["dense_rank"]] = 1.0 / dense_rank
     out[:, column["dense_z"]] = (dense - mean) / spread if spread > 1e-9 else 0.0
     out[:, column["loose_coverage"]] = context.coverage if context.loose_coverage is None else context.loose_coverage
+    out[:, column["window_coverage"]] = context.coverage if context.window_coverage is None else context.window_coverage
     for kind in TYPED_KINDS:
         out[:, column[f"answer_{kind}"]] = context.answer_type if context.question_kind == kind else 0.0
     return out
