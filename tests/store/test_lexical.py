@@ -98,3 +98,16 @@ def test_sparse_scores_of_words_few_texts_hold_equal_the_dense_scores(tmp_path) 
         np.testing.assert_array_equal(scores, dense[held])
         np.testing.assert_array_equal(index.scores_at(tokens, rows), dense[rows])
     assert index.scores_at(tokenize("unknownword"), rows).tolist() == [0.0] * 400
+
+
+def test_an_index_released_after_saving_reads_the_same_postings_from_its_files(tmp_path) -> None:
+    index, _ = _index()
+    before = {q: index.scores(q) for q in QUERIES}
+    held = {key: np.array(index._model.scores[key]) for key in ("data", "indices", "indptr")}
+    index.save(tmp_path, release=True)
+    for key, array in held.items():
+        mapped = index._model.scores[key]
+        assert isinstance(mapped.base, np.memmap) and mapped.tobytes() == array.tobytes()
+    for query, scores in before.items():
+        assert index.scores(query).tobytes() == scores.tobytes()
+    assert BM25Index.load(tmp_path).scores(QUERIES[0]).tobytes() == before[QUERIES[0]].tobytes()
