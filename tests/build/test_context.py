@@ -213,7 +213,13 @@ def test_joined_vectors_keep_their_order_and_release_each_part():
     assert all(p.shape[0] == 0 for p in parts)
 
 
-def test_paragraph_postings_summed_from_the_sentences_are_those_of_the_paragraphs_tokens():
+@pytest.mark.parametrize("blocks", [None, (97, 13)])
+def test_paragraph_postings_summed_from_the_sentences_are_those_of_the_paragraphs_tokens(blocks, monkeypatch):
+    from citeqa.store import lexical
+
+    if blocks is not None:  # runs of postings and texts that straddle the blocks they are made in
+        monkeypatch.setattr(lexical, "BUILD_BLOCK", blocks[0])
+        monkeypatch.setattr(lexical, "TEXT_BLOCK", blocks[1])
     texts = _texts()
     found = context.corpus_token_ids(texts)
     rng = np.random.default_rng(0)

@@ -108,3 +108,16 @@ def test_postings_count_what_a_search_reads() -> None:
     assert index.postings(["unknown"]) == 0 and index.postings([]) == 0
     held, _ = index.sparse_scores(["plane"])
     assert index.postings(["plane"]) == held.shape[0] == 1
+
+
+def test_an_index_released_after_saving_reads_the_same_postings_from_its_files(tmp_path) -> None:
+    index, _ = _index()
+    before = {q: index.scores(q) for q in QUERIES}
+    held = {key: np.array(index._model.scores[key]) for key in ("data", "indices", "indptr")}
+    index.save(tmp_path, release=True)
+    for key, array in held.items():
+        mapped = index._model.scores[key]
+        assert isinstance(mapped.base, np.memmap) and mapped.tobytes() == array.tobytes()
+    for query, scores in before.items():
+        assert index.scores(query).tobytes() == scores.tobytes()
+    assert BM25Index.load(tmp_path).scores(QUERIES[0]).tobytes() == before[QUERIES[0]].tobytes()

@@ -201,3 +201,23 @@ def test_a_non_default_stale_index_is_not_rebuilt_silently(built, corpus):
     (corpus / "a.txt").write_text("Changed.\n", encoding="utf-8")
     with pytest.raises(StaleIndexError):
         index_module.open_default_index(out)
+
+
+def test_the_vector_index_is_asked_for_once_every_other_file_is_written(tmp_path, fake_embedder, monkeypatch):
+    """The build writes the rest of a version while a thread finishes the FAISS index."""
+    import faiss
+
+    seen: list[set[str]] = []
+    write_index = faiss.write_index
+
+    def spy(index, path):  # the version's files present when the FAISS index is written
+        seen.append({p.name for p in Path(path).parent.iterdir()})
+        return write_index(index, path)
+
+    monkeypatch.setattr(faiss, "write_index", spy)
+    (tmp_path / "a.txt").write_text("The alpha team met in Oslo. They planned a bridge.\n", encoding="utf-8")
+    index = citeqa.build_index([tmp_path / "a.txt"], tmp_path / "index", embedder=fake_embedder)
+    assert len(seen) == 1
+    assert {"embeddings.npy", "sentences.npy", "bm25", "bm25_paragraphs", "vocabulary.json"} <= seen[0]
+    assert "manifest.json" not in seen[0]
+    assert index.manifest["faiss_index"] == "IndexFlatIP"  # the manifest written after it names it

@@ -166,6 +166,8 @@ def test_exact_search_by_blocks_finds_what_a_flat_index_finds(monkeypatch):
     _, expected = flat.search(queries, 20)
     monkeypatch.setattr(module, "EXACT_BLOCK", 777)  # several blocks, the last one short
     found = module.exact_search(data.astype(np.float16), queries, 20)
+    monkeypatch.setattr(module, "EXACT_QUERIES", 7)  # the queries a few at a time: the same ids
+    assert np.array_equal(module.exact_search(data.astype(np.float16), queries, 20), found)
     assert recall_at(found, expected) >= 0.99  # float16 storage moves only near-ties
     assert module.exact_search(data[:5], queries, 20).shape == (40, 5)
 

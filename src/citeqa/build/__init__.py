@@ -251,8 +251,8 @@ def write_index(
         "segmenter": segmenter_info(),
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},
     }
-    paragraph_vectors, document_vectors = mean_vectors(rows, vectors, len(documents))
     if is_milvus_address(out):
+        paragraph_vectors, document_vectors = mean_vectors(rows, vectors, len(documents))
         lexical = lexical_arrays(rows, texts) if lexical is None else lexical
         write_milvus(
             str(out),
@@ -267,40 +267,52 @@ def write_index(
             vocabulary=lexical.vocabulary,
         )
         return
-    # stored as float16: held so from here on (half of 2 x 77 MB at a million sentences)
-    paragraph_vectors, document_vectors = paragraph_vectors.astype(np.float16), document_vectors.astype(np.float16)
-    if lexical is None:
-        # FAISS builds the vector index in a thread while this one indexes the words (after
-        # the mean vectors: their float32 temporaries and the words' never coexist). The
-        # words' temporaries stay this thread's: glibc gives each thread its own malloc
-        # arena, and at a million sentences indexing them in the other thread held ~300 MB
-        # more at the peak (2,542 MB against 2,390 for main's one-after-the-other build)
-        faiss_thread = Background("citeqa-build-vectors", build_vector_index, vectors, index_type)
-        faiss_thread.start()
-        try:
+    # FAISS builds the vector index in a thread (the longest part of a large build) while
+    # this one indexes the words, then computes the mean vectors (their float32 temporaries
+    # and the words' never coexist), then writes every other file of the version, the
+    # FAISS index last (write_version waits for it): the mean vectors and most of the
+    # writing leave the build's critical path, and the BM25 postings are read from their
+    # files from then on (~210 MB less held while the index is finished: at a million
+    # sentences the peak was the FAISS index's codes next to them). The words'
+    # temporaries stay this thread's: glibc gives each thread its own malloc arena, and at
+    # a million sentences indexing them in the other thread held ~300 MB more at the peak
+    faiss_thread = Background("citeqa-build-vectors", build_vector_index, vectors, index_type)
+    faiss_thread.start()
+    try:
+        if lexical is None:
             lexical = lexical_arrays(rows, texts)
-        except BaseException:
-            faiss_thread.join()  # no FAISS work left running behind the error
-            raise
-        _give_back_freed_memory()  # the words' temporaries, before the graph grows in the other thread
+            _give_back_freed_memory()  # the words' temporaries, before the graph grows in the other thread
+        paragraph_vectors, document_vectors = mean_vectors(rows, vectors, len(documents))
+        # stored as float16: held so from here on (half of 2 x 77 MB at a million sentences)
+        paragraph_vectors, document_vectors = paragraph_vectors.astype(np.float16), document_vectors.astype(np.float16)
+        _give_back_freed_memory()  # their float32 temporaries
+    except BaseException:
+        faiss_thread.join()  # no FAISS work left running behind the error
+        raise
+
+    def vector_index() -> object:
         built = faiss_thread.result()
         assert isinstance(built, VectorIndex)
-    else:
-        built = build_vector_index(vectors, index_type)
-    info["faiss_index"] = built.info["factory"]
-    info["faiss"] = built.info
-    write_version(
-        Path(out),
-        documents=documents,
-        sentences=rows,
-        vectors=built.index,
-        bm25=lexical.bm25,
-        paragraph_bm25=lexical.paragraph_bm25,
-        paragraph_vectors=paragraph_vectors,
-        document_vectors=document_vectors,
-        vocabulary=lexical.vocabulary,
-        info=info,
-        embeddings=vectors,
-        # the reranker's length feature, read per candidate instead of slicing its text
-        word_counts=np.fromiter((len(text.split()) for text in texts), dtype=np.int32, count=len(texts)),
-    )
+        info["faiss_index"] = built.info["factory"]
+        info["faiss"] = built.info
+        return built.index
+
+    try:
+        write_version(
+            Path(out),
+            documents=documents,
+            sentences=rows,
+            vectors=vector_index,
+            bm25=lexical.bm25,
+            paragraph_bm25=lexical.paragraph_bm25,
+            paragraph_vectors=paragraph_vectors,
+            document_vectors=document_vectors,
+            vocabulary=lexical.vocabulary,
+            info=info,
+            embeddings=vectors,
+            release=True,
+            # the reranker's length feature, read per candidate instead of slicing its text
+            word_counts=np.fromiter((len(text.split()) for text in texts), dtype=np.int32, count=len(texts)),
+        )
+    finally:
+        faiss_thread.join()  # a write that failed leaves no FAISS work running behind it

@@ -149,6 +149,7 @@ def write_version(
     embeddings: np.ndarray | None = None,
     keep: int = KEEP_VERSIONS,
     word_counts: np.ndarray | None = None,
+    release: bool = False,
 ) -> Path:
     """Write a new version of the index and make it the live one, atomically.
 
@@ -156,7 +157,9 @@ def write_version(
         index_dir: The index folder (created if needed).
         documents: The documents, in index order.
         sentences: int64 array (n, 4) of document number, start, end, paragraph id.
-        vectors: A FAISS index holding one vector per sentence, in the same order.
+        vectors: A FAISS index holding one vector per sentence, in the same order; or a
+            function returning it, called once every other file is written (the build
+            writes them while a thread finishes the vector index; ``info`` is read after).
         bm25: The lexical index over the same sentences.
         paragraph_bm25: The lexical index over their paragraphs.
         paragraph_vectors: (paragraphs, dim) mean vector of each paragraph (stored float16).
@@ -168,6 +171,8 @@ def write_version(
         keep: How many versions to keep (at least 2: the live one and the one before).
         word_counts: ``len(text.split())`` of each sentence (saved as int32 for the
             reranker's length feature; None: not saved, readers count from the text).
+        release: Once written, ``bm25`` and ``paragraph_bm25`` read their postings from
+            the written files instead of memory (:meth:`BM25Index.save`).
 
     Returns:
         The folder of the new live version.
@@ -193,13 +198,14 @@ def write_version(
                 tmp, faiss, vectors=vectors, embeddings=embeddings, documents=documents, sentences=sentences,
                 bm25=bm25, paragraph_bm25=paragraph_bm25, paragraph_vectors=paragraph_vectors,
                 document_vectors=document_vectors, vocabulary=vocabulary, info=info, word_counts=word_counts,
+                release=release,
             )
             name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
             final = index_dir / name
             os.rename(tmp, final)
-        except (OSError, RuntimeError) as exc:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)  # a half-written version must not keep the disk full
-            clear = storage_error(exc, index_dir)
+            clear = storage_error(exc, index_dir) if isinstance(exc, (OSError, RuntimeError)) else None
             if clear is None:
                 raise
             raise clear from None
@@ -216,9 +222,11 @@ def write_version(
 def _write_files(tmp: Path, faiss: Any, *, vectors: Any, embeddings: np.ndarray | None, documents: Sequence[Document],
                  sentences: np.ndarray, bm25: BM25Index, paragraph_bm25: BM25Index, paragraph_vectors: np.ndarray,
                  document_vectors: np.ndarray, vocabulary: dict[str, list[str]], info: dict[str, Any],
-                 word_counts: np.ndarray | None = None) -> datetime:
-    """Write every file of a version into ``tmp`` and fsync it; returns its creation time."""
-    faiss.write_index(vectors, str(tmp / VECTORS))
+                 word_counts: np.ndarray | None = None, release: bool = False) -> datetime:
+    """Write every file of a version into ``tmp`` and fsync it; returns its creation time.
+
+    The FAISS index last: when ``vectors`` is a function, it is called once the rest is written.
+    """
     if embeddings is not None:
         _save_npy_as(tmp / EMBEDDINGS, embeddings, np.float16)
     _write_documents(tmp, documents)
@@ -226,13 +234,14 @@ def _write_files(tmp: Path, faiss: Any, *, vectors: Any, embeddings: np.ndarray 
     if word_counts is not None:
         _save_npy(tmp / SENTENCE_WORDS, word_counts)
     (tmp / BM25_DIR).mkdir()
-    bm25.save(tmp / BM25_DIR)
+    bm25.save(tmp / BM25_DIR, release=release)
     (tmp / PARAGRAPH_BM25_DIR).mkdir()
-    paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR)
+    paragraph_bm25.save(tmp / PARAGRAPH_BM25_DIR, release=release)
     _save_npy(tmp / PARAGRAPH_VECTORS, np.asarray(paragraph_vectors, dtype=np.float16))
     _save_npy(tmp / DOCUMENT_VECTORS, np.asarray(document_vectors, dtype=np.float16))
     with open(tmp / VOCABULARY, "w", encoding="utf-8") as handle:
         json.dump(vocabulary, handle, ensure_ascii=False, separators=(",", ":"))
+    faiss.write_index(vectors() if callable(vectors) else vectors, str(tmp / VECTORS))
     created = datetime.now(timezone.utc)
     paragraphs = int(np.asarray(paragraph_vectors).shape[0])
     manifest = {
