@@ -197,11 +197,11 @@ def test_only_a_one_sentence_first_paragraph_counts_as_a_headline(tmp_path, fake
 
 
 def test_sentence_texts_read_at_once_equal_each_read_alone(tmp_path, fake_embedder, monkeypatch) -> None:
-    from citeqa.store import read
+    from citeqa.store import documents
 
     long_text = " ".join(f"Sentence number {i} mentions Gäncä." for i in range(40))
     index = _index_of(tmp_path, fake_embedder, {"plain.txt": "Plain words here. Second sentence follows.\n", "accents.txt": "Erdoğan visited Baku. Şuşa was declared. Then ships came.\n", "long.txt": long_text + "\n"})
-    monkeypatch.setattr(read, "SLICE_DECODE_BYTES", 200)  # long.txt goes through the decoded-document cache
+    monkeypatch.setattr(documents, "SLICE_DECODE_BYTES", 200)  # long.txt goes through the decoded-document cache
     store = index.ranker.store
     rows = np.array([*range(len(index)), 0, len(index) - 1, 3], dtype=np.int64)  # repeats too
     assert store.texts(rows) == [index.ranker.text(int(r)) for r in rows]

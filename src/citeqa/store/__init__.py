@@ -23,8 +23,8 @@ from .format import (
     manifest_digest,
     rebuild_hint,
 )
+from .documents import DocumentTable
 from .read import (
-    DocumentTable,
     StoredIndex,
     load_version,
     pointer_mtime,
