@@ -34,7 +34,6 @@ from .features import (
     CandidateContext,
     loose_coverages,
     presence_coverages,
-    weighted_coverage,
     window_presence,
 )
 
@@ -157,11 +156,11 @@ class CandidateRetriever:
             loose = presence_coverages(tokens, presence.loose[:m], self._idf)
         else:
             text_tokens = [tokenize(t) for t in texts]
-            coverage = np.array([weighted_coverage(query_tokens, toks, self._idf) for toks in text_tokens])
-            loose = loose_coverages(query_tokens, text_tokens, self._idf)
             tokens = list(dict.fromkeys(query_tokens))
             before_tokens = [tokenize(t) for t in self.store.texts(before_rows)] if m else []
             exact = _exact_presence(tokens, text_tokens + before_tokens)
+            coverage = presence_coverages(tokens, exact[:m], self._idf)  # = weighted_coverage of each text
+            loose = loose_coverages(query_tokens, text_tokens, self._idf)
         earlier = [exact[m * k : m * (k + 1)] for k in range(1, WINDOW_BEFORE + 1)]
         window = presence_coverages(tokens, window_presence(exact[:m], earlier, list(same)), self._idf)
         kind = question_type(asked)
