@@ -336,7 +336,6 @@ def worker_ceiling(params: dict[str, Any]) -> dict[str, Any]:
     thread (one MatMulInteger the size of a batch's feed-forward layer, best of 5), and the
     sentences/s it allows on every core if the linear layers ran at that rate and nothing else
     (attention, layer norms, GELU, quantizing activations) cost anything."""
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
     from tokenizers import Tokenizer
