@@ -5,9 +5,10 @@ Usage (from the repository root):
         [--news DIR] [--gold FILE] [--cache DIR] [--write] [--no-ablation] [--skip NAME ...]
 
 Observations (every question asked through the product, cached): :mod:`citeqa.eval.observe`.
-Models, the policy choice (fit halves only) and the tables: :mod:`citeqa.eval.honest`.
-``--write`` ships the combined model with the chosen policy's threshold to
-``src/citeqa/data/answerability.json``.
+Models and the tables: :mod:`citeqa.eval.honest`; the policy, chosen on the fit halves and
+gated on the report halves: :mod:`citeqa.eval.policy`. ``--write`` saves the combined model to
+``src/citeqa/data/answerability.json`` with the fit-half choice's threshold, the gate's figures
+and ``info["policy"]``: the choice if it passed the gate, "rules" otherwise (no hand edit).
 """
 
 from __future__ import annotations

@@ -84,13 +84,28 @@ def test_missing_words_and_names_around_the_first_sentence(tiny_index):
 
 
 def test_the_shipped_model_reads_every_feature_and_names_its_policy():
-    from citeqa.answer.abstain import POLICIES, POLICY
+    from citeqa.answer.abstain import POLICIES, shipped_policy
 
     model = ans.shipped_model()
     assert set(model.features) <= set(ans.FEATURES)
     assert 0.0 < model.threshold < 1.0
-    assert model.info.get("policy", POLICY) == POLICY and POLICY in POLICIES
+    assert model.info["policy"] in POLICIES and shipped_policy() == model.info["policy"]
     assert "fit halves" in model.info["fitted_on"]
+    # the script records why: the fit-half choice, and the report-half gate it had to pass
+    gate = model.info["policy_gate"]
+    assert gate["passed"] == (model.info["policy"] != "rules") and model.info["policy_fit_choice"] in POLICIES
+    assert set(gate["false_abstention"]) >= {"squad11", "squad2", "news", "gold"}
+
+
+def test_the_policy_comes_from_the_model_it_ships_with():
+    from citeqa.answer.abstain import POLICY, shipped_policy
+
+    model = ans.shipped_model()
+    assert shipped_policy(model.with_threshold(0.2, policy="model")) == "model"
+    bare = ans.AnswerabilityModel(model.features, model.mean, model.scale, model.coef, model.intercept, 0.2, {})
+    assert shipped_policy(bare) == POLICY == "rules"
+    with pytest.raises(InvalidArgumentError, match="'always'"):
+        shipped_policy(model.with_threshold(0.2, policy="always"))
 
 
 def test_answer_carries_a_confidence_that_separates_on_from_off_topic(tiny_index):
@@ -109,3 +124,15 @@ def test_confidence_words_and_range():
     with pytest.raises(ValueError, match="got -0.1"):
         Answer(text="x", confidence=-0.1)
     assert Answer(text="x").to_dict()["confidence"] is None
+
+
+def test_without_a_policy_the_decision_follows_the_one_its_model_ships_with(tiny_index):
+    from citeqa.answer.abstain import abstain_decision
+
+    question = "How long is the Rhine?"
+    ranking = tiny_index.rank(question, 10, question=question)
+    strict = ans.shipped_model().with_threshold(1.0, policy="model")  # every confidence is below 1: abstain
+    decided = abstain_decision(question, ranking, tiny_index.ranker, tiny_index.vocabulary, question=question, model=strict)
+    assert decided.abstain and not decided.rules_abstain
+    relaxed = strict.with_threshold(1.0, policy="rules")
+    assert not abstain_decision(question, ranking, tiny_index.ranker, tiny_index.vocabulary, question=question, model=relaxed).abstain

@@ -31,12 +31,24 @@ ABSTAIN_DEFAULTS = {"hard_floor": 0.05, "soft_floor": 0.30, "min_coverage": 0.10
 #: confidence is below the model's threshold) or "rules_or_model" (either abstains).
 POLICIES = ("rules", "model", "rules_or_model")
 
-#: The shipped policy. On the fit halves "model" won (67.0% of negatives abstained against
-#: 42.6% for "rules", each within 5% false abstention), but on the report halves it failed
-#: the release gate: it abstained on 7.7% (news) to 12.4% (gold) of questions whose [1] was
-#: right, where the rules abstain on 0-2.3% (README, "Honest abstention"). So the rules decide,
-#: and the fitted confidence is reported beside every answer (``Answer.confidence``).
+#: The policy when the shipped model names none. ``benchmarks/answerability.py --write``
+#: records the shipped one in ``data/answerability.json`` (``info["policy"]``): the choice
+#: made on the fit halves if it passed the release gate on the report halves, the rules
+#: otherwise (:mod:`citeqa.eval.policy`; README, "Honest abstention").
 POLICY = "rules"
+
+
+def shipped_policy(model: AnswerabilityModel | None = None) -> str:
+    """The policy ``model`` (default: the shipped one) was shipped with, :data:`POLICY` when it names none.
+
+    Raises:
+        InvalidArgumentError: it names a policy not in :data:`POLICIES`.
+    """
+    model = shipped_model() if model is None else model
+    policy = str(model.info.get("policy", POLICY))
+    if policy not in POLICIES:
+        raise InvalidArgumentError(f"the answerability model names policy {policy!r}, not one of {', '.join(POLICIES)}; refit it with benchmarks/answerability.py --write")
+    return policy
 
 
 def should_abstain(
@@ -49,7 +61,7 @@ def should_abstain(
 ) -> bool:
     """Abstain when nothing in the documents is close enough to the query.
 
-    These are the *hand rules*, which decide under the shipped policy (:data:`POLICY`); the
+    These are the *hand rules*, which decide under the policy "rules" (:func:`shipped_policy`); the
     fitted confidence (:mod:`citeqa.answer.confidence`) is reported beside them. Each rule here was kept
     because switching it off lowers the negatives abstained on the report halves of at
     least two datasets (``citeqa eval``, rule ablation). The floors were first set on the
@@ -161,12 +173,13 @@ def abstain_decision(
         thresholds: Abstention thresholds (default: the reranker JSON's).
         question: The question as asked, whose question word gives the answer type
             (default: ``query``).
-        policy: One of :data:`POLICIES` (default :data:`POLICY`).
+        policy: One of :data:`POLICIES` (default: the one ``model`` was shipped with,
+            :func:`shipped_policy`).
         model: The answerability model (default: the shipped one).
         with_confidence: False skips the confidence (reported as 0.0) under policy
             "rules" (evaluation replays of the rules alone).
     """
-    policy = POLICY if policy is None else policy
+    policy = shipped_policy(model) if policy is None else policy
     if policy not in POLICIES:
         raise InvalidArgumentError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     thresholds = ranker.model.abstain if thresholds is None else thresholds

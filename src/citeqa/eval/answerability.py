@@ -7,7 +7,9 @@ evaluation datasets (:mod:`citeqa.eval.corpora`) and checks it:
 * :func:`fit_logistic` fits an L2-regularised logistic regression (Newton's method,
   plain numpy) on standardized features; :func:`fit_model` wraps it into an
   :class:`~citeqa.answer.confidence.AnswerabilityModel`.
-* :func:`expected_calibration_error` and :func:`pick_threshold` check and use it.
+* :func:`expected_calibration_error` and :func:`pick_threshold` check and use it;
+  :func:`upper_bound` (Clopper-Pearson) and :func:`certified_threshold` pick a threshold
+  whose false abstention holds on documents it was not set on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..search.cross import sigmoid
 __all__ = [
     "FEATURES",
     "AnswerabilityModel",
+    "certified_threshold",
     "expected_calibration_error",
     "feature_vector",
     "fit_logistic",
@@ -37,6 +40,7 @@ __all__ = [
     "pick_threshold",
     "question_features",
     "threshold_for",
+    "upper_bound",
 ]
 
 
@@ -165,3 +169,93 @@ def pick_threshold(groups: Mapping[str, Sequence[float]], max_false: float = 0.0
     if not groups:
         raise InvalidArgumentError("no groups to pick a threshold from")
     return min(threshold_for(c, max_false) for c in groups.values())
+
+
+# ---------------------------------------------------------------------- a threshold that holds on new documents
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), summed in log space (exact for the n of a fit half)."""
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 1.0 if k >= n else 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q for i in range(k + 1)]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def upper_bound(k: int, n: int, level: float = 0.95) -> float:
+    """One-sided Clopper-Pearson upper confidence bound of a rate seen as ``k`` of ``n``.
+
+    The rate ``u`` at which seeing ``k`` or fewer has probability ``1 - level``: with
+    ``level`` 0.95, 0 of 60 gives 0.049 and 1 of 60 gives 0.077.
+
+    Raises:
+        InvalidArgumentError: ``n`` < 1, ``k`` outside ``0..n`` or ``level`` outside (0, 1).
+    """
+    if n < 1 or not 0 <= k <= n:
+        raise InvalidArgumentError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    if not 0.0 < level < 1.0:
+        raise InvalidArgumentError(f"level must be in (0, 1), got {level}")
+    if k == n:
+        return 1.0
+    low, high = k / n, 1.0
+    for _ in range(60):  # P(X <= k) falls as the rate grows: bisect for 1 - level
+        middle = (low + high) / 2
+        if _binomial_cdf(k, n, middle) > 1.0 - level:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def certified_threshold(
+    groups: Mapping[str, tuple[Sequence[float], Sequence[bool]]], max_false: float = 0.05, level: float | None = 0.95
+) -> float:
+    """The highest threshold whose false abstention is certified on every group.
+
+    Args:
+        groups: Per dataset, for its answerable questions whose [1] is right: their
+            confidences and whether the rules already abstain on them (a policy "rules or
+            confidence < t" abstains on ``rules | (confidence < t)``; pass all False for
+            the model alone).
+        max_false: The false-abstention rate to certify.
+        level: Confidence of the one-sided :func:`upper_bound`; None holds every group
+            to its rate seen ``k / n`` <= ``max_false`` instead (no margin).
+
+    Certified: the upper bound of ``k`` abstained of ``n`` is <= ``max_false``. A group too
+    small to certify even the rules alone (their bound is above ``max_false``: 1 of 60 gives
+    0.077) cannot certify anything; it is held to its rate ``k / n`` <= ``max_false``
+    instead. Returns 0.0 when no threshold above 0 qualifies. A threshold set at exactly
+    ``max_false`` on the data lands above it on new documents about half the time; the
+    bound keeps a margin that shrinks as the groups grow.
+    """
+    if not groups:
+        raise InvalidArgumentError("no groups to pick a threshold from")
+    checks = []
+    for name, (confidences, rules) in groups.items():
+        c = np.asarray(confidences, dtype=np.float64).ravel()
+        r = np.asarray(rules, dtype=bool).ravel()
+        if c.shape != r.shape or c.size == 0:
+            raise InvalidArgumentError(f"group {name!r}: need as many rule flags as confidences, at least one; got {c.size} and {r.size}")
+        certify = level is not None and upper_bound(int(r.sum()), c.size, level) <= max_false
+        checks.append((c, r, certify))
+
+    def holds(t: float) -> bool:
+        for c, r, certify in checks:
+            k = int(np.sum(r | (c < t)))
+            if (upper_bound(k, c.size, level) if certify and level is not None else k / c.size) > max_false:
+                return False
+        return True
+
+    candidates = sorted({0.0, *(float(v) for c, _, _ in checks for v in c)})
+    best, low, high = 0.0, 0, len(candidates) - 1
+    while low <= high:  # false abstention grows with the threshold
+        middle = (low + high) // 2
+        if holds(candidates[middle]):
+            best, low = candidates[middle], middle + 1
+        else:
+            high = middle - 1
+    return best

@@ -5,8 +5,9 @@ and on news only (the cross-domain table), a one-feature cosine reference, and t
 combined features with the label "the question is answerable" for comparison. Each
 abstains below the threshold that keeps false abstention (answerable questions whose [1]
 is right) at or below 5% on each of its fit datasets. The abstention *policy* (rules,
-model, rules or model) is chosen on fit halves only (:func:`choose_policy`), and the
-hand rules are ablated one by one on the report halves (:func:`ablation_table`).
+model, rules or model) is chosen on fit halves only and gated on report halves
+(:mod:`citeqa.eval.policy`), and the hand rules are ablated one by one on the report
+halves (:func:`ablation_table`).
 Observations come from :mod:`citeqa.eval.observe`.
 """
 
@@ -27,8 +28,8 @@ from ..answer.confidence import AnswerabilityModel, shipped_model
 from . import answerability as ans
 from . import corpora
 from .observe import Obs
+from .policy import MAX_FALSE, matrix, policy_decisions, ship
 
-MAX_FALSE = 0.05
 DATASETS = ("squad11", "squad2", "news", "gold")
 
 
@@ -43,12 +44,6 @@ FAMILIES = {
     "cosine-only": (("squad11", "squad2", "news"), ("best_dense",), "right1"),
     "comb-answ": (("squad11", "squad2", "news"), ans.FEATURES, "answerable"),
 }
-
-
-def matrix(model: AnswerabilityModel, rows: Sequence[Obs]) -> np.ndarray:
-    """The feature columns ``model`` reads, for ``rows``."""
-    columns = [ans.FEATURES.index(f) for f in model.features]
-    return np.array([o.features for o in rows]).reshape(len(rows), -1)[:, columns]
 
 
 def fit_model(
@@ -98,9 +93,9 @@ def pct(flags: Sequence[bool]) -> str:
 def decisions(rows: Sequence[Obs], method: str, models: dict[str, AnswerabilityModel]) -> list[bool]:
     if method == "baseline":
         return [o.baseline for o in rows]
-    if method == "shipped":  # the combined model under the chosen policy
+    if method == "shipped":  # the combined model under the policy chosen on the fit halves (shipped if it passed the gate)
         model = models["shipped"]
-        return policy_decisions(rows, str(model.info.get("policy", abstain_module.POLICY)), model)
+        return policy_decisions(rows, str(model.info.get("policy_fit_choice", model.info.get("policy", abstain_module.POLICY))), model)
     model = models[method]
     return list(model.confidence(matrix(model, rows)) < model.threshold) if rows else []
 
@@ -125,7 +120,7 @@ def dataset_table(observations: Sequence[Obs], dataset: str, models: dict[str, A
     methods = ["baseline", *models]
     for method in methods:
         decided = dict(zip(map(id, rows), decisions(rows, method, models)))
-        line = f"{method:<11}"
+        line = f"{'fit choice' if method == 'shipped' else method:<11}"
         for k in negative_kinds:
             line += f" {pct([decided[id(o)] for o in rows if o.kind == k]):>15}"
         turns = answerable + follow
@@ -242,83 +237,6 @@ def ablation_table(observations: Sequence[Obs], log: Callable[[str], None]) -> l
 
 
 
-# ---------------------------------------------------------------------- the abstention policy
-
-
-def policy_decisions(rows: Sequence[Obs], policy: str, model: AnswerabilityModel, threshold: float | None = None) -> list[bool]:
-    """What ``policy`` ("rules", "model", "rules_or_model") decides for ``rows`` with ``model`` (at ``threshold``)."""
-    t = model.threshold if threshold is None else threshold
-    unsure = list(model.confidence(matrix(model, rows)) < t) if rows else []
-    if policy == "rules":
-        return [o.baseline for o in rows]
-    if policy == "model":
-        return [bool(u) for u in unsure]
-    return [bool(u) or o.baseline for u, o in zip(unsure, rows)]
-
-
-def _false_abstention(rows: Sequence[Obs], decided: Sequence[bool]) -> float:
-    right = [d for d, o in zip(decided, rows) if o.answerable and o.right1]
-    return sum(right) / len(right) if right else 0.0
-
-
-def _negatives_abstained(rows: Sequence[Obs], decided: Sequence[bool]) -> float:
-    negatives = [d for d, o in zip(decided, rows) if not o.answerable]
-    return sum(negatives) / len(negatives) if negatives else 0.0
-
-
-def policy_threshold(rows_by_dataset: dict[str, list[Obs]], policy: str, model: AnswerabilityModel, max_false: float = MAX_FALSE) -> float:
-    """The highest confidence threshold keeping ``policy``'s false abstention <= ``max_false`` on every dataset (0 when even 0 fails)."""
-    if policy == "rules":
-        return 0.0
-    candidates = sorted({0.0, *(float(c) for rows in rows_by_dataset.values() for c in model.confidence(matrix(model, rows)))})
-    best, low, high = 0.0, 0, len(candidates) - 1
-    while low <= high:  # false abstention grows with the threshold
-        middle = (low + high) // 2
-        t = candidates[middle]
-        if all(_false_abstention(rows, policy_decisions(rows, policy, model, t)) <= max_false for rows in rows_by_dataset.values()):
-            best, low = t, middle + 1
-        else:
-            high = middle - 1
-    return best
-
-
-#: The criterion, fixed before any report half was looked at.
-POLICY_CRITERION = (
-    "on FIT halves only: the highest mean share of negatives abstained over the fit datasets, among the policies "
-    "whose false abstention ([1]-right answerable questions abstained) is <= 5% on every fit half "
-    "(thresholds of 'model' and 'rules_or_model' set as high as that allows)"
-)
-
-
-def choose_policy(observations: Sequence[Obs], model: AnswerabilityModel, datasets: Sequence[str]) -> tuple[str, float, list[str]]:
-    """Pick the abstention policy on the fit halves of ``datasets`` (:data:`POLICY_CRITERION`).
-
-    Returns:
-        The policy, its threshold, and the table of what every policy did on the fit halves.
-    """
-    by_dataset = {d: [o for o in observations if o.dataset == d and o.half == corpora.FIT] for d in datasets}
-    by_dataset = {d: rows for d, rows in by_dataset.items() if rows}
-    lines = [f"Abstention policy, chosen {POLICY_CRITERION}", f"{'policy':<15} {'thr':>5}" + "".join(f" {d + ' neg':>12} {d + ' FA':>10}" for d in by_dataset) + f" {'mean neg':>9} {'ok':>3}"]
-    best: tuple[float, str, float] | None = None
-    for policy in ("rules", "model", "rules_or_model"):
-        t = policy_threshold(by_dataset, policy, model)
-        line = f"{policy:<15} {t:5.3f}"
-        shares, fine = [], True
-        for rows in by_dataset.values():
-            decided = policy_decisions(rows, policy, model, t)
-            fa, neg = _false_abstention(rows, decided), _negatives_abstained(rows, decided)
-            shares.append(neg)
-            fine = fine and fa <= MAX_FALSE
-            line += f" {neg:12.1%} {fa:10.1%}"
-        mean = float(np.mean(shares)) if shares else 0.0
-        lines.append(line + f" {mean:9.1%} {'yes' if fine else 'no':>3}")
-        if fine and (best is None or mean > best[0]):
-            best = (mean, policy, t)
-    chosen = best if best is not None else (0.0, "rules", 0.0)
-    lines.append(f"chosen: {chosen[1]} (threshold {chosen[2]:.3f})")
-    return chosen[1], chosen[2], lines
-
-
 # ---------------------------------------------------------------------- everything
 
 
@@ -329,7 +247,8 @@ def report(
 
     Returns:
         The lines, and the models; ``models["shipped"]`` is the combined model with the
-        chosen policy's threshold and ``info["policy"]`` (what ``--write`` ships).
+        fit-half choice's threshold, ``info["policy"]`` the choice if it passed the report-half
+        gate and "rules" otherwise (what ``--write`` ships; :func:`citeqa.eval.policy.ship`).
     """
     present = {o.dataset for o in observations if o.half == corpora.FIT}
     models = {
@@ -341,8 +260,8 @@ def report(
     out += [f"  {c.name}: report documents {c.documents_in('report')}" for c in corpora_used]
     out.append("")
     if "combined" in models:
-        policy, threshold, lines = choose_policy(observations, models["combined"], sorted(present))
-        models["shipped"] = models["combined"].with_threshold(threshold, policy=policy, policy_rule=POLICY_CRITERION)
+        reported = [d for d in DATASETS if any(o.dataset == d and o.half == corpora.REPORT for o in observations)]
+        models["shipped"], lines = ship(observations, models["combined"], sorted(present), reported)
         out += lines + [""]
     else:
         models["shipped"] = shipped_model()
