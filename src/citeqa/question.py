@@ -404,6 +404,27 @@ def has_answer_type(question: str, text: str) -> bool:
     return False
 
 
+#: Question kinds whose answer type has a stricter reading (:func:`answer_type_level` 2):
+#: a place for "where", a quantity of the asked thing or unit for "how many/much/long".
+STRICT_KINDS = ("where", "count")
+
+
+def answer_type_level(question: str, text: str) -> int:
+    """How well ``text`` holds the kind of words ``question`` asks for: 0, 1 or 2.
+
+    0: nothing of the asked kind (or the question asks for none); 1: a span of it
+    (:func:`has_answer_type`: any new name for "where", any number for "how many");
+    2: for the :data:`STRICT_KINDS` only, a span that also fits by the sentence's
+    grammar (:func:`shown_answer_spans`: a name standing as a place, "in Lachin"; a
+    quantity of the asked thing, or with a unit of the asked measure). A capitalized name
+    or a number is in most sentences, so level 1 alone barely tells the right one apart.
+    """
+    if not has_answer_type(question, text):
+        return 0
+    kind = _asking(question)[0]
+    return 2 if kind in STRICT_KINDS and shown_answer_spans(question, text) else 1
+
+
 # ---------------------------------------------------------------- spans shown to the reader
 #
 # :func:`answer_spans` is lenient on purpose: the reranker uses "does this sentence hold
