@@ -208,3 +208,32 @@ def test_answer_type_level_is_two_only_for_a_place_or_a_quantity_of_the_asked_th
     assert answer_type_level(question, text) == level
     assert (level > 0) == has_answer_type(question, text)
 
+
+
+def test_answer_type_level_reads_the_spans_shown_to_the_reader() -> None:
+    from citeqa.question import (
+        STRICT_KINDS,
+        answer_spans,
+        answer_type_level,
+        question_type,
+        shown_answer_spans,
+    )
+
+    texts = [
+        "The exercise began on 10 November 2020 in Lachin, Azerbaijan.",
+        "The Navy sent 44 ships and $5 million to the Black Sea.",
+        "It lasted six weeks and covered 1,230 kilometres.",
+        "The city of Baku hosted them at the Heydar Aliyev Centre.",
+        "Turkey and Azerbaijan signed the Shusha Declaration.",
+        "He was 45 years old when Turkey joined NATO in 1952.",
+        "Erdoğan visited Şuşa 20 times; the Türk Silahlı Kuvvetleri sent 300 soldiers to Gəncə.",
+    ]
+    questions = [
+        "Where was the exercise held?", "Where did the Navy send ships?", "How many ships did the Navy send?",
+        "How much money was sent?", "How long did it last?", "How old was he?", "How many soldiers were sent?",
+        "Who hosted them?", "When did Turkey join NATO?", "What did they sign?",
+    ]
+    for question in questions:
+        for text in texts:
+            expected = 0 if not answer_spans(question, text) else 2 if question_type(question) in STRICT_KINDS and shown_answer_spans(question, text) else 1
+            assert answer_type_level(question, text) == expected, (question, text)

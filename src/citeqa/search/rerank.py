@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .features import FEATURES, STRICT_FEATURES, TYPED_KINDS, CandidateContext, feature_matrix
+from .features import (
+    FEATURES,
+    STRICT_FEATURES,
+    TYPED_KINDS,
+    CandidateContext,
+    feature_matrix,
+)
 from .fusion import Ranking
 
 
