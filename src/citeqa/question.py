@@ -500,20 +500,22 @@ def _word_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), fold(m.group()).replace("'", "")) for m in _WORD.finditer(text)]
 
 
-def _asked_thing(question: str) -> tuple[set[str], str]:
+@lru_cache(maxsize=64)
+def _asked_thing(question: str) -> tuple[frozenset[str], str]:
     """What a count question counts: the stems of the nouns after "how many/much" ("flour"),
-    and the measure word ("much", "long", "cost"...)."""
+    and the measure word ("much", "long", "cost"...); parsed once per question (the
+    reranker asks it of many sentences)."""
     match = _HOW.search(question)
     if match is None:
         measure = next((w for w in ("cost", "price") if w in words(question)), "")
-        return set(), measure
+        return frozenset(), measure
     measure = match.group(1).lower()
     thing: list[str] = []
     for word in words(match.group(2)):
         if word in STOPWORDS:
             break
         thing.append(word)
-    return set(tokenize(" ".join(thing))), measure
+    return frozenset(tokenize(" ".join(thing))), measure
 
 
 def _count_spans(question: str, text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
