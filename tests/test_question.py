@@ -174,3 +174,66 @@ def test_the_first_letter_lookahead_of_dates_and_numbers_drops_no_match(name) ->
             assert [m.span() for m in twin(fast).finditer(text)] == [m.span() for m in twin(plain).finditer(text)], text
     found = [m.group() for text in texts for m in fast.finditer(text)]
     assert len(found) >= 15, found  # the texts do exercise the alternatives
+
+
+# The stricter answer type (answer_type_level 2), on sentences of the SQuAD 1.1 and news-dev
+# fit halves: a name or a number is in most sentences (level 1), so only a place ("at Levi's
+# Stadium", "in Seattle") or a quantity of the asked thing ("500 ... planes") tells the sentence
+# that answers apart from the one that merely names things.
+_SUPER_BOWL_PLACE = "The game was played on February 7, 2016, at Levi's Stadium in the San Francisco Bay Area at Santa Clara, California."
+_SUPER_BOWL_NAMES = "Super Bowl 50 was an American football game to determine the champion of the National Football League (NFL) for the 2015 season."
+_BOEING_PLACE = 'The company offically "rolled-out" the new 777 in Seattle at 2200 GMT.'
+_BOEING_COUNT = "Boeing said it expected to sell about 500 of its 777-200LR planes over the next 20 years."
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "level"),
+    [
+        ("Where did Super Bowl 50 take place?", _SUPER_BOWL_PLACE, 2),  # SQuAD 1.1
+        ("Where did Super Bowl 50 take place?", _SUPER_BOWL_NAMES, 1),  # names, none a place
+        ("Where was the new 777 rolled out?", _BOEING_PLACE, 2),  # news dev
+        ("Where was the new 777 rolled out?", _BOEING_COUNT, 1),
+        ("Where was the new 777 rolled out?", "It was rolled out at night.", 0),
+        ("How many planes does Boeing expect to sell?", _BOEING_COUNT, 2),  # a quantity of planes
+        ("How many planes does Boeing expect to sell?", _BOEING_PLACE, 1),  # a number, of no planes
+        ("How many games did the Broncos win?", "The Broncos finished the regular season with a 12–4 record.", 1),
+        ("When was Super Bowl 50 played?", _SUPER_BOWL_PLACE, 1),  # no stricter type for dates
+        ("Who won Super Bowl 50?", _SUPER_BOWL_NAMES, 1),  # nor for names
+        ("What was the game called?", _SUPER_BOWL_PLACE, 0),  # no type asked
+    ],
+)
+def test_answer_type_level_is_two_only_for_a_place_or_a_quantity_of_the_asked_thing(question, text, level) -> None:
+    from citeqa.question import answer_type_level, has_answer_type
+
+    assert answer_type_level(question, text) == level
+    assert (level > 0) == has_answer_type(question, text)
+
+
+
+def test_answer_type_level_reads_the_spans_shown_to_the_reader() -> None:
+    from citeqa.question import (
+        STRICT_KINDS,
+        answer_spans,
+        answer_type_level,
+        question_type,
+        shown_answer_spans,
+    )
+
+    texts = [
+        "The exercise began on 10 November 2020 in Lachin, Azerbaijan.",
+        "The Navy sent 44 ships and $5 million to the Black Sea.",
+        "It lasted six weeks and covered 1,230 kilometres.",
+        "The city of Baku hosted them at the Heydar Aliyev Centre.",
+        "Turkey and Azerbaijan signed the Shusha Declaration.",
+        "He was 45 years old when Turkey joined NATO in 1952.",
+        "Erdoğan visited Şuşa 20 times; the Türk Silahlı Kuvvetleri sent 300 soldiers to Gəncə.",
+    ]
+    questions = [
+        "Where was the exercise held?", "Where did the Navy send ships?", "How many ships did the Navy send?",
+        "How much money was sent?", "How long did it last?", "How old was he?", "How many soldiers were sent?",
+        "Who hosted them?", "When did Turkey join NATO?", "What did they sign?",
+    ]
+    for question in questions:
+        for text in texts:
+            expected = 0 if not answer_spans(question, text) else 2 if question_type(question) in STRICT_KINDS and shown_answer_spans(question, text) else 1
+            assert answer_type_level(question, text) == expected, (question, text)

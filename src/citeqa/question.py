@@ -373,16 +373,22 @@ def has_answer_type(question: str, text: str) -> bool:
     sorting and merging the spans and stops reading names or numbers at the first one
     that does not merely restate the question (what ``answer_spans`` keeps).
     """
+    return next(_typed_spans(question, text), None) is not None
+
+
+def _typed_spans(question: str, text: str) -> Iterator[tuple[int, int]]:
+    """The spans :func:`answer_spans` keeps, found lazily, unsorted and unmerged (ASCII
+    twins on plain text; dates read only once a name or number needs them)."""
     kind, measure, asked = _asking(question)
     if kind is None:
-        return False
+        return
     expression = _EXPRESSIONS[_plain(text)]
     # the dates a name or number must not be part of: found at the first name or number
     # (the date expression is the costliest one; many texts have no number at all)
     dates: list[tuple[int, int]] | None = None
     if kind == "when":
         if not _may_hold_date(text):
-            return False
+            return
         found: Iterable[tuple[int, int]] = (m.span() for m in expression["date"].finditer(text))
         dates = []
     elif kind != "count":
@@ -400,8 +406,47 @@ def has_answer_type(question: str, text: str) -> bool:
             continue
         own = [w for w in words(text[start:end]) if w not in STOPWORDS]
         if own and not all(w in asked for w in own):
-            return True
-    return False
+            yield start, end
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans, overlapping ones joined (as :func:`answer_spans` returns them)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+#: Question kinds whose answer type has a stricter reading (:func:`answer_type_level` 2):
+#: a place for "where", a quantity of the asked thing or unit for "how many/much/long".
+STRICT_KINDS = ("where", "count")
+
+
+def answer_type_level(question: str, text: str) -> int:
+    """How well ``text`` holds the kind of words ``question`` asks for: 0, 1 or 2.
+
+    0: nothing of the asked kind (or the question asks for none); 1: a span of it
+    (:func:`has_answer_type`: any new name for "where", any number for "how many");
+    2: for the :data:`STRICT_KINDS` only, a span that also fits by the sentence's
+    grammar (``bool(shown_answer_spans(...))``: a name standing as a place, "in Lachin"; a
+    quantity of the asked thing, or with a unit of the asked measure). A capitalized name
+    or a number is in most sentences, so level 1 alone barely tells the right one apart.
+    Reads the spans once, and for "where" stops at the first place (a place in
+    apposition, "in Lachin, Azerbaijan", always follows one after a preposition).
+    """
+    spans = _typed_spans(question, text)
+    first = next(spans, None)
+    if first is None:
+        return 0
+    kind = _asking(question)[0]
+    if kind == "where":
+        return 2 if any(_after_locative(text, start) for start, _ in itertools.chain([first], spans)) else 1
+    if kind == "count":
+        return 2 if _count_spans(question, text, _merged(itertools.chain([first], spans))) else 1
+    return 1
 
 
 # ---------------------------------------------------------------- spans shown to the reader
@@ -444,25 +489,33 @@ _CURRENCY = re.compile(r"[$€£¥₺₼]|\b(?:USD|EUR|GBP|TRY|AZN)\b")
 _THING_WINDOW = 4
 
 
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
 def _word_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, folded word) for each word of ``text``."""
-    return [(m.start(), m.end(), fold(m.group()).replace("'", "")) for m in re.finditer(r"[^\W_]+(?:['’][^\W_]+)*", text)]
+    """(start, end, folded word) for each word of ``text`` (ASCII text: folding is lower-casing,
+    done once for the whole text; the offsets are the same)."""
+    if text.isascii():
+        return [(m.start(), m.end(), m.group().replace("'", "")) for m in _WORD.finditer(text.lower())]
+    return [(m.start(), m.end(), fold(m.group()).replace("'", "")) for m in _WORD.finditer(text)]
 
 
-def _asked_thing(question: str) -> tuple[set[str], str]:
+@lru_cache(maxsize=64)
+def _asked_thing(question: str) -> tuple[frozenset[str], str]:
     """What a count question counts: the stems of the nouns after "how many/much" ("flour"),
-    and the measure word ("much", "long", "cost"...)."""
+    and the measure word ("much", "long", "cost"...); parsed once per question (the
+    reranker asks it of many sentences)."""
     match = _HOW.search(question)
     if match is None:
         measure = next((w for w in ("cost", "price") if w in words(question)), "")
-        return set(), measure
+        return frozenset(), measure
     measure = match.group(1).lower()
     thing: list[str] = []
     for word in words(match.group(2)):
         if word in STOPWORDS:
             break
         thing.append(word)
-    return set(tokenize(" ".join(thing))), measure
+    return frozenset(tokenize(" ".join(thing))), measure
 
 
 def _count_spans(question: str, text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -496,13 +549,18 @@ def _place_spans(text: str, names: list[tuple[int, int]]) -> list[tuple[int, int
     in apposition to such a place ("in Lachin, Azerbaijan")."""
     kept: list[tuple[int, int]] = []
     for start, end in names:
-        before = words(text[max(0, start - 40) : start])
-        if before and before[-1] == "the":
-            before = before[:-1]
         after_place = bool(kept) and text[kept[-1][1] : start].strip() == ","
-        if after_place or (before and before[-1] in _LOCATIVE):
+        if after_place or _after_locative(text, start):
             kept.append((start, end))
     return kept
+
+
+def _after_locative(text: str, start: int) -> bool:
+    """True when the word before ``start`` (skipping a "the") is a locative preposition ("in", "at", "near" ...)."""
+    before = words(text[max(0, start - 40) : start])
+    if before and before[-1] == "the":
+        before = before[:-1]
+    return bool(before) and before[-1] in _LOCATIVE
 
 
 def shown_answer_spans(question: str, text: str) -> tuple[tuple[int, int], ...]:

@@ -83,6 +83,22 @@ def test_answer_type_gets_a_column_for_the_question_kind_only() -> None:
     assert x[:, FEATURES.index("loose_coverage")].tolist() == [0.3, 0.1]
 
 
+@pytest.mark.parametrize(("kind", "strict"), [("where", "answer_place"), ("count", "answer_quantity"), ("who", None), ("when", None)])
+def test_the_stricter_answer_type_sets_its_own_column_for_its_kind_only(kind, strict) -> None:
+    zeros = np.zeros(3)
+    ctx = CandidateContext(
+        dense=np.array([0.5, 0.4, 0.3]), lexical=zeros, paragraph_lexical=zeros, paragraph_dense=zeros,
+        neighbour_dense=zeros, document_dense=zeros, title_dense=zeros, coverage=zeros,
+        answer_type=np.array([0.0, 1.0, 2.0]), length=zeros, question_kind=kind,
+    )
+    x = feature_matrix(ctx)
+    # levels 1 and 2 both hold the asked type: the old columns read 1 for both
+    assert x[:, FEATURES.index("answer_type")].tolist() == [0.0, 1.0, 1.0]
+    assert x[:, FEATURES.index(f"answer_{kind}")].tolist() == [0.0, 1.0, 1.0]
+    for name in ("answer_place", "answer_quantity"):
+        assert x[:, FEATURES.index(name)].tolist() == ([0.0, 0.0, 1.0] if name == strict else [0.0, 0.0, 0.0])
+
+
 def _mlp(hidden: dict[str, list[float]], output: list[float], bias: list[float] | None = None) -> dict:
     names = list(hidden)
     return {

@@ -109,6 +109,14 @@ def test_missing_answer_type_abstains_even_when_similar() -> None:
     assert should_abstain(0.8, 1.0, t, answer_type_found=True) is False
 
 
+def _levels(rng: np.random.Generator, m: int, kind: str, share: float) -> np.ndarray:
+    """Answer-type levels of ``m`` candidates: a ``share`` of them typed, half of those at level 2
+    for the kinds with a stricter type ("where", "count"; :func:`citeqa.question.answer_type_level`)."""
+    typed = rng.random(m) < share
+    strict = typed & (rng.random(m) < 0.5) & (kind in ("where", "count"))
+    return typed.astype(float) + strict
+
+
 @pytest.mark.parametrize("kind", ["when", "who", "count", "where"])
 def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind: str, monkeypatch) -> None:
     from dataclasses import replace
@@ -129,7 +137,7 @@ def test_answer_types_checked_lazily_give_the_full_top_k_with_fewer_checks(kind:
                      coverage=rng.random(m), length=rng.integers(5, 40, m), loose_coverage=rng.random(m)),
             question_kind=kind,
         )
-        truth = (rng.random(m) < 0.4).astype(float)
+        truth = _levels(rng, m, kind, 0.4)
         ids = np.arange(1000, 1000 + m)
         full = rerank(ids, replace(ctx, answer_type=truth), model.weights, 10, mlp=model.mlp)
         for mode, tolerance in (("bounded", bounded), ("top k only", np.inf)):
@@ -166,7 +174,8 @@ def test_every_answer_type_checked_lazily_scores_exactly_as_the_full_computation
                  title_dense=dense * 0.6, coverage=rng.random(m), length=rng.integers(5, 40, m)),
         question_kind=kind,
     )
-    truth = (rng.random(m) < 0.5).astype(float)
+    truth = _levels(rng, m, kind, 0.5)
+    assert (truth == 2).any() == (kind in ("where", "count"))
     monkeypatch.setattr(module, "SOFTMAX_TOLERANCE", -1.0)  # never settled early: every candidate is checked
     lazy = rerank(np.arange(m), ctx, model.weights, m, mlp=model.layer, answer_type_of=lambda p: truth[p])
     full = rerank(np.arange(m), replace(ctx, answer_type=truth), model.weights, m, mlp=model.mlp)

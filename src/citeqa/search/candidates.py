@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..question import has_answer_type, question_type
+from ..question import answer_type_level, question_type
 from ..store.local import as_store, candidate_ids, sorted_unique, top_n
 from ..store.seam import LazySequence, SentenceStore, VectorSource, query_vector
 from ..text import tokenize
@@ -117,7 +117,8 @@ class CandidateRetriever:
 
         Returns:
             Candidate rows, their :class:`CandidateContext` (``answer_type`` all 0), and a
-            function from candidate positions to their answer-type values (0.0 or 1.0) that
+            function from candidate positions to their answer-type values (0.0, 1.0 or 2.0:
+            :func:`citeqa.question.answer_type_level`) that
             :func:`citeqa.search.rerank.rerank` calls for the candidates that could rank high.
             When the question asks for no answer type, 0 is every candidate's true value.
         """
@@ -190,7 +191,7 @@ class CandidateRetriever:
             if kind is None:
                 return np.zeros(len(positions))
             read = texts.many(positions) if isinstance(texts, LazySequence) else [texts[int(i)] for i in positions]
-            return np.array([1.0 if has_answer_type(asked, text) else 0.0 for text in read])
+            return np.array([float(answer_type_level(asked, text)) for text in read])
 
         return cands, context, answer_type_of
 

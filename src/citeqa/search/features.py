@@ -36,6 +36,8 @@ FEATURES = (
     "answer_where",
     "loose_coverage",
     "window_coverage",
+    "answer_place",
+    "answer_quantity",
 )
 
 #: How many sentences before a candidate (in its document) :func:`window_presence` reads with it.
@@ -44,6 +46,9 @@ WINDOW_BEFORE = 3
 
 #: Question kinds (:func:`citeqa.question.question_type`) whose answer-type match gets its own weight.
 TYPED_KINDS = ("when", "count", "who", "where")
+
+#: The feature of the stricter answer type (:func:`citeqa.question.answer_type_level` 2), by question kind.
+STRICT_FEATURES = {"where": "answer_place", "count": "answer_quantity"}
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,12 @@ class CandidateContext:
         document_dense: Cosine of the document centroid.
         title_dense: Cosine of the document's first sentence (the headline or title).
         coverage: IDF-weighted share of the query's words found in the sentence (0..1).
-        answer_type: 1.0 when the sentence holds the kind of words the question asks for
-            (a date for "when", a number for "how many", a name for "who"), else 0.0.
+        answer_type: How well the sentence holds the kind of words the question asks
+            for (:func:`citeqa.question.answer_type_level`): 0.0 not at all; 1.0 it
+            holds some (a date for "when", a number for "how many", a name for "who" and
+            "where"); 2.0 for "where" and "how many/much/long" questions, one that fits
+            by the sentence's grammar too (a name standing as a place, a quantity of the
+            asked thing), which also sets ``answer_place`` or ``answer_quantity``.
         length: Number of words in the sentence.
         title: 1.0 when the sentence is its document's first line (headline or title),
             else 0.0 (None: no candidate is a title).
@@ -246,7 +255,9 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     out[:, column["document_dense"]] = context.document_dense
     out[:, column["title_dense"]] = context.title_dense
     out[:, column["coverage"]] = context.coverage
-    out[:, column["answer_type"]] = context.answer_type
+    typed = np.asarray(context.answer_type, dtype=np.float64)
+    found = np.minimum(typed, 1.0)
+    out[:, column["answer_type"]] = found
     out[:, column["length"]] = np.log1p(np.asarray(context.length, dtype=np.float64)) / 4.0
     out[:, column["title"]] = 0.0 if context.title is None else context.title
     out[:, column["dense_rank"]] = 1.0 / dense_rank
@@ -254,7 +265,9 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     out[:, column["loose_coverage"]] = context.coverage if context.loose_coverage is None else context.loose_coverage
     out[:, column["window_coverage"]] = context.coverage if context.window_coverage is None else context.window_coverage
     for kind in TYPED_KINDS:
-        out[:, column[f"answer_{kind}"]] = context.answer_type if context.question_kind == kind else 0.0
+        out[:, column[f"answer_{kind}"]] = found if context.question_kind == kind else 0.0
+    for kind, name in STRICT_FEATURES.items():
+        out[:, column[name]] = (typed >= 2.0) if context.question_kind == kind else 0.0
     return out
 
 

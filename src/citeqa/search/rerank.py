@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .features import FEATURES, TYPED_KINDS, CandidateContext, feature_matrix
+from .features import (
+    FEATURES,
+    STRICT_FEATURES,
+    TYPED_KINDS,
+    CandidateContext,
+    feature_matrix,
+)
 from .fusion import Ranking
 
 
@@ -147,6 +153,8 @@ _ANSWER_COLUMNS = {
     kind: [FEATURES.index("answer_type")] + ([FEATURES.index(f"answer_{kind}")] if kind in TYPED_KINDS else [])
     for kind in (*TYPED_KINDS, None)
 }
+#: The further column the stricter answer type (level 2) sets, by question kind.
+_STRICT_COLUMNS = {kind: FEATURES.index(name) for kind, name in STRICT_FEATURES.items()}
 
 #: Unchecked answer types may change the softmax's normalizer by at most this share (see :func:`lazy_answer_types`).
 SOFTMAX_TOLERANCE = 0.05
@@ -210,39 +218,45 @@ def lazy_answer_types(
     """Reranker scores with the answer type checked only where it can change the best ``top_k``.
 
     The answer type is the one feature read from each candidate's text with regular
-    expressions (:func:`citeqa.question.answer_spans`); every other feature is an array
-    lookup. Each candidate is scored twice, without and with an answer type (the two
-    only values it can have); candidates are checked in order of the larger score, until
+    expressions (:func:`citeqa.question.answer_type_level`); every other feature is an
+    array lookup. Each candidate is scored once per value the answer type can have (0
+    and 1; 2 too for the kinds with a stricter type, :data:`STRICT_FEATURES`);
+    candidates are checked in order of their largest score, until
     ``top_k`` checked ones score at least as high as the best score any unchecked one
     could reach, and the unchecked ones together cannot move the softmax's normalizer
     by more than :data:`SOFTMAX_TOLERANCE` of it. So the best ``top_k`` and their order
     equal those of checking every candidate, and each probability is within 5% (of
     itself) of it; an unchecked candidate keeps its score without an answer type. On the
-    1,000 SQuAD tune questions of ``benchmarks/speed.py``'s quality check, about 30% of the
-    candidates of a question asking for a type are checked, every top 10 is unchanged and
-    probabilities move by at most 0.04 (0.018 at the 95th percentile).
+    408 questions asking for a type among 1,000 SQuAD tune questions (``benchmarks/speed.py``'s
+    seed-5 pick, the whole tune set indexed), 32.5% of the candidates are checked (27.8% with
+    the weights before ``answer_place`` / ``answer_quantity``), every top 10 is unchanged and
+    probabilities move by at most 0.036 (0.013 at the 95th percentile).
 
     Returns:
         The raw (pre-softmax) score of every candidate.
     """
     m = context.dense.shape[0]
-    # both cases in one matrix: the answer-type columns are the only ones that differ
-    # (feature_matrix of answer_type all 0, then all 1: the same values, made once)
+    # every case in one matrix: the answer-type columns are the only ones that differ
+    # (feature_matrix of answer_type all 0, then all 1 (and 2): the same values, made once)
     unset = context if not np.any(context.answer_type) else dataclasses.replace(context, answer_type=np.zeros(m))
     features = feature_matrix(unset)
-    typed = np.concatenate([features, features])
-    typed[m:, _ANSWER_COLUMNS.get(context.question_kind, _ANSWER_COLUMNS[None])] = 1.0
-    both = reranker_scores(typed, weights, mlp)
-    without, with_type = both[:m], both[m:]
-    best_case = np.maximum(without, with_type)
+    strict = _STRICT_COLUMNS.get(context.question_kind)  # type: ignore[arg-type]
+    cases = np.concatenate([features] * (2 if strict is None else 3))
+    cases[m:, _ANSWER_COLUMNS.get(context.question_kind, _ANSWER_COLUMNS[None])] = 1.0
+    if strict is not None:
+        cases[2 * m :, strict] = 1.0
+    by_level = reranker_scores(cases, weights, mlp).reshape(-1, m)  # row k: every candidate at level k
+    without = by_level[0]
+    best_case = by_level.max(axis=0)
     order = np.argsort(-best_case, kind="stable")
     scores = without.copy()
     need = min(top_k, m)
     done = 0
     while done < m:
         step = order[done : done + (need + ANSWER_TYPE_STEP if done == 0 else ANSWER_TYPE_STEP)]
-        typed = np.asarray(answer_type_of(step), dtype=np.float64) > 0
-        scores[step] = np.where(typed, with_type[step], without[step])
+        values = np.asarray(answer_type_of(step), dtype=np.float64)
+        level = np.minimum((values > 0).astype(np.int64) + (values >= 2), by_level.shape[0] - 1)
+        scores[step] = by_level[level, step]
         done += step.shape[0]
         if done >= m:
             break
@@ -253,7 +267,7 @@ def lazy_answer_types(
         # softmax's normalizer by more than SOFTMAX_TOLERANCE of it
         top = max(float(scores.max()), float(best_case[order[done]]))
         unchecked = order[done:]
-        spread = np.abs(np.exp(with_type[unchecked] - top) - np.exp(without[unchecked] - top)).sum()
+        spread = np.abs(np.exp(by_level[:, unchecked] - top) - np.exp(without[unchecked] - top)).max(axis=0).sum()
         if spread <= SOFTMAX_TOLERANCE * np.exp(scores - top).sum():
             break
     return scores
