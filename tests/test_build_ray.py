@@ -97,6 +97,58 @@ def test_build_ray_without_ray_says_how_to_install(tmp_path):
     assert "pip install 'citeqa[ray]'" in out.stdout and "without --ray" in out.stdout
 
 
+class _SlowRay:
+    """Stands in for the ``ray`` module: its first ``fails`` starts time out as Ray's do."""
+
+    def __init__(self, fails: int, error: str = "The current node timed out during startup. This could happen ...") -> None:
+        self.fails, self.error, self.inits, self.shutdowns, self.up = fails, error, 0, 0, False
+
+    def is_initialized(self) -> bool:
+        return self.up
+
+    def init(self, **_: object) -> None:
+        self.inits += 1
+        if self.inits <= self.fails:
+            raise Exception(self.error)  # noqa: TRY002 - the bare Exception ray._private.node raises
+        self.up = True
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+        self.up = False
+
+
+def test_build_ray_local_start_that_times_out_once_is_started_again(monkeypatch):
+    from citeqa import build_ray
+
+    slow = _SlowRay(fails=1)
+    monkeypatch.setattr(build_ray, "import_ray", lambda: slow)
+    with build_ray.ray_session(None, 2) as ray:
+        assert ray is slow and slow.up
+    assert slow.inits == 2 and slow.shutdowns == 2  # the timed-out start cleaned up, then the session's end
+
+
+def test_build_ray_local_start_that_keeps_timing_out_says_so(monkeypatch):
+    from citeqa import build_ray
+
+    slow = _SlowRay(fails=build_ray.LOCAL_START_TRIES)
+    monkeypatch.setattr(build_ray, "import_ray", lambda: slow)
+    with (
+        pytest.raises(build_ray.RayUnavailableError, match="cannot start or reach a local Ray .*timed out during startup.*tried 2 times"),
+        build_ray.ray_session(None, 2),
+    ):
+        pass
+
+
+def test_build_ray_other_start_errors_are_not_retried(monkeypatch):
+    from citeqa import build_ray
+
+    slow = _SlowRay(fails=1, error="something else broke")
+    monkeypatch.setattr(build_ray, "import_ray", lambda: slow)
+    with pytest.raises(Exception, match="something else broke"), build_ray.ray_session(None, 2):
+        pass
+    assert slow.inits == 1
+
+
 @ray_needed
 def test_build_ray_local_ray_equals_the_local_build(corpus, local_index, embedder, tmp_path, caplog, monkeypatch):
     """A local Ray with 2 CPUs (started and shut down by the build): same sentences, vectors, answers; the same file skipped.

@@ -109,8 +109,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             # above ~5 on 2 cores) the server took longer and the build failed to start
             os.environ.setdefault("RAY_gcs_server_port_wait_time_s", str(LOCAL_START_WAIT_S))
             # "local": always a new Ray of our own, never a cluster left over in /tmp/ray
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **quiet)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+            _init_local(ray, num_cpus, quiet)
+    except (ConnectionError, RuntimeError, ValueError, _StartTimeout) as exc:
         where = f"the Ray cluster at {target}" if target else "a local Ray"
         hint = (
             "check the address (ray status on the head node prints it) and that this machine's Ray version matches"
@@ -122,6 +122,31 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ray
     finally:
         ray.shutdown()
+
+
+class _StartTimeout(Exception):
+    """A local Ray whose raylet did not register in time, twice."""
+
+
+#: Tries at starting a local Ray whose raylet times out (Ray waits a fixed 30 s for it to
+#: register; on a busy machine the first start can miss that and a second one succeed).
+LOCAL_START_TRIES = 2
+
+
+def _init_local(ray: Any, num_cpus: int | None, quiet: dict[str, Any]) -> None:
+    """Start a local Ray, again once if its node timed out during startup (Ray raises a bare
+    ``Exception`` for that; any other error goes to the caller at once)."""
+    for attempt in range(1, LOCAL_START_TRIES + 1):
+        try:
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **quiet)
+            return
+        except Exception as exc:  # Ray's bare Exception; only its startup timeout is retried
+            if "timed out during startup" not in str(exc):
+                raise
+            ray.shutdown()
+            if attempt == LOCAL_START_TRIES:
+                raise _StartTimeout(f"{exc} (tried {LOCAL_START_TRIES} times; the machine may be busy)") from None
+            log.info("a local Ray timed out during startup; starting it again")
 
 
 def _document_json(document: Document) -> str:
