@@ -62,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines, models = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)
     print("\n".join(lines))
     if args.write:
-        if "shipped" not in models:
-            parser.error("nothing fitted (no fit half present); cannot --write")
+        if "combined" not in models:
+            parser.error("nothing fitted (no fit half with both right and wrong answers); cannot --write")
         models["shipped"].save(MODEL_FILE)
         log(f"wrote {MODEL_FILE}")
     return 0

@@ -46,13 +46,22 @@ FAMILIES = {
 }
 
 
+def _label(o: Obs, label: str) -> bool:
+    return o.right1 if label == "right1" else o.answerable
+
+
+def fit_labels(observations: Sequence[Obs], datasets: Sequence[str], label: str = "right1") -> set[bool]:
+    """The labels present among the fit-half rows of ``datasets`` (a model needs both)."""
+    return {_label(o, label) for o in observations if o.half == corpora.FIT and o.dataset in datasets}
+
+
 def fit_model(
     observations: Sequence[Obs], datasets: Sequence[str], name: str, features: Sequence[str] = ans.FEATURES, label: str = "right1"
 ) -> AnswerabilityModel:
     """Fit on the fit halves of ``datasets``: each dataset weighs the same in total."""
     rows = [o for o in observations if o.half == corpora.FIT and o.dataset in datasets]
     x = np.array([o.features for o in rows])[:, [ans.FEATURES.index(f) for f in features]]
-    y = np.array([1.0 if (o.right1 if label == "right1" else o.answerable) else 0.0 for o in rows])
+    y = np.array([1.0 if _label(o, label) else 0.0 for o in rows])
     counts = {d: sum(o.dataset == d for o in rows) for d in datasets}
     weights = np.array([len(rows) / (len(datasets) * counts[o.dataset]) for o in rows])
     kinds = {d: {k: sum(o.dataset == d and o.kind == k for o in rows) for k in sorted({o.kind for o in rows if o.dataset == d})} for d in datasets}
@@ -251,13 +260,22 @@ def report(
         gate and "rules" otherwise (what ``--write`` ships; :func:`citeqa.eval.policy.ship`).
     """
     present = {o.dataset for o in observations if o.half == corpora.FIT}
-    models = {
-        name: fit_model(observations, [d for d in datasets if d in present], name, features, label)
-        for name, (datasets, features, label) in FAMILIES.items()
-        if any(d in present for d in datasets)
-    }
+    models, unfitted = {}, []
+    for name, (datasets, features, label) in FAMILIES.items():
+        used = [d for d in datasets if d in present]
+        if not used:
+            continue
+        if len(fit_labels(observations, used, label)) < 2:
+            unfitted.append(name)
+            continue
+        models[name] = fit_model(observations, used, name, features, label)
     out: list[str] = ["Splits: " + "; ".join(f"{c.name}: {c.note}" for c in corpora_used)]
     out += [f"  {c.name}: report documents {c.documents_in('report')}" for c in corpora_used]
+    if unfitted:
+        out.append(
+            f"Not fitted: {', '.join(unfitted)}: their fit halves hold only one label (every [1] right and no negatives); "
+            "give more documents, or SQuAD 2.0 / news, whose unanswerable questions are negatives"
+        )
     out.append("")
     if "combined" in models:
         reported = [d for d in DATASETS if any(o.dataset == d and o.half == corpora.REPORT for o in observations)]
@@ -265,7 +283,8 @@ def report(
         out += lines + [""]
     else:
         models["shipped"] = shipped_model()
-        out += ["No fit half present (only the gold file, which is report-only): nothing fitted; tables show the shipped model.", ""]
+        why = "no fit half holds both right and wrong answers" if present else "no fit half present (only the gold file, which is report-only)"
+        out += [f"The combined model is not fitted ({why}): tables show the shipped model.", ""]
     for dataset in DATASETS:
         out += dataset_table(observations, dataset, models)
         out += tradeoff_table(observations, dataset, {k: v for k, v in models.items() if k != "shipped"})
