@@ -69,7 +69,12 @@ def test_gold_questions_retrieve_their_sentence(gold_result) -> None:  # type: i
 
 
 def test_followups_resolve_against_the_conversation(gold_result) -> None:  # type: ignore[no-untyped-def]
-    assert gold_result["modes"]["hybrid"]["followup"]["r@1"] >= 0.9
+    resolved = gold_result["modes"]["hybrid"]["followup"]["r@1"]
+    # 13 of 14 on an AVX-512 VNNI CPU, 12 of 14 on an AVX2-only one: ONNX Runtime's int8
+    # products differ between the two, and so do the vectors a little (cosine to fp32: median
+    # 0.994 vs 0.993, min 0.988 vs 0.981 on 400 SQuAD sentences)
+    assert resolved >= 12 / 14
+    assert resolved > gold_result["followup_unresolved"]["r@1"]  # the second turn alone: 11 of 14
 
 
 def test_unrelated_questions_abstain_and_answerable_ones_do_not(gold_result) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +122,9 @@ def test_squad_cache_of_another_vector_space_is_rebuilt_not_refused(tmp_path, fa
 
 def test_cli_eval_prints_json_with_baselines(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = subprocess.run(
-        [sys.executable, "-m", "citeqa", "eval", "--no-gold", "--squad", str(EXTRACT), "--cache", str(tmp_path), "--json"],
+        [sys.executable, "-m", "citeqa", "eval", "--no-gold", "--squad", str(EXTRACT), "--cache", str(tmp_path), "--json",
+         # only the extract, wherever the suite runs: ../shared's SQuAD 2.0 and news would make it the whole eval (over 20 minutes)
+         "--squad2", str(tmp_path / "absent-squad2.json"), "--no-news"],
         capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(REPO / "src")}, timeout=1800,  # a hang guard: the whole eval (honest tables, ablation) takes minutes on a loaded machine
     )
     assert out.returncode == 0, out.stderr
