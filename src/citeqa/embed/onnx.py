@@ -30,7 +30,9 @@ the shipped article: 375/s, cosine to fp32 0.937).
 
 The int8 variant is ONNX Runtime dynamic quantization of the MatMul weights
 (per-channel); its vectors differ slightly from fp32 (cosine median 0.994, min 0.988 on
-400 SQuAD sentences), so it is a vector space of its own. Activations are quantized with
+400 SQuAD sentences, on an AVX-512 VNNI CPU; 0.993 and 0.981 on an AVX2-only one, whose int8
+products ONNX Runtime computes another way), so it is a vector space of its own, and an
+index's vectors depend a little on the CPU that made them. Activations are quantized with
 one scale per call, so a text's int8 vector also depends a little on the texts batched
 with it (cosine to the text embedded alone: median 0.993, min 0.985); ``citeqa eval``
 measures the product as it runs (sentences in batches, each question alone:
