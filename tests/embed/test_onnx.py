@@ -241,3 +241,24 @@ def test_a_forked_child_makes_its_own_batch_threads(texts):
         if child.is_alive():
             child.kill()
     assert np.array_equal(got, expected)
+
+
+def test_int8_quantization_prints_no_library_warning(tmp_path, monkeypatch, caplog):
+    """ONNX Runtime's quantizer warns on the root logger; a first `citeqa ask` showed it as "WARNING:root:"."""
+    import logging
+
+    from citeqa.embed import default_model_path
+    from citeqa.embed import onnx as embed_onnx
+
+    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path))
+    root = logging.getLogger()
+    handlers, filters = list(root.handlers), list(root.filters)
+    with caplog.at_level(logging.INFO):
+        path = embed_onnx.ensure_export(default_model_path(), "int8")
+    assert path.is_file() and path.name == embed_onnx.INT8_FILE
+    root_warnings = [r.getMessage() for r in caplog.records if r.name == "root" and r.levelno >= logging.WARNING]
+    assert not root_warnings, root_warnings
+    assert any("quantizing the ONNX model" in r.getMessage() for r in caplog.records)  # citeqa's own line still shows
+    assert root.handlers == handlers and root.filters == filters  # the root logger as it was
+    root.warning("after the export")  # the root logger warns again once the export is done
+    assert caplog.records[-1].getMessage() == "after the export"

@@ -46,8 +46,9 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -195,11 +196,38 @@ def _quantize_int8(source: Path, target: Path) -> None:
         raise OnnxUnavailableError(f"int8 quantization needs onnx and onnxruntime ({exc})") from None
 
     def produce(tmp: Path) -> None:
-        quantize_dynamic(
-            str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
-        )
+        with _root_warnings_dropped():
+            quantize_dynamic(
+                str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+            )
 
     atomic_produce(target, produce)
+
+
+@contextmanager
+def _root_warnings_dropped() -> Iterator[None]:
+    """Drop root-logger records below ERROR meanwhile (citeqa logs on "citeqa").
+
+    ONNX Runtime's quantizer warns through the root logger ("Please consider to run
+    pre-processing before quantization"), which with no handler configured makes
+    ``logging`` print it as "WARNING:root:" to a new user's terminal; a NullHandler
+    stands in meanwhile so no default handler is installed.
+    """
+    root = logging.getLogger()
+
+    def quiet(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+    stand_in = logging.NullHandler() if not root.handlers else None
+    root.addFilter(quiet)
+    if stand_in is not None:
+        root.addHandler(stand_in)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
+        if stand_in is not None:
+            root.removeHandler(stand_in)
 
 
 _export_lock = threading.Lock()
