@@ -273,7 +273,7 @@ def report(
     out += [f"  {c.name}: report documents {c.documents_in('report')}" for c in corpora_used]
     if unfitted:
         out.append(
-            f"Not fitted: {', '.join(unfitted)}: their fit halves hold only one label (every [1] right and no negatives); "
+            f"Not fitted: {', '.join(unfitted)}: their fit halves hold only one label (no wrong [1] and no negative question); "
             "give more documents, or SQuAD 2.0 / news, whose unanswerable questions are negatives"
         )
     out.append("")
