@@ -8,7 +8,8 @@ Observations (every question asked through the product, cached): :mod:`citeqa.ev
 Models and the tables: :mod:`citeqa.eval.honest`; the policy, chosen on the fit halves and
 gated on the report halves: :mod:`citeqa.eval.policy`. ``--write`` saves the combined model to
 ``src/citeqa/data/answerability.json`` with the fit-half choice's threshold, the gate's figures
-and ``info["policy"]``: the choice if it passed the gate, "rules" otherwise (no hand edit).
+and ``info["policy"]``: the choice if it passed the gate, else the cautious fallback if that
+passed the same gate (``info["policy_cautious"]``), "rules" otherwise (no hand edit).
 """
 
 from __future__ import annotations

@@ -100,6 +100,42 @@ def test_the_gate_ships_the_fit_choice_only_when_every_report_half_holds():
     assert any(line == "shipped policy: rules" for line in lines)
 
 
+def test_the_cautious_fallback_adds_no_false_abstention_a_fit_half_cannot_bound():
+    rows = [o for o in _big(400) if o.half == "fit"]
+    t = policy.cautious_threshold(rows, _model(), ["d1", "d2"])
+    lowest = 1 / (1 + np.exp(-4 * 0.2))  # 0 of 400 added is bounded at 0.75% <= 1%; 1 of 400 at 1.2% is not
+    assert t == pytest.approx(lowest)
+    # right answers the rules already abstain on are not the model's to add: they are left out
+    ruled = [_obs(d, "answerable", True, -1.0, True) for d in ("d1", "d2")]
+    assert policy.cautious_threshold(rows + ruled, _model(), ["d1", "d2"]) == pytest.approx(lowest)
+    # 3,000 right answers a half: 20 added (0.67%) has a bound under 1%
+    many = [_obs(d, "answerable", True, s, False) for d in ("d1", "d2") for s in np.linspace(0.2, 2.0, 3000)]
+    t = policy.cautious_threshold(many, _model(), ["d1", "d2"])
+    added = int(np.sum(1 / (1 + np.exp(-4 * np.linspace(0.2, 2.0, 3000))) < t))
+    assert ans.upper_bound(added, 3000) <= 0.01 < ans.upper_bound(added + 1, 3000)
+
+
+def test_when_the_fit_choice_fails_the_gate_the_cautious_fallback_faces_the_same_gate():
+    rows = _big(400)
+    # d2's report-half right answers sit a little lower than the fit halves': the fit choice (3% of fit
+    # answers abstained) abstains on 5.8% there, the cautious threshold (none added on a fit half) on 2.8%
+    shifted = [o for o in rows if not (o.half == "report" and o.dataset == "d2" and o.answerable)]
+    shifted += [_obs("d2", "answerable", True, s, False, "report") for s in np.linspace(0.15, 1.95, 400)]
+    model, lines = policy.ship(shifted, _model(), ["d1", "d2"], ["d1", "d2"])
+    assert model.info["policy_fit_choice"] == "model" and model.info["policy_gate"]["passed"] is False
+    cautious = model.info["policy_cautious"]
+    assert cautious["gate"]["passed"] is True and cautious["gate"]["false_abstention"]["d2"] <= 0.05
+    assert model.info["policy"] == "rules_or_model" and model.threshold == pytest.approx(cautious["threshold"], abs=1e-6)
+    assert model.threshold < model.info["policy_fit_threshold"]
+    assert any(line.startswith("shipped policy: rules_or_model") for line in lines)
+    # shifted further, the fallback fails too and the rules ship
+    worse = [o for o in rows if not (o.half == "report" and o.dataset == "d2" and o.answerable)]
+    worse += [_obs("d2", "answerable", True, s, False, "report") for s in np.linspace(0.05, 1.85, 400)]
+    model, lines = policy.ship(worse, _model(), ["d1", "d2"], ["d1", "d2"])
+    assert model.info["policy"] == "rules" and model.info["policy_cautious"]["gate"]["passed"] is False
+    assert any(line == "shipped policy: rules" for line in lines)
+
+
 def test_the_gate_wants_more_negatives_than_the_rules():
     rows = _big(400)
     checked = policy.gate(rows, "model", _model(), 0.0, ["d1", "d2"])

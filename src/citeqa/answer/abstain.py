@@ -33,8 +33,9 @@ POLICIES = ("rules", "model", "rules_or_model")
 
 #: The policy when the shipped model names none. ``benchmarks/answerability.py --write``
 #: records the shipped one in ``data/answerability.json`` (``info["policy"]``): the choice
-#: made on the fit halves if it passed the release gate on the report halves, the rules
-#: otherwise (:mod:`citeqa.eval.policy`; README, "Honest abstention").
+#: made on the fit halves if it passed the release gate on the report halves, else the
+#: cautious fallback if it passed, else the rules (:mod:`citeqa.eval.policy`; README,
+#: "Honest abstention").
 POLICY = "rules"
 
 

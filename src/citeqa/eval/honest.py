@@ -102,11 +102,20 @@ def pct(flags: Sequence[bool]) -> str:
 def decisions(rows: Sequence[Obs], method: str, models: dict[str, AnswerabilityModel]) -> list[bool]:
     if method == "baseline":
         return [o.baseline for o in rows]
-    if method == "shipped":  # the combined model under the policy chosen on the fit halves (shipped if it passed the gate)
+    if method == "shipped":  # the shipped policy; the fit-half choice at its own threshold when the rules ship
         model = models["shipped"]
-        return policy_decisions(rows, str(model.info.get("policy_fit_choice", model.info.get("policy", abstain_module.POLICY))), model)
+        policy, threshold = shown_policy(model)
+        return policy_decisions(rows, policy, model, threshold)
     model = models[method]
     return list(model.confidence(matrix(model, rows)) < model.threshold) if rows else []
+
+
+def shown_policy(model: AnswerabilityModel) -> tuple[str, float]:
+    """The policy and threshold of the tables' "shipped" row: the shipped policy, or the fit-half choice when the rules ship."""
+    shipped = str(model.info.get("policy", abstain_module.POLICY))
+    if shipped != "rules":
+        return shipped, model.threshold
+    return str(model.info.get("policy_fit_choice", shipped)), float(model.info.get("policy_fit_threshold", model.threshold))
 
 
 def dataset_table(observations: Sequence[Obs], dataset: str, models: dict[str, AnswerabilityModel]) -> list[str]:
@@ -129,7 +138,7 @@ def dataset_table(observations: Sequence[Obs], dataset: str, models: dict[str, A
     methods = ["baseline", *models]
     for method in methods:
         decided = dict(zip(map(id, rows), decisions(rows, method, models)))
-        line = f"{'fit choice' if method == 'shipped' else method:<11}"
+        line = f"{method if method != 'shipped' else 'fit choice' if models['shipped'].info.get('policy', 'rules') == 'rules' else 'shipped':<11}"
         for k in negative_kinds:
             line += f" {pct([decided[id(o)] for o in rows if o.kind == k]):>15}"
         turns = answerable + follow
