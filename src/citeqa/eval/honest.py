@@ -104,18 +104,19 @@ def decisions(rows: Sequence[Obs], method: str, models: dict[str, AnswerabilityM
         return [o.baseline for o in rows]
     if method == "shipped":  # the shipped policy; the fit-half choice at its own threshold when the rules ship
         model = models["shipped"]
-        policy, threshold = shown_policy(model)
+        _, policy, threshold = shown_policy(model)
         return policy_decisions(rows, policy, model, threshold)
     model = models[method]
     return list(model.confidence(matrix(model, rows)) < model.threshold) if rows else []
 
 
-def shown_policy(model: AnswerabilityModel) -> tuple[str, float]:
-    """The policy and threshold of the tables' "shipped" row: the shipped policy, or the fit-half choice when the rules ship."""
+def shown_policy(model: AnswerabilityModel) -> tuple[str, str, float]:
+    """Label, policy and threshold of the tables' last row: the shipped policy ("shipped"), or the
+    fit-half choice at its own threshold when the rules ship ("fit choice": the rules have their own row)."""
     shipped = str(model.info.get("policy", abstain_module.POLICY))
     if shipped != "rules":
-        return shipped, model.threshold
-    return str(model.info.get("policy_fit_choice", shipped)), float(model.info.get("policy_fit_threshold", model.threshold))
+        return "shipped", shipped, model.threshold
+    return "fit choice", str(model.info.get("policy_fit_choice", shipped)), float(model.info.get("policy_fit_threshold", model.threshold))
 
 
 def dataset_table(observations: Sequence[Obs], dataset: str, models: dict[str, AnswerabilityModel]) -> list[str]:
@@ -138,7 +139,7 @@ def dataset_table(observations: Sequence[Obs], dataset: str, models: dict[str, A
     methods = ["baseline", *models]
     for method in methods:
         decided = dict(zip(map(id, rows), decisions(rows, method, models)))
-        line = f"{method if method != 'shipped' else 'fit choice' if models['shipped'].info.get('policy', 'rules') == 'rules' else 'shipped':<11}"
+        line = f"{method if method != 'shipped' else shown_policy(models['shipped'])[0]:<11}"
         for k in negative_kinds:
             line += f" {pct([decided[id(o)] for o in rows if o.kind == k]):>15}"
         turns = answerable + follow
