@@ -260,3 +260,12 @@ def test_chat_keeps_answering_from_the_old_index_during_a_rebuild(base, embedder
     assert not library.busy
     assert "ferry.txt" in {d.doc_id for d in library.get().documents}
     assert library.get().answer("When does the Oskar ferry sail?").citations[0].doc_id == "ferry.txt"
+
+
+def test_first_example_answers_and_last_example_abstains(article_index):
+    """A new user's first click shows a cited answer; the last example shows the honest "don't say"."""
+    from citeqa.serve.app import EXAMPLES
+
+    first = article_index.answer(EXAMPLES[0])
+    assert not first.abstained and "Lachin" in first.citations[0].text
+    assert article_index.answer(EXAMPLES[-1]).abstained
