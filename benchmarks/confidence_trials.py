@@ -1,0 +1,197 @@
+"""Two trials on the answerability model that were measured and not kept: the fit mix, and WordNet synonyms.
+
+Usage (from the repository root; the observations are the cached ones of
+``benchmarks/answerability.py``, same options):
+    PYTHONPATH=src python benchmarks/confidence_trials.py [--squad PATH] [--squad2 PATH]
+        [--news DIR] [--gold FILE] [--cache DIR] [--wordnet DIR]
+
+1. **Fit mix** (calibration): the shipped model weighs the fit halves of SQuAD 1.1, SQuAD 2.0
+   and news the same. SQuAD 1.1 and 2.0 hold the same articles and nearly the same answerable
+   questions; they differ in the share and kind of unanswerable ones (other documents' questions
+   vs. human-written near misses). One probability cannot be calibrated for both: the table
+   prints each report half's expected calibration error (10 bins, label "[1] right") for fits
+   that leave one dataset out or weigh rows differently.
+2. **WordNet synonyms** (issue #11, item 5): a question word counts as known to the corpus, or
+   as present in citation [1], when a WordNet 3.0 synonym (any sense, one-word lemmas and their
+   derivations) is. Needs ``nltk`` and the WordNet 3.0 files under ``DIR/corpora/wordnet``
+   (Debian ``wordnet-base`` + ``wordnet-sense-index``, plus the 45-line ``lexnames`` file);
+   skipped with a message otherwise. Each variant is fitted on the fit halves only; its
+   threshold is the fit-half one (<= 5% false abstention on each fit half).
+
+Every figure is printed for the fit halves (where a choice may be made) and the report halves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from citeqa.config import eval_cache_dir, shared_data_path
+from citeqa.embed import get_embedder
+from citeqa.eval import answerability as ans
+from citeqa.eval import corpora, observe
+from citeqa.text import tokenize, words
+
+FITTED = ("squad11", "squad2", "news")
+SHOWN = ("squad11", "squad2", "news", "gold")
+NEGATIVE = ("off-topic", "near-topic", "impossible", "other-doc")
+
+
+def weights_for(dataset: np.ndarray, fit: np.ndarray, y: np.ndarray, mix: str, used: Sequence[str]) -> np.ndarray:
+    """Row weights of a fit mix: "dataset" (each dataset the same in total, as shipped), "rows" (1 each),
+    "dataset x label" (each dataset's right and wrong rows the same in total); 0 outside ``used``'s fit halves."""
+    w = np.zeros(len(y))
+    rows = fit & np.isin(dataset, list(used))
+    for d in used:
+        if mix == "rows":
+            w[rows & (dataset == d)] = 1.0
+        elif mix == "dataset":
+            w[rows & (dataset == d)] = 1.0 / max(1, int(np.sum(rows & (dataset == d))))
+        else:
+            for label in (0, 1):
+                part = rows & (dataset == d) & (y == label)
+                w[part] = 1.0 / max(1, int(part.sum()))
+    return w * (rows.sum() / w.sum())
+
+
+def fit_and_score(x: np.ndarray, y: np.ndarray, w: np.ndarray, meta: dict[str, np.ndarray], features: Sequence[str]) -> list[str]:
+    rows = w > 0
+    model = ans.fit_model(x[rows], y[rows], w[rows], features=tuple(features))
+    p = model.confidence(x)
+    dataset, half, kind = meta["dataset"], meta["half"], meta["kind"]
+    groups = {d: p[rows & (dataset == d) & (kind == "answerable") & (y == 1)] for d in FITTED if np.any(rows & (dataset == d))}
+    threshold = ans.pick_threshold(groups, 0.05)
+    cells = [f"thr {threshold:.3f}"]
+    for h in corpora.HALVES:
+        for d in SHOWN:
+            part = (dataset == d) & (half == h)
+            if not part.any():
+                continue
+            right = part & (kind == "answerable") & (y == 1)
+            negative = part & np.isin(kind, NEGATIVE)
+            cells.append(
+                f"{d}/{h}: negatives {np.mean(p[negative] < threshold):.1%}, FA {np.mean(p[right] < threshold):.1%}, "
+                f"ECE {ans.expected_calibration_error(p[part], y[part]):.3f}"
+            )
+    return cells
+
+
+def wordnet_lookup(root: str) -> Callable[[str], set[str]] | str:
+    """A word -> its synonyms' tokens function, or why WordNet cannot be read."""
+    if not (Path(root) / "corpora" / "wordnet" / "lexnames").is_file():
+        return f"no WordNet 3.0 files (with lexnames) under {root}/corpora/wordnet"
+    os.environ["NLTK_DATA"] = root
+    try:
+        from nltk.corpus import wordnet
+        wordnet.ensure_loaded()
+    except (ImportError, LookupError, OSError) as error:
+        return f"cannot read WordNet through nltk: {error}"
+    cache: dict[str, set[str]] = {}
+
+    def synonyms(word: str) -> set[str]:
+        if word not in cache:
+            found: set[str] = set()
+            for synset in wordnet.synsets(word):
+                for lemma in synset.lemmas():
+                    for form in (lemma, *lemma.derivationally_related_forms()):
+                        if "_" not in form.name():
+                            found.update(tokenize(form.name()))
+            cache[word] = found
+        return cache[word]
+
+    return synonyms
+
+
+def wordnet_features(observations: Sequence[observe.Obs], synonyms: Callable[[str], set[str]]) -> np.ndarray:
+    """Per observation: unknown share, coverage of [1] and of its paragraph, each with synonyms counted."""
+    out = np.zeros((len(observations), 3))
+    for i, o in enumerate(observations):
+        ranker = o.extra["ranker"]
+        idf = ranker.idf
+        ceiling = float(getattr(idf, "ceiling", max(idf.values(), default=1.0)))
+        forms: dict[str, set[str]] = {}
+        for word in words(o.query):
+            for token in tokenize(word):
+                forms.setdefault(token, {token}).update(synonyms(word.lower()))
+        weight = {t: float(idf.get(t, ceiling)) for t in forms}
+        total = sum(weight.values())
+        if not total:
+            continue
+        ids = list(o.ranking.ids[:1])
+        first = set(tokenize(ranker.text(int(ids[0])))) if ids else set()
+        context = set(tokenize(ranker.paragraph_text(int(ids[0])) + " " + ranker.title_text(int(ids[0])))) if ids else set()
+        out[i] = (
+            1.0 - sum(w for t, w in weight.items() if any(f in idf for f in forms[t])) / total,
+            sum(w for t, w in weight.items() if not forms[t].isdisjoint(first)) / total,
+            sum(w for t, w in weight.items() if not forms[t].isdisjoint(context)) / total,
+        )
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", default=str(shared_data_path("squad", "dev-v1.1-tune.json")))
+    parser.add_argument("--squad2", default=str(shared_data_path("squad2", "dev-v2.0-tune.json")))
+    parser.add_argument("--news", default=str(shared_data_path("news-dev")))
+    parser.add_argument("--gold", default=None, help="gold JSONL (default: the packaged one)")
+    parser.add_argument("--cache", default=str(eval_cache_dir() / "answerability"))
+    parser.add_argument("--wordnet", default=os.environ.get("NLTK_DATA", str(Path.home() / "nltk_data")), help="nltk data root holding corpora/wordnet")
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    loaded = [
+        (corpora.load_squad(args.squad, "squad11"), True, 2),
+        (corpora.load_squad(args.squad2, "squad2"), False, 1),
+        (corpora.load_news(args.news), True, 1),
+        (corpora.load_gold(args.gold), False, 1),
+    ]
+    observations = observe.collect(loaded, Path(args.cache), get_embedder(), log)
+    x = np.array([o.features for o in observations], dtype=np.float64)
+    y = np.array([1.0 if o.right1 else 0.0 for o in observations])
+    meta = {
+        "dataset": np.array([o.dataset for o in observations]),
+        "half": np.array([o.half for o in observations]),
+        "kind": np.array([o.kind for o in observations]),
+    }
+    fit = meta["half"] == corpora.FIT
+
+    print("== 1. fit mix: who the model is fitted on, and each half's calibration ==")
+    trials = [("dataset", FITTED, "shipped: each dataset the same")]
+    trials += [("dataset", tuple(d for d in FITTED if d != left), f"without {left}") for left in FITTED]
+    trials += [("rows", FITTED, "every row the same"), ("dataset x label", FITTED, "each dataset's right and wrong the same")]
+    for mix, used, label in trials:
+        print(f"{label}:\n  " + "\n  ".join(fit_and_score(x, y, weights_for(meta["dataset"], fit, y, mix, used), meta, ans.FEATURES)))
+
+    print("\n== 2. WordNet synonyms in the unknown share and the coverage of [1] ==")
+    synonyms = wordnet_lookup(args.wordnet)
+    if isinstance(synonyms, str):
+        print(f"skipped: {synonyms}")
+        return 0
+    extra = wordnet_features(observations, synonyms)
+    unknown = ans.FEATURES.index("unknown_share")
+    replaced = x.copy()
+    replaced[:, unknown] = extra[:, 0]
+    variants = {
+        "without synonyms (shipped features)": (x, ans.FEATURES),
+        "unknown share with synonyms": (replaced, ans.FEATURES),
+        "plus coverage with synonyms": (np.column_stack([x, extra[:, 1:]]), (*ans.FEATURES, "syn_coverage1", "syn_context1")),
+        "both": (np.column_stack([replaced, extra[:, 1:]]), (*ans.FEATURES, "syn_coverage1", "syn_context1")),
+    }
+    w = weights_for(meta["dataset"], fit, y, "dataset", FITTED)
+    for label, (matrix, features) in variants.items():
+        print(f"{label}:\n  " + "\n  ".join(fit_and_score(matrix, y, w, meta, features)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
