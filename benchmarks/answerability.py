@@ -30,13 +30,32 @@ from citeqa.eval import corpora, honest, observe
 MODEL_FILE = REPO / "src" / "citeqa" / "data" / "answerability.json"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """The datasets' paths and the observation cache (this script's and ``confidence_trials.py``'s)."""
     parser.add_argument("--squad", default=str(shared_data_path("squad", "dev-v1.1-tune.json")))
     parser.add_argument("--squad2", default=str(shared_data_path("squad2", "dev-v2.0-tune.json")))
     parser.add_argument("--news", default=str(shared_data_path("news-dev")))
     parser.add_argument("--gold", default=None, help="gold JSONL (default: the packaged one)")
     parser.add_argument("--cache", default=str(eval_cache_dir() / "answerability"))
+
+
+def load_datasets(args: argparse.Namespace, cross_every: int = 2, skip: Sequence[str] = ()) -> list[tuple[corpora.Corpus, bool, int]]:
+    """The corpora to observe, as :func:`citeqa.eval.observe.collect` takes them (corpus, cross-document negatives, every)."""
+    loaded = []
+    if "squad11" not in skip:
+        loaded.append((corpora.load_squad(args.squad, "squad11"), True, cross_every))
+    if "squad2" not in skip:
+        loaded.append((corpora.load_squad(args.squad2, "squad2"), False, 1))
+    if "news" not in skip:
+        loaded.append((corpora.load_news(args.news), True, 1))
+    if "gold" not in skip:
+        loaded.append((corpora.load_gold(args.gold), False, 1))
+    return loaded
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_dataset_arguments(parser)
     parser.add_argument("--cross-every", type=int, default=2, help="ask every Nth question as a cross-document negative (SQuAD 1.1)")
     parser.add_argument("--write", action="store_true", help=f"save the shipped model to {MODEL_FILE}")
     parser.add_argument("--no-ablation", action="store_true")
@@ -49,15 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    loaded = []
-    if "squad11" not in args.skip:
-        loaded.append((corpora.load_squad(args.squad, "squad11"), True, args.cross_every))
-    if "squad2" not in args.skip:
-        loaded.append((corpora.load_squad(args.squad2, "squad2"), False, 1))
-    if "news" not in args.skip:
-        loaded.append((corpora.load_news(args.news), True, 1))
-    if "gold" not in args.skip:
-        loaded.append((corpora.load_gold(args.gold), False, 1))
+    loaded = load_datasets(args, args.cross_every, args.skip)
     observations = observe.collect(loaded, Path(args.cache), get_embedder(), log)
     log(f"all asked in {time.perf_counter() - started:.0f}s")
     lines, models = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)

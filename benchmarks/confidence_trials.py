@@ -45,7 +45,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from citeqa.config import eval_cache_dir, shared_data_path
+from answerability import (  # benchmarks/answerability.py, beside this script
+    add_dataset_arguments,
+    load_datasets,
+)
+
 from citeqa.embed import get_embedder
 from citeqa.eval import answerability as ans
 from citeqa.eval import corpora, observe
@@ -245,23 +249,14 @@ def compare(x: np.ndarray, y: np.ndarray, meta: dict[str, np.ndarray], extra: np
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--squad", default=str(shared_data_path("squad", "dev-v1.1-tune.json")))
-    parser.add_argument("--squad2", default=str(shared_data_path("squad2", "dev-v2.0-tune.json")))
-    parser.add_argument("--news", default=str(shared_data_path("news-dev")))
-    parser.add_argument("--gold", default=None, help="gold JSONL (default: the packaged one)")
-    parser.add_argument("--cache", default=str(eval_cache_dir() / "answerability"))
+    add_dataset_arguments(parser)
     parser.add_argument("--wordnet", default=os.environ.get("NLTK_DATA", str(Path.home() / "nltk_data")), help="nltk data root holding corpora/wordnet")
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    loaded = [
-        (corpora.load_squad(args.squad, "squad11"), True, 2),
-        (corpora.load_squad(args.squad2, "squad2"), False, 1),
-        (corpora.load_news(args.news), True, 1),
-        (corpora.load_gold(args.gold), False, 1),
-    ]
+    loaded = load_datasets(args)
     observations = observe.collect(loaded, Path(args.cache), get_embedder(), log)
     x = np.array([o.features for o in observations], dtype=np.float64)
     y = np.array([1.0 if o.right1 else 0.0 for o in observations])
