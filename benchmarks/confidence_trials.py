@@ -3,7 +3,7 @@
 Usage (from the repository root; the observations are the cached ones of
 ``benchmarks/answerability.py``, same options):
     PYTHONPATH=src python benchmarks/confidence_trials.py [--squad PATH] [--squad2 PATH]
-        [--news DIR] [--gold FILE] [--cache DIR] [--wordnet DIR]
+        [--news DIR] [--gold FILE] [--cache DIR] [--wordnet DIR] [--sections N ...]
 
 1. **Fit mix** (calibration): the shipped model weighs the fit halves of SQuAD 1.1, SQuAD 2.0
    and news the same. SQuAD 1.1 and 2.0 hold the same articles and nearly the same answerable
@@ -24,6 +24,11 @@ Usage (from the repository root; the observations are the cached ones of
 4. **Soft matching in the ranking**: ``alpha x`` the soft coverage of each of the top 10 (cosine
    0.2 -> 0, 0.5 -> 1 per word, IDF-weighted) added to the log of its final score; [1] right and
    MRR@10 per half for each alpha (choose alpha on the fit halves).
+5. **Soft coverage as a fitted reranker feature**: the candidate stage's features of every
+   answerable question (``benchmarks/fit_reranker.py``'s pools, cached beside the observations)
+   plus the soft coverage of each candidate; a *linear* listwise reranker fitted with and without
+   that column on the fit halves (SQuAD 1.1 only, as shipped; and SQuAD 1.1 + news x 10), scored
+   on every half. The shipped reranker adds a hidden layer, so only the difference is meaningful.
 
 Each variant of 2 and 3 is fitted on the fit halves only; its threshold is the fit-half one
 (<= 5% false abstention on each fit half).
@@ -231,6 +236,60 @@ def soft_rescoring(observations: Sequence[observe.Obs], soft: SoftMatcher) -> No
         print(f"{dataset}/{half}{' follow-ups' if kind == 'followup' else ''} (n={len(rows)}): {cells}")
 
 
+def soft_reranker_trial(cache: Path, args: argparse.Namespace, soft: SoftMatcher) -> None:
+    """Section 5: a linear listwise reranker with and without the soft-coverage column."""
+    import fit_reranker  # benchmarks/fit_reranker.py, beside this script
+    from scipy.optimize import minimize
+
+    from citeqa.eval import metrics
+    from citeqa.search.features import FEATURES as CANDIDATE_FEATURES
+
+    columns: dict[str, tuple[Any, np.ndarray]] = {}
+    for name, corpus in (("squad11", corpora.load_squad(args.squad, "squad11")), ("squad2", corpora.load_squad(args.squad2, "squad2")), ("news", corpora.load_news(args.news))):
+        pool = fit_reranker.collect_pool(corpus, cache, print)
+        ranker = observe.Asker(observe.corpus_index(corpus.documents, cache, None, print)).ranker
+        asked = [a for a in fit_reranker.asked_questions(corpus) if a[0] in fit_reranker.ASKED_KINDS]
+        coverage = np.zeros(pool.ids.shape[0])
+        texts: dict[int, set[str]] = {}
+        for q, (*_, query) in enumerate(asked):
+            words_asked, (a, b) = sorted(soft.content(query)), (pool.start[q], pool.start[q + 1])
+            if not words_asked:
+                continue
+            weight = soft.weights(words_asked, ranker.idf)
+            for r in range(a, b):
+                present = texts.setdefault(int(pool.ids[r]), soft.content(ranker.text(int(pool.ids[r]))))
+                coverage[r] = weight @ np.clip((soft.best(words_asked, present) - 0.2) / 0.3, 0, 1) / weight.sum()
+        columns[name] = (pool, coverage)
+
+    def matrix(name: str, with_soft: bool) -> np.ndarray:
+        pool, coverage = columns[name]
+        return np.column_stack([pool.x, coverage]) if with_soft else pool.x
+
+    for label, weights in (("SQuAD 1.1 fit half (as shipped)", {"squad11": 1.0}), ("SQuAD 1.1 + news x 10", {"squad11": 1.0, "news": 10.0})):
+        for with_soft in (False, True):
+            groups = []
+            for name, weight in weights.items():
+                pool, x = columns[name][0], matrix(name, with_soft)
+                for q in pool.questions(lambda h, d: h == corpora.FIT):
+                    a, b = pool.start[q], pool.start[q + 1]
+                    gold = np.flatnonzero(pool.gold[a:b])
+                    if gold.size:
+                        groups.append((x[a:b], gold, weight))
+            start = np.zeros(len(CANDIDATE_FEATURES) + int(with_soft))
+            start[CANDIDATE_FEATURES.index("rrf")] = 10.0
+            w = minimize(fit_reranker.loss_and_grad, start, args=(groups,), jac=True, method="L-BFGS-B").x
+            print(f"{label}, {'with soft coverage (weight ' + format(w[-1], '+.2f') + ')' if with_soft else 'without'}:")
+            for name, (pool, _) in columns.items():
+                x = matrix(name, with_soft)
+                for half in corpora.HALVES:
+                    ranks = []
+                    for q in pool.questions(lambda h, d, half=half: h == half):
+                        a, b = pool.start[q], pool.start[q + 1]
+                        order = np.argsort(-(x[a:b] @ w), kind="stable")[:10]
+                        ranks.append(metrics.first_hit_rank(order, np.flatnonzero(pool.gold[a:b])) if b > a else None)
+                    print(f"  {name}/{half}: {fit_reranker.summary(ranks)}")
+
+
 def compare(x: np.ndarray, y: np.ndarray, meta: dict[str, np.ndarray], extra: np.ndarray, names: tuple[str, str]) -> None:
     """The shipped features against the unknown share replaced, the coverage added, and both."""
     unknown = ans.FEATURES.index("unknown_share")
@@ -251,13 +310,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_dataset_arguments(parser)
     parser.add_argument("--wordnet", default=os.environ.get("NLTK_DATA", str(Path.home() / "nltk_data")), help="nltk data root holding corpora/wordnet")
+    parser.add_argument("--sections", type=int, nargs="+", choices=range(1, 6), default=list(range(1, 6)), help="which trials to run (default: all)")
     args = parser.parse_args(argv)
+    soft = SoftMatcher() if {3, 4, 5} & set(args.sections) else None
+    if {1, 2, 3, 4} & set(args.sections):
+        observation_trials(args, soft)
+    if 5 in args.sections and soft is not None:
+        print("\n== 5. soft coverage as a feature of a fitted (linear) reranker ==")
+        soft_reranker_trial(Path(args.cache), args, soft)
+    return 0
+
+
+def observation_trials(args: argparse.Namespace, soft: SoftMatcher | None) -> None:
+    """Sections 1-4, on the cached observations of ``benchmarks/answerability.py``."""
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    loaded = load_datasets(args)
-    observations = observe.collect(loaded, Path(args.cache), get_embedder(), log)
+    observations = observe.collect(load_datasets(args), Path(args.cache), get_embedder(), log)
     x = np.array([o.features for o in observations], dtype=np.float64)
     y = np.array([1.0 if o.right1 else 0.0 for o in observations])
     meta = {
@@ -266,27 +336,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kind": np.array([o.kind for o in observations]),
     }
     fit = meta["half"] == corpora.FIT
-
-    print("== 1. fit mix: who the model is fitted on, and each half's calibration ==")
-    trials = [("dataset", FITTED, "shipped: each dataset the same")]
-    trials += [("dataset", tuple(d for d in FITTED if d != left), f"without {left}") for left in FITTED]
-    trials += [("rows", FITTED, "every row the same"), ("dataset x label", FITTED, "each dataset's right and wrong the same")]
-    for mix, used, label in trials:
-        print(f"{label}:\n  " + "\n  ".join(fit_and_score(x, y, weights_for(meta["dataset"], fit, y, mix, used), meta, ans.FEATURES)))
-
-    print("\n== 2. WordNet synonyms in the unknown share and the coverage of [1] ==")
-    synonyms = wordnet_lookup(args.wordnet)
-    if isinstance(synonyms, str):
-        print(f"skipped: {synonyms}")
-    else:
-        compare(x, y, meta, wordnet_features(observations, synonyms), ("with synonyms", "with synonyms of [1] and its paragraph"))
-    print("\n== 3. soft word matching (MiniLM word-piece embeddings) ==")
-    soft = SoftMatcher()
-    compare(x, y, meta, soft_features(observations, soft), ("soft", "soft of [1]"))
-    print("\n== 4. soft coverage added to the final ranking score of the top 10 ==")
-    soft_rescoring(observations, soft)
-    return 0
-
+    if 1 in args.sections:
+        print("== 1. fit mix: who the model is fitted on, and each half's calibration ==")
+        trials = [("dataset", FITTED, "shipped: each dataset the same")]
+        trials += [("dataset", tuple(d for d in FITTED if d != left), f"without {left}") for left in FITTED]
+        trials += [("rows", FITTED, "every row the same"), ("dataset x label", FITTED, "each dataset's right and wrong the same")]
+        for mix, used, label in trials:
+            print(f"{label}:\n  " + "\n  ".join(fit_and_score(x, y, weights_for(meta["dataset"], fit, y, mix, used), meta, ans.FEATURES)))
+    if 2 in args.sections:
+        print("\n== 2. WordNet synonyms in the unknown share and the coverage of [1] ==")
+        synonyms = wordnet_lookup(args.wordnet)
+        if isinstance(synonyms, str):
+            print(f"skipped: {synonyms}")
+        else:
+            compare(x, y, meta, wordnet_features(observations, synonyms), ("with synonyms", "with synonyms of [1] and its paragraph"))
+    if soft is not None and 3 in args.sections:
+        print("\n== 3. soft word matching (MiniLM word-piece embeddings) ==")
+        compare(x, y, meta, soft_features(observations, soft), ("soft", "soft of [1]"))
+    if soft is not None and 4 in args.sections:
+        print("\n== 4. soft coverage added to the final ranking score of the top 10 ==")
+        soft_rescoring(observations, soft)
 
 if __name__ == "__main__":
     raise SystemExit(main())
