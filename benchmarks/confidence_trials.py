@@ -55,6 +55,9 @@ from answerability import (  # benchmarks/answerability.py, beside this script
     load_datasets,
 )
 
+from citeqa.answer.confidence import (
+    _idf_weights as idf_weights,  # the confidence features' IDF weights
+)
 from citeqa.embed import get_embedder
 from citeqa.eval import answerability as ans
 from citeqa.eval import corpora, observe
@@ -136,12 +139,11 @@ def wordnet_features(observations: Sequence[observe.Obs], synonyms: Callable[[st
     for i, o in enumerate(observations):
         ranker = o.extra["ranker"]
         idf = ranker.idf
-        ceiling = float(getattr(idf, "ceiling", max(idf.values(), default=1.0)))
         forms: dict[str, set[str]] = {}
         for word in words(o.query):
             for token in tokenize(word):
                 forms.setdefault(token, {token}).update(synonyms(word.lower()))
-        weight = {t: float(idf.get(t, ceiling)) for t in forms}
+        weight = idf_weights(list(forms), idf)
         total = sum(weight.values())
         if not total:
             continue
@@ -188,8 +190,9 @@ class SoftMatcher:
         ])
 
     def weights(self, asked: Sequence[str], idf: Any) -> np.ndarray:
-        ceiling = float(getattr(idf, "ceiling", max(idf.values(), default=1.0)))
-        return np.array([float(idf.get(tokenize(w)[0], ceiling)) if tokenize(w) else 0.0 for w in asked]) + 1e-9
+        first = {w: tokenize(w)[:1] for w in asked}
+        weight = idf_weights([t for tokens in first.values() for t in tokens], idf)
+        return np.array([weight[first[w][0]] if first[w] else 0.0 for w in asked]) + 1e-9
 
 
 def soft_features(observations: Sequence[observe.Obs], soft: SoftMatcher) -> np.ndarray:
