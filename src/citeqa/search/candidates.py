@@ -5,9 +5,10 @@
 from the vector search (top :data:`DENSE_CANDIDATES`) plus BM25 (top
 :data:`LEXICAL_CANDIDATES`); their evidence (cosines of the sentence, its neighbours and its
 document's headline, the paragraph's and document's mean vectors, paragraph BM25, IDF
-coverage of the sentence alone and with the sentences just before it) is read for those rows
-only, so neither the cost per query nor the memory grows with the corpus beyond the two
-searches. What needs the whole corpus (paragraph BM25, mean vectors) is computed when the
+coverage of the sentence alone and with the sentences just before it, and by similar words
+through the bundled model's word-piece vectors) is read for those rows only, so neither the
+cost per query nor the memory grows with the corpus beyond the two searches (and a bounded
+cache of candidates' words). What needs the whole corpus (paragraph BM25, mean vectors) is computed when the
 index is built (:mod:`citeqa.build`).
 
 Reads the index only through the store seam (:class:`citeqa.store.seam.SentenceStore`:
@@ -19,25 +20,30 @@ returned stand in (unseen sentences get the lowest of them).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..embed.wordpieces import WordPieces, word_pieces
 from ..question import answer_type_level, question_type
 from ..store.local import as_store, candidate_ids, sorted_unique, top_n
 from ..store.seam import LazySequence, SentenceStore, VectorSource, query_vector
-from ..text import tokenize
+from ..text import STOPWORDS, tokenize, words
 from .features import (
     MIN_PREFIX,
     WINDOW_BEFORE,
     CandidateContext,
     loose_coverages,
     presence_coverages,
+    soft_coverages,
     window_presence,
 )
 
 __all__ = ["DENSE_CANDIDATES", "LEXICAL_CANDIDATES", "CandidateRetriever", "candidate_ids", "top_n"]
+
+#: How many sentences' words :meth:`CandidateRetriever.soft_coverage` keeps (all are dropped when full).
+SOFT_WORDS_KEPT = 100_000
 
 #: How many nearest vectors the vector search returns as candidates.
 DENSE_CANDIDATES = 50
@@ -50,15 +56,19 @@ LEXICAL_CANDIDATES = 50
 class CandidateRetriever:
     """Fetches one loaded index's candidates for a query, with their evidence (immutable after construction)."""
 
-    def __init__(self, store: SentenceStore | Any) -> None:
+    def __init__(self, store: SentenceStore | Any, pieces: WordPieces | None = None) -> None:
         """
         Args:
             store: The loaded index behind the seam (a :class:`citeqa.store.read.StoredIndex`
                 is wrapped in a :class:`citeqa.store.local.LocalStore`).
+            pieces: The word vectors of soft word matching (default: the bundled model's).
         """
         self.store: SentenceStore = as_store(store)
         self._n = len(self.store)
         self._idf = self.store.idf()
+        self.pieces = pieces if pieces is not None else word_pieces()
+        self._ceiling: float | None = None
+        self._soft_words: dict[int, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return self._n
@@ -165,6 +175,7 @@ class CandidateRetriever:
         earlier = [exact[m * k : m * (k + 1)] for k in range(1, WINDOW_BEFORE + 1)]
         window = presence_coverages(tokens, window_presence(exact[:m], earlier, list(same)), self._idf)
         kind = question_type(asked)
+        soft = self.soft_coverage(query, cands, texts)
         context = CandidateContext(
             dense=np.asarray(dense, dtype=np.float64),
             lexical=np.asarray(found.lexical, dtype=np.float64),
@@ -185,6 +196,7 @@ class CandidateRetriever:
             question_kind=kind,
             loose_coverage=np.asarray(loose, dtype=np.float64).reshape(-1),
             window_coverage=np.asarray(window, dtype=np.float64).reshape(-1),
+            soft_coverage=soft,
         )
 
         def answer_type_of(positions: np.ndarray) -> np.ndarray:
@@ -194,6 +206,42 @@ class CandidateRetriever:
             return np.array([float(answer_type_level(asked, text)) for text in read])
 
         return cands, context, answer_type_of
+
+    def soft_coverage(self, query: str, rows: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """:func:`~citeqa.search.features.soft_coverages` of the query's words (IDF of each
+        word's first token) by each candidate sentence (``rows``, their ``texts``), matched by
+        :attr:`pieces`. Each sentence's words are kept for later queries (up to
+        :data:`SOFT_WORDS_KEPT` sentences): sentences come back as candidates often."""
+        m = len(rows)
+        asked = sorted(soft_words(query))
+        if not asked or not m:
+            return np.zeros(m)
+        first = [tokenize(w)[:1] for w in asked]
+        if self._ceiling is None:  # the weight of a word no sentence holds (rare words count most)
+            ceiling = getattr(self._idf, "ceiling", None)
+            self._ceiling = float(ceiling) if ceiling is not None else max(self._idf.values(), default=1.0)
+        weights = np.array([float(self._idf.get(t[0], self._ceiling)) if t else 0.0 for t in first]) + 1e-9
+        kept = self._soft_words  # shared by threads: only get, set and clear, each atomic
+        held: list[tuple[str, ...] | None] = [kept.get(int(row)) for row in rows]
+        missing = [i for i, words_held in enumerate(held) if words_held is None]
+        if missing:
+            if len(kept) + len(missing) > SOFT_WORDS_KEPT:
+                kept.clear()
+            read = texts.many(missing) if isinstance(texts, LazySequence) else [texts[i] for i in missing]
+            for i, text in zip(missing, read):
+                held[i] = kept[int(rows[i])] = soft_words(text)
+        found = [ws or () for ws in held]
+        vocabulary = list(dict.fromkeys(w for ws in found for w in ws))
+        position = {w: i for i, w in enumerate(vocabulary)}
+        pairs = np.array([position[w] for ws in found for w in ws], dtype=np.int64)  # (sentence, word) pairs' words
+        owner = np.repeat(np.arange(m), [len(ws) for ws in found])
+        similarity = self.pieces.similarity(asked, vocabulary)[pairs] if pairs.size else np.zeros((0, len(asked)))
+        return soft_coverages(weights, similarity, owner, m)
+
+
+def soft_words(text: str) -> tuple[str, ...]:
+    """The distinct folded words of ``text`` that soft matching compares: no stop words, no single letters."""
+    return tuple(w for w in dict.fromkeys(words(text)) if len(w) > 1 and w not in STOPWORDS)
 
 
 def _once(make: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:

@@ -38,6 +38,7 @@ FEATURES = (
     "window_coverage",
     "answer_place",
     "answer_quantity",
+    "soft_coverage",
 )
 
 #: How many sentences before a candidate (in its document) :func:`window_presence` reads with it.
@@ -85,6 +86,9 @@ class CandidateContext:
             (:func:`window_presence`): a sentence that goes on about what the previous one
             named ("It already has orders from ...", "The MEP said ...") is credited with
             the words it refers back to (None: same as ``coverage``).
+        soft_coverage: Like ``coverage`` over the question's words, but a word also counts
+            (in part) when the sentence holds a word the model holds alike
+            (:func:`soft_coverages`; None: same as ``coverage``).
     """
 
     dense: np.ndarray
@@ -101,6 +105,7 @@ class CandidateContext:
     question_kind: str | None = None
     loose_coverage: np.ndarray | None = None
     window_coverage: np.ndarray | None = None
+    soft_coverage: np.ndarray | None = None
 
 
 def scale_by_max(values: np.ndarray) -> np.ndarray:
@@ -203,6 +208,36 @@ def loose_coverages(
     return out
 
 
+#: Soft matching: a word cosine at or below SOFT_FLOOR counts as no match, at or above SOFT_FULL
+#: as the word itself, linearly between (unrelated words 0.02-0.17, war~conflict 0.38).
+SOFT_FLOOR = 0.2
+SOFT_FULL = 0.5
+
+
+def soft_coverages(weights: np.ndarray, similarity: np.ndarray, owner: np.ndarray, m: int) -> np.ndarray:
+    """Weighted share of the query's words that each of ``m`` texts holds, or holds a word like.
+
+    Args:
+        weights: ``(k,)`` weight of each query word (its IDF).
+        similarity: ``(n, k)`` cosine of each of ``n`` (text, word) pairs' word to each query
+            word (1.0 for the word itself; :meth:`citeqa.embed.wordpieces.WordPieces.similarity`).
+        owner: ``(n,)`` which text (0..m-1) each row's word is in.
+        m: Number of texts.
+
+    Returns:
+        ``(m,)`` values in 0..1: per text, each query word counts by its best match there
+        (cosine mapped from SOFT_FLOOR..SOFT_FULL to 0..1), weighted by ``weights``.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    total = float(weights.sum())
+    if m == 0 or weights.size == 0 or total <= 0:
+        return np.zeros(m)
+    match = np.clip((np.asarray(similarity, dtype=np.float64) - SOFT_FLOOR) / (SOFT_FULL - SOFT_FLOOR), 0.0, 1.0)
+    best = np.zeros((m, weights.size))
+    np.maximum.at(best, np.asarray(owner, dtype=np.int64), match)
+    return best @ weights / total
+
+
 #: Column of each feature in :func:`feature_matrix`.
 _COLUMN = {name: number for number, name in enumerate(FEATURES)}
 
@@ -264,6 +299,7 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     out[:, column["dense_z"]] = (dense - mean) / spread if spread > 1e-9 else 0.0
     out[:, column["loose_coverage"]] = context.coverage if context.loose_coverage is None else context.loose_coverage
     out[:, column["window_coverage"]] = context.coverage if context.window_coverage is None else context.window_coverage
+    out[:, column["soft_coverage"]] = context.coverage if context.soft_coverage is None else context.soft_coverage
     for kind in TYPED_KINDS:
         out[:, column[f"answer_{kind}"]] = found if context.question_kind == kind else 0.0
     for kind, name in STRICT_FEATURES.items():

@@ -1,0 +1,84 @@
+"""Soft coverage: question words matched to a sentence's words by the bundled model's word-piece vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citeqa import build_index
+from citeqa.embed.wordpieces import WordPieces, word_pieces
+from citeqa.search.candidates import soft_words
+from citeqa.search.features import (
+    FEATURES,
+    SOFT_FLOOR,
+    SOFT_FULL,
+    CandidateContext,
+    feature_matrix,
+    soft_coverages,
+)
+
+
+def test_soft_coverages_weigh_each_query_word_by_its_best_match_in_each_text() -> None:
+    weights = np.array([3.0, 1.0])  # query words "war", "last"
+    # text 0 holds a word like "war" (0.35: half way from SOFT_FLOOR to SOFT_FULL) and "last" itself;
+    # text 1 a word below the floor and one a little like "last"; text 2 no words at all
+    similarity = np.array([[0.35, 0.0], [0.1, 1.0], [0.15, 0.1], [0.0, 0.3]])
+    owner = np.array([0, 0, 1, 1])
+    got = soft_coverages(weights, similarity, owner, 3)
+    half = (0.35 - SOFT_FLOOR) / (SOFT_FULL - SOFT_FLOOR)
+    assert got.tolist() == pytest.approx([(3.0 * half + 1.0) / 4.0, (1.0 * (0.3 - SOFT_FLOOR) / (SOFT_FULL - SOFT_FLOOR)) / 4.0, 0.0])
+    assert soft_coverages(np.zeros(0), np.zeros((0, 0)), np.zeros(0), 2).tolist() == [0.0, 0.0]
+
+
+def test_word_pieces_similarity_is_one_for_the_word_itself_and_zero_off_the_vocabulary() -> None:
+    pieces = WordPieces(["war", "conflict", "banana", "##s"], np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 2.0], [1.0, 1.0]]))
+    got = pieces.similarity(["war", "zzyzx"], ["conflict", "banana", "war", "zzyzx", "qwerty"])
+    assert np.allclose(got, [[0.6, 0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="2 pieces but 1 vectors"):
+        WordPieces(["a", "b"], np.ones((1, 2)))
+
+
+def test_bundled_word_pieces_hold_paraphrases_closer_than_unrelated_words() -> None:
+    pieces = word_pieces()
+    assert pieces is word_pieces()  # read once per process
+    war, goal = pieces.similarity(["war", "goal"], ["conflict", "aim", "banana"]).T
+    assert war[0] > SOFT_FLOOR > war[2] and goal[1] > SOFT_FLOOR > goal[2]
+
+
+def test_soft_coverage_column_defaults_to_the_sentence_coverage() -> None:
+    zeros = np.zeros(2)
+    fields = {
+        "dense": np.array([0.5, 0.4]), "lexical": zeros, "paragraph_lexical": zeros, "paragraph_dense": zeros,
+        "neighbour_dense": zeros, "document_dense": zeros, "title_dense": zeros, "coverage": np.array([0.3, 0.1]),
+        "answer_type": zeros, "length": zeros,
+    }
+    column = FEATURES.index("soft_coverage")
+    assert feature_matrix(CandidateContext(**fields))[:, column].tolist() == [0.3, 0.1]
+    assert feature_matrix(CandidateContext(**fields, soft_coverage=np.array([0.6, 0.2])))[:, column].tolist() == [0.6, 0.2]
+
+
+def test_soft_words_drop_stop_words_single_letters_and_repeats() -> None:
+    assert soft_words("The war, the WAR and a 44-day conflict.") == ("war", "44", "day", "conflict")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory, embedder):
+    folder = tmp_path_factory.mktemp("soft-docs")
+    (folder / "conflict.txt").write_text(
+        "The conflict ended after 44 days.\nBananas grow in warm places.\nThe war memorial was built in 1921.\n", encoding="utf-8"
+    )
+    return build_index([folder], tmp_path_factory.mktemp("soft-index"), embedder=embedder)
+
+
+def test_a_sentence_with_a_paraphrase_gets_soft_but_no_exact_coverage(index, embedder) -> None:
+    question = "When did the war end?"
+    ids, context = index.ranker.gather(question, embedder.encode([question])[0])
+    found = {index.ranker.text(int(r)): (c, s) for r, c, s in zip(ids, context.coverage, context.soft_coverage)}
+    exact, soft = found["The conflict ended after 44 days."]
+    assert soft > exact  # "end" is held exactly; "war" only as "conflict"
+    assert found["Bananas grow in warm places."][1] < soft
+    memorial = found["The war memorial was built in 1921."]
+    assert memorial[1] >= memorial[0] > 0  # a word held exactly counts in full
+    # the words of each sentence are kept for the next query: the same values again
+    again = index.ranker.gather(question, embedder.encode([question])[0])[1].soft_coverage
+    assert again.tolist() == pytest.approx(context.soft_coverage.tolist())
