@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citeqa.text import Tokenizer, place_table, tokenize
 from citeqa.errors import InvalidArgumentError
 from citeqa.search.features import (
     FEATURES,
@@ -16,6 +15,7 @@ from citeqa.search.features import (
     stems_match,
 )
 from citeqa.search.rerank import mlp_scores, reranker_scores
+from citeqa.text import Tokenizer, place_table, tokenize
 
 TABLE_LINES = [
     "Turkey\tname\tturkey",
@@ -185,14 +185,14 @@ def test_window_presence_adds_earlier_sentences_of_the_same_document_only() -> N
         window_presence(present, [just_before, two_before], [same_just_before])
 
 
-def test_window_coverage_column_defaults_to_the_sentence_coverage() -> None:
+@pytest.mark.parametrize("name", ["window_coverage", "soft_coverage"])
+def test_a_coverage_column_left_unset_defaults_to_the_sentence_coverage(name) -> None:
     zeros = np.zeros(2)
     fields = {
         "dense": np.array([0.5, 0.4]), "lexical": zeros, "paragraph_lexical": zeros, "paragraph_dense": zeros,
         "neighbour_dense": zeros, "document_dense": zeros, "title_dense": zeros, "coverage": np.array([0.3, 0.1]),
         "answer_type": zeros, "length": zeros,
     }
-    column = FEATURES.index("window_coverage")
+    column = FEATURES.index(name)
     assert feature_matrix(CandidateContext(**fields))[:, column].tolist() == [0.3, 0.1]
-    with_window = CandidateContext(**fields, window_coverage=np.array([0.3, 0.9]))
-    assert feature_matrix(with_window)[:, column].tolist() == [0.3, 0.9]
+    assert feature_matrix(CandidateContext(**fields, **{name: np.array([0.3, 0.9])}))[:, column].tolist() == [0.3, 0.9]

@@ -9,11 +9,8 @@ from citeqa import build_index
 from citeqa.embed.wordpieces import WordPieces, word_pieces
 from citeqa.search.candidates import soft_words
 from citeqa.search.features import (
-    FEATURES,
     SOFT_FLOOR,
     SOFT_FULL,
-    CandidateContext,
-    feature_matrix,
     soft_coverages,
 )
 
@@ -43,18 +40,6 @@ def test_bundled_word_pieces_hold_paraphrases_closer_than_unrelated_words() -> N
     assert pieces is word_pieces()  # read once per process
     war, goal = pieces.similarity(["war", "goal"], ["conflict", "aim", "banana"]).T
     assert war[0] > SOFT_FLOOR > war[2] and goal[1] > SOFT_FLOOR > goal[2]
-
-
-def test_soft_coverage_column_defaults_to_the_sentence_coverage() -> None:
-    zeros = np.zeros(2)
-    fields = {
-        "dense": np.array([0.5, 0.4]), "lexical": zeros, "paragraph_lexical": zeros, "paragraph_dense": zeros,
-        "neighbour_dense": zeros, "document_dense": zeros, "title_dense": zeros, "coverage": np.array([0.3, 0.1]),
-        "answer_type": zeros, "length": zeros,
-    }
-    column = FEATURES.index("soft_coverage")
-    assert feature_matrix(CandidateContext(**fields))[:, column].tolist() == [0.3, 0.1]
-    assert feature_matrix(CandidateContext(**fields, soft_coverage=np.array([0.6, 0.2])))[:, column].tolist() == [0.6, 0.2]
 
 
 def test_soft_words_drop_stop_words_single_letters_and_repeats() -> None:
