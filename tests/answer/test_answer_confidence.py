@@ -138,3 +138,18 @@ def test_without_a_policy_the_decision_follows_the_one_its_model_ships_with(tiny
     assert decided.abstain and not decided.rules_abstain
     relaxed = strict.with_threshold(1.0, policy="rules")
     assert not abstain_decision(question, ranking, tiny_index.ranker, tiny_index.vocabulary, question=question, model=relaxed).abstain
+
+
+class _IdfWithCeiling(dict):
+    """An IDF mapping like the store's: its largest value as ``ceiling``; reading all values is an error."""
+
+    ceiling = 3.0
+
+    def values(self):  # type: ignore[override]
+        raise AssertionError("the weights must not read every IDF value per question")
+
+
+def test_idf_weights_give_unknown_words_the_ceiling_without_a_pass_over_the_vocabulary():
+    weights = ans._idf_weights(["lachin", "unseen", "lachin"], _IdfWithCeiling(lachin=1.5, army=0.5))
+    assert weights == {"lachin": 1.5, "unseen": 3.0}
+    assert ans._idf_weights(["unseen"], {"lachin": 1.5, "army": 0.5}) == {"unseen": 1.5}  # a plain mapping: its largest

@@ -83,8 +83,11 @@ class RankerLike(Protocol):
 
 
 def _idf_weights(tokens: Sequence[str], idf: Mapping[str, float]) -> dict[str, float]:
-    ceiling = float(getattr(idf, "ceiling", max(idf.values(), default=1.0)))
-    return {t: float(idf.get(t, ceiling)) for t in set(tokens)}
+    ceiling = getattr(idf, "ceiling", None)
+    if ceiling is None:  # a plain mapping; the store's Idf carries its largest value (no pass over the vocabulary per question)
+        ceiling = max(idf.values(), default=1.0)
+    fallback = float(ceiling)
+    return {t: float(idf.get(t, fallback)) for t in set(tokens)}
 
 
 def _coverage(weights: Mapping[str, float], present: set[str]) -> float:
