@@ -112,12 +112,13 @@ class Pool:
 
 def source_digest() -> str:
     """Digest of the sources that decide candidates and features (not the reranker weights)."""
+    import citeqa.embed.wordpieces as wordpieces_module
     import citeqa.index as index_module
     import citeqa.question as question_module
     import citeqa.search as search_package
     import citeqa.text as text_module
 
-    parts = [Path(str(m.__file__)).read_text(encoding="utf-8") for m in (question_module, text_module, index_module)]
+    parts = [Path(str(m.__file__)).read_text(encoding="utf-8") for m in (question_module, text_module, index_module, wordpieces_module)]
     parts += [f.read_text(encoding="utf-8") for f in sorted(Path(str(search_package.__file__)).parent.glob("*.py"))]
     return corpora.digest("\0".join(parts))[:16]
 

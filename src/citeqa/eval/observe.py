@@ -51,14 +51,17 @@ def code_version() -> str:
     Features and the rule abstention are recomputed from the cached rankings on every
     load (:func:`refresh`), so editing a rule or a feature needs no re-asking.
     """
+    import citeqa.embed.wordpieces as wordpieces_module
     import citeqa.index as index_module
     import citeqa.question as question_module
     import citeqa.search as search_package
     import citeqa.text as text_module
 
     # index.py turns a follow-up into its search, text.py makes the query's BM25 tokens,
-    # this module asks the questions (how they are embedded changes their vectors)
-    sources = [Path(str(module.__file__)) for module in (question_module, text_module, index_module)] + [Path(__file__)]
+    # wordpieces.py the soft-coverage feature's word similarities, this module asks the
+    # questions (how they are embedded changes their vectors)
+    modules = (question_module, text_module, index_module, wordpieces_module)
+    sources = [Path(str(module.__file__)) for module in modules] + [Path(__file__)]
     parts = [source.read_text(encoding="utf-8") for source in sources]
     for source in sorted(Path(str(search_package.__file__)).parent.glob("*.py")):
         parts.append(source.read_text(encoding="utf-8"))
