@@ -1,11 +1,12 @@
-"""Time ``Index.retrieve`` on one built index under several source trees, runs interleaved.
+"""Time ``Index.retrieve`` (or, with ``--answer``, a whole ``Index.answer``) on one built index under several source trees, runs interleaved.
 
 Usage (from the repository root)::
 
     python benchmarks/retrieve_timing.py INDEX --src /work/main/src --src src --rounds 3 --ef 512
 
 Each round loads INDEX in a fresh process per source tree (``PYTHONPATH=<src>``), in turn,
-and times ``retrieve(question, k=10)`` once for each of ``--questions`` real SQuAD questions
+and times ``retrieve(question, k=10)`` (``--answer``: ``answer(question)``, ranking, confidence
+and the cited answer) once for each of ``--questions`` real SQuAD questions
 (the same seed-5 pick as ``benchmarks/speed.py``'s scale stage) after 20 warm-up queries.
 Prints, per run: wall and CPU (the calling thread's) p50/p95 in ms, RSS, recall@10 of the
 vector search against exact search when the folder beside INDEX holds ``queries.npy`` and
@@ -39,8 +40,8 @@ def squad_questions(path: Path, count: int) -> list[str]:
     return [questions[int(i)] for i in rng.choice(len(questions), count, replace=False)]
 
 
-def worker(index_path: str, questions: list[str], ef: int | None) -> dict[str, Any]:
-    """Load the index in this process and time every question once."""
+def worker(index_path: str, questions: list[str], ef: int | None, whole_answer: bool = False) -> dict[str, Any]:
+    """Load the index in this process and time every question once (``retrieve``, or ``answer`` when ``whole_answer``)."""
     import citeqa
     from citeqa import Index
 
@@ -51,15 +52,16 @@ def worker(index_path: str, questions: list[str], ef: int | None) -> dict[str, A
     if ef is not None and hasattr(searcher.index, "hnsw"):
         searcher.index.hnsw.efSearch = ef
     load_s = time.perf_counter() - start
+    ask = index.answer if whole_answer else (lambda question: index.retrieve(question, k=10))
     for question in questions[:20]:
-        index.retrieve(question, k=10)
+        ask(question)
     wall, cpu = [], []
     for question in questions:
         t, c = time.perf_counter(), time.thread_time()
-        index.retrieve(question, k=10)
+        ask(question)
         wall.append(time.perf_counter() - t)
         cpu.append(time.thread_time() - c)
-    result: dict[str, Any] = {"src": str(Path(citeqa.__file__).parents[1]), "load_s": round(load_s, 2)}
+    result: dict[str, Any] = {"src": str(Path(citeqa.__file__).parents[1]), "timed": "answer" if whole_answer else "retrieve", "load_s": round(load_s, 2)}
     for name, values in (("wall", wall), ("cpu", cpu)):
         result[f"{name}_p50_ms"] = round(1e3 * float(np.percentile(values, 50)), 2)
         result[f"{name}_p95_ms"] = round(1e3 * float(np.percentile(values, 95)), 2)
@@ -83,14 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ef", type=int, default=None, help="HNSW efSearch for the runs (default: the manifest's)")
     parser.add_argument("--questions", type=int, default=200, help="SQuAD questions timed per run")
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
+    parser.add_argument("--answer", action="store_true", help="time a whole Index.answer (ranking, confidence, the cited answer) instead of retrieve")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     questions = squad_questions(args.squad, args.questions)
     if args.worker:
-        print(json.dumps(worker(args.index, questions, args.ef)))
+        print(json.dumps(worker(args.index, questions, args.ef, args.answer)))
         return 0
     sources = args.src or [str(REPO / "src")]
-    extra = ["--ef", str(args.ef)] if args.ef is not None else []
+    extra = (["--ef", str(args.ef)] if args.ef is not None else []) + (["--answer"] if args.answer else [])
     for number in range(args.rounds):
         for src in sources:
             env = {**os.environ, "PYTHONPATH": str(Path(src).resolve()), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
