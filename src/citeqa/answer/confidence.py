@@ -32,7 +32,7 @@ from ..errors import InvalidArgumentError
 from ..fsutil import atomic_write_text
 from ..question import answer_spans, question_type
 from ..search.cross import sigmoid
-from ..search.features import loose_coverage
+from ..search.features import idf_ceiling, loose_coverage
 from ..search.fusion import Ranking
 from ..text import tokenize, words
 from .focus import Vocabulary, name_supported, question_names
@@ -83,10 +83,7 @@ class RankerLike(Protocol):
 
 
 def _idf_weights(tokens: Sequence[str], idf: Mapping[str, float]) -> dict[str, float]:
-    ceiling = getattr(idf, "ceiling", None)
-    if ceiling is None:  # a plain mapping; the store's Idf carries its largest value (no pass over the vocabulary per question)
-        ceiling = max(idf.values(), default=1.0)
-    fallback = float(ceiling)
+    fallback = idf_ceiling(idf)
     return {t: float(idf.get(t, fallback)) for t in set(tokens)}
 
 

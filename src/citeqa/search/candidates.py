@@ -34,6 +34,7 @@ from .features import (
     MIN_PREFIX,
     WINDOW_BEFORE,
     CandidateContext,
+    idf_ceiling,
     loose_coverages,
     presence_coverages,
     soft_coverages,
@@ -67,7 +68,6 @@ class CandidateRetriever:
         self._n = len(self.store)
         self._idf = self.store.idf()
         self.pieces = pieces if pieces is not None else word_pieces()
-        self._ceiling: float | None = None
         self._soft_words: dict[int, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -217,10 +217,8 @@ class CandidateRetriever:
         if not asked or not m:
             return np.zeros(m)
         first = [tokenize(w)[:1] for w in asked]
-        if self._ceiling is None:  # the weight of a word no sentence holds (rare words count most)
-            ceiling = getattr(self._idf, "ceiling", None)
-            self._ceiling = float(ceiling) if ceiling is not None else max(self._idf.values(), default=1.0)
-        weights = np.array([float(self._idf.get(t[0], self._ceiling)) if t else 0.0 for t in first]) + 1e-9
+        ceiling = idf_ceiling(self._idf)
+        weights = np.array([float(self._idf.get(t[0], ceiling)) if t else 0.0 for t in first]) + 1e-9
         kept = self._soft_words  # shared by threads: only get, set and clear, each atomic
         held: list[tuple[str, ...] | None] = [kept.get(int(row)) for row in rows]
         missing = [i for i, words_held in enumerate(held) if words_held is None]

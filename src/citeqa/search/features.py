@@ -115,6 +115,13 @@ def scale_by_max(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else np.zeros_like(values)
 
 
+def idf_ceiling(idf: Mapping[str, float]) -> float:
+    """The weight of a word ``idf`` lacks (rare words count most): the mapping's ``ceiling``
+    when it has one (:class:`citeqa.store.lexical.Idf`, no pass over the vocabulary), else its max."""
+    ceiling = getattr(idf, "ceiling", None)
+    return float(ceiling) if ceiling is not None else float(max(idf.values(), default=1.0))
+
+
 def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], idf: Mapping[str, float]) -> float:
     """IDF-weighted share of the distinct query tokens that occur in the text (0..1).
 
@@ -124,8 +131,7 @@ def weighted_coverage(query_tokens: Sequence[str], text_tokens: Sequence[str], i
     wanted = set(query_tokens)
     if not wanted:
         return 0.0
-    ceiling = getattr(idf, "ceiling", None)
-    fallback = float(ceiling) if ceiling is not None else max(idf.values(), default=1.0)
+    fallback = idf_ceiling(idf)
     weights = {t: float(idf.get(t, fallback)) for t in wanted}
     total = sum(weights.values())
     present = set(text_tokens)
@@ -144,8 +150,7 @@ def presence_coverages(tokens: Sequence[str], present: np.ndarray, idf: Mapping[
     present = np.asarray(present, dtype=bool)
     if not tokens:
         return np.zeros(present.shape[0])
-    ceiling = getattr(idf, "ceiling", None)
-    fallback = float(ceiling) if ceiling is not None else max(idf.values(), default=1.0)
+    fallback = idf_ceiling(idf)
     weights = np.array([float(idf.get(t, fallback)) for t in tokens])
     total = float(weights.sum())
     return present.astype(np.float64) @ weights / total if total > 0 else np.zeros(present.shape[0])
