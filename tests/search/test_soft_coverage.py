@@ -31,6 +31,9 @@ def test_word_pieces_similarity_is_one_for_the_word_itself_and_zero_off_the_voca
     pieces = WordPieces(["war", "conflict", "banana", "##s"], np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 2.0], [1.0, 1.0]]))
     got = pieces.similarity(["war", "zzyzx"], ["conflict", "banana", "war", "zzyzx", "qwerty"])
     assert np.allclose(got, [[0.6, 0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    ids = pieces.ids(["war", "zzyzx", "war", "qwerty", "zzyzx"])
+    assert ids[0] == ids[2] == 0 and ids[1] == ids[4] < 0 and ids[3] < 0 and ids[3] != ids[1]
+    assert np.array_equal(pieces.id_similarity(pieces.ids(["war", "zzyzx"]), pieces.ids(["conflict", "banana", "war", "zzyzx", "qwerty"])), got)
     with pytest.raises(ValueError, match="2 pieces but 1 vectors"):
         WordPieces(["a", "b"], np.ones((1, 2)))
 
@@ -67,3 +70,19 @@ def test_a_sentence_with_a_paraphrase_gets_soft_but_no_exact_coverage(index, emb
     # the words of each sentence are kept for the next query: the same values again
     again = index.ranker.gather(question, embedder.encode([question])[0])[1].soft_coverage
     assert again.tolist() == pytest.approx(context.soft_coverage.tolist())
+
+
+def test_candidate_soft_coverage_equals_matching_each_sentence_s_words_one_by_one(index, embedder) -> None:
+    ranker = index.ranker
+    question = "When did the war memorial conflict end?"
+    ids, context = ranker.gather(question, embedder.encode([question])[0])
+    asked = sorted(soft_words(question))
+    texts = [ranker.text(int(r)) for r in ids]
+    held = [soft_words(text) for text in texts]
+    # the reference: every (sentence, word) pair compared by word, no ids, no cache
+    similarity = np.concatenate([ranker.pieces.similarity(asked, list(words)) for words in held])
+    owner = np.repeat(np.arange(len(texts)), [len(words) for words in held])
+    weights = np.array([ranker.idf.get(w, max(ranker.idf.values())) for w in asked]) + 1e-9
+    expected = soft_coverages(weights, similarity, owner, len(texts))
+    assert context.soft_coverage.tolist() == pytest.approx(expected.tolist())
+    assert ranker.soft_coverage(question, ids, texts).tolist() == pytest.approx(expected.tolist())  # words kept: same again

@@ -44,24 +44,36 @@ class WordPieces:
         else:
             self.vectors = normalize_rows(vectors)
 
-    def similarity(self, asked: Sequence[str], present: Sequence[str]) -> np.ndarray:
-        """``(len(present), len(asked))`` cosines of two word lists: 1.0 for the same word,
-        0.0 when either word is not one word piece."""
-        out = np.zeros((len(present), len(asked)), dtype=np.float64)
-        asked_rows = np.array([self.row.get(w, -1) for w in asked], dtype=np.int64)
-        present_rows = np.array([self.row.get(w, -1) for w in present], dtype=np.int64)
-        known_asked, known_present = np.flatnonzero(asked_rows >= 0), np.flatnonzero(present_rows >= 0)
+    def ids(self, words: Sequence[str]) -> np.ndarray:
+        """Each word's id: its row when it is one whole word piece, else a negative number made
+        from its hash (within a process the same word always gets the same id; two other words
+        share one with odds of about 1 in 2**62 a pair)."""
+        row = self.row
+        return np.fromiter((row.get(w, ~(hash(w) & _HASH_MASK)) for w in words), dtype=np.int64, count=len(words))
+
+    def id_similarity(self, asked: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """``(len(present), len(asked))`` cosines of two id arrays (:meth:`ids`): 1.0 for the
+        same id, 0.0 when either is not a word piece."""
+        asked, present = np.asarray(asked, dtype=np.int64), np.asarray(present, dtype=np.int64)
+        same = present[:, None] == asked[None, :]
+        out = same.astype(np.float64)
+        known_asked, known_present = np.flatnonzero(asked >= 0), np.flatnonzero(present >= 0)
         if known_asked.size and known_present.size:
             # einsum's own loop, not BLAS: a product this size (~1,000 x 384 x 5) runs on OpenBLAS's
             # threads, which then spin and slowed the next question's ONNX embedding (answer p50 33 -> 49 ms)
-            cosines = np.einsum("ij,kj->ik", self.vectors[present_rows[known_present]], self.vectors[asked_rows[known_asked]])
+            cosines = np.einsum("ij,kj->ik", self.vectors[present[known_present]], self.vectors[asked[known_asked]])
             out[np.ix_(known_present, known_asked)] = cosines
-        where = {w: i for i, w in enumerate(present)}
-        for j, w in enumerate(asked):
-            if w in where:
-                out[where[w], j] = 1.0
+            out[same] = 1.0
         return out
 
+    def similarity(self, asked: Sequence[str], present: Sequence[str]) -> np.ndarray:
+        """``(len(present), len(asked))`` cosines of two word lists: 1.0 for the same word,
+        0.0 when either word is not one word piece."""
+        return self.id_similarity(self.ids(asked), self.ids(present))
+
+
+#: Bits of a word's hash kept in the negative id of a word that is not one word piece.
+_HASH_MASK = (1 << 62) - 1
 
 _loaded: dict[str, WordPieces] = {}
 _lock = threading.Lock()

@@ -68,7 +68,7 @@ class CandidateRetriever:
         self._n = len(self.store)
         self._idf = self.store.idf()
         self.pieces = pieces if pieces is not None else word_pieces()
-        self._soft_words: dict[int, tuple[str, ...]] = {}
+        self._soft_words: dict[int, np.ndarray] = {}  # row -> its soft_words' ids (WordPieces.ids)
 
     def __len__(self) -> int:
         return self._n
@@ -220,20 +220,18 @@ class CandidateRetriever:
         ceiling = idf_ceiling(self._idf)
         weights = np.array([float(self._idf.get(t[0], ceiling)) if t else 0.0 for t in first]) + 1e-9
         kept = self._soft_words  # shared by threads: only get, set and clear, each atomic
-        held: list[tuple[str, ...] | None] = [kept.get(int(row)) for row in rows]
-        missing = [i for i, words_held in enumerate(held) if words_held is None]
+        held: list[np.ndarray | None] = [kept.get(int(row)) for row in rows]
+        missing = [i for i, ids_held in enumerate(held) if ids_held is None]
         if missing:
             if len(kept) + len(missing) > SOFT_WORDS_KEPT:
                 kept.clear()
             read = texts.many(missing) if isinstance(texts, LazySequence) else [texts[i] for i in missing]
             for i, text in zip(missing, read):
-                held[i] = kept[int(rows[i])] = soft_words(text)
-        found = [ws or () for ws in held]
-        vocabulary = list(dict.fromkeys(w for ws in found for w in ws))
-        position = {w: i for i, w in enumerate(vocabulary)}
-        pairs = np.array([position[w] for ws in found for w in ws], dtype=np.int64)  # (sentence, word) pairs' words
-        owner = np.repeat(np.arange(m), [len(ws) for ws in found])
-        similarity = self.pieces.similarity(asked, vocabulary)[pairs] if pairs.size else np.zeros((0, len(asked)))
+                held[i] = kept[int(rows[i])] = self.pieces.ids(soft_words(text))
+        found = [ids for ids in held if ids is not None]
+        owner = np.repeat(np.arange(m), [ids.shape[0] for ids in found])  # the sentence of each (sentence, word) pair
+        present, pairs = np.unique(np.concatenate(found), return_inverse=True)  # each distinct word once
+        similarity = self.pieces.id_similarity(self.pieces.ids(asked), present)[pairs.reshape(-1)]
         return soft_coverages(weights, similarity, owner, m)
 
 
