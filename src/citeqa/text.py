@@ -81,7 +81,9 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 def words(text: str) -> list[str]:
     """Folded words of ``text``, stop words included."""
-    return [w.replace("'", "") for w in _WORD.findall(fold(text))]
+    folded = fold(text)
+    found = _WORD.findall(folded)
+    return [w.replace("'", "") for w in found] if "'" in folded else found  # most texts have none
 
 
 def country_token(country: str) -> str:

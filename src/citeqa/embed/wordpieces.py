@@ -48,8 +48,10 @@ class WordPieces:
         """Each word's id: its row when it is one whole word piece, else a negative number made
         from its hash (within a process the same word always gets the same id; two other words
         share one with odds of about 1 in 2**62 a pair)."""
-        row = self.row
-        return np.fromiter((row.get(w, ~(hash(w) & _HASH_MASK)) for w in words), dtype=np.int64, count=len(words))
+        found = list(map(self.row.get, words))
+        if None in found:
+            found = [~(hash(w) & _HASH_MASK) if got is None else got for got, w in zip(found, words)]
+        return np.array(found, dtype=np.int64)
 
     def id_similarity(self, asked: np.ndarray, present: np.ndarray) -> np.ndarray:
         """``(len(present), len(asked))`` cosines of two id arrays (:meth:`ids`): 1.0 for the
