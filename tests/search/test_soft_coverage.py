@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from citeqa import build_index
-from citeqa.embed.wordpieces import WordPieces, word_pieces
+from citeqa.embed.wordpieces import WordPieces, piece_ids, word_pieces
 from citeqa.search.candidates import soft_words
 from citeqa.search.features import (
     SOFT_FLOOR,
@@ -86,3 +86,49 @@ def test_candidate_soft_coverage_equals_matching_each_sentence_s_words_one_by_on
     expected = soft_coverages(weights, similarity, owner, len(texts))
     assert context.soft_coverage.tolist() == pytest.approx(expected.tolist())
     assert ranker.soft_coverage(question, ids, texts).tolist() == pytest.approx(expected.tolist())  # words kept: same again
+
+
+def test_the_build_stores_each_sentence_s_word_piece_ids(index) -> None:
+    from citeqa.search.candidates import soft_word_ids
+
+    store = index.ranker.store
+    texts = store.texts(np.arange(len(index)))
+    ids, counts = soft_word_ids(texts, word_pieces())
+    assert store.stored.manifest["word_pieces"] == word_pieces().digest == piece_ids().digest  # vocab.txt alone names the same table
+    assert np.array_equal(store.stored.pieces, ids) and np.array_equal(np.diff(store.stored.piece_offsets), counts)
+    rows = np.array([2, 0, 2], dtype=np.int64)
+    got = store.word_pieces(rows)
+    expected = [word_pieces().ids(soft_words(texts[r])) for r in rows]
+    assert got.counts.tolist() == [len(e) for e in expected] and np.array_equal(got.ids, np.concatenate(expected))
+
+
+def test_soft_coverage_from_stored_ids_equals_reading_each_text(index, embedder) -> None:
+    import dataclasses
+
+    from citeqa.search.candidates import CandidateRetriever
+    from citeqa.store.local import LocalStore
+
+    question = "When did the war memorial conflict end?"
+    vector = embedder.encode([question])[0]
+    ids, context = index.ranker.gather(question, vector)
+    stored = index.ranker.store.stored
+    # an index built before the ids were stored, and one whose ids are of another table: read from the text
+    older = CandidateRetriever(LocalStore(dataclasses.replace(stored, pieces=None, piece_offsets=None)))
+    other = CandidateRetriever(LocalStore(dataclasses.replace(stored, manifest={**stored.manifest, "word_pieces": "another-table"})))
+    for retriever in (older, other):
+        again_ids, again = retriever.gather(question, vector)
+        assert np.array_equal(again_ids, ids)
+        assert again.soft_coverage.tolist() == context.soft_coverage.tolist()
+    assert older.store.candidates(question, ["war"], vector, 3, 3).word_pieces is None
+    assert index.ranker.store.candidates(question, ["war"], vector, 3, 3).word_pieces.table == word_pieces().digest  # read as stored
+
+
+def test_word_ids_are_the_same_in_another_process() -> None:
+    import subprocess
+    import sys
+
+    words = ["war", "zzyzxqq", "kilometres", "Şuşa"]
+    code = "from citeqa.embed.wordpieces import word_pieces; import sys; print(word_pieces().ids(sys.argv[1:]).tolist())"
+    there = subprocess.run([sys.executable, "-c", code, *words], capture_output=True, text=True, check=True).stdout
+    here = word_pieces().ids(words)
+    assert there.strip() == str(here.tolist()) and here.dtype == np.int32 and (here[1:2] < 0).all()

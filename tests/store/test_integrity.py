@@ -438,3 +438,15 @@ def test_live_index_refuses_a_rebuild_made_with_another_model(tmp_path, embedder
         assert live.get() is first
     assert any("reload failed" in r.getMessage() for r in caplog.records)
     assert "forty tonnes" in live.get().answer("How much can the crane lift?").text
+
+
+def test_word_piece_offsets_that_do_not_fit_the_sentences_are_refused(small_index):
+    from citeqa.store.write import _file_table
+
+    version = storage.resolve_version(small_index)
+    offsets = np.load(version / "sentence_piece_offsets.npy")
+    np.save(version / "sentence_piece_offsets.npy", offsets[:-1])  # one sentence short, hashes made to match
+    _rewrite_manifest(small_index, files=_file_table(version))
+    with pytest.raises(CorruptIndexError, match="word-piece offsets") as caught:
+        Index.load(small_index)
+    _assert_refusal(caught.value, small_index)

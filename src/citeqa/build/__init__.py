@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from ..embed import Embedder
+from ..embed.wordpieces import piece_ids
 from ..errors import CiteqaError, IndexNotFoundError, InvalidArgumentError, SourceError
 from ..ingest.segment import segmenter_info
 from ..ingest.sources import read_documents
 from ..schema import Document
+from ..search.candidates import soft_word_ids
 from ..store.milvus import is_milvus_address, parse_address
 from ..store.milvus import write_index as write_milvus
 from ..store.read import load_version
@@ -267,6 +269,8 @@ def write_index(
             vocabulary=lexical.vocabulary,
         )
         return
+    pieces = piece_ids()
+    info["word_pieces"] = pieces.digest  # the table the stored word-piece ids are rows of
     # FAISS builds the vector index in a thread (the longest part of a large build) while
     # this one indexes the words, then computes the mean vectors (their float32 temporaries
     # and the words' never coexist), then writes every other file of the version, the
@@ -313,6 +317,8 @@ def write_index(
             release=True,
             # the reranker's length feature, read per candidate instead of slicing its text
             word_counts=np.fromiter((len(text.split()) for text in texts), dtype=np.int32, count=len(texts)),
+            # soft coverage's words, read per candidate instead of made from its text
+            word_pieces=soft_word_ids(texts, pieces),
         )
     finally:
         faiss_thread.join()  # a write that failed leaves no FAISS work running behind it

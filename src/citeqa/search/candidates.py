@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
 
-from ..embed.wordpieces import WordPieces, word_pieces
+from ..embed.wordpieces import PieceIds, WordPieces, word_pieces
 from ..question import answer_type_level, question_type
 from ..store.local import as_store, candidate_ids, sorted_unique, top_n
-from ..store.seam import LazySequence, SentenceStore, VectorSource, query_vector
+from ..store.seam import LazySequence, SentenceStore, VectorSource, WordPieceIds, query_vector
 from ..text import STOPWORDS, tokenize, words
 from .features import (
     MIN_PREFIX,
@@ -41,7 +42,7 @@ from .features import (
     window_presence,
 )
 
-__all__ = ["DENSE_CANDIDATES", "LEXICAL_CANDIDATES", "CandidateRetriever", "candidate_ids", "top_n"]
+__all__ = ["DENSE_CANDIDATES", "LEXICAL_CANDIDATES", "CandidateRetriever", "candidate_ids", "soft_word_ids", "top_n"]
 
 #: How many sentences' words :meth:`CandidateRetriever.soft_coverage` keeps (all are dropped when full).
 SOFT_WORDS_KEPT = 100_000
@@ -175,7 +176,7 @@ class CandidateRetriever:
         earlier = [exact[m * k : m * (k + 1)] for k in range(1, WINDOW_BEFORE + 1)]
         window = presence_coverages(tokens, window_presence(exact[:m], earlier, list(same)), self._idf)
         kind = question_type(asked)
-        soft = self.soft_coverage(query, cands, texts)
+        soft = self.soft_coverage(query, cands, texts, found.word_pieces)
         context = CandidateContext(
             dense=np.asarray(dense, dtype=np.float64),
             lexical=np.asarray(found.lexical, dtype=np.float64),
@@ -207,11 +208,12 @@ class CandidateRetriever:
 
         return cands, context, answer_type_of
 
-    def soft_coverage(self, query: str, rows: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def soft_coverage(self, query: str, rows: np.ndarray, texts: Sequence[str], stored: WordPieceIds | None = None) -> np.ndarray:
         """:func:`~citeqa.search.features.soft_coverages` of the query's words (IDF of each
         word's first token) by each candidate sentence (``rows``, their ``texts``), matched by
-        :attr:`pieces`. Each sentence's words are kept for later queries (up to
-        :data:`SOFT_WORDS_KEPT` sentences): sentences come back as candidates often."""
+        :attr:`pieces`. Each sentence's words are read as the index stored them (``stored``,
+        when they are ids of :attr:`pieces`), else from its text, and then kept for later
+        queries (up to :data:`SOFT_WORDS_KEPT` sentences): sentences come back as candidates often."""
         m = len(rows)
         asked = sorted(soft_words(query))
         if not asked or not m:
@@ -219,6 +221,18 @@ class CandidateRetriever:
         first = [tokenize(w)[:1] for w in asked]
         ceiling = idf_ceiling(self._idf)
         weights = np.array([float(self._idf.get(t[0], ceiling)) if t else 0.0 for t in first]) + 1e-9
+        if stored is not None and stored.table == self.pieces.digest:
+            present_ids, counts = np.asarray(stored.ids), np.asarray(stored.counts)
+        else:
+            held = self._kept_word_ids(rows, texts)
+            present_ids, counts = np.concatenate(held), np.array([ids.shape[0] for ids in held], dtype=np.int64)
+        owner = np.repeat(np.arange(m), counts)  # the sentence of each (sentence, word) pair
+        present, pairs = np.unique(present_ids, return_inverse=True)  # each distinct word once
+        similarity = self.pieces.id_similarity(self.pieces.ids(asked), present)[pairs.reshape(-1)]
+        return soft_coverages(weights, similarity, owner, m)
+
+    def _kept_word_ids(self, rows: np.ndarray, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each row's :func:`soft_words` as ids of :attr:`pieces`, made from ``texts`` where not kept yet."""
         kept = self._soft_words  # shared by threads: only get, set and clear, each atomic
         held: list[np.ndarray | None] = [kept.get(int(row)) for row in rows]
         missing = [i for i, ids_held in enumerate(held) if ids_held is None]
@@ -228,11 +242,20 @@ class CandidateRetriever:
             read = texts.many(missing) if isinstance(texts, LazySequence) else [texts[i] for i in missing]
             for i, text in zip(missing, read):
                 held[i] = kept[int(rows[i])] = self.pieces.ids(soft_words(text))
-        found = [ids for ids in held if ids is not None]
-        owner = np.repeat(np.arange(m), [ids.shape[0] for ids in found])  # the sentence of each (sentence, word) pair
-        present, pairs = np.unique(np.concatenate(found), return_inverse=True)  # each distinct word once
-        similarity = self.pieces.id_similarity(self.pieces.ids(asked), present)[pairs.reshape(-1)]
-        return soft_coverages(weights, similarity, owner, m)
+        return [ids for ids in held if ids is not None]
+
+
+def soft_word_ids(texts: Sequence[str], pieces: PieceIds, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """The ids (:meth:`PieceIds.ids`) of each text's :func:`soft_words`, one text after
+    the other (int32), and how many each text has (int64): what an index stores for
+    :meth:`CandidateRetriever.soft_coverage`. Looked up ``chunk`` texts at a time (no array per text)."""
+    counts = np.zeros(len(texts), dtype=np.int64)
+    parts = [np.zeros(0, dtype=np.int32)]
+    for lo in range(0, len(texts), chunk):
+        found = [soft_words(text) for text in texts[lo : lo + chunk]]
+        counts[lo : lo + len(found)] = [len(held) for held in found]
+        parts.append(pieces.ids(list(chain.from_iterable(found))))
+    return np.concatenate(parts), counts
 
 
 def soft_words(text: str) -> tuple[str, ...]:

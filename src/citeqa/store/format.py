@@ -17,6 +17,11 @@ Layout of an index folder::
         sentence_words.npy    int32 (n,): words of each sentence (``len(text.split())``, the
                               reranker's length feature); absent from indexes built before
                               it existed, whose readers count the words from the text
+        sentence_pieces.npy   int32: each sentence's distinct words (no stop words, no single
+                              letters) as word-piece ids, one sentence after the other
+                              (:func:`citeqa.search.candidates.soft_word_ids`; the manifest's
+                              ``word_pieces`` names the table); absent from older indexes
+        sentence_piece_offsets.npy  int64 (n + 1,): where each sentence's ids start in it
         documents.jsonl       one document per line: id, path, sha256
         documents.npy         int64 (documents, 3): byte start, byte end in texts.bin, chars
         texts.bin             the documents' UTF-8 text, one after the other
@@ -60,6 +65,8 @@ DOCUMENT_SPANS = "documents.npy"
 TEXTS = "texts.bin"
 SENTENCES = "sentences.npy"
 SENTENCE_WORDS = "sentence_words.npy"
+SENTENCE_PIECES = "sentence_pieces.npy"
+SENTENCE_PIECE_OFFSETS = "sentence_piece_offsets.npy"
 BM25_DIR = "bm25"
 PARAGRAPH_BM25_DIR = "bm25_paragraphs"
 PARAGRAPH_VECTORS = "paragraph_vectors.npy"

@@ -33,6 +33,7 @@ from .seam import (
     LazySequence,
     TokenPresence,
     VectorSource,
+    WordPieceIds,
     query_vector,
 )
 from .verify import check_sources
@@ -180,6 +181,7 @@ class LocalStore:
             # a question asking for no answer type reads no candidate's text
             texts=SentenceTexts(self, cands),
             word_counts=self.word_counts(cands),
+            word_pieces=self.word_pieces(cands),
         )
 
     def _lexical_best(self, query_tokens: Sequence[str], k_lexical: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -275,6 +277,20 @@ class LocalStore:
         if self.stored.word_counts is not None:
             return self.stored.word_counts[rows].astype(np.int64)
         return self.stored.documents.word_counts(self._doc[rows], self._start[rows], self._end[rows])
+
+    def word_pieces(self, ids: np.ndarray) -> WordPieceIds | None:
+        """The stored word-piece ids of each sentence's words (see :mod:`.format`), or None
+        in an index built before they were stored."""
+        stored, table = self.stored, self.stored.manifest.get("word_pieces")
+        if stored.pieces is None or stored.piece_offsets is None or not isinstance(table, str):
+            return None
+        rows = np.asarray(ids, dtype=np.int64).reshape(-1)
+        starts = stored.piece_offsets[rows]
+        counts = stored.piece_offsets[rows + 1] - starts
+        # the positions of every row's ids, one row after the other, without a loop over rows
+        ends = np.cumsum(counts)
+        at = np.arange(int(ends[-1]) if ends.shape[0] else 0, dtype=np.int64) + np.repeat(starts - (ends - counts), counts)
+        return WordPieceIds(ids=np.asarray(stored.pieces[at]), counts=counts, table=table)
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self.stored.sentences[np.asarray(ids, dtype=np.int64).reshape(-1)])

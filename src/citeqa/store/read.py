@@ -32,6 +32,8 @@ from .format import (
     PARAGRAPH_BM25_DIR,
     PARAGRAPH_VECTORS,
     POINTER,
+    SENTENCE_PIECE_OFFSETS,
+    SENTENCE_PIECES,
     SENTENCE_WORDS,
     SENTENCES,
     TEXTS,
@@ -79,6 +81,10 @@ class StoredIndex:
     #: int32 (n,) words of each sentence (``len(text.split())``), memory-mapped; None in an
     #: index built before the file existed.
     word_counts: np.ndarray | None = None
+    #: int32 word-piece ids of every sentence's words and int64 (n + 1,) offsets of each
+    #: sentence's, memory-mapped (see :mod:`.format`); None in an index built before them.
+    pieces: np.ndarray | None = None
+    piece_offsets: np.ndarray | None = None
 
     def embeddings(self) -> np.ndarray | None:
         """The stored float32 sentence vectors (n, dim), or None when absent or damaged.
@@ -211,6 +217,12 @@ def _consistency_problems(stored: StoredIndex) -> list[str]:
         )
     if stored.word_counts is not None and stored.word_counts.shape[0] != n:
         problems.append(f"{stored.word_counts.shape[0]} word counts for {n} sentences")
+    if (stored.pieces is None) != (stored.piece_offsets is None):
+        problems.append("word-piece ids without their offsets, or offsets without ids")
+    elif stored.pieces is not None and stored.piece_offsets is not None:
+        offsets = stored.piece_offsets
+        if offsets.shape[0] != n + 1 or offsets[0] != 0 or offsets[-1] != stored.pieces.shape[0] or (np.diff(offsets) < 0).any():
+            problems.append(f"word-piece offsets ({offsets.shape[0]}) do not fit {n} sentences and {stored.pieces.shape[0]} ids")
     if stored.document_vectors.shape[0] != len(documents):
         problems.append(f"{stored.document_vectors.shape[0]} document vectors for {len(documents)} documents")
     if n:
@@ -270,10 +282,14 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
             paragraph_vectors = _load_array(version / PARAGRAPH_VECTORS, np.float16, dim)
             document_vectors = _load_array(version / DOCUMENT_VECTORS, np.float16, dim)
             word_counts = _load_vector(version / SENTENCE_WORDS, np.int32) if SENTENCE_WORDS in manifest["files"] else None
+            held = SENTENCE_PIECES in manifest["files"] or SENTENCE_PIECE_OFFSETS in manifest["files"]
+            pieces = _load_vector(version / SENTENCE_PIECES, np.int32) if held else None
+            piece_offsets = _load_vector(version / SENTENCE_PIECE_OFFSETS, np.int64) if held else None
     except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
     stored = StoredIndex(
-        version, manifest, documents, sentences, vectors, bm25, paragraph_bm25, paragraph_vectors, document_vectors, word_counts
+        version, manifest, documents, sentences, vectors, bm25, paragraph_bm25, paragraph_vectors, document_vectors, word_counts,
+        pieces, piece_offsets,
     )
     problems = _consistency_problems(stored)
     if problems:

@@ -89,6 +89,22 @@ class CandidateSet:
     texts: Sequence[str]
     #: ``len(text.split())`` of each, or None: the reader counts them from :attr:`texts`.
     word_counts: np.ndarray | None = None
+    #: The word-piece ids of each one's words, as the build stored them, or None: the reader
+    #: makes them from :attr:`texts`.
+    word_pieces: WordPieceIds | None = None
+
+
+@dataclass(frozen=True)
+class WordPieceIds:
+    """Some sentences' word ids for soft word matching, as an index stores them
+    (:func:`citeqa.search.candidates.soft_word_ids`)."""
+
+    #: int32: every sentence's ids, one sentence after the other.
+    ids: np.ndarray
+    #: int64 ``(sentences,)``: how many ids each sentence has.
+    counts: np.ndarray
+    #: The word-piece table the ids are rows of (:attr:`citeqa.embed.wordpieces.WordPieces.digest`).
+    table: str
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ from .format import (
     PARAGRAPH_BM25_DIR,
     PARAGRAPH_VECTORS,
     POINTER,
+    SENTENCE_PIECE_OFFSETS,
+    SENTENCE_PIECES,
     SENTENCE_WORDS,
     SENTENCES,
     TEXTS,
@@ -149,6 +151,7 @@ def write_version(
     embeddings: np.ndarray | None = None,
     keep: int = KEEP_VERSIONS,
     word_counts: np.ndarray | None = None,
+    word_pieces: tuple[np.ndarray, np.ndarray] | None = None,
     release: bool = False,
 ) -> Path:
     """Write a new version of the index and make it the live one, atomically.
@@ -171,6 +174,9 @@ def write_version(
         keep: How many versions to keep (at least 2: the live one and the one before).
         word_counts: ``len(text.split())`` of each sentence (saved as int32 for the
             reranker's length feature; None: not saved, readers count from the text).
+        word_pieces: Each sentence's word-piece ids, concatenated, and how many each has
+            (:func:`citeqa.search.candidates.soft_word_ids`; saved as int32 ids and int64
+            offsets; ``info`` names their table under ``word_pieces``). None: not saved.
         release: Once written, ``bm25`` and ``paragraph_bm25`` read their postings from
             the written files instead of memory (:meth:`BM25Index.save`).
 
@@ -189,6 +195,15 @@ def write_version(
                 f"word_counts must hold one count >= 0 per sentence: got {word_counts.shape[0]} for {sentences.shape[0]} sentences"
             )
         word_counts = word_counts.astype(np.int32)
+    pieces = None
+    if word_pieces is not None:
+        ids, counts = (np.asarray(a).reshape(-1) for a in word_pieces)
+        if counts.shape[0] != sentences.shape[0] or (counts.shape[0] and counts.min() < 0) or int(counts.sum()) != ids.shape[0]:
+            raise InvalidArgumentError(
+                f"word_pieces must hold one count >= 0 per sentence summing to the ids: got {counts.shape[0]} counts "
+                f"(sum {int(counts.sum())}) for {sentences.shape[0]} sentences and {ids.shape[0]} ids"
+            )
+        pieces = (ids.astype(np.int32), np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]))
     with build_lock(index_dir):
         _remove_leftovers(index_dir)
         tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
@@ -198,7 +213,7 @@ def write_version(
                 tmp, faiss, vectors=vectors, embeddings=embeddings, documents=documents, sentences=sentences,
                 bm25=bm25, paragraph_bm25=paragraph_bm25, paragraph_vectors=paragraph_vectors,
                 document_vectors=document_vectors, vocabulary=vocabulary, info=info, word_counts=word_counts,
-                release=release,
+                pieces=pieces, release=release,
             )
             name = f"{VERSION_PREFIX}{created.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
             final = index_dir / name
@@ -222,7 +237,8 @@ def write_version(
 def _write_files(tmp: Path, faiss: Any, *, vectors: Any, embeddings: np.ndarray | None, documents: Sequence[Document],
                  sentences: np.ndarray, bm25: BM25Index, paragraph_bm25: BM25Index, paragraph_vectors: np.ndarray,
                  document_vectors: np.ndarray, vocabulary: dict[str, list[str]], info: dict[str, Any],
-                 word_counts: np.ndarray | None = None, release: bool = False) -> datetime:
+                 word_counts: np.ndarray | None = None, pieces: tuple[np.ndarray, np.ndarray] | None = None,
+                 release: bool = False) -> datetime:
     """Write every file of a version into ``tmp`` and fsync it; returns its creation time.
 
     The FAISS index last: when ``vectors`` is a function, it is called once the rest is written.
@@ -233,6 +249,9 @@ def _write_files(tmp: Path, faiss: Any, *, vectors: Any, embeddings: np.ndarray 
     _save_npy(tmp / SENTENCES, sentences)
     if word_counts is not None:
         _save_npy(tmp / SENTENCE_WORDS, word_counts)
+    if pieces is not None:
+        _save_npy(tmp / SENTENCE_PIECES, pieces[0])
+        _save_npy(tmp / SENTENCE_PIECE_OFFSETS, pieces[1])
     (tmp / BM25_DIR).mkdir()
     bm25.save(tmp / BM25_DIR, release=release)
     (tmp / PARAGRAPH_BM25_DIR).mkdir()
