@@ -132,3 +132,16 @@ def test_word_ids_are_the_same_in_another_process() -> None:
     there = subprocess.run([sys.executable, "-c", code, *words], capture_output=True, text=True, check=True).stdout
     here = word_pieces().ids(words)
     assert there.strip() == str(here.tolist()) and here.dtype == np.int32 and (here[1:2] < 0).all()
+
+
+def test_soft_word_ids_equal_each_text_s_ids_also_where_folding_makes_more_words_than_characters() -> None:
+    from citeqa.search.candidates import soft_word_ids
+
+    pieces = piece_ids()
+    # "⒑⒒⒓..." folds to "10.11.12...": more words than its length allows for unfolded text
+    texts = ["\u2491\u2492\u2493\u2494\u2495\u2496", "The war, the WAR and a 44-day conflict.", "", "a b", "Şuşa was declared."]
+    for chunk in (1, 2, 8):
+        ids, counts = soft_word_ids(texts, pieces, chunk=chunk)
+        expected = [pieces.ids(soft_words(text)) for text in texts]
+        assert counts.tolist() == [len(e) for e in expected] and np.array_equal(ids, np.concatenate(expected))
+    assert counts[0] == 6

@@ -248,14 +248,22 @@ class CandidateRetriever:
 def soft_word_ids(texts: Sequence[str], pieces: PieceIds, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
     """The ids (:meth:`PieceIds.ids`) of each text's :func:`soft_words`, one text after
     the other (int32), and how many each text has (int64): what an index stores for
-    :meth:`CandidateRetriever.soft_coverage`. Looked up ``chunk`` texts at a time (no array per text)."""
+    :meth:`CandidateRetriever.soft_coverage`. Looked up ``chunk`` texts at a time, into one
+    buffer (no array per text, no second copy of the whole)."""
     counts = np.zeros(len(texts), dtype=np.int64)
-    parts = [np.zeros(0, dtype=np.int32)]
+    # a soft word has 2+ characters and a separator after it: rarely more than len // 2 + 1
+    # a text (a buffer this size is only reserved; pages never written take no memory)
+    out = np.empty(sum(len(text) // 2 + 1 for text in texts), dtype=np.int32)
+    at = 0
     for lo in range(0, len(texts), chunk):
         found = [soft_words(text) for text in texts[lo : lo + chunk]]
         counts[lo : lo + len(found)] = [len(held) for held in found]
-        parts.append(pieces.ids(list(chain.from_iterable(found))))
-    return np.concatenate(parts), counts
+        ids = pieces.ids(list(chain.from_iterable(found)))
+        if at + ids.shape[0] > out.shape[0]:  # folding made a text longer (a ligature, say)
+            out = np.concatenate([out[:at], np.empty(out.shape[0] + ids.shape[0], dtype=np.int32)])
+        out[at : at + ids.shape[0]] = ids
+        at += ids.shape[0]
+    return out[:at], counts
 
 
 def soft_words(text: str) -> tuple[str, ...]:

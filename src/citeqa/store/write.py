@@ -203,7 +203,7 @@ def write_version(
                 f"word_pieces must hold one count >= 0 per sentence summing to the ids: got {counts.shape[0]} counts "
                 f"(sum {int(counts.sum())}) for {sentences.shape[0]} sentences and {ids.shape[0]} ids"
             )
-        pieces = (ids.astype(np.int32), np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]))
+        pieces = (np.asarray(ids, dtype=np.int32), np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]))  # no copy of int32 ids
     with build_lock(index_dir):
         _remove_leftovers(index_dir)
         tmp = index_dir / f"{TMP_PREFIX}{secrets.token_hex(6)}"
