@@ -450,3 +450,14 @@ def test_word_piece_offsets_that_do_not_fit_the_sentences_are_refused(small_inde
     with pytest.raises(CorruptIndexError, match="word-piece offsets") as caught:
         Index.load(small_index)
     _assert_refusal(caught.value, small_index)
+
+
+def test_word_piece_ids_listed_without_their_offsets_are_refused(small_index):
+    from citeqa.store.write import _file_table
+
+    version = storage.resolve_version(small_index)
+    (version / "sentence_piece_offsets.npy").unlink()  # gone from the folder and the manifest alike
+    _rewrite_manifest(small_index, files=_file_table(version))
+    with pytest.raises(CorruptIndexError, match="without their offsets") as caught:
+        Index.load(small_index)
+    _assert_refusal(caught.value, small_index)

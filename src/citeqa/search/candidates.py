@@ -240,8 +240,9 @@ class CandidateRetriever:
             if len(kept) + len(missing) > SOFT_WORDS_KEPT:
                 kept.clear()
             read = texts.many(missing) if isinstance(texts, LazySequence) else [texts[i] for i in missing]
-            for i, text in zip(missing, read):
-                held[i] = kept[int(rows[i])] = self.pieces.ids(soft_words(text))
+            ids, counts = soft_word_ids(read, self.pieces)
+            for i, made in zip(missing, np.split(ids, np.cumsum(counts)[:-1])):
+                held[i] = kept[int(rows[i])] = made
         return [ids for ids in held if ids is not None]
 
 

@@ -282,9 +282,10 @@ def load_version(path: Path, *, check_stale: bool = True) -> StoredIndex:
             paragraph_vectors = _load_array(version / PARAGRAPH_VECTORS, np.float16, dim)
             document_vectors = _load_array(version / DOCUMENT_VECTORS, np.float16, dim)
             word_counts = _load_vector(version / SENTENCE_WORDS, np.int32) if SENTENCE_WORDS in manifest["files"] else None
-            held = SENTENCE_PIECES in manifest["files"] or SENTENCE_PIECE_OFFSETS in manifest["files"]
-            pieces = _load_vector(version / SENTENCE_PIECES, np.int32) if held else None
-            piece_offsets = _load_vector(version / SENTENCE_PIECE_OFFSETS, np.int64) if held else None
+            pieces = _load_vector(version / SENTENCE_PIECES, np.int32) if SENTENCE_PIECES in manifest["files"] else None
+            piece_offsets = (
+                _load_vector(version / SENTENCE_PIECE_OFFSETS, np.int64) if SENTENCE_PIECE_OFFSETS in manifest["files"] else None
+            )
     except (KeyError, TypeError, ValueError, RuntimeError, OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index at {version} is unreadable ({exc}); rebuild with: {hint}") from None
     stored = StoredIndex(
