@@ -54,8 +54,12 @@ def test_rebuild_embeds_only_new_and_changed_documents(tmp_path, corpus, embedde
     second = build_index([corpus], out, embedder=counting)
 
     embedded = [t for call in counting.calls for t in call]
+    # only the changed and the new document, each sentence read after its document's headline
     assert sorted(embedded) == sorted(
-        ["Beta Farm", "The beta farm now grows rye.", "Its harvest starts in July.", "Delta Port", "The delta port handles grain ships."]
+        [
+            "Beta Farm", "Beta Farm: The beta farm now grows rye.", "Beta Farm: Its harvest starts in July.",
+            "Delta Port", "Delta Port: The delta port handles grain ships.",
+        ]
     )
     assert {d.doc_id for d in second.documents} == {"alpha.txt", "beta.txt", "delta.txt"}
     assert all("gamma" not in second.hit(r, 0).text for r in range(len(second)))

@@ -40,6 +40,7 @@ import numpy as np
 from .build import check_options, write_index
 from .build.pipeline import EMBED_CHUNK
 from .embed import Embedder, new_embedder
+from .embed.passage import embedding_texts
 from .errors import CiteqaError, SourceError
 from .ingest.segment import segment_document
 from .ingest.sources import (
@@ -346,7 +347,7 @@ def build(
             if not texts:
                 raise SourceError("the sources hold no text to index; add some sentences and build again")
             report("embedding", 0, len(texts))
-            groups = _groups(texts)
+            groups = _groups(embedding_texts(texts, rows))
             embedded = ray.data.from_items(groups, override_num_blocks=min(len(groups), 8 * cpus)).map_batches(
                 EmbedActor,
                 fn_constructor_kwargs={"model": embedder.model_name, "backend": backend, "space": space, "threads": 1, "batch_size": size},

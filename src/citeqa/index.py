@@ -23,6 +23,7 @@ from .answer.compose import MAX_CITATIONS, compose_answer
 from .answer.focus import Vocabulary
 from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
+from .embed.passage import EMBEDDING_TEXT
 from .errors import IncompatibleIndexError, InvalidArgumentError
 from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
@@ -317,13 +318,21 @@ def open_store(address: str | os.PathLike[str], *, check_stale: bool = True) -> 
 
 
 def _check_pipeline(manifest: Mapping[str, Any], where: Path | str) -> None:
-    """Refuse an index whose BM25 tokens or sentences were made by other rules."""
+    """Refuse an index whose BM25 tokens, sentences or sentence vectors were made by other rules."""
     tokenizer = manifest.get("tokenizer", {}).get("version")
     rules = manifest.get("segmenter", {}).get("params", {}).get("rules_version")
     if tokenizer != TOKENIZER_VERSION or rules != RULES_VERSION:
         raise IncompatibleIndexError(
             f"index at {where} was built with tokenizer v{tokenizer} and segmentation rules "
             f"v{rules}; this citeqa uses v{TOKENIZER_VERSION} and v{RULES_VERSION}; rebuild it with citeqa build"
+        )
+    embedded = manifest.get("embedding_text")
+    if embedded != EMBEDDING_TEXT:
+        # the reranker was fitted on vectors of each sentence read after its headline
+        raise IncompatibleIndexError(
+            f"index at {where} holds sentence vectors of "
+            f"{'each sentence alone' if embedded is None else repr(embedded)}; this citeqa embeds "
+            f"{EMBEDDING_TEXT!r} (citeqa.embed.passage); rebuild it with citeqa build"
         )
 
 

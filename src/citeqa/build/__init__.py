@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embed import Embedder
+from ..embed.passage import EMBEDDING_TEXT
 from ..embed.wordpieces import piece_ids
 from ..errors import CiteqaError, IndexNotFoundError, InvalidArgumentError, SourceError
 from ..ingest.segment import segmenter_info
@@ -52,7 +53,8 @@ __all__ = ["ContextArrays", "build", "check_options", "context_arrays", "group_m
 def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[Key, tuple[np.ndarray, np.ndarray]], str]:
     """Sentences and vectors of the live index at ``out`` per (doc_id, sha256, extractor), if reusable.
 
-    Reusable means: same vector space and the same segmenter; and its stored vectors
+    Reusable means: same vector space, the same segmenter and the same texts embedded for
+    its sentences (:data:`citeqa.embed.passage.EMBEDDING_TEXT`); and its stored vectors
     verify. Anything else (no index, another model, damage) means an empty map and a reason.
     """
     try:
@@ -64,6 +66,8 @@ def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[Key, tuple[np.n
     manifest = stored.manifest
     if manifest.get("vector_space") != embedder.space or manifest.get("segmenter") != segmenter_info():
         return {}, "the previous index used another model or segmenter"
+    if manifest.get("embedding_text") != EMBEDDING_TEXT:
+        return {}, "the previous index embedded other texts for its sentences"
     vectors = stored.embeddings()
     if vectors is None:
         return {}, "the previous index has no usable stored vectors"
@@ -249,6 +253,7 @@ def write_index(
         "backend": embedder.backend,
         "dimension": embedder.dim,
         "vector_space": embedder.space,
+        "embedding_text": EMBEDDING_TEXT,
         "metric": "inner_product",
         "segmenter": segmenter_info(),
         "tokenizer": {"name": TOKENIZER_NAME, "version": TOKENIZER_VERSION, "bm25": "bm25s lucene k1=1.2 b=0.75"},

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..embed import Embedder
+from ..embed.passage import embedding_texts
 from ..errors import SourceError
 from ..ingest.segment import segment_document
 from ..schema import Document
@@ -262,7 +263,7 @@ def segment_and_embed(
                         large = compact and found + len(item.texts) >= APPROX_MIN_SENTENCES
                         target = np.zeros((len(item.texts), dim), dtype=np.float16 if large else np.float32)
                         vectors.append(target)
-                        waiting.add(target, item.texts)
+                        waiting.add(target, embedding_texts(item.texts, item.rows))
                         found += len(item.texts)
             if segmented != shown:
                 report("segmenting", segmented, len(documents))
