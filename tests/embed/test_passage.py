@@ -58,6 +58,14 @@ def test_a_long_one_sentence_first_paragraph_is_prose_not_a_headline() -> None:
     assert embedding_texts([short, "Then this."], rows) == [short, f"{short}: Then this."]
 
 
+def test_a_markdown_headings_marks_are_not_read_with_the_sentences() -> None:
+    rows = np.array([[0, 0, 14, 0], [0, 16, 50, 1]])
+    assert embedding_texts(["## Rhine facts", "The Rhine rises in the Swiss Alps."], rows) == [
+        "## Rhine facts",
+        "Rhine facts: The Rhine rises in the Swiss Alps.",
+    ]
+
+
 def test_one_document_at_a_time_gives_the_same_texts_as_all_at_once() -> None:
     # the local build embeds document by document, the Ray build all rows at once
     starts = [0, 3, 5, 6, 8]

@@ -61,4 +61,5 @@ def embedding_texts(texts: Sequence[str], rows: np.ndarray) -> list[str]:
     if len(texts) != np.asarray(rows).shape[0]:
         raise ValueError(f"texts and rows must have the same length, got {len(texts)} and {np.asarray(rows).shape[0]}")
     heads = [h if h < 0 or len(texts[h].split()) <= MAX_HEADLINE_WORDS else -1 for h in headline_rows(rows).tolist()]
-    return [text if head < 0 else f"{texts[head]}: {text}" for text, head in zip(texts, heads)]
+    # a Markdown heading's "#" marks are markup, not words of the title
+    return [text if head < 0 else f"{texts[head].lstrip('#').strip()}: {text}" for text, head in zip(texts, heads)]
