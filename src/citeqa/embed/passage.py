@@ -60,6 +60,7 @@ def embedding_texts(texts: Sequence[str], rows: np.ndarray) -> list[str]:
     the sentence's document has a headline, else the sentence (see the module docstring)."""
     if len(texts) != np.asarray(rows).shape[0]:
         raise ValueError(f"texts and rows must have the same length, got {len(texts)} and {np.asarray(rows).shape[0]}")
-    heads = [h if h < 0 or len(texts[h].split()) <= MAX_HEADLINE_WORDS else -1 for h in headline_rows(rows).tolist()]
-    # a Markdown heading's "#" marks are markup, not words of the title
-    return [text if head < 0 else f"{texts[head].lstrip('#').strip()}: {text}" for text, head in zip(texts, heads)]
+    heads = headline_rows(rows).tolist()
+    # each headline read once: too long is prose; a Markdown heading's "#" marks are markup, not words
+    prefix = {h: f"{texts[h].lstrip('#').strip()}: " for h in set(heads) if h >= 0 and len(texts[h].split()) <= MAX_HEADLINE_WORDS}
+    return [prefix[head] + text if head in prefix else text for text, head in zip(texts, heads)]
