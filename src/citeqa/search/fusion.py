@@ -38,6 +38,13 @@ class Ranking:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    def head(self, k: int) -> Ranking:
+        """The best ``k`` (all when there are fewer)."""
+        if k <= 0:
+            raise InvalidArgumentError(f"k must be > 0, got {k}")
+        cross = None if self.cross is None else self.cross[:k]
+        return Ranking(self.ids[:k], self.scores[:k], self.dense[:k], self.lexical[:k], cross)
+
 
 def ranks_of(scores: np.ndarray) -> np.ndarray:
     """1-based rank of every entry of ``scores`` (ties share the better rank order by index)."""
@@ -162,4 +169,68 @@ def fuse_rankings(rankings: Sequence[Ranking], top_k: int) -> Ranking:
         dense=np.array([dense[k] for k in order], dtype=np.float32),
         lexical=np.array([lexical[k] for k in order], dtype=np.float32),
         cross=np.array([cross.get(k, np.nan) for k in order], dtype=np.float32) if any_cross else None,
+    )
+
+
+#: A follow-up's answer is looked for near the previous answer: candidates of the same
+#: document within this many sentences of a sentence the previous answer cited ...
+NEAR_WINDOW = 2
+#: ... have their score multiplied by this (then all scores are scaled back to their sum).
+#: Chosen on the news fit half's 9 two-turn conversations (the only fit data with
+#: conversations): x3 gave the best MRR@10 there (0.917 -> 0.944; x1.5 0.917, x2 0.926; x5 the
+#: same at windows 2-5 and one fewer at [1] at windows 0-1); windows 0-5 tied at x3, so the
+#: middle one was taken.
+NEAR_FACTOR = 3.0
+
+
+def near_previous(
+    ranking: Ranking,
+    docs: np.ndarray,
+    previous: np.ndarray,
+    previous_docs: np.ndarray,
+    top_k: int,
+    *,
+    window: int = NEAR_WINDOW,
+    factor: float = NEAR_FACTOR,
+) -> Ranking:
+    """Rerank a follow-up's candidates toward the sentences the previous answer cited.
+
+    Args:
+        ranking: The follow-up's ranking (scores are shares among its candidates).
+        docs: The document number of each of ``ranking.ids``.
+        previous: Sentence rows the previous answer cited.
+        previous_docs: Their document numbers.
+        top_k: How many to keep, best first.
+        window: A candidate is near when it is in a cited sentence's document and at most
+            this many rows from it (a document's sentences are consecutive rows).
+        factor: What a near candidate's score is multiplied by before all are scaled
+            back to the same total.
+
+    Returns:
+        The reordered :class:`Ranking` (ties keep their order); unchanged order when no
+        candidate is near.
+    """
+    if top_k <= 0:
+        raise InvalidArgumentError(f"top_k must be > 0, got {top_k}")
+    if window < 0 or factor < 1.0:
+        raise InvalidArgumentError(f"window must be >= 0 and factor >= 1, got {window} and {factor}")
+    ids = np.asarray(ranking.ids, dtype=np.int64)
+    docs = np.asarray(docs, dtype=np.int64).reshape(-1)
+    previous = np.asarray(previous, dtype=np.int64).reshape(-1)
+    previous_docs = np.asarray(previous_docs, dtype=np.int64).reshape(-1)
+    if docs.shape != ids.shape or previous.shape != previous_docs.shape:
+        raise InvalidArgumentError(f"got {docs.shape[0]} documents for {ids.shape[0]} candidates and {previous_docs.shape[0]} for {previous.shape[0]} cited rows")
+    near = ((docs[:, None] == previous_docs[None, :]) & (np.abs(ids[:, None] - previous[None, :]) <= window)).any(axis=1) if previous.size else np.zeros(ids.shape[0], dtype=bool)
+    scores = np.asarray(ranking.scores, dtype=np.float64)
+    boosted = np.where(near, scores * factor, scores)
+    total = boosted.sum()
+    if total > 0:
+        boosted *= scores.sum() / total
+    order = np.argsort(-boosted, kind="stable")[:top_k]
+    return Ranking(
+        ids=ids[order],
+        scores=boosted[order].astype(np.float32),
+        dense=np.asarray(ranking.dense)[order],
+        lexical=np.asarray(ranking.lexical)[order],
+        cross=None if ranking.cross is None else np.asarray(ranking.cross)[order],
     )
