@@ -33,6 +33,17 @@ def test_a_short_question_naming_its_own_subject_is_not_a_follow_up() -> None:
     assert needs_context("and the delegations?") and needs_context("What about it?")
 
 
+def test_a_third_turn_carries_the_last_question_that_named_something() -> None:
+    history = _history("What does SAT stand for?") + _history("What do they do?")
+    assert resolve_followup("and SAS?", history) == "and SAS? (sat stand)"
+    # the last question that names something wins over older ones
+    history = _history("What is the Shusha Declaration?") + _history("Who signed it?") + _history("What do they do?")
+    assert resolve_followup("and SAS?", history) == "and SAS? (signed)"
+    # but only the last few turns are read
+    old = _history("What is the Shusha Declaration?") + _history("What do they do?") * 5
+    assert resolve_followup("and SAS?", old) == "and SAS?"
+
+
 def test_without_history_nothing_is_carried() -> None:
     assert resolve_followup("What does it focus on?", None) == "What does it focus on?"
 

@@ -113,13 +113,19 @@ def needs_context(question: str) -> bool:
     return bool(set(folded) & _ANAPHORA) or len(content_words(question)) <= 1
 
 
+#: How many earlier user turns :func:`resolve_followup` looks back for one that names something.
+MAX_CARRY_TURNS = 5
+
+
 def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:
     """The query to search for ``question`` given the conversation so far.
 
     A question that stands on its own is searched as asked. One that leans on the
     conversation (it points back with "it", "he", "they"... or has at most one content
     word, like "and SAS?") gets the content words of the previous question appended
-    (its names and topic words), so the search knows what "it" is. The index ranks
+    (its names and topic words; of the last of the previous :data:`MAX_CARRY_TURNS` that has
+    any the question lacks, when the previous one was itself a bare "What do they do?"),
+    so the search knows what "it" is. The index ranks
     both the question as asked and this resolved query and fuses the two rankings
     (see :meth:`citeqa.Index.answer`), so carrying a wrong word costs little.
 
@@ -132,10 +138,15 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
         return question
     own = set(content_words(question))
     carried: list[str] = []
-    # Only a question's worth of the last turn: history comes from the client, unbounded.
-    for word in content_words(turns[-1][: MAX_QUESTION_CHARS * 4]):
-        if word not in own and word not in carried:
-            carried.append(word)
+    # the last turn that names something this one does not ("What do they do?" names nothing:
+    # a third turn "and SAS?" carries the words of the question before it); only a question's
+    # worth of each turn is read, and at most MAX_CARRY_TURNS turns: history comes from the client, unbounded
+    for turn in reversed(turns[-MAX_CARRY_TURNS:]):
+        for word in content_words(turn[: MAX_QUESTION_CHARS * 4]):
+            if word not in own and word not in carried:
+                carried.append(word)
+        if carried:
+            break
     if not carried:
         return question
     return f"{question} ({' '.join(carried)})"
