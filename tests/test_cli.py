@@ -57,6 +57,26 @@ def test_ask_prints_answer_then_sources(built_dir):
     assert "[2]" not in result.stdout
 
 
+def test_a_follow_up_is_read_against_the_earlier_questions_given_with_after(built_dir):
+    result = run("ask", "How many ships can it berth?", "--after", "When did the new harbor open?", "--index", "idx", "--json", cwd=built_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["interpreted_as"].startswith("How many ships can it berth? (") and "harbor" in data["interpreted_as"]
+    assert data["citations"][0]["text"] == "It can berth twelve ships."
+    plain = run("ask", "How many ships can it berth?", "--after", "When did the new harbor open?", "--index", "idx", cwd=built_dir)
+    assert plain.stdout.startswith(f"Interpreted as: {data['interpreted_as']}\n")
+    # a question that stands alone is not reinterpreted, and says nothing about it
+    alone = run("ask", "When did the harbor open?", "--after", "How many ships can it berth?", "--index", "idx", cwd=built_dir)
+    assert alone.returncode == 0 and "Interpreted as" not in alone.stdout
+
+
+def test_a_blank_earlier_question_is_an_error_naming_which(built_dir):
+    result = run("ask", "How many ships?", "--after", "When did the harbor open?", "--after", "  ", "--index", "idx", cwd=built_dir)
+    assert result.returncode == 1
+    assert "--after question 2: question is blank" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
 def test_blank_question_is_an_error_without_traceback(built_dir):
     result = run("ask", "   ", "--index", "idx", cwd=built_dir)
     assert result.returncode == 1

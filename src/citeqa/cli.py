@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--store", metavar="ADDRESS", help=STORE_HELP)
     ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument(
+        "--after",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help='an earlier question of the conversation (repeat it, oldest first): a follow-up like '
+        '"What does it focus on?" is read against them, as in the chat',
+    )
     ask.add_argument("--cross-encoder", action=argparse.BooleanOptionalAction, default=None, help=CROSS_HELP)
 
     build = sub.add_parser(
@@ -234,12 +242,21 @@ def _ask(args: argparse.Namespace) -> int:
     from .question import clean_question
 
     question = _read_question(args.question)
-    clean_question(question)  # fail fast, before loading anything
+    asked = clean_question(question)  # fail fast, before loading anything
+    history = []
+    for number, earlier in enumerate(args.after, 1):
+        try:
+            history += [{"role": "user", "content": clean_question(earlier)}, {"role": "assistant", "content": ""}]
+        except CiteqaError as exc:
+            raise type(exc)(f"--after question {number}: {exc}") from None
     check_k(args.k)
     _cross_encoder_switch(args)
     where = _where(args)
     index = Index.load(where) if where else default_index()
-    result = index.answer(question, max_citations=args.k)
+    result = index.answer(question, history or None, max_citations=args.k)
+    if not args.json and result.interpreted_as != asked:  # a follow-up: say how it was read, as the chat does
+        print(f"Interpreted as: {_inert(result.interpreted_as)}")
+        print()
     _print_answer(result, args.json)
     return EXIT_ABSTAINED if result.abstained else EXIT_OK
 
