@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 
-from .errors import CiteqaError, InvalidArgumentError
+from .errors import CiteqaError, InvalidArgumentError, InvalidQuestionError
 from .text import BIDI_CONTROLS, escape_json_controls, visible_controls
 
 PROG = "citeqa"
@@ -243,12 +243,12 @@ def _ask(args: argparse.Namespace) -> int:
 
     question = _read_question(args.question)
     asked = clean_question(question)  # fail fast, before loading anything
-    history = []
+    history = []  # the user's turns are all a follow-up is read against
     for number, earlier in enumerate(args.after, 1):
         try:
-            history += [{"role": "user", "content": clean_question(earlier)}, {"role": "assistant", "content": ""}]
-        except CiteqaError as exc:
-            raise type(exc)(f"--after question {number}: {exc}") from None
+            history.append({"role": "user", "content": clean_question(earlier)})
+        except InvalidQuestionError as exc:
+            raise InvalidQuestionError(f"--after question {number}: {exc}") from None
     check_k(args.k)
     _cross_encoder_switch(args)
     where = _where(args)

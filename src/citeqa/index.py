@@ -27,7 +27,7 @@ from .embed.passage import EMBEDDING_TEXT
 from .errors import CiteqaError, IncompatibleIndexError, InvalidArgumentError
 from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
-from .question import clean_question, resolve_followup
+from .question import clean_question, resolve_followup, user_turns
 from .schema import Answer, Document, Hit
 from .search.cross import shipped_cross_encoder
 from .search.fusion import Ranking, fuse_rankings, near_previous
@@ -282,15 +282,15 @@ class Index:
         same index answers the same turns the same way. That turn's own previous answer is
         not consulted (one level), so a long conversation costs one extra answer, not one per turn.
         """
-        messages = list(history or [])
-        last = max((i for i, m in enumerate(messages) if isinstance(m, Mapping) and m.get("role") == "user" and isinstance(m.get("content"), str) and m["content"].strip()), default=None)
-        if last is None:
+        turns = user_turns(history)  # follow-ups are resolved from the user's turns alone
+        if not turns:
             return np.zeros(0, dtype=np.int64)
         try:
-            previous = clean_question(messages[last]["content"])
+            previous = clean_question(turns[-1])
         except CiteqaError:
             return np.zeros(0, dtype=np.int64)
-        answer = self._answer(previous, messages[:last], MAX_CITATIONS, near_previous_answer=False)
+        earlier = [{"role": "user", "content": turn} for turn in turns[:-1]]
+        answer = self._answer(previous, earlier, MAX_CITATIONS, near_previous_answer=False)
         if answer.abstained:
             return np.zeros(0, dtype=np.int64)
         return np.array([c.sentence_id for c in answer.citations], dtype=np.int64)
