@@ -176,3 +176,15 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     assert "from 2 documents" in result.stdout
     assert "skipped docs/report.docx: not a .txt, .md, .html or .pdf file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
+
+
+def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a_time(tmp_path):
+    shutil.copy(FORMATS / "wrapped.html", tmp_path / "handbook.html")
+    result = run("build", "handbook.html", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = run("ask", "What happens when a variable goes out of scope?", "--index", "idx", "--json", "-k", "1", cwd=tmp_path)
+    first = json.loads(result.stdout)["citations"][0]
+    # the sentence runs over two lines of the page's source; it is cited whole, on one line
+    assert first["text"] == "When a variable goes out of scope, the runtime calls a special function for us."
+    text = extract((tmp_path / "handbook.html").read_bytes(), "handbook.html").text
+    assert text[first["start"] : first["end"]] == first["text"]

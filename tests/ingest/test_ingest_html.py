@@ -100,6 +100,29 @@ def test_html_title_first_then_every_paragraph_on_its_own() -> None:
     assert extracted.pages is None and extracted.page_of(10) is None
 
 
+def test_html_source_line_breaks_inside_a_paragraph_are_spaces() -> None:
+    # the page's source wraps its paragraphs (and one holds inline <code>): a browser shows
+    # each as one paragraph, and so must the text, or sentences are cut at the line ends
+    page = (FORMATS / "wrapped.html").read_bytes()
+    blocks = extract(page, "wrapped.html").text.split("\n\n")
+    source = page.decode("utf-8")
+    first = source[source.index("<p>Every value") + 3 : source.index("</p>")]
+    assert " ".join(first.replace("<code>", "").replace("</code>", "").split()) in blocks
+    assert (
+        "- When the owner leaves its scope, the value is released and its memory is returned to the allocator." in blocks
+    )
+    assert not any(block.endswith(("owner", "goes out of", "can put")) for block in blocks)
+
+
+def test_html_code_blocks_and_line_break_tags_keep_their_lines() -> None:
+    blocks = extract((FORMATS / "wrapped.html").read_bytes(), "wrapped.html").text.split("\n\n")
+    # a <pre> block: one line of code a paragraph, as before
+    assert 'let harbour = Quay::open("north"); // harbour is valid from here' in blocks
+    assert "moor(harbour);" in blocks
+    # <br> is a line break the author wrote
+    assert ["Quay Street 12", "Porthkennack"] == blocks[blocks.index("Quay Street 12") : blocks.index("Quay Street 12") + 2]
+
+
 def test_html_records_extractor_version() -> None:
     import trafilatura
 

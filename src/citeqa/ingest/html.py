@@ -2,7 +2,9 @@
 
 Navigation, cookie banners, share buttons, related links, footers, scripts and styles
 are left out; paragraphs are kept, one per line with a blank line between them, and
-the title is the first line. HTML is treated as data: nothing in it is executed or
+the title is the first line. A line break in the page's source inside a paragraph, list
+item or table cell is white space, as a browser shows it ("...goes out of\nscope" is one
+sentence); code blocks (``<pre>``) and ``<br>`` keep their line breaks. HTML is treated as data: nothing in it is executed or
 fetched (no scripts, no images, no links followed).
 
 Limits: what counts as the main text is trafilatura's judgement (precision first):
@@ -15,17 +17,23 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import version
+from typing import Any
 
 from ..errors import SourceError
 from .extracted import Extracted
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
-RULES_VERSION = 1
+#: 2: source line breaks inside paragraphs are spaces (:func:`_unwrap`).
+RULES_VERSION = 2
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 _INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+#: A line break of the page's source and the indentation around it.
+_SOURCE_BREAK = re.compile(r"[ \t]*[\r\n]\s*")
+#: trafilatura's elements that hold running text: a code block inside one is inline code.
+_PROSE = frozenset({"p", "head", "item", "cell", "quote"})
 
 
 def extractor_version() -> str:
@@ -41,6 +49,30 @@ def _clean_lines(text: str) -> list[str]:
         if line:
             lines.append(line)
     return lines
+
+
+def _keeps_lines(element: Any) -> bool:
+    """True inside a code block: a ``code`` element (trafilatura's ``<pre>``) outside running text."""
+    nodes = [element, *element.iterancestors()]
+    code = next((k for k, node in enumerate(nodes) if node.tag == "code"), None)
+    return code is not None and not any(node.tag in _PROSE for node in nodes[code + 1 :])
+
+
+def _unwrap(body: Any) -> None:
+    """Turn the line breaks the page's source wraps its text with into spaces, in place.
+
+    trafilatura keeps them: a paragraph written over several lines of HTML came out as
+    several lines, each taken for a paragraph of its own, so sentences were cut at the
+    source's line ends. ``<br>`` is an element of its own (``lb``) and stays a line break.
+    """
+    for element in body.iter():
+        if not isinstance(element.tag, str):  # comments, processing instructions
+            continue
+        if element.text and not _keeps_lines(element):
+            element.text = _SOURCE_BREAK.sub(" ", element.text)
+        parent = element.getparent()
+        if element.tail and parent is not None and not _keeps_lines(parent):
+            element.tail = _SOURCE_BREAK.sub(" ", element.tail)
 
 
 def _has_prose(text: str) -> bool:
@@ -79,7 +111,15 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
                 document = None
     except (ValueError, TypeError, LookupError) as exc:
         raise SourceError(f"{name}: cannot parse this HTML ({exc}); save the page again") from None
-    lines = _clean_lines(document.text) if document is not None and document.text else []
+    text = ""
+    if document is not None and document.body is not None:
+        from trafilatura.xml import xmltotxt
+
+        _unwrap(document.body)
+        text = xmltotxt(document.body, include_formatting=False)
+    elif document is not None:
+        text = document.text or ""
+    lines = _clean_lines(text)
     if not lines:
         raise SourceError(
             f"{name}: found no article text in this HTML page; save the article itself "
