@@ -183,7 +183,9 @@ def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a
     result = run("build", "handbook.html", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     result = run("ask", "What happens when a variable goes out of scope?", "--index", "idx", "--json", "-k", "1", cwd=tmp_path)
-    first = json.loads(result.stdout)["citations"][0]
+    answer = json.loads(result.stdout)
+    assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+    first = answer["citations"][0]
     # the sentence runs over two lines of the page's source; it is cited whole, on one line
     assert first["text"] == "When a variable goes out of scope, the runtime calls a special function for us."
     text = extract((tmp_path / "handbook.html").read_bytes(), "handbook.html").text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.question import needs_context, resolve_followup
+from citeqa.question import needs_context, question_type, resolve_followup
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -46,6 +46,27 @@ def test_a_third_turn_carries_the_last_question_that_named_something() -> None:
 
 def test_without_history_nothing_is_carried() -> None:
     assert resolve_followup("What does it focus on?", None) == "What does it focus on?"
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        # a bare "when" after the question word joins a clause: the question word decides
+        ("How many seconds were left in the game when the Broncos intercepted the pass that won the game?", "count"),  # SQuAD 1.1
+        ("Who was the leader when the Franks entered the Euphrates valley?", "who"),  # SQuAD 2.0
+        ("What did Kilroy-Silk call UKIP when he walked out?", None),  # news
+        ("What happens when a variable goes out of scope?", None),
+        ("Why did the launch fail when it rained?", None),
+        # "when" as the question word, or a time asked for in other words, still asks for a date
+        ("When did the war end?", "when"),
+        ("And when did he leave?", "when"),
+        ("What year did the war end?", "when"),
+        ("Who won the title in what year?", "when"),
+        ("Since when has he lived there?", "when"),
+    ],
+)
+def test_a_when_clause_does_not_make_a_question_ask_for_a_date(question, kind) -> None:
+    assert question_type(question) == kind
 
 
 def test_answer_type_check_needs_a_date_or_number_only_when_asked() -> None:

@@ -253,9 +253,26 @@ def measure_spans(question: str, text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _MEASURES[kind].finditer(text)]
 
 
+#: Question words; a bare "when" after one of them joins a clause ("What happens when ...?").
+_WH_WORD = re.compile(r"\b(?:what|which|who|whom|whose|where|why|how)\b", re.IGNORECASE)
+
+
+def _asks_when(question: str) -> bool:
+    """True when the question asks for a time: "when" as its question word, "what year",
+    "since when"... A bare "when" after another question word only joins a clause ("How
+    many seconds were left when ...?", "Who led the troops when ...?") and asks nothing."""
+    opener = _WH_WORD.search(question)
+    for match in _WHEN.finditer(question):
+        if opener is None or match.group().lower() != "when" or match.start() < opener.start():
+            return True
+    return False
+
+
 def question_type(question: str) -> str | None:
     """The kind of answer a question asks for: "when", "count", "who", "where" or None."""
-    for name, pattern in (("when", _WHEN), ("count", _COUNT), ("who", _WHO), ("where", _WHERE)):
+    if _asks_when(question):
+        return "when"
+    for name, pattern in (("count", _COUNT), ("who", _WHO), ("where", _WHERE)):
         if pattern.search(question):
             return name
     return None
