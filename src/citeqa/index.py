@@ -34,6 +34,7 @@ from .search.fusion import Ranking, fuse_rankings, near_previous
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
 from .store import read as storage
+from .store import rebuild_hint
 from .store.local import LocalStore, as_store
 from .store.milvus import MilvusStore, is_milvus_address
 from .store.seam import SentenceStore
@@ -102,7 +103,7 @@ class Index:
             IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError.
         """
         store = open_store(path, check_stale=check_stale)
-        _check_pipeline(store.manifest, store.location)
+        _check_pipeline(store.manifest, store.location, local=isinstance(store, LocalStore))
         if embedder is not None:
             _check_space(embedder, store.manifest, store.location)
         return cls(store, embedder, cross_encoder=cross_encoder)
@@ -356,14 +357,19 @@ def open_store(address: str | os.PathLike[str], *, check_stale: bool = True) -> 
     return LocalStore.open(Path(address), check_stale=check_stale)
 
 
-def _check_pipeline(manifest: Mapping[str, Any], where: Path | str) -> None:
-    """Refuse an index whose BM25 tokens, sentences or sentence vectors were made by other rules."""
+def _check_pipeline(manifest: Mapping[str, Any], where: Path | str, *, local: bool = False) -> None:
+    """Refuse an index whose BM25 tokens, sentences or sentence vectors were made by other rules.
+
+    ``where`` is a local index's version folder (``local``; the message then names the
+    whole rebuild command, sources included) or a store's address.
+    """
     tokenizer = manifest.get("tokenizer", {}).get("version")
     rules = manifest.get("segmenter", {}).get("params", {}).get("rules_version")
     if tokenizer != TOKENIZER_VERSION or rules != RULES_VERSION:
+        command = rebuild_hint(dict(manifest), Path(where).parent) if local else "citeqa build"
         raise IncompatibleIndexError(
             f"index at {where} was built with tokenizer v{tokenizer} and segmentation rules "
-            f"v{rules}; this citeqa uses v{TOKENIZER_VERSION} and v{RULES_VERSION}; rebuild it with citeqa build"
+            f"v{rules}; this citeqa uses v{TOKENIZER_VERSION} and v{RULES_VERSION}; rebuild it with: {command}"
         )
     embedded = manifest.get("embedding_text")
     if embedded != EMBEDDING_TEXT:

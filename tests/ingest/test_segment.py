@@ -62,6 +62,41 @@ def test_paragraph_spans_cover_each_line_and_join_wrapped_lines():
     assert spans == ["Title", "First line of a paragraph\nwrapped here.", "Second paragraph."]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_blank_line_ends_a_paragraph_even_before_a_lowercase_line(newline):
+    text = newline.join(["Consider this code:", "", "fn main() {", "let x = 5;", "}", "", "then it runs."])
+    spans = [text[s:e] for s, e in paragraph_spans(text)]
+    # the code line after the blank line is no part of the prose above it; wrapped lines still join
+    assert spans == ["Consider this code:", f"fn main() {{{newline}let x = 5;", "}", "then it runs."]
+
+
+def test_a_web_pages_code_block_stays_out_of_the_sentence_that_introduces_it():
+    from pathlib import Path
+
+    from citeqa.ingest.extract import extract
+
+    page = Path(__file__).resolve().parents[1] / "data" / "formats" / "wrapped.html"
+    text = extract(page.read_bytes(), "wrapped.html").text
+    sentences = segment_document(Document("wrapped.html", text, str(page), "0" * 64))
+    introducing = [s.text for s in sentences if "released again:" in s.text]
+    assert introducing == [
+        "Here is a short program that shows where a variable is valid; the comments mark the points where the value is created and where it is released again:"
+    ]
+    assert any(s.text == "fn main() {" for s in sentences)
+    _check_exact_and_complete(text, sentences)
+
+
+def test_a_question_or_exclamation_mark_inside_a_sentence_does_not_end_it():
+    paragraph = "If an error occurs, the ? operator returns early. Then unwrap calls the panic! macro for us. Who knows? Nobody."
+    texts = [paragraph[s:e] for s, e in sentence_spans(paragraph)]
+    assert texts == [
+        "If an error occurs, the ? operator returns early.",
+        "Then unwrap calls the panic! macro for us.",
+        "Who knows?",
+        "Nobody.",
+    ]
+
+
 def test_sentence_spans_keep_offsets_with_unicode_and_credits():
     paragraph = "Erdoğan spoke on Sept. 7, 2021. “It went well,” he said. (Reuters)"
     spans = sentence_spans(paragraph)

@@ -320,6 +320,19 @@ def test_other_format_version_is_refused_as_incompatible(small_index):
     _assert_refusal(caught.value, small_index)
 
 
+def test_an_index_segmented_by_other_rules_is_refused_with_its_rebuild_command(small_index):
+    path = storage.resolve_version(small_index) / storage.MANIFEST
+    segmenter = json.loads(path.read_text(encoding="utf-8"))["segmenter"]
+    segmenter["params"]["rules_version"] = 1  # what citeqa wrote before a blank line ended every paragraph
+    _rewrite_manifest(small_index, segmenter=segmenter)
+    with pytest.raises(IncompatibleIndexError) as caught:
+        Index.load(small_index)
+    _assert_refusal(caught.value, small_index)
+    # the whole command, sources included, ready to paste
+    docs = small_index.parent / "docs"
+    assert f"citeqa build {docs / 'harbour.txt'} {docs / 'orchard.md'} --index {small_index}" in str(caught.value)
+
+
 def test_dimension_differing_from_the_vectors_is_refused(small_index):
     _rewrite_manifest(small_index, dimension=384)
     with pytest.raises(CorruptIndexError) as caught:

@@ -1,7 +1,9 @@
 """Segmentation: documents → paragraphs → sentences, with exact character offsets.
 
 Paragraphs are lines of text separated by line breaks (blank or not), except that a
-line starting with a lowercase letter continues the paragraph above (wrapped text).
+line starting with a lowercase letter continues the paragraph right above it (wrapped
+text); after a blank line it starts a paragraph of its own (a code line after the prose
+that introduces it: "Consider this code:", then "fn main() {").
 So a headline and a photo caption on lines of their own are paragraphs — and
 sentences — of their own. Sentences inside a paragraph come from pysbd, a rule-based
 segmenter that knows abbreviations such as "Sept. 7" and "Nov. 10". Offsets are
@@ -31,7 +33,9 @@ from pysbd.utils import Text
 from ..schema import Document, Sentence
 
 #: Bump when the rules below change: indexes record it and are rebuilt on mismatch.
-RULES_VERSION = 1
+#: 2: a blank line always ends a paragraph (before, a lowercase line continued one across it);
+#: a lowercase fragment after a "?" or "!" continues the sentence.
+RULES_VERSION = 2
 
 #: Most characters handed to pysbd in one call. Paragraphs up to this size (all of
 #: SQuAD's, the longest being 4,063) are segmented in one call, exactly as before;
@@ -41,6 +45,8 @@ RULES_VERSION = 1
 _CHUNK = 5_000
 
 _LINE = re.compile(r"[^\r\n]+")
+#: Two line breaks with only spaces between ("\r\n" is one break, as is a lone "\r" or "\n").
+_BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[^\S\r\n]*(?:\r\n|\r(?!\n)|\n)")
 _PARENTHETICAL = re.compile(r"^[\(\[][^\)\]]*[\)\]]\W*$")
 _HAS_WORD = re.compile(r"\w")
 _SPACE = re.compile(r"\s")
@@ -256,7 +262,9 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
             continue
         start = match.start() + (len(line) - len(line.lstrip()))
         end = start + len(stripped)
-        if spans and stripped[0].islower():
+        # a wrapped line continues the paragraph; a blank line between them (white space
+        # with two line breaks) ends it
+        if spans and stripped[0].islower() and not _BLANK_LINE.search(text, spans[-1][1], start):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
@@ -276,7 +284,9 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
 
     Fragments that are only a parenthetical credit ("(AA Photo)") or hold no word
     characters are joined to the sentence before them (unless it already holds
-    ``_CHUNK`` characters); so is any text pysbd left out.
+    ``_CHUNK`` characters); so is any text pysbd left out, and a fragment starting with a
+    lowercase letter after one ending in "?" or "!": pysbd ends a sentence there, but a
+    sentence does not start in lowercase ("the ? operator", "the panic! macro").
     """
     flat = paragraph.translate(_FLAT)
     spans: list[tuple[int, int]] = []
@@ -294,7 +304,11 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
                 start = gap_start
         piece = paragraph[start:end]
         joinable = spans and spans[-1][1] - spans[-1][0] < _CHUNK  # stops growing once that long
-        if joinable and (_PARENTHETICAL.match(piece) or not _HAS_WORD.search(piece)):
+        if joinable and (
+            _PARENTHETICAL.match(piece)
+            or not _HAS_WORD.search(piece)
+            or (piece[0].islower() and paragraph[spans[-1][1] - 1] in "?!")
+        ):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
