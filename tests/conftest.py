@@ -22,6 +22,20 @@ REPO = Path(__file__).resolve().parents[1]
 ARTICLE = REPO / "src" / "citeqa" / "data" / "lachin-joint-exercise.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_workspace(tmp_path_factory):
+    """The chat's workspace of uploaded documents for this test run, never the user's: a server
+    started without ``--workspace`` answers from it too (documents uploaded on this machine
+    were once answered from by every server test)."""
+    saved = os.environ.get("CITEQA_WORKSPACE")
+    os.environ["CITEQA_WORKSPACE"] = str(tmp_path_factory.mktemp("workspace"))
+    yield Path(os.environ["CITEQA_WORKSPACE"])
+    if saved is None:
+        os.environ.pop("CITEQA_WORKSPACE", None)
+    else:
+        os.environ["CITEQA_WORKSPACE"] = saved
+
+
 class FakeEmbedder:
     """Bag-of-words hashing embedder: deterministic, instant, no model."""
 
