@@ -33,6 +33,45 @@ def test_a_short_question_naming_its_own_subject_is_not_a_follow_up() -> None:
     assert needs_context("and the delegations?") and needs_context("What about it?")
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # second turns of news-dev conversations and of the gold file
+        "And what did the DTI say to that?",
+        "Have they said what they think of the bid?",
+        "What did he do straight after England's try?",
+        "What about at the Baftas?",
+        "Where?",
+        "Is that possible?",
+        "and SAS?",
+        "Who helped set it up?",
+        "what are its aims?",
+    ],
+)
+def test_a_question_leaning_on_the_conversation_is_a_follow_up(question) -> None:
+    assert needs_context(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # stand-alone questions of SQuAD and news-dev: the pronoun's name comes first, the
+        # demonstrative determines a noun, or the one content word has its verb
+        "What century did the Normans first gain their separate identity?",  # SQuAD 2.0
+        "Why do lots of United investors hang on to their shares?",  # news
+        "How has Glazer changed the amount of borrowing in his latest move?",  # news
+        "Who was this season's NFL MVP?",  # SQuAD 1.1
+        "What was one of the Norman's major exports?",  # SQuAD 2.0
+        "Which law did the DTI say there was no case for changing?",  # news
+        "What is the IEEE?",  # SQuAD 1.1
+        "What does unwrap do?",
+        "Andrew is who?",
+    ],
+)
+def test_a_question_that_names_what_it_asks_about_is_not_a_follow_up(question) -> None:
+    assert not needs_context(question)
+
+
 def test_a_third_turn_carries_the_last_question_that_named_something() -> None:
     history = _history("What does SAT stand for?") + _history("What do they do?")
     assert resolve_followup("and SAS?", history) == "and SAS? (sat stand)"

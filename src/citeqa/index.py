@@ -24,13 +24,13 @@ from .answer.focus import Vocabulary
 from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .embed.passage import EMBEDDING_TEXT
-from .errors import CiteqaError, IncompatibleIndexError, InvalidArgumentError
+from .errors import IncompatibleIndexError, InvalidArgumentError
 from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
-from .question import clean_question, resolve_followup, user_turns
+from .question import clean_question, resolve_followup
 from .schema import Answer, Document, Hit
 from .search.cross import shipped_cross_encoder
-from .search.fusion import Ranking, fuse_rankings, near_previous
+from .search.fusion import Ranking, fuse_rankings
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
 from .store import read as storage
@@ -43,8 +43,7 @@ from .text import TOKENIZER_VERSION
 log = logging.getLogger("citeqa")
 
 MAX_K = 100
-#: Candidates a follow-up ranks before :func:`citeqa.search.fusion.near_previous` reorders them
-#: (a sentence near the previous answer may start below the first 10).
+#: How deep the two rankings of a follow-up (resolved, and as asked) are fused.
 FOLLOWUP_POOL = 30
 
 
@@ -245,18 +244,14 @@ class Index:
         top_k: int = 10,
         *,
         mode: Mode = "hybrid",
-        near_previous_answer: bool = True,
     ) -> tuple[str, Ranking]:
-        """Rank for one conversation turn: resolve a follow-up, rank, fuse with the question as asked,
-        then favour sentences near those the previous answer cited (:func:`citeqa.search.fusion.near_previous`).
+        """Rank for one conversation turn: resolve a follow-up, rank, fuse with the question as asked.
 
         Args:
             question: The cleaned question.
             history: Earlier turns (Gradio messages) or None.
             top_k: How many sentences to return.
             mode: Ranking mode (see :meth:`rank`).
-            near_previous_answer: Favour a follow-up's candidates near the previous
-                answer's citations (that answer is computed again from ``history``).
 
         Returns:
             The query searched (the interpretation) and the ranking.
@@ -264,37 +259,10 @@ class Index:
         query = resolve_followup(question, history)
         if query == question:
             return query, self.rank(query, top_k, mode=mode, question=question)
-        # a resolved follow-up: also rank the question as asked, fuse, then look near the
-        # sentences the previous answer cited (FOLLOWUP_POOL candidates, so a near one
-        # ranked lower can come up)
+        # a resolved follow-up: also rank the question as asked, and fuse the two
         pool = max(top_k, FOLLOWUP_POOL)
         ranking = fuse_rankings([self.rank(query, pool, mode=mode, question=question), self.rank(question, pool, mode=mode, question=question)], pool)
-        previous = self._previous_citations(history) if near_previous_answer else np.zeros(0, dtype=np.int64)
-        if previous.size and len(ranking):
-            docs = self._store.rows(ranking.ids)[:, 0]
-            return query, near_previous(ranking, docs, previous, self._store.rows(previous)[:, 0], top_k)
         return query, ranking.head(top_k)
-
-    def _previous_citations(self, history: Sequence[Mapping[str, Any]] | None) -> np.ndarray:
-        """The sentence rows the answer to the last user turn of ``history`` cited, answered again
-        with the turns before it (empty when it was not answered or is no valid question).
-
-        Stateless: the chat and API clients send the conversation, not what was cited; the
-        same index answers the same turns the same way. That turn's own previous answer is
-        not consulted (one level), so a long conversation costs one extra answer, not one per turn.
-        """
-        turns = user_turns(history)  # follow-ups are resolved from the user's turns alone
-        if not turns:
-            return np.zeros(0, dtype=np.int64)
-        try:
-            previous = clean_question(turns[-1])
-        except CiteqaError:
-            return np.zeros(0, dtype=np.int64)
-        earlier = [{"role": "user", "content": turn} for turn in turns[:-1]]
-        answer = self._answer(previous, earlier, MAX_CITATIONS, near_previous_answer=False)
-        if answer.abstained:
-            return np.zeros(0, dtype=np.int64)
-        return np.array([c.sentence_id for c in answer.citations], dtype=np.int64)
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` sentences most relevant to ``question``, best first.
@@ -329,10 +297,8 @@ class Index:
         """
         return self._answer(clean_question(question), history, check_k(max_citations))
 
-    def _answer(
-        self, cleaned: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int, *, near_previous_answer: bool = True
-    ) -> Answer:
-        query, ranking = self.rank_turn(cleaned, history, max(10, max_citations), near_previous_answer=near_previous_answer)
+    def _answer(self, cleaned: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int) -> Answer:
+        query, ranking = self.rank_turn(cleaned, history, max(10, max_citations))
         hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
         return compose_answer(

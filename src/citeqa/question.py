@@ -22,11 +22,19 @@ from .text import STOPWORDS, fold, tokenize, words
 
 MAX_QUESTION_CHARS = 1000
 
-# Words that point back at something said earlier in the conversation.
-_ANAPHORA = frozenset(
-    "it its he him his she her hers they them their theirs this that these those there "
-    "then one ones former latter same".split()
-)
+# Words that may point back at something said earlier in the conversation: pronouns, which
+# point back unless the question names something before them ("How has Glazer changed ...
+# his latest move?"), and words that also determine or place ("this year's", "there was"),
+# which point back only at the question's end or in a question that names nothing.
+_PRONOUNS = frozenset("it its he him his she her hers they them their theirs".split())
+_POINTING = frozenset("this that these those there then one ones former latter same".split())
+_ANAPHORA = _PRONOUNS | _POINTING
+# A turn opening with one of these continues the conversation ("And who won it at the Oscars?").
+_CONTINUING = (("and",), ("or",), ("but",), ("also",), ("what", "about"), ("how", "about"))
+# Auxiliaries: a question of one content word with one is whole ("What is SAT?"), without one
+# it is elliptical ("and SAS?", "Where?").
+_AUXILIARIES = frozenset("is are was were be been do does did has have had can could will would shall should may might must".split())
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 #: What :func:`clean_question` does to the ASCII control characters (category Cc): white
@@ -106,11 +114,28 @@ def content_words(text: str) -> list[str]:
 
 
 def needs_context(question: str) -> bool:
-    """True when a question leans on earlier turns: it points back ("it", "they"...) or
-    names at most one thing ("and SAS?"). "What does the declaration focus on?" names
-    its own subject and stands alone."""
-    folded = words(question)
-    return bool(set(folded) & _ANAPHORA) or len(content_words(question)) <= 1
+    """True when a question leans on earlier turns.
+
+    It does when it opens with "and", "or", "what about"...; when a pronoun ("it", "he",
+    "their"...) comes before any name it could stand for ("What did he do straight after
+    England's try?", but not "Why do United investors hang on to their shares?"); when
+    "that", "this", "there"... ends it ("What did the DTI say to that?") or it names nothing
+    ("Is that possible?", but not "Who was this season's NFL MVP?"); or when it has at most
+    one content word and no verb to make it whole ("and SAS?", "Where?", but not "What does
+    unwrap do?"). "What does the declaration focus on?" names its own subject and stands alone.
+    """
+    tokens = _TOKEN.findall(question)
+    folded = [fold(t).replace("'", "").replace("’", "") for t in tokens]
+    if any(folded[: len(opener)] == list(opener) for opener in _CONTINUING):
+        return True
+    # a name: a capitalized word after the first ("I" is none)
+    named = [k > 0 and t[:1].isupper() and t != "I" for k, t in enumerate(tokens)]
+    for at, word in enumerate(folded):
+        if word in _PRONOUNS and not any(named[:at]):
+            return True
+        if word in _POINTING and (at == len(folded) - 1 or not any(named)):
+            return True
+    return len(content_words(question)) <= 1 and not set(folded) & _AUXILIARIES
 
 
 #: How many earlier user turns :func:`resolve_followup` looks back for one that names something.
