@@ -295,9 +295,8 @@ class Index:
             An :class:`Answer`; ``abstained`` is True when the documents don't seem to
             answer the question, and the citations are then the closest passages.
         """
-        return self._answer(clean_question(question), history, check_k(max_citations))
-
-    def _answer(self, cleaned: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int) -> Answer:
+        max_citations = check_k(max_citations)
+        cleaned = clean_question(question)
         query, ranking = self.rank_turn(cleaned, history, max(10, max_citations))
         hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)

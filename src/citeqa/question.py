@@ -34,7 +34,6 @@ _CONTINUING = (("and",), ("or",), ("but",), ("also",), ("what", "about"), ("how"
 # Auxiliaries: a question of one content word with one is whole ("What is SAT?"), without one
 # it is elliptical ("and SAS?", "Where?").
 _AUXILIARIES = frozenset("is are was were be been do does did has have had can could will would shall should may might must".split())
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 #: What :func:`clean_question` does to the ASCII control characters (category Cc): white
@@ -124,12 +123,12 @@ def needs_context(question: str) -> bool:
     one content word and no verb to make it whole ("and SAS?", "Where?", but not "What does
     unwrap do?"). "What does the declaration focus on?" names its own subject and stands alone.
     """
-    tokens = _TOKEN.findall(question)
-    folded = [fold(t).replace("'", "").replace("’", "") for t in tokens]
+    spans = _word_spans(question)
+    folded = [w for _, _, w in spans]
     if any(folded[: len(opener)] == list(opener) for opener in _CONTINUING):
         return True
     # a name: a capitalized word after the first ("I" is none)
-    named = [k > 0 and t[:1].isupper() and t != "I" for k, t in enumerate(tokens)]
+    named = [k > 0 and question[s].isupper() and question[s:e] != "I" for k, (s, e, _) in enumerate(spans)]
     for at, word in enumerate(folded):
         if word in _PRONOUNS and not any(named[:at]):
             return True
