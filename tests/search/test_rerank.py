@@ -12,15 +12,16 @@ from citeqa.search.features import (
     FEATURES,
     CandidateContext,
     feature_matrix,
+    same_text_groups,
     scale_by_max,
     weighted_coverage,
 )
 from citeqa.search.fusion import Ranking, fuse_rankings, hybrid_rank
-from citeqa.search.rerank import rerank
+from citeqa.search.rerank import best_of_each_text, rerank
 
 
 def _context(m: int, **overrides: list[float]) -> CandidateContext:
-    base: dict = {name: np.zeros(m) for name in CandidateContext.__dataclass_fields__ if name != "question_kind"}
+    base: dict = {name: np.zeros(m) for name in CandidateContext.__dataclass_fields__ if name not in ("question_kind", "same_text")}
     base.update({k: np.asarray(v, dtype=float) for k, v in overrides.items()})
     return CandidateContext(**base)
 
@@ -204,3 +205,41 @@ def test_top_n_of_all_positive_scores_keeps_every_entry_and_breaks_ties_by_posit
         assert set(top_n(scores, 3, positive_only=positive_only).tolist()) <= {3, 0, 2, 5}
     assert top_n(np.zeros(0), 3, positive_only=True).tolist() == []
     assert top_n(np.array([0.0, -1.0]), 3, positive_only=True).tolist() == []
+
+
+def test_same_text_groups_point_each_repeat_at_its_first_copy_and_read_only_suspects() -> None:
+    texts = ["A trait defines behavior.", "Other words here.", "A  trait defines\nbehavior.", "Third one."]
+    read: list[int] = []
+
+    def texts_of(positions: np.ndarray) -> list[str]:
+        read.extend(int(p) for p in positions)
+        return [texts[int(p)] for p in positions]
+
+    # 0 and 2: same words and BM25 score (whitespace aside); 3 shares a length but not a score
+    groups = same_text_groups(np.array([4.0, 3.0, 4.0, 4.0]), np.array([2.5, 0.0, 2.5, 1.0]), texts_of)
+    assert groups.tolist() == [0, 1, 0, 3]
+    assert sorted(read) == [0, 2]
+    # a same length and score with other words is no repeat
+    texts[2] = "A trait defines behaviour."
+    assert same_text_groups(np.array([4.0, 4.0]), np.array([2.5, 2.5]), lambda p: [texts[0], texts[2]]).tolist() == [0, 1]
+
+
+def test_best_of_each_text_keeps_the_best_scored_copy_only() -> None:
+    raw = best_of_each_text(np.array([1.0, 3.0, 2.0, 0.5]), np.array([0, 1, 0, 1]))
+    assert raw.tolist() == [-np.inf, 3.0, 2.0, -np.inf]
+    # a tie keeps the first copy
+    assert best_of_each_text(np.array([2.0, 2.0]), np.array([0, 0])).tolist() == [2.0, -np.inf]
+    with pytest.raises(InvalidArgumentError, match="one entry per candidate"):
+        best_of_each_text(np.array([1.0, 2.0]), np.array([0]))
+
+
+def test_rerank_gives_a_repeated_sentence_one_place_and_the_share_it_has_alone() -> None:
+    weights = {"dense": 4.0}
+    alone = rerank(np.array([10, 11, 12]), _context(3, dense=[0.9, 0.5, 0.2]), weights, top_k=3)
+    twice = rerank(
+        np.array([10, 20, 11, 12]), _context(4, dense=[0.9, 0.9, 0.5, 0.2], same_text=[0, 0, 2, 3]), weights, top_k=3
+    )
+    assert twice.ids.tolist() == [10, 11, 12]
+    assert twice.scores.tolist() == pytest.approx(alone.scores.tolist())
+    unmerged = rerank(np.array([10, 20, 11, 12]), _context(4, dense=[0.9, 0.9, 0.5, 0.2]), weights, top_k=3)
+    assert unmerged.scores[0] < alone.scores[0] - 0.1

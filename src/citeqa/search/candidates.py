@@ -38,6 +38,7 @@ from .features import (
     idf_ceiling,
     loose_coverages,
     presence_coverages,
+    same_text_groups,
     soft_coverages,
     window_presence,
 )
@@ -177,6 +178,15 @@ class CandidateRetriever:
         window = presence_coverages(tokens, window_presence(exact[:m], earlier, list(same)), self._idf)
         kind = question_type(asked)
         soft = self.soft_coverage(query, cands, texts, found.word_pieces)
+
+        def read_texts(positions: np.ndarray) -> Sequence[str]:
+            return texts.many(positions) if isinstance(texts, LazySequence) else [texts[int(i)] for i in positions]
+
+        length = (
+            np.array([len(t.split()) for t in texts], dtype=np.float64)
+            if found.word_counts is None
+            else np.asarray(found.word_counts, dtype=np.float64)
+        )
         context = CandidateContext(
             dense=np.asarray(dense, dtype=np.float64),
             lexical=np.asarray(found.lexical, dtype=np.float64),
@@ -188,23 +198,19 @@ class CandidateRetriever:
             title_dense=np.where(has_title, dense_of(title_or_self), document_dense).astype(np.float64),
             coverage=np.asarray(coverage, dtype=np.float64).reshape(-1),
             answer_type=np.zeros(cands.shape[0]),
-            length=(
-                np.array([len(t.split()) for t in texts], dtype=np.float64)
-                if found.word_counts is None
-                else np.asarray(found.word_counts, dtype=np.float64)
-            ),
+            length=length,
             title=(title_rows == cands).astype(np.float64),
             question_kind=kind,
             loose_coverage=np.asarray(loose, dtype=np.float64).reshape(-1),
             window_coverage=np.asarray(window, dtype=np.float64).reshape(-1),
             soft_coverage=soft,
+            same_text=same_text_groups(length, found.lexical, read_texts),
         )
 
         def answer_type_of(positions: np.ndarray) -> np.ndarray:
             if kind is None:
                 return np.zeros(len(positions))
-            read = texts.many(positions) if isinstance(texts, LazySequence) else [texts[int(i)] for i in positions]
-            return np.array([float(answer_type_level(asked, text)) for text in read])
+            return np.array([float(answer_type_level(asked, text)) for text in read_texts(positions)])
 
         return cands, context, answer_type_of
 

@@ -6,7 +6,7 @@ files. Tests drive these functions with tiny hand-made arrays.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +89,9 @@ class CandidateContext:
         soft_coverage: Like ``coverage`` over the question's words, but a word also counts
             (in part) when the sentence holds a word the model holds alike
             (:func:`soft_coverages`; None: same as ``coverage``).
+        same_text: For each candidate, the position of the first candidate whose text is the
+            same (whitespace aside), its own position when none is (:func:`same_text_groups`;
+            None: every text differs). The reranker keeps one of each group.
     """
 
     dense: np.ndarray
@@ -106,6 +109,26 @@ class CandidateContext:
     loose_coverage: np.ndarray | None = None
     window_coverage: np.ndarray | None = None
     soft_coverage: np.ndarray | None = None
+    same_text: np.ndarray | None = None
+
+
+def same_text_groups(lengths: np.ndarray, lexical: np.ndarray, texts_of: Callable[[np.ndarray], Sequence[str]]) -> np.ndarray:
+    """For each candidate, the position of the first candidate with the same text (itself when none).
+
+    Texts are compared with their whitespace collapsed. Only candidates that share a word
+    count and a BM25 score with another one (as two copies of one sentence in one index do)
+    are read (``texts_of(positions)``), so a corpus without repeats reads none.
+    """
+    key = np.asarray(lengths, dtype=np.float64) + 1j * np.asarray(lexical, dtype=np.float64)
+    group = np.arange(key.shape[0], dtype=np.int64)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    suspects = np.flatnonzero(counts[inverse.reshape(-1)] > 1)
+    if not suspects.shape[0]:
+        return group
+    first: dict[str, int] = {}
+    for position, text in zip(suspects.tolist(), texts_of(suspects)):
+        group[position] = first.setdefault(" ".join(text.split()), position)
+    return group
 
 
 def scale_by_max(values: np.ndarray) -> np.ndarray:

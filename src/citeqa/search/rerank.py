@@ -148,6 +148,29 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
+def best_of_each_text(raw: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``raw`` with every candidate but the best-scored of its same-text group set to -inf.
+
+    ``group[i]`` names candidate ``i``'s group (:func:`citeqa.search.features.same_text_groups`).
+    A sentence found twice (a chapter and the one-page copy of the whole book) is one piece
+    of evidence: it takes one place in the ranking and one share of the softmax, so its
+    probability is what it would be were the text in the index once.
+    """
+    raw = np.asarray(raw, dtype=np.float64).copy()
+    group = np.asarray(group, dtype=np.int64)
+    if raw.shape != group.shape:
+        raise InvalidArgumentError(f"raw and group must have one entry per candidate, got {raw.shape} and {group.shape}")
+    best = np.full(int(group.max(initial=-1)) + 1, -np.inf)
+    np.maximum.at(best, group, raw)
+    # the first candidate of its group holding the best score stays
+    winners = np.flatnonzero(raw == best[group])
+    _, first = np.unique(group[winners], return_index=True)
+    keep = np.zeros(raw.shape[0], dtype=bool)
+    keep[winners[first]] = True
+    raw[~keep] = -np.inf
+    return raw
+
+
 #: The feature columns an answer type sets, by question kind (see :func:`feature_matrix`).
 _ANSWER_COLUMNS = {
     kind: [FEATURES.index("answer_type")] + ([FEATURES.index(f"answer_{kind}")] if kind in TYPED_KINDS else [])
@@ -186,7 +209,9 @@ def rerank(
 
     Returns:
         A :class:`Ranking` whose scores are the reranker's softmax probabilities over the
-        candidates (they sum to at most 1 and say how sure the ranking is).
+        candidates (they sum to at most 1 and say how sure the ranking is). Candidates with
+        the same text (``context.same_text``) count once: only the best-scored of them is
+        ranked (:func:`best_of_each_text`).
     """
     if top_k <= 0:
         raise InvalidArgumentError(f"top_k must be > 0, got {top_k}")
@@ -194,12 +219,16 @@ def rerank(
     if ids.shape[0] == 0:
         empty = np.zeros(0, dtype=np.float32)
         return Ranking(ids=ids, scores=empty, dense=empty, lexical=empty)
+    group = context.same_text
+    repeats = 0 if group is None else int(group.shape[0] - np.unique(group).shape[0])
     if answer_type_of is None or context.question_kind is None:
         raw = reranker_scores(feature_matrix(context), weights, mlp)
-    else:
-        raw = lazy_answer_types(context, weights, mlp, top_k, answer_type_of)
+    else:  # each repeat may take a place of the best top_k: settle that many more
+        raw = lazy_answer_types(context, weights, mlp, top_k + repeats, answer_type_of)
+    if repeats:
+        raw = best_of_each_text(raw, group)  # type: ignore[arg-type]
     scores = softmax(raw)
-    order = np.argsort(-scores, kind="stable")[:top_k]
+    order = np.argsort(-raw, kind="stable")[: min(top_k, int(np.isfinite(raw).sum()))]
     return Ranking(
         ids=ids[order],
         scores=scores[order].astype(np.float32),
