@@ -243,3 +243,18 @@ def test_rerank_gives_a_repeated_sentence_one_place_and_the_share_it_has_alone()
     assert twice.scores.tolist() == pytest.approx(alone.scores.tolist())
     unmerged = rerank(np.array([10, 20, 11, 12]), _context(4, dense=[0.9, 0.9, 0.5, 0.2]), weights, top_k=3)
     assert unmerged.scores[0] < alone.scores[0] - 0.1
+
+
+def test_distinct_ranks_count_a_repeated_text_once() -> None:
+    from citeqa.search.features import distinct_ranks
+
+    scores = np.array([0.9, 0.9, 0.5, 0.7])
+    assert distinct_ranks(scores, None).tolist() == [1, 2, 4, 3]
+    assert distinct_ranks(scores, np.array([0, 0, 2, 3])).tolist() == [1, 1, 3, 2]
+
+
+def test_feature_matrix_of_a_pool_with_a_repeat_equals_the_pool_without_it() -> None:
+    alone = _context(3, dense=[0.9, 0.5, 0.2], lexical=[3.0, 0.0, 1.0])
+    twice = _context(4, dense=[0.9, 0.9, 0.5, 0.2], lexical=[3.0, 3.0, 0.0, 1.0], same_text=[0, 0, 2, 3])
+    assert feature_matrix(twice)[[0, 2, 3]] == pytest.approx(feature_matrix(alone))
+    assert feature_matrix(twice)[1] == pytest.approx(feature_matrix(alone)[0])

@@ -305,9 +305,11 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     lexical = _finite_or_zero(np.asarray(context.lexical, dtype=np.float64))
     out = np.empty((m, len(FEATURES)))
     column = _COLUMN
-    dense_rank = ranks_of(dense)
-    lexical_rank = np.where(lexical > 0, ranks_of(lexical), 0)
-    mean, spread = _mean_and_std(dense)
+    # a repeated text is one candidate: ranks and the pool's spread count each text once
+    group = None if context.same_text is None else np.asarray(context.same_text, dtype=np.int64)
+    dense_rank = distinct_ranks(dense, group)
+    lexical_rank = np.where(lexical > 0, distinct_ranks(lexical, group), 0)
+    mean, spread = _mean_and_std(dense if group is None else dense[np.unique(group)])
     out[:, column["dense"]] = dense
     out[:, column["dense_gap"]] = dense - dense.max()
     out[:, column["lexical"]] = _scale_by_max(lexical)
@@ -333,6 +335,19 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     for kind, name in STRICT_FEATURES.items():
         out[:, column[name]] = (typed >= 2.0) if context.question_kind == kind else 0.0
     return out
+
+
+def distinct_ranks(scores: np.ndarray, group: np.ndarray | None) -> np.ndarray:
+    """:func:`~citeqa.search.fusion.ranks_of` ``scores`` with each same-text group ranked once.
+
+    ``group[i]`` is the position of the first candidate with ``i``'s text
+    (:func:`same_text_groups`); every member takes its first member's rank among the
+    groups' first members, so a sentence found twice pushes nothing down a place.
+    """
+    if group is None:
+        return ranks_of(scores)
+    firsts, inverse = np.unique(group, return_inverse=True)
+    return ranks_of(np.asarray(scores)[firsts])[inverse.reshape(-1)]
 
 
 def _scale_by_max(values: np.ndarray) -> np.ndarray:
