@@ -204,7 +204,7 @@ class CandidateRetriever:
             loose_coverage=np.asarray(loose, dtype=np.float64).reshape(-1),
             window_coverage=np.asarray(window, dtype=np.float64).reshape(-1),
             soft_coverage=soft,
-            same_text=same_text_groups(length, found.lexical, read_texts),
+            same_text=same_text_groups(length, found.lexical, read_texts, soft),
         )
 
         def answer_type_of(positions: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ files. Tests drive these functions with tiny hand-made arrays.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -112,21 +113,27 @@ class CandidateContext:
     same_text: np.ndarray | None = None
 
 
-def same_text_groups(lengths: np.ndarray, lexical: np.ndarray, texts_of: Callable[[np.ndarray], Sequence[str]]) -> np.ndarray:
+def same_text_groups(
+    lengths: np.ndarray, lexical: np.ndarray, texts_of: Callable[[np.ndarray], Sequence[str]], soft: np.ndarray | None = None
+) -> np.ndarray:
     """For each candidate, the position of the first candidate with the same text (itself when none).
 
     Texts are compared with their whitespace collapsed. Only candidates that share a word
-    count and a BM25 score with another one (as two copies of one sentence in one index do)
-    are read (``texts_of(positions)``), so a corpus without repeats reads none.
+    count, a BM25 score and (when given) a soft coverage with another one, as two copies of
+    one sentence in one index do, are read (``texts_of(positions)``), so a corpus without
+    repeats reads few.
     """
-    key = np.asarray(lengths, dtype=np.float64) + 1j * np.asarray(lexical, dtype=np.float64)
-    group = np.arange(key.shape[0], dtype=np.int64)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    suspects = np.flatnonzero(counts[inverse.reshape(-1)] > 1)
-    if not suspects.shape[0]:
+    columns = [np.asarray(lengths, dtype=np.float64), np.asarray(lexical, dtype=np.float64)]
+    if soft is not None:
+        columns.append(np.asarray(soft, dtype=np.float64))
+    keys = list(zip(*(column.tolist() for column in columns)))
+    group = np.arange(len(keys), dtype=np.int64)
+    seen = collections.Counter(keys)
+    suspects = [position for position, key in enumerate(keys) if seen[key] > 1]
+    if not suspects:
         return group
     first: dict[str, int] = {}
-    for position, text in zip(suspects.tolist(), texts_of(suspects)):
+    for position, text in zip(suspects, texts_of(np.array(suspects, dtype=np.int64))):
         group[position] = first.setdefault(" ".join(text.split()), position)
     return group
 
@@ -307,6 +314,8 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     column = _COLUMN
     # a repeated text is one candidate: ranks and the pool's spread count each text once
     group = None if context.same_text is None else np.asarray(context.same_text, dtype=np.int64)
+    if group is not None and bool(np.all(group == np.arange(m))):
+        group = None
     dense_rank = distinct_ranks(dense, group)
     lexical_rank = np.where(lexical > 0, distinct_ranks(lexical, group), 0)
     mean, spread = _mean_and_std(dense if group is None else dense[np.unique(group)])
