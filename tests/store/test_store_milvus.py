@@ -254,6 +254,16 @@ def test_store_milvus_a_repeated_answer_costs_two_round_trips(zoo_store, embedde
     assert second.text == first.text and second.citations == first.citations
 
 
+def test_store_milvus_a_sentence_held_twice_is_ranked_once_as_when_held_once(milvus_server, zoo_store, tmp_path, embedder):
+    twice = _corpus(tmp_path / "twice", {**ZOO, **{f"copy-{name}": text for name, text in ZOO.items()}}, embedder)
+    doubled = Index(M.write_index(f"milvus://{milvus_server}/zoo_twice", **twice), embedder)
+    question = "Where do emperor penguins breed?"
+    once, hits = Index(zoo_store, embedder).retrieve(question, 4), doubled.retrieve(question, 4)
+    assert len({hit.text for hit in hits}) == 4
+    assert [hit.text for hit in hits] == [hit.text for hit in once]
+    assert [hit.score for hit in hits] == pytest.approx([hit.score for hit in once], abs=0.03)
+
+
 def test_store_milvus_stale_source_is_refused(milvus_server, tmp_path, embedder):
     corpus = _corpus(tmp_path / "docs", TOOLS, embedder)
     address = f"milvus://{milvus_server}/stale_check"
