@@ -227,8 +227,9 @@ def test_same_text_groups_point_each_repeat_at_its_first_copy_and_read_only_susp
 def test_best_of_each_text_keeps_the_best_scored_copy_only() -> None:
     raw = best_of_each_text(np.array([1.0, 3.0, 2.0, 0.5]), np.array([0, 1, 0, 1]))
     assert raw.tolist() == [-np.inf, 3.0, 2.0, -np.inf]
-    # a tie keeps the first copy
+    # a tie keeps the copy first in the index (smallest sentence id), else the first position
     assert best_of_each_text(np.array([2.0, 2.0]), np.array([0, 0])).tolist() == [2.0, -np.inf]
+    assert best_of_each_text(np.array([2.0, 2.0, 1.0]), np.array([0, 0, 2]), np.array([70, 12, 5])).tolist() == [-np.inf, 2.0, 1.0]
     with pytest.raises(InvalidArgumentError, match="one entry per candidate"):
         best_of_each_text(np.array([1.0, 2.0]), np.array([0]))
 

@@ -148,22 +148,26 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
-def best_of_each_text(raw: np.ndarray, group: np.ndarray) -> np.ndarray:
+def best_of_each_text(raw: np.ndarray, group: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
     """``raw`` with every candidate but the best-scored of its same-text group set to -inf.
 
     ``group[i]`` names candidate ``i``'s group (:func:`citeqa.search.features.same_text_groups`).
     A sentence found twice (a chapter and the one-page copy of the whole book) is one piece
     of evidence: it takes one place in the ranking and one share of the softmax, so its
-    probability is what it would be were the text in the index once.
+    probability is what it would be were the text in the index once. Of copies scored the
+    same (two identical files), the one with the smallest sentence id (``ids``; default
+    the position) stays: the copy that comes first in the index.
     """
     raw = np.asarray(raw, dtype=np.float64).copy()
     group = np.asarray(group, dtype=np.int64)
-    if raw.shape != group.shape:
-        raise InvalidArgumentError(f"raw and group must have one entry per candidate, got {raw.shape} and {group.shape}")
+    ids = np.arange(raw.shape[0]) if ids is None else np.asarray(ids, dtype=np.int64)
+    if raw.shape != group.shape or ids.shape != raw.shape:
+        raise InvalidArgumentError(f"raw, group and ids must have one entry per candidate, got {raw.shape}, {group.shape} and {ids.shape}")
     best = np.full(int(group.max(initial=-1)) + 1, -np.inf)
     np.maximum.at(best, group, raw)
-    # the first candidate of its group holding the best score stays
     winners = np.flatnonzero(raw == best[group])
+    # of the winners, by group then id: the first of each group stays
+    winners = winners[np.lexsort((ids[winners], group[winners]))]
     _, first = np.unique(group[winners], return_index=True)
     keep = np.zeros(raw.shape[0], dtype=bool)
     keep[winners[first]] = True
@@ -226,7 +230,7 @@ def rerank(
     else:  # each repeat may take a place of the best top_k: settle that many more
         raw = lazy_answer_types(context, weights, mlp, top_k + repeats, answer_type_of)
     if repeats:
-        raw = best_of_each_text(raw, group)  # type: ignore[arg-type]
+        raw = best_of_each_text(raw, group, ids)  # type: ignore[arg-type]
     scores = softmax(raw)
     order = np.argsort(-raw, kind="stable")[: min(top_k, int(np.isfinite(raw).sum()))]
     return Ranking(
