@@ -11,7 +11,8 @@ the same. Here every dataset's documents are indexed as they are ("alone") and w
 document holding all of them again, one after the other ("with a print copy"), and each
 question of one half is answered (``Index.answer``, the whole product path) of both indexes.
 A citation is right when its sentence's text equals a gold sentence's (in either copy).
-Printed per dataset and index: answerable questions with [1] right, answered with [1]
+Printed per dataset and index: answerable questions with [1] right, with a right sentence in
+the top 3 (``Index.retrieve``), answered with [1]
 right, abstained on with [1] right (false abstention), the median confidence of [1]-right
 answers, and the negatives (SQuAD 2.0 unanswerable, news near/off-topic) abstained on.
 Nothing is fitted here.
@@ -44,7 +45,7 @@ def with_print_copy(documents: Sequence[tuple[str, str]]) -> list[tuple[str, str
 
 def measure(asker: observe.Asker, cases: Sequence[tuple[str, str, set[str]]]) -> dict[str, float]:
     """Answer each ``(kind, question, gold texts)`` and count what :func:`main` prints."""
-    out = {"answerable": 0, "right1": 0, "answered_right": 0, "false_abstention": 0, "negatives": 0, "neg_abstained": 0}
+    out = {"answerable": 0, "right1": 0, "top3": 0, "answered_right": 0, "false_abstention": 0, "negatives": 0, "neg_abstained": 0}
     confidences = []
     for kind, question, gold in cases:
         try:
@@ -56,6 +57,7 @@ def measure(asker: observe.Asker, cases: Sequence[tuple[str, str, set[str]]]) ->
             out["answerable"] += 1
             right = first in gold
             out["right1"] += right
+            out["top3"] += any(hit.text in gold for hit in asker.index.retrieve(question, 3))
             out["answered_right"] += right and not answer.abstained
             out["false_abstention"] += right and answer.abstained
             if right and answer.confidence is not None:
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    print(f"{'dataset':<9}{'index':<18}{'answerable':>11}{'[1] right':>10}{'answered':>10}{'FA':>6}{'conf p50':>10}{'negatives':>10}{'abstained':>10}")
+    print(f"{'dataset':<9}{'index':<18}{'answerable':>11}{'[1] right':>10}{'top 3':>8}{'answered':>10}{'FA':>6}{'conf p50':>10}{'negatives':>10}{'abstained':>10}")
     for corpus, _, _ in load_datasets(args, skip=args.skip):
         plain = observe.Asker(observe.corpus_index(corpus.documents, Path(args.cache), embedder, log))
         cases = []
@@ -95,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             c = measure(asker, cases)
             n, neg = max(c["answerable"], 1), max(c["negatives"], 1)
             print(
-                f"{corpus.name:<9}{name:<18}{c['answerable']:>11}{100 * c['right1'] / n:>9.1f}%{100 * c['answered_right'] / n:>9.1f}%"
+                f"{corpus.name:<9}{name:<18}{c['answerable']:>11}{100 * c['right1'] / n:>9.1f}%{100 * c['top3'] / n:>7.1f}%{100 * c['answered_right'] / n:>9.1f}%"
                 f"{100 * c['false_abstention'] / n:>5.1f}%{c['median_confidence']:>10.3f}{c['negatives']:>10}"
                 f"{100 * c['neg_abstained'] / neg:>9.1f}%",
                 flush=True,
