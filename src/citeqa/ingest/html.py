@@ -39,8 +39,9 @@ _PROSE = frozenset({"p", "head", "item", "cell", "quote"})
 
 @functools.cache
 def extractor_version() -> str:
-    """trafilatura's version plus this module's rules version (read from the installed package's
-    metadata once per process: an index of 460 pages checked each of its sources with it, 0.8 s)."""
+    """trafilatura's version plus this module's rules version (the installed package's metadata
+    is read once per process: opening an index checks every source's version, and reading it
+    for each of the Rust book's 466 pages took 0.8 s)."""
     return f"{version('trafilatura')}+r{RULES_VERSION}"
 
 

@@ -78,8 +78,8 @@ class _Line:
 
 @functools.cache
 def extractor_version() -> str:
-    """pypdf's version plus this module's rules version (read from the installed package's
-    metadata once per process: an index of 460 pages checked each of its sources with it, 0.8 s)."""
+    """pypdf's version plus this module's rules version (the installed package's metadata is
+    read once per process: opening an index checks every source's version, see :mod:`.html`)."""
     return f"{version('pypdf')}+r{RULES_VERSION}"
 
 
