@@ -224,3 +224,47 @@ def test_page_of_maps_offsets_to_pages() -> None:
     assert page_of(None, 5) is None
     with pytest.raises(InvalidArgumentError, match="offset must be >= 0, got -1"):
         page_of(pages, -1)
+
+
+_PROSE_PARAGRAPHS = (
+    "<p>Every value in a Tidewater program belongs to exactly one variable, and the value is "
+    "dropped when that variable goes out of scope at the end of its block.</p>"
+    "<p>Moving a value to another variable makes the first one unusable, so the value is never "
+    "dropped twice and no memory is freed while something still points at it.</p>"
+)
+
+
+def _doc_site_page(head: str = "<title>Scopes and cleanup - The Tidewater Handbook</title>", heading: bool = True) -> bytes:
+    """A page laid out like an mdBook documentation site: the book's name in a menu-bar
+    ``<h1>``, a help pop-up whose heading's class says "title", the chapter in ``<main>``
+    (with its heading, or without one as trafilatura reads mdBook's link-only headings)."""
+    chapter = "<h1 id='scopes'>Scopes and cleanup</h1>" if heading else ""
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body>"
+        "<div id='help'><div class='help-popup'><h2 class='mdbook-help-title'>Keyboard shortcuts</h2>"
+        "<p>Press the arrow keys to go to the previous or next chapter.</p></div></div>"
+        "<div class='menu-bar'><h1 class='menu-title'>The Tidewater Handbook</h1></div>"
+        f"<main>{chapter}{_PROSE_PARAGRAPHS}</main></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("heading", "title"),
+    [(True, "Scopes and cleanup"), (False, "Scopes and cleanup - The Tidewater Handbook")],
+)
+def test_html_title_of_a_documentation_page_is_its_title_element_not_the_menu_or_a_pop_up(heading, title) -> None:
+    extracted = extract(_doc_site_page(heading=heading), "scopes.html")
+    # the main text's heading when the <title> holds it, else the whole <title>
+    assert extracted.title == title
+    assert extracted.text.split("\n\n")[0] == title
+    assert "Keyboard shortcuts" not in extracted.text and "Every value in a Tidewater program" in extracted.text
+
+
+def test_html_title_from_metadata_comes_first_and_a_page_without_title_element_keeps_its_heading() -> None:
+    tagged = _doc_site_page("<title>Tidewater</title><meta property='og:title' content='Scopes and cleanup'>")
+    assert extract(tagged, "scopes.html").title == "Scopes and cleanup"
+    untitled = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body><article><h1>Harbour barrage opens</h1>"
+        f"{_PROSE_PARAGRAPHS}</article></body></html>"
+    ).encode()
+    assert extract(untitled, "barrage.html").title == "Harbour barrage opens"
