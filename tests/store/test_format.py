@@ -127,3 +127,20 @@ def test_an_index_loads_from_many_threads_at_once(article_index):
     for thread in threads:
         thread.join()
     assert errors == [] and loaded[0] == 300
+
+
+def test_rebuild_hint_names_the_sources_their_folder_or_the_form_of_the_command(tmp_path):
+    from citeqa.store.format import rebuild_hint
+
+    def manifest(paths):
+        return {"sources": [{"path": p} for p in paths]}
+
+    few = [f"{tmp_path}/docs/a.txt", f"{tmp_path}/docs/b.html"]
+    assert rebuild_hint(manifest(few), tmp_path / "idx") == f"citeqa build {' '.join(few)} --index {tmp_path / 'idx'}"
+    book = [f"{tmp_path}/book/ch{k:02d}.html" for k in range(12)] + [f"{tmp_path}/book/old/ch01.html"]
+    assert rebuild_hint(manifest(book), tmp_path / "idx") == f"citeqa build {tmp_path}/book --index {tmp_path / 'idx'}"
+    scattered = [f"/{name}/x{k}.txt" for k in range(6) for name in ("srv", "opt")]
+    assert rebuild_hint(manifest(scattered), tmp_path / "idx") == f"citeqa build SOURCES... --index {tmp_path / 'idx'}"
+    urls = [f"https://example.org/page{k}.html" for k in range(12)]
+    assert rebuild_hint(manifest(urls), tmp_path / "idx").startswith("citeqa build SOURCES... --index")
+    assert rebuild_hint(None, tmp_path / "idx") == f"citeqa build --index {tmp_path / 'idx'}"

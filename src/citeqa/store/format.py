@@ -50,6 +50,7 @@ the new version live, never a mix. Only :mod:`citeqa.store` touches index files.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +87,25 @@ KEEP_VERSIONS = 2
 MANIFEST_DIGEST = "manifest_sha256"
 
 
+def _common_folder(paths: list[str]) -> str:
+    """The folder every path is under (a local path, not the file-system root), or ""."""
+    if not paths or any("://" in p or not os.path.isabs(p) for p in paths):
+        return ""
+    try:
+        folder = os.path.commonpath([os.path.dirname(p) for p in paths])
+    except ValueError:  # paths on different drives
+        return ""
+    return folder if folder and os.path.dirname(folder) != folder else ""
+
+
 def rebuild_hint(manifest: dict[str, Any] | None, index_dir: Path) -> str:
     sources = []
     if manifest:
         sources = [s.get("path", "") for s in manifest.get("sources", [])]
-    shown = " ".join(s for s in sources if not s.startswith("package:"))
-    if len(sources) > 10:  # a long list helps nobody: name the form of the command
-        shown = "SOURCES..."
+    files = [s for s in sources if s and not s.startswith("package:")]
+    shown = " ".join(files)
+    if len(sources) > 10:  # a long list helps nobody: their folder, else the form of the command
+        shown = _common_folder(files) or "SOURCES..."
     return f"citeqa build {shown + ' ' if shown else ''}--index {index_dir}"
 
 
