@@ -268,3 +268,13 @@ def test_html_title_from_metadata_comes_first_and_a_page_without_title_element_k
         f"{_PROSE_PARAGRAPHS}</article></body></html>"
     ).encode()
     assert extract(untitled, "barrage.html").title == "Harbour barrage opens"
+
+
+def test_html_title_element_naming_nothing_in_the_page_gives_way_to_its_heading() -> None:
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Untitled Document</title></head><body>"
+        f"<article><h1>Harbour barrage opens</h1>{_PROSE_PARAGRAPHS}</article></body></html>"
+    ).encode()
+    extracted = extract(page, "barrage.html")
+    assert extracted.title == "Harbour barrage opens" and extracted.text.startswith("Harbour barrage opens\n\n")
+    assert "Untitled" not in extracted.text

@@ -18,9 +18,11 @@ from __future__ import annotations
 import functools
 import re
 from importlib.metadata import version
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import SourceError
+from ..text import tokenize
 from .extracted import Extracted
 
 EXTRACTOR = "trafilatura"
@@ -91,17 +93,19 @@ def _folded(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def page_title(data: bytes | str, first_line: str = "") -> str | None:
+def page_title(data: bytes | str, lines: Sequence[str] = ()) -> str | None:
     """The page's title: its metadata's (OpenGraph, Twitter card, JSON-LD), else its ``<title>``, else its heading.
 
-    A ``<title>`` names the page and often the site too ("Types - The Rust Reference",
-    "Errors | Node.js Documentation"); when the main text's first line is the page's part of
-    it (the article's own heading, "Harbour town ... | The Coastal Courier"), that line is the
-    title. Without metadata, trafilatura's own guess (a lone ``<h1>``, an element whose class
-    says "title") takes documentation sites' menu bar or a help pop-up for the title: the
-    site's name on every page of the Rust book, Node.js and libxslt manuals, "Keyboard
-    shortcuts" on every page of the Rust reference and the Cargo book. Only a page
-    without ``<title>`` gets that guess.
+    ``lines``: the main text's lines. A ``<title>`` names the page and often the site too
+    ("Types - The Rust Reference", "Errors | Node.js Documentation"); when the main text's
+    first line is the page's part of it (the article's own heading, "Harbour town ... | The
+    Coastal Courier"), that line is the title. A ``<title>`` none of whose words is in the
+    main text ("Untitled Document", "React App") gives way to the page's heading when some
+    word of that is. Without metadata, trafilatura's own guess at the heading (a lone ``<h1>``, an
+    element whose class says "title") takes documentation sites' menu bar or a help pop-up
+    for it: the site's name on every page of the Rust book, Node.js and libxslt manuals,
+    "Keyboard shortcuts" on every page of the Rust reference and the Cargo book; so that
+    guess comes last.
     """
     from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
     from trafilatura.utils import load_html
@@ -118,10 +122,14 @@ def page_title(data: bytes | str, first_line: str = "") -> str | None:
         return " ".join(_clean_lines(metadata.title)) or None
     elements = tree.xpath("//head/title") or tree.xpath("//title")
     page = " ".join(_clean_lines(elements[0].text_content())) if elements else ""
-    if page:
-        return first_line if first_line and _folded(first_line) in _folded(page) else page
-    guess = extract_title(tree) or ""
-    return " ".join(_clean_lines(guess)) or None
+    first = lines[0] if lines else ""
+    if page and first and _folded(first) in _folded(page):
+        return first
+    guess = " ".join(_clean_lines(extract_title(tree) or ""))
+    text = {t for line in lines for t in tokenize(line)}
+    if page and (set(tokenize(page)) & text or not set(tokenize(guess)) & text):
+        return page
+    return guess or None
 
 
 def extract_html(data: bytes | str, name: str) -> Extracted:
@@ -167,7 +175,7 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
             f"{name}: found no article text in this HTML page; save the article itself "
             "(not an index or log-in page), or copy its text into a .txt file"
         )
-    title = page_title(data, lines[0])
+    title = page_title(data, lines)
     if title and lines[0] != title:
         lines.insert(0, title)
     return Extracted(
