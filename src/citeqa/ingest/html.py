@@ -126,10 +126,15 @@ def page_title(data: bytes | str, lines: Sequence[str] = ()) -> str | None:
     if page and first and _folded(first) in _folded(page):
         return first
     guess = " ".join(_clean_lines(extract_title(tree) or ""))
-    text = {t for line in lines for t in tokenize(line)}
-    if page and (set(tokenize(page)) & text or not set(tokenize(guess)) & text):
+    if page and (_in_text(tokenize(page), lines) or not _in_text(tokenize(guess), lines)):
         return page
     return guess or None
+
+
+def _in_text(tokens: Sequence[str], lines: Sequence[str]) -> bool:
+    """True when some line holds one of ``tokens`` (lines are read until one does)."""
+    wanted = set(tokens)
+    return bool(wanted) and any(wanted.intersection(tokenize(line)) for line in lines)
 
 
 def extract_html(data: bytes | str, name: str) -> Extracted:
