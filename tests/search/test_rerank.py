@@ -219,9 +219,10 @@ def test_same_text_groups_point_each_repeat_at_its_first_copy_and_read_only_susp
     groups = same_text_groups(np.array([4.0, 3.0, 4.0, 4.0]), np.array([2.5, 0.0, 2.5, 1.0]), texts_of)
     assert groups.tolist() == [0, 1, 0, 3]
     assert sorted(read) == [0, 2]
-    # a same length and score with other words is no repeat
+    # a same length and score with other words is no repeat; nothing repeated: None, nothing read
     texts[2] = "A trait defines behaviour."
-    assert same_text_groups(np.array([4.0, 4.0]), np.array([2.5, 2.5]), lambda p: [texts[0], texts[2]]).tolist() == [0, 1]
+    assert same_text_groups(np.array([4.0, 4.0]), np.array([2.5, 2.5]), lambda p: [texts[0], texts[2]]) is None
+    assert same_text_groups(np.array([4.0, 3.0]), np.array([2.5, 2.5]), texts_of) is None and sorted(read) == [0, 2]
 
 
 def test_best_of_each_text_keeps_the_best_scored_copy_only() -> None:

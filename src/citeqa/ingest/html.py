@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib.metadata import version
 from collections.abc import Sequence
+from importlib.metadata import version
 from typing import Any
 
 from ..errors import SourceError
@@ -93,6 +93,11 @@ def _folded(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def _one_line(text: str) -> str:
+    """``text``'s cleaned lines joined by spaces."""
+    return " ".join(_clean_lines(text))
+
+
 def page_title(data: bytes | str, lines: Sequence[str] = ()) -> str | None:
     """The page's title: its metadata's (OpenGraph, Twitter card, JSON-LD), else its ``<title>``, else its heading.
 
@@ -119,13 +124,13 @@ def page_title(data: bytes | str, lines: Sequence[str] = ()) -> str | None:
     except Exception:  # noqa: BLE001 - as trafilatura itself: a page's broken JSON-LD only loses its title
         pass
     if metadata.title:
-        return " ".join(_clean_lines(metadata.title)) or None
+        return _one_line(metadata.title) or None
     elements = tree.xpath("//head/title") or tree.xpath("//title")
-    page = " ".join(_clean_lines(elements[0].text_content())) if elements else ""
+    page = _one_line(elements[0].text_content()) if elements else ""
     first = lines[0] if lines else ""
     if page and first and _folded(first) in _folded(page):
         return first
-    guess = " ".join(_clean_lines(extract_title(tree) or ""))
+    guess = _one_line(extract_title(tree) or "")
     if page and (_in_text(tokenize(page), lines) or not _in_text(tokenize(guess), lines)):
         return page
     return guess or None

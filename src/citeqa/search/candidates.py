@@ -180,7 +180,7 @@ class CandidateRetriever:
         soft = self.soft_coverage(query, cands, texts, found.word_pieces)
 
         def read_texts(positions: np.ndarray) -> Sequence[str]:
-            return texts.many(positions) if isinstance(texts, LazySequence) else [texts[int(i)] for i in positions]
+            return texts_at(texts, positions)
 
         length = (
             np.array([len(t.split()) for t in texts], dtype=np.float64)
@@ -245,11 +245,17 @@ class CandidateRetriever:
         if missing:
             if len(kept) + len(missing) > SOFT_WORDS_KEPT:
                 kept.clear()
-            read = texts.many(missing) if isinstance(texts, LazySequence) else [texts[i] for i in missing]
-            ids, counts = soft_word_ids(read, self.pieces)
+            ids, counts = soft_word_ids(texts_at(texts, missing), self.pieces)
             for i, made in zip(missing, np.split(ids, np.cumsum(counts)[:-1])):
                 held[i] = kept[int(rows[i])] = made
         return [ids for ids in held if ids is not None]
+
+
+def texts_at(texts: Sequence[str], positions: Sequence[int] | np.ndarray) -> Sequence[str]:
+    """``texts[i]`` for each position: one read of the store for a lazy sequence of candidate texts."""
+    if isinstance(texts, LazySequence):
+        return texts.many(positions)
+    return [texts[int(i)] for i in positions]
 
 
 def soft_word_ids(texts: Sequence[str], pieces: PieceIds, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:

@@ -115,8 +115,9 @@ class CandidateContext:
 
 def same_text_groups(
     lengths: np.ndarray, lexical: np.ndarray, texts_of: Callable[[np.ndarray], Sequence[str]], soft: np.ndarray | None = None
-) -> np.ndarray:
-    """For each candidate, the position of the first candidate with the same text (itself when none).
+) -> np.ndarray | None:
+    """For each candidate, the position of the first candidate with the same text (itself when
+    none), or None when every text differs.
 
     Texts are compared with their whitespace collapsed. Only candidates that share a word
     count, a BM25 score and (when given) a soft coverage with another one, as two copies of
@@ -130,12 +131,10 @@ def same_text_groups(
     group = np.arange(len(keys), dtype=np.int64)
     seen = collections.Counter(keys)
     suspects = [position for position, key in enumerate(keys) if seen[key] > 1]
-    if not suspects:
-        return group
     first: dict[str, int] = {}
-    for position, text in zip(suspects, texts_of(np.array(suspects, dtype=np.int64))):
+    for position, text in zip(suspects, texts_of(np.array(suspects, dtype=np.int64)) if suspects else ()):
         group[position] = first.setdefault(" ".join(text.split()), position)
-    return group
+    return group if len(first) < len(suspects) else None
 
 
 def scale_by_max(values: np.ndarray) -> np.ndarray:
@@ -314,8 +313,6 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     column = _COLUMN
     # a repeated text is one candidate: ranks and the pool's spread count each text once
     group = None if context.same_text is None else np.asarray(context.same_text, dtype=np.int64)
-    if group is not None and bool(np.all(group == np.arange(m))):
-        group = None
     dense_rank = distinct_ranks(dense, group)
     lexical_rank = np.where(lexical > 0, distinct_ranks(lexical, group), 0)
     mean, spread = _mean_and_std(dense if group is None else dense[np.unique(group)])
