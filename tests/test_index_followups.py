@@ -25,3 +25,22 @@ def test_a_question_that_names_its_subject_is_ranked_as_alone_whatever_came_befo
             query, ranking = article_index.rank_turn(question, history, 5)
             assert query == question
             assert ranking.ids.tolist() == article_index.rank(question, 5).ids.tolist()
+
+
+def test_what_about_another_name_is_answered_for_that_name(tmp_path, embedder):
+    from citeqa import build_index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    # the PSP sentence names the DS too: carrying "psp" put it first
+    (docs / "handhelds.txt").write_text(
+        "Handheld consoles go on sale\n\n"
+        "The PSP goes on sale in March with 24 games available, more than the DS had at its launch.\n\n"
+        "The DS has sold well. About 15 games are available for the DS.\n",
+        encoding="utf-8",
+    )
+    index = build_index([docs], tmp_path / "index", embedder=embedder)
+    _, history = _turns(index, "How many games are available for the PSP?")
+    answer = index.answer("What about the DS?", history)
+    assert answer.interpreted_as == "What about the DS? (many games available)"
+    assert answer.citations[0].text == "About 15 games are available for the DS."

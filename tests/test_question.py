@@ -18,7 +18,26 @@ def test_pronoun_followup_carries_the_previous_topic() -> None:
 
 
 def test_short_followup_carries_the_previous_topic() -> None:
-    assert "sat" in resolve_followup("and SAS?", _history("What is SAT?"))
+    assert resolve_followup("Where?", _history("What is SAT?")) == "Where? (sat)"
+    assert resolve_followup("and why?", _history("What does SAT stand for?")) == "and why? (sat stand)"
+
+
+@pytest.mark.parametrize(
+    ("question", "before", "resolved"),
+    [
+        # "and / what about" with a name the earlier question lacks: that name takes the earlier one's place
+        ("what about the DS?", "How many games are available for the PSP?", "what about the DS? (many games available)"),
+        ("And who won it at the Oscars?", "Who won best actress at the Baftas?", "And who won it at the Oscars? (best actress)"),
+        ("and SAS?", "What does SAT stand for?", "and SAS? (stand)"),
+        ("and SAS?", "What is SAT?", "and SAS?"),  # nothing else to carry
+        # the same name again, or no opener, or no name of its own: every earlier word is carried
+        ("And when did Blair visit?", "Who did Blair meet in Paris?", "And when did Blair visit? (meet paris)"),
+        ("When did he leave Harvard?", "Who founded Microsoft?", "When did he leave Harvard? (founded microsoft)"),
+        ("Did it win anything else?", "Which film won at the Baftas?", "Did it win anything else? (film won baftas)"),
+    ],
+)
+def test_a_name_set_against_the_earlier_one_replaces_it(question, before, resolved) -> None:
+    assert resolve_followup(question, _history(before)) == resolved
 
 
 def test_standalone_question_is_searched_as_asked() -> None:
@@ -74,7 +93,7 @@ def test_a_question_that_names_what_it_asks_about_is_not_a_follow_up(question) -
 
 def test_a_third_turn_carries_the_last_question_that_named_something() -> None:
     history = _history("What does SAT stand for?") + _history("What do they do?")
-    assert resolve_followup("and SAS?", history) == "and SAS? (sat stand)"
+    assert resolve_followup("and SAS?", history) == "and SAS? (stand)"  # SAS in SAT's place
     # the last question that names something wins over older ones
     history = _history("What is the Shusha Declaration?") + _history("Who signed it?") + _history("What do they do?")
     assert resolve_followup("and SAS?", history) == "and SAS? (signed)"

@@ -125,10 +125,9 @@ def needs_context(question: str) -> bool:
     """
     spans = _word_spans(question)
     folded = [w for _, _, w in spans]
-    if any(folded[: len(opener)] == list(opener) for opener in _CONTINUING):
+    if _opens_continuing(folded):
         return True
-    # a name: a capitalized word after the first ("I" is none)
-    named = [k > 0 and question[s].isupper() and question[s:e] != "I" for k, (s, e, _) in enumerate(spans)]
+    named = _name_flags(question, spans)
     for at, word in enumerate(folded):
         if word in _PRONOUNS and not any(named[:at]):
             return True
@@ -149,7 +148,10 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     word, like "and SAS?") gets the content words of the previous question appended
     (its names and topic words; of the last of the previous :data:`MAX_CARRY_TURNS` that has
     any the question lacks, when the previous one was itself a bare "What do they do?"),
-    so the search knows what "it" is. The index ranks
+    so the search knows what "it" is. A question that opens with "and", "what about"...
+    and names something the earlier question did not ("what about the DS?" after "How many
+    games are available for the PSP?") sets it against the earlier names: those are not
+    carried ("what about the DS? (many games available)"). The index ranks
     both the question as asked and this resolved query and fuses the two rankings
     (see :meth:`citeqa.Index.answer`), so carrying a wrong word costs little.
 
@@ -161,13 +163,20 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     if not turns or not needs_context(question):
         return question
     own = set(content_words(question))
+    spans = _word_spans(question)
+    # "and / what about ..." with a name of its own sets that name against the earlier one
+    # ("And who won it at the Oscars?" after "... at the Baftas?"): the earlier names stay behind
+    contrasted = _opens_continuing([w for _, _, w in spans]) and _named_words(question, spans)
     carried: list[str] = []
     # the last turn that names something this one does not ("What do they do?" names nothing:
     # a third turn "and SAS?" carries the words of the question before it); only a question's
     # worth of each turn is read, and at most MAX_CARRY_TURNS turns: history comes from the client, unbounded
     for turn in reversed(turns[-MAX_CARRY_TURNS:]):
-        for word in content_words(turn[: MAX_QUESTION_CHARS * 4]):
-            if word not in own and word not in carried:
+        turn = turn[: MAX_QUESTION_CHARS * 4]
+        earlier_names = _named_words(turn, _word_spans(turn))
+        replaced = earlier_names if contrasted and contrasted - earlier_names else set()
+        for word in content_words(turn):
+            if word not in own and word not in carried and word not in replaced:
                 carried.append(word)
         if carried:
             break
@@ -542,6 +551,21 @@ _THING_WINDOW = 4
 
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def _opens_continuing(folded: Sequence[str]) -> bool:
+    """True when the folded words open with "and", "or", "what about"... (:data:`_CONTINUING`)."""
+    return any(list(folded[: len(opener)]) == list(opener) for opener in _CONTINUING)
+
+
+def _name_flags(text: str, spans: Sequence[tuple[int, int, str]]) -> list[bool]:
+    """For each word of :func:`_word_spans`, whether it is a name: capitalized and not first ("I" is none)."""
+    return [k > 0 and text[s].isupper() and text[s:e] != "I" for k, (s, e, _) in enumerate(spans)]
+
+
+def _named_words(text: str, spans: Sequence[tuple[int, int, str]]) -> set[str]:
+    """The folded names of ``text`` (see :func:`_name_flags`)."""
+    return {w for (_, _, w), named in zip(spans, _name_flags(text, spans)) if named}
 
 
 def _word_spans(text: str) -> list[tuple[int, int, str]]:
