@@ -25,18 +25,21 @@ def test_short_followup_carries_the_previous_topic() -> None:
 @pytest.mark.parametrize(
     ("question", "before", "resolved"),
     [
-        # "and / what about" with a name the earlier question lacks: that name takes the earlier one's place
+        # "and / what about" with a name the earlier question lacks: it takes an earlier name's place
         ("what about the DS?", "How many games are available for the PSP?", "what about the DS? (many games available)"),
         ("And who won it at the Oscars?", "Who won best actress at the Baftas?", "And who won it at the Oscars? (best actress)"),
         ("and SAS?", "What does SAT stand for?", "and SAS? (stand)"),
         ("and SAS?", "What is SAT?", "and SAS?"),  # nothing else to carry
+        # one new name takes one earlier name's place, the first
+        ("What about Aliyev?", "How many times has Erdogan visited Azerbaijan?", "What about Aliyev? (many times visited azerbaijan)"),
+        ("What about Hilary Swank?", "Who did Clint Eastwood beat at the Oscars?", "What about Hilary Swank? (beat oscars)"),
         # the same name again, or no opener, or no name of its own: every earlier word is carried
         ("And when did Blair visit?", "Who did Blair meet in Paris?", "And when did Blair visit? (meet paris)"),
         ("When did he leave Harvard?", "Who founded Microsoft?", "When did he leave Harvard? (founded microsoft)"),
         ("Did it win anything else?", "Which film won at the Baftas?", "Did it win anything else? (film won baftas)"),
     ],
 )
-def test_a_name_set_against_the_earlier_one_replaces_it(question, before, resolved) -> None:
+def test_a_name_set_against_an_earlier_one_takes_its_place(question, before, resolved) -> None:
     assert resolve_followup(question, _history(before)) == resolved
 
 

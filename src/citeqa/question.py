@@ -149,9 +149,11 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     (its names and topic words; of the last of the previous :data:`MAX_CARRY_TURNS` that has
     any the question lacks, when the previous one was itself a bare "What do they do?"),
     so the search knows what "it" is. A question that opens with "and", "what about"...
-    and names something the earlier question did not ("what about the DS?" after "How many
-    games are available for the PSP?") sets it against the earlier names: those are not
-    carried ("what about the DS? (many games available)"). The index ranks
+    and names something the earlier question did not sets it against an earlier name, which
+    is then not carried: each new name takes the place of one earlier name, the first ones
+    ("what about the DS?" after "How many games are available for the PSP?": "what about the
+    DS? (many games available)"; "What about Aliyev?" after "How many times has Erdogan
+    visited Azerbaijan?": "(many times visited azerbaijan)"). The index ranks
     both the question as asked and this resolved query and fuses the two rankings
     (see :meth:`citeqa.Index.answer`), so carrying a wrong word costs little.
 
@@ -164,17 +166,16 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
         return question
     own = set(content_words(question))
     spans = _word_spans(question)
-    # "and / what about ..." with a name of its own sets that name against the earlier one
-    # ("And who won it at the Oscars?" after "... at the Baftas?"): the earlier names stay behind
-    contrasted = _opens_continuing([w for _, _, w in spans]) and _named_words(question, spans)
+    # "and / what about ..." with a name of its own sets that name against an earlier one
+    # ("And who won it at the Oscars?" after "... at the Baftas?"): that one stays behind
+    names = _names_in_order(question, spans) if _opens_continuing([w for _, _, w in spans]) else []
     carried: list[str] = []
     # the last turn that names something this one does not ("What do they do?" names nothing:
     # a third turn "and SAS?" carries the words of the question before it); only a question's
     # worth of each turn is read, and at most MAX_CARRY_TURNS turns: history comes from the client, unbounded
     for turn in reversed(turns[-MAX_CARRY_TURNS:]):
         turn = turn[: MAX_QUESTION_CHARS * 4]
-        earlier_names = _named_words(turn, _word_spans(turn))
-        replaced = earlier_names if contrasted and contrasted - earlier_names else set()
+        replaced = _set_against(names, _names_in_order(turn, _word_spans(turn)))
         for word in content_words(turn):
             if word not in own and word not in carried and word not in replaced:
                 carried.append(word)
@@ -563,9 +564,27 @@ def _name_flags(text: str, spans: Sequence[tuple[int, int, str]]) -> list[bool]:
     return [k > 0 and text[s].isupper() and text[s:e] != "I" for k, (s, e, _) in enumerate(spans)]
 
 
-def _named_words(text: str, spans: Sequence[tuple[int, int, str]]) -> set[str]:
-    """The folded names of ``text`` (see :func:`_name_flags`)."""
-    return {w for (_, _, w), named in zip(spans, _name_flags(text, spans)) if named}
+def _names_in_order(text: str, spans: Sequence[tuple[int, int, str]]) -> list[tuple[str, ...]]:
+    """The names of ``text`` in order, each the folded words of a run of name words (see
+    :func:`_name_flags`): "Who did Hilary Swank beat at the Oscars?" -> [("hilary", "swank"), ("oscars",)]."""
+    names: list[list[str]] = []
+    previous = False
+    for (_, _, word), named in zip(spans, _name_flags(text, spans)):
+        if named:
+            if previous:
+                names[-1].append(word)
+            else:
+                names.append([word])
+        previous = named
+    return [tuple(name) for name in names]
+
+
+def _set_against(names: Sequence[tuple[str, ...]], earlier: Sequence[tuple[str, ...]]) -> set[str]:
+    """The words of the earlier names that ``names`` take the place of: as many as ``names``
+    has names the earlier turn lacks, the earlier turn's first ones ("What about Aliyev?" after
+    "How many times has Erdogan visited Azerbaijan?": Erdogan, not Azerbaijan)."""
+    new = [name for name in names if name not in earlier]
+    return {word for name in earlier[: len(new)] for word in name}
 
 
 def _word_spans(text: str) -> list[tuple[int, int, str]]:
