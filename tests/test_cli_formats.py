@@ -190,3 +190,22 @@ def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a
     assert first["text"] == "When a variable goes out of scope, the runtime calls a special function for us."
     text = extract((tmp_path / "handbook.html").read_bytes(), "handbook.html").text
     assert text[first["start"] : first["end"]] == first["text"]
+
+
+def test_a_manual_is_answered_from_its_text_not_its_contents_or_index_entries(tmp_path):
+    shutil.copy(FORMATS / "manual.pdf", tmp_path / "manual.pdf")
+    result = run("build", "manual.pdf", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = extract((tmp_path / "manual.pdf").read_bytes(), "manual.pdf").text
+    for question, sentence, page in [
+        # the index has "storm book . . . 4", the contents "2.2 Closing the gate in a storm . . . 4"
+        ("Where is the storm book?", "The keeper logs the time of closing in the storm book.", 6),
+        ("What happens to the gate after a storm?", "After a storm the gate stays closed until the harbour master allows it to open again.", 7),
+    ]:
+        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
+        answer = json.loads(result.stdout)
+        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        first = answer["citations"][0]
+        assert (first["text"], first["page"]) == (sentence, page)
+        assert text[first["start"] : first["end"]] == sentence
+        assert not any(". . ." in hit["context"] or "Chapter 2" in hit["context"] for hit in answer["citations"])

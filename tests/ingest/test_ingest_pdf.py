@@ -19,6 +19,7 @@ FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
 NEWS_PDF = FORMATS / "news.pdf"
 REPORT_PDF = FORMATS / "report.pdf"
 SCAN_PDF = FORMATS / "scan.pdf"
+MANUAL_PDF = FORMATS / "manual.pdf"
 
 _PRINT_DATE = re.compile(r"\d+/\d+/\d+, \d+:\d+ [AP]M")
 
@@ -220,6 +221,40 @@ def test_running_lines_vary_only_by_page_number() -> None:
     assert drop([["x", "- 0 -"], ["y", "- 1 -"]]) == [["x"], ["y"]]
     # one page: nothing repeats
     assert drop([["Page 1 of 1", "Only text."]]) == [["Page 1 of 1", "Only text."]]
+
+
+def test_a_chapters_running_header_with_the_page_number_is_dropped_from_three_pages_on() -> None:
+    from citeqa.ingest.pdf import _drop_running_lines, _Line
+
+    def drop(pages: list[list[str]]) -> list[list[str]]:
+        kept = _drop_running_lines([[_Line(text) for text in lines] for lines in pages])
+        return [[line.text for line in lines] for lines in kept]
+
+    chapter = [["Chapter 2: Operation 4", "Text a."], ["Chapter 2: Operation 5", "Text b."], ["Chapter 2: Operation 6", "Text c."]]
+    cover = [["Title page."], ["Contents."], ["Preface."], ["More preface."], ["Even more."]]
+    assert drop(cover + chapter) == cover + [["Text a."], ["Text b."], ["Text c."]]
+    # on two pages only, or with numbers that do not follow the pages, it may be text
+    assert drop(cover + chapter[:2]) == cover + chapter[:2]
+    steps = [["Step 1", "Text a."], ["Step 7", "Text b."], ["Step 3", "Text c."]]
+    assert drop(cover + steps) == cover + steps
+
+
+def test_a_manuals_contents_index_and_running_headers_are_left_out() -> None:
+    module = _fixtures_module()
+    text = extract_pdf(MANUAL_PDF.read_bytes(), "manual.pdf").text
+    paragraphs = text.split("\n\n")
+    assert ". . ." not in text and "Chapter 2: Operation" not in text
+    # headings stay, each a paragraph of its own; the page numbers alone on chapters' first pages go
+    for heading in ("Table of Contents", "1 Introduction", "2.1 Opening the barrage gate", "Index"):
+        assert heading in paragraphs
+    assert not {"1", "3", "7"} & set(paragraphs)
+    # every sentence of the body is there, whole
+    for _, blocks in module.MANUAL_PAGES:
+        for block in blocks:
+            if block.endswith("."):
+                assert block in text, block
+    # a chapter's header seen on one page only stays (it could be text)
+    assert "Chapter 1: Introduction 2" in paragraphs
 
 
 def test_line_joins() -> None:

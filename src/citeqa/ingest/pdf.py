@@ -3,7 +3,8 @@
 Each page's text layer is read with pypdf, then: typographic ligatures are spelled
 out ("ﬁ" → "fi"); lines that repeat at the top or bottom of (nearly) every page —
 running headers, footers, page numbers, a printing browser's date/title/URL — are
-dropped; words hyphenated across a line break are rejoined ("exer-" + "cise" →
+dropped; so are table-of-contents and index entries (a title, a dot leader, a page
+number: "2.1 Naming . . . . . . 2", of no use as an answer); words hyphenated across a line break are rejoined ("exer-" + "cise" →
 "exercise", while "Azerbaijani-" + "Turkish" keeps its hyphen); and the lines of a
 paragraph are joined with spaces, one paragraph per line, a blank line between
 paragraphs (a paragraph ends where the vertical gap to the next line is wider than
@@ -37,7 +38,7 @@ from .extracted import DEFAULT_MAX_BYTES, Extracted
 
 EXTRACTOR = "pypdf"
 #: Bump when the clean-up below changes: the extracted text of the same PDF changes.
-RULES_VERSION = 2
+RULES_VERSION = 3
 #: PDFs with more pages than this are refused (a bound on time and memory).
 DEFAULT_MAX_PAGES = 2000
 #: Fewer letters than this in the whole document means there is no text layer.
@@ -60,6 +61,9 @@ _DIGITS = re.compile(r"\d+")
 _HYPHEN_END = re.compile(r"([^\W\d_]+)(-|\u2010|\u2011| ?\u00ad| \u2010)$")
 _DASH_END = re.compile(r"\S[-\u2010\u2011\u2013\u2014]$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
+# a contents or index entry's dot leader (five dots or more, spaced or not) at the line's end,
+# with the page number if the line has it: "2.1 ASN.1 syntax. . . . . 2", "Index ........ xii"
+_DOT_LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d+|[ivxlc]+|[IVXLC]+)?$")
 #: How many lines at each end of a page are candidates for running headers/footers.
 _EDGE_LINES = 3
 #: A line shorter than this fraction of the page's typical line ends its paragraph.
@@ -144,6 +148,11 @@ def _is_running(occurrences: list[tuple[int, str]]) -> bool:
     """
     if len({line for _, line in occurrences}) == 1:
         return True
+    return _follows_page(occurrences)
+
+
+def _follows_page(occurrences: list[tuple[int, str]]) -> bool:
+    """Whether one number of each line is the page number plus one fixed offset."""
     offsets: set[int] | None = None
     for page, line in occurrences:
         here = {number - page for number in _numbers(line)}
@@ -158,7 +167,10 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
 
     A line counts when its digit-normalised form is among the first or last
     ``_EDGE_LINES`` lines of all pages (2–3 pages) or of 75 % of them (more), and
-    it is the same on each page or varies only by the page number.
+    it is the same on each page or varies only by the page number. A line that
+    carries the page number (it differs from page to page, each time by the page
+    number) counts on 3 pages or more: a chapter's running header ("Chapter 4:
+    Function reference 12"), the page number alone on chapters' first pages.
     """
     n = sum(1 for lines in pages if lines)
     if n < 2:
@@ -178,7 +190,8 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
     running = {
         key
         for key, by_page in found.items()
-        if len(by_page) >= need and _is_running(sorted(by_page.items()))
+        if (len(by_page) >= need and _is_running(sorted(by_page.items())))
+        or (len(by_page) >= 3 and len(set(by_page.values())) == len(by_page) and _follows_page(sorted(by_page.items())))
     }
     if not running:
         return pages
@@ -239,7 +252,11 @@ def _separator(
 
 
 def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
-    """Join the pages' lines into one text; return it and each page's start offset."""
+    """Join the pages' lines into one text; return it and each page's start offset.
+
+    Contents and index entries (:data:`_DOT_LEADER`) are left out, each ending the paragraph
+    before it; they still count in the page's line length and spacing.
+    """
     everything = [line for lines in pages for line in lines]
     joined_text = " ".join(line.text for line in everything)
     hyphenated = {m.group().lower() for m in re.finditer(r"[^\W\d_]+-[^\W\d_]+", joined_text)}
@@ -248,12 +265,19 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
     length = 0
     starts: list[int] = []
     previous: _Line | None = None
+    left_out = False
     for lines in pages:
         full = _typical_length(lines) if len(lines) >= 8 else fallback
         spacing = _line_spacing(lines)
         page_start: int | None = None
         for line in lines:
-            if previous is not None:
+            if _DOT_LEADER.search(line.text):
+                left_out = True
+                continue
+            if previous is not None and left_out:
+                parts.append("\n\n")
+                length += 2
+            elif previous is not None:
                 gap = None
                 if page_start is not None and spacing and previous.y is not None and line.y is not None:
                     drop = previous.y - line.y
@@ -268,7 +292,7 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
                 page_start = length
             parts.append(line.text)
             length += len(line.text)
-            previous = line
+            previous, left_out = line, False
         starts.append(length if page_start is None else page_start)
     return "".join(parts), tuple(starts)
 

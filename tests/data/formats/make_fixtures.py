@@ -10,6 +10,11 @@
   Each section starts on a new page: section N is on page N.
 - scan.pdf: one page holding only a PNG picture of text (no text layer), printed
   without header and footer — what a scanner produces.
+- manual.pdf: a manual laid out like a texinfo/LaTeX book, printed without chromium's
+  header and footer: a contents page and an index of dot-leader entries ("2.1 Opening
+  the gate . . . . 3"), each chapter's first page headed by its page number alone, its
+  other pages by a running header "Chapter 2: Operation 4" (chapter 2 has three pages,
+  chapter 1 two). Printed page n shows n - 2; paragraphs are typeset as in report.pdf.
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -154,6 +159,58 @@ def report_html() -> str:
 """
 
 
+MANUAL_TITLE = "Barrage Gate Manual"
+MANUAL_CONTENTS = [
+    "1 Introduction . . . . . . . . . . . . . . . 1",
+    "2 Operation . . . . . . . . . . . . . . . . . 3",
+    "2.1 Opening the barrage gate . . . . . . . 3",
+    "2.2 Closing the gate in a storm . . . . . 4",
+    "Index . . . . . . . . . . . . . . . . . . . . 6",
+]
+# (page header, headings and paragraphs): printed page n (from 1) shows n - 2; a chapter's
+# first page is headed by its number alone, its other pages by the chapter's running header
+MANUAL_PAGES = [
+    (None, [MANUAL_TITLE, "Written for the harbour board's lock keepers, who work the gate in every weather."]),
+    (None, ["Table of Contents", *MANUAL_CONTENTS]),
+    ("1", ["1 Introduction", "The barrage holds the tide out of the inner harbour, so that boats can stay afloat at low water.",
+           "Two keepers work each shift, and one of them always stays in the control room."]),
+    ("Chapter 1: Introduction 2", ["The control room overlooks the gate, the fish pass and the lock.",
+                                   "Every keeper is trained on the gate for a month before working a shift alone."]),
+    ("3", ["2 Operation", "2.1 Opening the barrage gate",
+           "To open the barrage gate, the keeper turns the red key and holds the green button for ten seconds.",
+           "The gate rises slowly, and a horn sounds until it is fully open."]),
+    ("Chapter 2: Operation 4", ["2.2 Closing the gate in a storm",
+                                "In a storm the gate is closed from the control room, never from the quay.",
+                                "The keeper logs the time of closing in the storm book."]),
+    ("Chapter 2: Operation 5", ["After a storm the gate stays closed until the harbour master allows it to open again.",
+                                "The keeper then inspects the rubber seals for damage."]),
+    ("Chapter 2: Operation 6", ["Damaged seals are reported to the engineer on duty, who decides whether the gate may be used."]),
+    ("7", ["Index", "control room . . . . . . . . . . . . . . 2",
+           "storm book . . . . . . . . . . . . . . . . 4",
+           "red key . . . . . . . . . . . . . . . . . . 3"]),
+]
+
+
+def manual_html() -> str:
+    pages = []
+    for header, blocks in MANUAL_PAGES:
+        rows = [f"<p>{html.escape(header)}</p>"] if header else []
+        for block in blocks:
+            lines = typeset(block) if block.endswith(".") else [block]
+            rows.append("<p>" + "".join(f"<span>{html.escape(x)}</span>" for x in lines) + "</p>")
+        pages.append("<div class=page>" + "".join(rows) + "</div>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{MANUAL_TITLE}</title>
+<style>
+  body {{ font-family: "DejaVu Serif", serif; font-size: 10pt; }}
+  .page + .page {{ break-before: page; }}
+  p {{ margin: 0 0 0.8em 0; }}
+  p span {{ display: block; white-space: pre; }}
+</style></head>
+<body>{"".join(pages)}</body></html>
+"""
+
+
 def scan_png(path: Path) -> None:
     from PIL import Image, ImageDraw, ImageFont
 
@@ -180,6 +237,11 @@ def print_pdf(source: Path, target: Path, *, header_footer: bool = True) -> None
     subprocess.run([*args, source.as_uri()], check=True, capture_output=True, timeout=120)
 
 
+def manual(work: Path) -> None:
+    (work / "manual.html").write_text(manual_html(), encoding="utf-8")
+    print_pdf(work / "manual.html", HERE / "manual.pdf", header_footer=False)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -194,7 +256,8 @@ def main() -> None:
             encoding="utf-8",
         )
         print_pdf(work / "scan.html", HERE / "scan.pdf", header_footer=False)
-    for name in ("news.pdf", "report.pdf", "scan.pdf"):
+        manual(work)
+    for name in ("news.pdf", "report.pdf", "scan.pdf", "manual.pdf"):
         print(name, (HERE / name).stat().st_size, "bytes")
 
 
