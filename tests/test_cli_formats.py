@@ -192,7 +192,7 @@ def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a
     assert text[first["start"] : first["end"]] == first["text"]
 
 
-def test_a_manual_is_answered_from_its_text_not_its_contents_or_index_entries(tmp_path):
+def test_a_manual_is_answered_from_its_text_not_its_contents_index_entries_or_headings(tmp_path):
     shutil.copy(FORMATS / "manual.pdf", tmp_path / "manual.pdf")
     result = run("build", "manual.pdf", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -201,6 +201,8 @@ def test_a_manual_is_answered_from_its_text_not_its_contents_or_index_entries(tm
         # the index has "storm book . . . 4", the contents "2.2 Closing the gate in a storm . . . 4"
         ("Where is the storm book?", "The keeper logs the time of closing in the storm book.", 6),
         ("What happens to the gate after a storm?", "After a storm the gate stays closed until the harbour master allows it to open again.", 7),
+        # the section heading "2.1 Opening the barrage gate" ranks first; the text under it is cited first
+        ("How do I open the barrage gate?", "To open the barrage gate, the keeper turns the red key and holds the green button for ten seconds.", 5),
     ]:
         result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
         answer = json.loads(result.stdout)

@@ -16,6 +16,7 @@ from ..store.seam import VectorSource, query_vector
 from .candidates import CandidateRetriever, top_n
 from .cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank
 from .fusion import Ranking, hybrid_rank, single_rank
+from .headings import looks_like_heading, text_first
 from .rerank import RerankerModel, rerank
 
 if TYPE_CHECKING:
@@ -77,7 +78,14 @@ class Ranker(CandidateRetriever):
         cands, context, answer_type_of = self.gather_lazy(query, vector, question=question)
         weights, mlp = self.model.weights, self.model.layer
         if self.cross is None:
-            return rerank(cands, context, weights, top_k, mlp=mlp, answer_type_of=answer_type_of)
-        first = rerank(cands, context, weights, max(top_k, CROSS_CANDIDATES), mlp=mlp, answer_type_of=answer_type_of)
-        head = [self.text(int(i)) for i in first.ids[:CROSS_CANDIDATES]]
-        return cross_rerank(first, self.cross.logits(query, head), self.cross.weight, top_k)
+            ranked = rerank(cands, context, weights, top_k, mlp=mlp, answer_type_of=answer_type_of)
+        else:
+            first = rerank(cands, context, weights, max(top_k, CROSS_CANDIDATES), mlp=mlp, answer_type_of=answer_type_of)
+            head = [self.text(int(i)) for i in first.ids[:CROSS_CANDIDATES]]
+            ranked = cross_rerank(first, self.cross.logits(query, head), self.cross.weight, top_k)
+        return text_first(ranked, self.is_heading)
+
+    def is_heading(self, row: int) -> bool:
+        """Whether sentence ``row`` is a title or heading: alone in its paragraph and reads as one
+        (:func:`citeqa.search.headings.looks_like_heading`)."""
+        return len(self.store.paragraph_rows(row)) == 1 and looks_like_heading(self.text(row))

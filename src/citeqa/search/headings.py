@@ -1,0 +1,57 @@
+"""Headings go below text: a heading restates what a question asks, it does not answer it.
+
+A document's title line and its section headings ("2.1 Opening the barrage gate", "What is
+Ownership?") share the question's words and often rank first; the answer is in the text
+they head. :func:`text_first` moves the best-ranked sentence of text above them. Pure
+functions; the ranker says which rows are headings (:meth:`citeqa.search.ranker.Ranker.rank`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .fusion import Ranking
+
+#: A heading has at most this many words.
+MAX_HEADING_WORDS = 12
+# a sentence of text ends with one of these (a heading has no end mark, or asks a question)
+_END_MARKS = frozenset(".!:;,\"'”’)]…")
+# code, not a heading: "fn main() {", "$ cargo run", "x = 1"
+_CODE_MARKS = frozenset("{}()[]<>=$;`|\\")
+
+
+def looks_like_heading(text: str) -> bool:
+    """Whether a paragraph of this one sentence reads as a title or heading.
+
+    It does when it has 1 to :data:`MAX_HEADING_WORDS` words, a letter, no end mark but a
+    question mark ("Opening the barrage gate", "What is Ownership?") and nothing that
+    marks code ("fn main() {", "$ cargo run").
+    """
+    text = text.strip()
+    words = text.split()
+    if not 1 <= len(words) <= MAX_HEADING_WORDS or text[-1] in _END_MARKS:
+        return False
+    return any(ch.isalpha() for ch in text) and not any(ch in _CODE_MARKS for ch in text)
+
+
+def text_first(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
+    """``ranking`` with its best sentence of text first when a heading ranks first.
+
+    Only [1] moves: the first row that is not a heading (``is_heading(row)``) takes the
+    first place, the rows it passes keep their order below it. A ranking of headings
+    only, or whose first row is text, is returned as is.
+    """
+    ids = ranking.ids
+    if len(ids) < 2 or not is_heading(int(ids[0])):
+        return ranking
+    for k in range(1, len(ids)):
+        if not is_heading(int(ids[k])):
+            order = np.r_[k, np.arange(k), np.arange(k + 1, len(ids))]
+            cross = None if ranking.cross is None else ranking.cross[order]
+            return Ranking(ids[order], ranking.scores[order], ranking.dense[order], ranking.lexical[order], cross)
+    return ranking
+
+
+__all__ = ["MAX_HEADING_WORDS", "looks_like_heading", "text_first"]

@@ -1,0 +1,54 @@
+"""Headings go below text (citeqa.search.headings): pure functions on hand-made rankings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citeqa.search.fusion import Ranking
+from citeqa.search.headings import looks_like_heading, text_first
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2.1 Opening the barrage gate", "What is Ownership?", "Index", "Turkish, Azerbaijani militaries hold joint exercise in Lachin", "asn1 create element"],
+)
+def test_titles_and_headings_look_like_headings(text):
+    assert looks_like_heading(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The gate rises slowly.",  # a sentence of text ends with a mark
+        "He said: \"It will open.\"",
+        "fn main() {",  # code
+        "$ cargo run",
+        "use std::collections::HashMap;",
+        "To open the barrage gate, the keeper turns the red key and holds the green button for ten seconds and waits",  # too long
+        "42",  # no letter
+    ],
+)
+def test_sentences_and_code_do_not(text):
+    assert not looks_like_heading(text)
+
+
+def _ranking(ids):
+    n = len(ids)
+    return Ranking(np.array(ids), np.linspace(0.9, 0.1, n), np.linspace(0.8, 0.2, n), np.arange(n, 0, -1.0), np.linspace(0.7, 0.3, n))
+
+
+def test_the_best_sentence_of_text_takes_a_headings_first_place_and_the_rest_keep_their_order():
+    ranking = _ranking([7, 8, 3, 5])
+    moved = text_first(ranking, lambda row: row in {7, 8})
+    assert moved.ids.tolist() == [3, 7, 8, 5]
+    # every column moves with its row
+    for column in ("scores", "dense", "lexical", "cross"):
+        before = dict(zip(ranking.ids.tolist(), getattr(ranking, column).tolist()))
+        assert getattr(moved, column).tolist() == [before[row] for row in moved.ids.tolist()]
+
+
+@pytest.mark.parametrize("headings", [set(), {3, 5}, {7, 8, 3, 5}])
+def test_a_ranking_led_by_text_or_of_headings_only_is_kept(headings):
+    ranking = _ranking([7, 8, 3, 5])
+    assert text_first(ranking, lambda row: row in headings).ids.tolist() == [7, 8, 3, 5]
