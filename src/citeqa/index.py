@@ -31,6 +31,7 @@ from .question import clean_question, resolve_followup
 from .schema import Answer, Document, Hit
 from .search.cross import shipped_cross_encoder
 from .search.fusion import Ranking, fuse_rankings
+from .search.headings import text_first
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
 from .store import read as storage
@@ -262,6 +263,8 @@ class Index:
         # a resolved follow-up: also rank the question as asked, and fuse the two
         pool = max(top_k, FOLLOWUP_POOL)
         ranking = fuse_rankings([self.rank(query, pool, mode=mode, question=question), self.rank(question, pool, mode=mode, question=question)], pool)
+        if mode == "hybrid":  # fusion can bring a heading back to the first place
+            ranking = text_first(ranking, self.ranker.is_heading)
         return query, ranking.head(top_k)
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:

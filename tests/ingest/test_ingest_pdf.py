@@ -248,6 +248,8 @@ def test_a_manuals_contents_index_and_running_headers_are_left_out() -> None:
     for heading in ("Table of Contents", "1 Introduction", "2.1 Opening the barrage gate", "Index"):
         assert heading in paragraphs
     assert not {"1", "3", "7"} & set(paragraphs)
+    # so do the index's letters, each alone on its line
+    assert not {"C", "R", "S"} & set(paragraphs)
     # every sentence of the body is there, whole
     for _, blocks in module.MANUAL_PAGES:
         for block in blocks:

@@ -12,9 +12,10 @@
   without header and footer — what a scanner produces.
 - manual.pdf: a manual laid out like a texinfo/LaTeX book, printed without chromium's
   header and footer: a contents page and an index of dot-leader entries ("2.1 Opening
-  the gate . . . . 3"), each chapter's first page headed by its page number alone, its
-  other pages by a running header "Chapter 2: Operation 4" (chapter 2 has three pages,
-  chapter 1 two). Printed page n shows n - 2; paragraphs are typeset as in report.pdf.
+  the gate . . . . 3"; the index's letters head their own lines, "S"), each chapter's
+  first page headed by its page number alone, its other pages by a running header
+  "Chapter 2: Operation 4" (chapter 2 has three pages, chapter 1 two). Printed page n
+  shows n - 2; paragraphs are typeset as in report.pdf.
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -185,9 +186,9 @@ MANUAL_PAGES = [
     ("Chapter 2: Operation 5", ["After a storm the gate stays closed until the harbour master allows it to open again.",
                                 "The keeper then inspects the rubber seals for damage."]),
     ("Chapter 2: Operation 6", ["Damaged seals are reported to the engineer on duty, who decides whether the gate may be used."]),
-    ("7", ["Index", "control room . . . . . . . . . . . . . . 2",
-           "storm book . . . . . . . . . . . . . . . . 4",
-           "red key . . . . . . . . . . . . . . . . . . 3"]),
+    ("7", ["Index", "C", "control room . . . . . . . . . . . . . . 2",
+           "R", "red key . . . . . . . . . . . . . . . . . . 3",
+           "S", "storm book . . . . . . . . . . . . . . . . 4"]),
 ]
 
 
