@@ -247,6 +247,8 @@ def test_a_manuals_contents_index_and_running_headers_are_left_out() -> None:
     # headings stay, each a paragraph of its own; the page numbers alone on chapters' first pages go
     for heading in ("Table of Contents", "1 Introduction", "2.1 Opening the barrage gate", "Index"):
         assert heading in paragraphs
+    # a heading in lower case is told by its larger font, not joined to the text before it
+    assert "reporting damage" in paragraphs
     assert not {"1", "3", "7"} & set(paragraphs)
     # so do the index's letters, each alone on its line
     assert not {"C", "R", "S"} & set(paragraphs)
@@ -257,6 +259,19 @@ def test_a_manuals_contents_index_and_running_headers_are_left_out() -> None:
                 assert block in text, block
     # a chapter's header seen on one page only stays (it could be text)
     assert "Chapter 1: Introduction 2" in paragraphs
+
+
+def test_a_line_set_larger_than_the_body_is_a_paragraph_of_its_own() -> None:
+    from citeqa.ingest.pdf import _assemble, _Line
+
+    body = "a line of body text that is long enough to be full"
+    page = [_Line(body, 700.0, 10.0), _Line("ends here.", 688.0, 10.0), _Line("asn1 create element", 670.0, 13.1),
+            _Line("creates a structure, and the text goes on", 652.0, 10.0), _Line(body, 640.0, 10.0)]
+    text, _ = _assemble([page])
+    assert text.split("\n\n") == [f"{body} ends here.", "asn1 create element", f"creates a structure, and the text goes on {body}"]
+    # without sizes (no positions read) the lower-case lines join as before
+    text, _ = _assemble([[_Line(line.text, line.y) for line in page]])
+    assert "\n\n" not in text
 
 
 def test_line_joins() -> None:

@@ -5,7 +5,8 @@ out ("ﬁ" → "fi"); lines that repeat at the top or bottom of (nearly) every p
 running headers, footers, page numbers, a printing browser's date/title/URL — are
 dropped; so are table-of-contents and index entries (a title, a dot leader, a page
 number: "2.1 Naming . . . . . . 2", of no use as an answer) and lines of one letter or digit
-(an index's letter headings); words hyphenated across a line break are rejoined ("exer-" + "cise" →
+(an index's letter headings); a line set larger than the body text is a heading, a paragraph of
+its own; words hyphenated across a line break are rejoined ("exer-" + "cise" →
 "exercise", while "Azerbaijani-" + "Turkish" keeps its hyphen); and the lines of a
 paragraph are joined with spaces, one paragraph per line, a blank line between
 paragraphs (a paragraph ends where the vertical gap to the next line is wider than
@@ -24,6 +25,7 @@ merged; running headers need at least two pages; a PDF that pypdf can partly rep
 
 from __future__ import annotations
 
+import collections
 import functools
 import io
 import itertools
@@ -73,14 +75,18 @@ _EDGE_LINES = 3
 _SHORT_LINE = 0.8
 #: A gap to the next line wider than this many line spacings starts a new paragraph.
 _PARAGRAPH_GAP = 1.4
+#: A line set this many times larger than the body text (or more) is a heading: a paragraph of its own.
+_HEADING_SIZE = 1.15
 
 
 @dataclass(frozen=True)
 class _Line:
-    """One line of a page: its cleaned text and its baseline height (None if unknown)."""
+    """One line of a page: its cleaned text, its baseline height and its font size (the size
+    most of its characters are set in; None if unknown)."""
 
     text: str
     y: float | None = None
+    size: float | None = None
 
 
 @functools.cache
@@ -104,29 +110,35 @@ def _page_lines(raw: str) -> list[_Line]:
 
 def _read_page(page: object) -> list[_Line]:
     """A page's lines with their baselines, from pypdf's text and its visitor callback."""
-    fragments: list[tuple[str, float]] = []
+    fragments: list[tuple[str, float, float]] = []
 
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
-        fragments.append((text, tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
+        # the size as drawn: the font size scaled by the text and current matrices
+        drawn = size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+        fragments.append((text, tm[4] * cm[1] + tm[5] * cm[3] + cm[5], round(drawn, 1)))
 
     raw = page.extract_text(visitor_text=visit) or ""  # type: ignore[attr-defined]
-    if "".join(text for text, _ in fragments) != raw:
+    if "".join(text for text, _, _ in fragments) != raw:
         return _page_lines(raw)  # positions do not line up with the text: go without
     lines: list[_Line] = []
     current: list[str] = []
     y: float | None = None
+    sizes: collections.Counter[float] = collections.Counter()
 
     def flush() -> None:
         line = _clean_line("".join(current).replace("\r", ""))
         if line:
-            lines.append(_Line(line, y))
+            lines.append(_Line(line, y, sizes.most_common(1)[0][0] if sizes else None))
 
-    for text, at in fragments:
+    for text, at, drawn in fragments:
         for k, piece in enumerate(text.split("\n")):
             if k:
                 flush()
                 current, y = [], None
+                sizes.clear()
             current.append(piece)
+            if piece.strip():
+                sizes[drawn] += len(piece.strip())
             if y is None and piece.strip():
                 y = at
     flush()
@@ -259,12 +271,22 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
 
     Contents and index entries (:data:`_DOT_LEADER`) and lines of one letter or digit are left
     out, each ending the paragraph before it; they still count in the page's line length and
-    spacing.
+    spacing. A line set in a font :data:`_HEADING_SIZE` times the body's or larger (the size
+    most of the document's characters are set in) and the lines around it in body size are
+    never joined: a heading is a paragraph of its own.
     """
     everything = [line for lines in pages for line in lines]
     joined_text = " ".join(line.text for line in everything)
     hyphenated = {m.group().lower() for m in re.finditer(r"[^\W\d_]+-[^\W\d_]+", joined_text)}
     fallback = _typical_length(everything)
+    weights: collections.Counter[float] = collections.Counter()
+    for line in everything:
+        if line.size is not None:
+            weights[line.size] += len(line.text)
+    body = weights.most_common(1)[0][0] if weights else None
+
+    def large(line: _Line) -> bool:
+        return body is not None and line.size is not None and line.size >= _HEADING_SIZE * body
     parts: list[str] = []
     length = 0
     starts: list[int] = []
@@ -278,7 +300,7 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
             if _DOT_LEADER.search(line.text) or _LONE_CHARACTER.match(line.text):
                 left_out = True
                 continue
-            if previous is not None and left_out:
+            if previous is not None and (left_out or large(previous) != large(line)):
                 parts.append("\n\n")
                 length += 2
             elif previous is not None:

@@ -15,7 +15,8 @@
   the gate . . . . 3"; the index's letters head their own lines, "S"), each chapter's
   first page headed by its page number alone, its other pages by a running header
   "Chapter 2: Operation 4" (chapter 2 has three pages, chapter 1 two). Printed page n
-  shows n - 2; paragraphs are typeset as in report.pdf.
+  shows n - 2; paragraphs are typeset as in report.pdf, headings set larger, one of them
+  in lower case like texinfo's ("reporting damage").
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -185,7 +186,8 @@ MANUAL_PAGES = [
                                 "The keeper logs the time of closing in the storm book."]),
     ("Chapter 2: Operation 5", ["After a storm the gate stays closed until the harbour master allows it to open again.",
                                 "The keeper then inspects the rubber seals for damage."]),
-    ("Chapter 2: Operation 6", ["Damaged seals are reported to the engineer on duty, who decides whether the gate may be used."]),
+    ("Chapter 2: Operation 6", ["reporting damage",
+                                "Damaged seals are reported to the engineer on duty, who decides whether the gate may be used."]),
     ("7", ["Index", "C", "control room . . . . . . . . . . . . . . 2",
            "R", "red key . . . . . . . . . . . . . . . . . . 3",
            "S", "storm book . . . . . . . . . . . . . . . . 4"]),
@@ -197,8 +199,12 @@ def manual_html() -> str:
     for header, blocks in MANUAL_PAGES:
         rows = [f"<p>{html.escape(header)}</p>"] if header else []
         for block in blocks:
-            lines = typeset(block) if block.endswith(".") else [block]
-            rows.append("<p>" + "".join(f"<span>{html.escape(x)}</span>" for x in lines) + "</p>")
+            if block.endswith("."):
+                rows.append("<p>" + "".join(f"<span>{html.escape(x)}</span>" for x in typeset(block)) + "</p>")
+            elif ". ." in block:  # a contents or index entry
+                rows.append(f"<p>{html.escape(block)}</p>")
+            else:  # a title or heading, set larger
+                rows.append(f"<p class=h>{html.escape(block)}</p>")
         pages.append("<div class=page>" + "".join(rows) + "</div>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{MANUAL_TITLE}</title>
@@ -207,6 +213,7 @@ def manual_html() -> str:
   .page + .page {{ break-before: page; }}
   p {{ margin: 0 0 0.8em 0; }}
   p span {{ display: block; white-space: pre; }}
+  p.h {{ font-size: 13pt; font-weight: bold; }}
 </style></head>
 <body>{"".join(pages)}</body></html>
 """
