@@ -274,6 +274,14 @@ def test_a_line_set_larger_than_the_body_is_a_paragraph_of_its_own() -> None:
     assert "\n\n" not in text
 
 
+def test_a_line_of_one_letter_is_left_out_and_one_digit_kept() -> None:
+    from citeqa.ingest.pdf import _assemble, _Line
+
+    # an index's letter heading goes; a digit alone may be a table's cell
+    text, _ = _assemble([[_Line("Sites open"), _Line("5"), _Line("F"), _Line("The end.")]])
+    assert text.split("\n\n") == ["Sites open 5", "The end."]
+
+
 def test_line_joins() -> None:
     from citeqa.ingest.pdf import _separator
 

@@ -4,8 +4,8 @@ Each page's text layer is read with pypdf, then: typographic ligatures are spell
 out ("ﬁ" → "fi"); lines that repeat at the top or bottom of (nearly) every page —
 running headers, footers, page numbers, a printing browser's date/title/URL — are
 dropped; so are table-of-contents and index entries (a title, a dot leader, a page
-number: "2.1 Naming . . . . . . 2", of no use as an answer) and lines of one letter or digit
-(an index's letter headings); a line set larger than the body text is a heading, a paragraph of
+number: "2.1 Naming . . . . . . 2", of no use as an answer) and lines of one letter (an
+index's letter headings); a line set larger than the body text is a heading, a paragraph of
 its own; words hyphenated across a line break are rejoined ("exer-" + "cise" →
 "exercise", while "Azerbaijani-" + "Turkish" keeps its hyphen); and the lines of a
 paragraph are joined with spaces, one paragraph per line, a blank line between
@@ -67,8 +67,9 @@ _WORD_START = re.compile(r"^([^\W\d_]+)")
 # a contents or index entry's dot leader (five dots or more, spaced or not) at the line's end,
 # with the page number if the line has it: "2.1 ASN.1 syntax. . . . . 2", "Index ........ xii"
 _DOT_LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d+|[ivxlc]+|[IVXLC]+)?$")
-# a line of one letter or digit: an index's letter heading ("F"), a stray page number
-_LONE_CHARACTER = re.compile(r"^[^\W_]$")
+# a line of one letter: an index's letter heading ("F"), a roman page number ("i"); a digit alone
+# may be a table's cell, and is kept
+_LONE_LETTER = re.compile(r"^[^\W\d_]$")
 #: How many lines at each end of a page are candidates for running headers/footers.
 _EDGE_LINES = 3
 #: A line shorter than this fraction of the page's typical line ends its paragraph.
@@ -269,7 +270,7 @@ def _separator(
 def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
     """Join the pages' lines into one text; return it and each page's start offset.
 
-    Contents and index entries (:data:`_DOT_LEADER`) and lines of one letter or digit are left
+    Contents and index entries (:data:`_DOT_LEADER`) and lines of one letter are left
     out, each ending the paragraph before it; they still count in the page's line length and
     spacing. A line set in a font :data:`_HEADING_SIZE` times the body's or larger (the size
     most of the document's characters are set in) and the lines around it in body size are
@@ -297,7 +298,7 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
         spacing = _line_spacing(lines)
         page_start: int | None = None
         for line in lines:
-            if _DOT_LEADER.search(line.text) or _LONE_CHARACTER.match(line.text):
+            if _DOT_LEADER.search(line.text) or _LONE_LETTER.match(line.text):
                 left_out = True
                 continue
             if previous is not None and (left_out or large(previous) != large(line)):
