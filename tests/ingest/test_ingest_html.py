@@ -278,3 +278,26 @@ def test_html_title_element_naming_nothing_in_the_page_gives_way_to_its_heading(
     extracted = extract(page, "barrage.html")
     assert extracted.title == "Harbour barrage opens" and extracted.text.startswith("Harbour barrage opens\n\n")
     assert "Untitled" not in extracted.text
+
+
+def test_html_headings_permalink_anchors_are_left_out_and_a_hash_of_the_text_stays() -> None:
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Harbour tools</title></head><body><article>"
+        "<h1>Harbour tools<a class='headerlink' href='#harbour-tools' title='Permalink to this heading'>¶</a></h1>"
+        f"{_PROSE_PARAGRAPHS}"
+        # Sphinx and MkDocs: a pilcrow after the heading; Node.js: "#"; rustdoc: "§" before it
+        "<h2>Writing the tide tables in C#<a class='headerlink' href='#csharp'>¶</a></h2>"
+        "<p>The tide tables are written by a small program that the harbour office runs every night.</p>"
+        "<h3>tides.next()<span><a class='mark' href='#tides-next' id='tides-next'>#</a></span></h3>"
+        "<p>Returns the time of the next high tide at the barrage, in local time.</p>"
+        "<h2 id='layout'><a href='#layout' class='anchor'>§</a>Layout</h2>"
+        "<p>The tables list one tide per line, with its height above the chart datum in metres.</p>"
+        "<p>See <a href='#top'>the top of this page</a> for the contents.</p>"
+        "</article></body></html>"
+    ).encode()
+    lines = extract(page, "tools.html").text.split("\n\n")
+    for heading in ("Harbour tools", "Writing the tide tables in C#", "tides.next()", "Layout"):
+        assert heading in lines, lines
+    assert not any(mark in line for line in lines for mark in "¶§")
+    # a link to the page itself that says something is text
+    assert "See the top of this page for the contents." in lines

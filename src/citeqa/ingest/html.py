@@ -15,6 +15,7 @@ script would render is not there; UTF-16 pages are treated as binary.
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Sequence
@@ -29,7 +30,8 @@ EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
 #: 2: source line breaks inside paragraphs are spaces (:func:`_unwrap`).
 #: 3: the title is the page's metadata title, else its ``<title>`` (:func:`page_title`).
-RULES_VERSION = 3
+#: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_without_permalinks`).
+RULES_VERSION = 4
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
@@ -38,6 +40,8 @@ _INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _SOURCE_BREAK = re.compile(r"[ \t]*[\r\n]\s*")
 #: trafilatura's elements that hold running text: a code block inside one is inline code.
 _PROSE = frozenset({"p", "head", "item", "cell", "quote"})
+#: The text of a heading's permalink anchor (Sphinx and MkDocs "¶", Node.js "#", "§", a link sign).
+_PERMALINK_MARKS = frozenset({"¶", "#", "§", "🔗", "⚓", "\U0001f517"})
 
 
 @functools.cache
@@ -142,6 +146,31 @@ def _in_text(tokens: Sequence[str], lines: Sequence[str]) -> bool:
     return bool(wanted) and any(wanted.intersection(tokenize(line)) for line in lines)
 
 
+def _without_permalinks(data: bytes | str) -> Any:
+    """The page parsed (as trafilatura parses it) without its headings' permalink anchors, or
+    ``data`` itself when it has none (the page is then extracted exactly as before).
+
+    A permalink anchor is a link to the page itself (``href="#..."``) whose whole text is
+    one mark of :data:`_PERMALINK_MARKS`: Sphinx writes "Abstract¶", Node.js "os.cpus()#",
+    and every heading ended in it. A "#" of the text ("C#") is not a link and stays.
+    """
+    from trafilatura.utils import load_html
+
+    tree = load_html(data)
+    if tree is None:
+        return data
+    anchors = [
+        a
+        for a in tree.iter("a")
+        if (a.get("href") or "").startswith("#") and len(a) == 0 and (a.text or "").strip() in _PERMALINK_MARKS
+    ]
+    if not anchors:
+        return data
+    for anchor in anchors:
+        anchor.drop_tree()  # its tail text stays
+    return tree
+
+
 def extract_html(data: bytes | str, name: str) -> Extracted:
     """The main text of an HTML page: title first, then its paragraphs, blank-line separated.
 
@@ -164,9 +193,12 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
         # precise main-text extraction first; trafilatura's fallback algorithms (which
         # also return menus of nav-only pages) only when it finds nothing, and then
         # only if they found prose
-        document = trafilatura.bare_extraction(data, favor_precision=True, fast=True, **options)
+        source = _without_permalinks(data)
+        # a tree is handed over as a copy: trafilatura cleans the tree it is given
+        fresh = (lambda: source) if isinstance(source, (bytes, str)) else (lambda: copy.deepcopy(source))
+        document = trafilatura.bare_extraction(fresh(), favor_precision=True, fast=True, **options)
         if document is None or not (document.text or "").strip():
-            document = trafilatura.bare_extraction(data, favor_precision=True, **options)
+            document = trafilatura.bare_extraction(fresh(), favor_precision=True, **options)
             if document is not None and not _has_prose(document.text or ""):
                 document = None
     except (ValueError, TypeError, LookupError) as exc:
