@@ -322,3 +322,18 @@ def test_the_store_searches_bm25_on_its_thread_while_the_query_is_embedded(artic
         assert index.ranker.rank(question, lambda: encode([question])[0], 10, mode=mode).ids.tolist() == (
             index.ranker.rank(question, encode([question])[0], 10, mode=mode).ids.tolist()
         )
+
+
+def test_a_numbered_heading_the_segmenter_cuts_in_two_still_goes_below_text(tmp_path, embedder) -> None:
+    index = _index_of(tmp_path, embedder, {"manual.txt": (
+        "Barrage gate manual\n\n"
+        "2.2. Closing the gate in a storm\n\n"
+        "In a storm the gate is closed from the control room, never from the quay.\n\n"
+        "The time of closing goes in the storm book.\n"
+    )})
+    ranker = index.ranker
+    heading = next(row for row in range(len(ranker)) if ranker.text(row) == "Closing the gate in a storm")
+    assert [ranker.text(r) for r in ranker.store.paragraph_rows(heading)] == ["2.2.", "Closing the gate in a storm"]
+    assert index.rank("How is the gate closed in a storm?", 4).ids[0] != heading
+    answer = index.answer("How is the gate closed in a storm?")
+    assert answer.citations[0].text == "In a storm the gate is closed from the control room, never from the quay."

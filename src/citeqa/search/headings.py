@@ -16,6 +16,8 @@ from .fusion import Ranking
 
 #: A heading has at most this many words.
 MAX_HEADING_WORDS = 12
+#: ... and is read as at most this many sentences ("2.2." and "Closing the gate").
+HEADING_SENTENCES = 3
 # a sentence of text ends with one of these (a heading has no end mark, or asks a question)
 _END_MARKS = frozenset(".!:;,\"'”’)]…")
 # code, not a heading: "fn main() {", "$ cargo run", "x = 1"
@@ -54,4 +56,4 @@ def text_first(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
     return ranking
 
 
-__all__ = ["MAX_HEADING_WORDS", "looks_like_heading", "text_first"]
+__all__ = ["HEADING_SENTENCES", "MAX_HEADING_WORDS", "looks_like_heading", "text_first"]

@@ -16,7 +16,7 @@ from ..store.seam import VectorSource, query_vector
 from .candidates import CandidateRetriever, top_n
 from .cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank
 from .fusion import Ranking, hybrid_rank, single_rank
-from .headings import looks_like_heading, text_first
+from .headings import HEADING_SENTENCES, looks_like_heading, text_first
 from .rerank import RerankerModel, rerank
 
 if TYPE_CHECKING:
@@ -86,6 +86,10 @@ class Ranker(CandidateRetriever):
         return text_first(ranked, self.is_heading)
 
     def is_heading(self, row: int) -> bool:
-        """Whether sentence ``row`` is a title or heading: alone in its paragraph and reads as one
-        (:func:`citeqa.search.headings.looks_like_heading`)."""
-        return len(self.store.paragraph_rows(row)) == 1 and looks_like_heading(self.text(row))
+        """Whether sentence ``row`` is (part of) a title or heading: its paragraph reads as one
+        (:func:`citeqa.search.headings.looks_like_heading`), as "2.2. Closing the gate", which
+        the segmenter cuts after "2.2.", does."""
+        rows = self.store.paragraph_rows(row)
+        if len(rows) == 1:
+            return looks_like_heading(self.text(row))
+        return len(rows) <= HEADING_SENTENCES and looks_like_heading(" ".join(self.text(r) for r in rows))
