@@ -30,7 +30,7 @@ EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
 #: 2: source line breaks inside paragraphs are spaces (:func:`_unwrap`).
 #: 3: the title is the page's metadata title, else its ``<title>`` (:func:`page_title`).
-#: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_without_permalinks`).
+#: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_parse`).
 RULES_VERSION = 4
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -41,7 +41,7 @@ _SOURCE_BREAK = re.compile(r"[ \t]*[\r\n]\s*")
 #: trafilatura's elements that hold running text: a code block inside one is inline code.
 _PROSE = frozenset({"p", "head", "item", "cell", "quote"})
 #: The text of a heading's permalink anchor (Sphinx and MkDocs "¶", Node.js "#", "§", a link sign).
-_PERMALINK_MARKS = frozenset({"¶", "#", "§", "🔗", "⚓", "\U0001f517"})
+_PERMALINK_MARKS = frozenset({"¶", "#", "§", "\U0001f517", "\u2693"})
 
 
 @functools.cache
@@ -102,10 +102,10 @@ def _one_line(text: str) -> str:
     return " ".join(_clean_lines(text))
 
 
-def page_title(data: bytes | str, lines: Sequence[str] = ()) -> str | None:
+def page_title(tree: Any, lines: Sequence[str] = ()) -> str | None:
     """The page's title: its metadata's (OpenGraph, Twitter card, JSON-LD), else its ``<title>``, else its heading.
 
-    ``lines``: the main text's lines. A ``<title>`` names the page and often the site too
+    ``tree``: the page as :func:`_parse` reads it (None: no title). ``lines``: the main text's lines. A ``<title>`` names the page and often the site too
     ("Types - The Rust Reference", "Errors | Node.js Documentation"); when the main text's
     first line is the page's part of it (the article's own heading, "Harbour town ... | The
     Coastal Courier"), that line is the title. A ``<title>`` none of whose words is in the
@@ -117,9 +117,7 @@ def page_title(data: bytes | str, lines: Sequence[str] = ()) -> str | None:
     guess comes last.
     """
     from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
-    from trafilatura.utils import load_html
 
-    tree = load_html(data)
     if tree is None:
         return None
     metadata = examine_meta(tree)
@@ -146,9 +144,9 @@ def _in_text(tokens: Sequence[str], lines: Sequence[str]) -> bool:
     return bool(wanted) and any(wanted.intersection(tokenize(line)) for line in lines)
 
 
-def _without_permalinks(data: bytes | str) -> Any:
-    """The page parsed (as trafilatura parses it) without its headings' permalink anchors, or
-    ``data`` itself when it has none (the page is then extracted exactly as before).
+def _parse(data: bytes | str) -> tuple[Any, bool]:
+    """The page parsed once, as trafilatura parses it (None if it cannot be), without its
+    headings' permalink anchors; and whether it had any.
 
     A permalink anchor is a link to the page itself (``href="#..."``) whose whole text is
     one mark of :data:`_PERMALINK_MARKS`: Sphinx writes "Abstract¶", Node.js "os.cpus()#",
@@ -158,17 +156,15 @@ def _without_permalinks(data: bytes | str) -> Any:
 
     tree = load_html(data)
     if tree is None:
-        return data
+        return None, False
     anchors = [
         a
         for a in tree.iter("a")
         if (a.get("href") or "").startswith("#") and len(a) == 0 and (a.text or "").strip() in _PERMALINK_MARKS
     ]
-    if not anchors:
-        return data
     for anchor in anchors:
         anchor.drop_tree()  # its tail text stays
-    return tree
+    return tree, bool(anchors)
 
 
 def extract_html(data: bytes | str, name: str) -> Extracted:
@@ -193,9 +189,10 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
         # precise main-text extraction first; trafilatura's fallback algorithms (which
         # also return menus of nav-only pages) only when it finds nothing, and then
         # only if they found prose
-        source = _without_permalinks(data)
-        # a tree is handed over as a copy: trafilatura cleans the tree it is given
-        fresh = (lambda: source) if isinstance(source, (bytes, str)) else (lambda: copy.deepcopy(source))
+        tree, cleaned = _parse(data)
+        # a page without permalinks is extracted from its bytes exactly as before; a cleaned
+        # tree is handed over as a copy (trafilatura cleans the tree it is given; the title is read from it below)
+        fresh = (lambda: copy.deepcopy(tree)) if cleaned else (lambda: data)
         document = trafilatura.bare_extraction(fresh(), favor_precision=True, fast=True, **options)
         if document is None or not (document.text or "").strip():
             document = trafilatura.bare_extraction(fresh(), favor_precision=True, **options)
@@ -217,7 +214,7 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
             f"{name}: found no article text in this HTML page; save the article itself "
             "(not an index or log-in page), or copy its text into a .txt file"
         )
-    title = page_title(data, lines)
+    title = page_title(tree, lines)
     if title and lines[0] != title:
         lines.insert(0, title)
     return Extracted(

@@ -25,7 +25,7 @@ _CODE_MARKS = frozenset("{}()[]<>=$;`|\\")
 
 
 def looks_like_heading(text: str) -> bool:
-    """Whether a paragraph of this one sentence reads as a title or heading.
+    """Whether a paragraph of this text reads as a title or heading.
 
     It does when it has 1 to :data:`MAX_HEADING_WORDS` words, a letter, no end mark but a
     question mark ("Opening the barrage gate", "What is Ownership?") and nothing that

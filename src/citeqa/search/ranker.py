@@ -90,6 +90,4 @@ class Ranker(CandidateRetriever):
         (:func:`citeqa.search.headings.looks_like_heading`), as "2.2. Closing the gate", which
         the segmenter cuts after "2.2.", does."""
         rows = self.store.paragraph_rows(row)
-        if len(rows) == 1:
-            return looks_like_heading(self.text(row))
         return len(rows) <= HEADING_SENTENCES and looks_like_heading(" ".join(self.text(r) for r in rows))
