@@ -192,6 +192,25 @@ def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a
     assert text[first["start"] : first["end"]] == first["text"]
 
 
+def test_an_api_page_is_answered_from_its_prose_and_whole_code_blocks_not_single_code_lines(tmp_path):
+    # an API reference page in Node.js's HTML (its examples as ES module and CommonJS in one <pre>):
+    # line by line, "Beacon," "relay," and "import {" were sentences, and cited first
+    shutil.copy(FORMATS / "apidoc.html", tmp_path / "beacons.html")
+    result = run("build", "beacons.html", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = extract((tmp_path / "beacons.html").read_bytes(), "beacons.html").text
+    for question, start in [
+        ("What is a Beacon?", "A Beacon is an object that emits named signals"),
+        ("How do I import Beacon?", "import { Beacon, relay, } from 'node:beacons'; const beacon = new Beacon();"),
+    ]:
+        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
+        answer = json.loads(result.stdout)
+        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        first = answer["citations"][0]
+        assert first["text"].startswith(start) and text[first["start"] : first["end"]] == first["text"]
+        assert not {"Beacon,", "relay,", "import {", "});"} & {hit["text"] for hit in answer["citations"]}
+
+
 def test_a_manual_is_answered_from_its_text_not_its_contents_index_entries_or_headings(tmp_path):
     shutil.copy(FORMATS / "manual.pdf", tmp_path / "manual.pdf")
     result = run("build", "manual.pdf", "--index", "idx", "--quiet", cwd=tmp_path)

@@ -114,13 +114,39 @@ def test_html_source_line_breaks_inside_a_paragraph_are_spaces() -> None:
     assert not any(block.endswith(("owner", "goes out of", "can put")) for block in blocks)
 
 
-def test_html_code_blocks_and_line_break_tags_keep_their_lines() -> None:
+def test_html_code_block_is_one_paragraph_and_line_break_tags_keep_their_lines() -> None:
     blocks = extract((FORMATS / "wrapped.html").read_bytes(), "wrapped.html").text.split("\n\n")
-    # a <pre> block: one line of code a paragraph, as before
-    assert 'let harbour = Quay::open("north"); // harbour is valid from here' in blocks
-    assert "moor(harbour);" in blocks
+    # a <pre> block: one paragraph, its lines joined by spaces (line by line, "moor(harbour);"
+    # and "}" were sentences of their own)
+    code = 'fn main() { let harbour = Quay::open("north"); // harbour is valid from here moor(harbour); } // harbour is released here'
+    assert blocks[blocks.index(code) - 1].startswith("Here is a short program")
+    assert blocks[blocks.index(code) + 1].startswith("- Each value has one owner")
+    assert "moor(harbour);" not in blocks and "}" not in blocks
     # <br> is a line break the author wrote
     assert ["Quay Street 12", "Porthkennack"] == blocks[blocks.index("Quay Street 12") : blocks.index("Quay Street 12") + 2]
+
+
+def test_html_two_code_blocks_in_one_element_and_the_text_after_them_are_paragraphs_of_their_own() -> None:
+    # Node.js's documentation: an example as an ES module and as CommonJS, two <code> in one
+    # <pre>; the paragraph after it was glued to its last line ("}); fs.unlink() will not ...")
+    page = b"""<html><head><title>File system</title></head><body><main>
+        <h2>fs.unlink(path, callback)</h2>
+        <p>Asynchronously removes a file or symbolic link. No arguments other than a possible
+        exception are given to the completion callback of this function.</p>
+        <pre><code class="language-js mjs">import { unlink } from 'node:fs';
+unlink('path/file.txt', (err) => {
+  if (err) throw err;
+});</code><code class="language-js cjs">const { unlink } = require('node:fs');
+unlink('path/file.txt', (err) => {
+  if (err) throw err;
+});</code></pre>
+        <p><code>fs.unlink()</code> will not work on a directory, empty or otherwise. To remove a
+        directory, use <code>fs.rmdir()</code> instead of this function.</p>
+        </main></body></html>"""
+    blocks = extract(page, "fs.html").text.split("\n\n")
+    assert "import { unlink } from 'node:fs'; unlink('path/file.txt', (err) => { if (err) throw err; });" in blocks
+    assert "const { unlink } = require('node:fs'); unlink('path/file.txt', (err) => { if (err) throw err; });" in blocks
+    assert "fs.unlink() will not work on a directory, empty or otherwise. To remove a directory, use fs.rmdir() instead of this function." in blocks
 
 
 def test_html_records_extractor_version() -> None:

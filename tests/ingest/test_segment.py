@@ -82,7 +82,10 @@ def test_a_web_pages_code_block_stays_out_of_the_sentence_that_introduces_it():
     assert introducing == [
         "Here is a short program that shows where a variable is valid; the comments mark the points where the value is created and where it is released again:"
     ]
-    assert any(s.text == "fn main() {" for s in sentences)
+    # the block is one paragraph and here one sentence, apart from the prose before and after it
+    assert [s.text for s in sentences if "harbour)" in s.text] == [
+        'fn main() { let harbour = Quay::open("north"); // harbour is valid from here moor(harbour); } // harbour is released here'
+    ]
     _check_exact_and_complete(text, sentences)
 
 

@@ -4,7 +4,8 @@ Navigation, cookie banners, share buttons, related links, footers, scripts and s
 are left out; paragraphs are kept, one per line with a blank line between them, and
 the title is the first line. A line break in the page's source inside a paragraph, list
 item or table cell is white space, as a browser shows it ("...goes out of\nscope" is one
-sentence); code blocks (``<pre>``) and ``<br>`` keep their line breaks. HTML is treated as data: nothing in it is executed or
+sentence); ``<br>`` keeps its line break, and a code block (``<pre>``) is one paragraph, its lines
+joined by spaces. HTML is treated as data: nothing in it is executed or
 fetched (no scripts, no images, no links followed).
 
 Limits: what counts as the main text is trafilatura's judgement (precision first):
@@ -31,7 +32,8 @@ EXTRACTOR = "trafilatura"
 #: 2: source line breaks inside paragraphs are spaces (:func:`_unwrap`).
 #: 3: the title is the page's metadata title, else its ``<title>`` (:func:`page_title`).
 #: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_parse`).
-RULES_VERSION = 4
+#: 5: a code block is one paragraph, its lines joined by spaces (:func:`_code_paragraphs`).
+RULES_VERSION = 5
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
@@ -62,11 +64,42 @@ def _clean_lines(text: str) -> list[str]:
     return lines
 
 
-def _keeps_lines(element: Any) -> bool:
-    """True inside a code block: a ``code`` element (trafilatura's ``<pre>``) outside running text."""
-    nodes = [element, *element.iterancestors()]
-    code = next((k for k, node in enumerate(nodes) if node.tag == "code"), None)
-    return code is not None and not any(node.tag in _PROSE for node in nodes[code + 1 :])
+def _is_code_block(element: Any) -> bool:
+    """True for a code block: a ``code`` element (trafilatura's ``<pre>``) outside running text that holds no other code element.
+
+    A page may put two blocks in one ``<pre>`` (Node.js's documentation gives an example as
+    an ES module and as CommonJS), which trafilatura returns as two ``code`` elements in a
+    third, or in a ``quote`` that holds nothing else.
+    """
+    if element.tag != "code" or any(node is not element for node in element.iter("code")):
+        return False
+    return not any(node.tag in _PROSE and not _holds_only_code(node) for node in element.iterancestors())
+
+
+def _holds_only_code(element: Any) -> bool:
+    """True when ``element``'s text is all inside its ``code`` children (a ``<pre>`` trafilatura calls a quote)."""
+    return (
+        element.tag == "quote"
+        and not (element.text or "").strip()
+        and all(child.tag == "code" and not (child.tail or "").strip() for child in element)
+    )
+
+
+def _code_paragraphs(body: Any) -> None:
+    """Make each code block one paragraph, its lines joined by spaces, in place.
+
+    Kept line by line, every line of a code block was a paragraph and a sentence of its own
+    ("EventEmitter," from a ``const { EventEmitter, ... } = require(...)``, "});"), cited
+    before the prose that explains it; and the text after a block was glued to its last
+    line ("}); fs.unlink() will not work on a directory"). As a paragraph (trafilatura's
+    ``p``), the block starts and ends a line, like the prose around it.
+    """
+    for element in [e for e in body.iter("code") if _is_code_block(e)]:
+        text = " ".join(_clean_lines("".join(element.itertext())))
+        for child in list(element):
+            element.remove(child)
+        element.attrib.clear()
+        element.tag, element.text = "p", text
 
 
 def _unwrap(body: Any) -> None:
@@ -79,10 +112,9 @@ def _unwrap(body: Any) -> None:
     for element in body.iter():
         if not isinstance(element.tag, str):  # comments, processing instructions
             continue
-        if element.text and not _keeps_lines(element):
+        if element.text:
             element.text = _SOURCE_BREAK.sub(" ", element.text)
-        parent = element.getparent()
-        if element.tail and parent is not None and not _keeps_lines(parent):
+        if element.tail:
             element.tail = _SOURCE_BREAK.sub(" ", element.tail)
 
 
@@ -204,6 +236,7 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
     if document is not None and document.body is not None:
         from trafilatura.xml import xmltotxt
 
+        _code_paragraphs(document.body)
         _unwrap(document.body)
         text = xmltotxt(document.body, include_formatting=False)
     elif document is not None:
