@@ -4,8 +4,8 @@ Navigation, cookie banners, share buttons, related links, footers, scripts and s
 are left out; paragraphs are kept, one per line with a blank line between them, and
 the title is the first line. A line break in the page's source inside a paragraph, list
 item or table cell is white space, as a browser shows it ("...goes out of\nscope" is one
-sentence); ``<br>`` keeps its line break, and a code block (``<pre>``) is one paragraph, its lines
-joined by spaces. HTML is treated as data: nothing in it is executed or
+sentence); ``<br>`` keeps its line break, and a code block's (``<pre>``) lines are joined by
+spaces, a blank line in it ending a paragraph. HTML is treated as data: nothing in it is executed or
 fetched (no scripts, no images, no links followed).
 
 Limits: what counts as the main text is trafilatura's judgement (precision first):
@@ -32,12 +32,14 @@ EXTRACTOR = "trafilatura"
 #: 2: source line breaks inside paragraphs are spaces (:func:`_unwrap`).
 #: 3: the title is the page's metadata title, else its ``<title>`` (:func:`page_title`).
 #: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_parse`).
-#: 5: a code block is one paragraph, its lines joined by spaces (:func:`_code_paragraphs`).
+#: 5: a code block's lines are joined by spaces, a blank line ending a paragraph (:func:`_code_paragraphs`).
 RULES_VERSION = 5
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 _INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+#: A blank line (white space between two line breaks).
+_BLANK_LINES = re.compile(r"\n[ \t\f\v\r]*\n\s*")
 #: A line break of the page's source and the indentation around it.
 _SOURCE_BREAK = re.compile(r"[ \t]*[\r\n]\s*")
 #: trafilatura's elements that hold running text: a code block inside one is inline code.
@@ -86,20 +88,31 @@ def _holds_only_code(element: Any) -> bool:
 
 
 def _code_paragraphs(body: Any) -> None:
-    """Make each code block one paragraph, its lines joined by spaces, in place.
+    """Make each code block paragraphs of one line: its lines joined by spaces, a blank line ending one; in place.
 
     Kept line by line, every line of a code block was a paragraph and a sentence of its own
     ("EventEmitter," from a ``const { EventEmitter, ... } = require(...)``, "});"), cited
     before the prose that explains it; and the text after a block was glued to its last
-    line ("}); fs.unlink() will not work on a directory"). As a paragraph (trafilatura's
-    ``p``), the block starts and ends a line, like the prose around it.
+    line ("}); fs.unlink() will not work on a directory"). As paragraphs (trafilatura's
+    ``p``), a block starts and ends a line, like the prose around it; a blank line inside it
+    (between an example's imports and its use, or the paragraphs of a message set in
+    ``<pre>``) still parts it.
     """
     for element in [e for e in body.iter("code") if _is_code_block(e)]:
-        text = " ".join(_clean_lines("".join(element.itertext())))
+        parts = [" ".join(_clean_lines(part)) for part in _BLANK_LINES.split("".join(element.itertext()))]
+        parts = [part for part in parts if part] or [""]
+        tail = element.tail
         for child in list(element):
             element.remove(child)
         element.attrib.clear()
-        element.tag, element.text = "p", text
+        element.tag, element.text, element.tail = "p", parts[0], None
+        last = element
+        for part in parts[1:]:
+            paragraph = element.makeelement("p", {})
+            paragraph.text = part
+            last.addnext(paragraph)
+            last = paragraph
+        last.tail = tail
 
 
 def _unwrap(body: Any) -> None:
