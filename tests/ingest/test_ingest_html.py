@@ -330,3 +330,15 @@ def test_html_headings_permalink_anchors_are_left_out_and_a_hash_of_the_text_sta
     assert not any(mark in line for line in lines for mark in "¶§")
     # a link to the page itself that says something is text
     assert "See the top of this page for the contents." in lines
+
+
+def test_a_code_blocks_line_break_elements_part_its_words_and_a_blank_line_its_paragraphs() -> None:
+    from lxml import etree
+
+    from citeqa.ingest.html import _code_paragraphs
+
+    # trafilatura's tree: a <br> inside a code block is an element (lb), not a line break of the text
+    body = etree.fromstring("<body><p>Run these:</p><code>make build<lb/>make run<lb/><lb/>make clean</code>tail</body>")
+    _code_paragraphs(body)
+    assert [(e.tag, e.text) for e in body] == [("p", "Run these:"), ("p", "make build make run"), ("p", "make clean")]
+    assert body[-1].tail == "tail"

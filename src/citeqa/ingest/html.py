@@ -99,6 +99,8 @@ def _code_paragraphs(body: Any) -> None:
     ``<pre>``) still parts it.
     """
     for element in [e for e in body.iter("code") if _is_code_block(e)]:
+        for line_break in element.iter("lb"):  # a <br> in the block: its text has no line break of its own
+            line_break.tail = "\n" + (line_break.tail or "")
         parts = [" ".join(_clean_lines(part)) for part in _BLANK_LINES.split("".join(element.itertext()))]
         parts = [part for part in parts if part] or [""]
         tail = element.tail
