@@ -28,7 +28,7 @@ class CountingEmbedder:
 DOCS = {
     "alpha.txt": "Alpha Station\nThe alpha station opened in 1998. It measures wind speed on the ridge.\n",
     "beta.txt": "Beta Farm\nThe beta farm grows barley and oats. Its harvest starts in August.\n",
-    "gamma.md": "Gamma Bridge\nThe gamma bridge spans the river. It was repaired after the 2010 flood.\n",
+    "gamma.md": "# Gamma Bridge\n\nThe gamma bridge spans the river. It was repaired after the 2010 flood.\n",
 }
 
 

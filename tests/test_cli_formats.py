@@ -212,6 +212,37 @@ def test_an_api_page_is_answered_from_its_prose_and_whole_code_blocks_not_single
         assert not {"Beacon,", "relay,", "import {", "});"} & {hit["text"] for hit in answer["citations"]}
 
 
+def test_a_markdown_file_is_answered_from_its_text_without_markup_and_an_index_of_it_as_raw_text_is_stale(tmp_path):
+    # read as is, "The `calibrate()` function ..." was cited with its backticks, a heading with its
+    # "##", every line of a code block was a sentence, and "[chart]: https://..." was one too
+    shutil.copy(FORMATS / "guide.md", tmp_path / "guide.md")
+    result = run("build", "guide.md", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = extract((tmp_path / "guide.md").read_bytes(), "guide.md").text
+    for question, start in [
+        ("What does calibrate do?", "The calibrate() function shifts every later reading of a gauge by a fixed offset."),
+        ("What is chart datum?", "Chart datum is the level below which the tide almost never falls"),  # inside <details>
+        ("What is the accuracy of the PX-40?", "| PX-40 | 40 m | 4 cm |"),
+    ]:
+        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
+        answer = json.loads(result.stdout)
+        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        first = answer["citations"][0]
+        assert first["text"].startswith(start) and text[first["start"] : first["end"]] == first["text"]
+        for hit in answer["citations"]:
+            assert not any(mark in hit["context"] for mark in ("`", "**", "](", "##", "<!--", "https://")), hit["context"]
+    # an index built before Markdown was read as Markdown recorded it as text: stale, with the command
+    version = next((tmp_path / "idx").glob("v-*"))
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sources"][0]["extractor"] == "markdown-it"
+    manifest["sources"][0].update(extractor="text", extractor_version="1")
+    manifest[store_format.MANIFEST_DIGEST] = store_format.manifest_digest(manifest)
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = run("ask", "What does calibrate do?", "--index", "idx", cwd=tmp_path)
+    assert result.returncode != 0 and "guide.md was extracted by text 1 and this citeqa has markdown-it" in result.stderr
+    assert "citeqa build" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_manual_is_answered_from_its_text_not_its_contents_index_entries_or_headings(tmp_path):
     shutil.copy(FORMATS / "manual.pdf", tmp_path / "manual.pdf")
     result = run("build", "manual.pdf", "--index", "idx", "--quiet", cwd=tmp_path)

@@ -55,7 +55,7 @@ class _Server:
         self.root = root
         self.docs = root / "docs"
         self.docs.mkdir()
-        (self.docs / "notes.md").write_text(MARKUP_DOC, encoding="utf-8")
+        (self.docs / "notes.txt").write_text(MARKUP_DOC, encoding="utf-8")
         (self.docs / "harbour.txt").write_text(PLAIN_DOC, encoding="utf-8")
         self.index = root / "index"
         self.temp = root / "gradio-tmp"
@@ -453,21 +453,21 @@ def test_server_log_has_no_traceback_after_bad_input(server):
 
 @pytest.mark.parametrize("question,markup", MARKUP_QUESTIONS)
 def test_document_markup_is_cited_literally_and_never_live(server, question, markup):
-    document = (server.docs / "notes.md").read_text(encoding="utf-8")
+    document = (server.docs / "notes.txt").read_text(encoding="utf-8")
     data = server.ask_json(question)
     # The markup is shown: in a cited sentence, or (pysbd ends a sentence at the "!" of
     # "![](...)") in the paragraph a cited sentence is shown in; every character is covered.
     at = document.index(markup)
     covered = set()
     for citation in data["citations"]:
-        if citation["doc_id"] == "notes.md":
+        if citation["doc_id"] == "notes.txt":
             covered.update(range(citation["start"], citation["end"]))
             covered.update(range(citation["context_start"], citation["context_start"] + len(citation["context"])))
             assert document[citation["context_start"] :].startswith(citation["context"])
     uncovered = [i for i in range(at, at + len(markup)) if i not in covered and not document[i].isspace()]
     assert not uncovered, [c["text"] for c in data["citations"]]
     for citation in data["citations"]:
-        source = document if citation["doc_id"] == "notes.md" else PLAIN_DOC
+        source = document if citation["doc_id"] == "notes.txt" else PLAIN_DOC
         assert citation["text"] == source[citation["start"] : citation["end"]]
 
     reply = server.ask_chat(question)

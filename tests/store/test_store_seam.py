@@ -225,8 +225,8 @@ def test_store_seam_pdf_pages_and_extractors_read_back(store, request, embedder)
 def test_store_seam_a_new_extractor_version_makes_the_index_stale(store, request, monkeypatch, embedder):
     # what each source was extracted by is kept, so an HTML page is not taken for plain text
     index = request.getfixturevalue(f"formats_{store}")
-    current = verify.current_extractor_version
-    monkeypatch.setattr(verify, "current_extractor_version", lambda name: "9.9" if name == "trafilatura" else current(name))
+    current = verify.current_extractor
+    monkeypatch.setattr(verify, "current_extractor", lambda name, spec: ("trafilatura", "9.9") if name == "trafilatura" else current(name, spec))
     with pytest.raises(StaleIndexError, match=r"news\.html was extracted by trafilatura \S+ and this citeqa has trafilatura 9\.9"):
         Index.load(index.path, embedder=embedder)
     monkeypatch.undo()

@@ -2,7 +2,9 @@
 
 The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, HTML's
 opening tags, else UTF-8 text — and checked against what the name or the server's
-content type claims, so a file that lies about its type gets a clear message. The
+content type claims, so a file that lies about its type gets a clear message. UTF-8
+text named ``.md``/``.markdown`` or served as Markdown is read as Markdown (its text
+without the markup, :mod:`citeqa.ingest.markdown`); other text is indexed as is. The
 :class:`Extracted` text is what the index stores and what every offset refers to.
 """
 
@@ -16,11 +18,12 @@ from urllib.parse import urlsplit
 from ..errors import InvalidArgumentError, SourceError
 from .extracted import DEFAULT_MAX_BYTES, Extracted, page_of
 
-#: Extractor name and version of plain text and Markdown (decoded as is).
+#: Extractor name and version of plain text (decoded as is).
 TEXT_EXTRACTOR = "text"
 TEXT_EXTRACTOR_VERSION = "1"
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PDF_SUFFIXES = (".pdf",)
 SUPPORTED = ".txt, .md, .html, .htm and .pdf"
@@ -28,6 +31,7 @@ SUPPORTED = ".txt, .md, .html, .htm and .pdf"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPES = ("application/pdf",)
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
 
 # Tags that open an HTML document (after a BOM, white space and comments).
 _HTML_START = re.compile(rb"^(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>/]", re.IGNORECASE | re.DOTALL)
@@ -58,10 +62,11 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "html" or "text", decided by content.
+    """The format of ``data``: "pdf", "html", "markdown" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
-    ``.html``) and make refusals precise; they never override what the bytes are.
+    ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
+    precise; they never override what the bytes are.
 
     Raises:
         SourceError: empty, binary or of an unsupported type, or named as one format
@@ -106,7 +111,19 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         raise SourceError(f"{name}: unsupported file type {suffix!r}; citeqa reads {SUPPORTED}")
     if media and media not in TEXT_TYPES:
         raise SourceError(f"{name}: unsupported content type {media!r}; citeqa reads {SUPPORTED}")
-    return "text"
+    return "markdown" if is_markdown(name, content_type) else "text"
+
+
+def is_markdown(name: str, content_type: str | None = None) -> bool:
+    """Whether text of this name (or served with this content type) is read as Markdown.
+
+    A server's content type decides for a URL that gives one ("text/plain" is plain text
+    whatever the path); otherwise the name's suffix does.
+    """
+    media = _media_type(content_type)
+    if media in TEXT_TYPES:
+        return media in MARKDOWN_TYPES
+    return _suffix(name) in MARKDOWN_SUFFIXES
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -131,6 +148,11 @@ def current_extractor_version(extractor: str) -> str | None:
     """
     if extractor == TEXT_EXTRACTOR:
         return TEXT_EXTRACTOR_VERSION
+    if extractor == "markdown-it":
+        from .markdown import EXTRACTOR as MARKDOWN_EXTRACTOR
+        from .markdown import extractor_version as markdown_version
+
+        return markdown_version() if extractor == MARKDOWN_EXTRACTOR else None
     if extractor == "trafilatura":
         from .html import EXTRACTOR, extractor_version
 
@@ -141,6 +163,20 @@ def current_extractor_version(extractor: str) -> str | None:
 
         return pdf_version() if extractor == PDF_EXTRACTOR else None
     return None
+
+
+def current_extractor(extractor: str, name: str) -> tuple[str, str | None]:
+    """The extractor and version this citeqa reads a source with, given the one it was read with.
+
+    The same as :func:`current_extractor_version` but for text named Markdown, read as is
+    until December 2026 and as Markdown since: its recorded "text" extractor is now
+    "markdown-it".
+    """
+    if extractor == TEXT_EXTRACTOR and is_markdown(name):
+        from .markdown import EXTRACTOR as MARKDOWN_EXTRACTOR
+
+        extractor = MARKDOWN_EXTRACTOR
+    return extractor, current_extractor_version(extractor)
 
 
 def extract(
@@ -179,6 +215,10 @@ def extract(
         from .html import extract_html
 
         return extract_html(data, name)
+    if kind == "markdown":
+        from .markdown import extract_markdown
+
+        return extract_markdown(decode_text(data, name), name)
     return Extracted(
         text=decode_text(data, name),
         pages=None,
@@ -190,10 +230,12 @@ def extract(
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "current_extractor",
     "current_extractor_version",
     "Extracted",
     "decode_text",
     "extract",
+    "is_markdown",
     "page_of",
     "sniff",
 ]

@@ -26,6 +26,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
+from .paragraphs import clean_lines, code_paragraphs
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
@@ -35,11 +36,7 @@ EXTRACTOR = "trafilatura"
 #: 5: a code block's lines are joined by spaces, a blank line ending a paragraph (:func:`_code_paragraphs`).
 RULES_VERSION = 5
 
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
-_INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-#: A blank line (white space between two line breaks).
-_BLANK_LINES = re.compile(r"\n[ \t\f\v\r]*\n\s*")
 #: A line break of the page's source and the indentation around it.
 _SOURCE_BREAK = re.compile(r"[ \t]*[\r\n]\s*")
 #: trafilatura's elements that hold running text: a code block inside one is inline code.
@@ -54,16 +51,6 @@ def extractor_version() -> str:
     is read once per process: opening an index checks every source's version, and reading it
     for each of the Rust book's 466 pages took 0.25 s)."""
     return f"{version('trafilatura')}+r{RULES_VERSION}"
-
-
-def _clean_lines(text: str) -> list[str]:
-    """Lines of ``text`` with runs of spaces collapsed and invisible characters removed."""
-    lines = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = _SPACES.sub(" ", _INVISIBLE.sub("", line)).strip()
-        if line:
-            lines.append(line)
-    return lines
 
 
 def _is_code_block(element: Any) -> bool:
@@ -101,8 +88,7 @@ def _code_paragraphs(body: Any) -> None:
     for element in [e for e in body.iter("code") if _is_code_block(e)]:
         for line_break in element.iter("lb"):  # a <br> in the block: its text has no line break of its own
             line_break.tail = "\n" + (line_break.tail or "")
-        parts = [" ".join(_clean_lines(part)) for part in _BLANK_LINES.split("".join(element.itertext()))]
-        parts = [part for part in parts if part] or [""]
+        parts = code_paragraphs("".join(element.itertext())) or [""]
         tail = element.tail
         for child in list(element):
             element.remove(child)
@@ -136,7 +122,7 @@ def _unwrap(body: Any) -> None:
 def _has_prose(text: str) -> bool:
     """True if some line of ``text`` reads like a sentence (8+ words, final punctuation)."""
     return any(
-        len(line.split()) >= 8 and _SENTENCE_END.search(line) for line in _clean_lines(text)
+        len(line.split()) >= 8 and _SENTENCE_END.search(line) for line in clean_lines(text)
     )
 
 
@@ -146,7 +132,7 @@ def _folded(text: str) -> str:
 
 def _one_line(text: str) -> str:
     """``text``'s cleaned lines joined by spaces."""
-    return " ".join(_clean_lines(text))
+    return " ".join(clean_lines(text))
 
 
 def page_title(tree: Any, lines: Sequence[str] = ()) -> str | None:
@@ -256,7 +242,7 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
         text = xmltotxt(document.body, include_formatting=False)
     elif document is not None:
         text = document.text or ""
-    lines = _clean_lines(text)
+    lines = clean_lines(text)
     if not lines:
         raise SourceError(
             f"{name}: found no article text in this HTML page; save the article itself "

@@ -174,7 +174,7 @@ def _doc_ids(entries: list[_Entry]) -> list[str]:
 
 def _extract_file(data: bytes, name: str, max_bytes: int) -> Extracted:
     # plain text has no size limit of its own (it costs what its sentences cost);
-    # HTML and PDF do: their parsers' time and memory grow faster than the text
+    # Markdown, HTML and PDF do: their parsers' time and memory grow faster than the text
     if sniff(data, name) == "text":
         max_bytes = max(max_bytes, len(data))
     return extract(data, name, max_bytes=max_bytes)

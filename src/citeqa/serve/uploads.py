@@ -70,7 +70,7 @@ def check_document(name: str, data: bytes) -> Extracted:
         SourceError: saying what is wrong and what to do.
     """
     kind = sniff(data, name)
-    limit = MAX_DOCUMENT_BYTES if kind == "text" else MAX_UPLOAD_BYTES
+    limit = MAX_DOCUMENT_BYTES if kind in ("text", "markdown") else MAX_UPLOAD_BYTES
     if len(data) > limit:
         raise SourceError(
             f"{name} is {len(data):,} bytes; the limit is {limit:,} bytes for {kind} files — "

@@ -19,7 +19,7 @@ from ..errors import (
     IndexNotFoundError,
     StaleIndexError,
 )
-from ..ingest.extract import current_extractor_version
+from ..ingest.extract import current_extractor
 from ..ingest.fetch import is_url
 from ..ingest.sources import resolve_source_path, sha256_file
 from .format import (
@@ -206,9 +206,9 @@ def check_source_records(sources: Iterable[Mapping[str, Any]], where: str, hint:
         spec = source.get("path", "")
         extractor = str(source.get("extractor", "text"))
         recorded = str(source.get("extractor_version", "1"))
-        current = current_extractor_version(extractor)
-        if current != recorded:
-            now = f"this citeqa has {extractor} {current}" if current else f"this citeqa has no {extractor!r} extractor"
+        reader, current = current_extractor(extractor, spec)
+        if (reader, current) != (extractor, recorded):
+            now = f"this citeqa has {reader} {current}" if current else f"this citeqa has no {extractor!r} extractor"
             raise StaleIndexError(
                 f"{where} is stale: source {spec} was extracted by {extractor} "
                 f"{recorded} and {now}; rebuild with: {hint}"
