@@ -169,12 +169,12 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     (docs / "sub").mkdir(parents=True)
     (docs / "notes.txt").write_text("The ferry to the island leaves at nine every morning.\n", encoding="utf-8")
     shutil.copy(FORMATS / "report.pdf", docs / "sub" / "report.pdf")
-    (docs / "report.docx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (docs / "slides.pptx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     shutil.copy(FORMATS / "scan.pdf", docs / "scan.pdf")
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/report.docx: not a .txt, .md, .html or .pdf file" in result.stderr
+    assert "skipped docs/slides.pptx: not a .txt, .md, .html, .pdf or .docx file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -241,6 +241,29 @@ def test_a_markdown_file_is_answered_from_its_text_without_markup_and_an_index_o
     result = run("ask", "What does calibrate do?", "--index", "idx", cwd=tmp_path)
     assert result.returncode != 0 and "guide.md was extracted by text 1 and this citeqa has markdown-it" in result.stderr
     assert "citeqa build" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_word_document_is_answered_from_its_paragraphs_lists_and_tables_as_edited(tmp_path):
+    shutil.copy(FORMATS / "minutes.docx", tmp_path / "minutes.docx")
+    result = run("build", "minutes.docx", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = extract((tmp_path / "minutes.docx").read_bytes(), "minutes.docx").text
+    for question, sentence in [
+        ("How much will dredging the north channel cost?", "- The north channel will be dredged before the summer season, at a cost of 180,000 pounds."),
+        ("What is the fee a night at the fish dock?", "| Fish dock | 12 pounds | 18 m |"),
+        # a tracked change, as accepted: the deleted "close the slipway in winter" is not in the text
+        ("Will the slipway close in winter?", "The slipway stays open all year, the board decided after a vote of six to three."),
+    ]:
+        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
+        answer = json.loads(result.stdout)
+        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        first = answer["citations"][0]
+        assert (first["doc_id"], first["text"]) == ("minutes.docx", sentence)
+        assert text[first["start"] : first["end"]] == sentence
+        assert not any("close the slipway" in hit["context"] for hit in answer["citations"])
+    version = next((tmp_path / "idx").glob("v-*"))
+    source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
+    assert source["extractor"] == "mammoth" and source["extractor_version"].endswith("+r1")
 
 
 def test_a_manual_is_answered_from_its_text_not_its_contents_index_entries_or_headings(tmp_path):

@@ -1,7 +1,7 @@
-"""Turning a document's bytes (text, Markdown, HTML or PDF) into the text citeqa indexes.
+"""Turning a document's bytes (text, Markdown, HTML, PDF or Word) into the text citeqa indexes.
 
-The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, HTML's
-opening tags, else UTF-8 text — and checked against what the name or the server's
+The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, a zip (a Word
+``.docx``), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
 content type claims, so a file that lies about its type gets a clear message. UTF-8
 text named ``.md``/``.markdown`` or served as Markdown is read as Markdown (its text
 without the markup, :mod:`citeqa.ingest.markdown`); other text is indexed as is. The
@@ -26,10 +26,16 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PDF_SUFFIXES = (".pdf",)
-SUPPORTED = ".txt, .md, .html, .htm and .pdf"
+DOCX_SUFFIXES = (".docx",)
+SUPPORTED = ".txt, .md, .html, .htm, .pdf and .docx"
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPES = ("application/pdf",)
+DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)
+#: A zip's first bytes (a .docx is a zip of XML parts).
+_ZIP_MAGIC = b"PK\x03\x04"
+#: An OLE compound file's: an old .doc/.xls/.ppt, or any password-protected Office file.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
 
@@ -62,7 +68,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "html", "markdown" or "text", decided by content.
+    """The format of ``data``: "pdf", "docx", "html", "markdown" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -80,8 +86,23 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         return "pdf"
     claims_pdf = suffix in PDF_SUFFIXES or media in PDF_TYPES
     claims_html = suffix in HTML_SUFFIXES or media in HTML_TYPES
+    claims_docx = suffix in DOCX_SUFFIXES or media in DOCX_TYPES
     head = data[:_SNIFF]
     head = head.removeprefix(codecs.BOM_UTF8)
+    # a zip is a Word document when it says so (its parts are checked when it is read); an old
+    # .doc or a password-protected .docx (an OLE file) is refused there with what to do
+    if head.startswith(_ZIP_MAGIC) and (claims_docx or b"word/" in head):
+        return "docx"
+    if head.startswith(_OLE_MAGIC):
+        raise SourceError(
+            f"{name} is an old Office file (.doc, .xls, .ppt) or a password-protected one; "
+            "open it in Word or LibreOffice and save it as an unprotected .docx"
+        )
+    if claims_docx:
+        raise SourceError(
+            f"{name} is not a Word document: a .docx is a zip file and this starts with "
+            f"{data[:16]!r}; save it again from Word as .docx"
+        )
     if claims_pdf:
         raise SourceError(
             f"{name} is not a PDF: it has no %PDF- header (starts with {data[:16]!r}); "
@@ -148,6 +169,11 @@ def current_extractor_version(extractor: str) -> str | None:
     """
     if extractor == TEXT_EXTRACTOR:
         return TEXT_EXTRACTOR_VERSION
+    if extractor == "mammoth":
+        from .word import EXTRACTOR as WORD_EXTRACTOR
+        from .word import extractor_version as word_version
+
+        return word_version() if extractor == WORD_EXTRACTOR else None
     if extractor == "markdown-it":
         from .markdown import EXTRACTOR as MARKDOWN_EXTRACTOR
         from .markdown import extractor_version as markdown_version
@@ -215,6 +241,10 @@ def extract(
         from .html import extract_html
 
         return extract_html(data, name)
+    if kind == "docx":
+        from .word import extract_docx
+
+        return extract_docx(data, name)
     if kind == "markdown":
         from .markdown import extract_markdown
 

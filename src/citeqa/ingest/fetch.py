@@ -23,6 +23,7 @@ ACCEPTED_TYPES = (
     "text/plain",
     "text/markdown",
     "text/x-markdown",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 )
 USER_AGENT = "citeqa (document question answering)"
 _SCHEMES = ("http", "https")
@@ -122,7 +123,7 @@ def fetch(
                         shown = media or "none"
                         raise SourceError(
                             f"{url}: content type {shown!r} is not one citeqa reads "
-                            "(HTML, PDF, plain text or Markdown)"
+                            "(HTML, PDF, Word .docx, plain text or Markdown)"
                         )
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > max_bytes:

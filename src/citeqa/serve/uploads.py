@@ -16,9 +16,9 @@ from ..ingest.sources import SUPPORTED_SUFFIXES
 
 #: Largest accepted text or Markdown upload, in bytes.
 MAX_DOCUMENT_BYTES = 1_000_000
-#: Largest accepted HTML or PDF upload, in bytes (the HTTP layer refuses larger bodies first).
+#: Largest accepted HTML, PDF or Word upload, in bytes (the HTTP layer refuses larger bodies first).
 MAX_UPLOAD_BYTES = 10_000_000
-ACCEPTED = ".txt, .md, .html or .pdf"
+ACCEPTED = ".txt, .md, .html, .pdf or .docx"
 #: Most documents a workspace holds.
 MAX_DOCUMENTS = 20
 MAX_NAME_CHARS = 100
@@ -36,7 +36,7 @@ def safe_document_name(name: str) -> str:
     script (NFC-normalised, so "résumé.md" typed either way is one name) and `` ._-()``.
 
     Raises:
-        SourceError: the name has no usable characters or is not a .txt/.md/.html/.pdf file.
+        SourceError: the name has no usable characters or is not a .txt/.md/.html/.pdf/.docx file.
     """
     base = unicodedata.normalize("NFC", re.split(r"[\\/]", str(name))[-1]).strip()
     cleaned = "".join(_name_char(ch) for ch in base).lstrip(". ")

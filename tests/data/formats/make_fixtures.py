@@ -1,6 +1,7 @@
 """Regenerate the committed PDF fixtures with Debian's chromium (``apt-get install chromium``).
 
-    python tests/data/formats/make_fixtures.py
+    python tests/data/formats/make_fixtures.py                # all of them
+    python tests/data/formats/make_fixtures.py minutes.docx   # only the Word document
 
 - news.pdf: news.html printed as is (chromium's default print header and footer —
   date, title, URL, "page x/y" — repeat on every page; the extractor must drop them).
@@ -17,6 +18,12 @@
   "Chapter 2: Operation 4" (chapter 2 has three pages, chapter 1 two). Printed page n
   shows n - 2; paragraphs are typeset as in report.pdf, headings set larger, one of them
   in lower case like texinfo's ("reporting damage").
+
+- minutes.docx: board minutes written with python-docx (``pip install python-docx``; a
+  tool of this script only): document properties titled, a Title-styled first line,
+  headings, a bulleted and a numbered list (one item nested), a table with a header row,
+  a manual line break and a picture; then one paragraph's words are marked as a tracked
+  deletion and another as a tracked insertion, as Word writes them, in its XML.
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -250,7 +257,75 @@ def manual(work: Path) -> None:
     print_pdf(work / "manual.html", HERE / "manual.pdf", header_footer=False)
 
 
+MINUTES = [
+    ("Title", "Harbour board minutes, 3 March 2026"),
+    (None, "The harbour board met on 3 March in the old customs house. Nine of the eleven members attended, and the chair, Ines Morrow, opened the meeting at seven."),
+    ("Heading 1", "Decisions"),
+    ("List Bullet", "The north channel will be dredged before the summer season, at a cost of 180,000 pounds."),
+    ("List Bullet", "Mooring fees rise by four percent from 1 May."),
+    ("List Bullet 2", "Fishing boats registered in the town are exempt from the rise."),
+    ("List Number", "Ask three firms for dredging quotes."),
+    ("List Number", "Publish the new fees on the harbour office door."),
+    ("Heading 1", "Berths"),
+    (None, "The board agreed a fee for each berth, shown below."),
+    ("TABLE", [("Berth", "Fee a night", "Longest boat"), ("North quay", "40 pounds", "30 m"), ("Fish dock", "12 pounds", "18 m")]),
+    ("BREAK", ("The next meeting is on 7 April", "in the same room.")),
+    ("DELETED", "The board also voted to close the slipway in winter."),
+    ("INSERTED", "The slipway stays open all year, the board decided after a vote of six to three."),
+]
+
+
+def minutes_docx(target: Path) -> None:
+    import io
+    import re
+    import zipfile
+
+    import docx
+    from PIL import Image
+
+    document = docx.Document()
+    document.core_properties.title = "Harbour board minutes"
+    for style, content in MINUTES:
+        if style == "TABLE":
+            table = document.add_table(rows=len(content), cols=len(content[0]))
+            for r, row in enumerate(content):
+                for c, value in enumerate(row):
+                    table.cell(r, c).text = value
+        elif style == "BREAK":
+            paragraph = document.add_paragraph(content[0])
+            paragraph.add_run().add_break()
+            paragraph.add_run(content[1])
+        elif style in ("DELETED", "INSERTED"):
+            document.add_paragraph(f"{style}:{content}")
+        else:
+            document.add_paragraph(content, style=style)
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(picture, format="PNG")
+    document.add_picture(picture)
+    raw = io.BytesIO()
+    document.save(raw)
+    # tracked changes as Word writes them: <w:del> around runs whose text is <w:delText>, <w:ins> around runs
+    stamp = 'w:author="Clerk" w:date="2026-03-04T10:00:00Z"'
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                xml = data.decode("utf-8")
+                xml = re.sub(r"<w:r>(<w:t[^>]*>)DELETED:([^<]*)</w:t></w:r>",
+                             lambda m: f'<w:del w:id="1" {stamp}><w:r><w:delText xml:space="preserve">{m.group(2)}</w:delText></w:r></w:del>', xml)
+                xml = re.sub(r"<w:r>(<w:t[^>]*>)INSERTED:([^<]*)</w:t></w:r>",
+                             lambda m: f'<w:ins w:id="2" {stamp}><w:r><w:t xml:space="preserve">{m.group(2)}</w:t></w:r></w:ins>', xml)
+                assert "DELETED:" not in xml and "INSERTED:" not in xml
+                data = xml.encode("utf-8")
+            out.writestr(info, data)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["minutes.docx"]:  # needs only python-docx and Pillow, no chromium
+        minutes_docx(HERE / "minutes.docx")
+        print("minutes.docx", (HERE / "minutes.docx").stat().st_size, "bytes")
+        return
+    minutes_docx(HERE / "minutes.docx")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(HERE / "news.html", work / "news.html")
