@@ -86,6 +86,22 @@ def _ask(built: dict, question: str) -> dict:
     return answer
 
 
+def _built(folder, fixture: str, name: str) -> str:
+    """Copy a fixture into ``folder`` as ``name``, `citeqa build` it into idx; its extracted text."""
+    shutil.copy(FORMATS / fixture, folder / name)
+    result = run("build", name, "--index", "idx", "--quiet", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return extract((folder / name).read_bytes(), name).text
+
+
+def _answered(folder, question: str) -> dict:
+    """`citeqa ask QUESTION --index idx --json` in ``folder``, which must answer (exit 0, not abstained)."""
+    result = run("ask", question, "--index", "idx", "--json", cwd=folder)
+    answer = json.loads(result.stdout)
+    assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+    return answer
+
+
 def _extracted(built: dict, doc_id: str) -> str:
     if doc_id == "page.html":
         return extract((built["work"] / "page.html").read_bytes(), "page.html").text
@@ -195,18 +211,13 @@ def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a
 def test_an_api_page_is_answered_from_its_prose_and_whole_code_blocks_not_single_code_lines(tmp_path):
     # an API reference page in Node.js's HTML (its examples as ES module and CommonJS in one <pre>):
     # line by line, "Beacon," "relay," and "import {" were sentences, and cited first
-    shutil.copy(FORMATS / "apidoc.html", tmp_path / "beacons.html")
-    result = run("build", "beacons.html", "--index", "idx", "--quiet", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    text = extract((tmp_path / "beacons.html").read_bytes(), "beacons.html").text
+    text = _built(tmp_path, "apidoc.html", "beacons.html")
     for question, start in [
         ("What is a Beacon?", "A Beacon is an object that emits named signals"),
         # the example's first paragraph (a blank line parts it from the code using the import)
         ("How do I import Beacon?", "import { Beacon, relay, } from 'node:beacons';"),
     ]:
-        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
-        answer = json.loads(result.stdout)
-        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        answer = _answered(tmp_path, question)
         first = answer["citations"][0]
         assert first["text"].startswith(start) and text[first["start"] : first["end"]] == first["text"]
         assert not {"Beacon,", "relay,", "import {", "});"} & {hit["text"] for hit in answer["citations"]}
@@ -215,18 +226,13 @@ def test_an_api_page_is_answered_from_its_prose_and_whole_code_blocks_not_single
 def test_a_markdown_file_is_answered_from_its_text_without_markup_and_an_index_of_it_as_raw_text_is_stale(tmp_path):
     # read as is, "The `calibrate()` function ..." was cited with its backticks, a heading with its
     # "##", every line of a code block was a sentence, and "[chart]: https://..." was one too
-    shutil.copy(FORMATS / "guide.md", tmp_path / "guide.md")
-    result = run("build", "guide.md", "--index", "idx", "--quiet", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    text = extract((tmp_path / "guide.md").read_bytes(), "guide.md").text
+    text = _built(tmp_path, "guide.md", "guide.md")
     for question, start in [
         ("What does calibrate do?", "The calibrate() function shifts every later reading of a gauge by a fixed offset."),
         ("What is chart datum?", "Chart datum is the level below which the tide almost never falls"),  # inside <details>
         ("What is the accuracy of the PX-40?", "| PX-40 | 40 m | 4 cm |"),
     ]:
-        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
-        answer = json.loads(result.stdout)
-        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        answer = _answered(tmp_path, question)
         first = answer["citations"][0]
         assert first["text"].startswith(start) and text[first["start"] : first["end"]] == first["text"]
         for hit in answer["citations"]:
@@ -244,19 +250,14 @@ def test_a_markdown_file_is_answered_from_its_text_without_markup_and_an_index_o
 
 
 def test_a_word_document_is_answered_from_its_paragraphs_lists_and_tables_as_edited(tmp_path):
-    shutil.copy(FORMATS / "minutes.docx", tmp_path / "minutes.docx")
-    result = run("build", "minutes.docx", "--index", "idx", "--quiet", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    text = extract((tmp_path / "minutes.docx").read_bytes(), "minutes.docx").text
+    text = _built(tmp_path, "minutes.docx", "minutes.docx")
     for question, sentence in [
         ("How much will dredging the north channel cost?", "- The north channel will be dredged before the summer season, at a cost of 180,000 pounds."),
         ("What is the fee a night at the fish dock?", "| Fish dock | 12 pounds | 18 m |"),
         # a tracked change, as accepted: the deleted "close the slipway in winter" is not in the text
         ("Will the slipway close in winter?", "The slipway stays open all year, the board decided after a vote of six to three."),
     ]:
-        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
-        answer = json.loads(result.stdout)
-        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        answer = _answered(tmp_path, question)
         first = answer["citations"][0]
         assert (first["doc_id"], first["text"]) == ("minutes.docx", sentence)
         assert text[first["start"] : first["end"]] == sentence
@@ -267,10 +268,7 @@ def test_a_word_document_is_answered_from_its_paragraphs_lists_and_tables_as_edi
 
 
 def test_a_manual_is_answered_from_its_text_not_its_contents_index_entries_or_headings(tmp_path):
-    shutil.copy(FORMATS / "manual.pdf", tmp_path / "manual.pdf")
-    result = run("build", "manual.pdf", "--index", "idx", "--quiet", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    text = extract((tmp_path / "manual.pdf").read_bytes(), "manual.pdf").text
+    text = _built(tmp_path, "manual.pdf", "manual.pdf")
     for question, sentence, page in [
         # the index has "storm book . . . 4", the contents "2.2 Closing the gate in a storm . . . 4"
         ("Where is the storm book?", "The keeper logs the time of closing in the storm book.", 6),
@@ -278,9 +276,7 @@ def test_a_manual_is_answered_from_its_text_not_its_contents_index_entries_or_he
         # the section heading "2.1 Opening the barrage gate" ranks first; the text under it is cited first
         ("How do I open the barrage gate?", "To open the barrage gate, the keeper turns the red key and holds the green button for ten seconds.", 5),
     ]:
-        result = run("ask", question, "--index", "idx", "--json", cwd=tmp_path)
-        answer = json.loads(result.stdout)
-        assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+        answer = _answered(tmp_path, question)
         first = answer["citations"][0]
         assert (first["text"], first["page"]) == (sentence, page)
         assert text[first["start"] : first["end"]] == sentence

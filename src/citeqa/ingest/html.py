@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs
+from .paragraphs import clean_lines, code_paragraphs, paragraph_document
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
@@ -248,16 +248,7 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
             f"{name}: found no article text in this HTML page; save the article itself "
             "(not an index or log-in page), or copy its text into a .txt file"
         )
-    title = page_title(tree, lines)
-    if title and lines[0] != title:
-        lines.insert(0, title)
-    return Extracted(
-        text="\n\n".join(lines),
-        pages=None,
-        extractor=EXTRACTOR,
-        extractor_version=extractor_version(),
-        title=title,
-    )
+    return paragraph_document(lines, page_title(tree, lines), EXTRACTOR, extractor_version())
 
 
 __all__ = ["EXTRACTOR", "RULES_VERSION", "extract_html", "extractor_version"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import SourceError
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs
+from .paragraphs import clean_lines, code_paragraphs, paragraph_document
 
 EXTRACTOR = "markdown-it"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -152,15 +152,7 @@ def extract_markdown(text: str, name: str) -> Extracted:
         raise SourceError(f"{name}: this Markdown file {what}; add some text or leave the file out")
     if title is None and tokens and tokens[0].type == "heading_open":
         title = lines[0]
-    elif title is not None and lines[0] != title:
-        lines.insert(0, title)
-    return Extracted(
-        text="\n\n".join(lines),
-        pages=None,
-        extractor=EXTRACTOR,
-        extractor_version=extractor_version(),
-        title=title,
-    )
+    return paragraph_document(lines, title, EXTRACTOR, extractor_version())
 
 
 __all__ = ["EXTRACTOR", "RULES_VERSION", "extract_markdown", "extractor_version"]

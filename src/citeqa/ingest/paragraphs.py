@@ -1,14 +1,17 @@
-"""Lines of extracted text as the HTML and Markdown extractors clean them, and code blocks as one-line paragraphs.
+"""One-line paragraphs as the HTML, Markdown and Word extractors give them: cleaned lines, code blocks, the title first.
 
-Both extractors give segmentation one paragraph per line: white space collapsed,
-invisible characters removed, and a code block's lines joined by spaces, a blank line
-inside it ending a paragraph (so a line of code such as ``EventEmitter,`` or ``});`` is
-no sentence of its own).
+These extractors give segmentation one paragraph per line with a blank line between them:
+white space collapsed, invisible characters removed, a code block's lines joined by spaces,
+a blank line inside it ending a paragraph (so a line of code such as ``EventEmitter,`` or
+``});`` is no sentence of its own), and the document's title as the first line.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+from .extracted import Extracted
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
@@ -32,4 +35,18 @@ def code_paragraphs(code: str) -> list[str]:
     return [part for part in parts if part]
 
 
-__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs"]
+def paragraph_document(lines: Sequence[str], title: str | None, extractor: str, extractor_version: str) -> Extracted:
+    """The extracted record of one-line paragraphs: ``title`` first (added unless it is the first line), a blank line between them."""
+    lines = list(lines)
+    if title and (not lines or lines[0] != title):
+        lines.insert(0, title)
+    return Extracted(
+        text="\n\n".join(lines),
+        pages=None,
+        extractor=extractor,
+        extractor_version=extractor_version,
+        title=title,
+    )
+
+
+__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "paragraph_document"]

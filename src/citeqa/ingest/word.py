@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
-from .paragraphs import clean_lines
+from .paragraphs import clean_lines, paragraph_document
 
 EXTRACTOR = "mammoth"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -151,15 +151,7 @@ def extract_docx(data: bytes, name: str) -> Extracted:
         title = _core_title(archive)
         if title is not None and not set(tokenize(title)) & set(tokenize(" ".join(lines[:20]))):
             title = None  # "Document1", "Microsoft Word - old.doc": not this text's
-        if title is not None and lines[0] != title:
-            lines.insert(0, title)
-    return Extracted(
-        text="\n\n".join(lines),
-        pages=None,
-        extractor=EXTRACTOR,
-        extractor_version=extractor_version(),
-        title=title,
-    )
+    return paragraph_document(lines, title, EXTRACTOR, extractor_version())
 
 
 __all__ = ["EXTRACTOR", "MAX_EXPANDED_BYTES", "RULES_VERSION", "extract_docx", "extractor_version"]
