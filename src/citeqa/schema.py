@@ -18,7 +18,7 @@ class Document:
             to detect stale indexes.
         pages: For paged formats (PDF), ``pages[i]`` is the offset in ``text`` where page
             ``i + 1`` starts; None for the others.
-        extractor: What turned the bytes into ``text`` ("text", "trafilatura", "pypdf").
+        extractor: What turned the bytes into ``text`` ("text", "markdown-it", "trafilatura", "pypdf", "mammoth").
         extractor_version: Its version (with citeqa's rules), so an index built by
             another extractor is recognised as stale.
     """

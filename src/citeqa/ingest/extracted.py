@@ -20,7 +20,7 @@ class Extracted:
         text: the text the index stores; every offset refers to it.
         pages: for paged formats (PDF), ``pages[i]`` is the offset in ``text`` where
             page ``i + 1`` starts (``pages[0] == 0``); None for other formats.
-        extractor: name of the extractor ("text", "trafilatura", "pypdf").
+        extractor: name of the extractor ("text", "markdown-it", "trafilatura", "pypdf", "mammoth").
         extractor_version: its version plus citeqa's own rules version, so an index
             built with another extractor can be recognised as stale.
         title: the document's title if it has one (HTML: also the first line of text).
