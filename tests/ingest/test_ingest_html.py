@@ -181,7 +181,7 @@ def test_html_in_legacy_encoding_is_decoded() -> None:
 def test_text_stays_byte_identical() -> None:
     # Markdown marks in a text file are its text (Markdown files: tests/ingest/test_ingest_markdown.py)
     source = "# Notes\r\n\r\nSome *text* with <b>inline</b> HTML.\r\n\u00e9t\u00e9 \ufb01n\n"
-    for name, content_type in (("notes.txt", None), ("README", None), ("http://127.0.0.1/notes.md", "text/plain")):
+    for name, content_type in (("notes.txt", None), ("README", None), ("http://127.0.0.1/notes", "text/plain")):
         extracted = extract(source.encode("utf-8"), name, content_type)
         assert extracted == Extracted(source, None, "text", "1", None)
 

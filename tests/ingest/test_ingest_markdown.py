@@ -80,8 +80,9 @@ def test_markdown_is_chosen_by_name_or_served_type_and_text_stays_text() -> None
     source = b"# Notes\n\nSome *text*."
     assert [sniff(source, name, media) for name, media in [
         ("notes.md", None), ("NOTES.MARKDOWN", None), ("http://127.0.0.1/readme", "text/markdown; charset=utf-8"),
-        ("notes.txt", None), ("http://127.0.0.1/notes.md", "text/plain"), ("README", None),
-    ]] == ["markdown", "markdown", "markdown", "text", "text", "text"]
+        ("http://127.0.0.1/README.md", "text/plain; charset=utf-8"),  # as raw.githubusercontent.com serves it
+        ("notes.txt", None), ("http://127.0.0.1/notes", "text/plain"), ("README", None),
+    ]] == ["markdown", "markdown", "markdown", "markdown", "text", "text", "text"]
     assert extract(source, "notes.txt").text == source.decode()
 
 

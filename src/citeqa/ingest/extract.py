@@ -138,13 +138,11 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
 def is_markdown(name: str, content_type: str | None = None) -> bool:
     """Whether text of this name (or served with this content type) is read as Markdown.
 
-    A server's content type decides for a URL that gives one ("text/plain" is plain text
-    whatever the path); otherwise the name's suffix does.
+    It is when named ``.md``/``.markdown`` or served as Markdown: most servers send a
+    ``.md`` file as "text/plain" (raw.githubusercontent.com does), so that type does not
+    make a Markdown file plain text.
     """
-    media = _media_type(content_type)
-    if media in TEXT_TYPES:
-        return media in MARKDOWN_TYPES
-    return _suffix(name) in MARKDOWN_SUFFIXES
+    return _media_type(content_type) in MARKDOWN_TYPES or _suffix(name) in MARKDOWN_SUFFIXES
 
 
 def decode_text(data: bytes, name: str) -> str:
