@@ -54,6 +54,22 @@ def test_wrapped_lines_join_and_entities_are_read() -> None:
     assert _text("1. Step one.\n2. Step two\n   - nested item\n") == "- Step one.\n\n- Step two\n\n- nested item"
 
 
+def test_footnotes_come_last_without_markers_and_wiki_links_read_as_their_text() -> None:
+    source = (
+        "The tide rose fast[^1]. The gauge was moved[^gauge].\n\n[^1]: Measured at the north quay.\n"
+        "[^gauge]: In March.\n\nSee [[Tide tables]] and [[Harbour plan|the plan]]; `[[code]]` stays.\n\n"
+        "- [x] dredge the channel\n- [ ] paint the crane\n"
+    )
+    assert _text(source).split("\n\n") == [
+        "The tide rose fast. The gauge was moved.",
+        "See Tide tables and the plan; [[code]] stays.",
+        "- [x] dredge the channel",  # a task's state is its text
+        "- [ ] paint the crane",
+        "Measured at the north quay.",
+        "In March.",
+    ]
+
+
 def test_front_matter_gives_the_title_and_a_rule_is_not_front_matter() -> None:
     assert _text("---\ntitle: Harbour notes\ndate: 2026-01-02\n---\n\nThe ferry leaves at nine.\n") == "Harbour notes\n\nThe ferry leaves at nine."
     assert _text("---\nauthor: someone\n...\nThe ferry leaves at nine.\n") == "The ferry leaves at nine."

@@ -1,4 +1,4 @@
-"""Text of Markdown files (markdown-it-py, CommonMark with tables): what a reader sees, not the markup.
+"""Text of Markdown files (markdown-it-py, CommonMark with tables and footnotes): what a reader sees, not the markup.
 
 Each block is a paragraph of one line with a blank line between them, as HTML pages are
 extracted: a heading without its ``#`` marks, a paragraph's wrapped lines joined by
@@ -6,11 +6,12 @@ spaces (a hard line break or ``<br>`` keeps its break), a list item starting wit
 a table row as "| cell | cell |", and a code block's lines joined by spaces, a blank line
 in it ending a paragraph. Emphasis and code marks, link targets, link reference
 definitions, images, HTML comments and tags are left out (the text inside tags is kept);
-YAML front matter is left out, its ``title`` becoming the first line. Nothing is
-rendered to HTML or fetched: the file is data.
+footnotes come last without their "[^1]" markers; a wiki link reads as its text
+("[[Tide tables|the tables]]" as "the tables"); YAML front matter is left out, its
+``title`` becoming the first line. Nothing is rendered to HTML or fetched: the file is data.
 
-Limits: Markdown extensions beyond tables and strikethrough (footnotes, math, wiki
-links, admonitions) stay as their literal text.
+Limits: other Markdown extensions (math, admonitions, definition lists) stay as their
+literal text.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ RULES_VERSION = 1
 #: YAML front matter: a "---" first line, up to a "---" or "..." line.
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+#: A wiki link (Obsidian, Foam, many wikis): "[[Page]]" or "[[Page|shown text]]".
+_WIKI_LINK = re.compile(r"\[\[([^\[\]|\n]+)(?:\|([^\[\]\n]+))?\]\]")
 #: Elements of an HTML block whose text is not the document's.
 _HIDDEN_TAGS = ("script", "style", "template", "noscript")
 
@@ -44,8 +47,9 @@ def extractor_version() -> str:
 @functools.cache
 def _parser() -> Any:
     from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
 
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).use(footnote_plugin)
 
 
 def _front_matter(text: str) -> tuple[str | None, str]:
@@ -71,10 +75,12 @@ def _front_matter(text: str) -> tuple[str | None, str]:
 
 
 def _inline_text(token: Any) -> str:
-    """The text a reader sees of an inline token: marks, link targets and images left out."""
+    """The text a reader sees of an inline token: marks, link targets, images and footnote markers left out."""
     parts = []
     for child in token.children or ():
-        if child.type in ("text", "code_inline"):
+        if child.type == "text":
+            parts.append(_WIKI_LINK.sub(lambda link: (link.group(2) or link.group(1)).strip(), child.content))
+        elif child.type == "code_inline":
             parts.append(child.content)
         elif child.type == "softbreak":
             parts.append(" ")
