@@ -190,7 +190,7 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/slides.pptx: not a .txt, .md, .html, .pdf or .docx file" in result.stderr
+    assert "skipped docs/slides.pptx: not a .txt, .md, .rst, .html, .pdf or .docx file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -265,6 +265,21 @@ def test_a_word_document_is_answered_from_its_paragraphs_lists_and_tables_as_edi
     version = next((tmp_path / "idx").glob("v-*"))
     source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
     assert source["extractor"] == "mammoth" and source["extractor_version"].endswith("+r1")
+
+
+def test_a_sphinx_page_is_answered_from_its_text_roles_and_directive_content(tmp_path):
+    text = _built(tmp_path, "handbook.rst", "handbook.rst")
+    for question, sentence in [
+        ("Can tables be read from a URL?", "New in version 2.4: Tables can be read from a URL as well as from a file."),
+        ("What happens to a table older than one year?", "A table older than one year is refused; download the new one from the port authority."),
+        ("How do I read a tide table?", "Reads the tide table at path and returns a Table."),  # a definition list's
+    ]:
+        first = _answered(tmp_path, question)["citations"][0]
+        assert (first["doc_id"], first["text"]) == ("handbook.rst", sentence)
+        assert text[first["start"] : first["end"]] == sentence
+    version = next((tmp_path / "idx").glob("v-*"))
+    source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
+    assert source["extractor"] == "docutils"
 
 
 def test_a_manual_is_answered_from_its_text_not_its_contents_index_entries_or_headings(tmp_path):

@@ -3,14 +3,16 @@
 The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, a zip (a Word
 ``.docx``), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
 content type claims, so a file that lies about its type gets a clear message. UTF-8
-text named ``.md``/``.markdown`` or served as Markdown is read as Markdown (its text
-without the markup, :mod:`citeqa.ingest.markdown`); other text is indexed as is. The
+text named ``.md`` or ``.rst`` (or served so) is read as Markdown or reStructuredText (its
+text without the markup, :mod:`citeqa.ingest.markdown`, :mod:`citeqa.ingest.rst`); other
+text is indexed as is. The
 :class:`Extracted` text is what the index stores and what every offset refers to.
 """
 
 from __future__ import annotations
 
 import codecs
+import importlib
 import re
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -22,12 +24,13 @@ from .extracted import DEFAULT_MAX_BYTES, Extracted, page_of
 TEXT_EXTRACTOR = "text"
 TEXT_EXTRACTOR_VERSION = "1"
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text", ".rst", ".rest")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+RST_SUFFIXES = (".rst", ".rest")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PDF_SUFFIXES = (".pdf",)
 DOCX_SUFFIXES = (".docx",)
-SUPPORTED = ".txt, .md, .html, .htm, .pdf and .docx"
+SUPPORTED = ".txt, .md, .rst, .html, .htm, .pdf and .docx"
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPES = ("application/pdf",)
@@ -36,8 +39,9 @@ DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.do
 _ZIP_MAGIC = b"PK\x03\x04"
 #: An OLE compound file's: an old .doc/.xls/.ppt, or any password-protected Office file.
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown", "text/x-rst", "text/prs.fallenstein.rst")
 MARKDOWN_TYPES = ("text/markdown", "text/x-markdown")
+RST_TYPES = ("text/x-rst", "text/prs.fallenstein.rst")
 
 # Tags that open an HTML document (after a BOM, white space and comments).
 _HTML_START = re.compile(rb"^(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>/]", re.IGNORECASE | re.DOTALL)
@@ -68,7 +72,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "docx", "html", "markdown" or "text", decided by content.
+    """The format of ``data``: "pdf", "docx", "html", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -132,17 +136,22 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         raise SourceError(f"{name}: unsupported file type {suffix!r}; citeqa reads {SUPPORTED}")
     if media and media not in TEXT_TYPES:
         raise SourceError(f"{name}: unsupported content type {media!r}; citeqa reads {SUPPORTED}")
-    return "markdown" if is_markdown(name, content_type) else "text"
+    return text_kind(name, content_type)
 
 
-def is_markdown(name: str, content_type: str | None = None) -> bool:
-    """Whether text of this name (or served with this content type) is read as Markdown.
+def text_kind(name: str, content_type: str | None = None) -> str:
+    """How UTF-8 text of this name (or served with this content type) is read: "markdown", "rst" or "text".
 
-    It is when named ``.md``/``.markdown`` or served as Markdown: most servers send a
-    ``.md`` file as "text/plain" (raw.githubusercontent.com does), so that type does not
-    make a Markdown file plain text.
+    As Markdown or reStructuredText when named so (``.md``, ``.rst``) or served so: most
+    servers send such a file as "text/plain" (raw.githubusercontent.com does), so that type
+    does not make it plain text.
     """
-    return _media_type(content_type) in MARKDOWN_TYPES or _suffix(name) in MARKDOWN_SUFFIXES
+    media, suffix = _media_type(content_type), _suffix(name)
+    if media in MARKDOWN_TYPES or (media not in RST_TYPES and suffix in MARKDOWN_SUFFIXES):
+        return "markdown"
+    if media in RST_TYPES or suffix in RST_SUFFIXES:
+        return "rst"
+    return "text"
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -159,6 +168,16 @@ def decode_text(data: bytes, name: str) -> str:
         ) from None
 
 
+#: Each extractor's module (its ``EXTRACTOR`` name and ``extractor_version()``), imported when needed.
+_EXTRACTOR_MODULES = {
+    "trafilatura": "html",
+    "pypdf": "pdf",
+    "markdown-it": "markdown",
+    "docutils": "rst",
+    "mammoth": "word",
+}
+
+
 def current_extractor_version(extractor: str) -> str | None:
     """The version this citeqa's ``extractor`` has now (None for an unknown extractor).
 
@@ -167,39 +186,22 @@ def current_extractor_version(extractor: str) -> str | None:
     """
     if extractor == TEXT_EXTRACTOR:
         return TEXT_EXTRACTOR_VERSION
-    if extractor == "mammoth":
-        from .word import EXTRACTOR as WORD_EXTRACTOR
-        from .word import extractor_version as word_version
-
-        return word_version() if extractor == WORD_EXTRACTOR else None
-    if extractor == "markdown-it":
-        from .markdown import EXTRACTOR as MARKDOWN_EXTRACTOR
-        from .markdown import extractor_version as markdown_version
-
-        return markdown_version() if extractor == MARKDOWN_EXTRACTOR else None
-    if extractor == "trafilatura":
-        from .html import EXTRACTOR, extractor_version
-
-        return extractor_version() if extractor == EXTRACTOR else None
-    if extractor == "pypdf":
-        from .pdf import EXTRACTOR as PDF_EXTRACTOR
-        from .pdf import extractor_version as pdf_version
-
-        return pdf_version() if extractor == PDF_EXTRACTOR else None
-    return None
+    if extractor not in _EXTRACTOR_MODULES:
+        return None
+    module = importlib.import_module(f"{__package__}.{_EXTRACTOR_MODULES[extractor]}")
+    return str(module.extractor_version()) if module.EXTRACTOR == extractor else None
 
 
 def current_extractor(extractor: str, name: str) -> tuple[str, str | None]:
     """The extractor and version this citeqa reads a source with, given the one it was read with.
 
-    The same as :func:`current_extractor_version` but for text named Markdown, read as is
-    until December 2026 and as Markdown since: its recorded "text" extractor is now
-    "markdown-it".
+    The same as :func:`current_extractor_version` but for text named Markdown or
+    reStructuredText, read as is until December 2026 and as markup since: its recorded
+    "text" extractor is now "markdown-it" or "docutils".
     """
-    if extractor == TEXT_EXTRACTOR and is_markdown(name):
-        from .markdown import EXTRACTOR as MARKDOWN_EXTRACTOR
-
-        extractor = MARKDOWN_EXTRACTOR
+    if extractor == TEXT_EXTRACTOR:
+        kind = text_kind(name)
+        extractor = {"markdown": "markdown-it", "rst": "docutils"}.get(kind, extractor)
     return extractor, current_extractor_version(extractor)
 
 
@@ -247,6 +249,10 @@ def extract(
         from .markdown import extract_markdown
 
         return extract_markdown(decode_text(data, name), name)
+    if kind == "rst":
+        from .rst import extract_rst
+
+        return extract_rst(decode_text(data, name), name)
     return Extracted(
         text=decode_text(data, name),
         pages=None,
@@ -263,7 +269,7 @@ __all__ = [
     "Extracted",
     "decode_text",
     "extract",
-    "is_markdown",
+    "text_kind",
     "page_of",
     "sniff",
 ]

@@ -23,6 +23,7 @@ ACCEPTED_TYPES = (
     "text/plain",
     "text/markdown",
     "text/x-markdown",
+    "text/x-rst",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 )
 USER_AGENT = "citeqa (document question answering)"
@@ -123,7 +124,7 @@ def fetch(
                         shown = media or "none"
                         raise SourceError(
                             f"{url}: content type {shown!r} is not one citeqa reads "
-                            "(HTML, PDF, Word .docx, plain text or Markdown)"
+                            "(HTML, PDF, Word .docx, plain text, Markdown or reStructuredText)"
                         )
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > max_bytes:

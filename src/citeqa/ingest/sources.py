@@ -28,7 +28,7 @@ log = logging.getLogger("citeqa")
 
 #: File name endings read from folders (other files are read only if their content is HTML or PDF).
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + DOCX_SUFFIXES
-NOT_SUPPORTED = "not a .txt, .md, .html, .pdf or .docx file"
+NOT_SUPPORTED = "not a .txt, .md, .rst, .html, .pdf or .docx file"
 #: Bytes looked at to decide whether a file of another name is HTML or PDF.
 _HEAD = 4096
 
@@ -140,7 +140,7 @@ def _expand(sources: Sequence[str | os.PathLike[str]], skipped: list[Skipped]) -
                     skipped.append(Skipped(str(file), reason))
             if not kept:
                 raise SourceError(
-                    f"{spec}: folder has no .txt, .md, .html, .pdf or .docx files; add some or name files directly"
+                    f"{spec}: folder has no .txt, .md, .rst, .html, .pdf or .docx files; add some or name files directly"
                 )
             found.extend(_Entry(str(p.resolve()), p, True, str(p)) for p in kept)
         elif path.is_file():

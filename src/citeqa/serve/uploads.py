@@ -14,11 +14,11 @@ from ..ingest.extract import extract, sniff
 from ..ingest.extracted import Extracted
 from ..ingest.sources import SUPPORTED_SUFFIXES
 
-#: Largest accepted text or Markdown upload, in bytes.
+#: Largest accepted text, Markdown or reStructuredText upload, in bytes.
 MAX_DOCUMENT_BYTES = 1_000_000
 #: Largest accepted HTML, PDF or Word upload, in bytes (the HTTP layer refuses larger bodies first).
 MAX_UPLOAD_BYTES = 10_000_000
-ACCEPTED = ".txt, .md, .html, .pdf or .docx"
+ACCEPTED = ".txt, .md, .rst, .html, .pdf or .docx"
 #: Most documents a workspace holds.
 MAX_DOCUMENTS = 20
 MAX_NAME_CHARS = 100
@@ -36,7 +36,7 @@ def safe_document_name(name: str) -> str:
     script (NFC-normalised, so "résumé.md" typed either way is one name) and `` ._-()``.
 
     Raises:
-        SourceError: the name has no usable characters or is not a .txt/.md/.html/.pdf/.docx file.
+        SourceError: the name has no usable characters or is not a .txt/.md/.rst/.html/.pdf/.docx file.
     """
     base = unicodedata.normalize("NFC", re.split(r"[\\/]", str(name))[-1]).strip()
     cleaned = "".join(_name_char(ch) for ch in base).lstrip(". ")
@@ -70,7 +70,7 @@ def check_document(name: str, data: bytes) -> Extracted:
         SourceError: saying what is wrong and what to do.
     """
     kind = sniff(data, name)
-    limit = MAX_DOCUMENT_BYTES if kind in ("text", "markdown") else MAX_UPLOAD_BYTES
+    limit = MAX_DOCUMENT_BYTES if kind in ("text", "markdown", "rst") else MAX_UPLOAD_BYTES
     if len(data) > limit:
         raise SourceError(
             f"{name} is {len(data):,} bytes; the limit is {limit:,} bytes for {kind} files — "
