@@ -30,8 +30,9 @@ def test_a_markdown_file_is_its_text_without_markup() -> None:
     ) in paragraphs
     for markup in ("`", "**", "](", "[chart]", "example.org", "gauge.png", "<!--", "source_link", "##", "<br>", "<details>", "---", "tags:"):
         assert markup not in extracted.text, markup
-    # headings are lines of their own; list items and table rows keep their shape
-    assert {"Installing", "calibrate(gauge, offset)", "- gauge {Gauge} The gauge to calibrate.", "| PX-40 | 40 m | 4 cm |"} <= set(paragraphs)
+    # headings are lines of their own; list items keep their shape, a table row has its column heads
+    assert {"Installing", "calibrate(gauge, offset)", "- gauge {Gauge} The gauge to calibrate.", "Sensor: PX-40; Range: 40 m; Accuracy: 4 cm."} <= set(paragraphs)
+    assert "Sensor" not in {p.split(":")[0] for p in paragraphs if p.startswith("|")}  # no header row of its own
     # the text inside an HTML block is kept; a <br> breaks the line
     assert "Chart datum is the level below which the tide almost never falls, so depths on a chart are never too deep." in paragraphs
     assert paragraphs[paragraphs.index("A reading outside the sensor's range is dropped") + 1] == "and logged as a fault."

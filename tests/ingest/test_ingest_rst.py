@@ -36,7 +36,7 @@ def test_a_sphinx_page_is_its_text_without_markup() -> None:
     ]
     # definition and field lists, a simple table, a footnote without its marker, a substitution
     assert paragraphs[paragraphs.index("load(path)") + 1] == "Reads the tide table at path and returns a Table."
-    assert {"Maintainer: Ines Morrow", "| Kelby | 06:12 | 12:30 |", "A table holds one year of tides.",
+    assert {"Maintainer: Ines Morrow", "Port: Kelby; High water: 06:12; Low water: 12:30.", "A table holds one year of tides.",
             "From 1 January to 31 December, in local time.", "The default port is the port of Kelby."} <= set(paragraphs)
     for markup in ("``", ":func:", ":ref:", "..", "===", "[#]", "|port|", "toctree", "maxdepth", "install", "sphinx-quickstart", ":caption:"):
         assert markup not in extracted.text, markup
@@ -67,6 +67,13 @@ def test_rst_is_chosen_by_name_or_served_type_and_an_index_of_it_as_text_is_stal
     assert [sniff(source, n, m) for n, m in [("a.rst", None), ("A.REST", None), ("http://127.0.0.1/readme", "text/x-rst"),
                                               ("http://127.0.0.1/README.rst", "text/plain"), ("a.txt", None)]] == ["rst"] * 4 + ["text"]
     assert current_extractor("text", "docs/index.rst") == ("docutils", version("docutils") + "+r1")
+
+
+def test_table_rows_carry_their_column_heads_when_the_table_has_a_header() -> None:
+    grid = "+------+-------+\n| Gate | Width |\n+======+=======+\n| North| 12 m  |\n+------+-------+\n| South|       |\n+------+-------+\n"
+    assert _text(grid).split("\n\n") == ["Gate: North; Width: 12 m.", "Gate: South."]
+    headless = "+------+-------+\n| Chair| Ines  |\n+------+-------+\n"  # data, not a header
+    assert _text(headless) == "| Chair | Ines |"
 
 
 def test_a_file_without_text_is_refused_with_what_to_do() -> None:

@@ -67,6 +67,15 @@ def test_the_properties_title_is_used_when_the_document_starts_with_text() -> No
     assert extracted.title is None and extracted.text.startswith("Harbour board minutes, 3 March 2026\n\n")
 
 
+def test_a_header_row_word_repeats_on_each_page_names_the_columns_of_each_row() -> None:
+    headed = _rewritten({"word/document.xml": ("<w:tr>", "<w:tr><w:trPr><w:tblHeader/></w:trPr>")})
+    paragraphs = extract(headed, "minutes.docx").text.split("\n\n")
+    assert [p for p in paragraphs if p.startswith(("Berth:", "| "))] == [
+        "Berth: North quay; Fee a night: 40 pounds; Longest boat: 30 m.",
+        "Berth: Fish dock; Fee a night: 12 pounds; Longest boat: 18 m.",
+    ]
+
+
 def test_notes_come_last_without_their_markers_and_back_links() -> None:
     # mammoth's HTML for a footnote: a "[1]" link in the text, the note in a list with a "↑" link back
     html = (

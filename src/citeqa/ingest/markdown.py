@@ -3,7 +3,7 @@
 Each block is a paragraph of one line with a blank line between them, as HTML pages are
 extracted: a heading without its ``#`` marks, a paragraph's wrapped lines joined by
 spaces (a hard line break or ``<br>`` keeps its break), a list item starting with "- ",
-a table row as "| cell | cell |", and a code block's lines joined by spaces, a blank line
+a table row with its column heads ("Sensor: PX-40; Range: 40 m."), and a code block's lines joined by spaces, a blank line
 in it ending a paragraph. Emphasis and code marks, link targets, link reference
 definitions, images, HTML comments and tags are left out (the text inside tags is kept);
 footnotes come last without their "[^1]" markers; a wiki link reads as its text
@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import SourceError
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs, paragraph_document
+from .paragraphs import clean_lines, code_paragraphs, paragraph_document, table_rows
 
 EXTRACTOR = "markdown-it"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -118,18 +118,29 @@ def _blocks(tokens: list[Any]) -> list[str]:
     blocks: list[str] = []
     item = False  # the next paragraph opens a list item
     row: list[str] | None = None
+    head: list[str] | None = None  # the table's header row
+    body: list[list[str]] = []
+    in_head = False
     for token in tokens:
         kind = token.type
         if kind == "list_item_open":
             item = True
         elif kind == "list_item_close":
             item = False
+        elif kind == "table_open":
+            head, body = None, []
+        elif kind in ("thead_open", "thead_close"):
+            in_head = kind == "thead_open"
         elif kind == "tr_open":
             row = []
         elif kind == "tr_close" and row is not None:
-            if any(cell.strip() for cell in row):
-                blocks.append("| " + " | ".join(" ".join(clean_lines(cell)) for cell in row) + " |")
+            if in_head:
+                head = row
+            else:
+                body.append(row)
             row = None
+        elif kind == "table_close":
+            blocks.extend(table_rows(head, body))
         elif kind == "inline":
             text = _inline_text(token)
             if row is not None:

@@ -35,6 +35,34 @@ def code_paragraphs(code: str) -> list[str]:
     return [part for part in parts if part]
 
 
+def table_rows(head: Sequence[str] | None, body: Sequence[Sequence[str]]) -> list[str]:
+    """A table's rows as paragraphs: each body row with its column heads, else as "| cell | cell |".
+
+    With a header row (Markdown's, reStructuredText's, a Word table's repeated header row),
+    a row reads "Port: Norrby; High water: 07:45; Low water: 14:02." and so answers a question
+    naming a column without the header row beside it ("When is high water at Norrby?" found
+    the header row first); an empty cell is left out. Without one, cells are "| "-separated.
+    """
+
+    def cells(row: Sequence[str]) -> list[str]:
+        return [" ".join(clean_lines(cell)) for cell in row]
+
+    named = cells(head) if head is not None and any(cell.strip() for cell in head) else None
+    out = []
+    for row in map(cells, body):
+        if not any(row):
+            continue
+        if named is None:
+            out.append("| " + " | ".join(row) + " |")
+            continue
+        pairs = [f"{name}: {value}" if name else value for name, value in zip(named, row) if value]
+        pairs += [value for value in row[len(named) :] if value]
+        out.append("; ".join(pairs) + ("" if pairs[-1][-1:] in ".!?" else "."))
+    if named is not None and not out:  # a header alone
+        out.append("| " + " | ".join(named) + " |")
+    return out
+
+
 def paragraph_document(lines: Sequence[str], title: str | None, extractor: str, extractor_version: str) -> Extracted:
     """The extracted record of one-line paragraphs: ``title`` first (added unless it is the first line), a blank line between them."""
     lines = list(lines)
@@ -49,4 +77,4 @@ def paragraph_document(lines: Sequence[str], title: str | None, extractor: str, 
     )
 
 
-__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "paragraph_document"]
+__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "paragraph_document", "table_rows"]

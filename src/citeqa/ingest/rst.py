@@ -2,7 +2,8 @@
 
 Each block is a paragraph of one line with a blank line between them, as web pages are
 extracted: section titles (the first is the title), paragraphs, list items starting with
-"- ", definition terms before their definitions, table rows as "| cell | cell |", a literal
+"- ", definition terms before their definitions, table rows with their column heads ("Port:
+Norrby; High water: 07:45."; "| cell | cell |" without a header row), a literal
 block's lines joined by spaces (a blank line in it ending a paragraph). Sphinx's roles read
 as their text (":func:`~pkg.load`" as "load", ":ref:`the guide <guide>`" as "the guide") and
 its directives that docutils does not know keep their content ("versionadded" reads "New in
@@ -28,7 +29,7 @@ from typing import Any
 
 from ..errors import SourceError
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs, paragraph_document
+from .paragraphs import clean_lines, code_paragraphs, paragraph_document, table_rows
 
 EXTRACTOR = "docutils"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -181,10 +182,11 @@ def _blocks(node: Any, depth: int = 0) -> list[str]:
                 if inner:
                     inner[0] = "- " + inner[0]
                 out.extend(inner)
-        elif isinstance(child, nodes.row):
-            cells = [" ".join(clean_lines(" ".join(_blocks(entry, depth)))) for entry in child.children]
-            if any(cells):
-                out.append("| " + " | ".join(cells) + " |")
+        elif isinstance(child, nodes.tgroup):  # a table: its header's last row names the columns
+            rows = {kind: [[" ".join(_blocks(entry, depth)) for entry in row.children]
+                           for part in child.children if isinstance(part, kind) for row in part.children]
+                    for kind in (nodes.thead, nodes.tbody)}
+            out.extend(table_rows(rows[nodes.thead][-1] if rows[nodes.thead] else None, rows[nodes.tbody]))
         elif isinstance(child, nodes.field) and len(child.children) == 2:
             name, body = child.children  # "Author: Someone", as a rendered field list reads
             inner = _blocks(body, depth)

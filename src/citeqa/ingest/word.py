@@ -2,7 +2,8 @@
 
 mammoth turns the document's structure into simple HTML, which is read here as text, one
 block per line with a blank line between them, as web pages are: a heading or paragraph as
-it reads, a list item starting with "- ", a table row as "| cell | cell |", a line break
+it reads, a list item starting with "- ", a table row as "| cell | cell |" (with its column
+heads, "Berth: North quay; Fee: 40 pounds.", under a header row Word repeats on each page), a line break
 kept; footnotes and endnotes come last, without their "[1]" markers and back links;
 tracked changes as accepted (deleted text left out), comments and images left out. The
 title is the first line when the document starts with a heading (Word's Title style
@@ -27,7 +28,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
-from .paragraphs import clean_lines, paragraph_document
+from .paragraphs import clean_lines, paragraph_document, table_rows
 
 EXTRACTOR = "mammoth"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -117,10 +118,12 @@ def html_blocks(root: Any) -> list[str]:
                     blocks.append(text if _NOTE_ID.match(item.get("id") or "") else "- " + text)
                 blocks.extend(html_blocks([nested for nested in item if nested.tag in _LISTS]))
         elif element.tag == "table":
-            for row in element.iter("tr"):
-                cells = [" ".join(clean_lines(_own_text(cell))) for cell in row if cell.tag in ("td", "th")]
-                if any(cells):
-                    blocks.append("| " + " | ".join(cells) + " |")
+            rows = [[_own_text(cell) for cell in row if cell.tag in ("td", "th")] for row in element.iter("tr")]
+            # Word marks a header row only when it repeats on each page (mammoth's <th>); a
+            # first row of plain cells may be data ("Chair | Ines Morrow"), so it is no header
+            first = next(element.iter("tr"), None)
+            headed = first is not None and first.find("th") is not None
+            blocks.extend(table_rows(rows[0], rows[1:]) if headed else table_rows(None, rows))
         else:
             blocks.extend(html_blocks(element))
     return blocks
