@@ -343,3 +343,23 @@ def test_a_code_blocks_line_break_elements_part_its_words_and_a_blank_line_its_p
     _code_paragraphs(body)
     assert [(e.tag, e.text) for e in body] == [("p", "Run these:"), ("p", "make build make run"), ("p", "make clean")]
     assert body[-1].tail == "tail"
+
+
+def test_a_table_row_under_a_header_row_carries_its_column_heads() -> None:
+    page = (
+        "<html><head><title>Tide times</title></head><body><article><h1>Tide times</h1>"
+        "<p>The harbour office publishes the times of high and low water for both ports every week.</p>"
+        "<table><thead><tr><th>Port</th><th>High water</th><th>Low water</th></tr></thead><tbody>"
+        "<tr><td>Kelby</td><td>06:12</td><td>12:30</td></tr><tr><td>Norrby <b>quay</b><br>north</td><td>07:45</td><td></td></tr>"
+        "</tbody></table><table><tr><td>Chair</td><td>Ines Morrow</td></tr></table>"
+        "<p>Times are local and assume no storm surge, so allow a margin when you plan a crossing.</p>"
+        "</article></body></html>"
+    )
+    paragraphs = extract(page.encode(), "tides.html").text.split("\n\n")
+    # trafilatura's "| Kelby | 06:12 | 12:30 |" and "|---|---|---|" rows: a question naming a column found the header row
+    assert paragraphs[2:5] == [
+        "Port: Kelby; High water: 06:12; Low water: 12:30.",
+        "Port: Norrby quay north; High water: 07:45.",
+        "| Chair | Ines Morrow |",  # no header row: its first row may be data
+    ]
+    assert not any(p.startswith("|---") or p.startswith("| Port") for p in paragraphs)

@@ -4,8 +4,9 @@ Navigation, cookie banners, share buttons, related links, footers, scripts and s
 are left out; paragraphs are kept, one per line with a blank line between them, and
 the title is the first line. A line break in the page's source inside a paragraph, list
 item or table cell is white space, as a browser shows it ("...goes out of\nscope" is one
-sentence); ``<br>`` keeps its line break, and a code block's (``<pre>``) lines are joined by
-spaces, a blank line in it ending a paragraph. HTML is treated as data: nothing in it is executed or
+sentence); ``<br>`` keeps its line break, a code block's (``<pre>``) lines are joined by
+spaces, a blank line in it ending a paragraph, and a table row under a header row carries its
+column heads ("Port: Norrby; High water: 07:45."). HTML is treated as data: nothing in it is executed or
 fetched (no scripts, no images, no links followed).
 
 Limits: what counts as the main text is trafilatura's judgement (precision first):
@@ -26,7 +27,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs, paragraph_document
+from .paragraphs import clean_lines, code_paragraphs, paragraph_document, table_rows
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
@@ -34,7 +35,8 @@ EXTRACTOR = "trafilatura"
 #: 3: the title is the page's metadata title, else its ``<title>`` (:func:`page_title`).
 #: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_parse`).
 #: 5: a code block's lines are joined by spaces, a blank line ending a paragraph (:func:`_code_paragraphs`).
-RULES_VERSION = 5
+#: 6: a table row under a header row carries its column heads (:func:`_table_paragraphs`).
+RULES_VERSION = 6
 
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 #: A line break of the page's source and the indentation around it.
@@ -101,6 +103,49 @@ def _code_paragraphs(body: Any) -> None:
             last.addnext(paragraph)
             last = paragraph
         last.tail = tail
+
+
+#: trafilatura's elements inside a table cell that start a line of their own.
+_CELL_BLOCKS = frozenset({"p", "item", "list", "lb", "head", "quote", "code"})
+
+
+def _cell_text(cell: Any) -> str:
+    """A table cell's text, its paragraphs, items and line breaks parted by spaces."""
+    parts = [cell.text or ""]
+    for child in cell:
+        if child.tag in _CELL_BLOCKS:
+            parts.append(" ")
+        parts.append(_cell_text(child) if isinstance(child.tag, str) else "")
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _table_paragraphs(body: Any) -> None:
+    """Make each table paragraphs, one per row, a row under a header row with its column heads; in place.
+
+    trafilatura writes a row as "| Norrby | 07:45 |" and a "|---|" line under the header row;
+    a question naming a column ("When is high water at Norrby?") found the header row first.
+    As Markdown, reStructuredText and Word tables are read (:func:`citeqa.ingest.paragraphs.table_rows`),
+    a row under a header row (its cells all ``<th>``) reads "Port: Norrby; High water: 07:45."
+    A table holding another table is left as trafilatura writes it.
+    """
+    for table in [t for t in body.iter("table") if not any(inner is not t for inner in t.iter("table"))]:
+        rows = [[_cell_text(cell) for cell in row.iter("cell")] for row in table.iter("row")]
+        first = next(table.iter("row"), None)
+        headed = first is not None and len(first) > 0 and all(cell.get("role") == "head" for cell in first.iter("cell"))
+        lines = table_rows(rows[0], rows[1:]) if headed else table_rows(None, rows)
+        tail = table.tail
+        anchor = table.makeelement("p", {})
+        anchor.text = lines[0] if lines else ""
+        table.addprevious(anchor)
+        last = anchor
+        for line in lines[1:]:
+            paragraph = table.makeelement("p", {})
+            paragraph.text = line
+            last.addnext(paragraph)
+            last = paragraph
+        last.tail = tail
+        table.getparent().remove(table)
 
 
 def _unwrap(body: Any) -> None:
@@ -238,6 +283,7 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
         from trafilatura.xml import xmltotxt
 
         _code_paragraphs(document.body)
+        _table_paragraphs(document.body)
         _unwrap(document.body)
         text = xmltotxt(document.body, include_formatting=False)
     elif document is not None:
