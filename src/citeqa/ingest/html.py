@@ -76,6 +76,23 @@ def _holds_only_code(element: Any) -> bool:
     )
 
 
+def _become_paragraphs(element: Any, texts: list[str]) -> None:
+    """Turn ``element`` into trafilatura paragraphs (``p``) holding ``texts`` (one, empty, if none); its tail stays after them."""
+    texts = texts or [""]
+    tail = element.tail
+    for child in list(element):
+        element.remove(child)
+    element.attrib.clear()
+    element.tag, element.text, element.tail = "p", texts[0], None
+    last = element
+    for text in texts[1:]:
+        paragraph = element.makeelement("p", {})
+        paragraph.text = text
+        last.addnext(paragraph)
+        last = paragraph
+    last.tail = tail
+
+
 def _code_paragraphs(body: Any) -> None:
     """Make each code block paragraphs of one line: its lines joined by spaces, a blank line ending one; in place.
 
@@ -90,19 +107,7 @@ def _code_paragraphs(body: Any) -> None:
     for element in [e for e in body.iter("code") if _is_code_block(e)]:
         for line_break in element.iter("lb"):  # a <br> in the block: its text has no line break of its own
             line_break.tail = "\n" + (line_break.tail or "")
-        parts = code_paragraphs("".join(element.itertext())) or [""]
-        tail = element.tail
-        for child in list(element):
-            element.remove(child)
-        element.attrib.clear()
-        element.tag, element.text, element.tail = "p", parts[0], None
-        last = element
-        for part in parts[1:]:
-            paragraph = element.makeelement("p", {})
-            paragraph.text = part
-            last.addnext(paragraph)
-            last = paragraph
-        last.tail = tail
+        _become_paragraphs(element, code_paragraphs("".join(element.itertext())))
 
 
 #: trafilatura's elements inside a table cell that start a line of their own.
@@ -133,19 +138,7 @@ def _table_paragraphs(body: Any) -> None:
         rows = [[_cell_text(cell) for cell in row.iter("cell")] for row in table.iter("row")]
         first = next(table.iter("row"), None)
         headed = first is not None and len(first) > 0 and all(cell.get("role") == "head" for cell in first.iter("cell"))
-        lines = table_rows(rows[0], rows[1:]) if headed else table_rows(None, rows)
-        tail = table.tail
-        anchor = table.makeelement("p", {})
-        anchor.text = lines[0] if lines else ""
-        table.addprevious(anchor)
-        last = anchor
-        for line in lines[1:]:
-            paragraph = table.makeelement("p", {})
-            paragraph.text = line
-            last.addnext(paragraph)
-            last = paragraph
-        last.tail = tail
-        table.getparent().remove(table)
+        _become_paragraphs(table, table_rows(rows[0], rows[1:]) if headed else table_rows(None, rows))
 
 
 def _unwrap(body: Any) -> None:
