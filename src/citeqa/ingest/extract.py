@@ -24,9 +24,9 @@ from .extracted import DEFAULT_MAX_BYTES, Extracted, page_of
 TEXT_EXTRACTOR = "text"
 TEXT_EXTRACTOR_VERSION = "1"
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text", ".rst", ".rest")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 RST_SUFFIXES = (".rst", ".rest")
+TEXT_SUFFIXES = (".txt", ".text") + MARKDOWN_SUFFIXES + RST_SUFFIXES
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PDF_SUFFIXES = (".pdf",)
 DOCX_SUFFIXES = (".docx",)
@@ -199,9 +199,9 @@ def current_extractor(extractor: str, name: str) -> tuple[str, str | None]:
     reStructuredText, read as is until December 2026 and as markup since: its recorded
     "text" extractor is now "markdown-it" or "docutils".
     """
-    if extractor == TEXT_EXTRACTOR:
-        kind = text_kind(name)
-        extractor = {"markdown": "markdown-it", "rst": "docutils"}.get(kind, extractor)
+    kind = text_kind(name) if extractor == TEXT_EXTRACTOR else "text"
+    if kind != "text":  # the markup's module is named for its kind (citeqa.ingest.markdown, .rst)
+        extractor = importlib.import_module(f"{__package__}.{kind}").EXTRACTOR
     return extractor, current_extractor_version(extractor)
 
 

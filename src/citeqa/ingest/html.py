@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs, paragraph_document, table_rows
+from .paragraphs import clean_lines, code_paragraphs, element_text, paragraph_document, table_rows
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
@@ -116,13 +116,7 @@ _CELL_BLOCKS = frozenset({"p", "item", "list", "lb", "head", "quote", "code"})
 
 def _cell_text(cell: Any) -> str:
     """A table cell's text, its paragraphs, items and line breaks parted by spaces."""
-    parts = [cell.text or ""]
-    for child in cell:
-        if child.tag in _CELL_BLOCKS:
-            parts.append(" ")
-        parts.append(_cell_text(child) if isinstance(child.tag, str) else "")
-        parts.append(child.tail or "")
-    return "".join(parts)
+    return element_text(cell, breaks=frozenset(), spaced=_CELL_BLOCKS)
 
 
 def _table_paragraphs(body: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import SourceError
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs, paragraph_document, table_rows
+from .paragraphs import clean_lines, code_paragraphs, element_text, paragraph_document, table_rows
 
 EXTRACTOR = "markdown-it"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -99,18 +99,7 @@ def _html_text(html: str) -> str:
         root = etree.fromstring(html, etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True))
     except (etree.LxmlError, ValueError):  # nothing to parse, or characters XML cannot hold
         return ""
-    return "" if root is None else "".join(_text_of(root))
-
-
-def _text_of(element: Any) -> list[str]:
-    """``element``'s text in document order, its children's tails included; none of a script's or style's."""
-    if not isinstance(element.tag, str) or element.tag in _HIDDEN_TAGS:
-        return []
-    parts = ["\n" if element.tag == "br" else element.text or ""]
-    for child in element:
-        parts.extend(_text_of(child))
-        parts.append(child.tail or "")
-    return parts
+    return "" if root is None else element_text(root, skip=lambda child: child.tag in _HIDDEN_TAGS)
 
 
 def _blocks(tokens: list[Any]) -> list[str]:

@@ -9,7 +9,8 @@ a blank line inside it ending a paragraph (so a line of code such as ``EventEmit
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .extracted import Extracted
 
@@ -27,6 +28,31 @@ def clean_lines(text: str) -> list[str]:
         if line:
             lines.append(line)
     return lines
+
+
+def element_text(
+    element: Any,
+    *,
+    skip: Callable[[Any], bool] = lambda child: False,
+    breaks: frozenset[str] = frozenset({"br"}),
+    spaced: frozenset[str] = frozenset(),
+) -> str:
+    """An lxml element's text in document order, its children's tails included.
+
+    A child for which ``skip`` is true gives only its tail (a script, a nested list, a note's
+    back link); an element whose tag is in ``breaks`` is a line break; one in ``spaced`` (a
+    paragraph inside a table cell) starts with a space. Comments give only their tails.
+    """
+    if not isinstance(element.tag, str):
+        return ""
+    parts = ["\n" if element.tag in breaks else element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and not skip(child):
+            if child.tag in spaced:
+                parts.append(" ")
+            parts.append(element_text(child, skip=skip, breaks=breaks, spaced=spaced))
+        parts.append(child.tail or "")
+    return "".join(parts)
 
 
 def code_paragraphs(code: str) -> list[str]:
@@ -77,4 +103,4 @@ def paragraph_document(lines: Sequence[str], title: str | None, extractor: str, 
     )
 
 
-__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "paragraph_document", "table_rows"]
+__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "element_text", "paragraph_document", "table_rows"]

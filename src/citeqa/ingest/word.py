@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
-from .paragraphs import clean_lines, paragraph_document, table_rows
+from .paragraphs import clean_lines, element_text, paragraph_document, table_rows
 
 EXTRACTOR = "mammoth"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -87,18 +87,14 @@ def _core_title(archive: zipfile.ZipFile) -> str | None:
     return title or None
 
 
+def _skipped(child: Any) -> bool:
+    """A nested list (its items are blocks of their own), or a note's marker or back link."""
+    return child.tag in _LISTS or (child.tag == "a" and bool(_NOTE_LINK.match(child.get("href") or "")))
+
+
 def _own_text(element: Any) -> str:
     """An element's text without its nested lists and without note markers and back links."""
-    if not isinstance(element.tag, str):
-        return ""
-    if element.tag == "a" and _NOTE_LINK.match(element.get("href") or ""):
-        return ""
-    parts = ["\n" if element.tag == "br" else element.text or ""]
-    for child in element:
-        if child.tag not in _LISTS:
-            parts.append(_own_text(child))
-        parts.append(child.tail or "")
-    return "".join(parts)
+    return element_text(element, skip=_skipped)
 
 
 def html_blocks(root: Any) -> list[str]:
