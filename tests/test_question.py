@@ -168,6 +168,55 @@ def test_month_names_are_dates_when_written_as_months(sentence, date):
     assert [m.group(0) for m in DATE_PATTERN.finditer(sentence)] == [date]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "time"),
+    [
+        ("The ferry to Norrby leaves at nine every morning.", "at nine every morning"),  # a timetable
+        ("High water at Norrby is at 07:45.", "07:45"),
+        ("At what time did Tesla get dinner? He dined at 8:10 p.m. sharp.", "8:10 p.m."),  # SQuAD 1.1
+        ("Luther woke at 1 a.m with chest pains.", "1 a.m"),
+        ("The library opens every Monday at 10am.", "every Monday"),
+        ("The awards are shown on BBC One at 2010 GMT.", "2010"),
+        ("Talks ran until midnight.", "midnight"),
+        ("The patrol left at dawn.", "at dawn"),
+        ("The vote is due this evening.", "this evening"),
+        ("Oxygen began to accumulate 2.5 billion years ago.", "2.5 billion years ago"),  # SQuAD 1.1
+        ("The house is dated c1600.", "c1600"),
+    ],
+)
+def test_times_of_day_and_deep_time_answer_when(sentence, time):
+    from citeqa.question import DATE_PATTERN, _may_hold_date, answer_spans
+
+    assert _may_hold_date(sentence)
+    spans = answer_spans("When did it happen?", sentence)
+    assert time in [sentence[a:b] for a, b in spans], (sentence, spans)
+    assert DATE_PATTERN.search(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Shares rose 5% to 12.50 in early trading.",  # a price, not a clock
+        "Each team has eleven players.",
+        "They stood at three points after the match.",
+        "The minister resigned on Monday.",  # a weekday alone: in news, mostly the day a thing was said
+    ],
+)
+def test_numbers_and_lowercase_weekdays_are_not_times(sentence):
+    from citeqa.question import DATE_PATTERN
+
+    assert DATE_PATTERN.findall(sentence) == []
+
+
+def test_deep_time_is_both_a_date_and_an_age_other_elapsed_times_only_a_date() -> None:
+    from citeqa.question import answer_spans
+
+    fossils = "The fossils date from 525 million years ago."
+    assert answer_spans("How old are the fossils?", fossils)
+    assert answer_spans("When did they live?", fossils)
+    assert not answer_spans("How old is he?", "He bought the club two years ago.")
+
+
 def test_has_answer_type_is_whether_answer_spans_finds_any() -> None:
     from citeqa.question import answer_spans, has_answer_type
 
@@ -257,6 +306,9 @@ def test_the_first_letter_lookahead_of_dates_and_numbers_drops_no_match(name) ->
         "On 12 September 2004, last week, next Monday, earlier this year and later this June.",
         "Two decades ago, an hour later, a year ago, 30 years ago, in the 5th century, yesterday and today.",
         "Tomorrow ſix years ago, ſeven months ago, \u0663 years ago, in \u0661\u0669\u0669\u0669, \u212a.",
+        "At 07:45, by 9 a.m., at 2010 GMT, nine o'clock, at noon, until midnight, tonight, at dawn, before sunset.",
+        "In the morning, during the night, that evening, every Monday, at nine every morning, c1600, c. 1750.",
+        "Some 2.5 billion years ago, 3\u20132.7 billion years ago and ten thousand years ago.",
         "Nearly 40 people, about half, over two hundred men, more than 5,000 troops and 12% rose.",
         "Roughly a dozen, up to three thousand, at least one-third, fewer than ninety-nine, less than 7.5 km.",
         "Approximately eleven boats, some fifty-five planes, under 3 hours; Eight hundred ships; Billions spent.",
