@@ -1,4 +1,4 @@
-"""The "how long" questions of issue 11, asked of the shipped article and of a three-sentence Rhine document.
+"""The "how long" questions of issue 11 (the shipped article, a three-sentence Rhine document) and times of day for "when".
 
 "How long" asks for a duration or a length (:func:`citeqa.question.measure_kind`): the
 sentence holding "44-day" / "1,230 kilometres" is the one with the asked-for answer type.
@@ -57,3 +57,36 @@ def test_who_questions_do_not_take_the_question_s_own_subject_as_the_answer():
     text = "Boeing has unveiled its new long-distance 777 plane, replacing the Airbus A340 on the route."
     found = [text[s:e] for s, e in answer_spans("Who did Boeing replace?", text)]
     assert "Boeing" not in found and any("Airbus" in f for f in found)
+
+
+TIMETABLE = (
+    "Norrby harbour timetable\n\n"
+    "The ferry to Norrby leaves at nine every morning. Tickets are sold on board and cost 40 kronor for adults.\n"
+    "The return crossing departs from Norrby quay at 16:30. In winter the last boat back leaves at 3 p.m.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def timetable_index(tmp_path_factory, embedder):
+    from citeqa import build_index
+
+    folder = tmp_path_factory.mktemp("timetable-docs")
+    (folder / "timetable.txt").write_text(TIMETABLE, encoding="utf-8")
+    return build_index([folder], tmp_path_factory.mktemp("timetable-index"), embedder=embedder)
+
+
+@pytest.mark.parametrize(
+    ("question", "fragment"),
+    [
+        ("When does the ferry leave?", "at nine every morning"),
+        ("When is the return crossing?", "16:30"),
+        ("When does the last boat leave in winter?", "3 p.m."),
+    ],
+)
+def test_a_time_of_day_answers_when(timetable_index, question, fragment):
+    """A clock time or "at nine every morning" is the asked-for answer type: the sentence is cited, not refused."""
+    answer = timetable_index.answer(question)
+    assert not answer.abstained, answer.text
+    first = answer.citations[0]
+    assert fragment in first.text
+    assert any(fragment in first.text[a:b] for a, b in first.answer_spans)  # and underlined as the answer
