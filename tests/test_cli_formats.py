@@ -190,7 +190,7 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/slides.pptx: not a .txt, .md, .rst, .html, .pdf or .docx file" in result.stderr
+    assert "skipped docs/slides.pptx: not a .txt, .md, .rst, .html, .pdf, .docx or .epub file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -265,6 +265,25 @@ def test_a_word_document_is_answered_from_its_paragraphs_lists_and_tables_as_edi
     version = next((tmp_path / "idx").glob("v-*"))
     source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
     assert source["extractor"] == "mammoth" and source["extractor_version"].endswith("+r1")
+
+
+def test_an_e_book_is_answered_from_its_chapters_in_reading_order(tmp_path):
+    text = _built(tmp_path, "book.epub", "book.epub")
+    for question, sentence in [
+        ("How long is the cliff path?", "Route: Cliff path; Length: 7 km; Time: 2 hours."),
+        ("How tall is the lighthouse at Kelby Point?", "The lighthouse at Kelby Point was built in 1868 and is 31 metres tall."),
+        ("Does the ferry run on public holidays?", "The ferry does not run on public holidays."),  # the notes, read last
+    ]:
+        first = _answered(tmp_path, question)["citations"][0]
+        assert (first["doc_id"], first["text"]) == ("book.epub", sentence)
+        assert text[first["start"] : first["end"]] == sentence
+    version = next((tmp_path / "idx").glob("v-*"))
+    source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
+    assert source["extractor"] == "epub"
+    (tmp_path / "locked.epub").write_bytes(b"PK\x03\x04" + bytes(200))
+    result = run("build", "locked.epub", "--index", "idx2", cwd=tmp_path)
+    assert result.returncode == 1 and "locked.epub cannot be read: its zip is damaged" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_sphinx_page_is_answered_from_its_text_roles_and_directive_content(tmp_path):

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from .errors import CiteqaError, InvalidArgumentError, InvalidQuestionError
+from .ingest.extract import FORMATS
 from .text import BIDI_CONTROLS, escape_json_controls, visible_controls
 
 PROG = "citeqa"
@@ -92,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--cross-encoder", action=argparse.BooleanOptionalAction, default=None, help=CROSS_HELP)
 
     build = sub.add_parser(
-        "build", help="(re)build an index from files (.txt, .md, .rst, .html, .pdf, .docx), folders and http(s) URLs", parents=[common]
+        "build", help=f"(re)build an index from files ({', '.join(FORMATS)}), folders and http(s) URLs", parents=[common]
     )
     build.add_argument("sources", nargs="*", metavar="SOURCE", help="files, folders or http(s) URLs (default: the shipped article)")
     build.add_argument("--index", metavar="DIR", help="index folder to write (default: index/)")

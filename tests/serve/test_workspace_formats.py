@@ -49,6 +49,19 @@ def test_uploaded_pdf_is_answered_from_with_its_page(library, tmp_path):
     assert "report.pdf, page 2, characters" in plain_text(answer)
 
 
+def test_uploaded_e_book_is_answered_from_its_chapters(library, tmp_path):
+    change = library.add([_staged(tmp_path, "book.epub", (FORMATS / "book.epub").read_bytes())])
+    assert "Added book.epub" in change.message
+    index = library.get()
+    answer = index.answer("When does the ferry to the island leave?")
+    assert not answer.abstained
+    hit = answer.citations[0]
+    assert hit.doc_id == "book.epub" and "at nine every morning" in hit.text
+    document = next(d for d in index.documents if d.doc_id == "book.epub")
+    assert document.text[hit.start : hit.end] == hit.text and document.extractor == "epub"
+    assert "book.epub, characters" in plain_text(answer)
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()

@@ -1,7 +1,7 @@
-"""Turning a document's bytes (text, Markdown, HTML, PDF or Word) into the text citeqa indexes.
+"""Turning a document's bytes (text, Markdown, HTML, PDF, Word or EPUB) into the text citeqa indexes.
 
-The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, a zip (a Word
-``.docx``), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
+The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, a zip (an EPUB
+book when it says so in its first bytes, else a Word ``.docx``), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
 content type claims, so a file that lies about its type gets a clear message. UTF-8
 text named ``.md`` or ``.rst`` (or served so) is read as Markdown or reStructuredText (its
 text without the markup, :mod:`citeqa.ingest.markdown`, :mod:`citeqa.ingest.rst`); other
@@ -30,11 +30,18 @@ TEXT_SUFFIXES = (".txt", ".text") + MARKDOWN_SUFFIXES + RST_SUFFIXES
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PDF_SUFFIXES = (".pdf",)
 DOCX_SUFFIXES = (".docx",)
-SUPPORTED = ".txt, .md, .rst, .html, .htm, .pdf and .docx"
+EPUB_SUFFIXES = (".epub",)
+#: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".epub")
+FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
+SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPES = ("application/pdf",)
 DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)
+EPUB_TYPES = ("application/epub+zip",)
+#: What an EPUB's first part (``mimetype``, stored first and uncompressed) holds.
+_EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
 #: A zip's first bytes (a .docx is a zip of XML parts).
 _ZIP_MAGIC = b"PK\x03\x04"
 #: An OLE compound file's: an old .doc/.xls/.ppt, or any password-protected Office file.
@@ -72,7 +79,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "docx", "html", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "docx", "html", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -91,16 +98,24 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_pdf = suffix in PDF_SUFFIXES or media in PDF_TYPES
     claims_html = suffix in HTML_SUFFIXES or media in HTML_TYPES
     claims_docx = suffix in DOCX_SUFFIXES or media in DOCX_TYPES
+    claims_epub = suffix in EPUB_SUFFIXES or media in EPUB_TYPES
     head = data[:_SNIFF]
     head = head.removeprefix(codecs.BOM_UTF8)
     # a zip is a Word document when it says so (its parts are checked when it is read); an old
     # .doc or a password-protected .docx (an OLE file) is refused there with what to do
+    if head.startswith(_ZIP_MAGIC) and (claims_epub or _EPUB_MIMETYPE in head[:128]):
+        return "epub"
     if head.startswith(_ZIP_MAGIC) and (claims_docx or b"word/" in head):
         return "docx"
     if head.startswith(_OLE_MAGIC):
         raise SourceError(
             f"{name} is an old Office file (.doc, .xls, .ppt) or a password-protected one; "
             "open it in Word or LibreOffice and save it as an unprotected .docx"
+        )
+    if claims_epub:
+        raise SourceError(
+            f"{name} is not an EPUB book: an .epub is a zip file and this starts with "
+            f"{data[:16]!r}; download or export the book again"
         )
     if claims_docx:
         raise SourceError(
@@ -175,6 +190,7 @@ _EXTRACTOR_MODULES = {
     "markdown-it": "markdown",
     "docutils": "rst",
     "mammoth": "word",
+    "epub": "epub",
 }
 
 
@@ -245,6 +261,10 @@ def extract(
         from .word import extract_docx
 
         return extract_docx(data, name)
+    if kind == "epub":
+        from .epub import extract_epub
+
+        return extract_epub(data, name)
     if kind == "markdown":
         from .markdown import extract_markdown
 
@@ -264,6 +284,8 @@ def extract(
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "FORMATS",
+    "FORMATS_OR",
     "current_extractor",
     "current_extractor_version",
     "Extracted",

@@ -20,15 +20,15 @@ from urllib.parse import unquote, urlsplit
 from ..config import DEFAULT_ARTICLE, PACKAGE_PREFIX, package_data
 from ..errors import SourceError
 from ..schema import Document
-from .extract import DOCX_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES, extract, sniff
+from .extract import DOCX_SUFFIXES, EPUB_SUFFIXES, FORMATS_OR, HTML_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES, extract, sniff
 from .extracted import DEFAULT_MAX_BYTES, Extracted
 from .fetch import fetch, is_url
 
 log = logging.getLogger("citeqa")
 
 #: File name endings read from folders (other files are read only if their content is HTML or PDF).
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + DOCX_SUFFIXES
-NOT_SUPPORTED = "not a .txt, .md, .rst, .html, .pdf or .docx file"
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + DOCX_SUFFIXES + EPUB_SUFFIXES
+NOT_SUPPORTED = f"not a {FORMATS_OR} file"
 #: Bytes looked at to decide whether a file of another name is HTML or PDF.
 _HEAD = 4096
 
@@ -106,7 +106,7 @@ def _is_candidate(path: Path) -> str | None:
         return f"cannot read ({exc.strerror or exc})"
     try:
         # a PDF or web page saved under another name is read; any other text is not
-        return None if head and sniff(head, "file.bin") in ("pdf", "html", "docx") else NOT_SUPPORTED
+        return None if head and sniff(head, "file.bin") in ("pdf", "html", "docx", "epub") else NOT_SUPPORTED
     except SourceError:
         return NOT_SUPPORTED
 
@@ -140,7 +140,7 @@ def _expand(sources: Sequence[str | os.PathLike[str]], skipped: list[Skipped]) -
                     skipped.append(Skipped(str(file), reason))
             if not kept:
                 raise SourceError(
-                    f"{spec}: folder has no .txt, .md, .rst, .html, .pdf or .docx files; add some or name files directly"
+                    f"{spec}: folder has no {FORMATS_OR} files; add some or name files directly"
                 )
             found.extend(_Entry(str(p.resolve()), p, True, str(p)) for p in kept)
         elif path.is_file():

@@ -9,7 +9,7 @@ tracked changes as accepted (deleted text left out), comments and images left ou
 title is the first line when the document starts with a heading (Word's Title style
 counts), else the title in its properties when some word of it is in the text. Nothing in the file is
 run or fetched: the zip's parts are only read, and a zip that would expand to more than
-:data:`MAX_EXPANDED_BYTES` is refused.
+:data:`citeqa.ingest.archive.MAX_EXPANDED_BYTES` is refused.
 
 Limits: text in shapes and text boxes that mammoth does not read, headers and footers,
 charts and embedded objects are not indexed; an old binary ``.doc`` and a
@@ -27,14 +27,13 @@ from typing import Any
 
 from ..errors import SourceError
 from ..text import tokenize
+from .archive import open_zip, read_part
 from .extracted import Extracted
 from .paragraphs import clean_lines, element_text, paragraph_document, table_rows
 
 EXTRACTOR = "mammoth"
 #: Bump when the rules below change: the extracted text of the same file changes.
 RULES_VERSION = 1
-#: Largest total size of a document's parts once unzipped (a zip bomb is refused, not expanded).
-MAX_EXPANDED_BYTES = 200 * 1024 * 1024
 
 _BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6"})
 _LISTS = frozenset({"ul", "ol"})
@@ -53,19 +52,9 @@ def extractor_version() -> str:
 
 def _open_zip(data: bytes, name: str) -> zipfile.ZipFile:
     """The document's zip, checked: a Word document, not damaged, not a zip bomb (an old .doc is refused by :func:`citeqa.ingest.extract.sniff`)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise SourceError(f"{name} is not a readable .docx (its zip is damaged); save it again from Word") from None
-    if "word/document.xml" not in names:
+    archive = open_zip(data, name, damaged="save it again from Word", too_big="split the document or save it without embedded media")
+    if "word/document.xml" not in set(archive.namelist()):
         raise SourceError(f"{name} is a zip file but not a Word document (no word/document.xml); citeqa reads .docx")
-    expanded = sum(info.file_size for info in archive.infolist())
-    if expanded > MAX_EXPANDED_BYTES:
-        raise SourceError(
-            f"{name} would expand to {expanded:,} bytes, over the limit of {MAX_EXPANDED_BYTES:,}; "
-            "split the document or save it without embedded media"
-        )
     return archive
 
 
@@ -73,14 +62,12 @@ def _core_title(archive: zipfile.ZipFile) -> str | None:
     """The title in the document's properties (``docProps/core.xml``), if any (the part is small: its size is checked)."""
     from lxml import etree
 
+    core = read_part(archive, "docProps/core.xml", limit=1_000_000)
+    if core is None:
+        return None
     try:
-        if archive.getinfo("docProps/core.xml").file_size > 1_000_000:
-            return None
-        root = etree.fromstring(
-            archive.read("docProps/core.xml"),
-            etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False),
-        )
-    except (KeyError, etree.LxmlError, zipfile.BadZipFile, OSError, ValueError):
+        root = etree.fromstring(core, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
+    except (etree.LxmlError, ValueError):
         return None
     titles = root.findall("{http://purl.org/dc/elements/1.1/}title")
     title = " ".join(clean_lines(titles[0].text or "")) if titles else ""
@@ -153,4 +140,4 @@ def extract_docx(data: bytes, name: str) -> Extracted:
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())
 
 
-__all__ = ["EXTRACTOR", "MAX_EXPANDED_BYTES", "RULES_VERSION", "extract_docx", "extractor_version"]
+__all__ = ["EXTRACTOR", "RULES_VERSION", "extract_docx", "extractor_version"]

@@ -10,15 +10,15 @@ import re
 import unicodedata
 
 from ..errors import SourceError
-from ..ingest.extract import extract, sniff
+from ..ingest.extract import FORMATS_OR, extract, sniff
 from ..ingest.extracted import Extracted
 from ..ingest.sources import SUPPORTED_SUFFIXES
 
 #: Largest accepted text, Markdown or reStructuredText upload, in bytes.
 MAX_DOCUMENT_BYTES = 1_000_000
-#: Largest accepted HTML, PDF or Word upload, in bytes (the HTTP layer refuses larger bodies first).
+#: Largest accepted HTML, PDF, Word or EPUB upload, in bytes (the HTTP layer refuses larger bodies first).
 MAX_UPLOAD_BYTES = 10_000_000
-ACCEPTED = ".txt, .md, .rst, .html, .pdf or .docx"
+ACCEPTED = FORMATS_OR
 #: Most documents a workspace holds.
 MAX_DOCUMENTS = 20
 MAX_NAME_CHARS = 100
@@ -36,7 +36,7 @@ def safe_document_name(name: str) -> str:
     script (NFC-normalised, so "résumé.md" typed either way is one name) and `` ._-()``.
 
     Raises:
-        SourceError: the name has no usable characters or is not a .txt/.md/.rst/.html/.pdf/.docx file.
+        SourceError: the name has no usable characters or is not a file of :data:`ACCEPTED`.
     """
     base = unicodedata.normalize("NFC", re.split(r"[\\/]", str(name))[-1]).strip()
     cleaned = "".join(_name_char(ch) for ch in base).lstrip(". ")

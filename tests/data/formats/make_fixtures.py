@@ -2,6 +2,7 @@
 
     python tests/data/formats/make_fixtures.py                # all of them
     python tests/data/formats/make_fixtures.py minutes.docx   # only the Word document
+    python tests/data/formats/make_fixtures.py book.epub      # only the EPUB book
 
 - news.pdf: news.html printed as is (chromium's default print header and footer —
   date, title, URL, "page x/y" — repeat on every page; the extractor must drop them).
@@ -25,6 +26,14 @@
   a manual line break and a picture; then one paragraph's words are marked as a tracked
   deletion and another as a tracked insertion, as Word writes them, in its XML.
 
+- book.epub: a walker's guide as an EPUB 3 book, written here with zipfile alone
+  (:func:`book_parts`, :func:`epub_bytes`; the EPUB tests build their variants from them):
+  a cover page holding only a picture, the navigation document, two chapters (headings,
+  paragraphs, a note marker, nested lists, a table with a header row, a preformatted
+  timetable, a quotation, text directly in a ``<div>``, a definition list, an aside) and a
+  notes page the spine marks ``linear="no"`` (listed between the chapters, read last), a
+  style sheet and an obfuscated font listed in ``META-INF/encryption.xml``, as books carry.
+
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
 
@@ -35,6 +44,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -320,12 +330,111 @@ def minutes_docx(target: Path) -> None:
             out.writestr(info, data)
 
 
+_XHTML = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+    '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">'
+    '<head><title>{title}</title><link rel="stylesheet" href="style.css"/></head><body>{body}</body></html>'
+)
+
+
+def book_parts() -> dict[str, str | bytes]:
+    """The parts of book.epub by archive path (``mimetype`` first, as the format wants it)."""
+    chapter1 = (
+        '<section epub:type="chapter"><h1>Chapter 1: The Harbour</h1>'
+        "<p>Norrby harbour lies at the end of the coast road. The ferry to the island leaves at nine every "
+        'morning.<a epub:type="noteref" href="notes.xhtml#n1">1</a></p>'
+        "<p>Walkers should bring:</p><ul><li>boots with a good grip</li><li>water<ul><li>at least two litres "
+        "in summer</li></ul></li><li>a windproof jacket</li></ul>"
+        "<table><tr><th>Route</th><th>Length</th><th>Time</th></tr>"
+        "<tr><td>Cliff path</td><td>7 km</td><td>2 hours</td></tr>"
+        "<tr><td>Lighthouse loop</td><td>12 km</td><td>4 hours</td></tr></table>"
+        "<pre>Harbour office\n  Mon-Fri 08:00-16:00\n  Sat 09:00-12:00</pre>"
+        "<blockquote><p>The sea here changes faster than the sky.</p></blockquote>"
+        "<div>The harbour master keeps a tide table at the office door.</div>"
+        '<img src="cover.png" alt="A picture of the harbour"/></section>'
+    )
+    chapter2 = (
+        "<h1>Chapter 2: The Lighthouse</h1>"
+        "<p>The lighthouse at Kelby Point was built in 1868 and is 31 metres tall.<sup>"
+        '<a href="#fn2" id="r2">2</a></sup> Its lamp can be seen from 40 kilometres away.</p>'
+        "<dl><dt>Keeper's cottage</dt><dd>Open to visitors from May to September.</dd></dl>"
+        '<aside epub:type="footnote" id="fn2"><p>The tower was raised by four metres in 1902.</p></aside>'
+        "<script>document.write('not text')</script>"
+    )
+    nav = (
+        '<nav epub:type="toc"><h1>Contents</h1><ol><li><a href="chapter1.xhtml">Chapter 1: The Harbour</a></li>'
+        '<li><a href="chapter2.xhtml">Chapter 2: The Lighthouse</a></li></ol></nav>'
+    )
+    notes = '<h1>Notes</h1><p id="n1">The ferry does not run on public holidays.</p>'
+    opf = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
+        '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">urn:uuid:norrby-coast</dc:identifier>'
+        "<dc:title>The Norrby Coast: A Walker's Guide</dc:title><dc:language>en</dc:language></metadata>"
+        "<manifest>"
+        '<item id="cover" href="cover.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
+        '<item id="c1" href="chapter1.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="notes" href="notes.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="c2" href="chapter2.xhtml" media-type="application/xhtml+xml"/>'
+        '<item id="css" href="style.css" media-type="text/css"/>'
+        '<item id="img" href="cover.png" media-type="image/png"/>'
+        '<item id="font" href="fonts/serif.otf" media-type="font/otf"/>'
+        "</manifest>"
+        '<spine><itemref idref="cover"/><itemref idref="nav"/><itemref idref="c1"/>'
+        '<itemref idref="notes" linear="no"/><itemref idref="c2"/></spine></package>'
+    )
+    encryption = (
+        '<?xml version="1.0"?><encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+        'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
+        '<enc:EncryptionMethod Algorithm="http://www.idpf.org/2008/embedding"/>'
+        '<enc:CipherData><enc:CipherReference URI="OEBPS/fonts/serif.otf"/></enc:CipherData>'
+        "</enc:EncryptedData></encryption>"
+    )
+    return {
+        "mimetype": "application/epub+zip",
+        "META-INF/container.xml": (
+            '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+            '<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>"
+        ),
+        "META-INF/encryption.xml": encryption,
+        "OEBPS/content.opf": opf,
+        "OEBPS/cover.xhtml": _XHTML.format(title="Cover", body='<div><img src="cover.png" alt="cover"/></div>'),
+        "OEBPS/nav.xhtml": _XHTML.format(title="Contents", body=nav),
+        "OEBPS/chapter1.xhtml": _XHTML.format(title="The Harbour", body=chapter1),
+        "OEBPS/notes.xhtml": _XHTML.format(title="Notes", body=notes),
+        "OEBPS/chapter2.xhtml": _XHTML.format(title="The Lighthouse", body=chapter2),
+        "OEBPS/style.css": "body { font-family: serif; }",
+        "OEBPS/cover.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+        "OEBPS/fonts/serif.otf": bytes(range(256)),
+    }
+
+
+def epub_bytes(parts: dict[str, str | bytes]) -> bytes:
+    """An EPUB of ``parts``: ``mimetype`` first and stored (uncompressed), the rest deflated, fixed dates."""
+    import io
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for path, data in parts.items():
+            info = zipfile.ZipInfo(path, date_time=(2026, 12, 5, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED if path == "mimetype" else zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return out.getvalue()
+
+
 def main() -> None:
+    if sys.argv[1:] == ["book.epub"]:  # zipfile alone
+        (HERE / "book.epub").write_bytes(epub_bytes(book_parts()))
+        print("book.epub", (HERE / "book.epub").stat().st_size, "bytes")
+        return
     if sys.argv[1:] == ["minutes.docx"]:  # needs only python-docx and Pillow, no chromium
         minutes_docx(HERE / "minutes.docx")
         print("minutes.docx", (HERE / "minutes.docx").stat().st_size, "bytes")
         return
     minutes_docx(HERE / "minutes.docx")
+    (HERE / "book.epub").write_bytes(epub_bytes(book_parts()))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(HERE / "news.html", work / "news.html")

@@ -1,0 +1,54 @@
+"""Zip containers (.docx, .epub) opened safely: damaged files and zip bombs refused before any part is read.
+
+A Word document and an e-book are zips of XML parts. :func:`open_zip` checks the archive
+once: it opens, it is not damaged, and its parts would not expand past
+:data:`MAX_EXPANDED_BYTES`. :func:`read_part` reads one part by name with a size limit
+and gives None for a part that is missing. Nothing in the archive is run or written to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+
+from ..errors import SourceError
+
+#: Largest total size of a document's parts once unzipped (a zip bomb is refused, not expanded).
+MAX_EXPANDED_BYTES = 200 * 1024 * 1024
+
+
+def open_zip(data: bytes, name: str, *, damaged: str, too_big: str) -> zipfile.ZipFile:
+    """``data`` as a zip archive, checked.
+
+    Args:
+        data: the file's bytes.
+        name: its name, for messages.
+        damaged: what the user should do when the zip is damaged ("save it again from Word").
+        too_big: what to do when it would expand past :data:`MAX_EXPANDED_BYTES`.
+
+    Raises:
+        SourceError: the zip is damaged or would expand past the limit.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, OSError, ValueError):  # a mangled header: "zip file version 13.1"
+        raise SourceError(f"{name} cannot be read: its zip is damaged; {damaged}") from None
+    expanded = sum(info.file_size for info in infos)
+    if expanded > MAX_EXPANDED_BYTES:
+        raise SourceError(f"{name} would expand to {expanded:,} bytes, over the limit of {MAX_EXPANDED_BYTES:,}; {too_big}")
+    return archive
+
+
+def read_part(archive: zipfile.ZipFile, part: str, limit: int = MAX_EXPANDED_BYTES) -> bytes | None:
+    """The bytes of ``part``, or None when it is missing, larger than ``limit`` or cannot be read."""
+    try:
+        if archive.getinfo(part).file_size > limit:
+            return None
+        return archive.read(part)
+    except (KeyError, zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError):
+        return None  # missing, damaged (a bad checksum or deflate stream), an unknown compression, or encrypted
+
+
+__all__ = ["MAX_EXPANDED_BYTES", "open_zip", "read_part"]
