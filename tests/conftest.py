@@ -81,6 +81,20 @@ def article_index(tmp_path_factory, embedder):
     return build_index(None, tmp_path_factory.mktemp("article-index"), embedder=embedder)
 
 
+@pytest.fixture(scope="session")
+def index_of(tmp_path_factory, embedder):
+    """Build a real index (real model, FAISS, BM25) of one hand-made document: ``index_of("rhine.txt", TEXT)``."""
+    from citeqa import build_index
+
+    def build(name: str, text: str):
+        stem = name.rsplit(".", 1)[0]
+        folder = tmp_path_factory.mktemp(f"{stem}-docs")
+        (folder / name).write_text(text, encoding="utf-8")
+        return build_index([folder], tmp_path_factory.mktemp(f"{stem}-index"), embedder=embedder)
+
+    return build
+
+
 @pytest.fixture
 def free_port() -> int:
     from serving import free_port as pick

@@ -20,13 +20,9 @@ TINY = (
 
 
 @pytest.fixture(scope="module")
-def tiny_index(tmp_path_factory, embedder):
+def tiny_index(index_of):
     """A real index (real model, FAISS, BM25) of a hand-made two-paragraph document."""
-    from citeqa import build_index
-
-    folder = tmp_path_factory.mktemp("tiny-docs")
-    (folder / "rhine.txt").write_text(TINY, encoding="utf-8")
-    return build_index([folder], tmp_path_factory.mktemp("tiny-index"), embedder=embedder)
+    return index_of("rhine.txt", TINY)
 
 
 def _features(index, question):

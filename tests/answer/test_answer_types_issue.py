@@ -21,12 +21,8 @@ RHINE = (
 
 
 @pytest.fixture(scope="module")
-def rhine_index(tmp_path_factory, embedder):
-    from citeqa import build_index
-
-    folder = tmp_path_factory.mktemp("rhine-docs")
-    (folder / "rhine.txt").write_text(RHINE, encoding="utf-8")
-    return build_index([folder], tmp_path_factory.mktemp("rhine-index"), embedder=embedder)
+def rhine_index(index_of):
+    return index_of("rhine.txt", RHINE)
 
 
 def _ranked(index, question: str) -> list[str]:
@@ -67,12 +63,8 @@ TIMETABLE = (
 
 
 @pytest.fixture(scope="module")
-def timetable_index(tmp_path_factory, embedder):
-    from citeqa import build_index
-
-    folder = tmp_path_factory.mktemp("timetable-docs")
-    (folder / "timetable.txt").write_text(TIMETABLE, encoding="utf-8")
-    return build_index([folder], tmp_path_factory.mktemp("timetable-index"), embedder=embedder)
+def timetable_index(index_of):
+    return index_of("timetable.txt", TIMETABLE)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 from citeqa.errors import SourceError
 from citeqa.ingest import archive as containers
 from citeqa.ingest.extract import current_extractor_version, extract, sniff
+from zips import needing_zip_version
 
 FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
 BOOK = FORMATS / "book.epub"
@@ -74,19 +75,11 @@ def test_an_epub_is_told_by_its_bytes_whatever_its_name() -> None:
         extract(b"Just some text that is not a book.", "book.epub")
 
 
-def _needs_zip_version(version: int) -> bytes:
-    """book.epub whose first central directory entry asks for a zip version Python does not read ("13.1")."""
-    data = bytearray(BOOK.read_bytes())
-    at = data.index(b"PK\x01\x02")
-    data[at + 6 : at + 8] = version.to_bytes(2, "little")
-    return bytes(data)
-
-
 @pytest.mark.parametrize(
     ("data", "says"),
     [
         (b"PK\x03\x04" + bytes(range(256)) * 4, r"book\.epub cannot be read: its zip is damaged; download or export the book again"),
-        (_needs_zip_version(131), r"book\.epub cannot be read: its zip is damaged"),  # found by fuzzing: zipfile's NotImplementedError
+        (needing_zip_version(BOOK.read_bytes(), 131), r"book\.epub cannot be read: its zip is damaged"),  # found by fuzzing: zipfile's NotImplementedError
         (_book({"META-INF/container.xml": None}), r"a zip file but not an EPUB book \(no readable META-INF/container\.xml\)"),
         (_book({"OEBPS/content.opf": None}), r"package file \(content\.opf\) is missing or damaged"),
         (_book({"OEBPS/content.opf": "<package><not closed"}), r"package file \(content\.opf\) is missing or damaged"),

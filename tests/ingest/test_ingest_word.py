@@ -14,6 +14,7 @@ from citeqa.errors import SourceError
 from citeqa.ingest import archive as containers
 from citeqa.ingest.extract import extract, sniff
 from citeqa.ingest.word import html_blocks
+from zips import needing_zip_version
 
 MINUTES = Path(__file__).resolve().parents[1] / "data" / "formats" / "minutes.docx"
 
@@ -94,19 +95,11 @@ def test_a_docx_is_recognised_by_its_content_and_other_zips_are_not_read() -> No
         sniff(b"PK\x03\x04" + bytes(range(256)) * 4, "slides.pptx")
 
 
-def _needs_zip_version(version: int) -> bytes:
-    """minutes.docx whose first central directory entry asks for a zip version Python does not read ("13.1")."""
-    data = bytearray(MINUTES.read_bytes())
-    at = data.index(b"PK\x01\x02")
-    data[at + 6 : at + 8] = version.to_bytes(2, "little")
-    return bytes(data)
-
-
 @pytest.mark.parametrize(
     "data,says",
     [
         (b"PK\x03\x04" + bytes(range(256)) * 4, r"minutes\.docx cannot be read: its zip is damaged; save it again from Word"),
-        (_needs_zip_version(131), r"minutes\.docx cannot be read: its zip is damaged"),  # was zipfile's NotImplementedError
+        (needing_zip_version(MINUTES.read_bytes(), 131), r"minutes\.docx cannot be read: its zip is damaged"),  # was zipfile's NotImplementedError
         (b"just words", r"minutes\.docx is not a Word document: a \.docx is a zip file"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), r"old Office file \(\.doc, \.xls, \.ppt\) or a password-protected one; .* save it as an unprotected \.docx"),
     ],
