@@ -190,7 +190,7 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/slides.pptx: not a .txt, .md, .rst, .html, .pdf, .docx or .epub file" in result.stderr
+    assert "skipped docs/slides.pptx: not a .txt, .md, .rst, .html, .pdf, .docx, .odt or .epub file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -284,6 +284,22 @@ def test_an_e_book_is_answered_from_its_chapters_in_reading_order(tmp_path):
     result = run("build", "locked.epub", "--index", "idx2", cwd=tmp_path)
     assert result.returncode == 1 and "locked.epub cannot be read: its zip is damaged" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_opendocument_text_is_answered_from_its_paragraphs_lists_and_tables_as_edited(tmp_path):
+    text = _built(tmp_path, "notes.odt", "notes.odt")
+    for question, sentence in [
+        ("Who chaired the meeting?", "Seven members attended; the chair was Ines Morrow."),
+        ("What is the fee a night at the fish dock?", "Berth: Fish dock; Fee a night: 12 pounds; Longest boat: 18 m."),
+        # a tracked deletion, as accepted: "The slipway will close in winter." is not in the text
+        ("Will the slipway close in winter?", "The slipway stays open all year, the board decided after a vote of six to one."),
+    ]:
+        first = _answered(tmp_path, question)["citations"][0]
+        assert (first["doc_id"], first["text"]) == ("notes.odt", sentence)
+        assert text[first["start"] : first["end"]] == sentence
+    version = next((tmp_path / "idx").glob("v-*"))
+    source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
+    assert source["extractor"] == "odt"
 
 
 def test_a_sphinx_page_is_answered_from_its_text_roles_and_directive_content(tmp_path):

@@ -15,7 +15,7 @@ from zips import needing_zip_version
 FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
 BOOK = FORMATS / "book.epub"
 sys.path.insert(0, str(FORMATS))
-from make_fixtures import book_parts, epub_bytes  # noqa: E402  (the fixture's own writer)
+from make_fixtures import book_parts, zip_bytes  # noqa: E402  (the fixture's own writer)
 
 
 def _book(changed: dict[str, str | bytes | None]) -> bytes:
@@ -26,11 +26,11 @@ def _book(changed: dict[str, str | bytes | None]) -> bytes:
             parts.pop(path, None)
         else:
             parts[path] = data
-    return epub_bytes(parts)
+    return zip_bytes(parts)
 
 
 def test_the_committed_book_is_what_its_writer_writes() -> None:
-    assert BOOK.read_bytes() == epub_bytes(book_parts())
+    assert BOOK.read_bytes() == zip_bytes(book_parts())
 
 
 def test_chapters_are_read_in_reading_order_as_the_reader_sees_them() -> None:

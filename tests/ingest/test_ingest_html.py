@@ -195,8 +195,8 @@ def test_binary_html_refused_with_clear_message() -> None:
 
 
 def test_unsupported_and_empty_refused() -> None:
-    with pytest.raises(SourceError, match=r"unsupported file type '\.odt'"):
-        extract(b"just words", "letter.odt")
+    with pytest.raises(SourceError, match=r"unsupported file type '\.odp'"):
+        extract(b"just words", "slides.odp")
     with pytest.raises(SourceError, match="is empty"):
         extract(b"", "empty.html")
     with pytest.raises(SourceError, match="no HTML tags"):

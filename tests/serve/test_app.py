@@ -137,7 +137,7 @@ def test_uploaded_names_are_made_safe(name, expected):
 
 @pytest.mark.parametrize("name", ["script.js", "noext", ".md", "archive.txt.exe", "slides.pptx"])
 def test_other_file_types_are_refused_by_name(name):
-    with pytest.raises(SourceError, match=r"\.txt, \.md, \.rst, \.html, \.pdf, \.docx or \.epub"):
+    with pytest.raises(SourceError, match=r"\.txt, \.md, \.rst, \.html, \.pdf, \.docx, \.odt or \.epub"):
         safe_document_name(name)
 
 

@@ -62,6 +62,13 @@ def test_uploaded_e_book_is_answered_from_its_chapters(library, tmp_path):
     assert "book.epub, characters" in plain_text(answer)
 
 
+def test_uploaded_opendocument_text_is_answered_from(library, tmp_path):
+    change = library.add([_staged(tmp_path, "notes.odt", (FORMATS / "notes.odt").read_bytes())])
+    assert "Added notes.odt" in change.message
+    hit = library.get().answer("What is the fee a night at the north quay?").citations[0]
+    assert hit.doc_id == "notes.odt" and hit.text == "Berth: North quay; Fee a night: 40 pounds; Longest boat: 25 m."
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()

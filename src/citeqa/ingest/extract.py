@@ -1,7 +1,7 @@
-"""Turning a document's bytes (text, Markdown, HTML, PDF, Word or EPUB) into the text citeqa indexes.
+"""Turning a document's bytes (text, Markdown, HTML, PDF, Word, OpenDocument or EPUB) into the text citeqa indexes.
 
 The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, a zip (an EPUB
-book when it says so in its first bytes, else a Word ``.docx``), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
+book or an OpenDocument text when its first bytes say so, else a Word ``.docx``), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
 content type claims, so a file that lies about its type gets a clear message. UTF-8
 text named ``.md`` or ``.rst`` (or served so) is read as Markdown or reStructuredText (its
 text without the markup, :mod:`citeqa.ingest.markdown`, :mod:`citeqa.ingest.rst`); other
@@ -31,8 +31,9 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 PDF_SUFFIXES = (".pdf",)
 DOCX_SUFFIXES = (".docx",)
 EPUB_SUFFIXES = (".epub",)
+ODT_SUFFIXES = (".odt",)
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
-FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".epub")
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".epub")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
 SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
@@ -40,8 +41,11 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPES = ("application/pdf",)
 DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)
 EPUB_TYPES = ("application/epub+zip",)
-#: What an EPUB's first part (``mimetype``, stored first and uncompressed) holds.
+ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
+#: What an EPUB's or an OpenDocument file's first part (``mimetype``, stored first and uncompressed) holds.
 _EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
+_ODT_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.text"
+_OPENDOCUMENT = b"mimetypeapplication/vnd.oasis.opendocument."
 #: A zip's first bytes (a .docx is a zip of XML parts).
 _ZIP_MAGIC = b"PK\x03\x04"
 #: An OLE compound file's: an old .doc/.xls/.ppt, or any password-protected Office file.
@@ -79,7 +83,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "epub", "docx", "html", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "odt", "docx", "html", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -99,18 +103,28 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_html = suffix in HTML_SUFFIXES or media in HTML_TYPES
     claims_docx = suffix in DOCX_SUFFIXES or media in DOCX_TYPES
     claims_epub = suffix in EPUB_SUFFIXES or media in EPUB_TYPES
+    claims_odt = suffix in ODT_SUFFIXES or media in ODT_TYPES
     head = data[:_SNIFF]
     head = head.removeprefix(codecs.BOM_UTF8)
     # a zip is a Word document when it says so (its parts are checked when it is read); an old
     # .doc or a password-protected .docx (an OLE file) is refused there with what to do
     if head.startswith(_ZIP_MAGIC) and (claims_epub or _EPUB_MIMETYPE in head[:128]):
         return "epub"
+    if head.startswith(_ZIP_MAGIC) and (_ODT_MIMETYPE in head[:128] or (claims_odt and _OPENDOCUMENT not in head[:128])):
+        return "odt"
+    if head.startswith(_ZIP_MAGIC) and claims_odt:  # a spreadsheet, drawing or presentation named .odt
+        raise SourceError(f"{name} is an OpenDocument file but not a text document; citeqa reads .odt text documents")
     if head.startswith(_ZIP_MAGIC) and (claims_docx or b"word/" in head):
         return "docx"
     if head.startswith(_OLE_MAGIC):
         raise SourceError(
             f"{name} is an old Office file (.doc, .xls, .ppt) or a password-protected one; "
             "open it in Word or LibreOffice and save it as an unprotected .docx"
+        )
+    if claims_odt:
+        raise SourceError(
+            f"{name} is not an OpenDocument text: an .odt is a zip file and this starts with "
+            f"{data[:16]!r}; save it again from LibreOffice"
         )
     if claims_epub:
         raise SourceError(
@@ -191,6 +205,7 @@ _EXTRACTOR_MODULES = {
     "docutils": "rst",
     "mammoth": "word",
     "epub": "epub",
+    "odt": "odt",
 }
 
 
@@ -261,6 +276,10 @@ def extract(
         from .word import extract_docx
 
         return extract_docx(data, name)
+    if kind == "odt":
+        from .odt import extract_odt
+
+        return extract_odt(data, name)
     if kind == "epub":
         from .epub import extract_epub
 

@@ -3,6 +3,7 @@
     python tests/data/formats/make_fixtures.py                # all of them
     python tests/data/formats/make_fixtures.py minutes.docx   # only the Word document
     python tests/data/formats/make_fixtures.py book.epub      # only the EPUB book
+    python tests/data/formats/make_fixtures.py notes.odt      # only the OpenDocument text
 
 - news.pdf: news.html printed as is (chromium's default print header and footer —
   date, title, URL, "page x/y" — repeat on every page; the extractor must drop them).
@@ -27,12 +28,18 @@
   deletion and another as a tracked insertion, as Word writes them, in its XML.
 
 - book.epub: a walker's guide as an EPUB 3 book, written here with zipfile alone
-  (:func:`book_parts`, :func:`epub_bytes`; the EPUB tests build their variants from them):
+  (:func:`book_parts`, :func:`zip_bytes`; the EPUB tests build their variants from them):
   a cover page holding only a picture, the navigation document, two chapters (headings,
   paragraphs, a note marker, nested lists, a table with a header row, a preformatted
   timetable, a quotation, text directly in a ``<div>``, a definition list, an aside) and a
   notes page the spine marks ``linear="no"`` (listed between the chapters, read last), a
   style sheet and an obfuscated font listed in ``META-INF/encryption.xml``, as books carry.
+
+- notes.odt: LibreOffice-style meeting notes written here with zipfile alone
+  (:func:`odt_parts`, :func:`zip_bytes`): a Title-styled first paragraph (an automatic
+  style derived from Title, as LibreOffice writes it), a table of contents, headings,
+  encoded spaces and tabs, a line break, a link, a footnote, a comment, a picture frame,
+  a soft page break, nested lists, a table with a header row, and a tracked deletion.
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -411,8 +418,8 @@ def book_parts() -> dict[str, str | bytes]:
     }
 
 
-def epub_bytes(parts: dict[str, str | bytes]) -> bytes:
-    """An EPUB of ``parts``: ``mimetype`` first and stored (uncompressed), the rest deflated, fixed dates."""
+def zip_bytes(parts: dict[str, str | bytes]) -> bytes:
+    """An EPUB or OpenDocument zip of ``parts``: ``mimetype`` first and stored (uncompressed), the rest deflated, fixed dates."""
     import io
 
     out = io.BytesIO()
@@ -424,9 +431,82 @@ def epub_bytes(parts: dict[str, str | bytes]) -> bytes:
     return out.getvalue()
 
 
+_ODF_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" office:version="1.3"'
+)
+
+
+def odt_parts(mimetype: str = "application/vnd.oasis.opendocument.text") -> dict[str, str | bytes]:
+    """The parts of notes.odt by archive path (``mimetype`` first)."""
+    body = (
+        '<text:tracked-changes><text:changed-region text:id="ct1"><text:deletion><office:change-info>'
+        "<dc:creator>Ines Morrow</dc:creator></office:change-info>"
+        "<text:p>The slipway will close in winter.</text:p></text:deletion></text:changed-region></text:tracked-changes>"
+        '<text:p text:style-name="P1">Harbour Board: Notes of the March Meeting</text:p>'
+        '<text:table-of-content text:name="Contents"><text:index-body>'
+        '<text:index-title><text:p>Contents</text:p></text:index-title>'
+        "<text:p>Attendance<text:tab/>1</text:p><text:p>Decisions<text:tab/>1</text:p></text:index-body></text:table-of-content>"
+        '<text:h text:outline-level="1">Attendance</text:h>'
+        "<text:p>Seven<text:s/>members attended;<text:s text:c=\"3\"/>the chair was Ines Morrow."
+        '<office:annotation><dc:creator>Sam</dc:creator><text:p>Check the count.</text:p></office:annotation></text:p>'
+        '<text:p>The meeting opened at 18:00<text:line-break/>in the harbour office.'
+        '<text:note text:id="ftn1" text:note-class="footnote"><text:note-citation>1</text:note-citation>'
+        "<text:note-body><text:p>The office moved to the north quay in 2024.</text:p></text:note-body></text:note></text:p>"
+        '<text:h text:outline-level="1">Decisions</text:h>'
+        "<text:p><text:change text:change-id=\"ct1\"/>The slipway stays open all year, the board decided after a vote of six to one.</text:p>"
+        '<text:list><text:list-item><text:p>Dredge the north channel before summer</text:p>'
+        "<text:list><text:list-item><text:p>at a cost of 180,000 pounds</text:p></text:list-item></text:list></text:list-item>"
+        '<text:list-item><text:p>Publish the tide tables on the <text:a xlink:href="https://example.org/tides">board\'s website</text:a></text:p></text:list-item></text:list>'
+        '<text:soft-page-break/>'
+        '<table:table table:name="Fees"><table:table-column table:number-columns-repeated="3"/>'
+        "<table:table-header-rows><table:table-row><table:table-cell><text:p>Berth</text:p></table:table-cell>"
+        "<table:table-cell><text:p>Fee a night</text:p></table:table-cell><table:table-cell><text:p>Longest boat</text:p></table:table-cell></table:table-row></table:table-header-rows>"
+        "<table:table-row><table:table-cell><text:p>North quay</text:p></table:table-cell><table:table-cell><text:p>40 pounds</text:p></table:table-cell>"
+        "<table:table-cell><text:p>25 m</text:p></table:table-cell></table:table-row>"
+        "<table:table-row><table:table-cell><text:p>Fish dock</text:p></table:table-cell><table:table-cell><text:p>12 pounds</text:p></table:table-cell>"
+        "<table:table-cell><text:p>18 m</text:p></table:table-cell></table:table-row></table:table>"
+        '<text:p><draw:frame draw:name="Harbour"><draw:image xlink:href="Pictures/harbour.png"/></draw:frame>The next meeting is on 7 April.</text:p>'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NS}>'
+        '<office:automatic-styles><style:style style:name="P1" style:family="paragraph" style:parent-style-name="Title"/>'
+        "</office:automatic-styles>"
+        f"<office:body><office:text>{body}</office:text></office:body></office:document-content>"
+    )
+    meta = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-meta {_ODF_NS}><office:meta>'
+        "<dc:title>Untitled 1</dc:title></office:meta></office:document-meta>"
+    )
+    manifest = (
+        f'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest {_ODF_NS}>'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    return {
+        "mimetype": mimetype,
+        "content.xml": content,
+        "meta.xml": meta,
+        "META-INF/manifest.xml": manifest,
+        "Pictures/harbour.png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+    }
+
+
 def main() -> None:
+    if sys.argv[1:] == ["notes.odt"]:  # zipfile alone
+        (HERE / "notes.odt").write_bytes(zip_bytes(odt_parts()))
+        print("notes.odt", (HERE / "notes.odt").stat().st_size, "bytes")
+        return
     if sys.argv[1:] == ["book.epub"]:  # zipfile alone
-        (HERE / "book.epub").write_bytes(epub_bytes(book_parts()))
+        (HERE / "book.epub").write_bytes(zip_bytes(book_parts()))
         print("book.epub", (HERE / "book.epub").stat().st_size, "bytes")
         return
     if sys.argv[1:] == ["minutes.docx"]:  # needs only python-docx and Pillow, no chromium
@@ -434,7 +514,8 @@ def main() -> None:
         print("minutes.docx", (HERE / "minutes.docx").stat().st_size, "bytes")
         return
     minutes_docx(HERE / "minutes.docx")
-    (HERE / "book.epub").write_bytes(epub_bytes(book_parts()))
+    (HERE / "book.epub").write_bytes(zip_bytes(book_parts()))
+    (HERE / "notes.odt").write_bytes(zip_bytes(odt_parts()))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(HERE / "news.html", work / "news.html")
