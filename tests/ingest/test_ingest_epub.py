@@ -18,17 +18,6 @@ sys.path.insert(0, str(FORMATS))
 from make_fixtures import book_parts, zip_bytes  # noqa: E402  (the fixture's own writer)
 
 
-def _book(changed: dict[str, str | bytes | None]) -> bytes:
-    """book.epub with some parts (by archive path) replaced, or left out (None)."""
-    parts = book_parts()
-    for path, data in changed.items():
-        if data is None:
-            parts.pop(path, None)
-        else:
-            parts[path] = data
-    return zip_bytes(parts)
-
-
 def test_the_committed_book_is_what_its_writer_writes() -> None:
     assert BOOK.read_bytes() == zip_bytes(book_parts())
 
@@ -80,11 +69,11 @@ def test_an_epub_is_told_by_its_bytes_whatever_its_name() -> None:
     [
         (b"PK\x03\x04" + bytes(range(256)) * 4, r"book\.epub cannot be read: its zip is damaged; download or export the book again"),
         (needing_zip_version(BOOK.read_bytes(), 131), r"book\.epub cannot be read: its zip is damaged"),  # found by fuzzing: zipfile's NotImplementedError
-        (_book({"META-INF/container.xml": None}), r"a zip file but not an EPUB book \(no readable META-INF/container\.xml\)"),
-        (_book({"OEBPS/content.opf": None}), r"package file \(content\.opf\) is missing or damaged"),
-        (_book({"OEBPS/content.opf": "<package><not closed"}), r"package file \(content\.opf\) is missing or damaged"),
+        (zip_bytes(book_parts(), {"META-INF/container.xml": None}), r"a zip file but not an EPUB book \(no readable META-INF/container\.xml\)"),
+        (zip_bytes(book_parts(), {"OEBPS/content.opf": None}), r"package file \(content\.opf\) is missing or damaged"),
+        (zip_bytes(book_parts(), {"OEBPS/content.opf": "<package><not closed"}), r"package file \(content\.opf\) is missing or damaged"),
         (
-            _book({"OEBPS/chapter1.xhtml": "<html><body><img src='a.png'/></body></html>", "OEBPS/chapter2.xhtml": "<html/>", "OEBPS/notes.xhtml": ""}),
+            zip_bytes(book_parts(), {"OEBPS/chapter1.xhtml": "<html><body><img src='a.png'/></body></html>", "OEBPS/chapter2.xhtml": "<html/>", "OEBPS/notes.xhtml": ""}),
             r"this EPUB has no text in its chapters",
         ),
     ],
@@ -102,7 +91,7 @@ def test_a_book_with_encrypted_chapters_is_refused_as_drm_but_obfuscated_fonts_a
         '<enc:CipherData><enc:CipherReference URI="OEBPS/chapter1.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>'
     )
     with pytest.raises(SourceError, match=r"book\.epub is protected by DRM .* Use a DRM-free copy"):
-        extract(_book({"META-INF/encryption.xml": drm}), "book.epub")
+        extract(zip_bytes(book_parts(), {"META-INF/encryption.xml": drm}), "book.epub")
     assert "Norrby" in extract(BOOK.read_bytes(), "book.epub").text  # the fixture's font obfuscation
 
 
@@ -121,7 +110,7 @@ def test_nothing_outside_the_book_is_read_or_fetched(tmp_path) -> None:
         '<?xml version="1.0" encoding="utf-8"?>',
         f'<?xml version="1.0" encoding="utf-8"?><!DOCTYPE package [<!ENTITY leak SYSTEM "file://{secret}">]>',
     ).replace("<dc:title>The Norrby Coast: A Walker's Guide</dc:title>", "<dc:title>Guide &leak;</dc:title>")
-    text = extract(_book({"OEBPS/content.opf": opf}), "book.epub").text
+    text = extract(zip_bytes(book_parts(), {"OEBPS/content.opf": opf}), "book.epub").text
     assert "TOP SECRET" not in text and "Norrby harbour lies" in text
 
 

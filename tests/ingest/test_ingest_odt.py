@@ -18,17 +18,6 @@ sys.path.insert(0, str(FORMATS))
 from make_fixtures import odt_parts, zip_bytes  # noqa: E402  (the fixture's own writer)
 
 
-def _notes(changed: dict[str, str | bytes | None], mimetype: str = "application/vnd.oasis.opendocument.text") -> bytes:
-    """notes.odt with some parts (by archive path) replaced, or left out (None)."""
-    parts = odt_parts(mimetype)
-    for path, data in changed.items():
-        if data is None:
-            parts.pop(path, None)
-        else:
-            parts[path] = data
-    return zip_bytes(parts)
-
-
 def test_the_committed_notes_are_what_their_writer_writes() -> None:
     assert NOTES.read_bytes() == zip_bytes(odt_parts())
 
@@ -63,16 +52,16 @@ def test_the_meta_title_serves_only_when_the_text_does_not_start_with_a_heading_
     plain = content.replace('text:style-name="P1"', 'text:style-name="Standard"')
     meta = odt_parts()["meta.xml"]
     assert isinstance(meta, str)
-    titled = _notes({"content.xml": plain, "meta.xml": meta.replace("Untitled 1", "Harbour Board notes")})
+    titled = zip_bytes(odt_parts(), {"content.xml": plain, "meta.xml": meta.replace("Untitled 1", "Harbour Board notes")})
     assert extract(titled, "notes.odt").text.startswith("Harbour Board notes\n\nHarbour Board: Notes of the March Meeting")
-    assert extract(_notes({"content.xml": plain}), "notes.odt").title is None  # "Untitled 1" is not this text's
+    assert extract(zip_bytes(odt_parts(), {"content.xml": plain}), "notes.odt").title is None  # "Untitled 1" is not this text's
 
 
 def test_an_odt_is_told_by_its_bytes_and_other_opendocument_files_are_refused() -> None:
     data = NOTES.read_bytes()
     assert [sniff(data, name) for name in ("notes.odt", "download", "NOTES.ODT")] == ["odt"] * 3
     with pytest.raises(SourceError, match=r"sheet\.odt is an OpenDocument file but not a text document"):
-        extract(_notes({}, mimetype="application/vnd.oasis.opendocument.spreadsheet"), "sheet.odt")
+        extract(zip_bytes(odt_parts("application/vnd.oasis.opendocument.spreadsheet")), "sheet.odt")
     with pytest.raises(SourceError, match=r"notes\.odt is not an OpenDocument text: an \.odt is a zip file"):
         extract(b"plain words, not a zip", "notes.odt")
 
@@ -82,10 +71,10 @@ def test_an_odt_is_told_by_its_bytes_and_other_opendocument_files_are_refused() 
     [
         (b"PK\x03\x04" + bytes(range(256)) * 4, r"notes\.odt cannot be read: its zip is damaged; save it again from LibreOffice"),
         (needing_zip_version(NOTES.read_bytes(), 131), r"notes\.odt cannot be read: its zip is damaged"),
-        (_notes({"content.xml": None}), r"not an OpenDocument text \(no readable content\.xml with text\)"),
-        (_notes({"content.xml": "<office:document-content"}), r"no readable content\.xml with text"),
+        (zip_bytes(odt_parts(), {"content.xml": None}), r"not an OpenDocument text \(no readable content\.xml with text\)"),
+        (zip_bytes(odt_parts(), {"content.xml": "<office:document-content"}), r"no readable content\.xml with text"),
         (
-            _notes({"META-INF/manifest.xml": '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            zip_bytes(odt_parts(), {"META-INF/manifest.xml": '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
                     '<manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/></manifest:file-entry></manifest:manifest>'}),
             r"notes\.odt is password-protected; open it in LibreOffice and save it without a password",
         ),
@@ -101,7 +90,7 @@ def test_a_document_without_text_is_refused() -> None:
     assert isinstance(content, str)
     empty = content[: content.index("<office:text>") + len("<office:text>")] + content[content.index("</office:text>") :]
     with pytest.raises(SourceError, match=r"this document has no text"):
-        extract(_notes({"content.xml": empty}), "notes.odt")
+        extract(zip_bytes(odt_parts(), {"content.xml": empty}), "notes.odt")
 
 
 def test_entities_are_not_resolved(tmp_path) -> None:
@@ -113,7 +102,7 @@ def test_entities_are_not_resolved(tmp_path) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE x [<!ENTITY leak SYSTEM "file://{secret}">]>',
     ).replace("The next meeting is on 7 April.", "The next meeting is on 7 April. &leak;")
-    assert "TOP SECRET" not in extract(_notes({"content.xml": leaking}), "notes.odt").text
+    assert "TOP SECRET" not in extract(zip_bytes(odt_parts(), {"content.xml": leaking}), "notes.odt").text
 
 
 def test_a_zip_bomb_is_refused_before_it_is_expanded(monkeypatch) -> None:

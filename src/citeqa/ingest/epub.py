@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import SourceError
-from .archive import open_zip, read_part
+from .archive import open_zip, read_part, xml_part
 from .extracted import Extracted
 from .paragraphs import clean_lines, code_paragraphs, element_text, paragraph_document, table_rows
 
@@ -62,16 +62,6 @@ def extractor_version() -> str:
     return f"{version('lxml')}+r{RULES_VERSION}"
 
 
-def _xml(data: bytes) -> Any:
-    """A package or container file parsed safely: no entities, no network (None if it is not XML)."""
-    from lxml import etree
-
-    try:
-        return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False))
-    except (etree.LxmlError, ValueError):
-        return None
-
-
 def _local(tag: Any) -> str:
     """A tag or attribute name without its namespace ("{http://...}item" -> "item")."""
     return str(tag).rsplit("}", 1)[-1] if isinstance(tag, str) else ""
@@ -96,15 +86,13 @@ def _inside(base: str, href: str) -> str | None:
 
 def _package(archive: Any, name: str) -> tuple[Any, str]:
     """The package document (content.opf) and the folder its hrefs are relative to."""
-    container = read_part(archive, _CONTAINER, MAX_PART_BYTES)
-    root = _xml(container) if container is not None else None
+    root = xml_part(archive, _CONTAINER, MAX_PART_BYTES)
     if root is None:
         raise SourceError(f"{name} is a zip file but not an EPUB book (no readable {_CONTAINER}); citeqa reads .epub")
     for rootfile in root.iter():
         if _local(rootfile.tag) == "rootfile" and (rootfile.get("full-path") or "").strip():
             path = _inside("", rootfile.get("full-path").strip())
-            data = read_part(archive, path, MAX_PART_BYTES) if path else None
-            package = _xml(data) if data is not None else None
+            package = xml_part(archive, path, MAX_PART_BYTES) if path else None
             if package is not None:
                 return package, posixpath.dirname(path)
     raise SourceError(f"{name}: this EPUB's package file (content.opf) is missing or damaged; save or export the book again")
@@ -112,8 +100,7 @@ def _package(archive: Any, name: str) -> tuple[Any, str]:
 
 def _refuse_drm(archive: Any, name: str) -> None:
     """Refuse a book whose text is encrypted (fonts obfuscated the usual way are fine)."""
-    data = read_part(archive, _ENCRYPTION, MAX_PART_BYTES)
-    root = _xml(data) if data is not None else None
+    root = xml_part(archive, _ENCRYPTION, MAX_PART_BYTES)
     if root is None:
         return
     for encrypted in root.iter():

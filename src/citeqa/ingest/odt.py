@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import SourceError
 from ..text import tokenize
-from .archive import open_zip, read_part
+from .archive import open_zip, xml_part
 from .extracted import Extracted
 from .paragraphs import clean_lines, paragraph_document, table_rows
 
@@ -63,17 +63,6 @@ _LEFT_OUT = frozenset(
 def extractor_version() -> str:
     """lxml's version plus this module's rules version."""
     return f"{version('lxml')}+r{RULES_VERSION}"
-
-
-def _xml(data: bytes | None) -> Any:
-    from lxml import etree
-
-    if data is None:
-        return None
-    try:
-        return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
-    except (etree.LxmlError, ValueError):
-        return None
 
 
 class _Reader:
@@ -168,7 +157,7 @@ def _title_styles(content: Any) -> frozenset[str]:
 
 
 def _meta_title(archive: Any) -> str | None:
-    root = _xml(read_part(archive, "meta.xml", 1_000_000))
+    root = xml_part(archive, "meta.xml", 1_000_000)
     if root is None:
         return None
     title = root.find(".//{http://purl.org/dc/elements/1.1/}title")
@@ -177,7 +166,7 @@ def _meta_title(archive: Any) -> str | None:
 
 
 def _refuse_encrypted(archive: Any, name: str) -> None:
-    manifest = _xml(read_part(archive, "META-INF/manifest.xml", 10_000_000))
+    manifest = xml_part(archive, "META-INF/manifest.xml", 10_000_000)
     if manifest is not None and any(True for _ in manifest.iter(f"{{{_MANIFEST}}}encryption-data")):
         raise SourceError(
             f"{name} is password-protected; open it in LibreOffice and save it without a password, then build again"
@@ -204,7 +193,7 @@ def extract_odt(data: bytes, name: str) -> Extracted:
     """
     archive = open_zip(data, name, damaged="save it again from LibreOffice", too_big="split the document or save it without embedded media")
     _refuse_encrypted(archive, name)
-    content = _xml(read_part(archive, "content.xml", MAX_CONTENT_BYTES))
+    content = xml_part(archive, "content.xml", MAX_CONTENT_BYTES)
     body = content.find(f"{{{_OFFICE}}}body/{{{_OFFICE}}}text") if content is not None else None
     if body is None:
         raise SourceError(f"{name} is a zip file but not an OpenDocument text (no readable content.xml with text); citeqa reads .odt")

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import SourceError
 from ..text import tokenize
-from .archive import open_zip, read_part
+from .archive import open_zip, xml_part
 from .extracted import Extracted
 from .paragraphs import clean_lines, element_text, paragraph_document, table_rows
 
@@ -60,14 +60,8 @@ def _open_zip(data: bytes, name: str) -> zipfile.ZipFile:
 
 def _core_title(archive: zipfile.ZipFile) -> str | None:
     """The title in the document's properties (``docProps/core.xml``), if any (the part is small: its size is checked)."""
-    from lxml import etree
-
-    core = read_part(archive, "docProps/core.xml", limit=1_000_000)
-    if core is None:
-        return None
-    try:
-        root = etree.fromstring(core, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
-    except (etree.LxmlError, ValueError):
+    root = xml_part(archive, "docProps/core.xml", 1_000_000)
+    if root is None:
         return None
     titles = root.findall("{http://purl.org/dc/elements/1.1/}title")
     title = " ".join(clean_lines(titles[0].text or "")) if titles else ""

@@ -418,10 +418,19 @@ def book_parts() -> dict[str, str | bytes]:
     }
 
 
-def zip_bytes(parts: dict[str, str | bytes]) -> bytes:
-    """An EPUB or OpenDocument zip of ``parts``: ``mimetype`` first and stored (uncompressed), the rest deflated, fixed dates."""
+def zip_bytes(parts: dict[str, str | bytes], changed: dict[str, str | bytes | None] | None = None) -> bytes:
+    """An EPUB or OpenDocument zip of ``parts``: ``mimetype`` first and stored (uncompressed), the rest deflated, fixed dates.
+
+    ``changed`` replaces parts by archive path, or leaves them out (None): the tests' variants.
+    """
     import io
 
+    parts = dict(parts)
+    for path, data in (changed or {}).items():
+        if data is None:
+            parts.pop(path, None)
+        else:
+            parts[path] = data
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         for path, data in parts.items():
