@@ -185,12 +185,12 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     (docs / "sub").mkdir(parents=True)
     (docs / "notes.txt").write_text("The ferry to the island leaves at nine every morning.\n", encoding="utf-8")
     shutil.copy(FORMATS / "report.pdf", docs / "sub" / "report.pdf")
-    (docs / "slides.pptx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (docs / "budget.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     shutil.copy(FORMATS / "scan.pdf", docs / "scan.pdf")
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/slides.pptx: not a .txt, .md, .rst, .html, .pdf, .docx, .odt or .epub file" in result.stderr
+    assert "skipped docs/budget.xlsx: not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx or .epub file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -300,6 +300,20 @@ def test_an_opendocument_text_is_answered_from_its_paragraphs_lists_and_tables_a
     version = next((tmp_path / "idx").glob("v-*"))
     source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
     assert source["extractor"] == "odt"
+
+
+def test_a_slide_deck_is_answered_from_its_slides_tables_and_speaker_notes(tmp_path):
+    text = _built(tmp_path, "budget.pptx", "budget.pptx")
+    for question, sentence in [
+        ("How much will the pontoons cost?", "Item: Pontoons; Cost: 65,000 pounds."),
+        ("When does the dredging work start?", "The dredging contract goes to tender in April, and work starts in September."),
+    ]:
+        first = _answered(tmp_path, question)["citations"][0]
+        assert (first["doc_id"], first["text"]) == ("budget.pptx", sentence)
+        assert text[first["start"] : first["end"]] == sentence
+    version = next((tmp_path / "idx").glob("v-*"))
+    source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
+    assert source["extractor"] == "pptx"
 
 
 def test_a_sphinx_page_is_answered_from_its_text_roles_and_directive_content(tmp_path):

@@ -41,7 +41,7 @@ def test_folders_skip_other_files_and_say_why(tmp_path, caplog):
     (docs / "notes.md").write_text("# Notes\n\nThe ferry leaves at nine.\n", encoding="utf-8")
     (docs / "deep" / "er" / "report.pdf").write_bytes((FORMATS / "report.pdf").read_bytes())
     (docs / "page.bin").write_bytes((FORMATS / "news.html").read_bytes())  # HTML by content: read
-    (docs / "slides.pptx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (docs / "budget.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     (docs / "report.docx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)  # damaged
     (docs / "script.py").write_text("print('hello')\n", encoding="utf-8")
     (docs / "scan.pdf").write_bytes((FORMATS / "scan.pdf").read_bytes())
@@ -49,18 +49,18 @@ def test_folders_skip_other_files_and_say_why(tmp_path, caplog):
     result = read_sources([docs])
     assert [d.doc_id for d in result.documents] == ["deep/er/report.pdf", "notes.md", "page.bin"]
     skipped = {Path(s.path).name: s.reason for s in result.skipped}
-    assert skipped["slides.pptx"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt or .epub file"
-    assert skipped["script.py"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt or .epub file"
+    assert skipped["budget.xlsx"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx or .epub file"
+    assert skipped["script.py"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx or .epub file"
     assert skipped["report.docx"].startswith("report.docx cannot be read: its zip is damaged; save it again from Word")
     assert skipped["scan.pdf"].startswith("scan.pdf has no text layer")
     assert ".hidden.txt" not in skipped
-    assert f"skipped {docs / 'slides.pptx'}: not a .txt" in caplog.text
+    assert f"skipped {docs / 'budget.xlsx'}: not a .txt" in caplog.text
 
 
 def test_a_named_file_that_cannot_be_read_is_an_error_not_a_skip(tmp_path):
-    (tmp_path / "slides.pptx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (tmp_path / "budget.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     with pytest.raises(SourceError, match="unsupported or binary content"):
-        read_sources([tmp_path / "slides.pptx"])
+        read_sources([tmp_path / "budget.xlsx"])
     with pytest.raises(SourceError, match="no text layer"):
         read_sources([FORMATS / "scan.pdf"])
     with pytest.raises(SourceError, match=r"only http:// and https://"):

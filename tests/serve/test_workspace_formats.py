@@ -69,6 +69,13 @@ def test_uploaded_opendocument_text_is_answered_from(library, tmp_path):
     assert hit.doc_id == "notes.odt" and hit.text == "Berth: North quay; Fee a night: 40 pounds; Longest boat: 25 m."
 
 
+def test_uploaded_slide_deck_is_answered_from(library, tmp_path):
+    change = library.add([_staged(tmp_path, "budget.pptx", (FORMATS / "budget.pptx").read_bytes())])
+    assert "Added budget.pptx" in change.message
+    hit = library.get().answer("How much will the pontoons cost?").citations[0]
+    assert hit.doc_id == "budget.pptx" and hit.text == "Item: Pontoons; Cost: 65,000 pounds."
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()

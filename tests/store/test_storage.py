@@ -162,10 +162,10 @@ def test_unsupported_and_undecodable_sources_are_refused(tmp_path, fake_embedder
     pdf.write_bytes(b"%PDF-1.4")
     with pytest.raises(SourceError, match="truncated or damaged"):
         citeqa.build_index([pdf], tmp_path / "i", embedder=fake_embedder)
-    pptx = tmp_path / "slides.pptx"
-    pptx.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    sheet = tmp_path / "budget.xlsx"
+    sheet.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     with pytest.raises(SourceError, match="unsupported or binary content"):
-        citeqa.build_index([pptx], tmp_path / "i", embedder=fake_embedder)
+        citeqa.build_index([sheet], tmp_path / "i", embedder=fake_embedder)
     latin = tmp_path / "latin.txt"
     latin.write_bytes("café".encode("latin-1"))
     with pytest.raises(SourceError, match="not UTF-8"):

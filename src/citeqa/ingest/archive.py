@@ -1,6 +1,6 @@
-"""Zip containers (.docx, .odt, .epub) opened safely: damaged files and zip bombs refused before any part is read.
+"""Zip containers (.docx, .odt, .pptx, .epub) opened safely: damaged files and zip bombs refused before any part is read.
 
-A Word or OpenDocument text and an e-book are zips of XML parts. :func:`open_zip` checks the archive
+Word and OpenDocument texts, PowerPoint decks and e-books are zips of XML parts. :func:`open_zip` checks the archive
 once: it opens, it is not damaged, and its parts would not expand past
 :data:`MAX_EXPANDED_BYTES`. :func:`read_part` reads one part by name with a size limit
 and gives None for a part that is missing; :func:`xml_part` parses one as XML without

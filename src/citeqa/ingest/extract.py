@@ -1,7 +1,8 @@
-"""Turning a document's bytes (text, Markdown, HTML, PDF, Word, OpenDocument or EPUB) into the text citeqa indexes.
+"""Turning a document's bytes (text, Markdown, HTML, PDF, Word, PowerPoint, OpenDocument or EPUB) into the text citeqa indexes.
 
 The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, a zip (an EPUB
-book or an OpenDocument text when its first bytes say so, else a Word ``.docx``), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
+book or an OpenDocument text when its first bytes say so, a PowerPoint ``.pptx`` or a Word
+``.docx`` by its parts), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
 content type claims, so a file that lies about its type gets a clear message. UTF-8
 text named ``.md`` or ``.rst`` (or served so) is read as Markdown or reStructuredText (its
 text without the markup, :mod:`citeqa.ingest.markdown`, :mod:`citeqa.ingest.rst`); other
@@ -32,8 +33,9 @@ PDF_SUFFIXES = (".pdf",)
 DOCX_SUFFIXES = (".docx",)
 EPUB_SUFFIXES = (".epub",)
 ODT_SUFFIXES = (".odt",)
+PPTX_SUFFIXES = (".pptx",)
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
-FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".epub")
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
 SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
@@ -42,6 +44,7 @@ PDF_TYPES = ("application/pdf",)
 DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)
 EPUB_TYPES = ("application/epub+zip",)
 ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
+PPTX_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
 #: What an EPUB's or an OpenDocument file's first part (``mimetype``, stored first and uncompressed) holds.
 _EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
 _ODT_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.text"
@@ -83,7 +86,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "epub", "odt", "docx", "html", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "odt", "pptx", "docx", "html", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -104,6 +107,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_docx = suffix in DOCX_SUFFIXES or media in DOCX_TYPES
     claims_epub = suffix in EPUB_SUFFIXES or media in EPUB_TYPES
     claims_odt = suffix in ODT_SUFFIXES or media in ODT_TYPES
+    claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
     head = data[:_SNIFF]
     head = head.removeprefix(codecs.BOM_UTF8)
     # a zip is a Word document when it says so (its parts are checked when it is read); an old
@@ -114,12 +118,19 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         return "odt"
     if head.startswith(_ZIP_MAGIC) and claims_odt:  # a spreadsheet, drawing or presentation named .odt
         raise SourceError(f"{name} is an OpenDocument file but not a text document; citeqa reads .odt text documents")
+    if head.startswith(_ZIP_MAGIC) and (claims_pptx or (b"ppt/" in head and not claims_docx)):
+        return "pptx"
     if head.startswith(_ZIP_MAGIC) and (claims_docx or b"word/" in head):
         return "docx"
     if head.startswith(_OLE_MAGIC):
         raise SourceError(
             f"{name} is an old Office file (.doc, .xls, .ppt) or a password-protected one; "
             "open it in Word or LibreOffice and save it as an unprotected .docx"
+        )
+    if claims_pptx:
+        raise SourceError(
+            f"{name} is not a PowerPoint deck: a .pptx is a zip file and this starts with "
+            f"{data[:16]!r}; save it again from PowerPoint as .pptx"
         )
     if claims_odt:
         raise SourceError(
@@ -206,6 +217,7 @@ _EXTRACTOR_MODULES = {
     "mammoth": "word",
     "epub": "epub",
     "odt": "odt",
+    "pptx": "slides",
 }
 
 
@@ -276,6 +288,10 @@ def extract(
         from .word import extract_docx
 
         return extract_docx(data, name)
+    if kind == "pptx":
+        from .slides import extract_pptx
+
+        return extract_pptx(data, name)
     if kind == "odt":
         from .odt import extract_odt
 

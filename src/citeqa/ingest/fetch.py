@@ -12,13 +12,13 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import InvalidArgumentError, SourceError
-from .extract import DOCX_TYPES, EPUB_TYPES, HTML_TYPES, ODT_TYPES, PDF_TYPES, TEXT_TYPES
+from .extract import DOCX_TYPES, EPUB_TYPES, HTML_TYPES, ODT_TYPES, PDF_TYPES, PPTX_TYPES, TEXT_TYPES
 from .extracted import DEFAULT_MAX_BYTES
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_REDIRECTS = 5
 #: The content types a fetched document may have (those :func:`citeqa.ingest.extract.sniff` reads).
-ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + EPUB_TYPES
+ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES
 USER_AGENT = "citeqa (document question answering)"
 _SCHEMES = ("http", "https")
 
@@ -117,7 +117,7 @@ def fetch(
                         shown = media or "none"
                         raise SourceError(
                             f"{url}: content type {shown!r} is not one citeqa reads "
-                            "(HTML, PDF, Word .docx, OpenDocument .odt, EPUB, plain text, Markdown or reStructuredText)"
+                            "(HTML, PDF, Word .docx, PowerPoint .pptx, OpenDocument .odt, EPUB, plain text, Markdown or reStructuredText)"
                         )
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > max_bytes:

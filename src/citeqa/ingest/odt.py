@@ -9,7 +9,8 @@ rows the table marks as such), a line break kept, the spaces and tabs the format
 citation marks; tracked changes as accepted (deleted text left out); comments, the table of
 contents and indexes, pictures and drawings left out. The title is the first line when the
 document starts with a heading (the Title style counts), else the title in ``meta.xml``
-when its words are in the text (:func:`_names_this_text`).
+when its words are in the text (:func:`citeqa.ingest.paragraphs.names_this_text`: docutils
+writes "[no title]").
 
 Nothing in the file is run or fetched: the XML is parsed without entities or network, and a
 zip that would expand past :data:`citeqa.ingest.archive.MAX_EXPANDED_BYTES` is refused.
@@ -24,10 +25,9 @@ from importlib.metadata import version
 from typing import Any
 
 from ..errors import SourceError
-from ..text import tokenize
 from .archive import open_zip, xml_part
 from .extracted import Extracted
-from .paragraphs import clean_lines, paragraph_document, table_rows
+from .paragraphs import clean_lines, names_this_text, paragraph_document, table_rows
 
 EXTRACTOR = "odt"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -173,17 +173,6 @@ def _refuse_encrypted(archive: Any, name: str) -> None:
         )
 
 
-def _names_this_text(title: str, lines: list[str]) -> bool:
-    """True when at least two words of ``title``, and at least half of them, are in the text's first 20 lines.
-
-    docutils writes "[no title]" into an untitled document's properties; one shared word
-    ("title") is not enough to take a properties' title for the text's.
-    """
-    words = set(tokenize(title))
-    found = words & set(tokenize(" ".join(lines[:20])))
-    return len(found) >= 2 and 2 * len(found) >= len(words)
-
-
 def extract_odt(data: bytes, name: str) -> Extracted:
     """The text of an OpenDocument text file: title first, then its blocks one per line, blank-line separated.
 
@@ -206,7 +195,7 @@ def extract_odt(data: bytes, name: str) -> Extracted:
         title: str | None = lines[0]
     else:
         title = _meta_title(archive)
-        if title is not None and not _names_this_text(title, lines):
+        if title is not None and not names_this_text(title, lines):
             title = None  # a template's, an old file name's or a placeholder ("[no title]"), not this text's
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..text import tokenize
 from .extracted import Extracted
 
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -89,6 +90,17 @@ def table_rows(head: Sequence[str] | None, body: Sequence[Sequence[str]]) -> lis
     return out
 
 
+def names_this_text(title: str, lines: Sequence[str]) -> bool:
+    """True when at least two words of a properties' ``title``, and at least half of them, are in the text's first 20 lines.
+
+    A document's properties often hold a template's or a tool's title ("PowerPoint
+    Presentation", docutils' "[no title]"); one shared word is not enough to take it for the text's.
+    """
+    words = set(tokenize(title))
+    found = words & set(tokenize(" ".join(lines[:20])))
+    return len(found) >= 2 and 2 * len(found) >= len(words)
+
+
 def paragraph_document(lines: Sequence[str], title: str | None, extractor: str, extractor_version: str) -> Extracted:
     """The extracted record of one-line paragraphs: ``title`` first (added unless it is the first line), a blank line between them."""
     lines = list(lines)
@@ -103,4 +115,4 @@ def paragraph_document(lines: Sequence[str], title: str | None, extractor: str, 
     )
 
 
-__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "element_text", "paragraph_document", "table_rows"]
+__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "element_text", "names_this_text", "paragraph_document", "table_rows"]

@@ -16,7 +16,7 @@ from ..ingest.sources import SUPPORTED_SUFFIXES
 
 #: Largest accepted text, Markdown or reStructuredText upload, in bytes.
 MAX_DOCUMENT_BYTES = 1_000_000
-#: Largest accepted HTML, PDF, Word, OpenDocument or EPUB upload, in bytes (the HTTP layer refuses larger bodies first).
+#: Largest accepted HTML, PDF, Word, OpenDocument, PowerPoint or EPUB upload, in bytes (the HTTP layer refuses larger bodies first).
 MAX_UPLOAD_BYTES = 10_000_000
 ACCEPTED = FORMATS_OR
 #: Most documents a workspace holds.

@@ -4,6 +4,7 @@
     python tests/data/formats/make_fixtures.py minutes.docx   # only the Word document
     python tests/data/formats/make_fixtures.py book.epub      # only the EPUB book
     python tests/data/formats/make_fixtures.py notes.odt      # only the OpenDocument text
+    python tests/data/formats/make_fixtures.py budget.pptx    # only the PowerPoint deck
 
 - news.pdf: news.html printed as is (chromium's default print header and footer —
   date, title, URL, "page x/y" — repeat on every page; the extractor must drop them).
@@ -40,6 +41,11 @@
   style derived from Title, as LibreOffice writes it), a table of contents, headings,
   encoded spaces and tabs, a line break, a link, a footnote, a comment, a picture frame,
   a soft page break, nested lists, a table with a header row, and a tracked deletion.
+
+- budget.pptx: a four-slide PowerPoint deck written here with zipfile alone
+  (:func:`pptx_parts`): a title slide with a subtitle and a slide number, a slide of
+  bullets, a grouped text box and a table with a header row, with speaker notes; a hidden
+  slide; a slide with a line break; "PowerPoint Presentation" as the properties' title.
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -509,7 +515,82 @@ def odt_parts(mimetype: str = "application/vnd.oasis.opendocument.text") -> dict
     }
 
 
+_PML = (
+    'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+)
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _shape(text: str | list[str], placeholder: str | None = None) -> str:
+    """A text shape: ``placeholder`` its type ("title", "body"...; None for a text box), one paragraph per item."""
+    ph = "" if placeholder is None else (f'<p:ph type="{placeholder}"/>' if placeholder != "body" else '<p:ph idx="1"/>')
+    paragraphs = "".join(
+        "<a:p>" + "<a:br/>".join(f"<a:r><a:t>{html.escape(part)}</a:t></a:r>" for part in line.split("\n")) + "</a:p>"
+        for line in ([text] if isinstance(text, str) else text)
+    )
+    return f'<p:sp><p:nvSpPr><p:cNvPr id="2" name="s"/><p:cNvSpPr/><p:nvPr>{ph}</p:nvPr></p:nvSpPr><p:spPr/><p:txBody><a:bodyPr/>{paragraphs}</p:txBody></p:sp>'
+
+
+def _slide_xml(shapes: str, hidden: bool = False, root: str = "p:sld") -> str:
+    show = ' show="0"' if hidden else ""
+    return f'<?xml version="1.0" encoding="UTF-8"?><{root} {_PML}{show}><p:cSld><p:spTree><p:nvGrpSpPr><p:cNvPr id="1" name=""/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr><p:grpSpPr/>{shapes}</p:spTree></p:cSld></{root}>'
+
+
+def pptx_parts() -> dict[str, str | bytes]:
+    """The parts of budget.pptx by archive path."""
+    table = (
+        '<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="5" name="t"/><p:cNvGraphicFramePr/><p:nvPr/></p:nvGraphicFramePr><p:xfrm/>'
+        '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/table"><a:tbl><a:tblPr firstRow="1"/>'
+        + "".join(
+            "<a:tr>" + "".join(f"<a:tc><a:txBody><a:bodyPr/><a:p><a:r><a:t>{cell}</a:t></a:r></a:p></a:txBody></a:tc>" for cell in row) + "</a:tr>"
+            for row in (("Item", "Cost"), ("Dredging", "180,000 pounds"), ("Pontoons", "65,000 pounds"))
+        )
+        + "</a:tbl></a:graphicData></a:graphic></p:graphicFrame>"
+    )
+    slides = [
+        _slide_xml(_shape("Harbour Budget 2027", "ctrTitle") + _shape("Board meeting, 3 March", "subTitle") + _shape("1", "sldNum")),
+        _slide_xml(
+            _shape("Where the money goes", "title")
+            + _shape(["Dredging the north channel", "New pontoons at the fish dock"], "body")
+            + '<p:grpSp><p:nvGrpSpPr><p:cNvPr id="4" name="g"/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr><p:grpSpPr/>'
+            + _shape("Approved by the board on 3 March.")
+            + "</p:grpSp>"
+            + table
+            + _shape("2", "sldNum")
+        ),
+        _slide_xml(_shape("Draft: options we dropped", "title") + _shape(["Closing the slipway in winter"], "body"), hidden=True),
+        _slide_xml(_shape("Questions", "title") + _shape(["Contact the harbour office\nMonday to Friday, 8:00 to 16:00"], "body")),
+    ]
+    notes = _slide_xml(
+        _shape("", "sldImg") + _shape(["The dredging contract goes to tender in April, and work starts in September."], "body") + _shape("2", "sldNum"),
+        root="p:notes",
+    )
+    ids = "".join(f'<p:sldId id="{256 + i}" r:id="rId{i + 2}"/>' for i in range(len(slides)))
+    parts: dict[str, str | bytes] = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+        "ppt/presentation.xml": f'<?xml version="1.0" encoding="UTF-8"?><p:presentation {_PML}><p:sldIdLst>{ids}</p:sldIdLst></p:presentation>',
+        "ppt/_rels/presentation.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + '<Relationship Id="rId1" Type="' + _REL + '/theme" Target="theme/theme1.xml"/>'
+        + "".join(f'<Relationship Id="rId{i + 2}" Type="{_REL}/slide" Target="slides/slide{i + 1}.xml"/>' for i in range(len(slides)))
+        + "</Relationships>",
+        "docProps/core.xml": '<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>PowerPoint Presentation</dc:title></cp:coreProperties>',
+        "ppt/slides/_rels/slide2.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId2" Type="{_REL}/notesSlide" Target="../notesSlides/notesSlide1.xml"/></Relationships>',
+        "ppt/notesSlides/notesSlide1.xml": notes,
+    }
+    for i, slide in enumerate(slides):
+        parts[f"ppt/slides/slide{i + 1}.xml"] = slide
+    return parts
+
+
 def main() -> None:
+    if sys.argv[1:] == ["budget.pptx"]:  # zipfile alone
+        (HERE / "budget.pptx").write_bytes(zip_bytes(pptx_parts()))
+        print("budget.pptx", (HERE / "budget.pptx").stat().st_size, "bytes")
+        return
     if sys.argv[1:] == ["notes.odt"]:  # zipfile alone
         (HERE / "notes.odt").write_bytes(zip_bytes(odt_parts()))
         print("notes.odt", (HERE / "notes.odt").stat().st_size, "bytes")
@@ -525,6 +606,7 @@ def main() -> None:
     minutes_docx(HERE / "minutes.docx")
     (HERE / "book.epub").write_bytes(zip_bytes(book_parts()))
     (HERE / "notes.odt").write_bytes(zip_bytes(odt_parts()))
+    (HERE / "budget.pptx").write_bytes(zip_bytes(pptx_parts()))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(HERE / "news.html", work / "news.html")
