@@ -363,3 +363,31 @@ def test_a_table_row_under_a_header_row_carries_its_column_heads() -> None:
         "| Chair | Ines Morrow |",  # no header row: its first row may be data
     ]
     assert not any(p.startswith("|---") or p.startswith("| Port") for p in paragraphs)
+
+
+def test_note_markers_and_edit_links_are_left_out_and_text_links_and_superscripts_stay() -> None:
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Rhine - Wikipedia</title></head><body>"
+        "<div id='content'><h1>Rhine</h1><div class='mw-parser-output'>"
+        # MediaWiki: bracketed references, a "[citation needed]", an "[edit]" link, "^" back links
+        "<p>The Rhine is one of the major European rivers.<sup id='cite_ref-1' class='reference'><a href='#cite_note-1'>[1]</a></sup>"
+        " It rises in the Swiss Alps and flows into the North Sea.<sup class='reference'><a href='#cite_note-2'>[2]</a></sup>"
+        "<sup class='noprint Template-Fact'><i>[<a href='/wiki/Wikipedia:Citation_needed'>citation needed</a>]</i></sup>"
+        " Its basin covers 185,000 km<sup>2</sup> in nine countries.</p>"
+        "<h2><span class='mw-headline'>Name</span><span class='mw-editsection'><span>[</span>"
+        "<a href='/w/index.php?title=Rhine&amp;action=edit&amp;section=1'>edit</a><span>]</span></span></h2>"
+        "<p>The name derives from the Gaulish name Renos, which was adapted in Roman geography as Rhenus.<sup><a href='#n3'>3</a></sup>"
+        " Barges use the Rust and <a href='#c-repr'>C</a> canals, which step <a href='#s2'>2</a> of the plan widened.</p>"
+        "<ol class='references'><li id='cite_note-1'><a href='#cite_ref-1'>^</a> Smith, J. (2001). Rivers of Europe.</li>"
+        "<li id='fn2'>Jones, A. (2004). The Rhine. <a href='#fnref2' class='footnote-backref'>↩︎</a></li></ol>"
+        "</div></div></body></html>"
+    ).encode()
+    text = extract(page, "rhine.html").text
+    lines = text.split("\n\n")
+    assert "The Rhine is one of the major European rivers. It rises in the Swiss Alps and flows into the North Sea." in text
+    assert "Its basin covers 185,000 km2 in nine countries." in text  # a superscript that is no link stays
+    assert "Name" in lines  # the heading without its "[edit]"
+    assert "Barges use the Rust and C canals, which step 2 of the plan widened." in text  # links that read as text stay
+    assert "- Smith, J. (2001). Rivers of Europe." in lines and "- Jones, A. (2004). The Rhine." in lines
+    for mark in ("[1]", "[2]", "citation needed", "edit]", "Rhenus.3", "^", "↩"):
+        assert mark not in text, mark

@@ -30,7 +30,7 @@ from urllib.parse import unquote
 from ..errors import SourceError
 from .archive import open_zip, read_part, xml_part
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs, element_text, paragraph_document, table_rows
+from .paragraphs import clean_lines, code_paragraphs, element_text, is_note_marker, paragraph_document, table_rows
 
 EXTRACTOR = "epub"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -53,7 +53,6 @@ _CONTAINERS = frozenset(
     {"body", "div", "section", "article", "aside", "main", "header", "footer", "figure", "blockquote", "dl", "details", "center", "hgroup"}
 )
 _BLOCKS = _PARAGRAPHS | _LISTS | _CONTAINERS | frozenset({"li", "pre", "table", "hr"})
-_MARKER = re.compile(r"\s*(?:\[?\d{1,4}\]?|[*†‡§¶]+)\s*")
 
 
 @functools.cache
@@ -151,14 +150,7 @@ def _skipped(child: Any) -> bool:
         return True
     if "pagebreak" in _attribute(child, "type").split() or (child.get("role") or "") == "doc-pagebreak":
         return True  # the printed edition's page number ("169"), often in the middle of a sentence
-    if tag == "a" or tag == "sup":
-        kinds = _attribute(child, "type").split()
-        if "noteref" in kinds:
-            return True
-        link = child if tag == "a" else child.find(".//a")
-        if link is not None and (link.get("href") or "").find("#") >= 0:
-            return bool(_MARKER.fullmatch(element_text(child)))  # "1", "[2]", "*": a note's marker
-    return False
+    return is_note_marker(child)
 
 
 #: Blocks inside a paragraph-like element (a list item's or a cell's paragraphs): a space before each.

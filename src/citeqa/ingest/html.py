@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
-from .paragraphs import clean_lines, code_paragraphs, element_text, paragraph_document, table_rows
+from .paragraphs import clean_lines, code_paragraphs, element_text, is_note_marker, paragraph_document, table_rows
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
@@ -36,7 +36,8 @@ EXTRACTOR = "trafilatura"
 #: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_parse`).
 #: 5: a code block's lines are joined by spaces, a blank line ending a paragraph (:func:`_code_paragraphs`).
 #: 6: a table row under a header row carries its column heads (:func:`_table_paragraphs`).
-RULES_VERSION = 6
+#: 7: note markers ("[1]", "[citation needed]", "^") and MediaWiki's "[edit]" links are left out (:func:`_parse`).
+RULES_VERSION = 7
 
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 #: A line break of the page's source and the indentation around it.
@@ -227,9 +228,13 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
         for a in tree.iter("a")
         if (a.get("href") or "").startswith("#") and len(a) == 0 and (a.text or "").strip() in _PERMALINK_MARKS
     ]
-    for anchor in anchors:
-        anchor.drop_tree()  # its tail text stays
-    return tree, bool(anchors)
+    # note markers ("...North Sea.[2][citation needed]", a reference list's "^") and MediaWiki's "[edit]" links
+    marks = [e for e in tree.iter("sup", "a") if is_note_marker(e) and not any(is_note_marker(a) for a in e.iterancestors("sup", "a"))]
+    edits = [e for e in tree.iter("span") if "mw-editsection" in (e.get("class") or "").split()]
+    for element in dict.fromkeys(anchors + marks + edits):  # a "¶" permalink is also a note's mark: dropped once
+        if element.getparent() is not None:
+            element.drop_tree()  # its tail text stays
+    return tree, bool(anchors or marks or edits)
 
 
 def extract_html(data: bytes | str, name: str) -> Extracted:

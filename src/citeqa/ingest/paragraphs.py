@@ -56,6 +56,47 @@ def element_text(
     return "".join(parts)
 
 
+#: What a note's reference reads in a superscript: "1", "(2)", "*", "†".
+_NOTE_NUMBER = re.compile(r"\s*(?:\(?\d{1,4}\)?|[*†‡§¶]+)\s*")
+#: A bracketed marker in a superscript: "[1]", "[a]", "[note 2]", "[citation needed]".
+_BRACKETED_NOTE = re.compile(r"\s*\[[^\[\]]{1,40}\]\s*")
+#: What a note's back link reads: "^" (MediaWiki's), "↩" (pandoc's, Python-Markdown's), "↑".
+_BACK_LINK = re.compile(r"\s*(?:\^|↩\ufe0e?|↑)\s*")
+#: How writers mark note references and back links (EPUB's ``epub:type``, ARIA roles, pandoc's,
+#: Python-Markdown's, Sphinx's and mdBook's classes).
+_NOTE_KINDS = frozenset(
+    {"noteref", "doc-noteref", "doc-backlink", "footnote-ref", "footnote-backref", "footnote-reference", "fn-backref"}
+)
+
+
+def _local_name(name: Any) -> str:
+    return str(name).rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def is_note_marker(element: Any) -> bool:
+    """True for an HTML ``<sup>`` or ``<a>`` that only marks a note: a reference ("[1]",
+    "[citation needed]", a linked superscript "2") or a back link ("^", "↩").
+
+    Left in the text, "...North Sea.[2]" reads like citeqa's own markers, which point at
+    sentences. Kept: a superscript that is no link ("x²", "1st"), and a link that reads
+    as text, even a short one ("the Rust and <a href="#c">C</a> representations", "step
+    <a href="#s2">2</a>").
+    """
+    if not isinstance(element.tag, str) or _local_name(element.tag) not in ("a", "sup"):
+        return False
+    marks = " ".join(str(value) for key, value in element.attrib.items() if _local_name(key) in ("type", "role", "class"))
+    if _NOTE_KINDS.intersection(marks.split()):
+        return True
+    text = element_text(element)
+    if _local_name(element.tag) == "a":
+        return "#" in (element.get("href") or "") and bool(_BACK_LINK.fullmatch(text))
+    links = [a for a in element.iter() if isinstance(a.tag, str) and _local_name(a.tag) == "a"]
+    if not links:
+        return False
+    in_page = any("#" in (link.get("href") or "") for link in links)
+    return bool(_BRACKETED_NOTE.fullmatch(text)) or (in_page and bool(_NOTE_NUMBER.fullmatch(text)))
+
+
 def code_paragraphs(code: str) -> list[str]:
     """A code block's paragraphs: its lines joined by spaces, a blank line ending one (none if it is blank)."""
     parts = (" ".join(clean_lines(part)) for part in BLANK_LINES.split(code))
@@ -115,4 +156,13 @@ def paragraph_document(lines: Sequence[str], title: str | None, extractor: str, 
     )
 
 
-__all__ = ["BLANK_LINES", "clean_lines", "code_paragraphs", "element_text", "names_this_text", "paragraph_document", "table_rows"]
+__all__ = [
+    "BLANK_LINES",
+    "clean_lines",
+    "code_paragraphs",
+    "element_text",
+    "is_note_marker",
+    "names_this_text",
+    "paragraph_document",
+    "table_rows",
+]
