@@ -391,3 +391,17 @@ def test_note_markers_and_edit_links_are_left_out_and_text_links_and_superscript
     assert "- Smith, J. (2001). Rivers of Europe." in lines and "- Jones, A. (2004). The Rhine." in lines
     for mark in ("[1]", "[2]", "citation needed", "edit]", "Rhenus.3", "^", "↩"):
         assert mark not in text, mark
+
+
+def test_a_table_of_headed_rows_reads_as_fields_and_a_table_with_a_header_row_as_before() -> None:
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Rhine</title></head><body><article><h1>Rhine</h1>"
+        "<table class='infobox'><tr><th>Length</th><td>1,230 km</td></tr><tr><th>Source:</th><td>Lake Toma</td><td>Swiss Alps</td></tr></table>"
+        f"{_PROSE_PARAGRAPHS}"
+        "<table><tr><th>Port</th><th>High water</th></tr><tr><td>Norrby</td><td>07:45</td></tr></table>"
+        "</article></body></html>"
+    ).encode()
+    lines = extract(page, "rhine.html").text.split("\n\n")
+    # trafilatura keeps a <th> as a head in a table's first row only: "| Length | 1,230 km |" before
+    assert "Length: 1,230 km." in lines and "Source: Lake Toma; Swiss Alps." in lines
+    assert "Port: Norrby; High water: 07:45." in lines

@@ -6,7 +6,8 @@ the title is the first line. A line break in the page's source inside a paragrap
 item or table cell is white space, as a browser shows it ("...goes out of\nscope" is one
 sentence); ``<br>`` keeps its line break, a code block's (``<pre>``) lines are joined by
 spaces, a blank line in it ending a paragraph, and a table row under a header row carries its
-column heads ("Port: Norrby; High water: 07:45."). HTML is treated as data: nothing in it is executed or
+column heads ("Port: Norrby; High water: 07:45."), a row that is one head cell and its values (an
+infobox's) "Length: 1,230 km.". HTML is treated as data: nothing in it is executed or
 fetched (no scripts, no images, no links followed).
 
 Limits: what counts as the main text is trafilatura's judgement (precision first):
@@ -36,7 +37,8 @@ EXTRACTOR = "trafilatura"
 #: 4: headings' permalink anchors ("¶", "#") are left out (:func:`_parse`).
 #: 5: a code block's lines are joined by spaces, a blank line ending a paragraph (:func:`_code_paragraphs`).
 #: 6: a table row under a header row carries its column heads (:func:`_table_paragraphs`).
-#: 7: note markers ("[1]", "[citation needed]", "^") and MediaWiki's "[edit]" links are left out (:func:`_parse`).
+#: 7: note markers ("[1]", "[citation needed]", "^") and MediaWiki's "[edit]" links are left out, and a
+#:    table of headed rows (an infobox) reads "Length: 1,230 km." (:func:`_parse`).
 RULES_VERSION = 7
 
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
@@ -234,7 +236,41 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     for element in dict.fromkeys(anchors + marks + edits):  # a "¶" permalink is also a note's mark: dropped once
         if element.getparent() is not None:
             element.drop_tree()  # its tail text stays
-    return tree, bool(anchors or marks or edits)
+    headed = [t for t in tree.iter("table") if _rows_headed(t)]
+    for table in headed:
+        _become_fields(table)
+    return tree, bool(anchors or marks or edits or headed)
+
+
+def _rows_headed(table: Any) -> bool:
+    """True for a table each of whose rows is one head cell and its values (an infobox: "Length | 1,230 km")."""
+    rows = [[c for c in row if c.tag in ("th", "td")] for row in table.iter("tr")]
+    rows = [row for row in rows if row]
+    return (
+        len(rows) >= 2
+        and not any(inner is not table for inner in table.iter("table"))
+        and all(len(row) >= 2 and row[0].tag == "th" and all(c.tag == "td" for c in row[1:]) for row in rows)
+    )
+
+
+def _become_fields(table: Any) -> None:
+    """Replace a table of headed rows with one paragraph per row, "Length: 1,230 km.", in place.
+
+    trafilatura keeps a ``<th>`` as a column head only in a table's first row; the rows of
+    an infobox would read "| Length | 1,230 km |", cited as such.
+    """
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    fields = lxml_html.Element("div")
+    for row in table.iter("tr"):
+        cells = [" ".join(clean_lines(element_text(c))) for c in row if c.tag in ("th", "td")]
+        values = [value for value in cells[1:] if value]
+        if cells and cells[0] and values:
+            line = f"{cells[0].rstrip(':').rstrip()}: " + "; ".join(values)  # "Parameters:" as a head too
+            etree.SubElement(fields, "p").text = line + ("" if _SENTENCE_END.search(line) else ".")
+    fields.tail = table.tail
+    table.getparent().replace(table, fields)
 
 
 def extract_html(data: bytes | str, name: str) -> Extracted:
