@@ -102,7 +102,11 @@ def tricky() -> Iterator[tuple[str, threading.Event]]:
                     pass
             elif self.path == "/octet":
                 self._headers(200, "application/octet-stream", 4)
-                self.wfile.write(b"%PDF")
+                self.wfile.write(b"\x00\x01\x02\x03")
+            elif self.path in ("/files/budget.pptx", "/files/book"):
+                data = (FORMATS / ("budget.pptx" if self.path.endswith("pptx") else "book.epub")).read_bytes()
+                self._headers(200, "application/octet-stream" if self.path.endswith("pptx") else "application/zip", len(data))
+                self.wfile.write(data)
             else:
                 self._headers(404, "text/plain", 9)
                 self.wfile.write(b"not found")
@@ -137,8 +141,17 @@ def test_fetch_pdf_and_text(site: str) -> None:
 def test_wrong_content_type_refused(site: str, tricky: tuple[str, threading.Event]) -> None:
     with pytest.raises(SourceError, match=r"photo\.png: content type 'image/png' is not one citeqa reads"):
         fetch(f"{site}/photo.png")
-    with pytest.raises(SourceError, match="'application/octet-stream' is not one citeqa reads"):
-        fetch(f"{tricky[0]}/octet")
+
+
+def test_a_generic_binary_type_lets_the_bytes_decide(tricky: tuple[str, threading.Event]) -> None:
+    """Servers give office files and books "application/octet-stream" or "application/zip"."""
+    body, ctype, final = fetch(f"{tricky[0]}/files/budget.pptx")
+    assert ctype == "application/octet-stream" and extract(body, final, ctype).extractor == "pptx"
+    body, ctype, final = fetch(f"{tricky[0]}/files/book")
+    assert ctype == "application/zip" and extract(body, final, ctype).extractor == "epub"
+    body, ctype, final = fetch(f"{tricky[0]}/octet")
+    with pytest.raises(SourceError, match=r"unsupported or binary content"):
+        extract(body, final, ctype)
 
 
 def test_redirect_followed_to_http(tricky: tuple[str, threading.Event]) -> None:

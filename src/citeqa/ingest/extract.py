@@ -45,6 +45,8 @@ DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.do
 EPUB_TYPES = ("application/epub+zip",)
 ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
 PPTX_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
+#: Content types that claim no format: the bytes (and the name) decide.
+GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "application/zip", "application/x-zip-compressed")
 #: What an EPUB's or an OpenDocument file's first part (``mimetype``, stored first and uncompressed) holds.
 _EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
 _ODT_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.text"
@@ -70,9 +72,11 @@ def _suffix(name: str) -> str:
 
 
 def _media_type(content_type: str | None) -> str | None:
+    """The media type of a Content-Type, None when there is none or it claims no format (:data:`GENERIC_TYPES`)."""
     if not content_type:
         return None
-    return content_type.split(";", 1)[0].strip().lower() or None
+    media = content_type.split(";", 1)[0].strip().lower()
+    return None if media in GENERIC_TYPES else media or None
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -321,6 +325,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "FORMATS",
     "FORMATS_OR",
+    "GENERIC_TYPES",
     "current_extractor",
     "current_extractor_version",
     "Extracted",

@@ -12,13 +12,15 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import InvalidArgumentError, SourceError
-from .extract import DOCX_TYPES, EPUB_TYPES, HTML_TYPES, ODT_TYPES, PDF_TYPES, PPTX_TYPES, TEXT_TYPES
+from .extract import DOCX_TYPES, EPUB_TYPES, GENERIC_TYPES, HTML_TYPES, ODT_TYPES, PDF_TYPES, PPTX_TYPES, TEXT_TYPES
 from .extracted import DEFAULT_MAX_BYTES
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_REDIRECTS = 5
-#: The content types a fetched document may have (those :func:`citeqa.ingest.extract.sniff` reads).
-ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES
+#: The content types a fetched document may have: those :func:`citeqa.ingest.extract.sniff`
+#: reads, and the generic ones servers give office files and books (S3's and many servers'
+#: "application/octet-stream", an EPUB as "application/zip"), for which the bytes decide.
+ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + GENERIC_TYPES
 USER_AGENT = "citeqa (document question answering)"
 _SCHEMES = ("http", "https")
 
