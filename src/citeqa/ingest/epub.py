@@ -6,8 +6,9 @@ read as the reader sees it: headings, paragraphs, list items ("- item"), definit
 and descriptions, quotations, table rows (with their column heads under a header row of
 ``<th>`` cells, as web pages), a code block's lines joined by spaces; scripts, styles,
 images and the navigation (the table of contents, ``<nav>`` and the spine's "nav" document)
-are left out, and so are note markers (``epub:type="noteref"``, or a link whose text is
-only a number or a mark such as "*"), which read like citeqa's own [1]. Items of the spine
+are left out, and so are print page numbers (``epub:type="pagebreak"``) and note markers
+(``epub:type="noteref"``, a linked "1" or "[2]", a "↩" back link:
+:func:`citeqa.ingest.paragraphs.is_note_marker`), which read like citeqa's own [1]. Items of the spine
 marked ``linear="no"`` (pop-up notes, answers kept apart) are read after the others.
 
 Nothing in the book is run or fetched: the XML is parsed without entities or network; a part

@@ -7,7 +7,8 @@ item or table cell is white space, as a browser shows it ("...goes out of\nscope
 sentence); ``<br>`` keeps its line break, a code block's (``<pre>``) lines are joined by
 spaces, a blank line in it ending a paragraph, and a table row under a header row carries its
 column heads ("Port: Norrby; High water: 07:45."), a row that is one head cell and its values (an
-infobox's) "Length: 1,230 km.". HTML is treated as data: nothing in it is executed or
+infobox's) "Length: 1,230 km."; note markers ("[2]", "[citation needed]", "^") are left out, as they
+read like citeqa's own [1]. HTML is treated as data: nothing in it is executed or
 fetched (no scripts, no images, no links followed).
 
 Limits: what counts as the main text is trafilatura's judgement (precision first):
