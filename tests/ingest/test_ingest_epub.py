@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
 from citeqa.errors import SourceError
 from citeqa.ingest import archive as containers
 from citeqa.ingest.extract import current_extractor_version, extract, sniff
-from zips import needing_zip_version
+from zips import FORMATS, book_parts, needing_zip_version, zip_bytes
 
-FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
 BOOK = FORMATS / "book.epub"
-sys.path.insert(0, str(FORMATS))
-from make_fixtures import book_parts, zip_bytes  # noqa: E402  (the fixture's own writer)
 
 
 def test_the_committed_book_is_what_its_writer_writes() -> None:
