@@ -382,3 +382,25 @@ def test_answer_type_level_reads_the_spans_shown_to_the_reader() -> None:
         for text in texts:
             expected = 0 if not answer_spans(question, text) else 2 if question_type(question) in STRICT_KINDS and shown_answer_spans(question, text) else 1
             assert answer_type_level(question, text) == expected, (question, text)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "money"),
+    [
+        ("Tickets are sold on board and cost 40 kronor for adults.", "40 kronor"),
+        ("The bridge cost CHF 2.5 million.", "CHF 2.5 million"),
+        ("A night in the hostel costs 300 zlotys.", "300 zlotys"),
+        ("The fee is 12 pounds.", "12 pounds"),
+        ("The ferry costs ₺150.", "₺150"),
+    ],
+)
+def test_amounts_in_the_world_s_currencies_answer_how_much(sentence, money):
+    from citeqa.question import shown_answer_spans
+
+    assert money in [sentence[a:b] for a, b in shown_answer_spans("How much does it cost?", sentence)]
+
+
+def test_a_currency_code_counts_only_in_capitals() -> None:
+    from citeqa.question import shown_answer_spans
+
+    assert shown_answer_spans("How much does it cost?", "They try 5 times a day.") == ()

@@ -252,10 +252,23 @@ _LENGTH_UNIT = (
     r"light[- ]years?|nautical miles?)"
 )
 _AMOUNT = rf"(?:\d[\d,.]*|{_NUMBER_WORD}(?:[- ]{_NUMBER_WORD})*)(?:\s+(?:and\s+a\s+half|million|billion|thousand|hundred))?"
+#: Currency names as amounts are written with them ("40 kronor", "5 million dollars"): the one
+#: list the money expression, the money unit words and :data:`_CURRENCY` come from. Names that
+#: are also common words ("won", "rand", "real", "dong") are left out.
+CURRENCY_NAMES = (
+    "dollar dollars euro euros pound pounds pence penny cent cents yen yuan renminbi rupee rupees franc francs "
+    "mark marks peso pesos rouble roubles ruble rubles lira liras lire dinar dinars manat manats dram drams "
+    "krona kronor krone kroner zloty zlotys forint forints koruna korunas baht ringgit ringgits rupiah rupiahs "
+    "riyal riyals rial rials dirham dirhams shekel shekels naira nairas cedi cedis shilling shillings hryvnia hryvnias tenge"
+).split()
+#: ISO 4217 codes, read only in capitals ("TRY" and "CAD" are words in lower case).
+CURRENCY_CODES = "USD EUR GBP JPY CNY INR CHF SEK NOK DKK PLN CZK HUF AUD CAD NZD HKD SGD ZAR BRL MXN RUB KRW TRY AZN".split()
+_CURRENCY_NAME = "(?:" + "|".join(sorted(CURRENCY_NAMES, key=len, reverse=True)) + ")"
+_CURRENCY_CODE = "(?-i:" + "|".join(CURRENCY_CODES) + ")"
 _MONEY = re.compile(
-    rf"[$£€¥]\s?\d[\d,.]*(?:\s*(?:million|billion|trillion|bn|m|k)\b)?"
-    rf"|\b{_QUALIFIER}{_AMOUNT}(?:\s+(?:million|billion|trillion))?\s+(?:dollars?|euros?|pounds?|yen|yuan|rupees?|francs?|"
-    r"marks?|pesos?|roubles?|rubles?|cents?|pence|lira|dinars?|manats?|drams?|USD|EUR|GBP)\b",
+    rf"[$£€¥₺₼]\s?\d(?:[\d,.]*\d)?(?:\s*(?:million|billion|trillion|bn|m|k)\b)?"  # "$150." ends before its full stop
+    rf"|\b{_CURRENCY_CODE}\s?\d(?:[\d,.]*\d)?(?:\s*(?:million|billion|trillion|bn|m|k)\b)?"
+    rf"|\b{_QUALIFIER}{_AMOUNT}(?:\s+(?:million|billion|trillion))?\s+(?:{_CURRENCY_NAME}|{_CURRENCY_CODE})\b",
     re.IGNORECASE,
 )
 _MEASURES = {
@@ -555,7 +568,7 @@ _UNITS = {
     "distance": "mm cm m km metre metres meter meters kilometre kilometres kilometer kilometers mile miles foot feet yard yards inch inches",
     "mass": "g kg mg gram grams kilogram kilograms tonne tonnes ton tons pound pounds lb lbs ounce ounces oz",
     "volume": "ml l litre litres liter liters cup cups gallon gallons pint pints tablespoon tablespoons teaspoon teaspoons",
-    "money": "dollar dollars euro euros pound pounds cent cents lira liras manat manats yen yuan rupee rupees million billion",
+    "money": " ".join(CURRENCY_NAMES) + " million billion",
     "area": "hectare hectares acre acres square",
     "frequency": "times once twice",
 }
@@ -571,7 +584,7 @@ _UNIT_KINDS = {
     "price": ("money",),
 }
 _HOW = re.compile(r"\bhow (many|much|long|often|old|far|big|large)\b\s*(.*)", re.IGNORECASE)
-_CURRENCY = re.compile(r"[$€£¥₺₼]|\b(?:USD|EUR|GBP|TRY|AZN)\b")
+_CURRENCY = re.compile(rf"[$€£¥₺₼]|\b{_CURRENCY_CODE}\b")
 #: How many words after a number the asked thing may stand ("500 g of sifted flour").
 _THING_WINDOW = 4
 
