@@ -1,0 +1,22 @@
+"""benchmarks/formats.py on the committed fixtures: each read, and damaged copies of the zipped ones refused or read, never a crash."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_fixtures_are_read_and_their_damaged_copies_never_crash() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "formats.py"), str(REPO / "tests" / "data" / "formats"), "--fuzz", "80", "--seed", "3"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for suffix in (".docx", ".odt", ".pptx", ".epub", ".md", ".rst"):
+        assert any(line.startswith(f"== {suffix}: 1 files, {{'read': 1}}") for line in lines), (suffix, lines)
+    fuzz = next(line for line in lines if line.startswith("== fuzz: 80 damaged copies of 4 files"))
+    assert "crashed" not in fuzz and "CRASH" not in result.stdout
