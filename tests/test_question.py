@@ -176,6 +176,7 @@ def test_month_names_are_dates_when_written_as_months(sentence, date):
         ("At what time did Tesla get dinner? He dined at 8:10 p.m. sharp.", "8:10 p.m."),  # SQuAD 1.1
         ("Luther woke at 1 a.m with chest pains.", "1 a.m"),
         ("The library opens every Monday at 10am.", "every Monday"),
+        ("The museum is closed on Sundays.", "Sundays"),  # a weekday in the plural: a schedule
         ("The awards are shown on BBC One at 2010 GMT.", "2010"),
         ("Talks ran until midnight.", "midnight"),
         ("The patrol left at dawn.", "at dawn"),

@@ -196,8 +196,9 @@ _NUMBER_WORD = (
 )
 _QUALIFIER = r"(?:(?:nearly|almost|about|around|over|under|some|roughly|approximately|more than|less than|fewer than|at least|up to)\s+)?"
 # A month name alone is a date only when capitalised: "may" and "march" are also verbs. A
-# weekday is one only after "last", "next", "every"...: alone ("said on Monday") it is in
-# news mostly the day something was said, and taking it cost near-topic abstentions on news.
+# weekday is one only after "last", "next", "every"... or in the plural ("closed on Sundays"):
+# alone ("said on Monday") it is in news mostly the day something was said, and taking it cost
+# near-topic abstentions on news.
 # Times of day count as dates: a clock time ("07:45", "9 a.m."), noon or midnight, "nine
 # o'clock", "at dawn", "this morning", "tonight"; so do deep time ("2.5 billion years ago")
 # and "c1600". Every alternative starts with a digit or one of the letters of the lookahead:
@@ -219,7 +220,7 @@ _DATE = re.compile(
     rf"|\b(?:{_HOUR_WORD}|\d{{1,2}})\s+o['’]clock\b|\b(?:noon|midday|midnight|tonight|overnight)\b"
     rf"|\b(?:at|before|after|until|by)\s+(?:dawn|dusk|daybreak|sunrise|sunset|night)\b|\b(?:in|during)\s+the\s+{_DAY_PART}\b"
     rf"|\b(?:last|next|this|that|earlier this|later this)\s+(?:year|month|week|weekend|{_DAY_PART}|spring|summer|autumn|fall|winter|"
-    rf"(?-i:{_MONTH})|(?-i:{_WEEKDAY}))\b|\b(?:every|each)\s+(?:{_DAY_PART}|(?-i:{_WEEKDAY}))\b"
+    rf"(?-i:{_MONTH})|(?-i:{_WEEKDAY}))\b|\b(?:every|each)\s+(?:{_DAY_PART}|(?-i:{_WEEKDAY}))\b|\b(?-i:{_WEEKDAY})s\b"
     rf"|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d[\d.,]*(?:[-–]\d[\d.,]*)?)(?:\s+(?:thousand|million|billion))?"
     r"\s+(?:years?|months?|weeks?|days?|decades?|centur(?:y|ies))\s+ago\b"
     r"|\b\d{1,2}(?:st|nd|rd|th)\s+century\b|\b(?:yesterday|today|tomorrow)\b)",
