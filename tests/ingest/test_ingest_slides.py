@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 
 import pytest
 
@@ -84,3 +85,16 @@ def test_a_zip_bomb_is_refused_before_it_is_expanded(monkeypatch) -> None:
     monkeypatch.setattr(containers, "MAX_EXPANDED_BYTES", 1_000)
     with pytest.raises(SourceError, match=r"budget\.pptx would expand to [\d,]+ bytes, over the limit of 1,000"):
         extract(DECK.read_bytes(), "budget.pptx")
+
+
+def test_a_deck_larger_than_other_formats_limit_is_read_its_pictures_unread(tmp_path) -> None:
+    """Pictures make decks and books large; they are never read, so the 20 MB limit of other formats does not apply."""
+    from citeqa.ingest.extracted import DEFAULT_MAX_BYTES
+    from citeqa.ingest.sources import read_sources
+
+    picture = random.Random(5).randbytes(DEFAULT_MAX_BYTES + 1_000_000)  # over 20 MB and incompressible, as pictures are
+    deck = tmp_path / "budget.pptx"
+    deck.write_bytes(zip_bytes(pptx_parts(), {"ppt/media/image1.png": picture}))
+    assert deck.stat().st_size > DEFAULT_MAX_BYTES
+    documents = read_sources([deck]).documents
+    assert "Item: Pontoons; Cost: 65,000 pounds." in documents[0].text

@@ -127,3 +127,11 @@ def test_a_zip_bomb_is_refused_before_it_is_expanded(monkeypatch) -> None:
     monkeypatch.setattr(containers, "MAX_EXPANDED_BYTES", 10_000)
     with pytest.raises(SourceError, match=r"would expand to [\d,]+ bytes, over the limit of 10,000"):
         extract(MINUTES.read_bytes(), "minutes.docx")
+
+
+def test_a_text_part_too_large_to_read_whole_is_refused_before_mammoth_reads_it(monkeypatch) -> None:
+    from citeqa.ingest import word
+
+    monkeypatch.setattr(word, "MAX_PART_BYTES", 1_000)
+    with pytest.raises(SourceError, match=r"minutes\.docx: its part word/document\.xml would expand to [\d,]+ bytes, over the limit of 1,000; split"):
+        extract(MINUTES.read_bytes(), "minutes.docx")

@@ -17,7 +17,11 @@ from typing import Any
 from ..errors import SourceError
 
 #: Largest total size of a document's parts once unzipped (a zip bomb is refused, not expanded).
-MAX_EXPANDED_BYTES = 200 * 1024 * 1024
+#: Each part read has its own, smaller limit (:func:`read_part`); pictures are never read.
+MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
+#: Largest package file (.docx, .odt, .pptx, .epub) read from disk: a deck's or a book's pictures
+#: make it large, and they are never read, so the limit of other formats (20 MB) does not apply.
+MAX_PACKAGE_BYTES = 200 * 1024 * 1024
 
 
 def open_zip(data: bytes, name: str, *, damaged: str, too_big: str) -> zipfile.ZipFile:
@@ -70,4 +74,4 @@ def xml_part(archive: zipfile.ZipFile, part: str, limit: int = MAX_EXPANDED_BYTE
         return None
 
 
-__all__ = ["MAX_EXPANDED_BYTES", "open_zip", "read_part", "xml_part"]
+__all__ = ["MAX_EXPANDED_BYTES", "MAX_PACKAGE_BYTES", "open_zip", "read_part", "xml_part"]

@@ -34,6 +34,9 @@ DOCX_SUFFIXES = (".docx",)
 EPUB_SUFFIXES = (".epub",)
 ODT_SUFFIXES = (".odt",)
 PPTX_SUFFIXES = (".pptx",)
+#: Zip packages of XML parts, whose pictures are never read (:mod:`citeqa.ingest.archive`).
+PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES
+PACKAGE_KINDS = ("docx", "odt", "pptx", "epub")
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
 FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
@@ -326,6 +329,8 @@ __all__ = [
     "FORMATS",
     "FORMATS_OR",
     "GENERIC_TYPES",
+    "PACKAGE_KINDS",
+    "PACKAGE_SUFFIXES",
     "current_extractor",
     "current_extractor_version",
     "Extracted",

@@ -26,12 +26,15 @@ from .extract import (
     FORMATS_OR,
     HTML_SUFFIXES,
     ODT_SUFFIXES,
+    PACKAGE_KINDS,
+    PACKAGE_SUFFIXES,
     PDF_SUFFIXES,
     PPTX_SUFFIXES,
     TEXT_SUFFIXES,
     extract,
     sniff,
 )
+from .archive import MAX_PACKAGE_BYTES
 from .extracted import DEFAULT_MAX_BYTES, Extracted
 from .fetch import fetch, is_url
 
@@ -185,9 +188,13 @@ def _doc_ids(entries: list[_Entry]) -> list[str]:
 
 def _extract_file(data: bytes, name: str, max_bytes: int) -> Extracted:
     # plain text has no size limit of its own (it costs what its sentences cost);
-    # Markdown, HTML and PDF do: their parsers' time and memory grow faster than the text
-    if sniff(data, name) == "text":
+    # Markdown, HTML and PDF do: their parsers' time and memory grow faster than the text;
+    # a package (.docx, .pptx, .epub...) may be as large as its pictures, which are never read
+    kind = sniff(data, name)
+    if kind == "text":
         max_bytes = max(max_bytes, len(data))
+    elif kind in PACKAGE_KINDS:
+        max_bytes = max(max_bytes, MAX_PACKAGE_BYTES)
     return extract(data, name, max_bytes=max_bytes)
 
 
@@ -198,9 +205,11 @@ def _read_raw(entry: _Entry, max_bytes: int, fetcher: Fetcher) -> tuple[bytes, s
         return body, content_type
     try:
         size = entry.path.stat().st_size
-        if size > max_bytes and entry.path.suffix.lower() not in TEXT_SUFFIXES:
+        suffix = entry.path.suffix.lower()
+        limit = max(max_bytes, MAX_PACKAGE_BYTES) if suffix in PACKAGE_SUFFIXES else max_bytes
+        if size > limit and suffix not in TEXT_SUFFIXES:
             raise SourceError(
-                f"{entry.spec} is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
+                f"{entry.spec} is {size:,} bytes, over the limit of {limit:,} bytes; "
                 "split it or raise the limit"
             )
         return entry.path.read_bytes(), None

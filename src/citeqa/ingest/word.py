@@ -34,6 +34,8 @@ from .paragraphs import clean_lines, element_text, paragraph_document, table_row
 EXTRACTOR = "mammoth"
 #: Bump when the rules below change: the extracted text of the same file changes.
 RULES_VERSION = 1
+#: Largest text part (``word/document.xml``, footnotes, styles) read, in bytes.
+MAX_PART_BYTES = 100 * 1024 * 1024
 
 _BLOCKS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6"})
 _LISTS = frozenset({"ul", "ol"})
@@ -55,6 +57,13 @@ def _open_zip(data: bytes, name: str) -> zipfile.ZipFile:
     archive = open_zip(data, name, damaged="save it again from Word", too_big="split the document or save it without embedded media")
     if "word/document.xml" not in set(archive.namelist()):
         raise SourceError(f"{name} is a zip file but not a Word document (no word/document.xml); citeqa reads .docx")
+    # mammoth reads the text parts whole: each is held to MAX_PART_BYTES (pictures are never read)
+    for info in archive.infolist():
+        if info.filename.startswith("word/") and info.filename.endswith(".xml") and info.file_size > MAX_PART_BYTES:
+            raise SourceError(
+                f"{name}: its part {info.filename} would expand to {info.file_size:,} bytes, over the limit of "
+                f"{MAX_PART_BYTES:,}; split the document"
+            )
     return archive
 
 
@@ -134,4 +143,4 @@ def extract_docx(data: bytes, name: str) -> Extracted:
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())
 
 
-__all__ = ["EXTRACTOR", "RULES_VERSION", "extract_docx", "extractor_version"]
+__all__ = ["EXTRACTOR", "MAX_PART_BYTES", "RULES_VERSION", "extract_docx", "extractor_version"]
