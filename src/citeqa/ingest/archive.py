@@ -4,7 +4,7 @@ Word and OpenDocument texts, PowerPoint decks and e-books are zips of XML parts.
 once: it opens, it is not damaged, and its parts would not expand past
 :data:`MAX_EXPANDED_BYTES`. :func:`read_part` reads one part by name with a size limit
 and gives None for a part that is missing; :func:`xml_part` parses one as XML without
-entities or network. Nothing in the archive is run, fetched or written to disk.
+entities or network, :func:`properties_title` reads the document's title from its properties. Nothing in the archive is run, fetched or written to disk.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import zlib
 from typing import Any
 
 from ..errors import SourceError
+from .paragraphs import clean_lines
 
 #: Largest total size of a document's parts once unzipped (a zip bomb is refused, not expanded).
 #: Each part read has its own, smaller limit (:func:`read_part`); pictures are never read.
@@ -74,4 +75,13 @@ def xml_part(archive: zipfile.ZipFile, part: str, limit: int = MAX_EXPANDED_BYTE
         return None
 
 
-__all__ = ["MAX_EXPANDED_BYTES", "MAX_PACKAGE_BYTES", "open_zip", "read_part", "xml_part"]
+def properties_title(archive: zipfile.ZipFile, part: str) -> str | None:
+    """The Dublin Core title in a package's properties part (Office's ``docProps/core.xml``,
+    OpenDocument's ``meta.xml``), its white space collapsed; None when there is none."""
+    root = xml_part(archive, part, 1_000_000)
+    found = root.find(".//{http://purl.org/dc/elements/1.1/}title") if root is not None else None
+    title = " ".join(clean_lines(found.text or "")) if found is not None else ""
+    return title or None
+
+
+__all__ = ["MAX_EXPANDED_BYTES", "MAX_PACKAGE_BYTES", "open_zip", "properties_title", "read_part", "xml_part"]

@@ -243,15 +243,13 @@ def _collapse_source_breaks(body: Any) -> None:
     """The line breaks of the chapter's source become spaces, as a reader shows them (a
     ``<br>`` keeps its own; a ``<pre>`` block keeps its lines): books wrap their paragraphs
     at 70 characters ("was an" / "English writer"), which would split every sentence."""
+    kept = {inner for pre in body.iter() if _local(pre.tag) == "pre" for inner in pre.iter()}  # a <pre> and all in it
     for element in body.iter():
         if not isinstance(element.tag, str):
             continue
-        inside_pre = _local(element.tag) == "pre" or any(_local(a.tag) == "pre" for a in element.iterancestors())
-        if not inside_pre and element.text:
+        if element not in kept and element.text:
             element.text = _spaced(element.text)
-        parent = element.getparent()
-        parent_pre = parent is not None and (_local(parent.tag) == "pre" or any(_local(a.tag) == "pre" for a in parent.iterancestors()))
-        if not parent_pre and element.tail:
+        if element.getparent() not in kept and element.tail:  # a tail is its parent's text
             element.tail = _spaced(element.tail)
 
 

@@ -117,8 +117,9 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
     head = data[:_SNIFF]
     head = head.removeprefix(codecs.BOM_UTF8)
-    # a zip is a Word document when it says so (its parts are checked when it is read); an old
-    # .doc or a password-protected .docx (an OLE file) is refused there with what to do
+    # a zip is an EPUB or OpenDocument text when its first part says so, a deck or a Word document
+    # by its parts or its name (each is checked when it is read); an old .doc/.ppt or a
+    # password-protected Office file (an OLE file) is refused below with what to do
     if head.startswith(_ZIP_MAGIC) and (claims_epub or _EPUB_MIMETYPE in head[:128]):
         return "epub"
     if head.startswith(_ZIP_MAGIC) and (_ODT_MIMETYPE in head[:128] or (claims_odt and _OPENDOCUMENT not in head[:128])):
@@ -226,6 +227,8 @@ _EXTRACTOR_MODULES = {
     "odt": "odt",
     "pptx": "slides",
 }
+#: The module and function reading each package kind (:data:`PACKAGE_KINDS`) from its bytes.
+_PACKAGE_READERS = {"docx": ("word", "extract_docx"), "pptx": ("slides", "extract_pptx"), "odt": ("odt", "extract_odt"), "epub": ("epub", "extract_epub")}
 
 
 def current_extractor_version(extractor: str) -> str | None:
@@ -291,22 +294,9 @@ def extract(
         from .html import extract_html
 
         return extract_html(data, name)
-    if kind == "docx":
-        from .word import extract_docx
-
-        return extract_docx(data, name)
-    if kind == "pptx":
-        from .slides import extract_pptx
-
-        return extract_pptx(data, name)
-    if kind == "odt":
-        from .odt import extract_odt
-
-        return extract_odt(data, name)
-    if kind == "epub":
-        from .epub import extract_epub
-
-        return extract_epub(data, name)
+    if kind in _PACKAGE_READERS:
+        module, reader = _PACKAGE_READERS[kind]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), reader)(data, name)
     if kind == "markdown":
         from .markdown import extract_markdown
 

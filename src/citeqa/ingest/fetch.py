@@ -12,7 +12,7 @@ import time
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import InvalidArgumentError, SourceError
-from .extract import DOCX_TYPES, EPUB_TYPES, GENERIC_TYPES, HTML_TYPES, ODT_TYPES, PDF_TYPES, PPTX_TYPES, TEXT_TYPES
+from .extract import DOCX_TYPES, EPUB_TYPES, FORMATS_OR, GENERIC_TYPES, HTML_TYPES, ODT_TYPES, PDF_TYPES, PPTX_TYPES, TEXT_TYPES
 from .extracted import DEFAULT_MAX_BYTES
 
 DEFAULT_TIMEOUT = 20.0
@@ -119,7 +119,7 @@ def fetch(
                         shown = media or "none"
                         raise SourceError(
                             f"{url}: content type {shown!r} is not one citeqa reads "
-                            "(HTML, PDF, Word .docx, PowerPoint .pptx, OpenDocument .odt, EPUB, plain text, Markdown or reStructuredText)"
+                            f"(it reads {FORMATS_OR} documents)"
                         )
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > max_bytes:

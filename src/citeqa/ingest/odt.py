@@ -25,7 +25,7 @@ from importlib.metadata import version
 from typing import Any
 
 from ..errors import SourceError
-from .archive import open_zip, xml_part
+from .archive import open_zip, properties_title, xml_part
 from .extracted import Extracted
 from .paragraphs import clean_lines, names_this_text, paragraph_document, table_rows
 
@@ -156,15 +156,6 @@ def _title_styles(content: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def _meta_title(archive: Any) -> str | None:
-    root = xml_part(archive, "meta.xml", 1_000_000)
-    if root is None:
-        return None
-    title = root.find(".//{http://purl.org/dc/elements/1.1/}title")
-    text = " ".join(clean_lines(title.text or "")) if title is not None else ""
-    return text or None
-
-
 def _refuse_encrypted(archive: Any, name: str) -> None:
     manifest = xml_part(archive, "META-INF/manifest.xml", 10_000_000)
     if manifest is not None and any(True for _ in manifest.iter(f"{{{_MANIFEST}}}encryption-data")):
@@ -194,7 +185,7 @@ def extract_odt(data: bytes, name: str) -> Extracted:
     if reader.starts_with_heading:
         title: str | None = lines[0]
     else:
-        title = _meta_title(archive)
+        title = properties_title(archive, "meta.xml")
         if title is not None and not names_this_text(title, lines):
             title = None  # a template's, an old file name's or a placeholder ("[no title]"), not this text's
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())

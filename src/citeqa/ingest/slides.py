@@ -24,7 +24,7 @@ from importlib.metadata import version
 from typing import Any
 
 from ..errors import SourceError
-from .archive import open_zip, xml_part
+from .archive import open_zip, properties_title, xml_part
 from .extracted import Extracted
 from .paragraphs import clean_lines, names_this_text, paragraph_document, table_rows
 
@@ -135,13 +135,6 @@ def _slide(archive: Any, path: str) -> tuple[str, list[str]]:
     return heading, ([heading] if heading else []) + clean_lines("\n".join(blocks))
 
 
-def _core_title(archive: Any) -> str | None:
-    root = xml_part(archive, "docProps/core.xml", 1_000_000)
-    found = root.find("{http://purl.org/dc/elements/1.1/}title") if root is not None else None
-    text = " ".join(clean_lines(found.text or "")) if found is not None else ""
-    return text or None
-
-
 def extract_pptx(data: bytes, name: str) -> Extracted:
     """The text of a PowerPoint deck: its title first, then each shown slide's lines, blank-line separated.
 
@@ -164,7 +157,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
         lines.extend(slide_lines)
     if not lines:
         raise SourceError(f"{name}: this deck has no text on its shown slides (only pictures, charts or nothing); nothing to index")
-    title = _core_title(archive)
+    title = properties_title(archive, "docProps/core.xml")
     if title is None or not names_this_text(title, lines):
         title = first_title  # "PowerPoint Presentation" or a template's name is not this deck's
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())

@@ -20,28 +20,15 @@ from urllib.parse import unquote, urlsplit
 from ..config import DEFAULT_ARTICLE, PACKAGE_PREFIX, package_data
 from ..errors import SourceError
 from ..schema import Document
-from .extract import (
-    DOCX_SUFFIXES,
-    EPUB_SUFFIXES,
-    FORMATS_OR,
-    HTML_SUFFIXES,
-    ODT_SUFFIXES,
-    PACKAGE_KINDS,
-    PACKAGE_SUFFIXES,
-    PDF_SUFFIXES,
-    PPTX_SUFFIXES,
-    TEXT_SUFFIXES,
-    extract,
-    sniff,
-)
 from .archive import MAX_PACKAGE_BYTES
+from .extract import FORMATS_OR, HTML_SUFFIXES, PACKAGE_KINDS, PACKAGE_SUFFIXES, PDF_SUFFIXES, TEXT_SUFFIXES, extract, sniff
 from .extracted import DEFAULT_MAX_BYTES, Extracted
 from .fetch import fetch, is_url
 
 log = logging.getLogger("citeqa")
 
-#: File name endings read from folders (other files are read only if their content is HTML or PDF).
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES
+#: File name endings read from folders (other files are read only if their content is HTML, PDF or a package).
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + PACKAGE_SUFFIXES
 NOT_SUPPORTED = f"not a {FORMATS_OR} file"
 #: Bytes looked at to decide whether a file of another name is HTML or PDF.
 _HEAD = 4096
@@ -119,8 +106,8 @@ def _is_candidate(path: Path) -> str | None:
     except OSError as exc:
         return f"cannot read ({exc.strerror or exc})"
     try:
-        # a PDF or web page saved under another name is read; any other text is not
-        return None if head and sniff(head, "file.bin") in ("pdf", "html", "docx", "odt", "pptx", "epub") else NOT_SUPPORTED
+        # a PDF, web page or package saved under another name is read; any other text is not
+        return None if head and sniff(head, "file.bin") in ("pdf", "html", *PACKAGE_KINDS) else NOT_SUPPORTED
     except SourceError:
         return NOT_SUPPORTED
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import SourceError
 from ..text import tokenize
-from .archive import open_zip, xml_part
+from .archive import open_zip, properties_title
 from .extracted import Extracted
 from .paragraphs import clean_lines, element_text, paragraph_document, table_rows
 
@@ -65,16 +65,6 @@ def _open_zip(data: bytes, name: str) -> zipfile.ZipFile:
                 f"{MAX_PART_BYTES:,}; split the document"
             )
     return archive
-
-
-def _core_title(archive: zipfile.ZipFile) -> str | None:
-    """The title in the document's properties (``docProps/core.xml``), if any (the part is small: its size is checked)."""
-    root = xml_part(archive, "docProps/core.xml", 1_000_000)
-    if root is None:
-        return None
-    titles = root.findall("{http://purl.org/dc/elements/1.1/}title")
-    title = " ".join(clean_lines(titles[0].text or "")) if titles else ""
-    return title or None
 
 
 def _skipped(child: Any) -> bool:
@@ -137,7 +127,7 @@ def extract_docx(data: bytes, name: str) -> Extracted:
     if len(body) and body[0].tag in ("h1", "h2"):
         title: str | None = lines[0]  # what the reader sees first; the properties' title is often a template's
     else:
-        title = _core_title(archive)
+        title = properties_title(archive, "docProps/core.xml")
         if title is not None and not set(tokenize(title)) & set(tokenize(" ".join(lines[:20]))):
             title = None  # "Document1", "Microsoft Word - old.doc": not this text's
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())
