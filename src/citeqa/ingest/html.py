@@ -232,7 +232,7 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
         if (a.get("href") or "").startswith("#") and len(a) == 0 and (a.text or "").strip() in _PERMALINK_MARKS
     ]
     # note markers ("...North Sea.[2][citation needed]", a reference list's "^") and MediaWiki's "[edit]" links
-    marks = [e for e in tree.iter("sup", "a") if is_note_marker(e) and not any(is_note_marker(a) for a in e.iterancestors("sup", "a"))]
+    marks = [e for e in tree.iter("sup", "a") if is_note_marker(e)]  # one inside another goes with it
     edits = [e for e in tree.iter("span") if "mw-editsection" in (e.get("class") or "").split()]
     for element in dict.fromkeys(anchors + marks + edits):  # a "¶" permalink is also a note's mark: dropped once
         if element.getparent() is not None:
