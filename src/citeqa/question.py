@@ -266,8 +266,10 @@ CURRENCY_NAMES = (
 CURRENCY_CODES = "USD EUR GBP JPY CNY INR CHF SEK NOK DKK PLN CZK HUF AUD CAD NZD HKD SGD ZAR BRL MXN RUB KRW TRY AZN".split()
 _CURRENCY_NAME = "(?:" + "|".join(sorted(CURRENCY_NAMES, key=len, reverse=True)) + ")"
 _CURRENCY_CODE = "(?-i:" + "|".join(CURRENCY_CODES) + ")"
+#: Currency signs written before an amount ("$150", "₺150").
+_CURRENCY_SIGN = "[$£€¥₺₼]"
 _MONEY = re.compile(
-    rf"[$£€¥₺₼]\s?\d(?:[\d,.]*\d)?(?:\s*(?:million|billion|trillion|bn|m|k)\b)?"  # "$150." ends before its full stop
+    rf"{_CURRENCY_SIGN}\s?\d(?:[\d,.]*\d)?(?:\s*(?:million|billion|trillion|bn|m|k)\b)?"  # "$150." ends before its full stop
     rf"|\b{_CURRENCY_CODE}\s?\d(?:[\d,.]*\d)?(?:\s*(?:million|billion|trillion|bn|m|k)\b)?"
     rf"|\b{_QUALIFIER}{_AMOUNT}(?:\s+(?:million|billion|trillion))?\s+(?:{_CURRENCY_NAME}|{_CURRENCY_CODE})\b",
     re.IGNORECASE,
@@ -585,7 +587,7 @@ _UNIT_KINDS = {
     "price": ("money",),
 }
 _HOW = re.compile(r"\bhow (many|much|long|often|old|far|big|large)\b\s*(.*)", re.IGNORECASE)
-_CURRENCY = re.compile(rf"[$€£¥₺₼]|\b{_CURRENCY_CODE}\b")
+_CURRENCY = re.compile(rf"{_CURRENCY_SIGN}|\b{_CURRENCY_CODE}\b")
 #: How many words after a number the asked thing may stand ("500 g of sifted flour").
 _THING_WINDOW = 4
 
