@@ -17,6 +17,14 @@ def test_a_follow_up_is_read_against_the_conversation_and_fused_with_itself_as_a
     assert answer.interpreted_as == query and "SAT" in answer.citations[0].text
 
 
+def test_a_follow_up_asked_alone_misses_what_the_conversation_finds(article_index):
+    question = "Who helped set it up?"
+    assert "Turkish Navy" not in article_index.retrieve(question, k=1)[0].text
+    _, history = _turns(article_index, "When was Azerbaijan's special naval warfare unit established?")
+    answer = article_index.answer(question, history)
+    assert "cooperation of the Turkish Navy" in answer.citations[0].text
+
+
 def test_a_question_that_names_its_subject_is_ranked_as_alone_whatever_came_before(article_index):
     for before in ("What does SAT stand for?", "What is the capital of Peru?"):
         _, history = _turns(article_index, before)

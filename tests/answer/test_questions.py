@@ -75,6 +75,13 @@ def test_answer_cites_verbatim_sentences(article_index):
         assert f"{hit.text} [{number}]" in answer.text
 
 
+def test_a_sentence_opening_with_the_declaration_answers_for_the_declaration_named_before_it(article_index):
+    # "The declaration focuses on ..." never says "Shusha"; the sentence before it does and only
+    # names it: the reranker's carried coverage lends the name to the sentence that refers back
+    hits = article_index.retrieve("What does the Shusha Declaration focus on?", k=2)
+    assert hits[0].text.startswith("The declaration focuses on defense cooperation"), [h.text for h in hits]
+
+
 @pytest.mark.parametrize(
     "question",
     ["Who won the 2022 football World Cup?", "What is the recipe for banana bread?", "How do I reset my router password?"],

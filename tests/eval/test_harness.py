@@ -74,7 +74,10 @@ def test_followups_resolve_against_the_conversation(gold_result) -> None:  # typ
     # products differ between the two, and so do the vectors a little (cosine to fp32: median
     # 0.994 vs 0.993, min 0.988 vs 0.981 on 400 SQuAD sentences)
     assert resolved >= 12 / 14
-    assert resolved > gold_result["followup_unresolved"]["r@1"]  # the second turn alone: 11 of 14
+    # the second turn alone: 11 of 14 until the reranker's carried coverage, 13 of 14 since ("What
+    # is the goal of it?" finds "The exercise aims ..." alone); which turns need the conversation
+    # is pinned in tests/test_index_followups.py
+    assert resolved >= gold_result["followup_unresolved"]["r@1"]
 
 
 def test_unrelated_questions_abstain_and_answerable_ones_do_not(gold_result) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from citeqa.search.features import (
     feature_matrix,
     loose_coverage,
     loose_coverages,
+    opens_by_referring_back,
     stems_match,
 )
 from citeqa.search.rerank import mlp_scores, reranker_scores
@@ -185,7 +186,7 @@ def test_window_presence_adds_earlier_sentences_of_the_same_document_only() -> N
         window_presence(present, [just_before, two_before], [same_just_before])
 
 
-@pytest.mark.parametrize("name", ["window_coverage", "soft_coverage"])
+@pytest.mark.parametrize("name", ["window_coverage", "carried_coverage", "soft_coverage"])
 def test_a_coverage_column_left_unset_defaults_to_the_sentence_coverage(name) -> None:
     zeros = np.zeros(2)
     fields = {
@@ -196,3 +197,21 @@ def test_a_coverage_column_left_unset_defaults_to_the_sentence_coverage(name) ->
     column = FEATURES.index(name)
     assert feature_matrix(CandidateContext(**fields))[:, column].tolist() == [0.3, 0.1]
     assert feature_matrix(CandidateContext(**fields, **{name: np.array([0.3, 0.9])}))[:, column].tolist() == [0.3, 0.9]
+
+
+@pytest.mark.parametrize(
+    ("text", "refers"),
+    [
+        ("He said on Friday he hoped to be elected before Christmas.", True),
+        ("The declaration focuses on defense cooperation.", True),
+        ('"It was nice knowing him," she said.', True),
+        ("Its length is about 1,230 kilometres.", True),
+        ("These figures exclude exports.", True),
+        ("Theodore Roosevelt visited in 1905.", False),  # a word that only starts like one
+        ("Turkey and Azerbaijan signed the Shusha Declaration.", False),
+        ("Hence the delay.", False),
+        ("", False),
+    ],
+)
+def test_a_sentence_opening_with_a_pronoun_or_determiner_refers_back(text, refers) -> None:
+    assert opens_by_referring_back(text) is refers

@@ -37,6 +37,7 @@ from .features import (
     CandidateContext,
     idf_ceiling,
     loose_coverages,
+    opens_by_referring_back,
     presence_coverages,
     same_text_groups,
     soft_coverages,
@@ -176,6 +177,11 @@ class CandidateRetriever:
             loose = loose_coverages(query_tokens, text_tokens, self._idf)
         earlier = [exact[m * k : m * (k + 1)] for k in range(1, WINDOW_BEFORE + 1)]
         window = presence_coverages(tokens, window_presence(exact[:m], earlier, list(same)), self._idf)
+        # only a sentence whose previous one holds a word it lacks can gain: only those are read
+        could_gain = np.flatnonzero(same[0] & (earlier[0] & ~exact[:m]).any(axis=1)) if m else np.zeros(0, dtype=np.int64)
+        refers_back = np.zeros(m, dtype=bool)
+        refers_back[could_gain] = [opens_by_referring_back(t) for t in texts_at(texts, could_gain)]
+        carried = presence_coverages(tokens, window_presence(exact[:m], earlier[:1], [refers_back]), self._idf)
         kind = question_type(asked)
         soft = self.soft_coverage(query, cands, texts, found.word_pieces)
 
@@ -203,6 +209,7 @@ class CandidateRetriever:
             question_kind=kind,
             loose_coverage=np.asarray(loose, dtype=np.float64).reshape(-1),
             window_coverage=np.asarray(window, dtype=np.float64).reshape(-1),
+            carried_coverage=np.asarray(carried, dtype=np.float64).reshape(-1),
             soft_coverage=soft,
             same_text=same_text_groups(length, found.lexical, read_texts, soft),
         )

@@ -7,6 +7,7 @@ files. Tests drive these functions with tiny hand-made arrays.
 from __future__ import annotations
 
 import collections
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ FEATURES = (
     "answer_place",
     "answer_quantity",
     "soft_coverage",
+    "carried_coverage",
 )
 
 #: How many sentences before a candidate (in its document) :func:`window_presence` reads with it.
@@ -87,6 +89,11 @@ class CandidateContext:
             (:func:`window_presence`): a sentence that goes on about what the previous one
             named ("It already has orders from ...", "The MEP said ...") is credited with
             the words it refers back to (None: same as ``coverage``).
+        carried_coverage: Like ``coverage`` but over the sentence together with the one
+            just before it, for a sentence that opens by referring back
+            (:func:`opens_by_referring_back`: "He said ...", "The declaration focuses on
+            ...") and so is about what that sentence named; other sentences get their
+            ``coverage`` (None: same as ``coverage``).
         soft_coverage: Like ``coverage`` over the question's words, but a word also counts
             (in part) when the sentence holds a word the model holds alike
             (:func:`soft_coverages`; None: same as ``coverage``).
@@ -109,6 +116,7 @@ class CandidateContext:
     question_kind: str | None = None
     loose_coverage: np.ndarray | None = None
     window_coverage: np.ndarray | None = None
+    carried_coverage: np.ndarray | None = None
     soft_coverage: np.ndarray | None = None
     same_text: np.ndarray | None = None
 
@@ -204,6 +212,20 @@ def window_presence(present: np.ndarray, before: Sequence[np.ndarray], same_docu
     for held, same in zip(before, same_document):
         window |= np.asarray(held, dtype=bool) & np.asarray(same, dtype=bool)[:, None]
     return window
+
+
+#: A sentence's first word when it points back at what came before: a pronoun or a determiner.
+_REFERRING_OPENING = re.compile(r"\W*(?:he|she|it|they|his|her|its|their|this|these|those|that|the|such)\b", re.IGNORECASE)
+
+
+def opens_by_referring_back(text: str) -> bool:
+    """Whether ``text`` opens with a pronoun or a determiner ("He ...", "Its ...", "The declaration ...").
+
+    Such a sentence usually goes on about what the sentence before it named, so
+    :attr:`CandidateContext.carried_coverage` credits it with that sentence's words. "The"
+    counts too: "The declaration focuses on ..." after "... signed the Shusha Declaration."
+    """
+    return _REFERRING_OPENING.match(text) is not None
 
 
 #: Shortest stem that may match a longer stem it starts (see :func:`loose_coverage`).
@@ -335,6 +357,7 @@ def feature_matrix(context: CandidateContext) -> np.ndarray:
     out[:, column["dense_z"]] = (dense - mean) / spread if spread > 1e-9 else 0.0
     out[:, column["loose_coverage"]] = context.coverage if context.loose_coverage is None else context.loose_coverage
     out[:, column["window_coverage"]] = context.coverage if context.window_coverage is None else context.window_coverage
+    out[:, column["carried_coverage"]] = context.coverage if context.carried_coverage is None else context.carried_coverage
     out[:, column["soft_coverage"]] = context.coverage if context.soft_coverage is None else context.soft_coverage
     for kind in TYPED_KINDS:
         out[:, column[f"answer_{kind}"]] = found if context.question_kind == kind else 0.0
