@@ -1,10 +1,10 @@
-"""Question analysis: follow-up resolution against the conversation, and what counts as a date."""
+"""Question analysis: follow-up resolution against the conversation, what counts as a date, and what denies."""
 
 from __future__ import annotations
 
 import pytest
 
-from citeqa.question import needs_context, question_type, resolve_followup
+from citeqa.question import denies, needs_context, negated, question_type, resolve_followup
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -405,3 +405,24 @@ def test_a_currency_code_counts_only_in_capitals() -> None:
     from citeqa.question import shown_answer_spans
 
     assert shown_answer_spans("How much does it cost?", "They try 5 times a day.") == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "is_negated", "is_denying"),
+    [
+        ("What is not strictly contained in PSPACE?", True, True),
+        ("Which team never won the cup?", True, True),
+        ("Why didn't the council approve it?", True, True),
+        ("How far can it fly without stopping?", True, True),
+        ("Is P contained in EXPTIME or not?", False, False),  # "or not" asks, it does not deny
+        ("The council refused to approve the plan.", False, True),
+        ("Non-Catholics were not allowed to settle.", True, True),
+        ("It flies almost 11,000 miles non-stop.", False, True),
+        ("It was unknown how many tries each mission would need.", False, True),
+        ("Nonetheless, Norway annotated the knot at noon.", False, False),
+        ("L is strictly contained in PSPACE.", False, False),
+    ],
+)
+def test_what_denies(text: str, is_negated: bool, is_denying: bool) -> None:
+    assert negated(text) is is_negated
+    assert denies(text) is is_denying

@@ -331,6 +331,27 @@ def _asks_when(question: str) -> bool:
     return False
 
 
+#: A word that denies: "not", "never", "no", "cannot", "didn't" ... ("whether or not" denies nothing).
+_NEGATION = re.compile(r"\b(?<!or )(?:not|never|no|none|nor|neither|nobody|nothing|nowhere|cannot|without)\b|n['’]t\b", re.IGNORECASE)
+#: What also denies in a statement: verbs and adjectives of denial, refusal and absence, and "non-" words
+#: ("refused to approve", "denied them a chance", "non-stop", "it was unknown how many").
+_DENYING = re.compile(
+    r"\b(?:refus|den(?:y|ie)|declin|fail|reject|oppos|disagre|lack|exclu|prevent|prohibit|forb[ia]d|unable|unknown|absen)\w*"
+    r"|\bnon-\w",
+    re.IGNORECASE,
+)
+
+
+def negated(text: str) -> bool:
+    """Whether ``text`` holds a word that denies ("What is not contained in PSPACE?", "It never ...")."""
+    return _NEGATION.search(text) is not None
+
+
+def denies(text: str) -> bool:
+    """Whether a statement denies something: :func:`negated`, or a word of denial or absence ("refused", "non-stop")."""
+    return negated(text) or _DENYING.search(text) is not None
+
+
 def question_type(question: str) -> str | None:
     """The kind of answer a question asks for: "when", "count", "who", "where" or None."""
     if _asks_when(question):

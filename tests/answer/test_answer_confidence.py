@@ -79,6 +79,32 @@ def test_missing_words_and_names_around_the_first_sentence(tiny_index):
     assert g["missing_idf_context1"] > 0.5  # and it is the rarest word asked
 
 
+COMPLEXITY = (
+    "Complexity classes\n\n"
+    "The time hierarchy theorem tells us that P is strictly contained in EXPTIME. "
+    "The space hierarchy theorem tells us that L is strictly contained in PSPACE. "
+    "Many known complexity classes lie between P and PSPACE, such as RP, BPP and PP.\n\n"
+    "The council refused to approve the funding plan for the new stadium in 2013.\n"
+)
+
+
+def test_a_denial_the_question_makes_and_the_first_sentence_does_not(index_of):
+    index = index_of("complexity.txt", COMPLEXITY)
+    asked = {q: _features(index, q)[1]["denial_unmatched1"] for q in (
+        "What is strictly contained in PSPACE?",  # no denial asked
+        "What is not strictly contained in PSPACE?",  # denied, and [1] asserts it
+        "Which body did not approve the funding plan?",  # [1] denies too: "refused to approve"
+        "Is P strictly contained in EXPTIME or not?",  # "or not" denies nothing
+    )}
+    assert list(asked.values()) == [0.0, 1.0, 0.0, 0.0], asked
+    # through the shipped model: the sentence that asserts what the question denies is no answer
+    plain, denied = index.answer("What is strictly contained in PSPACE?"), index.answer("What is not strictly contained in PSPACE?")
+    assert plain.citations[0].text == denied.citations[0].text
+    assert not plain.abstained and denied.abstained
+    assert denied.confidence < plain.confidence / 4
+    assert not index.answer("Which body did not approve the funding plan?").abstained
+
+
 def test_the_shipped_model_reads_every_feature_and_names_its_policy():
     from citeqa.answer.abstain import POLICIES, shipped_policy
 

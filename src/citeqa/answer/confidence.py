@@ -2,7 +2,8 @@
 
 Owns the answerability features of a ranked question (:func:`question_features`: cosines,
 IDF coverage of the question's words by [1] and its paragraph, the question's names and
-numbers found, the asked-for answer type present, margins), the logistic model over them
+numbers found, the asked-for answer type present, a denial the question makes and [1] does
+not, margins), the logistic model over them
 (:class:`AnswerabilityModel`, plain JSON in ``data/answerability.json``) and
 :func:`confidence` for one ranking. The model is *fitted* in :mod:`citeqa.eval`
 (``citeqa eval`` / ``benchmarks/answerability.py``) on the fit halves of the evaluation
@@ -30,7 +31,7 @@ import numpy as np
 from ..config import read_package_text
 from ..errors import InvalidArgumentError
 from ..fsutil import atomic_write_text
-from ..question import answer_spans, question_type
+from ..question import answer_spans, denies, negated, question_type
 from ..search.cross import sigmoid
 from ..search.features import idf_ceiling, loose_coverage
 from ..search.fusion import Ranking
@@ -62,6 +63,7 @@ FEATURES = (
     "names_in_context1",
     "cross1",
     "cross_margin",
+    "denial_unmatched1",
 )
 
 #: BM25's k1 (bm25s, Lucene): one term contributes at most ``idf * (k1 + 1)``.
@@ -112,6 +114,9 @@ def question_features(
     rarest query word that [1] (or its paragraph and headline) lacks: a near-topic
     question usually shares the topic but misses one specific word. ``names_in_context1``:
     share of the question's names written in full in [1]'s paragraph or headline.
+    ``denial_unmatched1``: 1 when the question denies ("What is not contained in PSPACE?") and
+    [1] denies nothing (:func:`citeqa.question.denies`): a sentence asserting what the question
+    denies ("L is strictly contained in PSPACE.") does not answer it.
     """
     out = {name: 0.0 for name in FEATURES}
     tokens = tokenize(query)
@@ -163,6 +168,7 @@ def question_features(
         out["names_in_context1"] = sum(all(w in context_words for w in words(" ".join(name))) for name in names) / len(names)
     else:
         out["names_in_context1"] = 1.0
+    out["denial_unmatched1"] = 1.0 if negated(question) and not denies(texts[0]) else 0.0
     out["coverage_top3"] = _coverage(weights, {t for text in texts for t in tokenize(text)})
     ceiling = sum(weights.values()) * (BM25_K1 + 1.0)
     out["bm25_norm1"] = min(1.0, float(ranking.lexical[0]) / ceiling) if ceiling > 0 else 0.0
@@ -179,9 +185,6 @@ def feature_vector(values: Mapping[str, float], names: Sequence[str] = FEATURES)
     if missing:
         raise InvalidArgumentError(f"features missing: {missing}")
     return np.array([float(values[n]) for n in names], dtype=np.float64)
-
-
-
 
 
 @dataclass(frozen=True)
