@@ -1,5 +1,5 @@
 // Clicking a marker or a source link scrolls the source pane to the sentence and
-// flashes it. The pane may still be re-rendering (older answer selected), so retry.
+// flashes it. The pane may still be re-rendering (older answer selected), so retry for up to 8 s (a loaded machine took over 3 s).
 // Each newly shown answer scrolls the pane (not the page) to its citation [1].
 () => {
   const paneTop = (el, pane) => el.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
@@ -72,7 +72,7 @@
     const link = event.target.closest && event.target.closest("a[href^='#cq-']");
     if (!link) return;
     event.preventDefault();
-    show(link.getAttribute("href").slice(1), 30);
+    show(link.getAttribute("href").slice(1), 80);
   }, true);
   let shown = "";
   const toFirst = () => {
