@@ -117,10 +117,17 @@ class _SlowRay:
         self.up = False
 
 
-def test_build_ray_local_start_that_times_out_once_is_started_again(monkeypatch):
+@pytest.mark.parametrize(
+    "error",
+    [
+        "The current node timed out during startup. This could happen ...",
+        "Timed out waiting for file /tmp/ray/session_2026-12-05_22-23-52_084037_19341/gcs_server_port_98229d10",
+    ],
+)
+def test_build_ray_local_start_that_times_out_once_is_started_again(monkeypatch, error):
     from citeqa import build_ray
 
-    slow = _SlowRay(fails=1)
+    slow = _SlowRay(fails=1, error=error)
     monkeypatch.setattr(build_ray, "import_ray", lambda: slow)
     with build_ray.ray_session(None, 2) as ray:
         assert ray is slow and slow.up

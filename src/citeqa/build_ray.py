@@ -126,23 +126,28 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
 
 class _StartTimeout(Exception):
-    """A local Ray whose raylet did not register in time, twice."""
+    """A local Ray that timed out during startup, twice."""
 
 
 #: Tries at starting a local Ray whose raylet times out (Ray waits a fixed 30 s for it to
 #: register; on a busy machine the first start can miss that and a second one succeed).
 LOCAL_START_TRIES = 2
+#: What Ray's startup timeouts say (lower case): the node did not register, or the GCS server
+#: wrote no port file (seen once in a test run starting its third Ray in 20 s: the server left
+#: no log at all, and the run's later starts worked).
+_STARTUP_TIMEOUTS = ("timed out during startup", "timed out waiting for file")
 
 
 def _init_local(ray: Any, num_cpus: int | None, quiet: dict[str, Any]) -> None:
-    """Start a local Ray, again once if its node timed out during startup (Ray raises a bare
-    ``Exception`` for that; any other error goes to the caller at once)."""
+    """Start a local Ray, again once if it timed out during startup (:data:`_STARTUP_TIMEOUTS`;
+    Ray raises a bare ``Exception`` or a ``RuntimeError`` for that; any other error goes to
+    the caller at once)."""
     for attempt in range(1, LOCAL_START_TRIES + 1):
         try:
             ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **quiet)
             return
         except Exception as exc:  # Ray's bare Exception; only its startup timeout is retried
-            if "timed out during startup" not in str(exc):
+            if not any(words in str(exc).lower() for words in _STARTUP_TIMEOUTS):
                 raise
             ray.shutdown()
             if attempt == LOCAL_START_TRIES:
