@@ -194,6 +194,20 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
+def test_an_index_kept_among_the_documents_is_skipped_as_one_folder_not_file_by_file(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("The ferry to the island leaves at nine every morning.\n", encoding="utf-8")
+    first = run("build", "docs", "--index", "docs/idx", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run("build", "docs", "--index", "docs/idx", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "from 1 document" in again.stdout
+    skipped = [line for line in again.stderr.splitlines() if "skipped" in line]
+    assert skipped == ["citeqa: skipped docs/idx: a citeqa index folder: its files are not documents"], again.stderr
+    assert "1 unchanged document\n" in again.stderr
+
+
 def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a_time(tmp_path):
     shutil.copy(FORMATS / "wrapped.html", tmp_path / "handbook.html")
     result = run("build", "handbook.html", "--index", "idx", "--quiet", cwd=tmp_path)

@@ -51,6 +51,7 @@ from .ingest.sources import (
     skipped_raw,
 )
 from .schema import Document
+from .store.format import is_index_folder
 from .store.milvus import is_milvus_address
 
 log = logging.getLogger("citeqa")
@@ -321,7 +322,7 @@ def build(
     skipped: list[Skipped] = []
     items: list[dict[str, Any]] = []
     origins: list[_Origin] = []
-    raws = iter_raw_sources(sources, skipped) if sources or not given else iter(())
+    raws = iter_raw_sources(sources, skipped, skip_folder=is_index_folder) if sources or not given else iter(())
     for raw in raws:
         doc_id = (doc_ids or {}).get(raw.spec, raw.doc_id)
         items.append({"doc_id": doc_id, "spec": raw.spec, "data": raw.data, "content_type": raw.content_type or "", "document": ""})

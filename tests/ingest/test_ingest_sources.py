@@ -57,6 +57,21 @@ def test_folders_skip_other_files_and_say_why(tmp_path, caplog):
     assert f"skipped {docs / 'budget.xlsx'}: not a .txt" in caplog.text
 
 
+def test_a_sub_folder_the_caller_picks_is_skipped_once_with_its_files_unread(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "idx" / "v-1").mkdir(parents=True)
+    (docs / ".git").mkdir()
+    (docs / "notes.txt").write_text("The ferry leaves at nine.\n", encoding="utf-8")
+    (docs / "idx" / "CURRENT").write_text("v-1\n", encoding="utf-8")
+    (docs / "idx" / "v-1" / "readme.txt").write_text("inside the index: never read\n", encoding="utf-8")
+    (docs / ".git" / "notes.txt").write_text("hidden: never read\n", encoding="utf-8")
+    result = read_sources([docs], skip_folder=lambda folder: (folder / "CURRENT").is_file())
+    assert [d.doc_id for d in result.documents] == ["notes.txt"]
+    assert [(Path(s.path).name, s.reason) for s in result.skipped] == [("idx", "a citeqa index folder: its files are not documents")]
+    # without the predicate the same folder is read as any other
+    assert [d.doc_id for d in read_sources([docs]).documents] == ["idx/v-1/readme.txt", "notes.txt"]
+
+
 def test_a_named_file_that_cannot_be_read_is_an_error_not_a_skip(tmp_path):
     (tmp_path / "budget.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     with pytest.raises(SourceError, match="unsupported or binary content"):

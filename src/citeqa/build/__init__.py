@@ -28,6 +28,7 @@ from ..ingest.segment import segmenter_info
 from ..ingest.sources import read_documents
 from ..schema import Document
 from ..search.candidates import soft_word_ids
+from ..store.format import is_index_folder
 from ..store.milvus import is_milvus_address, parse_address
 from ..store.milvus import write_index as write_milvus
 from ..store.read import load_version
@@ -185,7 +186,8 @@ def _build(
     sources = list(sources) if sources is not None else []
     given = list(documents)
     report("reading", 0, len(sources) + len(given))
-    documents = _rename(read_documents(sources) if sources or not given else [], doc_ids) + given
+    # an index kept among the documents (citeqa build docs/ --index docs/index) is no source
+    documents = _rename(read_documents(sources, skip_folder=is_index_folder) if sources or not given else [], doc_ids) + given
     report("reading", len(sources) + len(given), len(sources) + len(given))
     names = [d.doc_id for d in documents]
     if len(set(names)) != len(names):
@@ -202,7 +204,8 @@ def _build(
         documents, previous, embedder, report=report, batch_size=batch_size, compact=index_type != "flat" and not is_milvus_address(out)
     )
     if segmented.reused_documents:
-        log.info("reusing the sentences and vectors of %d unchanged documents", segmented.reused_documents)
+        count = segmented.reused_documents
+        log.info("reusing the sentences and vectors of %d unchanged document%s", count, "" if count == 1 else "s")
     total = len(segmented.texts)
     report("indexing", 0, total)
     write_index(

@@ -30,6 +30,8 @@ log = logging.getLogger("citeqa")
 #: File name endings read from folders (other files are read only if their content is HTML, PDF or a package).
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + PACKAGE_SUFFIXES
 NOT_SUPPORTED = f"not a {FORMATS_OR} file"
+#: Why a folder's sub-folder that ``skip_folder`` picks (a citeqa index) is left out.
+NOT_DOCUMENTS = "a citeqa index folder: its files are not documents"
 #: Bytes looked at to decide whether a file of another name is HTML or PDF.
 _HEAD = 4096
 
@@ -112,7 +114,28 @@ def _is_candidate(path: Path) -> str | None:
         return NOT_SUPPORTED
 
 
-def _expand(sources: Sequence[str | os.PathLike[str]], skipped: list[Skipped]) -> list[_Entry]:
+def _folder_files(root: Path, skipped: list[Skipped], skip_folder: Callable[[Path], bool] | None) -> list[Path]:
+    """The files under ``root``, sorted; hidden files and folders left out, and each sub-folder
+    ``skip_folder`` picks recorded once in ``skipped`` instead of file by file."""
+    found: list[Path] = []
+    for top, folders, files in os.walk(root):
+        here = Path(top)
+        kept = []
+        for name in sorted(folders):
+            if name.startswith("."):
+                continue
+            if skip_folder is not None and skip_folder(here / name):
+                skipped.append(Skipped(str(here / name), NOT_DOCUMENTS))
+            else:
+                kept.append(name)
+        folders[:] = kept  # os.walk descends only into these
+        found.extend(here / name for name in files if not name.startswith(".") and (here / name).is_file())
+    return sorted(found)
+
+
+def _expand(
+    sources: Sequence[str | os.PathLike[str]], skipped: list[Skipped], skip_folder: Callable[[Path], bool] | None = None
+) -> list[_Entry]:
     """Expand files, folders and URLs into entries, sorted within folders."""
     found: list[_Entry] = []
     for source in sources:
@@ -127,11 +150,7 @@ def _expand(sources: Sequence[str | os.PathLike[str]], skipped: list[Skipped]) -
             raise SourceError(f"{spec}: only http:// and https:// URLs can be fetched")
         path = Path(spec)
         if path.is_dir():
-            files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            files = _folder_files(path, skipped, skip_folder)
             kept = []
             for file in files:
                 reason = _is_candidate(file)
@@ -236,17 +255,19 @@ def iter_raw_sources(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     fetcher: Fetcher = fetch,
+    skip_folder: Callable[[Path], bool] | None = None,
 ) -> Iterator[RawSource]:
     """Expand and read the sources one at a time, as :func:`read_sources` does, leaving extraction to :func:`document_from_raw`.
 
     Folder files that cannot be read are appended to ``skipped`` (the names are all
-    checked, and every folder listed, before the first source is read).
+    checked, and every folder listed, before the first source is read), and so is each
+    sub-folder of a named folder that ``skip_folder`` picks (once, its files unread).
 
     Raises:
         SourceError: see :func:`read_sources` (extraction errors come from :func:`document_from_raw`).
     """
     specs = list(sources) if sources is not None else []
-    entries = _expand(specs or [default_source()], skipped)
+    entries = _expand(specs or [default_source()], skipped, skip_folder)
     ids = _doc_ids(entries)
     seen: set[str] = set()
     for entry, doc_id in zip(entries, ids):
@@ -294,6 +315,7 @@ def read_sources(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     fetcher: Fetcher = fetch,
+    skip_folder: Callable[[Path], bool] | None = None,
 ) -> ReadResult:
     """Read every source into a :class:`Document`; report the folder files left out.
 
@@ -302,6 +324,8 @@ def read_sources(
             means the shipped article.
         max_bytes: HTML and PDF files and URL responses larger than this are refused.
         fetcher: Downloads a URL (default :func:`citeqa.ingest.fetch.fetch`).
+        skip_folder: Picks a folder's sub-folders to leave out whole (the build passes
+            :func:`citeqa.store.format.is_index_folder`: an index kept beside the documents).
 
     Returns:
         The documents in a stable order, and the skipped files with their reasons
@@ -313,7 +337,7 @@ def read_sources(
     """
     skipped: list[Skipped] = []
     documents: list[Document] = []
-    for item in iter_raw_sources(sources, skipped, max_bytes=max_bytes, fetcher=fetcher):
+    for item in iter_raw_sources(sources, skipped, max_bytes=max_bytes, fetcher=fetcher, skip_folder=skip_folder):
         try:
             documents.append(document_from_raw(item, max_bytes))
         except SourceError as exc:
@@ -325,15 +349,17 @@ def read_sources(
     if not documents:
         raise SourceError(
             "none of the sources could be read (see the skipped files above); "
-            "citeqa reads .txt, .md, .html and .pdf files and http(s) URLs"
+            f"citeqa reads {FORMATS_OR} files and http(s) URLs"
         )
     return ReadResult(documents, skipped)
 
 
-def read_documents(sources: Iterable[str | os.PathLike[str]] | None = None) -> list[Document]:
+def read_documents(
+    sources: Iterable[str | os.PathLike[str]] | None = None, *, skip_folder: Callable[[Path], bool] | None = None
+) -> list[Document]:
     """The documents of :func:`read_sources` (skipped folder files are logged).
 
     Raises:
         SourceError: see :func:`read_sources`.
     """
-    return read_sources(sources).documents
+    return read_sources(sources, skip_folder=skip_folder).documents

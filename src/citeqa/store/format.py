@@ -87,6 +87,11 @@ KEEP_VERSIONS = 2
 MANIFEST_DIGEST = "manifest_sha256"
 
 
+def is_index_folder(path: Path) -> bool:
+    """Whether ``path`` is an index folder (it holds ``CURRENT``) or one of its versions (a manifest beside ``texts.bin``)."""
+    return (path / POINTER).is_file() or ((path / MANIFEST).is_file() and (path / TEXTS).is_file())
+
+
 def _common_folder(paths: list[str]) -> str:
     """The folder every path is under (a local path, not the file-system root), or ""."""
     if not paths or any("://" in p or not os.path.isabs(p) for p in paths):
