@@ -58,6 +58,19 @@ def test_features_of_an_off_topic_question(tiny_index):
     assert off["coverage_top3"] < on["coverage_top3"]
 
 
+def test_a_first_sentence_that_refers_back_is_credited_with_the_sentence_before(tiny_index):
+    ranking, f = _features(tiny_index, "How long is the Rhine?")
+    top = tiny_index.ranker.text(int(ranking.ids[0]))
+    assert top == "Its length is about 1,230 kilometres."  # "Its": the Rhine of the sentence before
+    assert f["coverage1"] == 0.0 and f["carried_coverage1"] > 0.0
+    ranking, g = _features(tiny_index, "When was the river a Roman frontier?")
+    assert tiny_index.ranker.text(int(ranking.ids[0])).startswith("The river was a Roman frontier")
+    # it opens with "The" but starts its paragraph: nothing before it to carry
+    assert g["carried_coverage1"] == g["coverage1"]
+    _, h = _features(tiny_index, "Where does the Rhine rise?")  # [1] opens its paragraph (and names the Rhine)
+    assert h["carried_coverage1"] == h["coverage1"]
+
+
 def test_empty_ranking_gives_zero_evidence(tiny_index):
     from citeqa.search.fusion import Ranking
 

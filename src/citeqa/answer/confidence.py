@@ -33,7 +33,7 @@ from ..errors import InvalidArgumentError
 from ..fsutil import atomic_write_text
 from ..question import answer_spans, denies, negated, question_type
 from ..search.cross import sigmoid
-from ..search.features import idf_ceiling, loose_coverage
+from ..search.features import idf_ceiling, loose_coverage, opens_by_referring_back
 from ..search.fusion import Ranking
 from ..text import tokenize, words
 from .focus import Vocabulary, name_supported, question_names
@@ -64,6 +64,7 @@ FEATURES = (
     "cross1",
     "cross_margin",
     "denial_unmatched1",
+    "carried_coverage1",
 )
 
 #: BM25's k1 (bm25s, Lucene): one term contributes at most ``idf * (k1 + 1)``.
@@ -82,6 +83,8 @@ class RankerLike(Protocol):
     def paragraph_text(self, row: int) -> str: ...
 
     def title_text(self, row: int) -> str: ...
+
+    def paragraph_rows(self, row: int) -> range: ...
 
 
 def _idf_weights(tokens: Sequence[str], idf: Mapping[str, float]) -> dict[str, float]:
@@ -114,6 +117,9 @@ def question_features(
     rarest query word that [1] (or its paragraph and headline) lacks: a near-topic
     question usually shares the topic but misses one specific word. ``names_in_context1``:
     share of the question's names written in full in [1]'s paragraph or headline.
+    ``carried_coverage1``: ``coverage1`` over [1] and the sentence before it in its paragraph
+    when [1] opens by referring back (:func:`citeqa.search.features.opens_by_referring_back`:
+    "Its length is ..." after "The Rhine rises ..."), else ``coverage1``.
     ``denial_unmatched1``: 1 when the question denies ("What is not contained in PSPACE?") and
     [1] denies nothing (:func:`citeqa.question.denies`): a sentence asserting what the question
     denies ("L is strictly contained in PSPACE.") does not answer it.
@@ -156,6 +162,11 @@ def question_features(
     texts = [ranker.text(r) for r in ids[:3]]
     first = set(tokenize(texts[0]))
     out["coverage1"] = _coverage(weights, first)
+    row = ids[0]
+    if row > 0 and opens_by_referring_back(texts[0]) and (row - 1) in ranker.paragraph_rows(row):
+        out["carried_coverage1"] = _coverage(weights, first | set(tokenize(ranker.text(row - 1))))
+    else:
+        out["carried_coverage1"] = out["coverage1"]
     out["loose_coverage1"] = loose_coverage(tokens, list(first), idf) if tokens else 0.0
     context_text = ranker.paragraph_text(ids[0]) + " " + ranker.title_text(ids[0])
     context = set(tokenize(context_text))
