@@ -1,10 +1,11 @@
 """Reading sources into documents: files, folders, http(s) URLs and the shipped article.
 
 Each source's bytes go through :func:`citeqa.ingest.extract.extract`, which decides the
-format by content (text, Markdown, HTML, PDF); the extracted text is what the index
-stores and what offsets refer to. Folders are read recursively: files that are not
-text, Markdown, HTML or PDF (or that cannot be extracted) are skipped with a reason,
-never silently. URLs are fetched once, here (see :mod:`citeqa.ingest.fetch`).
+format by content (:data:`citeqa.ingest.extract.FORMATS`); the extracted text is what the
+index stores and what offsets refer to. Folders are read recursively: files of no such
+format (or that cannot be extracted), and sub-folders the caller picks (a citeqa index kept
+among the documents), are skipped with a reason, never silently. URLs are fetched once,
+here (see :mod:`citeqa.ingest.fetch`).
 """
 
 from __future__ import annotations
