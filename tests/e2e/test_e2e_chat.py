@@ -92,10 +92,15 @@ def test_abstention_looks_different_and_lists_closest_passages(chat):
 def test_blank_and_oversized_questions_get_a_clear_message(chat):
     chat.ask("   ")
     assert "question is blank" in chat.last_reply().inner_text()
-    huge = "why " * 5000  # 20,000 characters pasted; the box keeps 1,000, the server checks again
+    # a little too long: not cut short by the box and asked, but refused with the limit
+    chat.ask("Why " + "did the exercise start " * 50 + "?")
+    assert "question is too long (1,155 characters); keep it under 1,000 characters" in chat.last_reply().inner_text()
+    assert "(1,155 characters)" in chat.page.locator("#cq-chat .user").last.inner_text()
+    huge = "why " * 5000  # 20,000 characters pasted; the box keeps 4,000, the server checks again
     chat.ask(huge)
     text = chat.last_reply().inner_text()
-    assert "Traceback" not in text and "Error" not in text
+    assert "Traceback" not in text and "Error" not in text and "too long" in text
+    assert len(chat.page.locator("#cq-chat .user").last.inner_text()) < 1100
     assert len(chat.page.locator("#cq-question textarea").input_value()) == 0
     chat.ask("<img src=x onerror=alert(1)> **when** did the exercise start?")
     asked = chat.page.locator("#cq-chat .user").last.inner_text()

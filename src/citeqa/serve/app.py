@@ -36,7 +36,7 @@ from .render import (
     render_error,
     render_source_pane,
 )
-from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, KnownEvents, RequestSizeLimit
+from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, MAX_TYPED_CHARS, KnownEvents, RequestSizeLimit
 from .security import allowed_hosts as trusted_hosts
 from .security import install as install_request_guard
 from .workspace import (
@@ -109,6 +109,15 @@ def _discard(uploads: Sequence[tuple[str, str]]) -> None:
             os.unlink(path)
         except OSError:
             pass
+
+
+def _shown_question(question: str) -> str:
+    """The user's turn as the chat shows it: escaped, a blank one marked, one too long cut (it is refused anyway)."""
+    if not question or not question.strip():
+        return "<em>(blank)</em>"
+    if len(question) > MAX_INPUT_CHARS:
+        return escape_text(question[:MAX_INPUT_CHARS]) + f" … <em>({len(question):,} characters)</em>"
+    return escape_text(question)
 
 
 def _new_session() -> dict[str, Any]:
@@ -186,7 +195,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
     def ask(question: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
         history = list(history or [])
         session = session or _new_session()
-        shown_question = escape_text(question) if question and question.strip() else "<em>(blank)</em>"
+        shown_question = _shown_question(question)
         history.append({"role": "user", "content": shown_question})
         try:
             index = live.get()
@@ -290,7 +299,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
                 question = gr.Textbox(
                     label="Your question",
                     placeholder="Ask a question about the documents…",
-                    max_length=MAX_INPUT_CHARS,
+                    max_length=MAX_TYPED_CHARS,
                     submit_btn="Ask",
                     elem_id="cq-question",
                     autofocus=True,
