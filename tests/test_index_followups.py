@@ -52,3 +52,46 @@ def test_what_about_another_name_is_answered_for_that_name(tmp_path, embedder):
     answer = index.answer("What about the DS?", history)
     assert answer.interpreted_as == "What about the DS? (many games available)"
     assert answer.citations[0].text == "About 15 games are available for the DS."
+
+
+def _two_documents(tmp_path, embedder):
+    from citeqa import build_index
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "oscars.txt").write_text(
+        "Oscars night in Hollywood\n\n"
+        "Comedian Chris Rock, who hosted the ceremony for the first time, received a standing ovation.\n\n"
+        "Million Dollar Baby won four awards, including best picture.\n",
+        encoding="utf-8",
+    )
+    (docs / "grammys.txt").write_text(
+        "Grammys night in Los Angeles\n\n"
+        "Jon Stewart had done it before: he hosted the Grammys in 2001 and 2002.\n\n"
+        "Ray Charles won eight awards, including album of the year.\n",
+        encoding="utf-8",
+    )
+    return build_index([docs], tmp_path / "index", embedder=embedder)
+
+
+def test_a_short_follow_up_is_answered_from_the_previous_answers_document(tmp_path, embedder):
+    index = _two_documents(tmp_path, embedder)
+    first, history = _turns(index, "Who hosted the Oscars?")
+    assert first.citations[0].doc_id == "oscars.txt"
+    question = "Had he done it before?"
+    # ranked without the conversation's document, the other one's sentence that says "done it before" wins
+    _, anywhere = index._rank_turn(question, history, 3, "hybrid", follow_document=False)
+    assert index.hits(anywhere.ids, anywhere.scores)[0].doc_id == "grammys.txt"
+    answer = index.answer(question, history)
+    assert answer.citations[0].text.startswith("Comedian Chris Rock, who hosted the ceremony for the first time")
+    # the other document is still ranked, below
+    _, ranking = index.rank_turn(question, history, 6)
+    docs = [hit.doc_id for hit in index.hits(ranking.ids, ranking.scores)]
+    assert "grammys.txt" in docs and docs == sorted(docs, key=lambda d: d != "oscars.txt")
+
+
+def test_a_follow_up_that_names_something_new_is_not_held_to_the_previous_document(tmp_path, embedder):
+    index = _two_documents(tmp_path, embedder)
+    _, history = _turns(index, "Who hosted the Oscars?")
+    answer = index.answer("And who hosted the Grammys?", history)
+    assert answer.citations[0].doc_id == "grammys.txt"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.question import denies, needs_context, negated, question_type, resolve_followup
+from citeqa.errors import InvalidArgumentError
+from citeqa.question import denies, keeps_subject, last_turn, needs_context, negated, question_type, resolve_followup
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -103,6 +104,33 @@ def test_a_third_turn_carries_the_last_question_that_named_something() -> None:
     # but only the last few turns are read
     old = _history("What is the Shusha Declaration?") + _history("What do they do?") * 5
     assert resolve_followup("and SAS?", old) == "and SAS?"
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "kept"),
+    [
+        ("Had he done it before?", "Who hosted the Oscars?", True),  # news dev
+        ("What does that mean?", "What is Kilroy-Silk's rumoured new party called?", True),
+        ("And after that?", "Who do Ireland play next in the Six Nations?", True),
+        ("Where?", "How many DS consoles has Nintendo sold so far?", True),
+        ("and SAS?", "What does SAT stand for?", False),  # the shipped article: a name of its own
+        ("and what did they sign?", "Who signed the Shusha Declaration?", True),  # opens with "and"
+        ("How far did he run to score it?", "Who scored England's try?", False),  # long enough to be a question of its own
+        ("What about at the Baftas?", "Who won best director at the Oscars?", False),  # a new name: it may have moved on
+        ("What does Ankara do?", "What is SAT?", False),  # stands alone: no follow-up
+    ],
+)
+def test_a_short_follow_up_keeps_the_subject_unless_it_names_something_new(question: str, previous: str, kept: bool) -> None:
+    assert keeps_subject(question, previous) is kept
+
+
+def test_the_last_turn_is_the_last_user_question_with_the_messages_before_it() -> None:
+    history = _history("Who hosted the Oscars?") + _history("Had he done it before?") + [{"role": "user", "content": "  "}]
+    question, before = last_turn(history)
+    assert question == "Had he done it before?" and before == history[:2]
+    assert last_turn(None) is None and last_turn([{"role": "assistant", "content": "Hello."}]) is None
+    with pytest.raises(InvalidArgumentError, match="history"):
+        last_turn("Who hosted the Oscars?")
 
 
 def test_without_history_nothing_is_carried() -> None:

@@ -24,13 +24,14 @@ from .answer.focus import Vocabulary
 from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .embed.passage import EMBEDDING_TEXT
-from .errors import IncompatibleIndexError, InvalidArgumentError
+from .errors import IncompatibleIndexError, InvalidArgumentError, InvalidQuestionError
 from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
-from .question import clean_question, resolve_followup
+from .question import clean_question, keeps_subject, last_turn, resolve_followup
 from .schema import Answer, Document, Hit
 from .search.cross import shipped_cross_encoder
 from .search.fusion import Ranking, fuse_rankings
+from .search.conversation import document_first
 from .search.headings import text_first
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
@@ -248,6 +249,11 @@ class Index:
     ) -> tuple[str, Ranking]:
         """Rank for one conversation turn: resolve a follow-up, rank, fuse with the question as asked.
 
+        A follow-up that can only be about what the previous turn asked ("Had he done it
+        before?", :func:`citeqa.question.keeps_subject`) has the sentences of the document
+        that turn's first citation came from ranked first
+        (:func:`citeqa.search.conversation.document_first`).
+
         Args:
             question: The cleaned question.
             history: Earlier turns (Gradio messages) or None.
@@ -257,15 +263,42 @@ class Index:
         Returns:
             The query searched (the interpretation) and the ranking.
         """
+        return self._rank_turn(question, history, top_k, mode, follow_document=True)
+
+    def _rank_turn(
+        self, question: str, history: Sequence[Mapping[str, Any]] | None, top_k: int, mode: Mode, *, follow_document: bool
+    ) -> tuple[str, Ranking]:
         query = resolve_followup(question, history)
         if query == question:
             return query, self.rank(query, top_k, mode=mode, question=question)
         # a resolved follow-up: also rank the question as asked, and fuse the two
         pool = max(top_k, FOLLOWUP_POOL)
         ranking = fuse_rankings([self.rank(query, pool, mode=mode, question=question), self.rank(question, pool, mode=mode, question=question)], pool)
-        if mode == "hybrid":  # fusion can bring a heading back to the first place
+        if mode == "hybrid":
+            document = self._conversation_document(question, history) if follow_document else None
+            if document is not None:  # it can only be about what the previous turn was about
+                ranking = document_first(ranking, self.store.rows(ranking.ids)[:, 0], document)
+            # fusion can bring a heading back to the first place
             ranking = text_first(ranking, self.ranker.is_heading)
         return query, ranking.head(top_k)
+
+    def _conversation_document(self, question: str, history: Sequence[Mapping[str, Any]] | None) -> int | None:
+        """The document of the previous turn's first citation, when ``question`` keeps that turn's subject.
+
+        The previous turn is ranked again against the turns before it, so its first
+        citation is the one its answer showed (unless it too kept the subject of the turn
+        before it: that is not followed further back). None when the question could be about
+        something else (:func:`citeqa.question.keeps_subject`).
+        """
+        last = last_turn(history)
+        if last is None or not keeps_subject(question, last[0]):
+            return None
+        try:
+            previous = clean_question(last[0])
+        except InvalidQuestionError:
+            return None
+        _, ranking = self._rank_turn(previous, last[1], 1, "hybrid", follow_document=False)
+        return int(self.store.rows(ranking.ids[:1])[0, 0]) if len(ranking) else None
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` sentences most relevant to ``question``, best first.

@@ -107,6 +107,20 @@ def user_turns(history: Sequence[Mapping[str, Any]] | None) -> list[str]:
     return turns
 
 
+def last_turn(history: Sequence[Mapping[str, Any]] | None) -> tuple[str, list[Mapping[str, Any]]] | None:
+    """The user's last question in ``history`` and the messages before it; None when there is none.
+
+    Raises:
+        InvalidArgumentError: ``history`` is not a list of ``{"role", "content"}`` dicts.
+    """
+    turns = user_turns(history)
+    if not turns:
+        return None
+    messages = list(history or [])
+    at = max(k for k, m in enumerate(messages) if m["role"] == "user" and m.get("content") == turns[-1])
+    return turns[-1], messages[:at]
+
+
 def content_words(text: str) -> list[str]:
     """Folded words of ``text`` without stop words or pointing words."""
     return [w for w in words(text) if w not in STOPWORDS and w not in _ANAPHORA]
@@ -184,6 +198,26 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     if not carried:
         return question
     return f"{question} ({' '.join(carried)})"
+
+
+def keeps_subject(question: str, previous: str) -> bool:
+    """True when ``question`` can only be about what ``previous`` asked about.
+
+    It leans on the conversation (:func:`needs_context`), names nothing ``previous`` does
+    not, and is too short to bring a topic of its own: it opens with "and", "what
+    about"... or has at most one content word ("Had he done it before?" after "Who hosted
+    the Oscars?", "What does that mean?", "And after that?"). A longer question with a
+    pronoun ("How far did he run to score it?") may be a question of its own that a
+    reader would take as it stands, and one that names something new ("What about at the
+    Baftas?") may have moved on.
+    """
+    if not needs_context(question):
+        return False
+    spans = _word_spans(question)
+    if len(content_words(question)) > 1 and not _opens_continuing([w for _, _, w in spans]):
+        return False
+    earlier = {w for _, _, w in _word_spans(previous[: MAX_QUESTION_CHARS * 4])}
+    return all(word in earlier for name in _names_in_order(question, spans) for word in name)
 
 
 # ---------------------------------------------------------------- answer types

@@ -45,6 +45,11 @@ class Ranking:
         cross = None if self.cross is None else self.cross[:k]
         return Ranking(self.ids[:k], self.scores[:k], self.dense[:k], self.lexical[:k], cross)
 
+    def reordered(self, order: np.ndarray) -> Ranking:
+        """The entries at positions ``order``, in that order (a reranker's move: every column goes with its row)."""
+        cross = None if self.cross is None else self.cross[order]
+        return Ranking(self.ids[order], self.scores[order], self.dense[order], self.lexical[order], cross)
+
 
 def ranks_of(scores: np.ndarray) -> np.ndarray:
     """1-based rank of every entry of ``scores`` (ties share the better rank order by index)."""

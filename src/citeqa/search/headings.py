@@ -50,9 +50,7 @@ def text_first(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
         return ranking
     for k in range(1, len(ids)):
         if not is_heading(int(ids[k])):
-            order = np.r_[k, np.arange(k), np.arange(k + 1, len(ids))]
-            cross = None if ranking.cross is None else ranking.cross[order]
-            return Ranking(ids[order], ranking.scores[order], ranking.dense[order], ranking.lexical[order], cross)
+            return ranking.reordered(np.r_[k, np.arange(k), np.arange(k + 1, len(ids))])
     return ranking
 
 
