@@ -27,7 +27,7 @@ from .embed.passage import EMBEDDING_TEXT
 from .errors import IncompatibleIndexError, InvalidArgumentError, InvalidQuestionError
 from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
-from .question import clean_question, keeps_subject, last_turn, resolve_followup
+from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, resolve_followup
 from .schema import Answer, Document, Hit
 from .search.cross import shipped_cross_encoder
 from .search.fusion import Ranking, fuse_rankings
@@ -263,11 +263,12 @@ class Index:
         Returns:
             The query searched (the interpretation) and the ranking.
         """
-        return self._rank_turn(question, history, top_k, mode, follow_document=True)
+        return self._rank_turn(question, history, top_k, mode, follow_turns=MAX_CARRY_TURNS)
 
     def _rank_turn(
-        self, question: str, history: Sequence[Mapping[str, Any]] | None, top_k: int, mode: Mode, *, follow_document: bool
+        self, question: str, history: Sequence[Mapping[str, Any]] | None, top_k: int, mode: Mode, *, follow_turns: int
     ) -> tuple[str, Ranking]:
+        """:meth:`rank_turn`, following the conversation's document back at most ``follow_turns`` turns (0: not at all)."""
         query = resolve_followup(question, history)
         if query == question:
             return query, self.rank(query, top_k, mode=mode, question=question)
@@ -275,20 +276,21 @@ class Index:
         pool = max(top_k, FOLLOWUP_POOL)
         ranking = fuse_rankings([self.rank(query, pool, mode=mode, question=question), self.rank(question, pool, mode=mode, question=question)], pool)
         if mode == "hybrid":
-            document = self._conversation_document(question, history) if follow_document else None
+            document = self._conversation_document(question, history, follow_turns) if follow_turns > 0 else None
             if document is not None:  # it can only be about what the previous turn was about
                 ranking = document_first(ranking, self.store.rows(ranking.ids)[:, 0], document)
             # fusion can bring a heading back to the first place
             ranking = text_first(ranking, self.ranker.is_heading)
         return query, ranking.head(top_k)
 
-    def _conversation_document(self, question: str, history: Sequence[Mapping[str, Any]] | None) -> int | None:
+    def _conversation_document(self, question: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
         """The document of the previous turn's first citation, when ``question`` keeps that turn's subject.
 
-        The previous turn is ranked again against the turns before it, so its first
-        citation is the one its answer showed (unless it too kept the subject of the turn
-        before it: that is not followed further back). None when the question could be about
-        something else (:func:`citeqa.question.keeps_subject`).
+        The previous turn is ranked again against the turns before it, as its answer was
+        (itself held to the document before it when it kept that turn's subject: "And who won
+        best actress?" after "Had he done it before?" after "Who hosted the Oscars?"), back at
+        most ``follow_turns`` turns. None when the question could be about something else
+        (:func:`citeqa.question.keeps_subject`).
         """
         last = last_turn(history)
         if last is None or not keeps_subject(question, last[0]):
@@ -297,7 +299,7 @@ class Index:
             previous = clean_question(last[0])
         except InvalidQuestionError:
             return None
-        _, ranking = self._rank_turn(previous, last[1], 1, "hybrid", follow_document=False)
+        _, ranking = self._rank_turn(previous, last[1], 1, "hybrid", follow_turns=follow_turns - 1)
         return int(self.store.rows(ranking.ids[:1])[0, 0]) if len(ranking) else None
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
