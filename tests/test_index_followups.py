@@ -35,19 +35,24 @@ def test_a_question_that_names_its_subject_is_ranked_as_alone_whatever_came_befo
             assert ranking.ids.tolist() == article_index.rank(question, 5).ids.tolist()
 
 
-def test_what_about_another_name_is_answered_for_that_name(tmp_path, embedder):
+def _index_of(tmp_path, embedder, documents):
+    """A real index of ``{file name: text}`` built in ``tmp_path``."""
     from citeqa import build_index
 
     docs = tmp_path / "docs"
     docs.mkdir()
+    for name, text in documents.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    return build_index([docs], tmp_path / "index", embedder=embedder)
+
+
+def test_what_about_another_name_is_answered_for_that_name(tmp_path, embedder):
     # the PSP sentence names the DS too: carrying "psp" put it first
-    (docs / "handhelds.txt").write_text(
+    index = _index_of(tmp_path, embedder, {"handhelds.txt": (
         "Handheld consoles go on sale\n\n"
         "The PSP goes on sale in March with 24 games available, more than the DS had at its launch.\n\n"
-        "The DS has sold well. About 15 games are available for the DS.\n",
-        encoding="utf-8",
-    )
-    index = build_index([docs], tmp_path / "index", embedder=embedder)
+        "The DS has sold well. About 15 games are available for the DS.\n"
+    )})
     _, history = _turns(index, "How many games are available for the PSP?")
     answer = index.answer("What about the DS?", history)
     assert answer.interpreted_as == "What about the DS? (many games available)"
@@ -55,23 +60,18 @@ def test_what_about_another_name_is_answered_for_that_name(tmp_path, embedder):
 
 
 def _two_documents(tmp_path, embedder):
-    from citeqa import build_index
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "oscars.txt").write_text(
-        "Oscars night in Hollywood\n\n"
-        "Comedian Chris Rock, who hosted the ceremony for the first time, received a standing ovation.\n\n"
-        "Million Dollar Baby won four awards, including best picture.\n",
-        encoding="utf-8",
-    )
-    (docs / "grammys.txt").write_text(
-        "Grammys night in Los Angeles\n\n"
-        "Jon Stewart had done it before: he hosted the Grammys in 2001 and 2002.\n\n"
-        "Ray Charles won eight awards, including album of the year.\n",
-        encoding="utf-8",
-    )
-    return build_index([docs], tmp_path / "index", embedder=embedder)
+    return _index_of(tmp_path, embedder, {
+        "oscars.txt": (
+            "Oscars night in Hollywood\n\n"
+            "Comedian Chris Rock, who hosted the ceremony for the first time, received a standing ovation.\n\n"
+            "Million Dollar Baby won four awards, including best picture.\n"
+        ),
+        "grammys.txt": (
+            "Grammys night in Los Angeles\n\n"
+            "Jon Stewart had done it before: he hosted the Grammys in 2001 and 2002.\n\n"
+            "Ray Charles won eight awards, including album of the year.\n"
+        ),
+    })
 
 
 def test_a_short_follow_up_is_answered_from_the_previous_answers_document(tmp_path, embedder):
