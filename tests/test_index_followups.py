@@ -80,7 +80,7 @@ def test_a_short_follow_up_is_answered_from_the_previous_answers_document(tmp_pa
     assert first.citations[0].doc_id == "oscars.txt"
     question = "Had he done it before?"
     # ranked without the conversation's document, the other one's sentence that says "done it before" wins
-    _, anywhere = index._rank_turn(question, history, 3, "hybrid", follow_turns=0)
+    _, anywhere, _ = index._rank_turn(question, history, 3, "hybrid", follow_turns=0)
     assert index.hits(anywhere.ids, anywhere.scores)[0].doc_id == "grammys.txt"
     answer = index.answer(question, history)
     assert answer.citations[0].text.startswith("Comedian Chris Rock, who hosted the ceremony for the first time")
@@ -97,10 +97,20 @@ def test_a_third_turn_follows_the_document_the_second_was_answered_from(tmp_path
     assert second.citations[0].doc_id == "oscars.txt"
     history += [{"role": "user", "content": "Had he done it before?"}, {"role": "assistant", "content": second.text}]
     # the second turn ranked alone again would have been the other document's "had done it before"
-    _, alone = index._rank_turn("Had he done it before?", history[:2], 1, "hybrid", follow_turns=0)
+    _, alone, _ = index._rank_turn("Had he done it before?", history[:2], 1, "hybrid", follow_turns=0)
     assert index.hits(alone.ids, alone.scores)[0].doc_id == "grammys.txt"
     answer = index.answer("And what did it win?", history)
     assert answer.citations[0].doc_id == "oscars.txt"
+
+
+def test_a_follow_up_of_an_unanswered_question_is_not_held_to_its_closest_passages_document(tmp_path, embedder):
+    index = _two_documents(tmp_path, embedder)
+    first, history = _turns(index, "Who wrote the novel War and Peace?")
+    assert first.abstained
+    question = "Had he done it before?"
+    _, held = index.rank_turn(question, history, 6)
+    _, free, _ = index._rank_turn(question, history, 6, "hybrid", follow_turns=0)
+    assert held.ids.tolist() == free.ids.tolist()
 
 
 def test_a_follow_up_that_names_something_new_is_not_held_to_the_previous_document(tmp_path, embedder):

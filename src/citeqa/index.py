@@ -47,6 +47,8 @@ log = logging.getLogger("citeqa")
 MAX_K = 100
 #: How deep the two rankings of a follow-up (resolved, and as asked) are fused.
 FOLLOWUP_POOL = 30
+#: How many sentences :meth:`Index.answer` ranks at least (the abstention reads them).
+ANSWER_DEPTH = 10
 
 
 def check_k(k: object) -> int:
@@ -263,25 +265,28 @@ class Index:
         Returns:
             The query searched (the interpretation) and the ranking.
         """
-        return self._rank_turn(question, history, top_k, mode, follow_turns=MAX_CARRY_TURNS)
+        query, ranking, _ = self._rank_turn(question, history, top_k, mode, follow_turns=MAX_CARRY_TURNS)
+        return query, ranking
 
     def _rank_turn(
         self, question: str, history: Sequence[Mapping[str, Any]] | None, top_k: int, mode: Mode, *, follow_turns: int
-    ) -> tuple[str, Ranking]:
-        """:meth:`rank_turn`, following the conversation's document back at most ``follow_turns`` turns (0: not at all)."""
+    ) -> tuple[str, Ranking, int | None]:
+        """:meth:`rank_turn`, following the conversation's document back at most ``follow_turns``
+        turns (0: not at all); also the document the ranking was held to, if any."""
         query = resolve_followup(question, history)
         if query == question:
-            return query, self.rank(query, top_k, mode=mode, question=question)
+            return query, self.rank(query, top_k, mode=mode, question=question), None
         # a resolved follow-up: also rank the question as asked, and fuse the two
         pool = max(top_k, FOLLOWUP_POOL)
         ranking = fuse_rankings([self.rank(query, pool, mode=mode, question=question), self.rank(question, pool, mode=mode, question=question)], pool)
+        document = None
         if mode == "hybrid":
             document = self._conversation_document(question, history, follow_turns) if follow_turns > 0 else None
             if document is not None:  # it can only be about what the previous turn was about
                 ranking = document_first(ranking, self.store.rows(ranking.ids)[:, 0], document)
             # fusion can bring a heading back to the first place
             ranking = text_first(ranking, self.ranker.is_heading)
-        return query, ranking.head(top_k)
+        return query, ranking.head(top_k), document
 
     def _conversation_document(self, question: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
         """The document of the previous turn's first citation, when ``question`` keeps that turn's subject.
@@ -289,7 +294,9 @@ class Index:
         The previous turn is ranked again against the turns before it, as its answer was
         (itself held to the document before it when it kept that turn's subject: "And who won
         best actress?" after "Had he done it before?" after "Who hosted the Oscars?"), back at
-        most ``follow_turns`` turns. None when the question could be about something else
+        most ``follow_turns`` turns. When the previous turn was not answered, its closest
+        passages say nothing of what the conversation is about: the document it was itself
+        held to, if any. None when the question could be about something else
         (:func:`citeqa.question.keeps_subject`).
         """
         last = last_turn(history)
@@ -299,8 +306,10 @@ class Index:
             previous = clean_question(last[0])
         except InvalidQuestionError:
             return None
-        _, ranking = self._rank_turn(previous, last[1], 1, "hybrid", follow_turns=follow_turns - 1)
-        return int(self.store.rows(ranking.ids[:1])[0, 0]) if len(ranking) else None
+        query, ranking, held = self._rank_turn(previous, last[1], ANSWER_DEPTH, "hybrid", follow_turns=follow_turns - 1)
+        if not len(ranking) or abstain_decision(query, ranking, self.ranker, self.vocabulary, question=previous).abstain:
+            return held
+        return int(self.store.rows(ranking.ids[:1])[0, 0])
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` sentences most relevant to ``question``, best first.
@@ -335,7 +344,7 @@ class Index:
         """
         max_citations = check_k(max_citations)
         cleaned = clean_question(question)
-        query, ranking = self.rank_turn(cleaned, history, max(10, max_citations))
+        query, ranking = self.rank_turn(cleaned, history, max(ANSWER_DEPTH, max_citations))
         hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
         return compose_answer(
