@@ -232,9 +232,9 @@ def _read_question(question: str) -> str:
     """The question as given, or standard input's when it is ``-`` (like ``cat -``)."""
     if question != "-":
         return question
-    from .question import MAX_QUESTION_CHARS
+    from .question import MAX_RAW_QUESTION_CHARS
 
-    return sys.stdin.read(MAX_QUESTION_CHARS * 4 + 1)  # clean_question refuses anything longer
+    return sys.stdin.read(MAX_RAW_QUESTION_CHARS + 1)  # clean_question refuses anything longer
 
 
 def _ask(args: argparse.Namespace) -> int:

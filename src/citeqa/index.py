@@ -29,9 +29,9 @@ from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
 from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, resolve_followup
 from .schema import Answer, Document, Hit
+from .search.conversation import document_first
 from .search.cross import shipped_cross_encoder
 from .search.fusion import Ranking, fuse_rankings
-from .search.conversation import document_first
 from .search.headings import text_first
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker

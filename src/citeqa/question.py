@@ -21,6 +21,9 @@ from .errors import InvalidArgumentError, InvalidQuestionError
 from .text import STOPWORDS, fold, tokenize, words
 
 MAX_QUESTION_CHARS = 1000
+#: Longest text read as a question before cleaning (which may shorten it to the limit): anything
+#: longer is refused without being cleaned.
+MAX_RAW_QUESTION_CHARS = 4 * MAX_QUESTION_CHARS
 
 # Words that may point back at something said earlier in the conversation: pronouns, which
 # point back unless the question names something before them ("How has Glazer changed ...
@@ -52,7 +55,7 @@ def clean_question(question: object) -> str:
     """
     if not isinstance(question, str):
         raise InvalidQuestionError(f"question must be text, got {type(question).__name__}")
-    if len(question) > MAX_QUESTION_CHARS * 4:
+    if len(question) > MAX_RAW_QUESTION_CHARS:
         raise InvalidQuestionError(
             f"question is too long ({len(question):,} characters); keep it under "
             f"{MAX_QUESTION_CHARS:,} characters"
@@ -188,7 +191,7 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     # a third turn "and SAS?" carries the words of the question before it); only a question's
     # worth of each turn is read, and at most MAX_CARRY_TURNS turns: history comes from the client, unbounded
     for turn in reversed(turns[-MAX_CARRY_TURNS:]):
-        turn = turn[: MAX_QUESTION_CHARS * 4]
+        turn = turn[:MAX_RAW_QUESTION_CHARS]
         replaced = _set_against(names, _names_in_order(turn, _word_spans(turn)))
         for word in content_words(turn):
             if word not in own and word not in carried and word not in replaced:
@@ -216,7 +219,7 @@ def keeps_subject(question: str, previous: str) -> bool:
     spans = _word_spans(question)
     if len(content_words(question)) > 1 and not _opens_continuing([w for _, _, w in spans]):
         return False
-    earlier = {w for _, _, w in _word_spans(previous[: MAX_QUESTION_CHARS * 4])}
+    earlier = {w for _, _, w in _word_spans(previous[:MAX_RAW_QUESTION_CHARS])}
     return all(word in earlier for name in _names_in_order(question, spans) for word in name)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import CiteqaError
-from ..question import MAX_QUESTION_CHARS
+from ..question import MAX_QUESTION_CHARS, MAX_RAW_QUESTION_CHARS
 from .uploads import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 
 #: Names a loopback server always answers to.
@@ -34,10 +34,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 #: Longest question the page and the API accept, in characters.
 MAX_INPUT_CHARS = MAX_QUESTION_CHARS
-#: What the page's question box keeps of a paste: more than any question accepted, so one
-#: too long reaches the server and is refused in words ("keep it under 1,000 characters")
-#: instead of being cut short by the browser and asked.
-MAX_TYPED_CHARS = 4 * MAX_INPUT_CHARS
+#: What the page's question box keeps of a paste: all the server reads, so a question too
+#: long reaches it and is refused in words ("keep it under 1,000 characters") instead of
+#: being cut short by the browser and asked.
+MAX_TYPED_CHARS = MAX_RAW_QUESTION_CHARS
 #: Largest request body outside uploads. Gradio keeps each /call/ request's body in its
 #: session state, so without a cap a client can pin memory with huge JSON bodies.
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
