@@ -90,6 +90,22 @@ def test_a_short_follow_up_is_answered_from_the_previous_answers_document(tmp_pa
     assert "grammys.txt" in docs and docs == sorted(docs, key=lambda d: d != "oscars.txt")
 
 
+def test_a_follow_up_takes_the_previous_turns_document_from_its_answer_without_ranking_it_again(tmp_path, embedder, monkeypatch):
+    from citeqa import Index
+
+    index = _two_documents(tmp_path, embedder)
+    _, history = _turns(index, "Who hosted the Oscars?")
+    asked = []
+    real_rank = index.rank
+    monkeypatch.setattr(index, "rank", lambda query, *a, **k: asked.append(query) or real_rank(query, *a, **k))
+    remembered = index.answer("Had he done it before?", history)
+    assert asked == ["Had he done it before? (hosted oscars)", "Had he done it before?"]  # the follow-up alone
+    # a fresh index of the same folder ranks the previous turn again, to the same answer
+    fresh = Index.load(tmp_path / "index", embedder=embedder).answer("Had he done it before?", history)
+    assert [c.sentence_id for c in fresh.citations] == [c.sentence_id for c in remembered.citations]
+    assert remembered.citations[0].doc_id == "oscars.txt"
+
+
 def test_a_third_turn_follows_the_document_the_second_was_answered_from(tmp_path, embedder):
     index = _two_documents(tmp_path, embedder)
     _, history = _turns(index, "Who hosted the Oscars?")

@@ -8,9 +8,11 @@ default-index policy that chooses between them is :mod:`citeqa.api`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +29,7 @@ from .embed.passage import EMBEDDING_TEXT
 from .errors import IncompatibleIndexError, InvalidArgumentError, InvalidQuestionError
 from .ingest.extracted import page_of
 from .ingest.segment import RULES_VERSION
-from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, resolve_followup
+from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, resolve_followup, user_turns
 from .schema import Answer, Document, Hit
 from .search.conversation import document_first
 from .search.cross import shipped_cross_encoder
@@ -49,6 +51,9 @@ MAX_K = 100
 FOLLOWUP_POOL = 30
 #: How many sentences :meth:`Index.answer` ranks at least (the abstention reads them).
 ANSWER_DEPTH = 10
+#: How many answered turns' documents an index remembers, so a follow-up does not rank the
+#: turn before it again (the chat asks it right after answering that turn).
+REMEMBERED_TURNS = 256
 
 
 def check_k(k: object) -> int:
@@ -61,7 +66,8 @@ def check_k(k: object) -> int:
 
 
 class Index:
-    """A loaded, verified index: immutable once loaded and safe to share between threads.
+    """A loaded, verified index: immutable once loaded (but for a small memory of recent turns'
+    documents, :data:`REMEMBERED_TURNS`) and safe to share between threads.
 
     Build one with :func:`build_index`, open one with :meth:`Index.load`.
     """
@@ -77,6 +83,9 @@ class Index:
         self._embedder_lock = threading.Lock()
         self._ranker: Ranker | None = None
         self._ranker_lock = threading.Lock()
+        #: The document each recent turn's answer is about (see :meth:`_conversation_document`).
+        self._turn_documents: OrderedDict[str, int | None] = OrderedDict()
+        self._turn_documents_lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
 
@@ -291,8 +300,9 @@ class Index:
     def _conversation_document(self, question: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
         """The document of the previous turn's first citation, when ``question`` keeps that turn's subject.
 
-        The previous turn is ranked again against the turns before it, as its answer was
-        (itself held to the document before it when it kept that turn's subject: "And who won
+        The previous turn's answer remembered it (the chat asks a follow-up right after); a
+        turn this index did not answer is ranked again against the turns before it, as its
+        answer was (itself held to the document before it when it kept that turn's subject: "And who won
         best actress?" after "Had he done it before?" after "Who hosted the Oscars?"), back at
         most ``follow_turns`` turns. When the previous turn was not answered, its closest
         passages say nothing of what the conversation is about: the document it was itself
@@ -306,10 +316,24 @@ class Index:
             previous = clean_question(last[0])
         except InvalidQuestionError:
             return None
+        key = _turn_key(previous, last[1])
+        with self._turn_documents_lock:
+            if key in self._turn_documents:  # answered just before (the chat's usual case)
+                return self._turn_documents[key]
         query, ranking, held = self._rank_turn(previous, last[1], ANSWER_DEPTH, "hybrid", follow_turns=follow_turns - 1)
-        if not len(ranking) or abstain_decision(query, ranking, self.ranker, self.vocabulary, question=previous).abstain:
-            return held
-        return int(self.store.rows(ranking.ids[:1])[0, 0])
+        abstained = not len(ranking) or abstain_decision(query, ranking, self.ranker, self.vocabulary, question=previous).abstain
+        return self._turn_document(ranking, held, abstained)
+
+    def _turn_document(self, ranking: Ranking, held: int | None, abstained: bool) -> int | None:
+        """The document a turn's answer is about: its [1]'s when answered, else the one it was held to."""
+        return held if abstained or not len(ranking) else int(self.store.rows(ranking.ids[:1])[0, 0])
+
+    def _remember_turn(self, key: str, document: int | None) -> None:
+        with self._turn_documents_lock:
+            self._turn_documents[key] = document
+            self._turn_documents.move_to_end(key)
+            while len(self._turn_documents) > REMEMBERED_TURNS:
+                self._turn_documents.popitem(last=False)
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` sentences most relevant to ``question``, best first.
@@ -344,9 +368,11 @@ class Index:
         """
         max_citations = check_k(max_citations)
         cleaned = clean_question(question)
-        query, ranking = self.rank_turn(cleaned, history, max(ANSWER_DEPTH, max_citations))
+        query, ranking, held = self._rank_turn(cleaned, history, max(ANSWER_DEPTH, max_citations), "hybrid", follow_turns=MAX_CARRY_TURNS)
         hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
+        # what a next turn that keeps this one's subject is about
+        self._remember_turn(_turn_key(cleaned, history), self._turn_document(ranking, held, evidence.abstain))
         return compose_answer(
             hits,
             abstain=evidence.abstain,
@@ -355,6 +381,14 @@ class Index:
             max_citations=max_citations,
             confidence=evidence.confidence,
         )
+
+
+def _turn_key(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:
+    """A digest of a cleaned question and the user's turns before it: all its answer depends on."""
+    digest = hashlib.sha256(question.encode("utf-8", "surrogatepass"))
+    for turn in user_turns(history):
+        digest.update(b"\x00" + turn.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def open_store(address: str | os.PathLike[str], *, check_stale: bool = True) -> SentenceStore:
