@@ -90,6 +90,26 @@ def test_missing_index_is_an_error_naming_the_path(built_dir):
     assert result.stderr.strip() == "citeqa: error: no index at nope; build one with: citeqa build SOURCES --index nope"
 
 
+def test_an_index_given_as_a_file_is_refused_in_words_and_the_file_is_kept(tmp_path):
+    (tmp_path / "a.txt").write_text("Apples are red.\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    into_file = run("build", "a.txt", "--index", "notes.txt", "--quiet", cwd=tmp_path)
+    assert into_file.returncode == 1
+    assert into_file.stderr.strip() == (
+        "citeqa: error: index folder notes.txt is a file; give the index a folder of its own (it is made if missing)"
+    )
+    under_file = run("build", "a.txt", "--index", str(Path("notes.txt", "idx")), "--quiet", cwd=tmp_path)
+    assert under_file.returncode == 1
+    assert "is inside notes.txt, which is a file" in under_file.stderr and "Traceback" not in under_file.stderr
+    asked = run("ask", "What colour are apples?", "--index", "notes.txt", cwd=tmp_path)
+    assert asked.returncode == 1
+    assert asked.stderr.strip() == (
+        "citeqa: error: notes.txt is a file, not an index folder; give the index's folder, or build one with: "
+        "citeqa build SOURCES --index FOLDER"
+    )
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+
+
 def test_stale_index_is_rejected_until_rebuilt(tmp_path):
     (tmp_path / "a.txt").write_text("Apples are red. Pears are green.\n", encoding="utf-8")
     assert run("build", "a.txt", "--index", "idx", "--quiet", cwd=tmp_path).returncode == 0

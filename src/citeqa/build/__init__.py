@@ -96,7 +96,7 @@ def _rename(documents: list[Document], doc_ids: Mapping[str, str]) -> list[Docum
 
 
 def check_options(index_type: str, batch_size: int | None, out: str | os.PathLike[str] | None = None) -> None:
-    """Refuse a bad index type, batch size or store address before anything slow (reading, loading a model) starts."""
+    """Refuse a bad index type, batch size, store address or index folder before anything slow (reading, loading a model) starts."""
     check_index_type(index_type)
     if out is not None and is_milvus_address(out):
         parse_address(str(out))
@@ -105,8 +105,18 @@ def check_options(index_type: str, batch_size: int | None, out: str | os.PathLik
                 f"index_type {index_type!r} is for the local FAISS index; a Milvus store is built with an "
                 f"exact (FLAT) index: leave index_type at 'auto' or 'flat'"
             )
+    elif out is not None:
+        check_index_folder(Path(out))
     if batch_size is not None and batch_size <= 0:
         raise InvalidArgumentError(f"batch_size must be > 0, got {batch_size}")
+
+
+def check_index_folder(folder: Path) -> None:
+    """Refuse an index folder that cannot be one: it, or a folder it would be made in, is a file."""
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        where = "is a file" if blocking == folder else f"is inside {blocking}, which is a file"
+        raise InvalidArgumentError(f"index folder {folder} {where}; give the index a folder of its own (it is made if missing)")
 
 
 def build(

@@ -55,6 +55,11 @@ def resolve_version(path: Path) -> Path:
             raise IndexNotFoundError(
                 f"no index at {path}; build one with: citeqa build SOURCES --index {path}"
             )
+        if not path.is_dir():
+            raise IndexNotFoundError(
+                f"{path} is a file, not an index folder; give the index's folder, or build one with: "
+                f"citeqa build SOURCES --index FOLDER"
+            )
         raise IndexNotFoundError(
             f"{path} holds no citeqa index (no {POINTER} file); build one with: "
             f"citeqa build SOURCES --index {path}"
