@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from serving import free_port
 
 
 def run(*args: str, cwd: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -108,6 +110,29 @@ def test_an_index_given_as_a_file_is_refused_in_words_and_the_file_is_kept(tmp_p
         "citeqa build SOURCES --index FOLDER"
     )
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+
+
+def test_serve_on_a_port_in_use_is_refused_in_words(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("serve", "--port", str(port), "--read-only", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"citeqa: error: port {port} on 127.0.0.1 is in use; stop what serves there or choose another port with --port"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_file_for_its_workspace_is_refused_in_words(tmp_path):
+    (tmp_path / "ws").write_text("not a folder\n", encoding="utf-8")
+    result = run("serve", "--workspace", "ws", "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "citeqa: error: workspace ws is a file; give the uploaded documents a folder of their own (it is made if missing)"
+    )
+    assert (tmp_path / "ws").read_text(encoding="utf-8") == "not a folder\n"
 
 
 def test_stale_index_is_rejected_until_rebuilt(tmp_path):

@@ -96,6 +96,12 @@ def atomic_write_text(target: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
 
 
+def file_in_the_way(folder: str | os.PathLike[str]) -> Path | None:
+    """The file that keeps ``folder`` from being a folder: itself, or a folder it would be made in; None when none does."""
+    path = Path(folder)
+    return next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+
+
 @contextlib.contextmanager
 def folder_lock(folder: str | os.PathLike[str], name: str = ".lock") -> Iterator[None]:
     """Hold ``folder/name`` exclusively (created if needed) for the ``with`` block."""

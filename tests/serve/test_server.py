@@ -249,7 +249,10 @@ def test_launch_settings_are_safe(monkeypatch, article_index):
         captured["app"] = self
 
     monkeypatch.setattr(gr.Blocks, "launch", fake_launch)
+    checked: list[tuple[str, int]] = []  # the port is probed first (a port in use is refused in words)
+    monkeypatch.setattr(ui, "check_port", lambda host, port: checked.append((host, port)))
     ui.serve(article_index.path.parent, block=False)
+    assert checked == [("127.0.0.1", 7860)]
     assert captured["server_name"] == "127.0.0.1"
     assert captured["share"] is False
     assert captured["enable_monitoring"] is False
@@ -267,6 +270,7 @@ def test_launch_settings_are_safe(monkeypatch, article_index):
 
     ui.serve(article_index.path.parent, host="127.0.0.2", port=7899, block=False)
     assert captured["server_name"] == "127.0.0.2" and captured["server_port"] == 7899
+    assert checked[-1] == ("127.0.0.2", 7899)
 
 
 def test_cli_host_option_reaches_the_server(monkeypatch, tmp_path):

@@ -24,6 +24,7 @@ from ..embed import Embedder
 from ..embed.passage import EMBEDDING_TEXT
 from ..embed.wordpieces import piece_ids
 from ..errors import CiteqaError, IndexNotFoundError, InvalidArgumentError, SourceError
+from ..fsutil import file_in_the_way
 from ..ingest.segment import segmenter_info
 from ..ingest.sources import read_documents
 from ..schema import Document
@@ -113,7 +114,7 @@ def check_options(index_type: str, batch_size: int | None, out: str | os.PathLik
 
 def check_index_folder(folder: Path) -> None:
     """Refuse an index folder that cannot be one: it, or a folder it would be made in, is a file."""
-    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    blocking = file_in_the_way(folder)
     if blocking is not None:
         where = "is a file" if blocking == folder else f"is inside {blocking}, which is a file"
         raise InvalidArgumentError(f"index folder {folder} {where}; give the index a folder of its own (it is made if missing)")

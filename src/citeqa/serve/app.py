@@ -15,9 +15,11 @@ Stable API endpoints for ``gradio_client`` (typed by :mod:`.contracts`; refusals
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -366,6 +368,30 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
     return app
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, in words, a port the server could not bind: in use, reserved, or on an address not of this machine.
+
+    Binds and closes a probe socket as the server will (``SO_REUSEADDR``, so a port whose
+    last connection is still closing counts as free).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        raise CiteqaError(f"cannot bind {host}: not an address or a name this machine knows; bind 127.0.0.1 (the default)") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CiteqaError(f"port {port} on {host} is in use; stop what serves there or choose another port with --port") from None
+            if exc.errno == errno.EACCES:
+                raise CiteqaError(f"port {port} on {host} needs privileges this user lacks; choose a port above 1023 with --port") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise CiteqaError(f"cannot bind {host}: not an address of this machine; bind 127.0.0.1 (the default) or one of its own") from None
+            raise
+
+
 def serve(
     index_path: str | os.PathLike[str] | None = None,
     host: str = "127.0.0.1",
@@ -398,6 +424,7 @@ def serve(
 
     if not isinstance(port, int) or not 0 < port < 65536:
         raise InvalidArgumentError(f"port must be between 1 and 65535, got {port!r}")
+    check_port(host, port)  # before the index loads: a port in use is known at once
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if mcp:
         try:
