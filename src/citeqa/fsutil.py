@@ -1,9 +1,10 @@
-"""Atomic file writes, fsync and file locks: the one place citeqa makes writes crash-safe.
+"""Atomic file writes, fsync, file locks and folder paths checked: the one place citeqa makes writes crash-safe.
 
 A file is written next to its target under a temporary name, flushed to disk, renamed
 over the target with ``os.replace`` and the folder fsynced, so a reader or a crash sees
 the old file or the new one, never a part. Locks are :mod:`filelock` locks (one writer
-per folder across processes).
+per folder across processes). A folder a write is about to make is checked first
+(:func:`file_in_the_way`), so a file standing there is refused in words, not as an OSError.
 """
 
 from __future__ import annotations
