@@ -244,3 +244,11 @@ def test_eval_reports_progress_per_stage_on_stderr(built_dir):
     assert "asking 2 questions of 1 documents" in result.stderr
     silent = run("eval", "--gold", "gold.jsonl", "--index", "idx", "--no-squad", "--no-honest", "--json", "--quiet", cwd=built_dir)
     assert silent.returncode == 0 and "gold:" not in silent.stderr
+
+
+def test_eval_with_a_file_for_its_cache_is_refused_in_words(tmp_path):
+    (tmp_path / "cache").write_text("not a folder\n", encoding="utf-8")
+    result = run("eval", "--cache", "cache", "--no-gold", "--no-news", "--no-honest", "--limit", "1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "citeqa: error: cache folder cache cannot be made: cache is a file; pass --cache a folder"
+    assert (tmp_path / "cache").read_text(encoding="utf-8") == "not a folder\n"
