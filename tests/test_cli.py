@@ -250,5 +250,5 @@ def test_eval_with_a_file_for_its_cache_is_refused_in_words(tmp_path):
     (tmp_path / "cache").write_text("not a folder\n", encoding="utf-8")
     result = run("eval", "--cache", "cache", "--no-gold", "--no-news", "--no-honest", "--limit", "1", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.strip() == "citeqa: error: cache folder cache cannot be made: cache is a file; pass --cache a folder"
+    assert result.stderr.strip() == "citeqa: error: cache folder cache is a file; pass --cache a folder"
     assert (tmp_path / "cache").read_text(encoding="utf-8") == "not a folder\n"

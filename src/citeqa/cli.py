@@ -299,11 +299,11 @@ def _eval(args: argparse.Namespace) -> int:
     from .config import default_squad_path
     from .eval import harness
     from .eval.report import format_report
-    from .fsutil import file_in_the_way
+    from .fsutil import refuse_file_in_the_way
     from .index import Index
 
-    if args.cache is not None and (blocking := file_in_the_way(args.cache)) is not None:
-        raise InvalidArgumentError(f"cache folder {args.cache} cannot be made: {blocking} is a file; pass --cache a folder")
+    if args.cache is not None:
+        refuse_file_in_the_way(args.cache, "cache folder", "pass --cache a folder")
     squad = args.squad
     with_squad = not args.no_squad
     if with_squad and squad is None and not default_squad_path().is_file():

@@ -4,7 +4,7 @@ A file is written next to its target under a temporary name, flushed to disk, re
 over the target with ``os.replace`` and the folder fsynced, so a reader or a crash sees
 the old file or the new one, never a part. Locks are :mod:`filelock` locks (one writer
 per folder across processes). A folder a write is about to make is checked first
-(:func:`file_in_the_way`), so a file standing there is refused in words, not as an OSError.
+(:func:`refuse_file_in_the_way`), so a file standing there is refused in words, not as an OSError.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .errors import StorageError
+from .errors import InvalidArgumentError, StorageError
 
 #: Prefix of temporary files and folders; anything named so is an unfinished write.
 TMP_PREFIX = ".tmp-"
@@ -101,6 +101,14 @@ def file_in_the_way(folder: str | os.PathLike[str]) -> Path | None:
     """The file that keeps ``folder`` from being a folder: itself, or a folder it would be made in; None when none does."""
     path = Path(folder)
     return next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+
+
+def refuse_file_in_the_way(folder: str | os.PathLike[str], what: str, advice: str) -> None:
+    """Raise :class:`InvalidArgumentError` "WHAT FOLDER is a file; ADVICE" when :func:`file_in_the_way` finds one."""
+    blocking = file_in_the_way(folder)
+    if blocking is not None:
+        where = "is a file" if blocking == Path(folder) else f"is inside {blocking}, which is a file"
+        raise InvalidArgumentError(f"{what} {folder} {where}; {advice}")
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from ..embed import Embedder
 from ..embed.passage import EMBEDDING_TEXT
 from ..embed.wordpieces import piece_ids
 from ..errors import CiteqaError, IndexNotFoundError, InvalidArgumentError, SourceError
-from ..fsutil import file_in_the_way
+from ..fsutil import refuse_file_in_the_way
 from ..ingest.segment import segmenter_info
 from ..ingest.sources import read_documents
 from ..schema import Document
@@ -114,10 +114,7 @@ def check_options(index_type: str, batch_size: int | None, out: str | os.PathLik
 
 def check_index_folder(folder: Path) -> None:
     """Refuse an index folder that cannot be one: it, or a folder it would be made in, is a file."""
-    blocking = file_in_the_way(folder)
-    if blocking is not None:
-        where = "is a file" if blocking == folder else f"is inside {blocking}, which is a file"
-        raise InvalidArgumentError(f"index folder {folder} {where}; give the index a folder of its own (it is made if missing)")
+    refuse_file_in_the_way(folder, "index folder", "give the index a folder of its own (it is made if missing)")
 
 
 def build(

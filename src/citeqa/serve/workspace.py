@@ -30,8 +30,8 @@ from pathlib import Path
 
 from ..api import LiveIndex, build_index
 from ..embed import Embedder, new_embedder
-from ..errors import CiteqaError, InvalidArgumentError, SourceError
-from ..fsutil import atomic_write_bytes, file_in_the_way, folder_lock, storage_error
+from ..errors import CiteqaError, SourceError
+from ..fsutil import atomic_write_bytes, folder_lock, refuse_file_in_the_way, storage_error
 from ..index import Index
 from ..ingest.fetch import is_url
 from ..ingest.sources import SUPPORTED_SUFFIXES, sha256_file
@@ -83,14 +83,8 @@ class Workspace:
     """The uploaded documents on disk. All workspace file I/O goes through here."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        """Raises InvalidArgumentError when ``root`` cannot be a folder (it, or a folder it would be made in, is a file)."""
         self.root = Path(root)
-        blocking = file_in_the_way(self.root)
-        if blocking is not None:
-            where = "is a file" if blocking == self.root else f"is inside {blocking}, which is a file"
-            raise InvalidArgumentError(
-                f"workspace {self.root} {where}; give the uploaded documents a folder of their own (it is made if missing)"
-            )
+        refuse_file_in_the_way(self.root, "workspace", "give the uploaded documents a folder of their own (it is made if missing)")
         self.documents_dir = self.root / DOCUMENTS_DIR
         self.index_dir = self.root / INDEX_DIR
 
