@@ -228,6 +228,18 @@ def test_library_logs_are_quiet_by_default_and_verbose_shows_them(built_dir):
     assert loud.returncode == 0 and library_debug.search(loud.stderr), loud.stderr
 
 
+def test_a_page_without_article_text_is_refused_in_one_line_without_the_extractor_s_warning(tmp_path):
+    (tmp_path / "menu.html").write_text("<html><body><nav>Home | News</nav></body></html>", encoding="utf-8")
+    quiet = run("build", "menu.html", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert quiet.returncode == 1
+    assert quiet.stderr.strip().splitlines() == [
+        f"citeqa: error: {tmp_path / 'menu.html'}: found no article text in this HTML page; save the article itself "
+        "(not an index or log-in page), or copy its text into a .txt file"
+    ]
+    verbose = run("build", "menu.html", "--index", "idx", "--quiet", "-v", cwd=tmp_path)
+    assert verbose.returncode == 1 and "trafilatura" in verbose.stderr  # -v shows the libraries' own lines
+
+
 def test_eval_reports_progress_per_stage_on_stderr(built_dir):
     gold = built_dir / "gold.jsonl"
     gold.write_text(

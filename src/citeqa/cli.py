@@ -35,6 +35,9 @@ EXIT_CODES = f"""exit codes:
 #: Libraries whose INFO/DEBUG lines are noise in citeqa's output (bm25s sets DEBUG on itself).
 NOISY_LOGGERS = ("bm25s", "httpx", "httpcore", "gradio", "gradio_client", "uvicorn", "uvicorn.access",
                  "urllib3", "faiss", "sentence_transformers", "mcp", "asyncio", "multipart", "pypdf")
+#: Extraction libraries whose warnings restate what citeqa reports itself ("discarding data: None"
+#: before "found no article text in this HTML page"): shown from -v on.
+RESTATING_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
 
 
 def _version() -> str:
@@ -419,6 +422,8 @@ def _configure_logging(verbose: int = 0) -> None:
     root.setLevel(library_level)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(library_level)
+    for name in RESTATING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR if verbose == 0 else library_level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -103,6 +103,13 @@ def tricky() -> Iterator[tuple[str, threading.Event]]:
             elif self.path == "/octet":
                 self._headers(200, "application/octet-stream", 4)
                 self.wfile.write(b"\x00\x01\x02\x03")
+            elif self.path == "/untyped":  # no Content-Type header at all
+                body = b"The ferry leaves at nine. Tickets cost 40 kronor.\n"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
             elif self.path in ("/files/budget.pptx", "/files/book"):
                 data = (FORMATS / ("budget.pptx" if self.path.endswith("pptx") else "book.epub")).read_bytes()
                 self._headers(200, "application/octet-stream" if self.path.endswith("pptx") else "application/zip", len(data))
@@ -141,6 +148,13 @@ def test_fetch_pdf_and_text(site: str) -> None:
 def test_wrong_content_type_refused(site: str, tricky: tuple[str, threading.Event]) -> None:
     with pytest.raises(SourceError, match=r"photo\.png: content type 'image/png' is not one citeqa reads"):
         fetch(f"{site}/photo.png")
+
+
+def test_no_content_type_lets_the_bytes_decide(tricky: tuple[str, threading.Event]) -> None:
+    """A server that names no type is read as one that says "application/octet-stream" (RFC 9110, 8.3)."""
+    body, ctype, final = fetch(f"{tricky[0]}/untyped")
+    assert ctype == ""
+    assert extract(body, final, ctype).text == "The ferry leaves at nine. Tickets cost 40 kronor.\n"
 
 
 def test_a_generic_binary_type_lets_the_bytes_decide(tricky: tuple[str, threading.Event]) -> None:

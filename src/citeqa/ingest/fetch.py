@@ -19,7 +19,8 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_REDIRECTS = 5
 #: The content types a fetched document may have: those :func:`citeqa.ingest.extract.sniff`
 #: reads, and the generic ones servers give office files and books (S3's and many servers'
-#: "application/octet-stream", an EPUB as "application/zip"), for which the bytes decide.
+#: "application/octet-stream", an EPUB as "application/zip"), for which the bytes decide, as
+#: they do when a server sends no content type at all.
 ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + GENERIC_TYPES
 USER_AGENT = "citeqa (document question answering)"
 _SCHEMES = ("http", "https")
@@ -115,10 +116,10 @@ def fetch(
                         )
                     raw_type = response.headers.get("content-type", "")
                     media = raw_type.split(";", 1)[0].strip().lower()
-                    if media not in ACCEPTED_TYPES:
-                        shown = media or "none"
+                    # no Content-Type at all: as application/octet-stream, the bytes decide (RFC 9110, 8.3)
+                    if media and media not in ACCEPTED_TYPES:
                         raise SourceError(
-                            f"{url}: content type {shown!r} is not one citeqa reads "
+                            f"{url}: content type {media!r} is not one citeqa reads "
                             f"(it reads {FORMATS_OR} documents)"
                         )
                     declared = response.headers.get("content-length", "")
