@@ -35,8 +35,7 @@ EXIT_CODES = f"""exit codes:
 #: Libraries whose INFO/DEBUG lines are noise in citeqa's output (bm25s sets DEBUG on itself).
 NOISY_LOGGERS = ("bm25s", "httpx", "httpcore", "gradio", "gradio_client", "uvicorn", "uvicorn.access",
                  "urllib3", "faiss", "sentence_transformers", "mcp", "asyncio", "multipart", "pypdf")
-#: Extraction libraries whose warnings restate what citeqa reports itself ("discarding data: None"
-#: before "found no article text in this HTML page"): shown from -v on.
+#: Extraction libraries whose warnings restate citeqa's own refusals ("discarding data: None"): from -v on.
 RESTATING_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext")
 
 
@@ -420,10 +419,8 @@ def _configure_logging(verbose: int = 0) -> None:
         handler.setLevel(library_level)
         handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s: %(message)s"))
     root.setLevel(library_level)
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(library_level)
-    for name in RESTATING_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR if verbose == 0 else library_level)
+    for name in NOISY_LOGGERS + RESTATING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR if verbose == 0 and name in RESTATING_LOGGERS else library_level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
