@@ -405,3 +405,11 @@ def test_a_table_of_headed_rows_reads_as_fields_and_a_table_with_a_header_row_as
     # trafilatura keeps a <th> as a head in a table's first row only: "| Length | 1,230 km |" before
     assert "Length: 1,230 km." in lines and "Source: Lake Toma; Swiss Alps." in lines
     assert "Port: Norrby; High water: 07:45." in lines
+
+
+def test_binary_text_file_is_told_to_be_saved_as_plain_text_not_as_html() -> None:
+    """A UTF-16 export or a renamed binary named .txt/.md: the advice is the text's, not a web page's."""
+    utf16 = "The ferry leaves at nine.\n".encode("utf-16")  # Notepad's "Unicode": a BOM and NUL bytes
+    for name in ("notes.txt", "notes.md"):
+        with pytest.raises(SourceError, match=r"claims to be text but its content is binary .*\); save it again as plain text \(UTF-8\), or give the file its real type$"):
+            extract(utf16, name)

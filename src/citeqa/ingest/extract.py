@@ -161,11 +161,11 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
             "check that the file was saved or downloaded completely"
         )
     if _looks_binary(head):
-        what = "HTML" if claims_html else "text"
         if claims_html or suffix in TEXT_SUFFIXES or media in TEXT_TYPES:
+            what, again = ("HTML", "save the page again as HTML") if claims_html else ("text", "save it again as plain text (UTF-8)")
             raise SourceError(
                 f"{name} claims to be {what} but its content is binary (starts with "
-                f"{data[:16]!r}); save the page again as HTML, or give the file its real type"
+                f"{data[:16]!r}); {again}, or give the file its real type"
             )
         raise SourceError(
             f"{name}: unsupported or binary content (starts with {data[:16]!r}); "
