@@ -25,10 +25,8 @@ from .answer.compose import MAX_CITATIONS, compose_answer
 from .answer.focus import Vocabulary
 from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
-from .embed.passage import EMBEDDING_TEXT
-from .errors import IncompatibleIndexError, InvalidArgumentError, InvalidQuestionError
+from .errors import InvalidArgumentError, InvalidQuestionError
 from .ingest.extracted import page_of
-from .ingest.segment import RULES_VERSION
 from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, resolve_followup, user_turns
 from .schema import Answer, Document, Hit
 from .search.conversation import document_first
@@ -38,11 +36,9 @@ from .search.headings import text_first
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
 from .store import read as storage
-from .store import rebuild_hint
 from .store.local import LocalStore, as_store
-from .store.milvus import MilvusStore, is_milvus_address
+from .store.opening import check_pipeline, check_space, open_store
 from .store.seam import SentenceStore
-from .text import TOKENIZER_VERSION
 
 log = logging.getLogger("citeqa")
 
@@ -115,9 +111,9 @@ class Index:
             IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError.
         """
         store = open_store(path, check_stale=check_stale)
-        _check_pipeline(store.manifest, store.location, local=isinstance(store, LocalStore))
+        check_pipeline(store.manifest, store.location, local=isinstance(store, LocalStore))
         if embedder is not None:
-            _check_space(embedder, store.manifest, store.location)
+            check_space(embedder, store.manifest, store.location)
         return cls(store, embedder, cross_encoder=cross_encoder)
 
     # ------------------------------------------------------------------ facts
@@ -166,7 +162,7 @@ class Index:
                 if self._embedder is None:
                     manifest = self._store.manifest
                     embedder = embedder_for_space(manifest.get("model", DEFAULT_MODEL), manifest.get("vector_space"))
-                    _check_space(embedder, manifest, self._store.location)
+                    check_space(embedder, manifest, self._store.location)
                     self._embedder = embedder
         return self._embedder
 
@@ -389,52 +385,3 @@ def _turn_key(question: str, history: Sequence[Mapping[str, Any]] | None) -> str
     for turn in user_turns(history):
         digest.update(b"\x00" + turn.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-def open_store(address: str | os.PathLike[str], *, check_stale: bool = True) -> SentenceStore:
-    """The store at ``address``: a Milvus address opens the Milvus store, anything else the index folder.
-
-    Raises:
-        IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError;
-        MilvusStoreError: the milvus extra is missing or Milvus is unreachable.
-    """
-    if is_milvus_address(address):
-        return MilvusStore.open(str(address), check_stale=check_stale)
-    return LocalStore.open(Path(address), check_stale=check_stale)
-
-
-def _check_pipeline(manifest: Mapping[str, Any], where: Path | str, *, local: bool = False) -> None:
-    """Refuse an index whose BM25 tokens, sentences or sentence vectors were made by other rules.
-
-    ``where`` is a local index's version folder (``local``; the message then names the
-    whole rebuild command, sources included) or a store's address.
-    """
-    tokenizer = manifest.get("tokenizer", {}).get("version")
-    rules = manifest.get("segmenter", {}).get("params", {}).get("rules_version")
-    if tokenizer != TOKENIZER_VERSION or rules != RULES_VERSION:
-        command = rebuild_hint(dict(manifest), Path(where).parent) if local else "citeqa build"
-        raise IncompatibleIndexError(
-            f"index at {where} was built with tokenizer v{tokenizer} and segmentation rules "
-            f"v{rules}; this citeqa uses v{TOKENIZER_VERSION} and v{RULES_VERSION}; rebuild it with: {command}"
-        )
-    embedded = manifest.get("embedding_text")
-    if embedded != EMBEDDING_TEXT:
-        # the reranker was fitted on vectors of each sentence read after its headline
-        raise IncompatibleIndexError(
-            f"index at {where} holds sentence vectors of "
-            f"{'each sentence alone' if embedded is None else repr(embedded)}; this citeqa embeds "
-            f"{EMBEDDING_TEXT!r} (citeqa.embed.passage); rebuild it with citeqa build"
-        )
-
-
-def _check_space(embedder: Embedder, manifest: Mapping[str, Any], where: Path | str) -> None:
-    expected = manifest.get("vector_space")
-    if embedder.space != expected:
-        raise IncompatibleIndexError(
-            f"index at {where} holds vectors of {expected!r} but the query embedder makes "
-            f"{embedder.space!r}; rebuild the index with this model or use the one it was built with"
-        )
-
-
-
-
