@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citeqa.errors import InvalidArgumentError
-from citeqa.question import denies, keeps_subject, last_turn, needs_context, negated, question_type, resolve_followup
+from citeqa.question import denies, keeps_subject, last_turn, needs_context, negated, overview_scope, question_type, resolve_followup
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -454,3 +454,51 @@ def test_a_currency_code_counts_only_in_capitals() -> None:
 def test_what_denies(text: str, is_negated: bool, is_denying: bool) -> None:
     assert negated(text) is is_negated
     assert denies(text) is is_denying
+
+
+@pytest.mark.parametrize(
+    ("question", "scope"),
+    [
+        ("What is this article about?", "document"),
+        ("Summarize the document", "document"),
+        ("Give me a summary, please", "document"),
+        ("tl;dr", "document"),
+        ("What are the main points?", "document"),
+        ("What does the report say?", "document"),
+        ("What are these documents about?", "collection"),
+        ("Which documents do you have?", "collection"),
+        # they ask about something in the documents, or for a fact: searched as usual
+        ("What is the main point of the declaration?", None),
+        ("What is Psalm 67 about?", None),
+        ("What was the Plos Pathogens paper about?", None),
+        ("What does the article say about Erdogan?", None),
+        ("Who wrote the article?", None),
+        ("What did Luther say the common people knew nothing about?", None),
+        ("What is the document?", None),
+    ],
+)
+def test_a_question_about_the_documents_as_a_whole_asks_for_an_overview(question, scope) -> None:
+    assert overview_scope(question) == scope
+    assert overview_scope(question, _history("What is SAT?")) == scope  # a document noun says which it is
+
+
+def test_what_is_this_about_opens_a_conversation_as_an_overview_and_follows_one_up_as_a_follow_up() -> None:
+    for question in ("What is this about?", "What is it about?"):
+        assert overview_scope(question) == "document"
+        assert overview_scope(question, _history("What is the Shusha Declaration?")) is None
+        assert resolve_followup(question, _history("What is the Shusha Declaration?")) != question
+
+
+def test_no_question_of_the_shipped_gold_file_asks_for_an_overview() -> None:
+    from citeqa.eval.corpora import load_gold
+
+    questions = [turn.question for case in load_gold().cases for turn in case.turns]
+    assert len(questions) > 80
+    assert [q for q in questions if overview_scope(q) is not None] == []
+
+
+def test_an_overview_turn_gives_a_follow_up_nothing_to_carry_so_the_turn_before_it_does() -> None:
+    overview = _history("What is this article about?")
+    assert resolve_followup("Who signed it?", overview) == "Who signed it?"
+    history = _history("What is SAT?") + _history("Summarize the document")
+    assert resolve_followup("Where?", history) == "Where? (sat)"

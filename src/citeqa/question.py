@@ -190,8 +190,10 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     # the last turn that names something this one does not ("What do they do?" names nothing:
     # a third turn "and SAS?" carries the words of the question before it); only a question's
     # worth of each turn is read, and at most MAX_CARRY_TURNS turns: history comes from the client, unbounded
-    for turn in reversed(turns[-MAX_CARRY_TURNS:]):
-        turn = turn[:MAX_RAW_QUESTION_CHARS]
+    for at in range(len(turns) - 1, max(len(turns) - MAX_CARRY_TURNS, 0) - 1, -1):
+        turn = turns[at][:MAX_RAW_QUESTION_CHARS]
+        if _overview_scope(turn, opens=at == 0) is not None:
+            continue  # "What is this article about?" names nothing "it" could stand for
         replaced = _set_against(names, _names_in_order(turn, _word_spans(turn)))
         for word in content_words(turn):
             if word not in own and word not in carried and word not in replaced:
@@ -221,6 +223,59 @@ def keeps_subject(question: str, previous: str) -> bool:
         return False
     earlier = {w for _, _, w in _word_spans(previous[:MAX_RAW_QUESTION_CHARS])}
     return all(word in earlier for name in _names_in_order(question, spans) for word in name)
+
+
+# ---------------------------------------------------------------- overviews
+
+#: Words that name the documents themselves ("What is this article about?").
+DOCUMENT_NOUNS = frozenset(
+    """article articles document documents doc docs text texts story stories page pages file files
+    report reports paper papers piece post pdf pdfs book chapter essay memo letter email upload
+    uploads""".split()
+)
+_PLURAL_DOCUMENT_NOUNS = frozenset("articles documents docs texts stories pages files reports papers pdfs uploads".split())
+#: Words that ask for the whole of a text rather than a fact in it.
+_OVERVIEW_WORDS = frozenset("summary summaries summarize summarise overview gist synopsis tldr".split())
+_MAIN = frozenset("main key central".split())
+_POINTS = frozenset("point points idea ideas topic topics theme themes message takeaway takeaways".split())
+#: With a document noun these ask about the whole too ("What does the report say?", "Which
+#: documents do you have?").
+_ABOUT_VERBS = frozenset("about say says cover covers discuss discusses describe describes tell tells have there list".split())
+#: Words an overview question may hold beside those: politeness and framing.
+_OVERVIEW_FILLER = frozenset("give please short brief briefly quick quickly sum tl dr whats read loaded uploaded available".split())
+_TLDR = re.compile(r"\btl\s*;?\s*dr\b", re.IGNORECASE)
+
+
+def overview_scope(question: str, history: Sequence[Mapping[str, Any]] | None = None) -> str | None:
+    """"document" or "collection" when ``question`` asks what the documents are about as a whole; else None.
+
+    It asks for a summary, an overview, the gist or the main points ("Summarize the
+    document", "What are the key points?", "tl;dr"), or it names the documents and asks
+    what they are about, say or hold ("What is this article about?", "What does the report
+    say?", "Which documents do you have?"), and it names nothing else: "What is the main
+    point of the declaration?" and "What is Psalm 67 about?" ask about something in them.
+    Without a document noun, "What is this about?" is an overview only when it opens the
+    conversation; later, "it" and "this" are what the turn before was about (a follow-up).
+    A plural document noun asks about the collection ("What are these documents about?"),
+    anything else about one document.
+    """
+    return _overview_scope(question, opens=not user_turns(history))
+
+
+def _overview_scope(question: str, *, opens: bool) -> str | None:
+    """:func:`overview_scope` of a question that ``opens`` the conversation or not."""
+    folded = words(question)
+    said = set(folded)
+    names_documents = bool(said & DOCUMENT_NOUNS)
+    asked = bool(said & _OVERVIEW_WORDS) or bool(_TLDR.search(question)) or (bool(said & _MAIN) and bool(said & _POINTS))
+    if not asked and not (said & _ABOUT_VERBS and (names_documents or "about" in said)):
+        return None
+    framing = DOCUMENT_NOUNS | _OVERVIEW_WORDS | _MAIN | _POINTS | _ABOUT_VERBS | _OVERVIEW_FILLER
+    if any(word not in framing for word in content_words(question)):
+        return None
+    if not (names_documents or asked or opens):
+        return None
+    return "collection" if said & _PLURAL_DOCUMENT_NOUNS else "document"
 
 
 # ---------------------------------------------------------------- answer types
