@@ -72,6 +72,19 @@ def test_a_follow_up_is_read_against_the_earlier_questions_given_with_after(buil
     assert alone.returncode == 0 and "Interpreted as" not in alone.stdout
 
 
+def test_asking_what_the_document_is_about_prints_its_opening_with_no_confidence(built_dir):
+    result = run("ask", "Summarize the document", "--index", "idx", "--json", cwd=built_dir)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["abstained"] is False and data["confidence"] is None
+    assert data["interpreted_as"] == "an overview: the first 3 sentences of harbor.txt"
+    assert [c["text"] for c in data["citations"]] == ["Harbor news", "The new harbor opened on March 3, 2024 in Tromsø.", "It can berth twelve ships."]
+    plain = run("ask", "What is this document about?", "--index", "idx", "-k", "1", cwd=built_dir)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.startswith("Interpreted as: an overview: the first sentence of harbor.txt\n")
+    assert "Harbor news [1]" in plain.stdout and "confidence" not in plain.stdout
+
+
 def test_a_blank_earlier_question_is_an_error_naming_which(built_dir):
     result = run("ask", "How many ships?", "--after", "When did the harbor open?", "--after", "  ", "--index", "idx", cwd=built_dir)
     assert result.returncode == 1

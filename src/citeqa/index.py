@@ -23,11 +23,12 @@ import numpy as np
 from .answer.abstain import abstain_decision
 from .answer.compose import MAX_CITATIONS, compose_answer
 from .answer.focus import Vocabulary
+from .answer.overview import opening_rows, overview_answer
 from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .errors import InvalidArgumentError, InvalidQuestionError
 from .ingest.extracted import page_of
-from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, resolve_followup, user_turns
+from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, overview_scope, resolve_followup, user_turns
 from .schema import Answer, Document, Hit
 from .search.conversation import document_first
 from .search.cross import shipped_cross_encoder
@@ -308,6 +309,11 @@ class Index:
         last = last_turn(history)
         if last is None or not keeps_subject(question, last[0]):
             return None
+        return self._turn_about(last, follow_turns)
+
+    def _turn_about(self, last: tuple[str, list[Mapping[str, Any]]], follow_turns: int) -> int | None:
+        """The document the turn ``last`` (its question and the turns before it) was about, as
+        :meth:`_conversation_document` finds it; None when it was about none."""
         try:
             previous = clean_question(last[0])
         except InvalidQuestionError:
@@ -316,6 +322,9 @@ class Index:
         with self._turn_documents_lock:
             if key in self._turn_documents:  # answered just before (the chat's usual case)
                 return self._turn_documents[key]
+        scope = overview_scope(previous, last[1])
+        if scope is not None:  # it was answered by an opening, not a ranking
+            return self._overview_document(scope, last[1], follow_turns - 1)
         query, ranking, held = self._rank_turn(previous, last[1], ANSWER_DEPTH, "hybrid", follow_turns=follow_turns - 1)
         abstained = not len(ranking) or abstain_decision(query, ranking, self.ranker, self.vocabulary, question=previous).abstain
         return self._turn_document(ranking, held, abstained)
@@ -364,6 +373,9 @@ class Index:
         """
         max_citations = check_k(max_citations)
         cleaned = clean_question(question)
+        scope = overview_scope(cleaned, history)
+        if scope is not None:  # "What is this article about?": its opening, nothing ranked
+            return self._overview(cleaned, history, scope, max_citations)
         query, ranking, held = self._rank_turn(cleaned, history, max(ANSWER_DEPTH, max_citations), "hybrid", follow_turns=MAX_CARRY_TURNS)
         hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
@@ -377,6 +389,29 @@ class Index:
             max_citations=max_citations,
             confidence=evidence.confidence,
         )
+
+    def _overview(self, question: str, history: Sequence[Mapping[str, Any]] | None, scope: str, max_citations: int) -> Answer:
+        """The overview answer (:mod:`citeqa.answer.overview`): the opening of the one document
+        the index holds or the conversation was about, else the first line of each document."""
+        document = self._overview_document(scope, history, MAX_CARRY_TURNS)
+        counts = self.store.sentence_counts()
+        rows = opening_rows(counts, document, max_citations)
+        self._remember_turn(_turn_key(question, history), document)
+        hits = self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
+        opened = None if document is None else self.store.documents[document].doc_id
+        return overview_answer(hits, documents=int(np.count_nonzero(counts)), opened=opened)
+
+    def _overview_document(self, scope: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
+        """The document an overview opens: the index's only one, else (for one document) the one
+        the previous turn was about, looked back at most ``follow_turns`` turns; None: the collection."""
+        counts = self.store.sentence_counts()
+        if len(counts) == 1:
+            return 0
+        last = last_turn(history)
+        if scope != "document" or last is None or follow_turns <= 0:
+            return None
+        document = self._turn_about(last, follow_turns)
+        return document if document is not None and counts[document] else None
 
 
 def _turn_key(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:

@@ -91,7 +91,8 @@ def create_mcp(source: Any, host: str = "127.0.0.1"):  # type: ignore[no-untyped
         description=(
             "Answer a question with the indexed documents' own sentences, each cited. Returns JSON "
             '{"text": the answer, cited sentences each followed by its marker [n]; "abstained": bool; '
-            '"interpreted_as": the query searched; "citations": [hit, ...]} where citations[n-1] is '
+            '"interpreted_as": the query searched (for "What is this document about?": "an overview: the '
+            'first 3 sentences of DOC", its opening); "citations": [hit, ...]} where citations[n-1] is '
             f"marker [n] and {HIT_FIELDS}. {ABSTAINED_MEANING} {SCORE_MEANING}"
         ),
     )
