@@ -18,6 +18,9 @@ def test_what_an_article_is_about_is_answered_by_its_opening_cited_to_its_charac
         assert text[cited.start : cited.end] == cited.text
     assert answer.text.startswith("Turkish, Azerbaijani militaries hold joint exercise in Lachin [1] ")
     assert len(article_index.answer("Summarize the document", max_citations=1).citations) == 1
+    headline = article_index.answer("What is the headline?")
+    assert [c.sentence_id for c in headline.citations] == [0]
+    assert headline.interpreted_as == "an overview: the first sentence of lachin-joint-exercise.txt"
 
 
 def test_a_question_about_something_in_the_article_is_still_searched(article_index):
@@ -49,6 +52,7 @@ def test_a_collection_is_summed_up_by_each_documents_first_line_and_a_conversati
     assert whole.interpreted_as == "an overview: the first sentence of each of the 2 documents"
     # asked with no conversation, "this article" could be either: the collection's first lines
     assert [c.doc_id for c in index.answer("What is this article about?").citations] == ["harbour.txt", "library.txt"]
+    assert [c.text for c in index.answer("What are the headlines?").citations] == ["Norrby harbour reopens", "A new library for Norrby"]
     # after a question answered from the library document, "this article" is that one
     first = index.answer("How many books will the library hold?")
     assert first.citations[0].doc_id == "library.txt"
@@ -56,6 +60,7 @@ def test_a_collection_is_summed_up_by_each_documents_first_line_and_a_conversati
     answer = index.answer("What is this article about?", history)
     assert answer.interpreted_as == "an overview: the first 3 sentences of library.txt"
     assert [c.doc_id for c in answer.citations] == ["library.txt"] * 3
+    assert [c.text for c in index.answer("What is the title?", history).citations] == ["A new library for Norrby"]
     # an index that did not answer those turns finds the same document by asking them again
     from citeqa import Index
 

@@ -467,6 +467,10 @@ def test_what_denies(text: str, is_negated: bool, is_denying: bool) -> None:
         ("What does the report say?", "document"),
         ("What are these documents about?", "collection"),
         ("Which documents do you have?", "collection"),
+        ("What is the headline?", "title"),
+        ("What is the title of the article?", "title"),
+        ("What are the titles of the documents?", "collection"),
+        ("What was the title of Beyonce's album?", None),
         # they ask about something in the documents, or for a fact: searched as usual
         ("What is the main point of the declaration?", None),
         ("What is Psalm 67 about?", None),

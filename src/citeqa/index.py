@@ -391,11 +391,12 @@ class Index:
         )
 
     def _overview(self, question: str, history: Sequence[Mapping[str, Any]] | None, scope: str, max_citations: int) -> Answer:
-        """The overview answer (:mod:`citeqa.answer.overview`): the opening of the one document
-        the index holds or the conversation was about, else the first line of each document."""
+        """The overview answer (:mod:`citeqa.answer.overview`): the opening (for a "title": the
+        first line) of the one document the index holds or the conversation was about, else the
+        first line of each document."""
         document = self._overview_document(scope, history, MAX_CARRY_TURNS)
         counts = self.store.sentence_counts()
-        rows = opening_rows(counts, document, max_citations)
+        rows = opening_rows(counts, document, 1 if scope == "title" and document is not None else max_citations)
         self._remember_turn(_turn_key(question, history), document)
         hits = self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
         opened = None if document is None else self.store.documents[document].doc_id
@@ -408,7 +409,7 @@ class Index:
         if len(counts) == 1:
             return 0
         last = last_turn(history)
-        if scope != "document" or last is None or follow_turns <= 0:
+        if scope == "collection" or last is None or follow_turns <= 0:
             return None
         document = self._turn_about(last, follow_turns)
         return document if document is not None and counts[document] else None

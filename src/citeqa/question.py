@@ -243,11 +243,13 @@ _POINTS = frozenset("point points idea ideas topic topics theme themes message t
 _ABOUT_VERBS = frozenset("about say says cover covers discuss discusses describe describes tell tells have there list".split())
 #: Words an overview question may hold beside those: politeness and framing.
 _OVERVIEW_FILLER = frozenset("give please short brief briefly quick quickly sum tl dr whats read loaded uploaded available".split())
+#: Words that ask for a document's first line ("What is the headline?").
+_TITLE_WORDS = frozenset("title titles headline headlines".split())
 _TLDR = re.compile(r"\btl\s*;?\s*dr\b", re.IGNORECASE)
 
 
 def overview_scope(question: str, history: Sequence[Mapping[str, Any]] | None = None) -> str | None:
-    """"document" or "collection" when ``question`` asks what the documents are about as a whole; else None.
+    """"document", "title" or "collection" when ``question`` asks about the documents as a whole; else None.
 
     It asks for a summary, an overview, the gist or the main points ("Summarize the
     document", "What are the key points?", "tl;dr"), or it names the documents and asks
@@ -257,7 +259,9 @@ def overview_scope(question: str, history: Sequence[Mapping[str, Any]] | None = 
     Without a document noun, "What is this about?" is an overview only when it opens the
     conversation; later, "it" and "this" are what the turn before was about (a follow-up).
     A plural document noun asks about the collection ("What are these documents about?"),
-    anything else about one document.
+    anything else about one document; "title" asks for one document's first line ("What is
+    the headline?", "What is the title of the article?"; "What was the title of Beyonce's
+    album?" names something in them).
     """
     return _overview_scope(question, opens=not user_turns(history))
 
@@ -267,15 +271,18 @@ def _overview_scope(question: str, *, opens: bool) -> str | None:
     folded = words(question)
     said = set(folded)
     names_documents = bool(said & DOCUMENT_NOUNS)
-    asked = bool(said & _OVERVIEW_WORDS) or bool(_TLDR.search(question)) or (bool(said & _MAIN) and bool(said & _POINTS))
+    titled = bool(said & _TITLE_WORDS)
+    asked = titled or bool(said & _OVERVIEW_WORDS) or bool(_TLDR.search(question)) or (bool(said & _MAIN) and bool(said & _POINTS))
     if not asked and not (said & _ABOUT_VERBS and (names_documents or "about" in said)):
         return None
-    framing = DOCUMENT_NOUNS | _OVERVIEW_WORDS | _MAIN | _POINTS | _ABOUT_VERBS | _OVERVIEW_FILLER
+    framing = DOCUMENT_NOUNS | _OVERVIEW_WORDS | _MAIN | _POINTS | _ABOUT_VERBS | _OVERVIEW_FILLER | _TITLE_WORDS
     if any(word not in framing for word in content_words(question)):
         return None
     if not (names_documents or asked or opens):
         return None
-    return "collection" if said & _PLURAL_DOCUMENT_NOUNS else "document"
+    if said & (_PLURAL_DOCUMENT_NOUNS | {"titles", "headlines"}):
+        return "collection"
+    return "title" if titled else "document"
 
 
 # ---------------------------------------------------------------- answer types
