@@ -85,6 +85,14 @@ def test_asking_what_the_document_is_about_prints_its_opening_with_no_confidence
     assert "Harbor news [1]" in plain.stdout and "confidence" not in plain.stdout
 
 
+def test_an_abstention_offers_the_question_spelled_as_the_documents_spell_its_words(built_dir):
+    result = run("ask", "Who built the harbr?", "--index", "idx", cwd=built_dir)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.splitlines()[0] == "The documents don't seem to answer this question. Did you mean: Who built the harbor?"
+    data = json.loads(run("ask", "Who built the harbr?", "--index", "idx", "--json", cwd=built_dir).stdout)
+    assert data["abstained"] is True and "Did you mean: Who built the harbor?" in data["text"]
+
+
 def test_a_blank_earlier_question_is_an_error_naming_which(built_dir):
     result = run("ask", "How many ships?", "--after", "When did the harbor open?", "--after", "  ", "--index", "idx", cwd=built_dir)
     assert result.returncode == 1

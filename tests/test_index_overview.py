@@ -67,3 +67,11 @@ def test_a_collection_is_summed_up_by_each_documents_first_line_and_a_conversati
     fresh = Index.load(index.path.parent, embedder=embedder)
     longer = history + [{"role": "user", "content": "What is this article about?"}, {"role": "assistant", "content": answer.text}]
     assert fresh.answer("Summarize it", longer).interpreted_as == "an overview: the first 3 sentences of library.txt"
+
+
+def test_an_abstention_offers_the_question_respelled_with_the_documents_words(article_index):
+    answer = article_index.answer("who is turky's presdent")
+    assert answer.abstained
+    assert answer.text.splitlines()[0] == "The documents don't seem to answer this question. Did you mean: who is turkey's president"
+    unknown = article_index.answer("Who won the World Cup in 2018?")
+    assert unknown.abstained and unknown.text.splitlines()[0] == "The documents don't seem to answer this question."

@@ -24,6 +24,7 @@ from .answer.abstain import abstain_decision
 from .answer.compose import MAX_CITATIONS, compose_answer
 from .answer.focus import Vocabulary
 from .answer.overview import opening_rows, overview_answer
+from .answer.spelling import spelling_fix
 from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .errors import InvalidArgumentError, InvalidQuestionError
@@ -388,6 +389,7 @@ class Index:
             question=cleaned,
             max_citations=max_citations,
             confidence=evidence.confidence,
+            respelled=spelling_fix(cleaned, self.vocabulary) if evidence.abstain else None,
         )
 
     def _overview(self, question: str, history: Sequence[Mapping[str, Any]] | None, scope: str, max_citations: int) -> Answer:

@@ -96,7 +96,9 @@ class Answer:
     Attributes:
         text: The answer: cited sentences verbatim, each followed by its marker ``[n]``.
             When abstaining, a sentence saying the documents don't seem to answer the
-            question, then the closest passages.
+            question (followed by "Did you mean: ..." and the question respelled when a
+            word of it looks like a typo of the documents' word,
+            :mod:`citeqa.answer.spelling`), then the closest passages.
         citations: ``citations[i]`` is the sentence behind marker ``[i+1]``.
         abstained: True when nothing in the documents seems to answer the question.
         interpreted_as: The query actually searched (differs from the question when a

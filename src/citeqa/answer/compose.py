@@ -97,6 +97,7 @@ def compose_answer(
     closest: int = 2,
     max_citations: int = MAX_CITATIONS,
     confidence: float | None = None,
+    respelled: str | None = None,
 ) -> Answer:
     """Build the :class:`Answer` from ranked hits.
 
@@ -108,10 +109,12 @@ def compose_answer(
         closest: How many closest passages to list when abstaining.
         max_citations: Cite at most this many sentences.
         confidence: The probability that the best hit answers the question (kept on the answer).
+        respelled: When abstaining, the question with its typos mended
+            (:func:`citeqa.answer.spelling.spelling_fix`), offered on the first line.
     """
     if abstain or not hits:
         shown = list(hits[: min(closest, max_citations)])
-        lines = [ABSTAIN_MESSAGE]
+        lines = [ABSTAIN_MESSAGE if respelled is None else f"{ABSTAIN_MESSAGE} Did you mean: {' '.join(respelled.split())}"]
         if shown:
             lines.append(CLOSEST_HEADING)
             lines.extend(f"[{i}] {hit.text}" for i, hit in enumerate(shown, 1))
