@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from built import index_of
+
 
 def _turns(index, question):
     answer = index.answer(question)
@@ -35,20 +37,9 @@ def test_a_question_that_names_its_subject_is_ranked_as_alone_whatever_came_befo
             assert ranking.ids.tolist() == article_index.rank(question, 5).ids.tolist()
 
 
-def _index_of(tmp_path, embedder, documents):
-    """A real index of ``{file name: text}`` built in ``tmp_path``."""
-    from citeqa import build_index
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in documents.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    return build_index([docs], tmp_path / "index", embedder=embedder)
-
-
 def test_what_about_another_name_is_answered_for_that_name(tmp_path, embedder):
     # the PSP sentence names the DS too: carrying "psp" put it first
-    index = _index_of(tmp_path, embedder, {"handhelds.txt": (
+    index = index_of(tmp_path, embedder, {"handhelds.txt": (
         "Handheld consoles go on sale\n\n"
         "The PSP goes on sale in March with 24 games available, more than the DS had at its launch.\n\n"
         "The DS has sold well. About 15 games are available for the DS.\n"
@@ -60,7 +51,7 @@ def test_what_about_another_name_is_answered_for_that_name(tmp_path, embedder):
 
 
 def _two_documents(tmp_path, embedder):
-    return _index_of(tmp_path, embedder, {
+    return index_of(tmp_path, embedder, {
         "oscars.txt": (
             "Oscars night in Hollywood\n\n"
             "Comedian Chris Rock, who hosted the ceremony for the first time, received a standing ovation.\n\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+from built import index_of
+
 ARTICLE = resources.files("citeqa").joinpath("data", "lachin-joint-exercise.txt")
 
 
@@ -29,16 +31,6 @@ def test_a_question_about_something_in_the_article_is_still_searched(article_ind
     assert "focuses on defense cooperation" in answer.citations[0].text
 
 
-def _index_of(tmp_path, embedder, documents):
-    from citeqa import build_index
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in documents.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    return build_index([docs], tmp_path / "index", embedder=embedder)
-
-
 DOCUMENTS = {
     "harbour.txt": "Norrby harbour reopens\n\nThe harbour of Norrby reopened on Monday after two years of work. It can berth twelve ships.\n",
     "library.txt": "A new library for Norrby\n\nThe town library moves to the old customs house in May. It will hold 40,000 books.\n",
@@ -46,7 +38,7 @@ DOCUMENTS = {
 
 
 def test_a_collection_is_summed_up_by_each_documents_first_line_and_a_conversation_by_its_document(tmp_path, embedder):
-    index = _index_of(tmp_path, embedder, DOCUMENTS)
+    index = index_of(tmp_path, embedder, DOCUMENTS)
     whole = index.answer("What are these documents about?")
     assert [c.text for c in whole.citations] == ["Norrby harbour reopens", "A new library for Norrby"]
     assert whole.interpreted_as == "an overview: the first sentence of each of the 2 documents"
