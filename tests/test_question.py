@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citeqa.errors import InvalidArgumentError
-from citeqa.question import denies, keeps_subject, last_turn, needs_context, negated, overview_scope, question_type, resolve_followup
+from citeqa.question import asks_to_read_on, denies, keeps_subject, last_turn, needs_context, negated, overview_scope, question_type, resolve_followup
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -493,12 +493,30 @@ def test_what_is_this_about_opens_a_conversation_as_an_overview_and_follows_one_
         assert resolve_followup(question, _history("What is the Shusha Declaration?")) != question
 
 
-def test_no_question_of_the_shipped_gold_file_asks_for_an_overview() -> None:
+@pytest.mark.parametrize(
+    ("question", "reads_on"),
+    [
+        ("Tell me more", True),
+        ("Go on.", True),
+        ("What else?", True),
+        ("Anything else, please?", True),
+        ("Can you tell me more?", True),
+        ("What else did Ankara do?", False),
+        ("Tell me more about Erdogan", False),
+        ("And after that?", False),
+        ("What happened next?", False),
+    ],
+)
+def test_tell_me_more_asks_to_read_on_and_a_question_naming_anything_does_not(question, reads_on) -> None:
+    assert asks_to_read_on(question) is reads_on
+
+
+def test_no_question_of_the_shipped_gold_file_asks_for_an_overview_or_to_read_on() -> None:
     from citeqa.eval.corpora import load_gold
 
     questions = [turn.question for case in load_gold().cases for turn in case.turns]
     assert len(questions) > 80
-    assert [q for q in questions if overview_scope(q) is not None] == []
+    assert [q for q in questions if overview_scope(q) is not None or asks_to_read_on(q)] == []
 
 
 def test_an_overview_turn_gives_a_follow_up_nothing_to_carry_so_the_turn_before_it_does() -> None:

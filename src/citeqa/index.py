@@ -8,11 +8,9 @@ default-index policy that chooses between them is :mod:`citeqa.api`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -23,13 +21,14 @@ import numpy as np
 from .answer.abstain import abstain_decision
 from .answer.compose import MAX_CITATIONS, compose_answer
 from .answer.focus import Vocabulary
-from .answer.overview import opening_rows, overview_answer
+from .answer.reading import following_rows, opening_rows, overview_answer, read_on_answer
 from .answer.spelling import spelling_fix
+from .answer.turns import TurnMemory, turn_key
 from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .errors import InvalidArgumentError, InvalidQuestionError
 from .ingest.extracted import page_of
-from .question import MAX_CARRY_TURNS, clean_question, keeps_subject, last_turn, overview_scope, resolve_followup, user_turns
+from .question import MAX_CARRY_TURNS, asks_to_read_on, clean_question, keeps_subject, last_turn, overview_scope, resolve_followup
 from .schema import Answer, Document, Hit
 from .search.conversation import document_first
 from .search.cross import shipped_cross_encoder
@@ -49,9 +48,6 @@ MAX_K = 100
 FOLLOWUP_POOL = 30
 #: How many sentences :meth:`Index.answer` ranks at least (the abstention reads them).
 ANSWER_DEPTH = 10
-#: How many answered turns' documents an index remembers, so a follow-up does not rank the
-#: turn before it again (the chat asks it right after answering that turn).
-REMEMBERED_TURNS = 256
 
 
 def check_k(k: object) -> int:
@@ -65,7 +61,7 @@ def check_k(k: object) -> int:
 
 class Index:
     """A loaded, verified index: immutable once loaded (but for a small memory of recent turns'
-    documents, :data:`REMEMBERED_TURNS`) and safe to share between threads.
+    documents, :data:`citeqa.answer.turns.REMEMBERED_TURNS`) and safe to share between threads.
 
     Build one with :func:`build_index`, open one with :meth:`Index.load`.
     """
@@ -81,9 +77,8 @@ class Index:
         self._embedder_lock = threading.Lock()
         self._ranker: Ranker | None = None
         self._ranker_lock = threading.Lock()
-        #: The document each recent turn's answer is about (see :meth:`_conversation_document`).
-        self._turn_documents: OrderedDict[str, int | None] = OrderedDict()
-        self._turn_documents_lock = threading.Lock()
+        #: What each recent turn was answered from (see :meth:`_conversation_document`, :meth:`_read_on`).
+        self._turns = TurnMemory()
 
     # ------------------------------------------------------------------ opening
 
@@ -319,10 +314,9 @@ class Index:
             previous = clean_question(last[0])
         except InvalidQuestionError:
             return None
-        key = _turn_key(previous, last[1])
-        with self._turn_documents_lock:
-            if key in self._turn_documents:  # answered just before (the chat's usual case)
-                return self._turn_documents[key]
+        recalled = self._turns.recall(turn_key(previous, last[1]))
+        if recalled is not None:  # answered just before (the chat's usual case)
+            return recalled[0]
         scope = overview_scope(previous, last[1])
         if scope is not None:  # it was answered by an opening, not a ranking
             return self._overview_document(scope, last[1], follow_turns - 1)
@@ -333,13 +327,6 @@ class Index:
     def _turn_document(self, ranking: Ranking, held: int | None, abstained: bool) -> int | None:
         """The document a turn's answer is about: its [1]'s when answered, else the one it was held to."""
         return held if abstained or not len(ranking) else int(self.store.rows(ranking.ids[:1])[0, 0])
-
-    def _remember_turn(self, key: str, document: int | None) -> None:
-        with self._turn_documents_lock:
-            self._turn_documents[key] = document
-            self._turn_documents.move_to_end(key)
-            while len(self._turn_documents) > REMEMBERED_TURNS:
-                self._turn_documents.popitem(last=False)
 
     def retrieve(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` sentences most relevant to ``question``, best first.
@@ -377,12 +364,13 @@ class Index:
         scope = overview_scope(cleaned, history)
         if scope is not None:  # "What is this article about?": its opening, nothing ranked
             return self._overview(cleaned, history, scope, max_citations)
+        read_on = self._read_on(cleaned, history, max_citations) if asks_to_read_on(cleaned) else None
+        if read_on is not None:  # "Tell me more": what follows the last answer
+            return read_on
         query, ranking, held = self._rank_turn(cleaned, history, max(ANSWER_DEPTH, max_citations), "hybrid", follow_turns=MAX_CARRY_TURNS)
         hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
-        # what a next turn that keeps this one's subject is about
-        self._remember_turn(_turn_key(cleaned, history), self._turn_document(ranking, held, evidence.abstain))
-        return compose_answer(
+        answer = compose_answer(
             hits,
             abstain=evidence.abstain,
             interpreted_as=query,
@@ -391,18 +379,45 @@ class Index:
             confidence=evidence.confidence,
             respelled=spelling_fix(cleaned, self.vocabulary) if evidence.abstain else None,
         )
+        # what a next turn that keeps this one's subject, or reads on, is about
+        cited = () if answer.abstained else [hit.sentence_id for hit in answer.citations]
+        self._turns.remember(turn_key(cleaned, history), self._turn_document(ranking, held, evidence.abstain), cited)
+        return answer
 
     def _overview(self, question: str, history: Sequence[Mapping[str, Any]] | None, scope: str, max_citations: int) -> Answer:
-        """The overview answer (:mod:`citeqa.answer.overview`): the opening (for a "title": the
+        """The overview answer (:mod:`citeqa.answer.reading`): the opening (for a "title": the
         first line) of the one document the index holds or the conversation was about, else the
         first line of each document."""
         document = self._overview_document(scope, history, MAX_CARRY_TURNS)
         counts = self.store.sentence_counts()
         rows = opening_rows(counts, document, 1 if scope == "title" and document is not None else max_citations)
-        self._remember_turn(_turn_key(question, history), document)
+        self._turns.remember(turn_key(question, history), document, rows if document is not None else ())
         hits = self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
         opened = None if document is None else self.store.documents[document].doc_id
         return overview_answer(hits, documents=int(np.count_nonzero(counts)), opened=opened)
+
+    def _read_on(self, question: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int) -> Answer | None:
+        """The sentences after the previous answer's last citation in its [1]'s document
+        (:func:`citeqa.answer.reading.following_rows`); None when no previous answer cited any."""
+        last = last_turn(history)
+        if last is None:
+            return None
+        try:
+            previous = clean_question(last[0])
+        except InvalidQuestionError:
+            return None
+        recalled = self._turns.recall(turn_key(previous, last[1]))
+        if recalled is None and not asks_to_read_on(previous):  # an API caller's own history: answer that turn again
+            before = self.answer(previous, last[1])
+            recalled = (None, () if before.abstained else tuple(hit.sentence_id for hit in before.citations))
+        if recalled is None or not recalled[1]:
+            return None
+        cited = recalled[1]
+        document = int(self.store.rows(np.array(cited[:1], dtype=np.int64))[0, 0])
+        rows = following_rows(self.store.sentence_counts(), document, cited, max_citations)
+        self._turns.remember(turn_key(question, history), document, rows or cited)
+        hits = self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
+        return read_on_answer(hits, opened=self.store.documents[document].doc_id)
 
     def _overview_document(self, scope: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
         """The document an overview opens: the index's only one, else (for one document) the one
@@ -415,11 +430,3 @@ class Index:
             return None
         document = self._turn_about(last, follow_turns)
         return document if document is not None and counts[document] else None
-
-
-def _turn_key(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:
-    """A digest of a cleaned question and the user's turns before it: all its answer depends on."""
-    digest = hashlib.sha256(question.encode("utf-8", "surrogatepass"))
-    for turn in user_turns(history):
-        digest.update(b"\x00" + turn.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()

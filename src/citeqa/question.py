@@ -285,6 +285,21 @@ def _overview_scope(question: str, *, opens: bool) -> str | None:
     return "title" if titled else "document"
 
 
+#: "Tell me more", "go on", "what else?": asks for what follows the last answer (folded, punctuation
+#: and "please" aside; a question that names anything, "What else did Ankara do?", does not).
+_READ_ON = re.compile(
+    r"(?:and )?(?:(?:can|could) you )?(?:tell me more|tell me more about (?:it|this|that)|more|more details?|"
+    r"go on|continue|keep going|read on|say more|what else|anything else|elaborate|give me more|show me more)"
+)
+
+
+def asks_to_read_on(question: str) -> bool:
+    """True when ``question`` asks for more of what the last answer said ("Tell me more", "Go
+    on", "What else?", "Anything else?"), not for a fact of its own."""
+    folded = " ".join(w for w in words(question) if w != "please")
+    return _READ_ON.fullmatch(folded) is not None
+
+
 # ---------------------------------------------------------------- answer types
 
 _MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"

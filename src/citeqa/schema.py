@@ -57,8 +57,8 @@ class Hit:
             come in descending order, but it is *not* a probability of being right: when
             every candidate is poor, the least poor one still gets a share near 1. How
             likely the answer is right is :attr:`Answer.confidence`. In an overview (a
-            document's opening, :mod:`citeqa.answer.overview`) nothing is ranked: each cited
-            sentence scores an equal share.
+            document's opening) or a reading on ("Tell me more", :mod:`citeqa.answer.reading`)
+            nothing is ranked: each cited sentence scores an equal share.
         doc_id: The document it comes from.
         sentence_id: Its row in the index.
         start: Character offset of the sentence in the document.
@@ -103,12 +103,13 @@ class Answer:
         abstained: True when nothing in the documents seems to answer the question.
         interpreted_as: The query actually searched (differs from the question when a
             follow-up was resolved against the conversation); for a question about the
-            documents as a whole, what was cited instead ("an overview: the first 3
-            sentences of report.txt", :mod:`citeqa.answer.overview`).
+            documents as a whole or "Tell me more", what was read instead ("an overview: the
+            first 3 sentences of report.txt", "reading on: the next sentence of report.txt",
+            :mod:`citeqa.answer.reading`).
         confidence: The fitted probability (0..1) that citation [1] answers the question
             (:mod:`citeqa.answer.confidence`; its calibration error on held-out documents is
             0.09-0.31 per dataset, 0.035 pooled, see the README); None when not computed
-            (an overview).
+            (an overview, a reading on).
     """
 
     text: str

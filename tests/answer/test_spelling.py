@@ -37,3 +37,11 @@ def test_the_nearest_word_must_be_the_only_one_that_near():
 def test_the_english_word_list_knows_words_and_not_typos():
     assert english_word("president") and english_word("capital") and english_word("quantify")
     assert not english_word("presdent") and not english_word("turky")
+
+
+def test_an_abstention_offers_the_question_respelled_with_the_documents_words(article_index):
+    answer = article_index.answer("who is turky's presdent")
+    assert answer.abstained
+    assert answer.text.splitlines()[0] == "The documents don't seem to answer this question. Did you mean: who is turkey's president"
+    unknown = article_index.answer("Who won the World Cup in 2018?")
+    assert unknown.abstained and unknown.text.splitlines()[0] == "The documents don't seem to answer this question."

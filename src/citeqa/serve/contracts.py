@@ -16,13 +16,13 @@ SCORE_MEANING = (
     "score is the reranker's softmax share among the candidate sentences (up to 100) it weighed for "
     "this question (0 to 1; all candidates together sum to 1). It ranks sentences within one "
     "question; it is not a probability that the sentence is correct and can't be compared across "
-    "questions. In an overview (interpreted_as starts \"an overview:\") nothing is ranked and "
-    "each cited sentence scores an equal share."
+    "questions. In an overview or a reading on (interpreted_as starts \"an overview:\" or \"reading "
+    "on\") nothing is ranked and each cited sentence scores an equal share."
 )
 CONFIDENCE_MEANING = (
     "confidence is the fitted probability (0 to 1) that citation [1] answers the question, from a "
     "logistic model over absolute signals (similarity, word coverage, names and answer type found), "
-    "null when not computed (an overview); abstained, not confidence, is the decision."
+    "null when not computed (an overview, a reading on); abstained, not confidence, is the decision."
 )
 ABSTAINED_MEANING = (
     "abstained is true when the documents don't seem to answer the question: text then says so, "

@@ -92,7 +92,7 @@ def create_mcp(source: Any, host: str = "127.0.0.1"):  # type: ignore[no-untyped
             "Answer a question with the indexed documents' own sentences, each cited. Returns JSON "
             '{"text": the answer, cited sentences each followed by its marker [n]; "abstained": bool; '
             '"interpreted_as": the query searched (for "What is this document about?": "an overview: the '
-            'first 3 sentences of DOC", its opening); "citations": [hit, ...]} where citations[n-1] is '
+            'first 3 sentences of DOC", its opening; for "Tell me more": "reading on: the next 3 sentences of DOC"); "citations": [hit, ...]} where citations[n-1] is '
             f"marker [n] and {HIT_FIELDS}. {ABSTAINED_MEANING} {SCORE_MEANING}"
         ),
     )

@@ -1,4 +1,4 @@
-"""Overview questions ("What is this article about?") answered by the documents' openings (real model, real index)."""
+"""Answers read in the documents' order (real model, real index): "What is this article about?" by its opening, "Tell me more" by what follows."""
 
 from __future__ import annotations
 
@@ -61,9 +61,36 @@ def test_a_collection_is_summed_up_by_each_documents_first_line_and_a_conversati
     assert fresh.answer("Summarize it", longer).interpreted_as == "an overview: the first 3 sentences of library.txt"
 
 
-def test_an_abstention_offers_the_question_respelled_with_the_documents_words(article_index):
-    answer = article_index.answer("who is turky's presdent")
-    assert answer.abstained
-    assert answer.text.splitlines()[0] == "The documents don't seem to answer this question. Did you mean: who is turkey's president"
-    unknown = article_index.answer("Who won the World Cup in 2018?")
-    assert unknown.abstained and unknown.text.splitlines()[0] == "The documents don't seem to answer this question."
+
+def _asked(index, questions):
+    """Ask ``questions`` in turn as one conversation; the answers."""
+    history, answers = [], []
+    for question in questions:
+        answer = index.answer(question, history)
+        answers.append(answer)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+    return answers
+
+
+def test_tell_me_more_reads_on_after_the_last_sentence_the_answer_cited(article_index):
+    first, more, again = _asked(article_index, ["What does the Shusha Declaration focus on?", "Tell me more", "Go on"])
+    last = max(hit.sentence_id for hit in first.citations)
+    assert [hit.sentence_id for hit in more.citations] == [last + 1, last + 2, last + 3]
+    assert more.interpreted_as == "reading on: the next 3 sentences of lachin-joint-exercise.txt"
+    assert more.confidence is None and not more.abstained
+    assert more.citations[0].text == "The declaration affirms joint efforts by the two armies in the face of foreign threats."
+    assert [hit.sentence_id for hit in again.citations] == [last + 4]  # the article's last sentence
+    ended = _asked(article_index, ["What does the Shusha Declaration focus on?", "Tell me more", "Go on", "What else?"])[-1]
+    assert ended.abstained and ended.citations == []
+    assert ended.text == "The documents don't say more here: lachin-joint-exercise.txt ends with the sentence last cited."
+
+
+def test_reading_on_from_a_history_the_index_did_not_answer_answers_that_turn_again(tmp_path, embedder, article_index):
+    from citeqa import Index
+
+    fresh = Index.load(article_index.path.parent, embedder=embedder)
+    history = [{"role": "user", "content": "What is this article about?"}, {"role": "assistant", "content": "..."}]
+    assert [hit.sentence_id for hit in fresh.answer("Tell me more", history).citations] == [3, 4, 5]
+    # with nothing before it, "Tell me more" is searched as asked
+    alone = fresh.answer("Tell me more")
+    assert alone.interpreted_as == "Tell me more" and alone.confidence is not None

@@ -1,10 +1,10 @@
-"""Overviews as pure logic: which rows an overview cites, and how its answer reads."""
+"""Answers read in order, as pure logic: which rows an overview or a reading on cites, and how the answer reads."""
 
 from __future__ import annotations
 
 import pytest
 
-from citeqa.answer.overview import OPENING_SENTENCES, opening_rows, overview_answer
+from citeqa.answer.reading import OPENING_SENTENCES, following_rows, opening_rows, overview_answer, read_on_answer
 from citeqa.schema import Hit
 
 
@@ -41,3 +41,21 @@ def test_an_overview_quotes_its_sentences_and_says_what_it_cites_without_a_confi
     assert overview_answer(hits[:1], documents=1, opened="a.txt").interpreted_as == "an overview: the first sentence of a.txt"
     assert overview_answer(hits, documents=2, opened=None).interpreted_as == "an overview: the first sentence of each of the 2 documents"
     assert overview_answer(hits, documents=9, opened=None).interpreted_as == "an overview: the first sentence of 2 of the 9 documents"
+
+
+def test_reading_on_cites_what_follows_the_last_cited_row_of_the_document():
+    counts = [2, 5, 4]  # rows 0-1, 2-6, 7-10
+    assert following_rows(counts, 1, [3, 2], 10) == [4, 5, 6]
+    assert following_rows(counts, 1, [5], 10) == [6]  # the document ends there
+    assert following_rows(counts, 1, [6], 10) == []
+    assert following_rows(counts, 1, [3, 8], 1) == [4]  # a citation of another document is passed over
+    assert following_rows(counts, 0, [8], 3) == []
+
+
+def test_a_reading_on_answer_says_where_it_read_and_abstains_at_the_end():
+    hits = [_hit("It can berth twelve ships.", 2)]
+    answer = read_on_answer(hits, opened="a.txt")
+    assert answer.text == "It can berth twelve ships. [1]" and answer.interpreted_as == "reading on: the next sentence of a.txt"
+    assert answer.confidence is None and not answer.abstained
+    ended = read_on_answer([], opened="a.txt")
+    assert ended.abstained and ended.text == "The documents don't say more here: a.txt ends with the sentence last cited."
