@@ -77,6 +77,19 @@ def test_follow_up_shows_how_it_was_interpreted(chat):
     assert "shusha" in interp.inner_text().lower()
 
 
+def test_what_is_this_about_and_tell_me_more_read_the_article_in_order(chat):
+    chat.ask("What is this article about?")
+    reply = chat.last_reply()
+    assert "an overview: the first 3 sentences of lachin-joint-exercise.txt" in reply.locator(".cq-interp").inner_text()
+    assert reply.locator(".cq-answer").inner_text().startswith("Turkish, Azerbaijani militaries hold joint exercise in Lachin [1]")
+    assert reply.locator(".cq-confidence").count() == 0
+    chat.ask("Tell me more")
+    more = chat.last_reply()
+    assert "reading on: the next 3 sentences" in more.locator(".cq-interp").inner_text()
+    assert more.locator(".cq-answer").inner_text().startswith("The joint exercise is being held under the Agreement")
+    assert "The joint exercise is being held" in chat.page.locator("#cq-pane mark").first.inner_text()
+
+
 def test_abstention_looks_different_and_lists_closest_passages(chat):
     chat.ask("Who won the 2022 football World Cup?")
     reply = chat.last_reply()
