@@ -262,10 +262,12 @@ def test_chat_keeps_answering_from_the_old_index_during_a_rebuild(base, embedder
     assert library.get().answer("When does the Oskar ferry sail?").citations[0].doc_id == "ferry.txt"
 
 
-def test_first_example_answers_and_last_example_abstains(article_index):
-    """A new user's first click shows a cited answer; the last example shows the honest "don't say"."""
+def test_first_example_answers_the_second_reads_the_opening_and_last_example_abstains(article_index):
+    """A new user's first click shows a cited answer; the second what the article is about; the last
+    example shows the honest "don't say"."""
     from citeqa.serve.app import EXAMPLES
 
     first = article_index.answer(EXAMPLES[0])
     assert not first.abstained and "Lachin" in first.citations[0].text
+    assert article_index.answer(EXAMPLES[1]).interpreted_as.startswith("an overview: the first 3 sentences of")
     assert article_index.answer(EXAMPLES[-1]).abstained

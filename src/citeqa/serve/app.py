@@ -63,10 +63,12 @@ HOW_IT_WORKS = (
     '<span class="cq-intro-narrow">right under each answer</span>. '
     "Nothing is generated; when the documents don't say, citeqa says so and shows the closest passages."
 )
-# The first example answers; the last shows an abstention. ("When did the joint exercise take place?"
-# was first until the shipped policy abstained on it: its [1] is an undated sentence.)
+# The first example answers; the second shows an overview (the article's opening); the last shows an
+# abstention. ("When did the joint exercise take place?" was first until the shipped policy abstained
+# on it: its [1] is an undated sentence.)
 EXAMPLES = [
     "Where did the joint drill take place?",
+    "What is this article about?",
     "What does the Shusha Declaration focus on?",
     "How many times has Erdogan visited Azerbaijan?",
     "What is the aim of the exercise?",
