@@ -145,8 +145,12 @@ class Index:
 
     def sentence_counts(self) -> dict[str, int]:
         """How many sentences each document has in this index, by document id."""
-        counts = self._store.sentence_counts()
-        return {d.doc_id: int(n) for d, n in zip(self._store.documents, counts)}
+        return {d.doc_id: int(n) for d, n in zip(self._store.documents, self._document_sizes)}
+
+    @cached_property
+    def _document_sizes(self) -> np.ndarray:
+        """Sentences of each document, in document order (read once: a loaded index does not change)."""
+        return self._store.sentence_counts()
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, documents={len(self._store.documents)}, sentences={len(self)})"
@@ -389,10 +393,10 @@ class Index:
         first line) of the one document the index holds or the conversation was about, else the
         first line of each document."""
         document = self._overview_document(scope, history, MAX_CARRY_TURNS)
-        counts = self.store.sentence_counts()
+        counts = self._document_sizes
         rows = opening_rows(counts, document, 1 if scope == "title" and document is not None else max_citations)
         self._turns.remember(turn_key(question, history), document, rows if document is not None else ())
-        hits = self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
+        hits = self._read_in_order(rows)
         opened = None if document is None else self.store.documents[document].doc_id
         return overview_answer(hits, documents=int(np.count_nonzero(counts)), opened=opened)
 
@@ -414,15 +418,19 @@ class Index:
             return None
         cited = recalled[1]
         document = int(self.store.rows(np.array(cited[:1], dtype=np.int64))[0, 0])
-        rows = following_rows(self.store.sentence_counts(), document, cited, max_citations)
+        rows = following_rows(self._document_sizes, document, cited, max_citations)
         self._turns.remember(turn_key(question, history), document, rows or cited)
-        hits = self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
+        hits = self._read_in_order(rows)
         return read_on_answer(hits, opened=self.store.documents[document].doc_id)
+
+    def _read_in_order(self, rows: Sequence[int]) -> list[Hit]:
+        """The hits of ``rows`` as read, not ranked: each scores an equal share."""
+        return self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
 
     def _overview_document(self, scope: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
         """The document an overview opens: the index's only one, else (for one document) the one
         the previous turn was about, looked back at most ``follow_turns`` turns; None: the collection."""
-        counts = self.store.sentence_counts()
+        counts = self._document_sizes
         if len(counts) == 1:
             return 0
         last = last_turn(history)

@@ -245,6 +245,8 @@ _ABOUT_VERBS = frozenset("about say says cover covers discuss discusses describe
 _OVERVIEW_FILLER = frozenset("give please short brief briefly quick quickly sum tl dr whats read loaded uploaded available".split())
 #: Words that ask for a document's first line ("What is the headline?").
 _TITLE_WORDS = frozenset("title titles headline headlines".split())
+#: Every word an overview question may hold (anything else names something in the documents).
+_OVERVIEW_FRAMING = DOCUMENT_NOUNS | _OVERVIEW_WORDS | _MAIN | _POINTS | _ABOUT_VERBS | _OVERVIEW_FILLER | _TITLE_WORDS
 _TLDR = re.compile(r"\btl\s*;?\s*dr\b", re.IGNORECASE)
 
 
@@ -275,8 +277,7 @@ def _overview_scope(question: str, *, opens: bool) -> str | None:
     asked = titled or bool(said & _OVERVIEW_WORDS) or bool(_TLDR.search(question)) or (bool(said & _MAIN) and bool(said & _POINTS))
     if not asked and not (said & _ABOUT_VERBS and (names_documents or "about" in said)):
         return None
-    framing = DOCUMENT_NOUNS | _OVERVIEW_WORDS | _MAIN | _POINTS | _ABOUT_VERBS | _OVERVIEW_FILLER | _TITLE_WORDS
-    if any(word not in framing for word in content_words(question)):
+    if any(word not in _OVERVIEW_FRAMING for word in content_words(question)):
         return None
     if not (names_documents or asked or opens):
         return None

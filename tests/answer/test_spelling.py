@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from citeqa.answer.focus import Vocabulary, WordList
-from citeqa.answer.spelling import english_word, nearest_word, spelling_fix
+from citeqa.answer.spelling import english_word, spelling_fix
 
 VOCABULARY = Vocabulary.from_texts(["Turkey and Azerbaijan held a drill.", "The president visited Baku twice.", "The exercise ended in Lachin."])
 
@@ -28,10 +28,10 @@ def test_nothing_is_offered_for_words_the_documents_hold_english_words_or_far_wo
 
 def test_the_nearest_word_must_be_the_only_one_that_near():
     words = WordList.of(["baker", "bakes", "lachin"])
-    assert nearest_word("lachn", words) == "lachin"
-    assert nearest_word("bakez", words) is None  # "baker" and "bakes" both one edit away
-    assert nearest_word("akes", words) is None  # a typo in the first letter is not forgiven
-    assert nearest_word("lac", words) is None  # too short to forgive any
+    assert words.nearest("lachn") == "lachin"
+    assert words.nearest("bakez") is None  # "baker" and "bakes" both one edit away
+    assert words.nearest("akes") is None  # a typo in the first letter is not forgiven
+    assert words.nearest("lac") is None  # too short to forgive any
 
 
 def test_the_english_word_list_knows_words_and_not_typos():

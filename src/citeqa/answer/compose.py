@@ -114,7 +114,7 @@ def compose_answer(
     """
     if abstain or not hits:
         shown = list(hits[: min(closest, max_citations)])
-        lines = [ABSTAIN_MESSAGE if respelled is None else f"{ABSTAIN_MESSAGE} Did you mean: {' '.join(respelled.split())}"]
+        lines = [ABSTAIN_MESSAGE if respelled is None else f"{ABSTAIN_MESSAGE} Did you mean: {respelled}"]
         if shown:
             lines.append(CLOSEST_HEADING)
             lines.extend(f"[{i}] {hit.text}" for i, hit in enumerate(shown, 1))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -114,18 +114,34 @@ class WordList:
         at = bisect.bisect_left(self.sorted, prefix)
         return at < len(self.sorted) and self.sorted[at].startswith(prefix)
 
+    def _close_groups(self, word: str) -> Iterator[tuple[tuple[str, ...], int]]:
+        """The groups a word within :func:`max_typos` edits of ``word`` can be in, with those typos."""
+        typos = max_typos(word) if word else 0
+        for length in range(len(word) - typos, len(word) + typos + 1) if typos else ():
+            group = self.groups.get((word[0], length), ())
+            if group:
+                yield group, typos
+
     def within_typos(self, word: str) -> bool:
         """True when ``word`` is a word of the list or within :func:`max_typos` edits of one."""
         if word in self:
             return True
-        typos = max_typos(word)
-        if not typos:
-            return False
-        for length in range(len(word) - typos, len(word) + typos + 1):
-            group = self.groups.get((word[0], length), ())
-            if group and process.extractOne(word, group, scorer=OSA.distance, score_cutoff=typos) is not None:
-                return True
-        return False
+        return any(
+            process.extractOne(word, group, scorer=OSA.distance, score_cutoff=typos) is not None
+            for group, typos in self._close_groups(word)
+        )
+
+    def nearest(self, word: str) -> str | None:
+        """The one word of the list fewest edits from ``word`` (within :func:`max_typos`, same
+        first letter); None when none is that close or two are equally close."""
+        found = sorted(
+            (int(distance), match)
+            for group, typos in self._close_groups(word)
+            for match, distance, _ in process.extract(word, group, scorer=OSA.distance, score_cutoff=typos, limit=3)
+        )
+        if not found or (len(found) > 1 and found[1][0] == found[0][0]):
+            return None
+        return found[0][1]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,21 @@ from .compose import format_cited
 OPENING_SENTENCES = 3
 
 
+def _span(sizes: np.ndarray, document: int, limit: int) -> tuple[int, int]:
+    """``document``'s rows as ``(first, end)``, after checking ``document`` and ``limit``."""
+    if limit < 1:
+        raise ValueError(f"limit must be > 0, got {limit}")
+    if not 0 <= document < sizes.size:
+        raise ValueError(f"document must be in 0..{sizes.size - 1}, got {document}")
+    first = int(sizes[:document].sum())
+    return first, first + int(sizes[document])
+
+
+def _sentences(shown: int, which: str, opened: str) -> str:
+    """The words for what was read: "the first 3 sentences of a.txt", "the next sentence of a.txt"."""
+    return f"the {which} {shown} sentences of {opened}" if shown > 1 else f"the {which} sentence of {opened}"
+
+
 def opening_rows(counts: Sequence[int] | np.ndarray, document: int | None, limit: int) -> list[int]:
     """The sentence rows an overview cites, at most ``limit`` of them.
 
@@ -34,15 +49,13 @@ def opening_rows(counts: Sequence[int] | np.ndarray, document: int | None, limit
         ``document``'s first sentences (at most :data:`OPENING_SENTENCES`), or for None
         the first sentence of each of the first ``limit`` documents that have any.
     """
+    sizes = np.asarray(counts, dtype=np.int64)
+    if document is not None:
+        first, end = _span(sizes, document, limit)
+        return list(range(first, min(end, first + min(limit, OPENING_SENTENCES))))
     if limit < 1:
         raise ValueError(f"limit must be > 0, got {limit}")
-    sizes = np.asarray(counts, dtype=np.int64)
-    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if sizes.size else sizes
-    if document is not None:
-        if not 0 <= document < sizes.size:
-            raise ValueError(f"document must be in 0..{sizes.size - 1}, got {document}")
-        first = int(firsts[document])
-        return list(range(first, first + min(int(sizes[document]), limit, OPENING_SENTENCES)))
+    firsts = np.cumsum(sizes) - sizes
     return [int(first) for first, size in zip(firsts, sizes) if size > 0][:limit]
 
 
@@ -60,7 +73,7 @@ def overview_answer(hits: Sequence[Hit], *, documents: int, opened: str | None) 
     """
     shown = len(hits)
     if opened is not None:
-        what = f"the first {shown} sentences of {opened}" if shown > 1 else f"the first sentence of {opened}"
+        what = _sentences(shown, "first", opened)
     elif shown == documents:
         what = f"the first sentence of each of the {documents} documents"
     else:
@@ -80,13 +93,7 @@ def following_rows(counts: Sequence[int] | np.ndarray, document: int, cited: Seq
     Returns:
         The next rows, in order; [] when the document ends with the last one cited.
     """
-    if limit < 1:
-        raise ValueError(f"limit must be > 0, got {limit}")
-    sizes = np.asarray(counts, dtype=np.int64)
-    if not 0 <= document < sizes.size:
-        raise ValueError(f"document must be in 0..{sizes.size - 1}, got {document}")
-    first = int(sizes[:document].sum())
-    end = first + int(sizes[document])
+    first, end = _span(np.asarray(counts, dtype=np.int64), document, limit)
     inside = [int(row) for row in cited if first <= int(row) < end]
     if not inside:
         return []
@@ -104,5 +111,5 @@ def read_on_answer(hits: Sequence[Hit], *, opened: str) -> Answer:
             abstained=True,
             interpreted_as=f"reading on in {opened}",
         )
-    what = f"the next {shown} sentences of {opened}" if shown > 1 else f"the next sentence of {opened}"
+    what = _sentences(shown, "next", opened)
     return Answer(text=format_cited(hits), citations=list(hits), abstained=False, interpreted_as=f"reading on: {what}")

@@ -3,7 +3,7 @@
 A word of the question that the documents never write (not even by its BM25 stem), that is
 no English word (pyspellchecker's English word list, read at the first look-up), and that
 lies within :func:`~citeqa.answer.focus.max_typos` edits of exactly one nearest word the
-documents do write (same first letter) is taken for a typo of it: "who is turky's presdent"
+documents do write (same first letter, :meth:`~citeqa.answer.focus.WordList.nearest`) is taken for a typo of it: "who is turky's presdent"
 -> "who is turkey's president". The hint is only offered, never searched instead of the
 question: a name the documents lack is how a question about something they do not cover
 shows ("Carpathia" is not "Carpathian"): of SQuAD 2.0's 23 unanswerable report-half questions
@@ -13,47 +13,26 @@ with such a word, 13 are abstained on as asked and 4 when corrected.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
-
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from functools import lru_cache
 
 from ..text import fold, tokenize
-from .focus import Vocabulary, WordList, max_typos
+from .focus import Vocabulary
 
 _WORD = re.compile(r"[^\W_]+")
-_english: list[Callable[[str], bool]] = []
-_english_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> Callable[[str], bool]:
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1).word_frequency.__contains__
 
 
 def english_word(word: str) -> bool:
     """True when ``word`` (folded) is in pyspellchecker's English word list (about 160,000 words;
     read at the first call: 0.12 s and 36 MB on the machine of 2026-12-06)."""
-    if not _english:
-        with _english_lock:
-            if not _english:
-                from spellchecker import SpellChecker
-
-                known = SpellChecker(language="en", distance=1).word_frequency
-                _english.append(known.__contains__)
-    return _english[0](word)
-
-
-def nearest_word(word: str, words: WordList) -> str | None:
-    """The one word of ``words`` fewest edits from ``word`` (within :func:`max_typos`, same
-    first letter); None when none is that close or two are equally close."""
-    typos = max_typos(word)
-    if not typos or not word:
-        return None
-    found: list[tuple[int, str]] = []
-    for length in range(len(word) - typos, len(word) + typos + 1):
-        group = words.groups.get((word[0], length), ())
-        found.extend((int(distance), match) for match, distance, _ in process.extract(word, group, scorer=OSA.distance, score_cutoff=typos, limit=3))
-    found.sort()
-    if not found or (len(found) > 1 and found[1][0] == found[0][0]):
-        return None
-    return found[0][1]
+    return _english_words()(word)
 
 
 def spelling_fix(question: str, vocabulary: Vocabulary, is_word: Callable[[str], bool] = english_word) -> str | None:
@@ -71,7 +50,7 @@ def spelling_fix(question: str, vocabulary: Vocabulary, is_word: Callable[[str],
             continue
         if all(token in vocabulary.stems for token in tokenize(word)):
             continue
-        nearest = nearest_word(word, vocabulary.words)
+        nearest = vocabulary.words.nearest(word)
         if nearest is None or is_word(word):  # the word list is read only when a typo is likely
             continue
         if raw[:1].isupper():
