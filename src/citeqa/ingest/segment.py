@@ -2,10 +2,11 @@
 
 Paragraphs are lines of text separated by line breaks (blank or not), except that a
 line starting with a lowercase letter continues the paragraph right above it (wrapped
-text); after a blank line it starts a paragraph of its own (a code line after the prose
-that introduces it: "Consider this code:", then "fn main() {").
-So a headline and a photo caption on lines of their own are paragraphs — and
-sentences — of their own. Sentences inside a paragraph come from pysbd, a rule-based
+text), as does any line of hard-wrapped text whose first word would not have fitted on
+the line above (:mod:`citeqa.ingest.wrapping`); after a blank line a line starts a
+paragraph of its own (a code line after the prose that introduces it: "Consider this
+code:", then "fn main() {"). So a headline and a photo caption on lines of their own
+are paragraphs — and sentences — of their own. Sentences inside a paragraph come from pysbd, a rule-based
 segmenter that knows abbreviations such as "Sept. 7" and "Nov. 10". Offsets are
 found by walking the paragraph, so ``document[start:end] == sentence`` always holds,
 and every non-blank character of a paragraph lands in exactly one sentence.
@@ -31,11 +32,14 @@ from pysbd.processor import Processor
 from pysbd.utils import Text
 
 from ..schema import Document, Sentence
+from .wrapping import fill_width, is_wrap, line_pairs
 
 #: Bump when the rules below change: indexes record it and are rebuilt on mismatch.
 #: 2: a blank line always ends a paragraph (before, a lowercase line continued one across it);
 #: a lowercase fragment after a "?" or "!" continues the sentence.
-RULES_VERSION = 2
+#: 3: a line break of hard-wrapped text continues the paragraph whatever the next line starts
+#: with (:mod:`citeqa.ingest.wrapping`); a line below one holding no word starts a paragraph.
+RULES_VERSION = 3
 
 #: Most characters handed to pysbd in one call. Paragraphs up to this size (all of
 #: SQuAD's, the longest being 4,063) are segmented in one call, exactly as before;
@@ -253,18 +257,25 @@ def _raw_spans(flat: str) -> list[tuple[int, int]]:
 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the paragraphs of ``text`` (trimmed of surrounding white space)."""
+    """Spans of the paragraphs of ``text`` (trimmed of surrounding white space).
+
+    A line continues the paragraph of the line right above it (no blank line between) when
+    it starts in lowercase or the break is a wrap of hard-wrapped text
+    (:func:`citeqa.ingest.wrapping.is_wrap`), unless the line above holds no word (a rule,
+    a heading's underline).
+    """
+    lines = [match for match in _LINE.finditer(text) if match.group().strip()]
+    below = [i > 0 and not _BLANK_LINE.search(text, lines[i - 1].end(), lines[i].start()) for i in range(len(lines))]
+    pairs = [i for i in range(1, len(lines)) if below[i]]
+    width = fill_width(line_pairs([lines[i - 1].group() for i in pairs], [lines[i].group() for i in pairs]))
     spans: list[tuple[int, int]] = []
-    for match in _LINE.finditer(text):
+    for i, match in enumerate(lines):
         line = match.group()
         stripped = line.strip()
-        if not stripped:
-            continue
         start = match.start() + (len(line) - len(line.lstrip()))
         end = start + len(stripped)
-        # a wrapped line continues the paragraph; a blank line between them (white space
-        # with two line breaks) ends it
-        if spans and stripped[0].islower() and not _BLANK_LINE.search(text, spans[-1][1], start):
+        upper = lines[i - 1].group() if i else ""
+        if below[i] and _HAS_WORD.search(upper) and (stripped[0].islower() or is_wrap(upper, line, width)):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
