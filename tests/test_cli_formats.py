@@ -222,6 +222,25 @@ def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a
     assert text[first["start"] : first["end"]] == first["text"]
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_a_text_file_saved_by_an_older_windows_editor_is_answered_in_its_own_characters(tmp_path, encoding):
+    # Notepad's "ANSI" (Windows-1252) and "Unicode" (UTF-16 with a byte order mark): both were refused
+    note = (
+        "Norrby harbour café\n"
+        "The café on Kyrkogatan opens at eight o’clock and serves smörgåsar until noon.\n"
+        "Its owner, Åsa Lindqvist, bought it in 2019 – the year the harbour reopened.\n"
+    )
+    (tmp_path / "cafe.txt").write_bytes(note.encode(encoding))
+    result = run("build", "cafe.txt", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = run("ask", "When does the café open?", "--index", "idx", "--json", "-k", "1", cwd=tmp_path)
+    answer = json.loads(result.stdout)
+    assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
+    first = answer["citations"][0]
+    assert first["text"] == "The café on Kyrkogatan opens at eight o’clock and serves smörgåsar until noon."
+    assert note[first["start"] : first["end"]] == first["text"]
+
+
 def test_an_api_page_is_answered_from_its_prose_and_whole_code_blocks_not_single_code_lines(tmp_path):
     # an API reference page in Node.js's HTML (its examples as ES module and CommonJS in one <pre>):
     # line by line, "Beacon," "relay," and "import {" were sentences, and cited first

@@ -103,6 +103,10 @@ def tricky() -> Iterator[tuple[str, threading.Event]]:
             elif self.path == "/octet":
                 self._headers(200, "application/octet-stream", 4)
                 self.wfile.write(b"\x00\x01\x02\x03")
+            elif self.path == "/latin-9":  # the euro sign is 0xA4 in Latin-9, a currency sign in Windows-1252
+                body = "Tickets cost 40 \u20ac at the harbour caf\u00e9.\n".encode("iso-8859-15")
+                self._headers(200, "text/plain; charset=ISO-8859-15", len(body))
+                self.wfile.write(body)
             elif self.path == "/untyped":  # no Content-Type header at all
                 body = b"The ferry leaves at nine. Tickets cost 40 kronor.\n"
                 self.send_response(200)
@@ -155,6 +159,11 @@ def test_no_content_type_lets_the_bytes_decide(tricky: tuple[str, threading.Even
     body, ctype, final = fetch(f"{tricky[0]}/untyped")
     assert ctype == ""
     assert extract(body, final, ctype).text == "The ferry leaves at nine. Tickets cost 40 kronor.\n"
+
+
+def test_text_is_read_in_the_charset_its_server_declares(tricky: tuple[str, threading.Event]) -> None:
+    body, ctype, final = fetch(f"{tricky[0]}/latin-9")
+    assert extract(body, final, ctype).text == "Tickets cost 40 \u20ac at the harbour caf\u00e9.\n"
 
 
 def test_a_generic_binary_type_lets_the_bytes_decide(tricky: tuple[str, threading.Event]) -> None:

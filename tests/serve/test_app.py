@@ -149,8 +149,9 @@ def test_web_pages_and_pdfs_are_accepted_by_name(name):
 def test_upload_content_checks_say_what_to_do():
     with pytest.raises(SourceError, match="limit is"):
         check_document("big.txt", b"a" * (MAX_DOCUMENT_BYTES + 1))
-    with pytest.raises(SourceError, match="not UTF-8"):
-        check_document("latin.txt", "café".encode("latin-1"))
+    assert check_document("latin.txt", "Le café ouvre à huit heures.".encode("latin-1")).text == "Le café ouvre à huit heures."
+    with pytest.raises(SourceError, match="not UTF-8 text .* nor text in any other charset"):
+        check_document("garbled.txt", bytes(range(128, 256)))
     with pytest.raises(SourceError, match="holds no text"):
         check_document("blank.md", b"  \n\n ")
 

@@ -166,10 +166,10 @@ def test_unsupported_and_undecodable_sources_are_refused(tmp_path, fake_embedder
     sheet.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     with pytest.raises(SourceError, match="unsupported or binary content"):
         citeqa.build_index([sheet], tmp_path / "i", embedder=fake_embedder)
-    latin = tmp_path / "latin.txt"
-    latin.write_bytes("café".encode("latin-1"))
-    with pytest.raises(SourceError, match="not UTF-8"):
-        citeqa.build_index([latin], tmp_path / "i", embedder=fake_embedder)
+    garbled = tmp_path / "garbled.txt"
+    garbled.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(SourceError, match="not UTF-8 text .* nor text in any other charset"):
+        citeqa.build_index([garbled], tmp_path / "i", embedder=fake_embedder)
     with pytest.raises(SourceError, match="no such file"):
         citeqa.build_index([tmp_path / "missing.txt"], tmp_path / "i", embedder=fake_embedder)
     assert not (tmp_path / "i" / "CURRENT").exists()

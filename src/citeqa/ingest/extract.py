@@ -2,9 +2,10 @@
 
 The format is decided by the bytes themselves — a PDF's ``%PDF-`` header, a zip (an EPUB
 book or an OpenDocument text when its first bytes say so, a PowerPoint ``.pptx`` or a Word
-``.docx`` by its parts), HTML's opening tags, else UTF-8 text — and checked against what the name or the server's
-content type claims, so a file that lies about its type gets a clear message. UTF-8
-text named ``.md`` or ``.rst`` (or served so) is read as Markdown or reStructuredText (its
+``.docx`` by its parts), HTML's opening tags, else text (UTF-8 or another encoding,
+:mod:`citeqa.ingest.encoding`) — and checked against what the name or the server's
+content type claims, so a file that lies about its type gets a clear message. Text
+named ``.md`` or ``.rst`` (or served so) is read as Markdown or reStructuredText (its
 text without the markup, :mod:`citeqa.ingest.markdown`, :mod:`citeqa.ingest.rst`); other
 text is indexed as is. The
 :class:`Extracted` text is what the index stores and what every offset refers to.
@@ -19,6 +20,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from ..errors import InvalidArgumentError, SourceError
+from .encoding import decode_text, marked_encoding
 from .extracted import DEFAULT_MAX_BYTES, Extracted, page_of
 
 #: Extractor name and version of plain text (decoded as is).
@@ -116,6 +118,9 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_odt = suffix in ODT_SUFFIXES or media in ODT_TYPES
     claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
     head = data[:_SNIFF]
+    marked = marked_encoding(head)
+    if marked:  # UTF-16/32 text (Notepad's "Unicode"): sniffed as the UTF-8 it is read as
+        head = head.decode(marked, errors="ignore").encode("utf-8")
     head = head.removeprefix(codecs.BOM_UTF8)
     # a zip is an EPUB or OpenDocument text when its first part says so, a deck or a Word document
     # by its parts or its name (each is checked when it is read); an old .doc/.ppt or a
@@ -202,20 +207,6 @@ def text_kind(name: str, content_type: str | None = None) -> str:
     return "text"
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """Decode UTF-8 bytes exactly as stored (no newline translation, BOM kept).
-
-    Raises:
-        SourceError: the bytes are not UTF-8 text.
-    """
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and try again"
-        ) from None
-
-
 #: Each extractor's module (its ``EXTRACTOR`` name and ``extractor_version()``), imported when needed.
 _EXTRACTOR_MODULES = {
     "trafilatura": "html",
@@ -285,6 +276,8 @@ def extract(
             f"{name} is {len(data):,} bytes, over the limit of {max_bytes:,} bytes; "
             "split it or raise the limit"
         )
+    if marked_encoding(data):  # UTF-16/32 with its mark (Notepad's "Unicode"): read on as UTF-8
+        data = decode_text(data, name).encode("utf-8")
     kind = sniff(data, name, content_type)
     if kind == "pdf":
         from .pdf import extract_pdf
@@ -300,13 +293,13 @@ def extract(
     if kind == "markdown":
         from .markdown import extract_markdown
 
-        return extract_markdown(decode_text(data, name), name)
+        return extract_markdown(decode_text(data, name, content_type), name)
     if kind == "rst":
         from .rst import extract_rst
 
-        return extract_rst(decode_text(data, name), name)
+        return extract_rst(decode_text(data, name, content_type), name)
     return Extracted(
-        text=decode_text(data, name),
+        text=decode_text(data, name, content_type),
         pages=None,
         extractor=TEXT_EXTRACTOR,
         extractor_version=TEXT_EXTRACTOR_VERSION,
@@ -324,7 +317,6 @@ __all__ = [
     "current_extractor",
     "current_extractor_version",
     "Extracted",
-    "decode_text",
     "extract",
     "text_kind",
     "page_of",

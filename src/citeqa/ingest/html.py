@@ -14,7 +14,8 @@ fetched (no scripts, no images, no links followed).
 Limits: what counts as the main text is trafilatura's judgement (precision first):
 comments, images and link lists are left out, and a page without prose (a
 menu, a log-in page) is refused rather than indexed as boilerplate; text that only a
-script would render is not there; UTF-16 pages are treated as binary.
+script would render is not there. A UTF-16 page (with its byte order mark) reaches this
+module as UTF-8 (:mod:`citeqa.ingest.encoding`).
 """
 
 from __future__ import annotations
