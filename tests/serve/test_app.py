@@ -14,7 +14,9 @@ from citeqa.errors import SourceError
 from citeqa import LiveIndex
 from citeqa.serve.render import escape_text, interpretation, plain_text, render_answer, render_source_pane
 from citeqa.schema import Answer, Hit
+from citeqa.question import overview_scope
 from citeqa.serve.app import create_app
+from citeqa.serve.examples import ARTICLE_LABEL, EXAMPLES, examples_for
 from citeqa.serve.workspace import (
     MAX_DOCUMENT_BYTES,
     Library,
@@ -266,9 +268,30 @@ def test_chat_keeps_answering_from_the_old_index_during_a_rebuild(base, embedder
 def test_first_example_answers_the_second_reads_the_opening_and_last_example_abstains(article_index):
     """A new user's first click shows a cited answer; the second what the article is about; the last
     example shows the honest "don't say"."""
-    from citeqa.serve.app import EXAMPLES
 
     first = article_index.answer(EXAMPLES[0])
     assert not first.abstained and "Lachin" in first.citations[0].text
     assert article_index.answer(EXAMPLES[1]).interpreted_as.startswith("an overview: the first 3 sentences of")
     assert article_index.answer(EXAMPLES[-1]).abstained
+
+
+def _examples_shown(app):  # type: ignore[no-untyped-def]
+    (dataset,) = [block for block in app.blocks.values() if getattr(block, "elem_id", None) == "cq-examples"]
+    return dataset.label, [sample[0] for sample in dataset.samples]
+
+
+def test_other_documents_are_offered_examples_they_answer_not_the_shipped_articles(index_of, article_index):
+    """Served with `--index my-index`, the chat offered questions about the shipped article, which abstain there."""
+    ferry = index_of("ferry.txt", "Norrby ferry timetable\nThe Oskar ferry sails to Visby at nine every morning.\nIt returns at six.\n")
+    label, samples = _examples_shown(create_app(LiveIndex(ferry.path.parent)))
+    assert label == "Example questions" and samples == ["What is this document about?", "What is the title of the document?"]
+    overview, title = ferry.answer(samples[0]), ferry.answer(samples[1])
+    assert overview.interpreted_as.startswith("an overview: the first 3 sentences of ferry.txt")
+    assert [hit.text for hit in title.citations] == ["Norrby ferry timetable"] and not title.abstained
+    assert _examples_shown(create_app(LiveIndex(article_index.path.parent))) == (ARTICLE_LABEL, EXAMPLES)
+
+
+def test_examples_follow_the_documents_served():
+    assert examples_for(["lachin-joint-exercise.txt", "ferry.txt"]) == (ARTICLE_LABEL, EXAMPLES)
+    label, samples = examples_for(["a.txt", "b.pdf"])
+    assert label == "Example questions" and [overview_scope(q, []) for q in samples] == ["collection", "collection"]

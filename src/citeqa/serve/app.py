@@ -28,6 +28,7 @@ from ..errors import CiteqaError, InvalidArgumentError
 from ..index import check_k
 from .binding import check_port
 from .contracts import AnswerJSON, RetrieveJSON
+from .examples import examples_for
 from .render import (
     escape_text,
     highlight_in_context,
@@ -63,17 +64,6 @@ HOW_IT_WORKS = (
     '<span class="cq-intro-narrow">right under each answer</span>. '
     "Nothing is generated; when the documents don't say, citeqa says so and shows the closest passages."
 )
-# The first example answers; the second shows an overview (the article's opening); the last shows an
-# abstention. ("When did the joint exercise take place?" was first until the shipped policy abstained
-# on it: its [1] is an undated sentence.)
-EXAMPLES = [
-    "Where did the joint drill take place?",
-    "What is this article about?",
-    "What does the Shusha Declaration focus on?",
-    "How many times has Erdogan visited Azerbaijan?",
-    "What is the aim of the exercise?",
-    "Who won the World Cup in 2018?",
-]
 MAX_FILE_SIZE = "11mb"  # above workspace.MAX_UPLOAD_BYTES, which gives the clear message
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
@@ -275,6 +265,10 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
             return (*documents_view(), "Not removed: something went wrong on our side; try again.", "")
         return (*documents_view(), escape_text(change.message), escape_text(change.message))
 
+    def examples_view():  # type: ignore[no-untyped-def]
+        label, samples = examples_for([d.doc_id for d in live.get().documents])
+        return gr.Dataset(samples=[[q] for q in samples], label=label)
+
     def announce(message: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
         if not message:
             return gr.skip(), gr.skip(), ""
@@ -307,12 +301,9 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
                     elem_id="cq-question",
                     autofocus=True,
                 )
-                examples = gr.Dataset(
-                    components=[gr.Textbox(visible=False)],
-                    samples=[[q] for q in EXAMPLES],
-                    label="Example questions about the shipped article",
-                    elem_id="cq-examples",
-                )
+                label, samples = examples_for([d.doc_id for d in live.get().documents])
+                examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[[q] for q in samples],
+                                      label=label, elem_id="cq-examples")
                 clear_button = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="cq-clear")
             with gr.Column(scale=2, min_width=320):
                 gr.Markdown("### Source of the answer")
@@ -351,16 +342,16 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         chatbot.select(select, [session], [pane, copy_box, session], queue=False, **private)
         clear_button.click(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
         chatbot.clear(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
-        app.load(documents_view, None, [documents, to_remove], **private)
+        app.load(documents_view, None, [documents, to_remove], **private).then(examples_view, None, examples, **private)
         doc_outputs = [documents, to_remove, status]
         upload.upload(add_documents, upload, [*doc_outputs, upload, changed], concurrency_limit=1,
                       concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
-        )
+        ).then(examples_view, None, examples, **private)
         remove_button.click(remove_document, to_remove, [*doc_outputs, changed], concurrency_limit=1,
                             concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
-        )
+        ).then(examples_view, None, examples, **private)
 
         gr.api(chat, api_name="chat", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
         gr.api(answer, api_name="answer", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")

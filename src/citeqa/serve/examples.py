@@ -1,0 +1,38 @@
+"""The chat's example questions: the shipped article's, or ones any documents answer.
+
+The shipped article's examples only make sense while the article is among the documents
+served; for other documents (``citeqa serve --index my-index``) the examples are the
+overview questions every set of documents answers (:func:`citeqa.question.overview_scope`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..config import DEFAULT_ARTICLE
+
+# The first example answers; the second shows an overview (the article's opening); the last shows an
+# abstention. ("When did the joint exercise take place?" was first until the shipped policy abstained
+# on it: its [1] is an undated sentence.)
+EXAMPLES = [
+    "Where did the joint drill take place?",
+    "What is this article about?",
+    "What does the Shusha Declaration focus on?",
+    "How many times has Erdogan visited Azerbaijan?",
+    "What is the aim of the exercise?",
+    "Who won the World Cup in 2018?",
+]
+ARTICLE_LABEL = "Example questions about the shipped article"
+OTHER_LABEL = "Example questions"
+
+
+def examples_for(doc_ids: Sequence[str]) -> tuple[str, list[str]]:
+    """The label and questions of the examples shown for an index of these documents."""
+    if DEFAULT_ARTICLE in doc_ids:
+        return ARTICLE_LABEL, list(EXAMPLES)
+    if len(doc_ids) == 1:
+        return OTHER_LABEL, ["What is this document about?", "What is the title of the document?"]
+    return OTHER_LABEL, ["What are these documents about?", "Which documents do you have?"]
+
+
+__all__ = ["ARTICLE_LABEL", "EXAMPLES", "OTHER_LABEL", "examples_for"]
