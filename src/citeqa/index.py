@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .answer.abstain import abstain_decision
-from .answer.compose import MAX_CITATIONS, compose_answer
+from .answer.compose import MAX_CITATIONS, compose_answer, without_offered_turn
 from .answer.focus import Vocabulary
 from .answer.reading import following_rows, opening_rows, overview_answer, read_on_answer
 from .answer.spelling import spelling_fix
@@ -365,6 +365,7 @@ class Index:
         """
         max_citations = check_k(max_citations)
         cleaned = clean_question(question)
+        history = without_offered_turn(cleaned, history)  # "Did you mean: X" asked: X stands alone
         scope = overview_scope(cleaned, history)
         if scope is not None:  # "What is this article about?": its opening, nothing ranked
             return self._overview(cleaned, history, scope, max_citations)

@@ -7,7 +7,9 @@ from citeqa.answer.compose import (
     CLOSEST_HEADING,
     compose_answer,
     is_near_duplicate,
+    offered_respelling,
     select_citations,
+    without_offered_turn,
 )
 from citeqa.question import answer_spans, question_type
 from citeqa.schema import Hit
@@ -94,3 +96,20 @@ def test_quantity_nouns_make_count_questions() -> None:
     assert question_type("What is the number of towns?") == "count"
     assert question_type("What is the population of the town?") is None  # no literal "population" rule
     assert question_type("how much did it cost") == "count"
+
+
+def test_an_abstention_offers_the_question_respelled_and_the_offer_reads_back() -> None:
+    offered = compose_answer([_hit(VISITS, 0.4)], abstain=True, interpreted_as="q", respelled="who is turkey's president")
+    assert offered_respelling(offered.text) == "who is turkey's president"
+    assert offered_respelling(compose_answer([_hit(VISITS, 0.4)], abstain=True, interpreted_as="q").text) is None
+    assert offered_respelling("Did you mean: who is turkey's president") is None  # not an abstention's
+
+
+def test_asking_the_offer_drops_the_misspelt_turn_from_the_conversation() -> None:
+    text = f"{ABSTAIN_MESSAGE} Did you mean: who is turkey's president\n{CLOSEST_HEADING}\n[1] {VISITS}"
+    earlier = [{"role": "user", "content": "Who visited?"}, {"role": "assistant", "content": VISITS}]
+    history = [*earlier, {"role": "user", "content": "who is turky's presdent"}, {"role": "assistant", "content": text}]
+    assert without_offered_turn("Who is  Turkey's president", history) == earlier
+    assert without_offered_turn("who is turkey's prime minister", history) == history
+    assert without_offered_turn("who is turkey's president", history[:-1]) == history[:-1]
+    assert without_offered_turn("who is turkey's president", None) is None

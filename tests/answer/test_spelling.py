@@ -45,3 +45,13 @@ def test_an_abstention_offers_the_question_respelled_with_the_documents_words(ar
     assert answer.text.splitlines()[0] == "The documents don't seem to answer this question. Did you mean: who is turkey's president"
     unknown = article_index.answer("Who won the World Cup in 2018?")
     assert unknown.abstained and unknown.text.splitlines()[0] == "The documents don't seem to answer this question."
+
+
+def test_the_question_respelled_is_asked_as_a_question_of_its_own(article_index):
+    offered = article_index.answer("who is turky's presdent")
+    history = [{"role": "user", "content": "who is turky's presdent"}, {"role": "assistant", "content": offered.text}]
+    respelled = article_index.answer("who is turkey's president", history)
+    alone = article_index.answer("who is turkey's president")
+    # a follow-up of the misspelt turn would carry its typos: "who is turkey's president (turky presdent)"
+    assert respelled.interpreted_as == "who is turkey's president" and not respelled.abstained
+    assert respelled.to_dict() == alone.to_dict()

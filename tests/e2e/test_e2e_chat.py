@@ -90,6 +90,20 @@ def test_what_is_this_about_and_tell_me_more_read_the_article_in_order(chat):
     assert "The joint exercise is being held" in chat.page.locator("#cq-pane mark").first.inner_text()
 
 
+def test_did_you_mean_asks_the_question_respelled_as_a_question_of_its_own(chat):
+    chat.ask("who is turky's presdent")
+    offer = chat.last_reply().locator("a.cq-respelled")
+    assert offer.inner_text() == "who is turkey's president"
+    before = chat.replies()
+    offer.click()
+    chat.wait_for_reply(before)
+    reply = chat.last_reply()
+    # asked, not typed as a follow-up of the misspelt turn (which would carry "turky" and "presdent")
+    assert reply.locator(".cq-interp").count() == 0 and reply.locator(".cq-answer").count() == 1
+    assert ERDOGAN in reply.locator(".cq-answer").inner_text()
+    assert chat.page.locator("#cq-chat .user").last.inner_text().strip() == "who is turkey's president"
+
+
 def test_abstention_looks_different_and_lists_closest_passages(chat):
     chat.ask("Who won the 2022 football World Cup?")
     reply = chat.last_reply()

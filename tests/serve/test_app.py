@@ -113,6 +113,15 @@ def test_abstention_renders_as_closest_passages_not_an_answer():
     assert "cq-abstained" in render_source_pane(answer, None, answer_id="q")
 
 
+def test_an_offered_respelling_is_a_link_to_ask_it_and_shown_as_text():
+    offer = "The documents don't seem to answer this question. Did you mean: who is <b>turkey's</b> president"
+    reply = render_answer(Answer(text=offer, citations=[_hit(12, 33)], abstained=True), answer_id="q")
+    link = f'<a class="cq-respelled" href="#respelled" title="Ask this question">{escape_text("who is <b>turkey")}'
+    assert link in reply and "<b>" not in reply
+    plain = render_answer(Answer(text="The documents don't seem to answer this question.", abstained=True), answer_id="q")
+    assert "cq-respelled" not in plain
+
+
 def test_interpretation_is_shown_only_when_the_query_differs():
     assert interpretation("What does it focus on?", Answer(text="", interpreted_as="What does it focus on? (shusha)"))
     assert interpretation("  what is  X? ", Answer(text="", interpreted_as="what is X?")) == ""

@@ -15,7 +15,8 @@ Near-duplicates of a sentence already cited are skipped.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..question import shown_answer_spans
 from ..schema import Answer, Hit
@@ -23,6 +24,8 @@ from ..text import words
 
 ABSTAIN_MESSAGE = "The documents don't seem to answer this question."
 CLOSEST_HEADING = "Closest passages (not an answer):"
+#: Put after :data:`ABSTAIN_MESSAGE`, before the question respelled (:func:`offered_respelling`).
+DID_YOU_MEAN = "Did you mean: "
 MAX_CITATIONS = 3
 #: Cite a further hit only while its score is at least this share of the best score.
 MIN_SCORE_RATIO = 0.5
@@ -32,6 +35,31 @@ CITED_MASS = 0.9
 MIN_PROBABILITY = 0.15
 DUPLICATE_OVERLAP = 0.8
 DUPLICATE_CONTAINMENT = 0.9
+
+def offered_respelling(text: str) -> str | None:
+    """The question respelled that an abstention's text offers ("... Did you mean: X"), else None."""
+    first = text.split("\n", 1)[0]
+    prefix = f"{ABSTAIN_MESSAGE} {DID_YOU_MEAN}"
+    return first[len(prefix) :] if first.startswith(prefix) and len(first) > len(prefix) else None
+
+
+def without_offered_turn(question: str, history: Sequence[Mapping[str, Any]] | None) -> Sequence[Mapping[str, Any]] | None:
+    """``history`` without its last turn when ``question`` is the respelling that turn's answer offered.
+
+    Asking the question respelled (the chat's "Did you mean" link) restates the turn before, not
+    a follow-up of it: searched as one, the earlier turn's typo was carried as a word of the
+    conversation ("Is there a warranty? (warrenty)").
+    """
+    if not history or len(history) < 2:
+        return history
+    last, before = history[-1], history[-2]
+    if last.get("role") != "assistant" or before.get("role") != "user" or not isinstance(last.get("content"), str):
+        return history
+    offered = offered_respelling(last["content"])
+    if offered is None or " ".join(offered.casefold().split()) != " ".join(question.casefold().split()):
+        return history
+    return history[:-2]
+
 
 def is_near_duplicate(a: str, b: str) -> bool:
     """True when two sentences say nearly the same: high word overlap, or one inside the other."""
@@ -114,7 +142,7 @@ def compose_answer(
     """
     if abstain or not hits:
         shown = list(hits[: min(closest, max_citations)])
-        lines = [ABSTAIN_MESSAGE if respelled is None else f"{ABSTAIN_MESSAGE} Did you mean: {respelled}"]
+        lines = [ABSTAIN_MESSAGE if respelled is None else f"{ABSTAIN_MESSAGE} {DID_YOU_MEAN}{respelled}"]
         if shown:
             lines.append(CLOSEST_HEADING)
             lines.extend(f"[{i}] {hit.text}" for i, hit in enumerate(shown, 1))

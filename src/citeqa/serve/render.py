@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..answer.compose import ABSTAIN_MESSAGE, DID_YOU_MEAN, offered_respelling
 from ..answer.confidence import describe_confidence
 from ..errors import CiteqaError
 from ..question import clean_question
@@ -100,11 +101,16 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         for i in range(1, len(answer.citations) + 1)
     ]
     if answer.abstained:
-        first = answer.text.splitlines()[0] if answer.text else "The documents don't seem to answer this question."
+        first = escape_text(answer.text.splitlines()[0] if answer.text else ABSTAIN_MESSAGE)
+        respelled = offered_respelling(answer.text)
+        if respelled:  # a link that asks the question respelled (chat.js)
+            first = escape_text(f"{ABSTAIN_MESSAGE} {DID_YOU_MEAN}") + (
+                f'<a class="cq-respelled" href="#respelled" title="Ask this question">{escape_text(respelled)}</a>'
+            )
         closest = "".join(
             f"<li>{escape_text(hit.text)} {marker}</li>" for hit, marker in zip(answer.citations, markers)
         )
-        body = f'<p class="cq-abstain-title">Not answered: {escape_text(first)}</p>'
+        body = f'<p class="cq-abstain-title">Not answered: {first}</p>'
         if closest:
             body += f"<p>Closest passages (not an answer):</p><ol>{closest}</ol>"
         parts.append(f'<div class="cq-abstain">{body}</div>')

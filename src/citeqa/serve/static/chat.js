@@ -68,6 +68,18 @@
     clearTimeout(pending);
     pending = setTimeout(() => { openPane(); if (narrow.matches) revealNewest(); }, 300);
   }).observe(document.body, { childList: true, subtree: true });
+  // "Did you mean: X" under an abstention: clicking X asks it (typed into the box, then sent).
+  document.addEventListener("click", (event) => {
+    const offer = event.target.closest && event.target.closest("a.cq-respelled");
+    if (!offer) return;
+    event.preventDefault();
+    const box = document.querySelector("#cq-question textarea");
+    if (!box) return;
+    Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set.call(box, offer.textContent);
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    const send = document.querySelector("#cq-question button.submit-button");
+    if (send) setTimeout(() => send.click(), 0);  // after the box's own input handler has run
+  }, true);
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest("a[href^='#cq-']");
     if (!link) return;
