@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from citeqa.search.fusion import Ranking
-from citeqa.search.headings import looks_like_heading, text_first
+from citeqa.search.headings import asks_a_question, looks_like_heading, text_first
 
 
 @pytest.mark.parametrize(
@@ -31,6 +31,30 @@ def test_titles_and_headings_look_like_headings(text):
 )
 def test_sentences_and_code_do_not(text):
     assert not looks_like_heading(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Q. I upgraded my system to the unstable distribution and now my /etc/issue says "trixie/sid". Should it not read "sid" or "unstable"?',
+        "Can I moor at the north quay with a boat longer than twelve metres, or must I use the south pontoon instead?",
+        '"Why would anyone sail in this weather?"',
+    ],
+)
+def test_a_question_the_document_asks_is_one_whatever_its_length(text):
+    assert asks_a_question(text) and not looks_like_heading(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Boats longer than twelve metres moor at the south pontoon.",
+        '"Who would sail in this?" he asked.',
+        "It may be the earliest design for the tiltrotor.[improper synthesis?]",  # a note's "?"
+    ],
+)
+def test_text_that_ends_otherwise_asks_none(text):
+    assert not asks_a_question(text)
 
 
 def _ranking(ids):

@@ -337,3 +337,19 @@ def test_a_numbered_heading_the_segmenter_cuts_in_two_still_goes_below_text(tmp_
     assert index.rank("How is the gate closed in a storm?", 4).ids[0] != heading
     answer = index.answer("How is the gate closed in a storm?")
     assert answer.citations[0].text == "In a storm the gate is closed from the control room, never from the quay."
+
+
+def test_an_faq_question_goes_below_its_answer(tmp_path, embedder) -> None:
+    # a question paragraph too long for a heading shares every word of the user's question
+    question = "Where can I moor a boat longer than twelve metres when the north quay is full in August?"
+    index = _index_of(tmp_path, embedder, {"faq.txt": (
+        "Harbour FAQ\n\n"
+        f"Q. {question}\n\n"
+        "A. Use the south pontoon: it has room for eight large yachts.\n\n"
+        "Q. Can I pay the harbour fee by card?\n\n"
+        "A. Yes, at the machine by the harbour office.\n"
+    )})
+    faq_question = next(row for row in range(len(index.ranker)) if index.ranker.text(row) == f"Q. {question}")
+    assert index.ranker.is_heading(faq_question)
+    answer = index.answer(question)
+    assert answer.citations[0].text == "A. Use the south pontoon: it has room for eight large yachts."

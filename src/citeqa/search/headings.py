@@ -2,8 +2,11 @@
 
 A document's title line and its section headings ("2.1 Opening the barrage gate", "What is
 Ownership?") share the question's words and often rank first; the answer is in the text
-they head. :func:`text_first` moves the best-ranked sentence of text above them. Pure
-functions; the ranker says which rows are headings (:meth:`citeqa.search.ranker.Ranker.rank`).
+they head. So does a question the document asks itself, an FAQ's "Q. I upgraded my system and
+now /etc/issue says "trixie/sid". Should it not read "sid"?" (:func:`asks_a_question`): the
+answer is in the paragraphs after it. :func:`text_first` moves the best-ranked sentence of text
+above them. Pure functions; the ranker says which rows are headings
+(:meth:`citeqa.search.ranker.Ranker.rank`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ def looks_like_heading(text: str) -> bool:
     return any(ch.isalpha() for ch in text) and not any(ch in _CODE_MARKS for ch in text)
 
 
+def asks_a_question(text: str) -> bool:
+    """Whether a paragraph of this text is a question the document asks: it ends with "?"
+    (before any closing quote), whatever its length. A "?" inside brackets ends a note, not
+    a question ("... rotor aircraft.[improper synthesis?]")."""
+    return text.rstrip().rstrip("\"'”’").endswith("?")
+
+
 def text_first(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
     """``ranking`` with its best sentence of text first when a heading ranks first.
 
@@ -54,4 +64,4 @@ def text_first(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
     return ranking
 
 
-__all__ = ["HEADING_SENTENCES", "MAX_HEADING_WORDS", "looks_like_heading", "text_first"]
+__all__ = ["HEADING_SENTENCES", "MAX_HEADING_WORDS", "asks_a_question", "looks_like_heading", "text_first"]

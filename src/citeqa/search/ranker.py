@@ -16,7 +16,7 @@ from ..store.seam import VectorSource, query_vector
 from .candidates import CandidateRetriever, top_n
 from .cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank
 from .fusion import Ranking, hybrid_rank, single_rank
-from .headings import HEADING_SENTENCES, looks_like_heading, text_first
+from .headings import HEADING_SENTENCES, asks_a_question, looks_like_heading, text_first
 from .rerank import RerankerModel, rerank
 
 if TYPE_CHECKING:
@@ -86,8 +86,13 @@ class Ranker(CandidateRetriever):
         return text_first(ranked, self.is_heading)
 
     def is_heading(self, row: int) -> bool:
-        """Whether sentence ``row`` is (part of) a title or heading: its paragraph reads as one
-        (:func:`citeqa.search.headings.looks_like_heading`), as "2.2. Closing the gate", which
-        the segmenter cuts after "2.2.", does."""
+        """Whether sentence ``row`` is (part of) a title or heading: its paragraph of at most
+        :data:`~citeqa.search.headings.HEADING_SENTENCES` sentences reads as one
+        (:func:`~citeqa.search.headings.looks_like_heading`), as "2.2. Closing the gate", which
+        the segmenter cuts after "2.2.", does, or asks a question (an FAQ's question:
+        :func:`~citeqa.search.headings.asks_a_question`)."""
         rows = self.store.paragraph_rows(row)
-        return len(rows) <= HEADING_SENTENCES and looks_like_heading(" ".join(self.text(r) for r in rows))
+        if len(rows) > HEADING_SENTENCES:
+            return False
+        text = " ".join(self.text(r) for r in rows)
+        return looks_like_heading(text) or asks_a_question(text)
