@@ -222,6 +222,27 @@ def test_a_page_whose_source_wraps_its_paragraphs_is_cited_a_whole_sentence_at_a
     assert text[first["start"] : first["end"]] == first["text"]
 
 
+def test_a_hard_wrapped_sentence_is_cited_whole_printed_on_one_line_and_kept_verbatim_in_json(tmp_path):
+    notice = (
+        "NORRBY HARBOUR NOTICE\n\n"
+        "The harbour authority will reopen the north quay to fishing boats from\n"
+        "Visby and Gotland on Monday 4 May, once the repairs to the sea wall are\n"
+        "finished. Pleasure craft may moor at the south pontoon until then, free\n"
+        "Of charge for the first week. Questions go to the harbour office.\n"
+    )
+    (tmp_path / "notice.txt").write_text(notice, encoding="utf-8")
+    assert run("build", "notice.txt", "--index", "idx", "--quiet", cwd=tmp_path).returncode == 0
+    question = "When will the north quay reopen to fishing boats?"
+    printed = run("ask", question, "--index", "idx", "-k", "1", cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.splitlines()[0] == (
+        "The harbour authority will reopen the north quay to fishing boats from Visby and Gotland on "
+        "Monday 4 May, once the repairs to the sea wall are finished. [1]"
+    )
+    first = json.loads(run("ask", question, "--index", "idx", "-k", "1", "--json", cwd=tmp_path).stdout)["citations"][0]
+    assert "from\nVisby" in first["text"] and notice[first["start"] : first["end"]] == first["text"]
+
+
 @pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
 def test_a_text_file_saved_by_an_older_windows_editor_is_answered_in_its_own_characters(tmp_path, encoding):
     # Notepad's "ANSI" (Windows-1252) and "Unicode" (UTF-16 with a byte order mark): both were refused

@@ -198,10 +198,10 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
         if result.citations:
             print(CLOSEST_HEADING)
         for number, hit in enumerate(result.citations, 1):
-            print(f"  [{number}] {_inert(hit.text)}")
+            print(f"  [{number}] {_inert(' '.join(hit.text.split()))}")  # on one line, as the chat shows it
             print(f"      {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
         return
-    print(_inert(result.text))
+    print(_inert(" ".join(result.text.split())))  # a hard-wrapped sentence on one line, as the chat shows it
     if result.confidence is not None:
         print()
         from .answer.confidence import describe_confidence
