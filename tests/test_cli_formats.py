@@ -254,10 +254,7 @@ def test_a_text_file_saved_by_an_older_windows_editor_is_answered_in_its_own_cha
     (tmp_path / "cafe.txt").write_bytes(note.encode(encoding))
     result = run("build", "cafe.txt", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    result = run("ask", "When does the café open?", "--index", "idx", "--json", "-k", "1", cwd=tmp_path)
-    answer = json.loads(result.stdout)
-    assert result.returncode == 0 and answer["abstained"] is False, answer["text"]
-    first = answer["citations"][0]
+    first = _answered(tmp_path, "When does the café open?")["citations"][0]
     assert first["text"] == "The café on Kyrkogatan opens at eight o’clock and serves smörgåsar until noon."
     assert note[first["start"] : first["end"]] == first["text"]
 
