@@ -292,12 +292,15 @@ def _examples_shown(app):  # type: ignore[no-untyped-def]
 def test_other_documents_are_offered_examples_they_answer_not_the_shipped_articles(index_of, article_index):
     """Served with `--index my-index`, the chat offered questions about the shipped article, which abstain there."""
     ferry = index_of("ferry.txt", "Norrby ferry timetable\nThe Oskar ferry sails to Visby at nine every morning.\nIt returns at six.\n")
-    label, samples = _examples_shown(create_app(LiveIndex(ferry.path.parent)))
+    app = create_app(LiveIndex(ferry.path.parent))
+    assert app.title == "citeqa: ask the documents"
+    label, samples = _examples_shown(app)
     assert label == "Example questions" and samples == ["What is this document about?", "What is the title of the document?"]
     overview, title = ferry.answer(samples[0]), ferry.answer(samples[1])
     assert overview.interpreted_as.startswith("an overview: the first 3 sentences of ferry.txt")
     assert [hit.text for hit in title.citations] == ["Norrby ferry timetable"] and not title.abstained
-    assert _examples_shown(create_app(LiveIndex(article_index.path.parent))) == (ARTICLE_LABEL, EXAMPLES)
+    article_app = create_app(LiveIndex(article_index.path.parent))
+    assert _examples_shown(article_app) == (ARTICLE_LABEL, EXAMPLES) and article_app.title == "citeqa: ask the article"
 
 
 def test_examples_follow_the_documents_served():

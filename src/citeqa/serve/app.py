@@ -28,7 +28,7 @@ from ..errors import CiteqaError, InvalidArgumentError
 from ..index import check_k
 from .binding import check_port
 from .contracts import AnswerJSON, RetrieveJSON
-from .examples import examples_for
+from .examples import examples_for, title_for
 from .render import (
     escape_text,
     highlight_in_context,
@@ -56,7 +56,6 @@ __all__ = [
 
 log = logging.getLogger("citeqa")
 
-TITLE = "citeqa: ask the article"
 HOW_IT_WORKS = (
     "**How it works:** every answer is made of the documents' own sentences, each followed by a "
     "marker like [1] that points to its exact place in the text, shown highlighted "
@@ -278,8 +277,9 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         session["version"] = str(live.get().path)
         return history, session, ""
 
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as app:
-        gr.Markdown(f"# {TITLE}\n{HOW_IT_WORKS}")
+    doc_ids = [d.doc_id for d in live.get().documents]
+    with gr.Blocks(title=title_for(doc_ids), delete_cache=(3600, 3600)) as app:
+        gr.Markdown(f"# {title_for(doc_ids)}\n{HOW_IT_WORKS}")
         session = gr.State(_new_session())
         changed = gr.State("")
         with gr.Row(equal_height=False):
@@ -301,7 +301,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
                     elem_id="cq-question",
                     autofocus=True,
                 )
-                label, samples = examples_for([d.doc_id for d in live.get().documents])
+                label, samples = examples_for(doc_ids)
                 examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[[q] for q in samples],
                                       label=label, elem_id="cq-examples")
                 clear_button = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="cq-clear")

@@ -1,4 +1,4 @@
-"""The chat's example questions: the shipped article's, or ones any documents answer.
+"""The chat's example questions and title: the shipped article's, or ones for any documents.
 
 The shipped article's examples only make sense while the article is among the documents
 served; for other documents (``citeqa serve --index my-index``) the examples are the
@@ -22,6 +22,8 @@ EXAMPLES = [
     "What is the aim of the exercise?",
     "Who won the World Cup in 2018?",
 ]
+ARTICLE_TITLE = "citeqa: ask the article"
+OTHER_TITLE = "citeqa: ask the documents"
 ARTICLE_LABEL = "Example questions about the shipped article"
 OTHER_LABEL = "Example questions"
 
@@ -35,4 +37,9 @@ def examples_for(doc_ids: Sequence[str]) -> tuple[str, list[str]]:
     return OTHER_LABEL, ["What are these documents about?", "Which documents do you have?"]
 
 
-__all__ = ["ARTICLE_LABEL", "EXAMPLES", "OTHER_LABEL", "examples_for"]
+def title_for(doc_ids: Sequence[str]) -> str:
+    """The page's title for an index of these documents (read when the page is built)."""
+    return ARTICLE_TITLE if list(doc_ids) == [DEFAULT_ARTICLE] else OTHER_TITLE
+
+
+__all__ = ["ARTICLE_LABEL", "ARTICLE_TITLE", "EXAMPLES", "OTHER_LABEL", "OTHER_TITLE", "examples_for", "title_for"]
