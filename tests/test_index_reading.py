@@ -94,3 +94,19 @@ def test_reading_on_from_a_history_the_index_did_not_answer_answers_that_turn_ag
     # with nothing before it, "Tell me more" is searched as asked
     alone = fresh.answer("Tell me more")
     assert alone.interpreted_as == "Tell me more" and alone.confidence is not None
+
+
+def test_a_cited_sentence_ending_with_a_colon_brings_the_one_it_introduces(tmp_path, embedder):
+    rules = (
+        "Norrby harbour rules\n\n"
+        "To book a berth for the night, send a text message to the harbour office in this form:\n\n"
+        "BERTH NORRBY, then the length of the boat in metres and the nights wanted.\n\n"
+        "Fishing boats moor at the north quay, pleasure craft at the south pontoon.\n"
+    )
+    index = index_of(tmp_path, embedder, {"rules.txt": rules})
+    answer = index.answer("How do I book a berth for the night?")
+    assert not answer.abstained
+    first, second = answer.citations[:2]
+    assert first.text.endswith("in this form:") and second.text.startswith("BERTH NORRBY")
+    assert second.sentence_id == first.sentence_id + 1 and rules[second.start : second.end] == second.text
+    assert len(index.answer("How do I book a berth for the night?", max_citations=1).citations) == 1

@@ -383,6 +383,7 @@ class Index:
             max_citations=max_citations,
             confidence=evidence.confidence,
             respelled=spelling_fix(cleaned, self.vocabulary) if evidence.abstain else None,
+            introduced=None if evidence.abstain else self._introduced(hits),
         )
         # what a next turn that keeps this one's subject, or reads on, is about
         cited = () if answer.abstained else [hit.sentence_id for hit in answer.citations]
@@ -423,6 +424,14 @@ class Index:
         self._turns.remember(turn_key(question, history), document, rows or cited)
         hits = self._read_in_order(rows)
         return read_on_answer(hits, opened=self.store.documents[document].doc_id)
+
+    def _introduced(self, hits: Sequence[Hit]) -> Hit | None:
+        """The sentence after the best hit in its document when the best ends with ":" (ranked score, else 0)."""
+        if not hits or not hits[0].text.rstrip().endswith(":") or hits[0].sentence_id + 1 >= len(self.store):
+            return None
+        row = hits[0].sentence_id + 1
+        after = next((hit for hit in hits if hit.sentence_id == row), None) or self.hits(np.array([row]), np.zeros(1))[0]
+        return after if after.doc_id == hits[0].doc_id else None
 
     def _read_in_order(self, rows: Sequence[int]) -> list[Hit]:
         """The hits of ``rows`` as read, not ranked: each scores an equal share."""

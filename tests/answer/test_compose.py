@@ -5,6 +5,7 @@ from __future__ import annotations
 from citeqa.answer.compose import (
     ABSTAIN_MESSAGE,
     CLOSEST_HEADING,
+    cites_what_it_introduces,
     compose_answer,
     is_near_duplicate,
     offered_respelling,
@@ -113,3 +114,22 @@ def test_asking_the_offer_drops_the_misspelt_turn_from_the_conversation() -> Non
     assert without_offered_turn("who is turkey's prime minister", history) == history
     assert without_offered_turn("who is turkey's president", history[:-1]) == history[:-1]
     assert without_offered_turn("who is turkey's president", None) is None
+
+
+def test_a_sentence_ending_with_a_colon_brings_what_it_introduces() -> None:
+    intro = Hit(text="Developers protect your rights with two steps:", score=0.7, doc_id="d", sentence_id=4, start=0, end=47, context="")
+    steps = Hit(text="(1) assert copyright, and (2) offer you this License.", score=0.0, doc_id="d", sentence_id=5, start=48, end=101, context="")
+    other = _hit(VISITS, 0.3, row=9)
+    answer = compose_answer([intro, other], abstain=False, introduced=steps)
+    assert [hit.sentence_id for hit in answer.citations] == [4, 5, 9]
+    assert answer.text == f"{intro.text} [1] {steps.text} [2] {VISITS} [3]"
+    # cited lower already: moved up, not cited twice; the last gives way at the limit; one allowed: [1] alone
+    assert [h.sentence_id for h in cites_what_it_introduces([intro, other, steps], steps, 3)] == [4, 5, 9]
+    assert [h.sentence_id for h in cites_what_it_introduces([intro, other], steps, 2)] == [4, 5]
+    assert [h.sentence_id for h in cites_what_it_introduces([intro], steps, 1)] == [4]
+
+
+def test_a_sentence_ending_otherwise_brings_nothing() -> None:
+    after = _hit(VISITS, 0.0, row=1)
+    assert [h.sentence_id for h in cites_what_it_introduces([_hit(WAR, 0.9)], after, 3)] == [0]
+    assert compose_answer([_hit(WAR, 0.9)], abstain=True, introduced=after).citations[0].text == WAR

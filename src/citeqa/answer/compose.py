@@ -116,6 +116,22 @@ def with_answer_spans(question: str, hits: Sequence[Hit]) -> list[Hit]:
     return [dataclasses.replace(hit, answer_spans=shown_answer_spans(question, hit.text)) for hit in hits]
 
 
+def cites_what_it_introduces(citations: Sequence[Hit], introduced: Hit | None, max_citations: int) -> list[Hit]:
+    """``citations`` with ``introduced`` right after [1] when [1] ends with ":".
+
+    A sentence ending with a colon ("Install everything the tests need and run them:", "In a
+    1937 interview, he stated:") introduces what follows it, the command or the quotation the
+    question asks for. ``introduced`` is the sentence after [1] in its document; it takes the
+    place after [1] (moved there if cited lower), the last citation giving way when
+    ``max_citations`` are already cited (with one allowed, [1] stays alone).
+    """
+    chosen = list(citations)
+    if not chosen or introduced is None or max_citations < 2 or not chosen[0].text.rstrip().endswith(":"):
+        return chosen
+    rest = [hit for hit in chosen[1:] if hit.sentence_id != introduced.sentence_id or hit.doc_id != introduced.doc_id]
+    return [chosen[0], introduced, *rest][:max_citations]
+
+
 def compose_answer(
     hits: Sequence[Hit],
     *,
@@ -126,6 +142,7 @@ def compose_answer(
     max_citations: int = MAX_CITATIONS,
     confidence: float | None = None,
     respelled: str | None = None,
+    introduced: Hit | None = None,
 ) -> Answer:
     """Build the :class:`Answer` from ranked hits.
 
@@ -139,6 +156,8 @@ def compose_answer(
         confidence: The probability that the best hit answers the question (kept on the answer).
         respelled: When abstaining, the question with its typos mended
             (:func:`citeqa.answer.spelling.spelling_fix`), offered on the first line.
+        introduced: The sentence after the best hit in its document; cited right after it
+            when the best hit ends with ":" (:func:`cites_what_it_introduces`).
     """
     if abstain or not hits:
         shown = list(hits[: min(closest, max_citations)])
@@ -149,7 +168,8 @@ def compose_answer(
         return Answer(
             text="\n".join(lines), citations=shown, abstained=True, interpreted_as=interpreted_as, confidence=confidence
         )
-    citations = with_answer_spans(question or interpreted_as, select_citations(hits, max_citations=max_citations))
+    chosen = cites_what_it_introduces(select_citations(hits, max_citations=max_citations), introduced, max_citations)
+    citations = with_answer_spans(question or interpreted_as, chosen)
     return Answer(
         text=format_cited(citations),
         citations=citations,
