@@ -212,3 +212,18 @@ def test_information_separators_before_a_list_number_do_not_crash_pysbd():
     text = "Items:\x1c1. first one\x1f2. second one"
     sentences = segment_document(Document(doc_id="d", text=text, path="d", sha256=""))
     _check_exact_and_complete(text, sentences)
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [
+        ("Run bash .ci/run now. Then wait.", ["Run bash .ci/run now.", "Then wait."]),
+        ("See the .gitignore file for details.", ["See the .gitignore file for details."]),
+        ("Add .txt/.md/.rst files in the Documents panel. Then ask.", ["Add .txt/.md/.rst files in the Documents panel.", "Then ask."]),
+        ("It runs on .NET and Mono. Then go.", ["It runs on .NET and Mono.", "Then go."]),
+        ("Wait . Then go.", ["Wait .", "Then go."]),  # a "." before white space still ends one
+    ],
+)
+def test_a_name_starting_with_a_dot_does_not_end_a_sentence(paragraph, expected):
+    # pysbd cut "See the ." from "gitignore file for details."
+    assert [paragraph[s:e] for s, e in sentence_spans(paragraph)] == expected

@@ -38,7 +38,8 @@ from .wrapping import fill_width, is_wrap, line_pairs
 #: 2: a blank line always ends a paragraph (before, a lowercase line continued one across it);
 #: a lowercase fragment after a "?" or "!" continues the sentence.
 #: 3: a line break of hard-wrapped text continues the paragraph whatever the next line starts
-#: with (:mod:`citeqa.ingest.wrapping`); a line below one holding no word starts a paragraph.
+#: with (:mod:`citeqa.ingest.wrapping`); a line below one holding no word starts a paragraph;
+#: a sentence does not end at the "." that starts a name ("the .gitignore file").
 RULES_VERSION = 3
 
 #: Most characters handed to pysbd in one call. Paragraphs up to this size (all of
@@ -53,6 +54,8 @@ _LINE = re.compile(r"[^\r\n]+")
 _BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[^\S\r\n]*(?:\r\n|\r(?!\n)|\n)")
 _PARENTHETICAL = re.compile(r"^[\(\[][^\)\]]*[\)\]]\W*$")
 _HAS_WORD = re.compile(r"\w")
+#: A "." after one of these starts a name, not a sentence's end: " .gitignore", "/.md" (".txt/.md").
+_NAME_DOTS = frozenset({" .", "\t.", "\n.", "/."})
 _SPACE = re.compile(r"\s")
 
 # pysbd marks protected characters with rare symbols and turns the marks back into
@@ -297,7 +300,9 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     characters are joined to the sentence before them (unless it already holds
     ``_CHUNK`` characters); so is any text pysbd left out, and a fragment starting with a
     lowercase letter after one ending in "?" or "!": pysbd ends a sentence there, but a
-    sentence does not start in lowercase ("the ? operator", "the panic! macro").
+    sentence does not start in lowercase ("the ? operator", "the panic! macro"); and a
+    fragment pysbd starts right after a "." that follows white space, as a name starting with
+    a dot does ("the .gitignore file", "bash .ci/run", ".NET").
     """
     flat = paragraph.translate(_FLAT)
     spans: list[tuple[int, int]] = []
@@ -319,6 +324,8 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
             _PARENTHETICAL.match(piece)
             or not _HAS_WORD.search(piece)
             or (piece[0].islower() and paragraph[spans[-1][1] - 1] in "?!")
+            # a "." between a space and a letter starts a name ("the .gitignore file", ".NET")
+            or (start == spans[-1][1] and paragraph[start - 2 : start] in _NAME_DOTS and piece[0].isalnum())
         ):
             spans[-1] = (spans[-1][0], end)
         else:
