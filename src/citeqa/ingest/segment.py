@@ -301,8 +301,8 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     ``_CHUNK`` characters); so is any text pysbd left out, and a fragment starting with a
     lowercase letter after one ending in "?" or "!": pysbd ends a sentence there, but a
     sentence does not start in lowercase ("the ? operator", "the panic! macro"); and a
-    fragment pysbd starts right after a "." that follows white space, as a name starting with
-    a dot does ("the .gitignore file", "bash .ci/run", ".NET").
+    fragment pysbd starts right after a "." that follows white space or "/", as a name starting
+    with a dot does ("the .gitignore file", "bash .ci/run", ".txt/.md").
     """
     flat = paragraph.translate(_FLAT)
     spans: list[tuple[int, int]] = []
@@ -324,7 +324,7 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
             _PARENTHETICAL.match(piece)
             or not _HAS_WORD.search(piece)
             or (piece[0].islower() and paragraph[spans[-1][1] - 1] in "?!")
-            # a "." between a space and a letter starts a name ("the .gitignore file", ".NET")
+            # a "." after white space or "/" starts a name ("the .gitignore file", ".txt/.md")
             or (start == spans[-1][1] and paragraph[start - 2 : start] in _NAME_DOTS and piece[0].isalnum())
         ):
             spans[-1] = (spans[-1][0], end)
