@@ -121,3 +121,14 @@ def test_a_hard_wrapped_text_file_is_answered_with_its_whole_sentence(index_of):
     assert first.text == NOTICE[first.start : first.end]
     # before wrapped lines were joined, the sentence stopped at "boats from" and lost its date
     assert "Monday 4 May" in first.text and first.text.startswith("The harbour authority")
+
+
+def test_a_tables_rows_stay_lines_of_their_own_though_all_are_as_long():
+    table = (
+        "Port        High water   Low water\n"
+        "Norrby           07:45       14:02\n"
+        "Visby            08:10       14:30\n"
+        "Slite            08:25       14:41\n"
+    )
+    assert _paragraphs(table) == table.strip().split("\n")
+    assert not is_wrap("Norrby           07:45       14:02", "Visby            08:10       14:30", 34)

@@ -29,6 +29,8 @@ WRAPPED_SHARE = 0.6
 #: A line that starts a list item ("- ", "* ", "• ", "1. ", "2) ", "(a) ", "A. ") is not wrapped onto.
 _LIST_ITEM = re.compile(r"(?:[-*•+]|\(?(?:\d{1,3}|[A-Za-z]|[ivxlcIVXLC]{1,4})[.)])\s")
 _WORD = re.compile(r"\w")
+#: Words set apart by three spaces or a tab: a table's aligned columns, not filled prose.
+_ALIGNED = re.compile(r"\S(?: {3,}|\t)\S")
 
 
 def fill_width(pairs: np.ndarray) -> int | None:
@@ -64,12 +66,15 @@ def is_wrap(upper: str, lower: str, width: int | None) -> bool:
 
     ``upper`` and ``lower`` are whole lines (indentation kept, line break left out). A line
     holding no word (a rule, a heading's underline) neither wraps nor is wrapped onto, nor
-    is a line starting a list item.
+    is a line starting a list item, nor a table's row (words aligned in columns, set apart by
+    three spaces or a tab: its rows may all be as long as one another).
     """
     if width is None:
         return False
     upper, lower_text = upper.rstrip(), lower.strip()
     if not _WORD.search(upper) or not _WORD.search(lower_text) or _LIST_ITEM.match(lower_text):
+        return False
+    if _ALIGNED.search(upper.strip()) or _ALIGNED.search(lower_text):
         return False
     return len(upper) + 1 + len(lower_text.split(None, 1)[0]) > width
 
