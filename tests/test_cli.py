@@ -91,6 +91,12 @@ def test_an_abstention_offers_the_question_spelled_as_the_documents_spell_its_wo
     assert result.stdout.splitlines()[0] == "The documents don't seem to answer this question. Did you mean: Who built the harbor?"
     data = json.loads(run("ask", "Who built the harbr?", "--index", "idx", "--json", cwd=built_dir).stdout)
     assert data["abstained"] is True and "Did you mean: Who built the harbor?" in data["text"]
+    # asked as offered after the misspelt question, it stands alone: "harbr" is not carried
+    # (one content word: it would otherwise be read as a follow-up, "Is there a harbor? (harbr)")
+    offered = run("ask", "Is there a harbr?", "--index", "idx", cwd=built_dir)
+    assert offered.stdout.splitlines()[0].endswith("Did you mean: Is there a harbor?"), offered.stdout
+    again = run("ask", "Is there a harbor?", "--after", "Is there a harbr?", "--index", "idx", "--json", cwd=built_dir)
+    assert json.loads(again.stdout)["interpreted_as"] == "Is there a harbor?", again.stdout
 
 
 def test_a_blank_earlier_question_is_an_error_naming_which(built_dir):

@@ -365,7 +365,7 @@ class Index:
         """
         max_citations = check_k(max_citations)
         cleaned = clean_question(question)
-        history = without_offered_turn(cleaned, history)  # "Did you mean: X" asked: X stands alone
+        history = without_offered_turn(cleaned, history, lambda asked: spelling_fix(asked, self.vocabulary))  # X stands alone
         scope = overview_scope(cleaned, history)
         if scope is not None:  # "What is this article about?": its opening, nothing ranked
             return self._overview(cleaned, history, scope, max_citations)

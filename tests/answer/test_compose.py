@@ -114,6 +114,11 @@ def test_asking_the_offer_drops_the_misspelt_turn_from_the_conversation() -> Non
     assert without_offered_turn("who is turkey's prime minister", history) == history
     assert without_offered_turn("who is turkey's president", history[:-1]) == history[:-1]
     assert without_offered_turn("who is turkey's president", None) is None
+    # questions only (`citeqa ask --after`): the respelling is worked out from the question
+    questions = [{"role": "user", "content": "Who visited?"}, {"role": "user", "content": "who is turky's presdent"}]
+    respell = {"who is turky's presdent": "who is turkey's president"}.get
+    assert without_offered_turn("who is turkey's president", questions, respell) == questions[:1]
+    assert without_offered_turn("who is turkey's prime minister", questions, respell) == questions
 
 
 def test_a_sentence_ending_with_a_colon_brings_what_it_introduces() -> None:

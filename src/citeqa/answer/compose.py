@@ -15,7 +15,7 @@ Near-duplicates of a sentence already cited are skipped.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..question import shown_answer_spans
@@ -43,22 +43,32 @@ def offered_respelling(text: str) -> str | None:
     return first[len(prefix) :] if first.startswith(prefix) and len(first) > len(prefix) else None
 
 
-def without_offered_turn(question: str, history: Sequence[Mapping[str, Any]] | None) -> Sequence[Mapping[str, Any]] | None:
-    """``history`` without its last turn when ``question`` is the respelling that turn's answer offered.
+def without_offered_turn(
+    question: str,
+    history: Sequence[Mapping[str, Any]] | None,
+    respell: Callable[[str], str | None] | None = None,
+) -> Sequence[Mapping[str, Any]] | None:
+    """``history`` without its last turn when ``question`` is that turn's question respelled.
 
     Asking the question respelled (the chat's "Did you mean" link) restates the turn before, not
     a follow-up of it: searched as one, the earlier turn's typo was carried as a word of the
-    conversation ("Is there a warranty? (warrenty)").
+    conversation ("Is there a warranty? (warrenty)"). The respelling is the one the turn's answer
+    offered; when the history holds no answer to it (``citeqa ask --after`` passes the questions
+    only), the one ``respell`` gives for its question.
     """
-    if not history or len(history) < 2:
+    if not history:
         return history
-    last, before = history[-1], history[-2]
-    if last.get("role") != "assistant" or before.get("role") != "user" or not isinstance(last.get("content"), str):
+    answered = history[-1].get("role") == "assistant" and isinstance(history[-1].get("content"), str)
+    asked = history[-2] if answered and len(history) >= 2 else history[-1]
+    if asked.get("role") != "user" or not isinstance(asked.get("content"), str):
         return history
-    offered = offered_respelling(last["content"])
+    if answered:
+        offered = offered_respelling(history[-1]["content"])
+    else:
+        offered = respell(asked["content"]) if respell is not None else None
     if offered is None or " ".join(offered.casefold().split()) != " ".join(question.casefold().split()):
         return history
-    return history[:-2]
+    return history[: -2 if answered else -1]
 
 
 def is_near_duplicate(a: str, b: str) -> bool:
