@@ -98,14 +98,28 @@ def test_a_sentence_of_a_hard_wrapped_text_runs_on_over_a_capitalised_line():
     assert all(NOTICE[s.start : s.end] == s.text for s in sentences)
 
 
-def test_text_with_a_paragraph_per_line_is_read_as_before():
-    text = (
-        "Harbour reopens after storm\n"
-        "The north quay of Norrby reopened on Monday after repairs to the sea wall that took the whole of the winter months.\n"
-        "Fishing boats were the first back, followed by the ferries from Visby in the afternoon, the harbour master said.\n"
-        "(Photo: Norrby Harbour)\n"
-    )
+PARAGRAPH_PER_LINE = (
+    "Harbour reopens after storm\n"
+    "The north quay of Norrby reopened on Monday after repairs to the sea wall that took the whole of the winter months.\n"
+    "Fishing boats were the first back, followed by the ferries from Visby in the afternoon, the harbour master said.\n"
+    "(Photo: Norrby Harbour)\n"
+)
+# an aligned table's rows are all as long as one another: every pair agrees with that length
+TABLE = (
+    "Port        High water   Low water\n"
+    "Norrby           07:45       14:02\n"
+    "Visby            08:10       14:30\n"
+    "Slite            08:25       14:41\n"
+)
+
+
+@pytest.mark.parametrize("text", [PARAGRAPH_PER_LINE, TABLE], ids=["paragraph-per-line", "aligned-table"])
+def test_lines_that_are_not_filled_prose_stay_paragraphs_of_their_own(text):
     assert _paragraphs(text) == text.strip().split("\n")
+
+
+def test_a_tables_rows_are_no_wraps():
+    assert not is_wrap("Norrby           07:45       14:02", "Visby            08:10       14:30", 34)
 
 
 def test_a_line_below_an_underline_starts_a_paragraph_even_in_lowercase():
@@ -121,14 +135,3 @@ def test_a_hard_wrapped_text_file_is_answered_with_its_whole_sentence(index_of):
     assert first.text == NOTICE[first.start : first.end]
     # before wrapped lines were joined, the sentence stopped at "boats from" and lost its date
     assert "Monday 4 May" in first.text and first.text.startswith("The harbour authority")
-
-
-def test_a_tables_rows_stay_lines_of_their_own_though_all_are_as_long():
-    table = (
-        "Port        High water   Low water\n"
-        "Norrby           07:45       14:02\n"
-        "Visby            08:10       14:30\n"
-        "Slite            08:25       14:41\n"
-    )
-    assert _paragraphs(table) == table.strip().split("\n")
-    assert not is_wrap("Norrby           07:45       14:02", "Visby            08:10       14:30", 34)

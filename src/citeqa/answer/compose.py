@@ -1,5 +1,8 @@
 """Answer composition: choose the sentences to cite, quote them verbatim, mark answer words.
 
+An abstention may offer the question respelled ("Did you mean: ..."); this module writes that
+offer and reads it back (:func:`offered_respelling`, :func:`without_offered_turn`).
+
 Pure logic over :class:`~citeqa.schema.Hit` lists and strings; no model, no files.
 
 How many sentences are cited follows the score distribution (the reranker's scores are
@@ -9,7 +12,8 @@ so far hold less than :data:`CITED_MASS` of the probability and the hit itself s
 at least :data:`MIN_PROBABILITY`. So a confident ranking (0.95) cites one sentence, while
 a clearly relevant second sentence (0.77 + 0.23, e.g. "X signed the declaration." and
 "The declaration focuses on ...") is kept even though it scores far below the first.
-Near-duplicates of a sentence already cited are skipped.
+Near-duplicates of a sentence already cited are skipped. A [1] ending with ":" brings the
+sentence it introduces right after it (:func:`cites_what_it_introduces`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ CITED_MASS = 0.9
 MIN_PROBABILITY = 0.15
 DUPLICATE_OVERLAP = 0.8
 DUPLICATE_CONTAINMENT = 0.9
+
 
 def offered_respelling(text: str) -> str | None:
     """The question respelled that an abstention's text offers ("... Did you mean: X"), else None."""
