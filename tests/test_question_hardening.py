@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from citeqa import answer, retrieve
-from citeqa.errors import InvalidQuestionError
+from citeqa.errors import InvalidArgumentError, InvalidQuestionError
 from citeqa.question import MAX_QUESTION_CHARS, clean_question
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,6 +94,12 @@ def test_module_level_api_cleans_questions_too(article_index):
     assert retrieve("\u202eWhen did the joint exercise take place?\u200b", k=2, index=article_index)
     with pytest.raises(InvalidQuestionError):
         answer("\u200b\u200b", index=article_index)
+
+
+@pytest.mark.parametrize("history", ["What is it?", [1, 2], [{"content": "x"}]], ids=["string", "numbers", "no-role"])
+def test_a_history_that_is_no_list_of_messages_is_refused_in_words(article_index, history):
+    with pytest.raises(InvalidArgumentError, match=r"history(\[0\])? must be a"):
+        article_index.answer("What does it focus on?", history)
 
 
 def test_huge_history_turn_is_bounded(article_index):

@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..question import shown_answer_spans
+from ..question import last_turn, shown_answer_spans
 from ..schema import Answer, Hit
 from ..text import words
 
@@ -61,19 +61,16 @@ def without_offered_turn(
     offered; when the history holds no answer to it (``citeqa ask --after`` passes the questions
     only), the one ``respell`` gives for its question.
     """
-    if not history:
+    last = last_turn(history)  # also refuses a history that is no list of messages
+    if last is None:
         return history
-    answered = history[-1].get("role") == "assistant" and isinstance(history[-1].get("content"), str)
-    asked = history[-2] if answered and len(history) >= 2 else history[-1]
-    if asked.get("role") != "user" or not isinstance(asked.get("content"), str):
-        return history
-    if answered:
-        offered = offered_respelling(history[-1]["content"])
-    else:
-        offered = respell(asked["content"]) if respell is not None else None
+    asked, before = last
+    after = list(history or [])[len(before) + 1 :]  # the messages after the question: its answer, if any
+    answers = [m["content"] for m in after if m.get("role") == "assistant" and isinstance(m.get("content"), str)]
+    offered = offered_respelling(answers[0]) if answers else (respell(asked) if respell is not None else None)
     if offered is None or " ".join(offered.casefold().split()) != " ".join(question.casefold().split()):
         return history
-    return history[: -2 if answered else -1]
+    return before
 
 
 def is_near_duplicate(a: str, b: str) -> bool:

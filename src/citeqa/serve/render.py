@@ -101,12 +101,13 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         for i in range(1, len(answer.citations) + 1)
     ]
     if answer.abstained:
-        first = escape_text(answer.text.splitlines()[0] if answer.text else ABSTAIN_MESSAGE)
         respelled = offered_respelling(answer.text)
         if respelled:  # a link that asks the question respelled (chat.js)
             first = escape_text(f"{ABSTAIN_MESSAGE} {DID_YOU_MEAN}") + (
                 f'<a class="cq-respelled" href="#respelled" title="Ask this question">{escape_text(respelled)}</a>'
             )
+        else:
+            first = escape_text(answer.text.splitlines()[0] if answer.text else ABSTAIN_MESSAGE)
         closest = "".join(
             f"<li>{escape_text(hit.text)} {marker}</li>" for hit, marker in zip(answer.citations, markers)
         )
