@@ -333,6 +333,26 @@ def test_html_headings_permalink_anchors_are_left_out_and_a_hash_of_the_text_sta
     assert "See the top of this page for the contents." in lines
 
 
+def test_a_heading_whose_words_link_to_its_own_anchor_keeps_them() -> None:
+    # mdBook (the Rust book): trafilatura's precision dropped every such heading as a link
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Harbour tools</title></head><body>"
+        "<div id='content' class='content'><main>"
+        "<h2 id='tools'><a class='header' href='#tools'>Harbour tools</a></h2>"
+        f"{_PROSE_PARAGRAPHS}"
+        "<h3 id='the-tide-type'><a class='header' href='#the-tide-type'>The <code>Tide</code> type</a></h3>"
+        "<p>The tide tables are written by a small program that the harbour office runs every night.</p>"
+        "<h3 id='more'><a href='other.html'>More harbour tools</a></h3>"
+        "<p>Returns the time of the next high tide at the barrage, in local time.</p>"
+        "</main></div></body></html>"
+    ).encode()
+    lines = extract(page, "tools.html").text.split("\n\n")
+    assert "The Tide type" in lines and lines.index("The Tide type") < lines.index(
+        "The tide tables are written by a small program that the harbour office runs every night."
+    ), lines
+    assert "More harbour tools" not in lines  # a heading that links elsewhere is a link, as before
+
+
 def test_a_code_blocks_line_break_elements_part_its_words_and_a_blank_line_its_paragraphs() -> None:
     from lxml import etree
 

@@ -41,7 +41,8 @@ EXTRACTOR = "trafilatura"
 #: 6: a table row under a header row carries its column heads (:func:`_table_paragraphs`).
 #: 7: note markers ("[1]", "[citation needed]", "^") and MediaWiki's "[edit]" links are left out, and a
 #:    table of headed rows (an infobox) reads "Length: 1,230 km." (:func:`_parse`).
-RULES_VERSION = 7
+#: 8: a heading whose words link to its own anchor (mdBook's) keeps them (:func:`_parse`).
+RULES_VERSION = 8
 
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 #: A line break of the page's source and the indentation around it.
@@ -221,6 +222,10 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     A permalink anchor is a link to the page itself (``href="#..."``) whose whole text is
     one mark of :data:`_PERMALINK_MARKS`: Sphinx writes "Abstract¶", Node.js "os.cpus()#",
     and every heading ended in it. A "#" of the text ("C#") is not a link and stays.
+    A heading whose words are such a link (mdBook's ``<h3><a class="header"
+    href="#ownership-rules">Ownership Rules</a></h3>``, as in the Rust book) keeps its
+    words as text: trafilatura's precision drops a heading that is all link, and every
+    heading of such a page was lost.
     """
     from trafilatura.utils import load_html
 
@@ -238,10 +243,18 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     for element in dict.fromkeys(anchors + marks + edits):  # a "¶" permalink is also a note's mark: dropped once
         if element.getparent() is not None:
             element.drop_tree()  # its tail text stays
+    self_links = [
+        a
+        for heading in tree.iter("h1", "h2", "h3", "h4", "h5", "h6")
+        for a in heading.iter("a")
+        if (a.get("href") or "").startswith("#") and (a.text_content() or "").strip()
+    ]
+    for a in self_links:
+        a.drop_tag()  # its words (and any <code> in them) stay in the heading
     headed = [t for t in tree.iter("table") if _rows_headed(t)]
     for table in headed:
         _become_fields(table)
-    return tree, bool(anchors or marks or edits or headed)
+    return tree, bool(anchors or marks or edits or self_links or headed)
 
 
 def _rows_headed(table: Any) -> bool:
