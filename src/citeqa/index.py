@@ -33,7 +33,7 @@ from .schema import Answer, Document, Hit
 from .search.conversation import document_first
 from .search.cross import shipped_cross_encoder
 from .search.fusion import Ranking, fuse_rankings
-from .search.headings import text_first
+from .search.headings import headings_last, text_first
 from .search.ranker import Mode, Ranker
 from .search.rerank import load_reranker
 from .store import read as storage
@@ -101,8 +101,7 @@ class Index:
             embedder: Embed queries with this instead of the model the manifest names.
             cross_encoder: Rescore the best 20 candidates with the shipped cross-encoder
                 (:mod:`citeqa.search.cross`; 80-120 ms more per question on 2 busy cores).
-                None: ``$CITEQA_CROSS_ENCODER`` ("1"/"0") if set, else off
-                (:data:`citeqa.config.CROSS_ENCODER_DEFAULT`).
+                None: ``$CITEQA_CROSS_ENCODER`` ("1"/"0") if set, else off (:data:`citeqa.config.CROSS_ENCODER_DEFAULT`).
 
         Raises:
             IndexNotFoundError, CorruptIndexError, StaleIndexError, IncompatibleIndexError.
@@ -373,8 +372,9 @@ class Index:
         if read_on is not None:  # "Tell me more": what follows the last answer
             return read_on
         query, ranking, held = self._rank_turn(cleaned, history, max(ANSWER_DEPTH, max_citations), "hybrid", follow_turns=MAX_CARRY_TURNS)
-        hits = self.hits(ranking.ids, ranking.scores)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
+        shown = headings_last(ranking, self.ranker.is_heading)  # [2], [3], closest passages: text before headings
+        hits = self.hits(shown.ids, shown.scores)
         answer = compose_answer(
             hits,
             abstain=evidence.abstain,

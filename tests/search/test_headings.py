@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from citeqa.search.fusion import Ranking
-from citeqa.search.headings import asks_a_question, looks_like_heading, text_first
+from citeqa.search.headings import asks_a_question, headings_last, looks_like_heading, text_first
 
 
 @pytest.mark.parametrize(
@@ -76,3 +76,18 @@ def test_the_best_sentence_of_text_takes_a_headings_first_place_and_the_rest_kee
 def test_a_ranking_led_by_text_or_of_headings_only_is_kept(headings):
     ranking = _ranking([7, 8, 3, 5])
     assert text_first(ranking, lambda row: row in headings).ids.tolist() == [7, 8, 3, 5]
+
+
+def test_every_heading_goes_after_the_text_and_each_part_keeps_its_order():
+    ranking = _ranking([3, 7, 5, 8, 2])
+    moved = headings_last(ranking, lambda row: row in {7, 8})
+    assert moved.ids.tolist() == [3, 5, 2, 7, 8]
+    for column in ("scores", "dense", "lexical", "cross"):
+        before = dict(zip(ranking.ids.tolist(), getattr(ranking, column).tolist()))
+        assert getattr(moved, column).tolist() == [before[row] for row in moved.ids.tolist()]
+
+
+@pytest.mark.parametrize("headings", [set(), {2}, {3, 7, 5, 8, 2}])
+def test_a_ranking_with_its_headings_already_last_or_of_headings_only_is_kept(headings):
+    ranking = _ranking([3, 7, 5, 8, 2])
+    assert headings_last(ranking, lambda row: row in headings).ids.tolist() == [3, 7, 5, 8, 2]

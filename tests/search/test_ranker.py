@@ -353,3 +353,33 @@ def test_an_faq_question_goes_below_its_answer(tmp_path, embedder) -> None:
     assert index.ranker.is_heading(faq_question)
     answer = index.answer(question)
     assert answer.citations[0].text == "A. Use the south pontoon: it has room for eight large yachts."
+
+
+def test_headings_of_a_page_are_indexed_but_an_answer_cites_text_after_its_first_citation(tmp_path, embedder) -> None:
+    # mdBook (the Rust book) writes each heading as a link to its own anchor
+    def heading(level: int, words: str) -> str:
+        anchor = words.lower().replace(" ", "-")
+        return f"<h{level} id='{anchor}'><a class='header' href='#{anchor}'>{words}</a></h{level}>"
+
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Tide types - The Harbour Book</title></head><body>"
+        "<nav><a href='index.html'>Contents</a></nav><div id='content' class='content'><main>"
+        f"{heading(1, 'Tide types')}"
+        "<p>The harbour book sorts the tides of the estuary into two groups, which the pilots learn first.</p>"
+        f"{heading(2, 'Spring tides')}"
+        "<p>A spring tide is a tide with the largest range, and it comes twice a month at new and full moon.</p>"
+        "<p>Spring tides flood the lower quay, so the harbour office closes it two hours before high water.</p>"
+        f"{heading(2, 'Neap tides')}"
+        "<p>A neap tide is a tide with the smallest range, a week after each spring tide.</p>"
+        "<p>At neap tides the larger ferries cannot leave the inner basin at low water.</p>"
+        "</main></div></body></html>"
+    )
+    index = _index_of(tmp_path, embedder, {"tides.html": page})
+    texts = [index.ranker.text(row) for row in range(len(index.ranker))]
+    assert {"Spring tides", "Neap tides"} <= set(texts)  # the headings are text of the page
+    answer = index.answer("What is a spring tide?", max_citations=3)
+    assert not answer.abstained
+    assert answer.citations[0].text.startswith("A spring tide is a tide with the largest range")
+    assert all(not index.ranker.is_heading(hit.sentence_id) for hit in answer.citations), [h.text for h in answer.citations]
+    ranked = [index.ranker.text(int(row)) for row in index.rank("What is a spring tide?", 8).ids]
+    assert "Spring tides" in ranked  # ranked, just not cited

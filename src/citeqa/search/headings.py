@@ -5,7 +5,8 @@ Ownership?") share the question's words and often rank first; the answer is in t
 they head. So does a question the document asks itself, an FAQ's "Q. I upgraded my system and
 now /etc/issue says "trixie/sid". Should it not read "sid"?" (:func:`asks_a_question`): the
 answer is in the paragraphs after it. :func:`text_first` moves the best-ranked sentence of text
-above them. Pure functions; the ranker says which rows are headings
+above them; :func:`headings_last` moves all of them below text, for what an answer cites after
+[1] and an abstention's closest passages. Pure functions; the ranker says which rows are headings
 (:meth:`citeqa.search.ranker.Ranker.rank`).
 """
 
@@ -64,4 +65,19 @@ def text_first(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
     return ranking
 
 
-__all__ = ["HEADING_SENTENCES", "MAX_HEADING_WORDS", "asks_a_question", "looks_like_heading", "text_first"]
+def headings_last(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
+    """``ranking`` with its headings after all its sentences of text, each part in its order.
+
+    What an answer cites after [1] and the closest passages an abstention lists: a heading
+    there ("Scalar Types" after "A scalar type represents a single value.") restates the
+    question and adds nothing the citation's offsets do not. A ranking of headings only is
+    returned as is; its scores move with its rows.
+    """
+    ids = ranking.ids
+    heading = np.fromiter((is_heading(int(row)) for row in ids), dtype=bool, count=len(ids))
+    if heading.all() or not heading.any():
+        return ranking
+    return ranking.reordered(np.r_[np.flatnonzero(~heading), np.flatnonzero(heading)])
+
+
+__all__ = ["HEADING_SENTENCES", "MAX_HEADING_WORDS", "asks_a_question", "headings_last", "looks_like_heading", "text_first"]
