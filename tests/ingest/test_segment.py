@@ -100,6 +100,22 @@ def test_a_question_or_exclamation_mark_inside_a_sentence_does_not_end_it():
     ]
 
 
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [
+        # a code block of the Rust book, one paragraph: pysbd cut "#!" and "x !" off
+        (
+            '#![allow(unused)] fn main() { let x = 5; if x != 3 { println!("x is {x}"); } }',
+            ['#![allow(unused)] fn main() { let x = 5; if x != 3 { println!("x is {x}"); } }'],
+        ),
+        ("Is it?Yes, it is. What?! No way.", ["Is it?Yes, it is.", "What?!", "No way."]),
+        ('He shouted "Stop!" and left. Hello! World.', ['He shouted "Stop!" and left.', "Hello!", "World."]),
+    ],
+)
+def test_a_question_or_exclamation_mark_with_no_space_after_it_ends_no_sentence(paragraph, expected):
+    assert [paragraph[s:e] for s, e in sentence_spans(paragraph)] == expected
+
+
 def test_sentence_spans_keep_offsets_with_unicode_and_credits():
     paragraph = "Erdoğan spoke on Sept. 7, 2021. “It went well,” he said. (Reuters)"
     spans = sentence_spans(paragraph)

@@ -40,7 +40,8 @@ from .wrapping import fill_width, is_wrap, line_pairs
 #: 3: a line break of hard-wrapped text continues the paragraph whatever the next line starts
 #: with (:mod:`citeqa.ingest.wrapping`); a line below one holding no word starts a paragraph;
 #: a sentence does not end at the "." that starts a name ("the .gitignore file").
-RULES_VERSION = 3
+#: 4: nor at a "!" or "?" with no space after it ("#![allow(unused)]", "x != 3", "println!(").
+RULES_VERSION = 4
 
 #: Most characters handed to pysbd in one call. Paragraphs up to this size (all of
 #: SQuAD's, the longest being 4,063) are segmented in one call, exactly as before;
@@ -300,9 +301,10 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     characters are joined to the sentence before them (unless it already holds
     ``_CHUNK`` characters); so is any text pysbd left out, and a fragment starting with a
     lowercase letter after one ending in "?" or "!": pysbd ends a sentence there, but a
-    sentence does not start in lowercase ("the ? operator", "the panic! macro"); and a
-    fragment pysbd starts right after a "." that follows white space or "/", as a name starting
-    with a dot does ("the .gitignore file", "bash .ci/run", ".txt/.md").
+    sentence does not start in lowercase ("the ? operator", "the panic! macro"), or right
+    after the "?" or "!" with no space between (code: "#![allow(unused)]", "x != 3",
+    "println!("x")"); and a fragment pysbd starts right after a "." that follows white space
+    or "/", as a name starting with a dot does ("the .gitignore file", "bash .ci/run", ".txt/.md").
     """
     flat = paragraph.translate(_FLAT)
     spans: list[tuple[int, int]] = []
@@ -324,6 +326,8 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
             _PARENTHETICAL.match(piece)
             or not _HAS_WORD.search(piece)
             or (piece[0].islower() and paragraph[spans[-1][1] - 1] in "?!")
+            # a "!" or "?" with no space after it ends no sentence: code's "#![allow]", "x != 3", "println!("
+            or (start == spans[-1][1] and paragraph[start - 1] in "?!")
             # a "." after white space or "/" starts a name ("the .gitignore file", ".txt/.md")
             or (start == spans[-1][1] and paragraph[start - 2 : start] in _NAME_DOTS and piece[0].isalnum())
         ):
