@@ -126,6 +126,33 @@ def test_html_code_block_is_one_paragraph_and_line_break_tags_keep_their_lines()
     assert ["Quay Street 12", "Porthkennack"] == blocks[blocks.index("Quay Street 12") : blocks.index("Quay Street 12") + 2]
 
 
+def test_line_break_tags_that_wrap_a_text_file_set_as_html_are_spaces() -> None:
+    # DocBook's literallayout (Valgrind's AUTHORS): a text file filled to 72 columns, a <br> per line
+    # and no-break spaces; each line was a paragraph ("Valgrind, created the dynamic ... wrote Memcheck,")
+    text = """Julian Seward was the original founder, designer and author of
+Valgrind, created the dynamic translation frameworks, wrote Memcheck,
+the 3.X versions of Helgrind, SGCheck, DHAT, and did lots of other
+things.
+
+Tom Hughes did a vast number of bug fixes, helped out with support for
+more recent Linux/glibc versions, set up the present build system, and has
+helped out with test and build machines.
+
+Dirk Mueller contributed the malloc/free mismatch checking
+and other bits and pieces, and acts as our KDE liaison."""
+    layout = "<br>\n".join(line.replace(" ", "&#160;") for line in text.split("\n"))
+    page = (
+        "<html><head><meta charset='utf-8'><title>AUTHORS</title></head><body><div class='chapter'>"
+        f"<h1>1. AUTHORS</h1><div class='literallayout'><p><br>\n{layout}<br>\n</p></div>"
+        "<p>Poem of the harbour:<br>The tide comes in<br>The tide goes out<br>And the gulls cry<br>Over the quay</p>"
+        "</div></body></html>"
+    ).encode()
+    blocks = extract(page, "authors.html").text.split("\n\n")
+    assert [" ".join(paragraph.split()) for paragraph in text.split("\n\n")] == [b for b in blocks if b.startswith(("Julian", "Tom", "Dirk"))]
+    # lines that agree on no fill width stay lines
+    assert blocks[-4:] == ["The tide comes in", "The tide goes out", "And the gulls cry", "Over the quay"]
+
+
 def test_html_two_code_blocks_in_one_element_and_the_text_after_them_are_paragraphs_of_their_own() -> None:
     # Node.js's documentation: an example as an ES module and as CommonJS, two <code> in one
     # <pre>; the paragraph after it was glued to its last line ("}); fs.unlink() will not ...")

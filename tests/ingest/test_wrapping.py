@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from citeqa.ingest.segment import paragraph_spans, segment_document
-from citeqa.ingest.wrapping import MAX_WIDTH, fill_width, is_wrap, line_pairs
+from citeqa.ingest.wrapping import MAX_WIDTH, MIN_WIDTH, fill_width, is_wrap, line_pairs
 from citeqa.schema import Document
 
 PROSE = (
@@ -39,6 +39,13 @@ def _paragraphs(text: str) -> list[str]:
 def test_the_fill_width_is_the_one_every_line_pair_agrees_with():
     # a 68-character line before a 5-letter word, 70 before 3, 65 before 8: all wrap at 70-73
     assert fill_width(np.array([[68, 5], [70, 3], [65, 8]])) == 70
+
+
+def test_no_fill_width_narrower_than_filled_text_is():
+    # an address's lines agree with 14 as filled text agrees with 70: "Harbour Office", "Quay Street 12", "Porthkennack", "PK1 2AB"
+    address = line_pairs(["Harbour Office", "Quay Street 12", "Porthkennack"], ["Quay Street 12", "Porthkennack", "PK1 2AB"])
+    assert fill_width(address) is None
+    assert fill_width(np.array([[MIN_WIDTH, 5], [MIN_WIDTH - 1, 3], [MIN_WIDTH - 2, 8]])) == MIN_WIDTH
 
 
 def test_no_fill_width_without_enough_pairs_or_agreement():

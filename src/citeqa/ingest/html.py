@@ -31,6 +31,7 @@ from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
 from .paragraphs import clean_lines, code_paragraphs, element_text, is_note_marker, paragraph_document, table_rows
+from .wrapping import MIN_PAIRS, fill_width, is_wrap, line_pairs
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
@@ -42,7 +43,8 @@ EXTRACTOR = "trafilatura"
 #: 7: note markers ("[1]", "[citation needed]", "^") and MediaWiki's "[edit]" links are left out, and a
 #:    table of headed rows (an infobox) reads "Length: 1,230 km." (:func:`_parse`).
 #: 8: a heading whose words link to its own anchor (mdBook's) keeps them (:func:`_parse`).
-RULES_VERSION = 8
+#: 9: the ``<br>`` that wrap hard-wrapped text are spaces (:func:`_wrapped_breaks`).
+RULES_VERSION = 9
 
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 #: A line break of the page's source and the indentation around it.
@@ -155,6 +157,45 @@ def _unwrap(body: Any) -> None:
             element.text = _SOURCE_BREAK.sub(" ", element.text)
         if element.tail:
             element.tail = _SOURCE_BREAK.sub(" ", element.tail)
+
+
+def _wrapped_breaks(body: Any) -> None:
+    """Turn the ``<br>`` that wrap hard-wrapped text into spaces, in place: those before a line
+    whose first word would not have fitted on the line above (:mod:`citeqa.ingest.wrapping`).
+
+    A text file set as HTML line by line (DocBook's ``literallayout``: Valgrind's AUTHORS and
+    NEWS) ends each line with ``<br>``; kept, each line was a paragraph and a sentence of its
+    own ("Valgrind, created the dynamic translation frameworks, wrote Memcheck,"). Only an
+    element holding nothing but text and ``<br>`` is read, and only when its lines agree on a
+    fill width (then a line starting in lowercase continues the one above too, as in plain
+    text); a blank line (two ``<br>``) still parts paragraphs, and an address's or a
+    poem's lines stay as they are.
+    """
+    from lxml import etree
+
+    for element in list(body.iter()):
+        breaks = list(element)
+        if len(breaks) < MIN_PAIRS or any(child.tag != "lb" for child in breaks):
+            continue
+        lines = [(text or "").strip("\r\n") for text in [element.text, *(lb.tail for lb in breaks)]]
+        seen = [line.replace("\xa0", " ") for line in lines]  # DocBook sets its spaces as no-break ones
+        pairs = [i for i in range(1, len(seen)) if seen[i - 1].strip() and seen[i].strip()]
+        width = fill_width(line_pairs([seen[i - 1] for i in pairs], [seen[i] for i in pairs]))
+        # as in plain text (citeqa.ingest.segment), a line starting in lowercase continues the one above
+        wraps = {i for i in pairs if width is not None and (seen[i].lstrip()[0].islower() or is_wrap(seen[i - 1], seen[i], width))}
+        if not wraps:
+            continue
+        groups = [lines[0]]
+        for i in range(1, len(lines)):
+            if i in wraps:
+                groups[-1] = f"{groups[-1].rstrip()} {lines[i].lstrip()}"
+            else:
+                groups.append(lines[i])
+        for line_break in breaks:
+            element.remove(line_break)
+        element.text = groups[0]
+        for group in groups[1:]:
+            etree.SubElement(element, "lb").tail = group
 
 
 def _has_prose(text: str) -> bool:
@@ -327,6 +368,7 @@ def extract_html(data: bytes | str, name: str) -> Extracted:
 
         _code_paragraphs(document.body)
         _table_paragraphs(document.body)
+        _wrapped_breaks(document.body)
         _unwrap(document.body)
         text = xmltotxt(document.body, include_formatting=False)
     elif document is not None:

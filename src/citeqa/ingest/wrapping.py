@@ -20,6 +20,10 @@ import numpy as np
 #: Widest fill width looked for, in characters (wrapped text is filled to 60-80).
 MAX_WIDTH = 100
 
+#: Narrowest fill width taken for one: lines of an address, a poem's short lines or a list of
+#: names agree with a width of 15-30 as well as filled text agrees with its own.
+MIN_WIDTH = 40
+
 #: Fewest pairs of adjacent lines a text needs before a fill width is read off it.
 MIN_PAIRS = 3
 
@@ -41,7 +45,7 @@ def fill_width(pairs: np.ndarray) -> int | None:
             lower line's first word's length.
 
     Returns:
-        The width ``w`` (at most :data:`MAX_WIDTH`) for which the most pairs have
+        The width ``w`` (:data:`MIN_WIDTH` to :data:`MAX_WIDTH`) for which the most pairs have
         ``length <= w < length + 1 + word``, the smallest such on a tie; None when fewer than
         :data:`MIN_PAIRS` pairs are given or fewer than :data:`WRAPPED_SHARE` of them agree.
     """
@@ -55,6 +59,7 @@ def fill_width(pairs: np.ndarray) -> int | None:
     np.add.at(counts, length[usable], 1)
     np.add.at(counts, np.minimum(length[usable] + word[usable] + 1, MAX_WIDTH + 1), -1)
     agreeing = np.cumsum(counts)[: MAX_WIDTH + 1]
+    agreeing[:MIN_WIDTH] = 0
     width = int(np.argmax(agreeing))
     if agreeing[width] < WRAPPED_SHARE * len(pairs):
         return None
@@ -85,4 +90,4 @@ def line_pairs(uppers: list[str], lowers: list[str]) -> np.ndarray:
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
-__all__ = ["MAX_WIDTH", "MIN_PAIRS", "WRAPPED_SHARE", "fill_width", "is_wrap", "line_pairs"]
+__all__ = ["MAX_WIDTH", "MIN_PAIRS", "MIN_WIDTH", "WRAPPED_SHARE", "fill_width", "is_wrap", "line_pairs"]
