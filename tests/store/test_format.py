@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from citeqa import CorruptIndexError, IncompatibleIndexError, Index, build_index
+from citeqa import CorruptIndexError, IncompatibleIndexError, Index, InvalidArgumentError, build_index
 from citeqa import store as storage
 
 
@@ -103,6 +103,14 @@ def test_vocabulary_is_read_on_first_use_and_checked_again(fresh_index):
     path.write_text(path.read_text(encoding="utf-8").replace("lachin", "lachim"), encoding="utf-8")
     with pytest.raises(Corrupt, match=r"vocabulary.json.*citeqa build"):
         index._stored.vocabulary()  # noqa: SLF001
+
+
+@pytest.mark.parametrize("as_given", [str, lambda path: path])
+def test_an_index_made_from_a_path_says_to_load_it(article_index, as_given):
+    folder = article_index.path.parent
+    with pytest.raises(InvalidArgumentError, match=r"Index\(\) takes a loaded index, got the path .*Index\.load\("):
+        Index(as_given(folder))
+    assert Index.load(folder).retrieve("Where was the exercise held?", k=1)
 
 
 def test_an_index_loads_from_many_threads_at_once(article_index):

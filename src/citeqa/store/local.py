@@ -395,5 +395,11 @@ def _scalar_codes(index: Any, n: int) -> tuple[Any, np.ndarray] | None:
 
 
 def as_store(stored: Any) -> Any:
-    """A seam store for ``stored``: a :class:`StoredIndex` is wrapped in a :class:`LocalStore`."""
+    """A seam store for ``stored``: a :class:`StoredIndex` is wrapped in a :class:`LocalStore`.
+
+    Raises:
+        InvalidArgumentError: ``stored`` is a path (``Index("idx")``), which ``Index.load`` opens.
+    """
+    if isinstance(stored, (str, os.PathLike)):
+        raise InvalidArgumentError(f"Index() takes a loaded index, got the path {str(stored)!r}: open it with Index.load({str(stored)!r})")
     return LocalStore(stored) if isinstance(stored, StoredIndex) else stored
