@@ -360,7 +360,7 @@ def test_html_headings_permalink_anchors_are_left_out_and_a_hash_of_the_text_sta
     assert "See the top of this page for the contents." in lines
 
 
-def test_a_heading_whose_words_link_to_its_own_anchor_keeps_them() -> None:
+def test_an_mdbook_page_keeps_headings_that_link_to_themselves_and_shows_code_as_its_reader_sees_it() -> None:
     # mdBook (the Rust book): trafilatura's precision dropped every such heading as a link
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Harbour tools</title></head><body>"
@@ -369,6 +369,9 @@ def test_a_heading_whose_words_link_to_its_own_anchor_keeps_them() -> None:
         f"{_PROSE_PARAGRAPHS}"
         "<h3 id='the-tide-type'><a class='header' href='#the-tide-type'>The <code>Tide</code> type</a></h3>"
         "<p>The tide tables are written by a small program that the harbour office runs every night.</p>"
+        "<p>Here is the tide type:</p>"
+        "<pre><code class='language-rust'><span class='boring'>#![allow(unused)]\n</span>"
+        "<span class='boring'>fn main() {\n</span>enum Tide { High, Low }\n<span class='boring'>}</span></code></pre>"
         "<h3 id='more'><a href='other.html'>More harbour tools</a></h3>"
         "<p>Returns the time of the next high tide at the barrage, in local time.</p>"
         "</main></div></body></html>"
@@ -378,6 +381,8 @@ def test_a_heading_whose_words_link_to_its_own_anchor_keeps_them() -> None:
         "The tide tables are written by a small program that the harbour office runs every night."
     ), lines
     assert "More harbour tools" not in lines  # a heading that links elsewhere is a link, as before
+    # the example's lines mdBook hides are left out: the code as the reader sees it
+    assert lines[lines.index("Here is the tide type:") + 1] == "enum Tide { High, Low }"
 
 
 def test_a_code_blocks_line_break_elements_part_its_words_and_a_blank_line_its_paragraphs() -> None:

@@ -42,7 +42,8 @@ EXTRACTOR = "trafilatura"
 #: 6: a table row under a header row carries its column heads (:func:`_table_paragraphs`).
 #: 7: note markers ("[1]", "[citation needed]", "^") and MediaWiki's "[edit]" links are left out, and a
 #:    table of headed rows (an infobox) reads "Length: 1,230 km." (:func:`_parse`).
-#: 8: a heading whose words link to its own anchor (mdBook's) keeps them (:func:`_parse`).
+#: 8: a heading whose words link to its own anchor (mdBook's) keeps them; mdBook's hidden example
+#:    lines are left out (:func:`_parse`).
 #: 9: the ``<br>`` that wrap hard-wrapped text are spaces (:func:`_wrapped_breaks`).
 RULES_VERSION = 9
 
@@ -266,7 +267,9 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     A heading whose words are such a link (mdBook's ``<h3><a class="header"
     href="#ownership-rules">Ownership Rules</a></h3>``, as in the Rust book) keeps its
     words as text: trafilatura's precision drops a heading that is all link, and every
-    heading of such a page was lost.
+    heading of such a page was lost. So do the lines mdBook hides in an example (``<span
+    class="boring">``: "#![allow(unused)] fn main() {" around the code the reader sees),
+    which its script shows only on request: each code block read as the page shows it.
     """
     from trafilatura.utils import load_html
 
@@ -281,7 +284,9 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     # note markers ("...North Sea.[2][citation needed]", a reference list's "^") and MediaWiki's "[edit]" links
     marks = [e for e in tree.iter("sup", "a") if is_note_marker(e)]  # one inside another goes with it
     edits = [e for e in tree.iter("span") if "mw-editsection" in (e.get("class") or "").split()]
-    for element in dict.fromkeys(anchors + marks + edits):  # a "¶" permalink is also a note's mark: dropped once
+    # mdBook's example lines its script hides ("#![allow(unused)]", "fn main() {" around the shown code)
+    hidden = [e for e in tree.iter("span") if "boring" in (e.get("class") or "").split()]
+    for element in dict.fromkeys(anchors + marks + edits + hidden):  # a "¶" permalink is also a note's mark: dropped once
         if element.getparent() is not None:
             element.drop_tree()  # its tail text stays
     self_links = [
@@ -295,7 +300,7 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     headed = [t for t in tree.iter("table") if _rows_headed(t)]
     for table in headed:
         _become_fields(table)
-    return tree, bool(anchors or marks or edits or self_links or headed)
+    return tree, bool(anchors or marks or edits or hidden or self_links or headed)
 
 
 def _rows_headed(table: Any) -> bool:
