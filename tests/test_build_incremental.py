@@ -86,3 +86,29 @@ def test_another_model_re_embeds_everything(tmp_path, corpus, embedder, fake_emb
     rebuilt = build_index([corpus], out, embedder=counting)
     assert sum(len(c) for c in counting.calls) == len(rebuilt)
     assert rebuilt.manifest["vector_space"] == embedder.space
+
+
+def test_a_text_extracted_differently_under_the_same_extractor_version_is_segmented_again(tmp_path, corpus, embedder, monkeypatch):
+    # an extraction change that forgot its version bump: the old offsets would cut the new text
+    # (the Rust book's rebuild said "sentence offsets out of range" until the index was built --full)
+    import dataclasses
+
+    from citeqa.ingest import sources
+
+    out = tmp_path / "idx"
+    build_index([corpus], out, embedder=embedder)
+    extract_file = sources._extract_file  # noqa: SLF001
+
+    def longer(data, spec, max_bytes):  # type: ignore[no-untyped-def]
+        extracted = extract_file(data, spec, max_bytes)
+        return dataclasses.replace(extracted, text=extracted.text.replace("opened in 1998", "first opened its doors in 1998"))
+
+    monkeypatch.setattr(sources, "_extract_file", longer)
+    counting = CountingEmbedder(embedder)
+    rebuilt = build_index([corpus], out, embedder=counting)
+    embedded = [t for call in counting.calls for t in call]
+    assert "Alpha Station: The alpha station first opened its doors in 1998." in embedded
+    assert not any("Beta" in text for text in embedded)  # the others are reused
+    reloaded = Index.load(out)
+    hit = reloaded.retrieve("When did the alpha station open?", k=1)[0]
+    assert hit.text == "The alpha station first opened its doors in 1998." and rebuilt.path == reloaded.path

@@ -52,8 +52,8 @@ log = logging.getLogger("citeqa")
 __all__ = ["ContextArrays", "build", "check_options", "context_arrays", "group_means", "write_index"]
 
 
-def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[Key, tuple[np.ndarray, np.ndarray]], str]:
-    """Sentences and vectors of the live index at ``out`` per (doc_id, sha256, extractor), if reusable.
+def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[Key, tuple[np.ndarray, np.ndarray, str]], str]:
+    """Sentences, vectors and text of the live index at ``out`` per (doc_id, sha256, extractor), if reusable.
 
     Reusable means: same vector space, the same segmenter and the same texts embedded for
     its sentences (:data:`citeqa.embed.passage.EMBEDDING_TEXT`); and its stored vectors
@@ -76,10 +76,10 @@ def _previous_build(out: Path, embedder: Embedder) -> tuple[dict[Key, tuple[np.n
     rows = np.asarray(stored.sentences)
     order = np.argsort(rows[:, 0], kind="stable")
     bounds = np.searchsorted(rows[order, 0], np.arange(len(stored.documents) + 1))
-    found: dict[Key, tuple[np.ndarray, np.ndarray]] = {}
+    found: dict[Key, tuple[np.ndarray, np.ndarray, str]] = {}
     for number, key in enumerate(stored.documents.keys()):
         picked = order[bounds[number] : bounds[number + 1]]
-        found[key] = (rows[picked], vectors[picked])
+        found[key] = (rows[picked], vectors[picked], stored.documents[number].text)
     return found, "ok"
 
 

@@ -98,7 +98,7 @@ _DONE = object()
 class _Segmenter(threading.Thread):
     """Segments the documents in order (reusing unchanged ones), then indexes their words."""
 
-    def __init__(self, documents: Sequence[Document], previous: Mapping[Key, tuple[np.ndarray, np.ndarray]]) -> None:
+    def __init__(self, documents: Sequence[Document], previous: Mapping[Key, tuple[np.ndarray, np.ndarray, str]]) -> None:
         super().__init__(name="citeqa-build-segment", daemon=True)
         self.documents = documents
         self.previous = previous
@@ -141,8 +141,10 @@ class _Segmenter(threading.Thread):
 
     def _piece(self, number: int, document: Document, next_paragraph: int) -> _Piece:
         known = self.previous.get(document_key(document))
-        if known is not None:
-            old_rows, vectors = known
+        # the same source read by the same extractor version gives the same text, unless the
+        # extraction changed without its version: then the old offsets would cut the new text
+        if known is not None and known[2] == document.text:
+            old_rows, vectors, _ = known
             part = old_rows.copy()
             part[:, 0] = number
             if len(part):
@@ -197,7 +199,7 @@ def _join(parts: list[np.ndarray], dim: int, dtype: type) -> np.ndarray:
 
 def segment_and_embed(
     documents: Sequence[Document],
-    previous: Mapping[Key, tuple[np.ndarray, np.ndarray]],
+    previous: Mapping[Key, tuple[np.ndarray, np.ndarray, str]],
     embedder: Embedder,
     *,
     report: Report,
@@ -209,7 +211,8 @@ def segment_and_embed(
 
     Args:
         documents: The documents, in index order.
-        previous: Sentences and vectors of unchanged documents, by :func:`document_key`.
+        previous: Sentences, vectors and text of unchanged documents, by :func:`document_key`
+            (a document whose text differs from the one recorded is segmented and embedded again).
         embedder: Embeds the sentences of the other documents.
         report: ``(stage, done, total)``: "segmenting" (documents), "embedding"
             (sentences embedded, sentences found to embed so far: the total grows while
