@@ -73,6 +73,26 @@ def test_a_line_that_could_have_held_the_next_word_is_no_wrap():
 
 
 @pytest.mark.parametrize(
+    "upper",
+    [
+        # the GPL: "... or (2) access to copy the" / "Corresponding Source from a network server ..."
+        "conveying of source, or (2) access to copy the",
+        "The harbour office lends charts to the owners of",
+        "Boats moor at the north quay, the south pontoon,",
+    ],
+)
+def test_a_line_the_author_broke_short_after_a_comma_or_a_word_no_sentence_ends_with_runs_on(upper):
+    assert is_wrap(upper, "Corresponding Source from a network server at no charge.", 72)
+    assert not is_wrap(upper, "Corresponding Source from a network server at no charge.", None)  # not in unwrapped text
+    assert not is_wrap(upper, "- Corresponding Source", 72)  # nor onto a list item
+
+
+@pytest.mark.parametrize("upper", ["2.1 Opening the barrage gate", "Boats moor at the north quay.", "Apply to the harbour office", "Terms of the theme", "Spain and Andorra"])
+def test_a_short_line_ending_otherwise_is_no_wrap(upper):
+    assert not is_wrap(upper, "Corresponding Source from a network server at no charge.", 72)
+
+
+@pytest.mark.parametrize(
     "lower",
     ["- the south pontoon", "* the south pontoon", "2. The south pontoon", "b) The south pontoon", "(iv) The pontoon", "A. The pontoon"],
 )

@@ -41,7 +41,8 @@ from .wrapping import fill_width, is_wrap, line_pairs
 #: with (:mod:`citeqa.ingest.wrapping`); a line below one holding no word starts a paragraph;
 #: a sentence does not end at the "." that starts a name ("the .gitignore file").
 #: 4: nor at a "!" or "?" with no space after it ("#![allow(unused)]", "x != 3", "println!("); a fill
-#: width is at least :data:`~citeqa.ingest.wrapping.MIN_WIDTH` (an address's lines are no wrapped text).
+#: width is at least :data:`~citeqa.ingest.wrapping.MIN_WIDTH` (an address's lines are no wrapped text);
+#: in wrapped text a line ending with a comma or "the", "of", "and" ... runs on below.
 RULES_VERSION = 4
 
 #: Most characters handed to pysbd in one call. Paragraphs up to this size (all of

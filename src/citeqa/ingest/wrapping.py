@@ -33,6 +33,11 @@ WRAPPED_SHARE = 0.6
 #: A line that starts a list item ("- ", "* ", "• ", "1. ", "2) ", "(a) ", "A. ") is not wrapped onto.
 _LIST_ITEM = re.compile(r"(?:[-*•+]|\(?(?:\d{1,3}|[A-Za-z]|[ivxlcIVXLC]{1,4})[.)])\s")
 _WORD = re.compile(r"\w")
+#: A line ending in a comma or a word that never ends a sentence nor a heading (an article, a
+#: preposition, a conjunction): the author broke it short, the sentence goes on below.
+_OPEN_END = re.compile(
+    r"(?:,|(?<![\w'’-])(?:a|an|the|of|to|in|on|at|by|for|from|with|into|onto|and|or|nor|but|that|than|as|its|their|his|her|our|your|this|these|those|which|whose))$"
+)
 #: Words set apart by three spaces or a tab: a table's aligned columns, not filled prose.
 _ALIGNED = re.compile(r"\S(?: {3,}|\t)\S")
 
@@ -72,7 +77,9 @@ def is_wrap(upper: str, lower: str, width: int | None) -> bool:
     ``upper`` and ``lower`` are whole lines (indentation kept, line break left out). A line
     holding no word (a rule, a heading's underline) neither wraps nor is wrapped onto, nor
     is a line starting a list item, nor a table's row (words aligned in columns, set apart by
-    three spaces or a tab: its rows may all be as long as one another).
+    three spaces or a tab: its rows may all be as long as one another). A line the author broke
+    short is a wrap too when it ends with a comma or a word no sentence or heading ends with
+    (:data:`_OPEN_END`: "... or (2) access to copy the" / "Corresponding Source ...").
     """
     if width is None:
         return False
@@ -81,7 +88,7 @@ def is_wrap(upper: str, lower: str, width: int | None) -> bool:
         return False
     if _ALIGNED.search(upper.strip()) or _ALIGNED.search(lower_text):
         return False
-    return len(upper) + 1 + len(lower_text.split(None, 1)[0]) > width
+    return len(upper) + 1 + len(lower_text.split(None, 1)[0]) > width or _OPEN_END.search(upper) is not None
 
 
 def line_pairs(uppers: list[str], lowers: list[str]) -> np.ndarray:
