@@ -190,6 +190,16 @@ def test_bad_k_and_unknown_command_exit_nonzero(built_dir):
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
 
 
+@pytest.mark.parametrize(("argv", "command"), [(["build", "notes.txt", "-o", "idx"], "build"), (["ask", "When?", "--bogus"], "ask")])
+def test_an_unknown_option_is_reported_with_its_commands_usage(tmp_path, argv, command):
+    # the top-level usage named no option: "-o idx" did not say that build takes --index DIR
+    result = run(*argv, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"usage: citeqa {command} ") and "--index DIR" in result.stderr
+    assert result.stderr.strip().endswith(f"citeqa {command}: error: unrecognized arguments: {' '.join(argv[-2:] if command == 'build' else argv[-1:])}")
+    assert not (tmp_path / "idx").exists()
+
+
 # --------------------------------------------------------------------------- habits (issue 17)
 
 

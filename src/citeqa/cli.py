@@ -85,10 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument(
-        "--after",
-        action="append",
-        default=[],
-        metavar="QUESTION",
+        "--after", action="append", default=[], metavar="QUESTION",
         help='an earlier question of the conversation (repeat it, oldest first): a follow-up like '
         '"What does it focus on?" is read against them, as in the chat',
     )
@@ -107,9 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         help="embedding backend (default auto: ONNX Runtime int8, sentence-transformers/torch as fallback)",
     )
     build.add_argument(
-        "--index-type",
-        choices=("auto", "flat", "hnsw-sq8", "ivf-sq8"),
-        default="auto",
+        "--index-type", choices=("auto", "flat", "hnsw-sq8", "ivf-sq8"), default="auto",
         help="vector index: exact flat, or approximate HNSW/IVF over 8-bit vectors "
         "(default auto: flat below 100k sentences, hnsw-sq8 above)",
     )
@@ -171,6 +166,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--mcp", action="store_true", help="also serve retrieve/answer as MCP tools at /gradio_api/mcp/ (needs citeqa[mcp])"
     )
+    for command in sub.choices.values():
+        command.set_defaults(usage_of=command)  # an unknown option is reported with its command's usage
     return parser
 
 
@@ -425,7 +422,9 @@ def _configure_logging(verbose: int = 0) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (see :data:`EXIT_CODES`)."""
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:  # "citeqa build x.txt -o idx": build's usage names --index, the top-level one no option
+        args.usage_of.error(f"unrecognized arguments: {' '.join(unknown)}")
     _configure_logging(args.verbose)
     handlers = {"ask": _ask, "build": _build, "eval": _eval, "serve": _serve}
     try:
