@@ -194,6 +194,32 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
+def test_a_websites_folder_sums_up_its_scripts_styles_and_images_and_names_each_with_vv(tmp_path):
+    # a saved website (the Rust book: 185 such files among 466 pages) printed a line for each
+    site = tmp_path / "site"
+    (site / "css").mkdir(parents=True)
+    (site / "page.html").write_bytes((FORMATS / "news.html").read_bytes())
+    (site / "toc.html").write_text("<html><body><nav><a href='a.html'>A</a></nav></body></html>", encoding="utf-8")
+    assets = ["book.js", "search.js", "clipboard.js", "css/general.css", "css/print.css", "logo.png", "font.woff2"]
+    for name in assets:
+        (site / name).write_bytes(b"\x00asset")
+    result = run("build", "site", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if "skipped" in line] == [
+        "citeqa: skipped site/toc.html: found no article text in this HTML page; save the article itself "
+        "(not an index or log-in page), or copy its text into a .txt file",
+        "citeqa: skipped 7 files that are not .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx or .epub files "
+        "(3 .js, 2 .css, 1 .png, 1 .woff2); -vv names each",
+    ]
+    # -vv before or after the command names each of them
+    for argv in (["-vv", "build", "site", "--index", "idx", "--quiet"], ["build", "site", "--index", "idx", "--quiet", "-vv"]):
+        verbose = run(*argv, cwd=tmp_path)
+        assert verbose.returncode == 0, verbose.stderr
+        for name in assets:
+            assert f"citeqa: skipped site/{name}: not a .txt" in verbose.stderr, (argv, name)
+
+
 def test_an_index_kept_among_the_documents_is_skipped_as_one_folder_not_file_by_file(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -42,12 +42,14 @@ from .build.pipeline import EMBED_CHUNK
 from .embed import Embedder, new_embedder
 from .embed.passage import embedding_texts
 from .errors import CiteqaError, SourceError
+from .ingest.extract import FORMATS_OR
 from .ingest.segment import segment_document
 from .ingest.sources import (
     RawSource,
     Skipped,
     document_from_raw,
     iter_raw_sources,
+    log_skipped,
     skipped_raw,
 )
 from .schema import Document
@@ -259,12 +261,11 @@ def _assemble(
         texts.extend(document.text[int(s) : int(e)] for s, e in part[:, 1:3])
         documents.append(document)
         rows.append(part)
-    for item in skipped:
-        log.warning("skipped %s: %s", item.path, item.reason)
+    log_skipped(skipped)
     if not documents:  # as citeqa.ingest.sources.read_sources says it
         raise SourceError(
             "none of the sources could be read (see the skipped files above); "
-            "citeqa reads .txt, .md, .html and .pdf files and http(s) URLs"
+            f"citeqa reads {FORMATS_OR} files and http(s) URLs"
         )
     names = [d.doc_id for d in documents]
     if len(set(names)) != len(names):

@@ -71,7 +71,6 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
-    parser.set_defaults(verbose=0)
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -425,7 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = _parser().parse_known_args(argv)
     if unknown:  # "citeqa build x.txt -o idx": build's usage names --index, the top-level one no option
         args.usage_of.error(f"unrecognized arguments: {' '.join(unknown)}")
-    _configure_logging(args.verbose)
+    # no default: set on the shared -v action, a command's 0 overwrote "citeqa -vv build"'s 2
+    _configure_logging(getattr(args, "verbose", 0))
     handlers = {"ask": _ask, "build": _build, "eval": _eval, "serve": _serve}
     try:
         return handlers[args.command](args)

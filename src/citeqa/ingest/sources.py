@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ log = logging.getLogger("citeqa")
 #: File name endings read from folders (other files are read only if their content is HTML, PDF or a package).
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + PACKAGE_SUFFIXES
 NOT_SUPPORTED = f"not a {FORMATS_OR} file"
+#: Folder files of other types logged one by one up to this many; more are counted by suffix.
+SKIPPED_SHOWN = 5
 #: Why a folder's sub-folder that ``skip_folder`` picks (a citeqa index) is left out.
 NOT_DOCUMENTS = "a citeqa index folder: its files are not documents"
 #: Bytes looked at to decide whether a file of another name is HTML or PDF.
@@ -345,14 +348,32 @@ def read_sources(
             if not item.in_folder:
                 raise
             skipped.append(skipped_raw(item, exc))
-    for item in skipped:
-        log.warning("skipped %s: %s", item.path, item.reason)
+    log_skipped(skipped)
     if not documents:
         raise SourceError(
             "none of the sources could be read (see the skipped files above); "
             f"citeqa reads {FORMATS_OR} files and http(s) URLs"
         )
     return ReadResult(documents, skipped)
+
+
+def log_skipped(skipped: Sequence[Skipped]) -> None:
+    """Log the folder files left out: each one that could not be read, with its reason; those of
+    other types (:data:`NOT_SUPPORTED`) one by one up to :data:`SKIPPED_SHOWN`, else in one line
+    counting them by suffix (each then at DEBUG, ``citeqa -vv``).
+
+    A website saved as a folder (the Rust book: 466 pages) holds hundreds of scripts, styles,
+    fonts and images: a line for each buried the few that mattered.
+    """
+    others = [item for item in skipped if item.reason == NOT_SUPPORTED]
+    summed = len(others) > SKIPPED_SHOWN
+    for item in skipped:
+        log.log(logging.DEBUG if summed and item.reason == NOT_SUPPORTED else logging.WARNING, "skipped %s: %s", item.path, item.reason)
+    if summed:
+        counted = Counter(Path(item.path).suffix.lower() or "(no suffix)" for item in others)
+        kinds = sorted(counted.items(), key=lambda kind: (-kind[1], kind[0]))  # most first, ties by name
+        listed = ", ".join(f"{count} {kind}" for kind, count in kinds[:6]) + (", ..." if len(kinds) > 6 else "")
+        log.warning("skipped %d files that are not %s files (%s); -vv names each", len(others), FORMATS_OR, listed)
 
 
 def read_documents(
