@@ -220,6 +220,25 @@ def test_a_websites_folder_sums_up_its_scripts_styles_and_images_and_names_each_
             assert f"citeqa: skipped site/{name}: not a .txt" in verbose.stderr, (argv, name)
 
 
+def test_a_build_says_which_document_repeats_others(tmp_path):
+    # mdBook's print.html holds every chapter: answers cited a sentence from either
+    docs = tmp_path / "book"
+    docs.mkdir()
+    chapters = {}
+    for name in ("tides", "ferries"):
+        chapters[name] = "\n\n".join(f"The {name} chapter explains point number {i} of the harbour rules." for i in range(12))
+        (docs / f"{name}.txt").write_text(chapters[name] + "\n", encoding="utf-8")
+    (docs / "print.txt").write_text("The Harbour Book\n\n" + "\n\n".join(chapters.values()) + "\n", encoding="utf-8")
+    (docs / "notes.txt").write_text("The ferry to the island leaves at nine every morning.\n", encoding="utf-8")
+    result = run("build", "book", "--index", "idx", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "from 4 documents" in result.stdout  # warned, never left out
+    assert result.stderr.splitlines() == [
+        "citeqa: print.txt repeats 2 other documents (ferries.txt, tides.txt); answers may cite the same "
+        "sentence from each: leave copies out of the sources"
+    ]
+
+
 def test_an_index_kept_among_the_documents_is_skipped_as_one_folder_not_file_by_file(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
