@@ -267,3 +267,23 @@ def test_build_ray_two_node_cluster_through_the_cli(corpus, local_index, embedde
             except subprocess.TimeoutExpired:
                 os.killpg(node.pid, signal.SIGKILL)
                 node.wait()
+
+
+def test_build_ray_names_a_document_that_repeats_others_as_the_local_build_does(caplog):
+    # the driver assembles what the workers segmented; a copy is named there (no Ray needed)
+    from citeqa import build_ray
+    from citeqa.schema import Document
+
+    text = "\n\n".join(f"The harbour rule number {i} applies to every boat in the basin." for i in range(12))
+    documents = [Document(name, body, name, "0" * 64) for name, body in [("rules.txt", text), ("copy.txt", text), ("other.txt", "A ferry leaves at nine.")]]
+    batch = {"number": [0, 1, 2], "doc_id": ["", "", ""], "spec": ["", "", ""], "data": [b"", b"", b""],
+             "content_type": ["", "", ""], "document": [build_ray._document_json(d) for d in documents]}
+    out = build_ray.extract_and_segment(batch)
+    results = [{key: out[key][i] for key in out} for i in range(3)]
+    origins = [build_ray._Origin(d.doc_id, True, d.doc_id) for d in documents]
+    with caplog.at_level("WARNING", logger="citeqa"):
+        found, rows, texts = build_ray._assemble(results, origins, [])
+    assert [d.doc_id for d in found] == ["rules.txt", "copy.txt", "other.txt"] and len(texts) == 25
+    assert [r.getMessage() for r in caplog.records] == [
+        "rules.txt repeats another document (copy.txt); answers may cite the same sentence from each: leave copies out of the sources"
+    ]
