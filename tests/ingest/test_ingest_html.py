@@ -153,6 +153,35 @@ and other bits and pieces, and acts as our KDE liaison."""
     assert blocks[-4:] == ["The tide comes in", "The tide goes out", "And the gulls cry", "Over the quay"]
 
 
+def test_a_table_laying_out_text_is_read_as_paragraphs_and_a_parameter_table_stays_rows() -> None:
+    # DocBook's FAQ (Valgrind's): a row for the question, one for its answer's paragraphs; read as
+    # rows, the answer came out as "| The "Val" as in ... Don't feel bad ... |"
+    faq = (
+        "<div class='qandaset'><table border='0'>"
+        "<tr class='question'><td><p><b>1.1.</b></p></td><td><p>How do you pronounce the name of the barrage?</p></td></tr>"
+        "<tr class='answer'><td></td><td><p>The first part rhymes with the word tide, and the second with the word mill.</p>"
+        "<p>Do not feel bad if you get it wrong at first: almost every visitor does.</p></td></tr></table></div>"
+    )
+    # gtk-doc: one paragraph per cell, however long, is a table of parameters
+    parameters = (
+        "<table><tr><td><p>gate</p></td><td><p>the gate to close, as numbered on the harbour office's chart of the barrage</p></td></tr>"
+        "<tr><td><p>force</p></td><td><p>close it even when a boat is waiting in the lock chamber</p></td></tr></table>"
+    )
+    page = (
+        "<html><head><meta charset='utf-8'><title>Barrage FAQ</title></head><body><main><h1>Barrage FAQ</h1>"
+        f"{_PROSE_PARAGRAPHS}{faq}<p>The gate is closed with a single call:</p>{parameters}</main></body></html>"
+    ).encode()
+    blocks = extract(page, "faq.html").text.split("\n\n")
+    question = blocks.index("1.1. How do you pronounce the name of the barrage?")
+    assert blocks[question + 1 : question + 3] == [
+        "The first part rhymes with the word tide, and the second with the word mill.",
+        "Do not feel bad if you get it wrong at first: almost every visitor does.",
+    ]
+    assert not any(block.startswith("|") and "rhymes" in block for block in blocks)
+    assert "| gate | the gate to close, as numbered on the harbour office's chart of the barrage |" in blocks
+    assert "| force | close it even when a boat is waiting in the lock chamber |" in blocks
+
+
 def test_html_two_code_blocks_in_one_element_and_the_text_after_them_are_paragraphs_of_their_own() -> None:
     # Node.js's documentation: an example as an ES module and as CommonJS, two <code> in one
     # <pre>; the paragraph after it was glued to its last line ("}); fs.unlink() will not ...")

@@ -45,7 +45,8 @@ EXTRACTOR = "trafilatura"
 #: 8: a heading whose words link to its own anchor (mdBook's) keeps them; mdBook's hidden example
 #:    lines are left out (:func:`_parse`).
 #: 9: the ``<br>`` that wrap hard-wrapped text are spaces (:func:`_wrapped_breaks`).
-RULES_VERSION = 9
+#: 10: a table that lays out text (DocBook's FAQ) is read as paragraphs (:func:`_laid_out_paragraphs`).
+RULES_VERSION = 10
 
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 #: A line break of the page's source and the indentation around it.
@@ -135,13 +136,48 @@ def _table_paragraphs(body: Any) -> None:
     a question naming a column ("When is high water at Norrby?") found the header row first.
     As Markdown, reStructuredText and Word tables are read (:func:`citeqa.ingest.paragraphs.table_rows`),
     a row under a header row (its cells all ``<th>``) reads "Port: Norrby; High water: 07:45."
+    A table that lays out text (:func:`_lays_out_text`) is read as its paragraphs, without "|".
     A table holding another table is left as trafilatura writes it.
     """
     for table in [t for t in body.iter("table") if not any(inner is not t for inner in t.iter("table"))]:
         rows = [[_cell_text(cell) for cell in row.iter("cell")] for row in table.iter("row")]
         first = next(table.iter("row"), None)
         headed = first is not None and len(first) > 0 and all(cell.get("role") == "head" for cell in first.iter("cell"))
+        if not headed and _lays_out_text(table):
+            _become_paragraphs(table, _laid_out_paragraphs(table))
+            continue
         _become_paragraphs(table, table_rows(rows[0], rows[1:]) if headed else table_rows(None, rows))
+
+
+#: trafilatura's block elements: a table cell holding two of them lays out text (:func:`_lays_out_text`).
+_TEXT_BLOCKS = frozenset({"p", "list", "head", "quote", "code"})
+
+
+def _blocks(cell: Any) -> list[Any]:
+    return [child for child in cell if child.tag in _TEXT_BLOCKS]
+
+
+def _lays_out_text(table: Any) -> bool:
+    """True for a table that lays out text rather than data: a cell holds two blocks or more
+    (DocBook's FAQ: a row for the question, one for its answer's paragraphs; a page laid out
+    in one table). A parameter table's cells hold one paragraph each and stay a table."""
+    return any(len(_blocks(cell)) >= 2 for cell in table.iter("cell"))
+
+
+def _laid_out_paragraphs(table: Any) -> list[str]:
+    """A layout table's text as paragraphs: a row whose cells hold one block at most on one line
+    ("1.1. How do you pronounce "Valgrind"?"); in another row, its cells' own words on one line,
+    then each block of its cells as a paragraph of its own."""
+    out = []
+    for row in table.iter("row"):
+        cells = list(row.iter("cell"))
+        if all(len(_blocks(cell)) <= 1 for cell in cells):
+            out.append(" ".join(text for cell in cells if (text := " ".join(clean_lines(_cell_text(cell))))))
+            continue
+        inline = [" ".join(clean_lines(element_text(cell, skip=lambda child: child.tag in _TEXT_BLOCKS))) for cell in cells]
+        out.append(" ".join(text for text in inline if text))
+        out.extend(text for cell in cells for block in _blocks(cell) if (text := " ".join(clean_lines(element_text(block)))))
+    return [text for text in out if text]
 
 
 def _unwrap(body: Any) -> None:
