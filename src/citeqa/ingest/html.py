@@ -46,7 +46,8 @@ EXTRACTOR = "trafilatura"
 #:    lines are left out (:func:`_parse`).
 #: 9: the ``<br>`` that wrap hard-wrapped text are spaces (:func:`_wrapped_breaks`).
 #: 10: a table that lays out text (DocBook's FAQ) is read as paragraphs (:func:`_laid_out_paragraphs`).
-RULES_VERSION = 10
+#: 11: a list of prose in a table cell is kept, as "- " paragraphs (:func:`_parse`).
+RULES_VERSION = 11
 
 _SENTENCE_END = re.compile(r"[.!?]['\"’”)\]]*$")
 #: A line break of the page's source and the indentation around it.
@@ -305,7 +306,9 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     words as text: trafilatura's precision drops a heading that is all link, and every
     heading of such a page was lost. So do the lines mdBook hides in an example (``<span
     class="boring">``: "#![allow(unused)] fn main() {" around the code the reader sees),
-    which its script shows only on request: each code block read as the page shows it.
+    which its script shows only on request: each code block read as the page shows it. A list
+    of prose in a table cell (not a menu's links) becomes the cell's paragraphs, "- " before each
+    item: trafilatura drops a list there (libxslt's pages, Valgrind's FAQ).
     """
     from trafilatura.utils import load_html
 
@@ -333,10 +336,24 @@ def _parse(data: bytes | str) -> tuple[Any, bool]:
     ]
     for a in self_links:
         a.drop_tag()  # its words (and any <code> in them) stay in the heading
+    # a list in a table cell: trafilatura drops it ("Here are some key points about libxslt:" and
+    # nothing after it); as the cell's paragraphs it is kept, each item marked as a list item is
+    listed = [e for e in tree.iter("ul", "ol") if any(a.tag in ("td", "th") for a in e.iterancestors()) and _prose_list(e)]
+    for element in listed:
+        for item in element.findall("li"):
+            item.tag, item.text = "p", "- " + (item.text or "").lstrip()
+        element.drop_tag()
     headed = [t for t in tree.iter("table") if _rows_headed(t)]
     for table in headed:
         _become_fields(table)
-    return tree, bool(anchors or marks or edits or hidden or self_links or headed)
+    return tree, bool(anchors or marks or edits or hidden or self_links or listed or headed)
+
+
+def _prose_list(element: Any) -> bool:
+    """True for a list most of whose words are no link's (a menu's list is all links)."""
+    words = len(element.text_content().split())
+    linked = sum(len(a.text_content().split()) for a in element.iter("a"))
+    return words > 0 and linked < 0.5 * words
 
 
 def _rows_headed(table: Any) -> bool:
