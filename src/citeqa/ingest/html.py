@@ -155,6 +155,7 @@ _TEXT_BLOCKS = frozenset({"p", "list", "head", "quote", "code"})
 
 
 def _blocks(cell: Any) -> list[Any]:
+    """The block elements of a table cell (its paragraphs, lists, headings, quotes, code)."""
     return [child for child in cell if child.tag in _TEXT_BLOCKS]
 
 
@@ -177,7 +178,8 @@ def _laid_out_paragraphs(table: Any) -> list[str]:
             continue
         inline = [" ".join(clean_lines(element_text(cell, skip=lambda child: child.tag in _TEXT_BLOCKS))) for cell in cells]
         out.append(" ".join(text for text in inline if text))
-        out.extend(text for cell in cells for block in _blocks(cell) if (text := " ".join(clean_lines(element_text(block)))))
+        blocks = (element_text(block, spaced=_CELL_BLOCKS | {"item"}) for cell in cells for block in _blocks(cell))  # a list's items apart
+        out.extend(text for block in blocks if (text := " ".join(clean_lines(block))))
     return [text for text in out if text]
 
 
