@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .build import check_options, write_index
-from .build.copies import copies_message, held_documents
+from .build.copies import log_copies
 from .build.pipeline import EMBED_CHUNK
 from .embed import Embedder, new_embedder
 from .embed.passage import embedding_texts
@@ -273,8 +273,7 @@ def _assemble(
         twice = sorted({n for n in names if names.count(n) > 1})
         raise SourceError(f"two sources are both named {twice[0]!r}; give each a distinct name")
     joined = np.concatenate(rows) if rows else np.zeros((0, 4), dtype=np.int64)
-    for holder, held in held_documents(joined, texts).items():  # as the local build says it
-        log.warning(copies_message(documents[holder].doc_id, [documents[number].doc_id for number in held]))
+    log_copies(documents, joined, texts)  # as the local build says it
     return documents, joined, texts
 
 

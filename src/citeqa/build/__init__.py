@@ -44,7 +44,7 @@ from .context import (
     lexical_arrays,
     mean_vectors,
 )
-from .copies import copies_message, held_documents
+from .copies import log_copies
 from .pipeline import Background, Key, segment_and_embed
 from .progress import StageBars
 
@@ -215,8 +215,7 @@ def _build(
     if segmented.reused_documents:
         count = segmented.reused_documents
         log.info("reusing the sentences and vectors of %d unchanged document%s", count, "" if count == 1 else "s")
-    for holder, held in held_documents(segmented.rows, segmented.texts).items():  # a print page, a file saved twice
-        log.warning(copies_message(documents[holder].doc_id, [documents[number].doc_id for number in held]))
+    log_copies(documents, segmented.rows, segmented.texts)  # a print page, a file saved twice
     total = len(segmented.texts)
     report("indexing", 0, total)
     write_index(

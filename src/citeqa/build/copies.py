@@ -3,8 +3,8 @@
 A saved website often holds its whole text twice (mdBook's ``print.html`` is the Rust book's 124
 chapters on one page), and a folder of downloads the same file under two names. Both copies are
 indexed, so answers cite one sentence from either and the closest passages repeat each other;
-the build says so (it never leaves a source out by itself). Pure logic over the segmented
-sentences; the build logs what it finds.
+the build says so (it never leaves a source out by itself): :func:`log_copies`, called by the
+local and the Ray build alike, over the pure :func:`held_documents`.
 
 A document is *held by* another when at least :data:`HELD_SHARE` of its distinct sentences of
 :data:`MIN_WORDS` or more words are sentences of the other, and it has :data:`MIN_SENTENCES` such
@@ -14,10 +14,15 @@ sentences (a short note quoting a paragraph is no copy). A sentence found in mor
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import numpy as np
+
+from ..schema import Document
+
+log = logging.getLogger("citeqa")
 
 #: Fewest compared sentences a document needs before it can be found held by another.
 MIN_SENTENCES = 10
@@ -53,6 +58,7 @@ def held_documents(rows: np.ndarray, texts: Sequence[str]) -> dict[int, list[int
         if 2 <= len(documents) <= MAX_OWNERS:
             for a in documents:
                 shared[a].update(b for b in documents if b != a)
+
     def holds(b: int, a: int) -> bool:  # b holds a
         return compared[a] >= MIN_SENTENCES and shared[a][b] >= HELD_SHARE * compared[a]
 
@@ -85,4 +91,10 @@ def copies_message(holder: str, held: Sequence[str], shown: int = 3) -> str:
     return f"{holder} repeats {what} ({names}); answers may cite the same sentence from each: leave copies out of the sources"
 
 
-__all__ = ["HELD_SHARE", "MAX_OWNERS", "MIN_SENTENCES", "MIN_WORDS", "copies_message", "held_documents"]
+def log_copies(documents: Sequence[Document], rows: np.ndarray, texts: Sequence[str]) -> None:
+    """Log a warning for each document that repeats others (:func:`held_documents`, :func:`copies_message`)."""
+    for holder, held in held_documents(rows, texts).items():
+        log.warning(copies_message(documents[holder].doc_id, [documents[number].doc_id for number in held]))
+
+
+__all__ = ["HELD_SHARE", "MAX_OWNERS", "MIN_SENTENCES", "MIN_WORDS", "copies_message", "held_documents", "log_copies"]
