@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from citeqa.ingest.segment import paragraph_spans, segment_document
-from citeqa.ingest.wrapping import MAX_WIDTH, MIN_WIDTH, fill_width, is_wrap, line_pairs
+from citeqa.ingest.wrapping import MAX_WIDTH, MIN_WIDTH, fill_width, is_wrap, line_pairs, runs_on
 from citeqa.schema import Document
 
 PROSE = (
@@ -162,3 +162,10 @@ def test_a_hard_wrapped_text_file_is_answered_with_its_whole_sentence(index_of):
     assert first.text == NOTICE[first.start : first.end]
     # before wrapped lines were joined, the sentence stopped at "boats from" and lost its date
     assert "Monday 4 May" in first.text and first.text.startswith("The harbour authority")
+
+
+def test_a_line_runs_on_when_it_starts_in_lowercase_or_is_a_wrap_and_never_below_a_line_without_words():
+    assert runs_on("The harbour office opens at nine", "and closes at five.", None)  # lowercase: even unwrapped text
+    assert runs_on("The harbour authority will reopen the north quay to fishing boats from", "Visby and", 72)
+    assert not runs_on("The harbour authority will reopen the north quay to fishing boats from", "Visby and", None)
+    assert not runs_on("=" * 40, "and closes at five.", 72)  # below an underline a paragraph starts

@@ -31,7 +31,7 @@ from ..errors import SourceError
 from ..text import tokenize
 from .extracted import Extracted
 from .paragraphs import clean_lines, code_paragraphs, element_text, is_note_marker, paragraph_document, table_rows
-from .wrapping import MIN_PAIRS, fill_width, is_wrap, line_pairs
+from .wrapping import MIN_PAIRS, fill_width, line_pairs, runs_on
 
 EXTRACTOR = "trafilatura"
 #: Bump when the clean-up below changes: the extracted text of the same page changes.
@@ -221,8 +221,8 @@ def _wrapped_breaks(body: Any) -> None:
         seen = [line.replace("\xa0", " ") for line in lines]  # DocBook sets its spaces as no-break ones
         pairs = [i for i in range(1, len(seen)) if seen[i - 1].strip() and seen[i].strip()]
         width = fill_width(line_pairs([seen[i - 1] for i in pairs], [seen[i] for i in pairs]))
-        # as in plain text (citeqa.ingest.segment), a line starting in lowercase continues the one above
-        wraps = {i for i in pairs if width is not None and (seen[i].lstrip()[0].islower() or is_wrap(seen[i - 1], seen[i], width))}
+        # as in plain text (citeqa.ingest.segment); only in a text that has a fill width
+        wraps = {i for i in pairs if width is not None and runs_on(seen[i - 1], seen[i], width)}
         if not wraps:
             continue
         groups = [lines[0]]

@@ -32,7 +32,7 @@ from pysbd.processor import Processor
 from pysbd.utils import Text
 
 from ..schema import Document, Sentence
-from .wrapping import fill_width, is_wrap, line_pairs
+from .wrapping import fill_width, line_pairs, runs_on
 
 #: Bump when the rules below change: indexes record it and are rebuilt on mismatch.
 #: 2: a blank line always ends a paragraph (before, a lowercase line continued one across it);
@@ -281,7 +281,7 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
         start = match.start() + (len(line) - len(line.lstrip()))
         end = start + len(stripped)
         upper = lines[i - 1].group() if i else ""
-        if below[i] and _HAS_WORD.search(upper) and (stripped[0].islower() or is_wrap(upper, line, width)):
+        if below[i] and runs_on(upper, line, width):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))

@@ -91,10 +91,16 @@ def is_wrap(upper: str, lower: str, width: int | None) -> bool:
     return len(upper) + 1 + len(lower_text.split(None, 1)[0]) > width or _OPEN_END.search(upper) is not None
 
 
+def runs_on(upper: str, lower: str, width: int | None) -> bool:
+    """Whether ``lower`` continues the paragraph of the line right above it: the upper line holds a
+    word and the lower one starts in lowercase, or the break is a wrap (:func:`is_wrap`)."""
+    return _WORD.search(upper) is not None and (lower.lstrip()[:1].islower() or is_wrap(upper, lower, width))
+
+
 def line_pairs(uppers: list[str], lowers: list[str]) -> np.ndarray:
     """int ``(n, 2)`` of :func:`fill_width`'s pairs: ``lowers[i]`` stands right below ``uppers[i]``."""
     pairs = [(len(upper.rstrip()), len(lower.split(None, 1)[0])) for upper, lower in zip(uppers, lowers, strict=True)]
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
-__all__ = ["MAX_WIDTH", "MIN_PAIRS", "MIN_WIDTH", "WRAPPED_SHARE", "fill_width", "is_wrap", "line_pairs"]
+__all__ = ["MAX_WIDTH", "MIN_PAIRS", "MIN_WIDTH", "WRAPPED_SHARE", "fill_width", "is_wrap", "line_pairs", "runs_on"]
