@@ -1,11 +1,10 @@
 """Text extraction from PDFs (pypdf): per-page text cleaned for sentence splitting.
 
 Each page's text layer is read with pypdf, then: typographic ligatures are spelled
-out ("ﬁ" → "fi"); lines that repeat at the top or bottom of (nearly) every page —
-running headers, footers, page numbers, a printing browser's date/title/URL — are
-dropped; so are table-of-contents and index entries (a title, a dot leader, a page
-number: "2.1 Naming . . . . . . 2", of no use as an answer) and lines of one letter (an
-index's letter headings); a line set larger than the body text is a heading, a paragraph of
+out ("ﬁ" → "fi"); the lines that are not the document's text
+(:mod:`.furniture`: running headers and footers, page numbers, a printing browser's
+date/title/URL, side bars repeated on every page, table-of-contents and index entries,
+an index's letter headings) are dropped; a line set larger than the body text is a heading, a paragraph of
 its own; words hyphenated across a line break are rejoined ("exer-" + "cise" →
 "exercise", while "Azerbaijani-" + "Turkish" keeps its hyphen); and the lines of a
 paragraph are joined with spaces, one paragraph per line, a blank line between
@@ -19,7 +18,7 @@ interleave complex layouts (side bars, tables, floating captions); tables come o
 lines of cells; a line-end hyphen between two lower-case parts is removed unless the
 document writes that word with a hyphen elsewhere ("well-" + "known" once → "wellknown");
 paragraphs separated only by indentation (no extra space) and ending in a full line are
-merged; running headers need at least two pages; a PDF that pypdf can partly repair
+merged; a PDF that pypdf can partly repair
 (damaged cross-references) yields whatever text it could recover.
 """
 
@@ -38,10 +37,11 @@ from importlib.metadata import version
 
 from ..errors import InvalidArgumentError, SourceError
 from .extracted import DEFAULT_MAX_BYTES, Extracted
+from .furniture import contents_lines, running_lines
 
 EXTRACTOR = "pypdf"
 #: Bump when the clean-up below changes: the extracted text of the same PDF changes.
-RULES_VERSION = 3
+RULES_VERSION = 4
 #: PDFs with more pages than this are refused (a bound on time and memory).
 DEFAULT_MAX_PAGES = 2000
 #: Fewer letters than this in the whole document means there is no text layer.
@@ -59,19 +59,10 @@ _LIGATURES = {
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
-_DIGITS = re.compile(r"\d+")
 # a word broken at a line end: "exer-", or a soft hyphen (chromium writes "environ ‐")
 _HYPHEN_END = re.compile(r"([^\W\d_]+)(-|\u2010|\u2011| ?\u00ad| \u2010)$")
 _DASH_END = re.compile(r"\S[-\u2010\u2011\u2013\u2014]$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
-# a contents or index entry's dot leader (five dots or more, spaced or not) at the line's end,
-# with the page number if the line has it: "2.1 ASN.1 syntax. . . . . 2", "Index ........ xii"
-_DOT_LEADER = re.compile(r"(?:\.\s?){5,}\s*(?:\d+|[ivxlc]+|[IVXLC]+)?$")
-# a line of one letter: an index's letter heading ("F"), a roman page number ("i"); a digit alone
-# may be a table's cell, and is kept
-_LONE_LETTER = re.compile(r"^[^\W\d_]$")
-#: How many lines at each end of a page are candidates for running headers/footers.
-_EDGE_LINES = 3
 #: A line shorter than this fraction of the page's typical line ends its paragraph.
 _SHORT_LINE = 0.8
 #: A gap to the next line wider than this many line spacings starts a new paragraph.
@@ -146,76 +137,10 @@ def _read_page(page: object) -> list[_Line]:
     return lines
 
 
-def _edge_key(line: str) -> str:
-    """A header/footer line's identity: page numbers and dates vary only by digits."""
-    return _DIGITS.sub("#", line.lower())
-
-
-def _numbers(line: str) -> set[int]:
-    return {int(m) for m in _DIGITS.findall(line)[:8] if len(m) <= 6}
-
-
-def _is_running(occurrences: list[tuple[int, str]]) -> bool:
-    """Whether lines with one digit-normalised form are a running header/footer.
-
-    Identical lines are. Lines that differ only by digits are when one of their
-    numbers follows the page number (page ``i`` shows ``i + c`` for a fixed ``c``):
-    "3", "Page 3 of 9", "file:///… 3/9"; "Table 1" and "Table 2" at page ends are not.
-    """
-    if len({line for _, line in occurrences}) == 1:
-        return True
-    return _follows_page(occurrences)
-
-
-def _follows_page(occurrences: list[tuple[int, str]]) -> bool:
-    """Whether one number of each line is the page number plus one fixed offset."""
-    offsets: set[int] | None = None
-    for page, line in occurrences:
-        here = {number - page for number in _numbers(line)}
-        offsets = here if offsets is None else offsets & here
-        if not offsets:
-            return False
-    return bool(offsets)
-
-
 def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
-    """Remove lines at the page edges that repeat on (nearly) every page.
-
-    A line counts when its digit-normalised form is among the first or last
-    ``_EDGE_LINES`` lines of all pages (2–3 pages) or of 75 % of them (more), and
-    it is the same on each page or varies only by the page number. A line that
-    carries the page number (it differs from page to page, each time by the page
-    number) counts on 3 pages or more: a chapter's running header ("Chapter 4:
-    Function reference 12"), the page number alone on chapters' first pages.
-    """
-    n = sum(1 for lines in pages if lines)
-    if n < 2:
-        return pages
-    need = n if n <= 3 else math.ceil(0.75 * n)
-
-    def edges(lines: list[_Line]) -> list[int]:
-        k = len(lines)
-        return sorted(set(range(min(_EDGE_LINES, k))) | set(range(max(0, k - _EDGE_LINES), k)))
-
-    found: dict[str, dict[int, str]] = {}
-    for page, lines in enumerate(pages, start=1):
-        for i in edges(lines):
-            text = lines[i].text
-            if len(text) <= 200:
-                found.setdefault(_edge_key(text), {}).setdefault(page, text)
-    running = {
-        key
-        for key, by_page in found.items()
-        if (len(by_page) >= need and _is_running(sorted(by_page.items())))
-        or (len(by_page) >= 3 and len(set(by_page.values())) == len(by_page) and _follows_page(sorted(by_page.items())))
-    }
-    if not running:
-        return pages
-    cleaned = []
-    for lines in pages:
-        drop = {i for i in edges(lines) if _edge_key(lines[i].text) in running}
-        cleaned.append([line for i, line in enumerate(lines) if i not in drop])
-    return cleaned
+    """The pages without their running heads and feet and side bars (:func:`.furniture.running_lines`)."""
+    dropped = running_lines([[line.text for line in lines] for lines in pages])
+    return [[line for i, line in enumerate(lines) if i not in drop] for lines, drop in zip(pages, dropped, strict=True)]
 
 
 def _typical_length(lines: list[_Line]) -> float:
@@ -270,7 +195,7 @@ def _separator(
 def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
     """Join the pages' lines into one text; return it and each page's start offset.
 
-    Contents and index entries (:data:`_DOT_LEADER`) and lines of one letter are left
+    Contents and index entries and lines of one letter (:func:`.furniture.contents_lines`) are left
     out, each ending the paragraph before it; they still count in the page's line length and
     spacing. A line set in a font :data:`_HEADING_SIZE` times the body's or larger (the size
     most of the document's characters are set in) and the lines around it in body size are
@@ -297,8 +222,9 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
         full = _typical_length(lines) if len(lines) >= 8 else fallback
         spacing = _line_spacing(lines)
         page_start: int | None = None
-        for line in lines:
-            if _DOT_LEADER.search(line.text) or _LONE_LETTER.match(line.text):
+        entries = contents_lines([line.text for line in lines])
+        for i, line in enumerate(lines):
+            if i in entries:
                 left_out = True
                 continue
             if previous is not None and (left_out or large(previous) != large(line)):
