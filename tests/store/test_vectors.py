@@ -182,3 +182,26 @@ def test_an_index_built_from_float16_blocks_holds_every_vector(monkeypatch):
     built = build_vector_index(data.astype(np.float16), "flat")
     assert built.index.ntotal == 3000
     np.testing.assert_allclose(built.index.reconstruct_n(0, 3000), data, atol=1e-3)
+
+
+def test_recall_counts_a_found_copy_of_an_exact_best_sentence():
+    # rows 0-3 are one sentence (four copies), row 4 another, row 5 far away
+    vectors = np.array([[1, 0], [1, 0], [1, 0], [1, 0], [0.8, 0.6], [0, 1]], dtype=np.float32)
+    queries = np.array([[1, 0]], dtype=np.float32)
+    exact = np.array([[0, 1]])
+    other_copies, worse, unfound = np.array([[2, 3]]), np.array([[2, 4]]), np.array([[2, -1]])
+    assert recall_at(other_copies, exact) == 0.0  # by ids alone
+    assert recall_at(other_copies, exact, vectors, queries) == 1.0
+    assert recall_at(worse, exact, vectors, queries) == 0.5
+    assert recall_at(unfound, exact, vectors, queries) == 0.5
+    assert recall_at(exact, exact, vectors, queries) == 1.0
+
+
+def test_hnsw_calibration_is_not_fooled_by_repeated_sentences():
+    # a tenth of the rows repeat 30 sentences ("Usage", "Examples" head each help page)
+    unique = _clustered(27_000, 64, seed=8)
+    vectors = np.concatenate([unique, np.repeat(unique[:30], 100, axis=0)])
+    built = build_vector_index(vectors, "hnsw-sq8", seed=0)
+    calibration = built.info["calibration"]
+    assert calibration["recall_at_10"] >= HNSW_RECALL_TARGETS[10]
+    assert calibration["recall_at_50"] >= HNSW_RECALL_TARGETS[50]
