@@ -7,16 +7,24 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def write_pdf(pages: list[list[tuple[float, float, str]]]) -> bytes:
-    """A PDF of US-letter pages, each a list of ``(y, size, text)`` lines (ASCII) set at x = 72."""
-    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+def write_pdf(pages: list[list[tuple[float, float, str] | tuple[float, float, str, bool]]]) -> bytes:
+    """A PDF of US-letter pages, each a list of ``(y, size, text)`` or ``(y, size, text, bold)``
+    lines (ASCII) set at x = 72 in Helvetica, or Helvetica-Bold."""
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>",
+    ]
     kids = []
     for lines in pages:
-        stream = "".join(f"BT /F1 {size:g} Tf 72 {y:g} Td ({_escape(text)}) Tj ET\n" for y, size, text in lines).encode("ascii")
+        stream = "".join(
+            f"BT /F{2 if line[3:] and line[3] else 1} {line[1]:g} Tf 72 {line[0]:g} Td ({_escape(line[2])}) Tj ET\n" for line in lines
+        ).encode("ascii")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream")
         content = len(objects)
         objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % content
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents %d 0 R >>" % content
         )
         kids.append(len(objects))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))

@@ -95,3 +95,22 @@ def test_a_papers_furniture_is_left_out_of_a_real_pdf() -> None:
     for number in range(1, 7):
         for k in range(6):
             assert f"The {_WORDS[(number + k) % 10]} is text that a reader reads, {'one two three'[: 4 * k]}." in text
+
+
+def test_a_head_with_the_printed_page_number_is_left_out_though_its_words_change() -> None:
+    # R's reference manual: each help page's name heads one or two pages, numbered from page 4 on
+    topics = ["is.finite", "is.finite", "is.function", "is.language", "is.language", "is.na"]
+    pages = []
+    for page, topic in enumerate(topics, start=4):
+        head = f"{page + 296} {topic}" if page % 2 == 0 else f"{topic} {page + 296}"
+        pages.append([head, *_body(page % 10)])
+    cover = [_body(k) for k in range(1, 4)]
+    assert _kept(cover + pages) == cover + [_body(page % 10) for page in range(4, 10)]
+    # a number that is not the page's ("Table 4" ends a page) stays, as does a footnote numbered as the page is
+    pages[2] = [*pages[2], "Table 4"]
+    pages[3] = [*pages[3], "303 for some clients it may appear to work."]
+    assert _kept(cover + pages)[5][-1] == "Table 4"
+    assert _kept(cover + pages)[6][-1] == "303 for some clients it may appear to work."
+    # with only two pages so numbered, a heading such as "3 Results" may be text
+    few = [[f"{k} Results", *_body(k)] if k in (3, 5) else _body(k) for k in range(1, 9)]
+    assert _kept(few) == few

@@ -304,3 +304,39 @@ def test_line_joins() -> None:
     assert _separator(full, "The next", 50.0, set(), gap=1.7) == (0, "\n\n")
     assert _separator(full, "The next", 50.0, set(), gap=1.0) == (0, " ")
     assert _separator(full, "and more", 50.0, set(), gap=1.7) == (0, " ")
+
+
+def test_a_short_line_all_in_bold_is_a_heading_of_its_own() -> None:
+    from pdfwriter import write_pdf
+
+    from citeqa.ingest.pdf import _is_bold
+
+    full = "lapply returns a list of the same length as X, each element of which is"
+    lines = [
+        (700, 10, "Description", True),
+        (686, 10, full),
+        (672, 10, "the result of applying FUN to the corresponding element of X."),
+        (650, 10, "Usage", True),
+        (636, 10, "lapply(X, FUN, ...) applies it and the text goes on for a while"),
+        (622, 10, "and ends with a phrase set in bold as the paragraph last line,"),
+        (608, 10, "such as this one.", True),
+        (594, 10, "Another paragraph starts here and it runs on for a full line"),
+        (580, 10, "of text until its end."),
+        (560, 10, "Person-", True),
+        (546, 10, "months", True),
+        (532, 10, "Twelve of them were spent on the survey and the rest on writing."),
+    ]
+    text = extract_pdf(write_pdf([lines]), "refman.pdf").text
+    # a bold heading goes on in lower case, one paragraph (the line-end hyphen as in test_line_joins)
+    assert [p for p in text.split("\n\n") if "Person" in p or "months" in p] == ["Personmonths"]
+    assert text.split("\n\n")[:4] == [
+        "Description",
+        f"{full} the result of applying FUN to the corresponding element of X.",
+        "Usage",
+        "lapply(X, FUN, ...) applies it and the text goes on for a while and ends with a phrase set in bold as the paragraph last line, such as this one.",
+    ]
+    # in lower case, a bold line goes on the paragraph ("such as this one." above), as does any without weights
+    for name in ("ABCDEF+NimbusRomNo9L-Medi", "Arial-BoldMT", "Arial,Bold", "CMBX10", "Roboto-Medium", "SourceSansPro-Semibold"):
+        assert _is_bold(name), name
+    for name in ("NimbusRomNo9L-Regu", "CMR10", "Helvetica", "MediaevalSans", "ArialMT"):
+        assert not _is_bold(name), name

@@ -7,7 +7,9 @@ these out):
   repeats on (nearly) every page — the same, or differing only by the page number ("Page 3 of
   9"); on every other page (a book's or journal's left-hand and right-hand heads: "Trovato et
   al." on even pages, the short title on odd ones); or carrying the page number from three
-  pages on (a chapter's "Chapter 4: Function reference 12"); a front matter's page number
+  pages on (a chapter's "Chapter 4: Function reference 12"), or a page's first or last line
+  that starts or ends with the page's printed number (a book's "12 CHAPTER 1. INTRODUCTION",
+  "1.2. SCOPE 13": the section changes too often to repeat); a front matter's page number
   ("iii") at a page's edge;
 - **side bars**: a line of eight letters or more repeated whole, anywhere on the page, on nearly every page of
   four or more (a publisher's "QUICK LINKS" box, a "Downloaded from ..." stamp);
@@ -19,6 +21,7 @@ these out):
 
 from __future__ import annotations
 
+import collections
 import math
 import re
 
@@ -37,6 +40,9 @@ _ENTRY_NUMBER = re.compile(r"^(?:\d+|[A-Z])(?:\.\d+)*\.? \S")
 # a line of one letter: an index's letter heading ("F"), a roman page number ("i"); a digit alone
 # may be a table's cell, and is kept
 _LONE_LETTER = re.compile(r"^[^\W\d_]$")
+# a number a line starts or ends with: "300 is.finite", "is.finite 301", "12 CHAPTER 1. INTRODUCTION";
+# a line that starts with one and ends like a sentence is a footnote ("2 for some clients ... work.")
+_OUTER_NUMBER = re.compile(r"^(\d{1,5})(?=\s.*[^.!?:;,]$)|(?<=\s)(\d{1,5})$")
 # a front matter's page number: "ii", "xiv"
 _ROMAN = re.compile(r"^[ivxlc]{2,6}$")
 # a side bar's line holds words of eight letters or more in all
@@ -85,6 +91,34 @@ def _need(pages: int) -> int:
     return pages if pages <= 3 else math.ceil(RUNNING_SHARE * pages)
 
 
+def _page_number_lines(numbered: list[tuple[int, list[str]]]) -> dict[int, set[int]]:
+    """Per page, its first or last line when that starts or ends with the page's printed number.
+
+    The printed number is the page's plus the offset most pages share (a book numbered from
+    its first chapter, R's reference manual from its 32nd page): at least three pages and half
+    of them must start or end that way, else none is taken; a footnote starts with its number
+    and ends like a sentence, and is not taken. A book's heads name the section
+    ("12 CHAPTER 1. INTRODUCTION", "1.2. SCOPE 13"; R's "300 is.finite") and change before
+    three pages carry the same words.
+    """
+    votes: collections.Counter[int] = collections.Counter()
+    marks: dict[int, dict[int, set[int]]] = {}
+    for page, lines in numbered:
+        here: dict[int, set[int]] = {}
+        for i in {0, len(lines) - 1}:
+            if len(lines[i]) <= 200:
+                for match in _OUTER_NUMBER.finditer(lines[i]):
+                    here.setdefault(int(match.group(1) or match.group(2)) - page, set()).add(i)
+        votes.update(here.keys())
+        marks[page] = here
+    if not votes:
+        return {}
+    offset, count = votes.most_common(1)[0]
+    if count < max(3, len(numbered) / 2):
+        return {}
+    return {page: here[offset] for page, here in marks.items() if offset in here}
+
+
 def running_lines(pages: list[list[str]]) -> list[set[int]]:
     """Per page, the indexes of its running heads and feet and its side bars' lines.
 
@@ -92,7 +126,8 @@ def running_lines(pages: list[list[str]]) -> list[set[int]]:
     (2-3 pages) or on :data:`RUNNING_SHARE` of them, and :func:`is_running`; when it is so on
     the even or the odd pages from page 2 on and on few of the others (two pages of that parity
     at least; it is left out there only, as page 1 may show the same words as its title); or when it carries the
-    page number on 3 pages or more. A line of eight letters or more
+    page number on 3 pages or more. A page's first or last line that starts or ends with its
+    printed page number is a head or foot too (:func:`_page_number_lines`). A line of eight letters or more
     repeated whole anywhere on :data:`RUNNING_SHARE` of 4 pages or more is a side bar's.
     """
     numbered = [(page, lines) for page, lines in enumerate(pages, start=1) if lines]
@@ -133,10 +168,12 @@ def running_lines(pages: list[list[str]]) -> list[set[int]]:
             for line, on in anywhere.items()
             if len(on) >= _need(len(numbered)) and len(_LETTERS.findall(line)) >= 8
         }
+    numbered_heads = _page_number_lines(numbered)
     dropped: list[set[int]] = []
     for page, lines in enumerate(pages, start=1):
         running = everywhere | (by_parity.get(page % 2, set()) if page > 1 else set())
         drop = {i for i in edges(len(lines)) if edge_key(lines[i]) in running or _ROMAN.match(lines[i])}
+        drop |= numbered_heads.get(page, set())
         drop |= {i for i, line in enumerate(lines) if line in side_bar}
         dropped.append(drop)
     return dropped

@@ -70,16 +70,23 @@ _SHORT_LINE = 0.8
 _PARAGRAPH_GAP = 1.4
 #: A line set this many times larger than the body text (or more) is a heading: a paragraph of its own.
 _HEADING_SIZE = 1.15
+# a bold font's name (after a subset's "ABCDEF+"): "Helvetica-Bold", "Arial,Bold", "Calibri-Bold",
+# "NimbusRomNo9L-Medi", "Roboto-Medium", "SemiBold", "Demi", "Black", "Heavy"; TeX's bold
+# Computer Modern and EC fonts ("CMBX10", "CMB10", "SFBX1200")
+_BOLD_FONT = re.compile(r"(?i)bold|black|heavy|demi|medi(?:um)?\b|-medi|^(?:cmbx|cmb\d|sfbx|sfb\d)")
+# a heading's last character: not a sentence's or clause's end
+_HEADING_END = re.compile(r"[^.,;]$")
 
 
 @dataclass(frozen=True)
 class _Line:
-    """One line of a page: its cleaned text, its baseline height and its font size (the size
-    most of its characters are set in; None if unknown)."""
+    """One line of a page: its cleaned text, its baseline height, its font size (the size
+    most of its characters are set in; None if unknown) and whether all of it is set in bold."""
 
     text: str
     y: float | None = None
     size: float | None = None
+    bold: bool = False
 
 
 @functools.cache
@@ -101,37 +108,48 @@ def _page_lines(raw: str) -> list[_Line]:
     return [_Line(line) for line in lines if line]
 
 
+@functools.lru_cache(maxsize=512)
+def _is_bold(font_name: str) -> bool:
+    """Whether a font's name says bold: "NimbusRomNo9L-Medi", "Arial-BoldMT", TeX's "CMBX10"."""
+    return bool(_BOLD_FONT.search(font_name.rpartition("+")[2]))
+
+
 def _read_page(page: object) -> list[_Line]:
-    """A page's lines with their baselines, from pypdf's text and its visitor callback."""
-    fragments: list[tuple[str, float, float]] = []
+    """A page's lines with their baselines, sizes and weights, from pypdf's text and its visitor callback."""
+    fragments: list[tuple[str, float, float, bool]] = []
 
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
         # the size as drawn: the font size scaled by the text and current matrices
         drawn = size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-        fragments.append((text, tm[4] * cm[1] + tm[5] * cm[3] + cm[5], round(drawn, 1)))
+        name = font.get("/BaseFont") if isinstance(font, dict) else None
+        fragments.append((text, tm[4] * cm[1] + tm[5] * cm[3] + cm[5], round(drawn, 1), _is_bold(str(name or ""))))
 
     raw = page.extract_text(visitor_text=visit) or ""  # type: ignore[attr-defined]
-    if "".join(text for text, _, _ in fragments) != raw:
+    if "".join(text for text, _, _, _ in fragments) != raw:
         return _page_lines(raw)  # positions do not line up with the text: go without
     lines: list[_Line] = []
     current: list[str] = []
     y: float | None = None
     sizes: collections.Counter[float] = collections.Counter()
+    weights = [0, 0]  # characters set in bold, in all
 
     def flush() -> None:
         line = _clean_line("".join(current).replace("\r", ""))
         if line:
-            lines.append(_Line(line, y, sizes.most_common(1)[0][0] if sizes else None))
+            lines.append(_Line(line, y, sizes.most_common(1)[0][0] if sizes else None, weights[0] == weights[1]))
 
-    for text, at, drawn in fragments:
+    for text, at, drawn, bold in fragments:
         for k, piece in enumerate(text.split("\n")):
             if k:
                 flush()
                 current, y = [], None
                 sizes.clear()
+                weights[:] = [0, 0]
             current.append(piece)
             if piece.strip():
                 sizes[drawn] += len(piece.strip())
+                weights[0] += len(piece.strip()) if bold else 0
+                weights[1] += len(piece.strip())
             if y is None and piece.strip():
                 y = at
     flush()
@@ -198,9 +216,12 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
 
     Contents and index entries and lines of one letter (:func:`.furniture.contents_lines`) are left
     out, each ending the paragraph before it; they still count in the page's line length and
-    spacing. A line set in a font :data:`_HEADING_SIZE` times the body's or larger (the size
-    most of the document's characters are set in) and the lines around it in body size are
-    never joined: a heading is a paragraph of its own.
+    spacing. A heading is a paragraph of its own, never joined to the lines around it: a line
+    set in a font :data:`_HEADING_SIZE` times the body's or larger (the size most of the
+    document's characters are set in), or a short line all in bold (when the body is not) that
+    starts with a capital or a digit and does not end like a sentence or clause (".", ",",
+    ";": the end of a paragraph set in bold is text): R's reference manual's "Description"
+    before "lapply returns a list ...", which a line in lower case would have continued.
     """
     everything = [line for lines in pages for line in lines]
     joined_text = " ".join(line.text for line in everything)
@@ -212,12 +233,20 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
             weights[line.size] += len(line.text)
     body = weights.most_common(1)[0][0] if weights else None
 
-    def large(line: _Line) -> bool:
-        return body is not None and line.size is not None and line.size >= _HEADING_SIZE * body
+    bold_body = 2 * sum(len(line.text) for line in everything if line.bold) > len(joined_text)
+
+    def heading(line: _Line, full: float) -> bool:
+        if body is not None and line.size is not None and line.size >= _HEADING_SIZE * body:
+            return True
+        return (
+            line.bold and not bold_body and len(line.text) < _SHORT_LINE * full
+            and (line.text[0].isupper() or line.text[0].isdigit()) and bool(_HEADING_END.search(line.text))
+        )
     parts: list[str] = []
     length = 0
     starts: list[int] = []
     previous: _Line | None = None
+    previous_head = False
     left_out = False
     for lines in pages:
         full = _typical_length(lines) if len(lines) >= 8 else fallback
@@ -228,7 +257,9 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
             if i in entries:
                 left_out = True
                 continue
-            if previous is not None and (left_out or large(previous) != large(line)):
+            # a bold heading wrapped onto a second line goes on in lower case ("Person-" / "months")
+            head = heading(line, full) or (previous_head and line.bold and line.text[:1].islower())
+            if previous is not None and (left_out or previous_head != head):
                 parts.append("\n\n")
                 length += 2
             elif previous is not None:
@@ -246,7 +277,7 @@ def _assemble(pages: list[list[_Line]]) -> tuple[str, tuple[int, ...]]:
                 page_start = length
             parts.append(line.text)
             length += len(line.text)
-            previous, left_out = line, False
+            previous, previous_head, left_out = line, head, False
         starts.append(length if page_start is None else page_start)
     return "".join(parts), tuple(starts)
 
