@@ -290,7 +290,7 @@ class Index:
             if document is not None:  # it can only be about what the previous turn was about
                 ranking = document_first(ranking, self.store.rows(ranking.ids)[:, 0], document)
             # fusion can bring a heading back to the first place
-            ranking = text_first(ranking, self.ranker.is_heading)
+            ranking = text_first(ranking, self.ranker.is_heading, self.ranker.answer_under)
         return query, ranking.head(top_k), document
 
     def _conversation_document(self, question: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:

@@ -91,3 +91,17 @@ def test_every_heading_goes_after_the_text_and_each_part_keeps_its_order():
 def test_a_ranking_with_its_headings_already_last_or_of_headings_only_is_kept(headings):
     ranking = _ranking([3, 7, 5, 8, 2])
     assert headings_last(ranking, lambda row: row in headings).ids.tolist() == [3, 7, 5, 8, 2]
+
+
+def test_a_question_headings_answer_is_the_best_ranked_sentence_under_it():
+    # 7 asks a question; rows 20-24 are the text under it; 3 ranks above them but lies elsewhere
+    ranking = _ranking([7, 3, 22, 21, 5])
+    under = {7: range(20, 25)}
+    moved = text_first(ranking, lambda row: row in {7}, under.get)
+    assert moved.ids.tolist() == [22, 7, 3, 21, 5]
+    # none of its text ranked, or a heading that asks nothing: the best text, as before
+    assert text_first(_ranking([7, 3, 5]), lambda row: row in {7}, under.get).ids.tolist() == [3, 7, 5]
+    assert text_first(ranking, lambda row: row in {7}, {}.get).ids.tolist() == [3, 7, 22, 21, 5]
+    # the contents' copy of the question (6, nothing under it) ranks above the question itself
+    under = {6: None, 7: range(20, 25)}
+    assert text_first(_ranking([6, 7, 3, 22]), lambda row: row in {6, 7}, under.get).ids.tolist() == [22, 6, 7, 3]

@@ -383,3 +383,36 @@ def test_headings_of_a_page_are_indexed_but_an_answer_cites_text_after_its_first
     assert all(not index.ranker.is_heading(hit.sentence_id) for hit in answer.citations), [h.text for h in answer.citations]
     ranked = [index.ranker.text(int(row)) for row in index.rank("What is a spring tide?", 8).ids]
     assert "Spring tides" in ranked  # ranked, just not cited
+
+
+def test_the_answer_to_an_faq_question_is_cited_from_the_text_under_it(tmp_path, embedder) -> None:
+    # R's FAQ: "What is the difference between package and library?" cited a sentence from
+    # elsewhere that names both; the answer is under the question that asks it
+    index = _index_of(tmp_path, embedder, {"faq.txt": (
+        "Harbour FAQ\n\n"
+        "1.1 Which berths are there?\n\n"
+        "1.2 What is the difference between a berth and a mooring?\n\n"
+        "1 Berths\n\n"
+        "Every berth and every mooring of the harbour is listed on the board by the office.\n\n"
+        "1.1 Which berths are there?\n\n"
+        "There are forty berths on the north quay and twelve on the south pontoon.\n\n"
+        "1.2 What is the difference between a berth and a mooring?\n\n"
+        "A berth is a place at a quay or pontoon, reached on foot. "
+        "A mooring is a buoy in the basin, reached by dinghy.\n\n"
+        "1.3 Can I pay by card?\n\n"
+        "Yes, at the machine by the harbour office.\n"
+    )})
+    ranker = index.ranker
+    question = next(row for row in range(len(ranker)) if ranker.text(row) == "1.2 What is the difference between a berth and a mooring?" and row > 5)
+    under = ranker.answer_under(question)
+    assert [ranker.text(row) for row in under] == ["A berth is a place at a quay or pontoon, reached on foot.", "A mooring is a buoy in the basin, reached by dinghy."]
+    # the contents' copy of the question heads only other headings: its answer is under the question asked again
+    copy = next(row for row in range(len(ranker)) if ranker.text(row) == "1.2 What is the difference between a berth and a mooring?")
+    assert copy < question and ranker.answer_under(copy) == under
+    # "Which berths are there?" is asked again too, with its own answer
+    berths = next(row for row in range(len(ranker)) if ranker.text(row) == "1.1 Which berths are there?")
+    assert [ranker.text(row) for row in ranker.answer_under(berths)] == ["There are forty berths on the north quay and twelve on the south pontoon."]
+    # a heading that asks nothing has no answer under it
+    assert ranker.answer_under(next(row for row in range(len(ranker)) if ranker.text(row) == "1 Berths")) is None
+    answer = index.answer("What is the difference between a berth and a mooring?")
+    assert answer.citations[0].text in {ranker.text(row) for row in under}

@@ -5,7 +5,7 @@ Ownership?") share the question's words and often rank first; the answer is in t
 they head. So does a question the document asks itself, an FAQ's "Q. I upgraded my system and
 now /etc/issue says "trixie/sid". Should it not read "sid"?" (:func:`asks_a_question`): the
 answer is in the paragraphs after it. :func:`text_first` moves the best-ranked sentence of text
-above them; :func:`headings_last` moves all of them below text, for what an answer cites after
+above them, or the first sentence under a heading that asks the question; :func:`headings_last` moves all of them below text, for what an answer cites after
 [1] and an abstention's closest passages. Pure functions; the ranker says which rows are headings
 (:meth:`citeqa.search.ranker.Ranker.rank`).
 """
@@ -49,16 +49,30 @@ def asks_a_question(text: str) -> bool:
     return text.rstrip().rstrip("\"'”’").endswith("?")
 
 
-def text_first(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
+def text_first(
+    ranking: Ranking, is_heading: Callable[[int], bool], answer_under: Callable[[int], range | None] | None = None
+) -> Ranking:
     """``ranking`` with its best sentence of text first when a heading ranks first.
 
     Only [1] moves: the first row that is not a heading (``is_heading(row)``) takes the
-    first place, the rows it passes keep their order below it. A ranking of headings
-    only, or whose first row is text, is returned as is.
+    first place, the rows it passes keep their order below it. When the heading asks a
+    question the text under it answers (``answer_under(row)``, the rows of that text: an
+    FAQ's "7.29 What is the difference between package and library?", a tutorial's "What Is
+    Ownership?"), the best-ranked sentence of that text takes the first place instead, if
+    one is ranked at all; of the headings ranked above all text, the first with such an
+    answer counts (a contents list's copy of the question has none under it). A ranking of
+    headings only, or whose first row is text, is returned as is.
     """
     ids = ranking.ids
     if len(ids) < 2 or not is_heading(int(ids[0])):
         return ranking
+    first_text = next((k for k in range(1, len(ids)) if not is_heading(int(ids[k]))), len(ids))
+    for heading in ids[:first_text] if answer_under is not None else ():
+        under = answer_under(int(heading))  # the first ranked heading with its answer under it
+        found = [k for k in range(1, len(ids)) if int(ids[k]) in under] if under else []
+        if found:
+            k = found[0]
+            return ranking.reordered(np.r_[k, np.arange(k), np.arange(k + 1, len(ids))])
     for k in range(1, len(ids)):
         if not is_heading(int(ids[k])):
             return ranking.reordered(np.r_[k, np.arange(k), np.arange(k + 1, len(ids))])

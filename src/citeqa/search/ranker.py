@@ -22,6 +22,8 @@ from .rerank import RerankerModel, rerank
 if TYPE_CHECKING:
     from ..store.seam import SentenceStore
 
+#: The text under a heading that asks a question is read this far at most (:meth:`Ranker.answer_under`).
+SECTION_SENTENCES = 60
 #: The ranking modes: the product's hybrid reranker and the baselines it is measured against.
 MODES = ("hybrid", "rrf", "dense", "bm25")
 
@@ -83,7 +85,7 @@ class Ranker(CandidateRetriever):
             first = rerank(cands, context, weights, max(top_k, CROSS_CANDIDATES), mlp=mlp, answer_type_of=answer_type_of)
             head = [self.text(int(i)) for i in first.ids[:CROSS_CANDIDATES]]
             ranked = cross_rerank(first, self.cross.logits(query, head), self.cross.weight, top_k)
-        return text_first(ranked, self.is_heading)
+        return text_first(ranked, self.is_heading, self.answer_under)
 
     def is_heading(self, row: int) -> bool:
         """Whether sentence ``row`` is (part of) a title or heading: its paragraph of at most
@@ -96,3 +98,40 @@ class Ranker(CandidateRetriever):
             return False
         text = " ".join(self.text(r) for r in rows)
         return looks_like_heading(text) or asks_a_question(text)
+
+    def answer_under(self, row: int) -> range | None:
+        """The sentences of the text under sentence ``row`` when ``row`` is a heading that asks
+        a question (:meth:`is_heading`, ending with "?"): from the next paragraph up to the next
+        heading, the next paragraph asking a question or the document's end, at most
+        :data:`SECTION_SENTENCES`; else None. A question with nothing under it (in an FAQ's
+        contents list, questions follow questions) is looked up further on in its document,
+        up to :data:`SECTION_SENTENCES` x 20 sentences: its answer is under it there."""
+        rows = self.store.paragraph_rows(row)
+        if not self.is_heading(row) or not self.text(rows[-1]).rstrip().rstrip("\"'”’").endswith("?"):
+            return None
+        document = int(self.store.rows(np.array([row], dtype=np.int64))[0, 0])
+        section = self._section(rows[-1] + 1, document)
+        if section is None:
+            asked = self.text(rows[-1])
+            document_end = int(self.store.sentence_counts()[: document + 1].sum())
+            later = np.arange(rows[-1] + 1, min(document_end, rows[-1] + 1 + 20 * SECTION_SENTENCES), dtype=np.int64)
+            for again, text in zip(later.tolist(), self.store.texts(later)):
+                if text == asked and self.is_heading(again):
+                    section = self._section(self.store.paragraph_rows(again)[-1] + 1, document)
+                    if section is not None:
+                        break
+        return section
+
+    def _section(self, first: int, document: int) -> range | None:
+        """The sentences from ``first`` up to the next heading or question, or ``document``'s end."""
+        last = min(first + SECTION_SENTENCES, len(self))
+        end = first
+        while end < last and not self.is_heading(end) and not self._asks(end):
+            if self.store.rows(np.array([end], dtype=np.int64))[0, 0] != document:
+                break
+            end += 1
+        return range(first, end) if end > first else None
+
+    def _asks(self, row: int) -> bool:
+        """Whether sentence ``row``'s paragraph, of any length, asks a question (a contents list's next one)."""
+        return asks_a_question(" ".join(self.text(r) for r in self.store.paragraph_rows(row)))
