@@ -107,7 +107,7 @@ class Ranker(CandidateRetriever):
         contents list, questions follow questions) is looked up further on in its document,
         up to :data:`SECTION_SENTENCES` x 20 sentences: its answer is under it there."""
         rows = self.store.paragraph_rows(row)
-        if not self.is_heading(row) or not self.text(rows[-1]).rstrip().rstrip("\"'”’").endswith("?"):
+        if not self.is_heading(row) or not asks_a_question(self.text(rows[-1])):
             return None
         document = int(self.store.rows(np.array([row], dtype=np.int64))[0, 0])
         section = self._section(rows[-1] + 1, document)
