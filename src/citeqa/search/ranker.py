@@ -123,13 +123,15 @@ class Ranker(CandidateRetriever):
         return section
 
     def _section(self, first: int, document: int) -> range | None:
-        """The sentences from ``first`` up to the next heading or question, or ``document``'s end."""
+        """The sentences from ``first`` up to the next heading or question, or ``document``'s end
+        (read paragraph by paragraph: a paragraph is one document's)."""
         last = min(first + SECTION_SENTENCES, len(self))
         end = first
         while end < last and not self.is_heading(end) and not self._asks(end):
-            if self.store.rows(np.array([end], dtype=np.int64))[0, 0] != document:
+            if int(self.store.rows(np.array([end], dtype=np.int64))[0, 0]) != document:
                 break
-            end += 1
+            end = self.store.paragraph_rows(end)[-1] + 1
+        end = min(end, last)
         return range(first, end) if end > first else None
 
     def _asks(self, row: int) -> bool:
