@@ -27,6 +27,8 @@ import re
 
 #: How many lines at each end of a page are candidates for running heads and feet.
 EDGE_LINES = 3
+#: A line longer than this is text, never a head or foot.
+_LONGEST_HEAD = 200
 #: Share of the pages (of one parity, for heads on every other page) a running line is on.
 RUNNING_SHARE = 0.75
 
@@ -106,7 +108,7 @@ def _page_number_lines(numbered: list[tuple[int, list[str]]]) -> dict[int, set[i
     for page, lines in numbered:
         here: dict[int, set[int]] = {}
         for i in {0, len(lines) - 1}:
-            if len(lines[i]) <= 200:
+            if len(lines[i]) <= _LONGEST_HEAD:
                 for match in _OUTER_NUMBER.finditer(lines[i]):
                     here.setdefault(int(match.group(1) or match.group(2)) - page, set()).add(i)
         votes.update(here.keys())
@@ -117,6 +119,27 @@ def _page_number_lines(numbered: list[tuple[int, list[str]]]) -> dict[int, set[i
     if count < max(3, len(numbered) / 2):
         return {}
     return {page: here[offset] for page, here in marks.items() if offset in here}
+
+
+def _heads_by_parity(found: dict[str, dict[int, str]], pages: list[int]) -> dict[int, set[str]]:
+    """The edge keys (of ``found``: key -> page -> line) running on the even (0) or odd (1) pages
+    of ``pages`` from page 2 on: on :data:`RUNNING_SHARE` of that side's pages, two at least,
+    and on at most the rest's share of the other side's."""
+    by_parity: dict[int, set[str]] = {}
+    for parity in (0, 1):
+        these = [page for page in pages if page > 1 and page % 2 == parity]
+        others = len(pages) - 1 - len(these)
+        if len(these) < 2:
+            continue
+        by_parity[parity] = set()
+        for key, by_page in found.items():
+            on = sorted((page, line) for page, line in by_page.items() if page > 1 and page % 2 == parity)
+            elsewhere = sum(1 for page in by_page if page > 1 and page % 2 != parity)
+            # a left-hand head is on (nearly) no right-hand page: a slide shown on consecutive pages
+            # (a deck's overlays) is on both
+            if len(on) >= max(2, _need(len(these))) and elsewhere <= (1 - RUNNING_SHARE) * others and is_running(on):
+                by_parity[parity].add(key)
+    return by_parity
 
 
 def running_lines(pages: list[list[str]]) -> list[set[int]]:
@@ -137,7 +160,7 @@ def running_lines(pages: list[list[str]]) -> list[set[int]]:
     anywhere: dict[str, set[int]] = {}
     for page, lines in numbered:
         for i in edges(len(lines)):
-            if len(lines[i]) <= 200:
+            if len(lines[i]) <= _LONGEST_HEAD:
                 found.setdefault(edge_key(lines[i]), {}).setdefault(page, lines[i])
         for line in lines:
             anywhere.setdefault(line, set()).add(page)
@@ -147,20 +170,7 @@ def running_lines(pages: list[list[str]]) -> list[set[int]]:
         if (len(by_page) >= _need(len(numbered)) and is_running(sorted(by_page.items())))
         or (len(by_page) >= 3 and len(set(by_page.values())) == len(by_page) and follows_page(sorted(by_page.items())))
     }
-    by_parity: dict[int, set[str]] = {}
-    for parity in (0, 1):
-        these = [page for page, _ in numbered if page > 1 and page % 2 == parity]
-        others = len(numbered) - 1 - len(these)
-        if len(these) < 2:
-            continue
-        by_parity[parity] = set()
-        for key, by_page in found.items():
-            on = sorted((page, line) for page, line in by_page.items() if page > 1 and page % 2 == parity)
-            elsewhere = sum(1 for page in by_page if page > 1 and page % 2 != parity)
-            # a left-hand head is on (nearly) no right-hand page: a slide shown on consecutive pages
-            # (a deck's overlays) is on both
-            if len(on) >= max(2, _need(len(these))) and elsewhere <= (1 - RUNNING_SHARE) * others and is_running(on):
-                by_parity[parity].add(key)
+    by_parity = _heads_by_parity(found, [page for page, _ in numbered])
     side_bar = set()
     if len(numbered) >= 4:
         side_bar = {

@@ -66,17 +66,17 @@ def text_first(
     ids = ranking.ids
     if len(ids) < 2 or not is_heading(int(ids[0])):
         return ranking
-    first_text = next((k for k in range(1, len(ids)) if not is_heading(int(ids[k]))), len(ids))
+    first_text = next((k for k in range(1, len(ids)) if not is_heading(int(ids[k]))), None)
+    chosen = first_text
     for heading in ids[:first_text] if answer_under is not None else ():
         under = answer_under(int(heading))  # the first ranked heading with its answer under it
-        found = [k for k in range(1, len(ids)) if int(ids[k]) in under] if under else []
-        if found:
-            k = found[0]
-            return ranking.reordered(np.r_[k, np.arange(k), np.arange(k + 1, len(ids))])
-    for k in range(1, len(ids)):
-        if not is_heading(int(ids[k])):
-            return ranking.reordered(np.r_[k, np.arange(k), np.arange(k + 1, len(ids))])
-    return ranking
+        found = next((k for k in range(1, len(ids)) if int(ids[k]) in under), None) if under else None
+        if found is not None:
+            chosen = found
+            break
+    if chosen is None:
+        return ranking
+    return ranking.reordered(np.r_[chosen, np.arange(chosen), np.arange(chosen + 1, len(ids))])
 
 
 def headings_last(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:

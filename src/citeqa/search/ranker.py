@@ -7,6 +7,7 @@ it is measured against ("rrf", "dense", "bm25"; :mod:`citeqa.search.fusion`).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -110,26 +111,29 @@ class Ranker(CandidateRetriever):
         if not self.is_heading(row) or not asks_a_question(self.text(rows[-1])):
             return None
         document = int(self.store.rows(np.array([row], dtype=np.int64))[0, 0])
-        section = self._section(rows[-1] + 1, document)
+        document_end = int(self._document_ends[document])
+        section = self._section(rows[-1] + 1, document_end)
         if section is None:
             asked = self.text(rows[-1])
-            document_end = int(self.store.sentence_counts()[: document + 1].sum())
             later = np.arange(rows[-1] + 1, min(document_end, rows[-1] + 1 + 20 * SECTION_SENTENCES), dtype=np.int64)
             for again, text in zip(later.tolist(), self.store.texts(later)):
                 if text == asked and self.is_heading(again):
-                    section = self._section(self.store.paragraph_rows(again)[-1] + 1, document)
+                    section = self._section(self.store.paragraph_rows(again)[-1] + 1, document_end)
                     if section is not None:
                         break
         return section
 
-    def _section(self, first: int, document: int) -> range | None:
-        """The sentences from ``first`` up to the next heading or question, or ``document``'s end
-        (read paragraph by paragraph: a paragraph is one document's)."""
-        last = min(first + SECTION_SENTENCES, len(self))
+    @functools.cached_property
+    def _document_ends(self) -> np.ndarray:
+        """The row after each document's last sentence (documents' rows are consecutive, in order)."""
+        return np.cumsum(self.store.sentence_counts())
+
+    def _section(self, first: int, document_end: int) -> range | None:
+        """The sentences from ``first`` up to the next heading or question, or ``document_end``
+        (read paragraph by paragraph)."""
+        last = min(first + SECTION_SENTENCES, document_end)
         end = first
         while end < last and not self.is_heading(end) and not self._asks(end):
-            if int(self.store.rows(np.array([end], dtype=np.int64))[0, 0]) != document:
-                break
             end = self.store.paragraph_rows(end)[-1] + 1
         end = min(end, last)
         return range(first, end) if end > first else None
