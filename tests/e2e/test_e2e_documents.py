@@ -49,6 +49,7 @@ def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(
     from conftest import Page
 
     base_before = _tree_digest(article_index.path.parent)
+    assert chat.page.title() == "citeqa: ask the article"
     other_context = browser.new_context()
     other = Page(other_context.new_page(), served["url"])  # someone else chatting meanwhile
     other.ask("What is the aim of the exercise?")
@@ -77,6 +78,9 @@ def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(
     assert "Documents updated" in note.inner_text() and "now answers from the new index" in note.inner_text()
     table = chat.page.locator("#cq-doc-list").inner_text()
     assert "observatory.txt" in table and "lachin-joint-exercise.txt" in table
+    # the heading and the tab stop saying "the article" once there are two documents (they did until a restart)
+    chat.page.wait_for_function("() => document.title === 'citeqa: ask the documents'", timeout=10_000)
+    assert "ask the documents" in chat.page.locator("#cq-title h1").inner_text()
     chat.ask("Who founded the Kestrel Ridge Observatory?")
     assert "Ida Marlowe" in chat.last_reply().locator(".cq-answer").inner_text()
     assert "observatory.txt" in chat.page.locator("#cq-pane h3").all_inner_texts()
@@ -98,6 +102,7 @@ def test_upload_rebuilds_in_the_background_then_answers_from_the_new_document(
     _wait_status(chat, "Removed observatory.txt")
     assert "observatory.txt" not in chat.page.locator("#cq-doc-list").inner_text()
     assert not (served["workspace"] / "documents" / "observatory.txt").exists()
+    chat.page.wait_for_function("() => document.title === 'citeqa: ask the article'", timeout=10_000)
     chat.ask("Who founded the Kestrel Ridge Observatory?")
     assert "Ida Marlowe" not in chat.last_reply().inner_text()
 

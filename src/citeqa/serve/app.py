@@ -56,6 +56,9 @@ __all__ = [
 
 log = logging.getLogger("citeqa")
 
+# the page heading's first line becomes the browser tab's title
+RETITLE_JS = "() => { const h = document.querySelector('#cq-title h1'); if (h) document.title = h.innerText.trim(); }"
+
 HOW_IT_WORKS = (
     "**How it works:** every answer is made of the documents' own sentences, each followed by a "
     "marker like [1] that points to its exact place in the text, shown highlighted "
@@ -265,8 +268,9 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         return (*documents_view(), escape_text(change.message), escape_text(change.message))
 
     def examples_view():  # type: ignore[no-untyped-def]
-        label, samples = examples_for([d.doc_id for d in live.get().documents])
-        return gr.Dataset(samples=[[q] for q in samples], label=label)
+        doc_ids = [d.doc_id for d in live.get().documents]
+        label, samples = examples_for(doc_ids)
+        return gr.Dataset(samples=[[q] for q in samples], label=label), heading(doc_ids)
 
     def announce(message: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
         if not message:
@@ -277,9 +281,12 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         session["version"] = str(live.get().path)
         return history, session, ""
 
+    def heading(doc_ids: list[str]) -> str:
+        return f"# {title_for(doc_ids)}\n{HOW_IT_WORKS}"
+
     doc_ids = [d.doc_id for d in live.get().documents]
     with gr.Blocks(title=title_for(doc_ids), delete_cache=(3600, 3600)) as app:
-        gr.Markdown(f"# {title_for(doc_ids)}\n{HOW_IT_WORKS}")
+        title = gr.Markdown(heading(doc_ids), elem_id="cq-title")
         session = gr.State(_new_session())
         changed = gr.State("")
         with gr.Row(equal_height=False):
@@ -342,16 +349,20 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         chatbot.select(select, [session], [pane, copy_box, session], queue=False, **private)
         clear_button.click(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
         chatbot.clear(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
-        app.load(documents_view, None, [documents, to_remove], **private).then(examples_view, None, examples, **private)
+        # the heading and the tab's title follow the documents: an upload turns "ask the article" into
+        # "ask the documents" (the <title> is set once, when the page is built, so a script follows it)
+        shown = {"fn": examples_view, "inputs": None, "outputs": [examples, title], **private}
+        retitle = {"fn": None, "js": RETITLE_JS, **private}
+        app.load(documents_view, None, [documents, to_remove], **private).then(**shown).then(**retitle)
         doc_outputs = [documents, to_remove, status]
         upload.upload(add_documents, upload, [*doc_outputs, upload, changed], concurrency_limit=1,
                       concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
-        ).then(examples_view, None, examples, **private)
+        ).then(**shown).then(**retitle)
         remove_button.click(remove_document, to_remove, [*doc_outputs, changed], concurrency_limit=1,
                             concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
-        ).then(examples_view, None, examples, **private)
+        ).then(**shown).then(**retitle)
 
         gr.api(chat, api_name="chat", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
         gr.api(answer, api_name="answer", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
