@@ -155,13 +155,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--read-only", action="store_true", help="no adding or removing documents from the page")
     serve.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
+        "--allowed-host", action="append", default=[], metavar="NAME",
         help="also accept requests for this host name (repeatable; 127.0.0.1, localhost, [::1] and --host "
         "always are; any other Host header is refused, against DNS rebinding)",
     )
+    serve.add_argument("--allow-private-urls", action="store_true", help="let the page add web pages at local or "
+                       "private network addresses (an intranet's; by default only public addresses are fetched)")
     serve.add_argument(
         "--mcp", action="store_true", help="also serve retrieve/answer as MCP tools at /gradio_api/mcp/ (needs citeqa[mcp])"
     )
@@ -392,6 +391,7 @@ def _serve(args: argparse.Namespace) -> int:
         read_only=args.read_only or bool(args.store),
         mcp=args.mcp,
         allowed_hosts=args.allowed_host,
+        private_urls=args.allow_private_urls,
     )
     return 0
 

@@ -140,9 +140,30 @@ def test_wrong_file_type_is_refused_in_words_beside_the_upload_box(chat, served,
     status = _wait_status(chat, "Not added", timeout=30_000)
     assert "unsupported file type" in status and "table.bin" in status, status
     assert "Error" not in chat.page.locator("#cq-upload").inner_text()  # no bare red badge
+    # right under the upload box and the web address box below it
     upload_box = chat.page.locator("#cq-upload").bounding_box()
+    address_box = chat.page.locator("#cq-page-url").bounding_box()
     status_box = chat.page.locator("#cq-status").bounding_box()
-    assert abs(status_box["x"] - upload_box["x"]) < 40 and 0 <= status_box["y"] - (upload_box["y"] + upload_box["height"]) < 80
+    assert 0 <= address_box["y"] - (upload_box["y"] + upload_box["height"]) < 40
+    assert abs(status_box["x"] - upload_box["x"]) < 40 and 0 <= status_box["y"] - (address_box["y"] + address_box["height"]) < 80
     assert not (served["workspace"] / "documents" / "table.bin").exists()
     assert "table.bin" not in chat.page.locator("#cq-doc-list").inner_text()
     chat.shot("wrong-file-type")
+
+
+def test_a_web_page_on_the_server_s_own_machine_is_refused_in_words(chat, served):
+    """Fetched for whoever uses the page, an address must not reach the server's machine or network."""
+    box = chat.page.locator("#cq-page-url textarea, #cq-page-url input").first
+    port = served["url"].rsplit(":", 1)[1].strip("/")
+    for address, words in [
+        (f"http://127.0.0.1:{port}/gradio_api/info", "127.0.0.1 is a local or private network address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a local or private network address"),
+        ("timetable for the ferry", "is not a web address; paste one starting with https://"),
+    ]:
+        box.fill(address)
+        box.press("Enter")
+        status = _wait_status(chat, words, timeout=30_000)
+        assert status.startswith("Not added") and "--allow-private-urls" in status or "not a web address" in status, status
+        assert box.input_value() == address  # kept, to be corrected
+    assert list((served["workspace"] / "documents").glob("*gradio*")) == []
+    assert "169.254" not in chat.page.locator("#cq-doc-list").inner_text()

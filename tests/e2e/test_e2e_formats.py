@@ -1,5 +1,6 @@
-"""In a real browser: the source pane scrolls to citation [1] of each new answer, and a
-PDF uploaded from the page is answered from with its page shown (own server and workspace)."""
+"""In a real browser: the source pane scrolls to citation [1] of each new answer, a
+PDF uploaded from the page is answered from with its page shown, and a web page added by
+its address is answered from (own server and workspace, allowing this machine's addresses)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ VISIBLE = """() => {
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory, article_index) -> Iterator[str]:
     root = tmp_path_factory.mktemp("e2e-formats")
-    proc, url = start_server(
-        root / "server.log", "--index", str(article_index.path.parent), "--workspace", str(root / "workspace")
+    proc, url = start_server(  # pages of this machine may be added: the test's web server is on it
+        root / "server.log", "--index", str(article_index.path.parent), "--workspace", str(root / "workspace"),
+        "--allow-private-urls",
     )
     yield url + "/"
     stop_server(proc)
@@ -91,3 +93,31 @@ def test_uploaded_pdf_is_answered_with_its_page_in_the_source_pane(page, tmp_pat
     assert "report.pdf, page 2, characters" in page.last_reply().locator("details").text_content()
     _wait_visible(page)
     page.shot("pdf-upload-answer")
+
+
+def test_a_web_page_added_by_its_address_is_answered_from(page, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "barrage").write_bytes((FORMATS / "news.html").read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        box = page.page.locator("#cq-page-url textarea, #cq-page-url input").first
+        box.fill(f"http://127.0.0.1:{site.server_address[1]}/barrage")
+        box.press("Enter")
+        page.page.wait_for_function(
+            "() => /^Added 127\\.0\\.0\\.1_\\d+_barrage\\.html/.test((document.querySelector('#cq-status') || {}).innerText || '')",
+            timeout=180_000,
+        )
+    finally:
+        site.shutdown()
+        site.server_close()
+    assert box.input_value() == ""  # done: the box is cleared
+    assert "_barrage.html" in page.page.locator("#cq-doc-list").inner_text()
+    page.ask("How much did the barrage cost?")
+    assert "41 million pounds" in page.last_reply().locator(".cq-answer").inner_text()
+    assert any(t.endswith("_barrage.html") for t in page.page.locator("#cq-pane h3").all_inner_texts())
+    page.shot("web-page-added-by-address")

@@ -15,6 +15,7 @@ import pytest
 
 from citeqa.errors import InvalidArgumentError, SourceError
 from citeqa.ingest.extract import extract
+from citeqa.ingest import fetch as fetching
 from citeqa.ingest.fetch import fetch, is_url
 
 FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
@@ -57,6 +58,7 @@ def tricky() -> Iterator[tuple[str, threading.Event]]:
         "/to-js": "javascript:alert(1)",
         "/to-article": "/article",
         "/loop": "/loop",
+        "/to-intranet": "http://10.0.0.1/wiki",
     }
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -234,3 +236,52 @@ def test_bad_urls_refused() -> None:
     with pytest.raises(InvalidArgumentError, match="timeout must be > 0, got 0"):
         fetch("http://127.0.0.1/", timeout=0)
     assert is_url("https://example.org/a") and not is_url("notes/a.html") and not is_url("C:/x.pdf")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://[::1]/", "http://localhost/", "http://[::ffff:127.0.0.1]/"],
+)
+def test_public_only_refuses_local_and_private_hosts_before_connecting(url: str) -> None:
+    with pytest.raises(SourceError, match=r"is a local or private network address; only public web addresses"):
+        fetch(url, public_only=True)
+
+
+def test_public_only_refuses_the_loopback_server_that_fetch_alone_reads(site: str) -> None:
+    assert fetch(f"{site}/notes.txt")[0].startswith(b"Plain notes.")
+    with pytest.raises(SourceError, match=r"127\.0\.0\.1 is a local or private network address"):
+        fetch(f"{site}/notes.txt", public_only=True)
+
+
+def test_public_only_checks_every_host_redirected_to(tricky: tuple[str, threading.Event], monkeypatch) -> None:
+    checked: list[str] = []
+
+    def check(url: str, original: str) -> None:  # the test server's loopback passes; the rest is real
+        checked.append(url)
+        if not url.startswith(tricky[0]):
+            real_check(url, original)
+
+    real_check = fetching.check_public
+    monkeypatch.setattr(fetching, "check_public", check)
+    monkeypatch.setattr(fetching, "_check_peer", lambda *args: None)
+    with pytest.raises(SourceError, match=r"/to-intranet: 10\.0\.0\.1 is a local or private network address"):
+        fetch(f"{tricky[0]}/to-intranet", public_only=True)
+    assert checked == [f"{tricky[0]}/to-intranet", "http://10.0.0.1/wiki"]
+
+
+def test_public_only_refuses_a_name_that_resolves_again_to_a_private_address(site: str, monkeypatch) -> None:
+    """DNS rebinding: checked, the name is public; connecting, it resolves to 127.0.0.1."""
+    port = int(site.rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]])
+
+    def resolve(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host == "rebound.test":
+            return next(answers, None) or real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SourceError, match=r"rebound\.test \(127\.0\.0\.1\) is a local or private network address"):
+        fetch(f"http://rebound.test:{port}/notes.txt", public_only=True)

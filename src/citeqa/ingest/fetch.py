@@ -2,13 +2,19 @@
 
 Only ``http`` and ``https`` are fetched, redirects are followed by hand (a bounded
 number, and only to http(s)), the body is streamed and cut off at the size limit, and
-only the content types citeqa can extract are accepted. Every failure is a
-:class:`~citeqa.errors.SourceError` that names the URL and says what to do.
+only the content types citeqa can extract are accepted. With ``public_only`` (the chat's
+web pages) every host on the way must be a public address: a page fetched for someone on
+the web page must not reach the server's own machine or network (169.254.169.254, a
+router's admin page). Every failure is a :class:`~citeqa.errors.SourceError` that names
+the URL and says what to do.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
+import urllib.request
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import InvalidArgumentError, SourceError
@@ -44,12 +50,55 @@ def _check_scheme(url: str, original: str) -> None:
         raise SourceError(f"{url}: the URL has no host name")
 
 
+class PrivateAddressError(SourceError):
+    """A host at a local or private network address, refused by ``public_only``."""
+
+
+def _refuse_private(address: str, host: str, original: str) -> None:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if not ip.is_global or ip.is_multicast:
+        where = host if host == str(ip) else f"{host} ({ip})"
+        raise PrivateAddressError(
+            f"{original}: {where} is a local or private network address; only public web "
+            "addresses are fetched here — save the document and add the file instead"
+        )
+
+
+def check_public(url: str, original: str) -> None:
+    """Refuse ``url`` unless every address its host resolves to is public (not loopback,
+    private, link-local, shared or multicast).
+
+    Raises:
+        SourceError: the host is not public, or cannot be resolved.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        found = socket.getaddrinfo(host, parts.port or (443 if parts.scheme.lower() == "https" else 80), type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SourceError(f"{original}: cannot find the host {host!r} ({exc}); check the address") from None
+    for *_, sockaddr in found:
+        _refuse_private(str(sockaddr[0]), host, original)
+
+
+def _check_peer(response: object, url: str, original: str) -> None:
+    """Refuse a connection that reached a non-public address after all (the host's name
+    resolved again, to another address: DNS rebinding), unless a proxy made it."""
+    if urllib.request.getproxies() and not urllib.request.proxy_bypass(urlsplit(url).hostname or ""):
+        return  # the peer is the proxy, which the user configured
+    stream = getattr(response, "extensions", {}).get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer:
+        _refuse_private(str(peer[0]), urlsplit(url).hostname or "", original)
+
+
 def fetch(
     url: str,
     *,
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    public_only: bool = False,
 ) -> tuple[bytes, str, str]:
     """Download ``url``; return ``(body, content_type, final_url)``.
 
@@ -59,6 +108,8 @@ def fetch(
             wait is bounded by what is left of it).
         max_bytes: bodies larger than this are refused (checked while streaming).
         max_redirects: how many redirects to follow at most.
+        public_only: refuse hosts at local or private network addresses (:func:`check_public`),
+            the first and every one redirected to, and a connection that reached one anyway.
 
     Raises:
         SourceError: bad scheme, unreachable, timed out, HTTP error status, too many
@@ -99,7 +150,11 @@ def fetch(
             follow_redirects=False, headers=headers, event_hooks={"response": [check_redirect]}
         ) as client:
             for _ in range(max_redirects + 1):
+                if public_only:
+                    check_public(url, original)
                 with client.stream("GET", url, timeout=httpx.Timeout(remaining())) as response:
+                    if public_only:
+                        _check_peer(response, url, original)
                     if response.is_redirect:
                         location = response.headers.get("location")
                         if not location:
@@ -154,4 +209,4 @@ def fetch(
         ) from None
 
 
-__all__ = ["ACCEPTED_TYPES", "DEFAULT_MAX_REDIRECTS", "DEFAULT_TIMEOUT", "fetch", "is_url"]
+__all__ = ["ACCEPTED_TYPES", "DEFAULT_MAX_REDIRECTS", "DEFAULT_TIMEOUT", "PrivateAddressError", "check_public", "fetch", "is_url"]

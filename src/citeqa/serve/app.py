@@ -28,7 +28,7 @@ from ..errors import CiteqaError, InvalidArgumentError
 from ..index import check_k
 from .binding import check_port
 from .contracts import AnswerJSON, RetrieveJSON
-from .examples import examples_for, title_for
+from .examples import PANE_PLACEHOLDER, RETITLE_JS, examples_for, heading, title_for
 from .render import (
     escape_text,
     highlight_in_context,
@@ -37,10 +37,12 @@ from .render import (
     render_documents,
     render_error,
     render_source_pane,
+    shown_question_html,
 )
 from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, MAX_TYPED_CHARS, KnownEvents, RequestSizeLimit
 from .security import allowed_hosts as trusted_hosts
 from .security import install as install_request_guard
+from .webpages import add_web_page
 from .workspace import (
     MAX_DOCUMENT_BYTES,
     MAX_UPLOAD_BYTES,
@@ -56,23 +58,9 @@ __all__ = [
 
 log = logging.getLogger("citeqa")
 
-# the page heading's first line becomes the browser tab's title
-RETITLE_JS = "() => { const h = document.querySelector('#cq-title h1'); if (h) document.title = h.innerText.trim(); }"
-
-HOW_IT_WORKS = (
-    "**How it works:** every answer is made of the documents' own sentences, each followed by a "
-    "marker like [1] that points to its exact place in the text, shown highlighted "
-    '<span class="cq-intro-wide">in the source pane beside the chat</span>'
-    '<span class="cq-intro-narrow">right under each answer</span>. '
-    "Nothing is generated; when the documents don't say, citeqa says so and shows the closest passages."
-)
 MAX_FILE_SIZE = "11mb"  # above workspace.MAX_UPLOAD_BYTES, which gives the clear message
 QUEUE_MAX_SIZE = 64
 CONCURRENCY_LIMIT = 2
-PANE_PLACEHOLDER = (
-    '<div class="cq-pane cq-empty" id="cq-pane"><p>Ask a question: the source document of the answer '
-    "appears here, every cited sentence highlighted and numbered like its marker.</p></div>"
-)
 
 #: The chat's style sheet and script, kept as files beside this module.
 STATIC = Path(__file__).with_name("static")
@@ -87,6 +75,8 @@ DELETE_CACHE = (60, 300)
 #: Sessions whose state Gradio keeps in memory (its default, 10,000, lets memory grow
 #: by ~0.1 MB per API call until then: every /call/ request is a session of its own).
 STATE_SESSION_CAPACITY = 256
+
+
 def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
     if not isinstance(history, (list, tuple)):  # None, or junk sent to the API: no history
         return []
@@ -106,15 +96,6 @@ def _discard(uploads: Sequence[tuple[str, str]]) -> None:
             pass
 
 
-def _shown_question(question: str) -> str:
-    """The user's turn as the chat shows it: escaped, a blank one marked, one too long cut (it is refused anyway)."""
-    if not question or not question.strip():
-        return "<em>(blank)</em>"
-    if len(question) > MAX_INPUT_CHARS:
-        return escape_text(question[:MAX_INPUT_CHARS]) + f" … <em>({len(question):,} characters)</em>"
-    return escape_text(question)
-
-
 def _new_session() -> dict[str, Any]:
     return {"turns": [], "views": {}, "shown": "", "version": ""}
 
@@ -122,11 +103,12 @@ def _new_session() -> dict[str, Any]:
 # ---------------------------------------------------------------------- the app
 
 
-def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
+def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # type: ignore[no-untyped-def]
     """Build the Gradio Blocks answering from ``source`` (nothing is launched).
 
-    ``source`` is a :class:`Library` (documents can be added from the page) or a
-    bare :class:`LiveIndex` (read-only: the documents panel has no upload).
+    ``source`` is a :class:`Library` (documents can be added from the page, as files or
+    by a web page's address: at a public address unless ``private_urls``) or a bare
+    :class:`LiveIndex` (read-only: the documents panel has no upload).
     """
     import gradio as gr
 
@@ -190,7 +172,7 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
     def ask(question: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
         history = list(history or [])
         session = session or _new_session()
-        shown_question = _shown_question(question)
+        shown_question = shown_question_html(question)
         history.append({"role": "user", "content": shown_question})
         try:
             index = live.get()
@@ -255,6 +237,19 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         _discard(uploads)
         return (*documents_view(), escape_text(change.message), None, escape_text(change.message))
 
+    def add_page(url: str, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
+        if library is None:
+            return (*documents_view(), "Documents can't be changed on this server.", gr.skip(), "")
+        try:
+            change = add_web_page(library, url, lambda fraction, message: progress(fraction, desc=message),
+                                  public_only=not private_urls)
+        except CiteqaError as exc:
+            return (*documents_view(), f"Not added: {escape_text(str(exc))}", gr.skip(), "")
+        except Exception:  # noqa: BLE001 - never show a traceback
+            log.exception("unexpected error while adding a web page")
+            return (*documents_view(), "Not added: something went wrong on our side; try again.", gr.skip(), "")
+        return (*documents_view(), escape_text(change.message), "", escape_text(change.message))
+
     def remove_document(name: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
         if library is None:
             return (*documents_view(), "Documents can't be changed on this server.", "")
@@ -280,9 +275,6 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
         session = session or _new_session()
         session["version"] = str(live.get().path)
         return history, session, ""
-
-    def heading(doc_ids: list[str]) -> str:
-        return f"# {title_for(doc_ids)}\n{HOW_IT_WORKS}"
 
     doc_ids = [d.doc_id for d in live.get().documents]
     with gr.Blocks(title=title_for(doc_ids), delete_cache=(3600, 3600)) as app:
@@ -334,6 +326,8 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
                         file_count="multiple",
                         elem_id="cq-upload",
                     )
+                    page_url = gr.Textbox(label="Or add a web page or online document by its address", placeholder="https://…",
+                                          max_lines=1, submit_btn="Add", elem_id="cq-page-url")
                     status = gr.Markdown(elem_id="cq-status", min_height=48)
                 with gr.Column():
                     to_remove = gr.Dropdown(label="Uploaded document to remove", choices=[], elem_id="cq-remove-choice")
@@ -359,6 +353,10 @@ def create_app(source: Library | LiveIndex):  # type: ignore[no-untyped-def]
                       concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         ).then(**shown).then(**retitle)
+        page_url.submit(add_page, page_url, [*doc_outputs, page_url, changed], concurrency_limit=1,
+                        concurrency_id="documents", show_progress_on=status, **private).then(
+            announce, [changed, chatbot, session], [chatbot, session, changed], **private
+        ).then(**shown).then(**retitle)
         remove_button.click(remove_document, to_remove, [*doc_outputs, changed], concurrency_limit=1,
                             concurrency_id="documents", show_progress_on=status, **private).then(
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
@@ -381,6 +379,7 @@ def serve(
     mcp: bool = False,
     block: bool = True,
     allowed_hosts: Sequence[str] = (),
+    private_urls: bool = False,
 ):  # type: ignore[no-untyped-def]
     """Launch the chat on ``host:port`` (loopback by default, never a share link).
 
@@ -395,6 +394,8 @@ def serve(
         block: Wait until the server stops.
         allowed_hosts: Host names to accept besides 127.0.0.1, localhost, [::1] and
             ``host`` (requests naming any other host are refused: DNS rebinding).
+        private_urls: Let the page add documents at local or private network addresses
+            (an intranet's pages); by default only public addresses are fetched.
 
     Returns:
         The Gradio app (after it stops, or at once when ``block`` is False).
@@ -417,7 +418,7 @@ def serve(
         where = Path(workspace) if workspace is not None else default_workspace_path()
         source = Library(base, Workspace(where))
         log.info("workspace for uploaded documents: %s", where)
-    app = create_app(source)
+    app = create_app(source, private_urls=private_urls)
     app.delete_cache = DELETE_CACHE
     install_request_guard(trusted_hosts(host, allowed_hosts))
     app_kwargs: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The chat's example questions and title: the shipped article's, or ones for any documents.
+"""The chat's words: its example questions, title and heading, for the shipped article or any documents.
 
 The shipped article's examples only make sense while the article is among the documents
 served; for other documents (``citeqa serve --index my-index``) the examples are the
@@ -22,6 +22,21 @@ EXAMPLES = [
     "What is the aim of the exercise?",
     "Who won the World Cup in 2018?",
 ]
+
+# the page heading's first line becomes the browser tab's title
+RETITLE_JS = "() => { const h = document.querySelector('#cq-title h1'); if (h) document.title = h.innerText.trim(); }"
+
+HOW_IT_WORKS = (
+    "**How it works:** every answer is made of the documents' own sentences, each followed by a "
+    "marker like [1] that points to its exact place in the text, shown highlighted "
+    '<span class="cq-intro-wide">in the source pane beside the chat</span>'
+    '<span class="cq-intro-narrow">right under each answer</span>. '
+    "Nothing is generated; when the documents don't say, citeqa says so and shows the closest passages."
+)
+PANE_PLACEHOLDER = (
+    '<div class="cq-pane cq-empty" id="cq-pane"><p>Ask a question: the source document of the answer '
+    "appears here, every cited sentence highlighted and numbered like its marker.</p></div>"
+)
 ARTICLE_TITLE = "citeqa: ask the article"
 OTHER_TITLE = "citeqa: ask the documents"
 ARTICLE_LABEL = "Example questions about the shipped article"
@@ -42,4 +57,12 @@ def title_for(doc_ids: Sequence[str]) -> str:
     return ARTICLE_TITLE if list(doc_ids) == [DEFAULT_ARTICLE] else OTHER_TITLE
 
 
-__all__ = ["ARTICLE_LABEL", "ARTICLE_TITLE", "EXAMPLES", "OTHER_LABEL", "OTHER_TITLE", "examples_for", "title_for"]
+def heading(doc_ids: Sequence[str]) -> str:
+    """The page's heading (Markdown): its title and how it works."""
+    return f"# {title_for(doc_ids)}\n{HOW_IT_WORKS}"
+
+
+__all__ = [
+    "ARTICLE_LABEL", "ARTICLE_TITLE", "EXAMPLES", "HOW_IT_WORKS", "OTHER_LABEL", "OTHER_TITLE", "PANE_PLACEHOLDER", "RETITLE_JS",
+    "examples_for", "heading", "title_for",
+]

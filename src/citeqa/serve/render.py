@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..answer.compose import ABSTAIN_MESSAGE, DID_YOU_MEAN, offered_respelling
 from ..answer.confidence import describe_confidence
 from ..errors import CiteqaError
-from ..question import clean_question
+from ..question import MAX_QUESTION_CHARS, clean_question
 from ..schema import Answer, Hit
 from ..text import visible_controls
 
@@ -35,6 +35,15 @@ _ESCAPES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#!|~$:
 def escape_text(text: str) -> str:
     """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
     return text.translate(_ESCAPES)
+
+
+def shown_question_html(question: str) -> str:
+    """The user's turn as the chat shows it: escaped, a blank one marked, one too long cut (it is refused anyway)."""
+    if not question or not question.strip():
+        return "<em>(blank)</em>"
+    if len(question) > MAX_QUESTION_CHARS:
+        return escape_text(question[:MAX_QUESTION_CHARS]) + f" … <em>({len(question):,} characters)</em>"
+    return escape_text(question)
 
 
 def escape_name(name: str) -> str:

@@ -1,0 +1,72 @@
+"""Web pages added by their address from the chat: fetched, named, then stored like an upload.
+
+The page is fetched once, with the upload limits, and kept in the workspace as a file
+(a rebuild never goes online, as for the base index's URLs). Unless the server was
+started to allow them, hosts at local or private network addresses are refused, on the
+first address and on every redirect: a page fetched for someone using the web page must
+not reach the server's own machine or network (:func:`citeqa.ingest.fetch.check_public`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import SourceError
+from ..ingest.extract import sniff
+from ..ingest.fetch import PrivateAddressError, fetch, is_url
+from ..ingest.sources import url_doc_id
+from .uploads import MAX_NAME_CHARS, MAX_UPLOAD_BYTES, safe_document_name
+from .workspace import Change, Library, Progress
+
+#: Longest address accepted (browsers' practical limit).
+MAX_URL_CHARS = 2000
+#: Seconds a page may take to arrive.
+FETCH_TIMEOUT = 20.0
+#: The file suffix a fetched document is stored under, by the format its bytes have.
+SUFFIXES = {
+    "html": ".html", "pdf": ".pdf", "text": ".txt", "markdown": ".md", "rst": ".rst",
+    "docx": ".docx", "odt": ".odt", "pptx": ".pptx", "epub": ".epub",
+}
+
+
+def page_name(url: str, data: bytes, content_type: str = "") -> str:
+    """The workspace file name of a page fetched from ``url``: its host and path, "/" as "_",
+    with the suffix of the format its bytes have ("example.org_news_ferry.html")."""
+    stem = url_doc_id(url).replace("/", "_").replace("?", "_")
+    kind = sniff(data, stem, content_type or None)
+    suffix = SUFFIXES[kind]
+    if os.path.splitext(stem)[1].lower() == suffix:
+        suffix = ""  # "report.pdf" keeps its name
+    return safe_document_name(stem[: MAX_NAME_CHARS - len(suffix)] + suffix)
+
+
+def add_web_page(library: Library, url: str, progress: Progress | None = None, *, public_only: bool = True) -> Change:
+    """Fetch the document at ``url`` and add it to ``library`` as an uploaded file.
+
+    Raises:
+        SourceError: not an http(s) address, a private one (with ``public_only``), or the
+            page cannot be fetched or read; nothing is changed.
+    """
+    address = (url or "").strip()
+    if not address:
+        raise SourceError("no address was given; paste a web page's address, starting with https://")
+    if len(address) > MAX_URL_CHARS:
+        raise SourceError(f"the address is {len(address):,} characters long; the limit is {MAX_URL_CHARS:,}")
+    if not is_url(address):
+        raise SourceError(f"{address[:200]!r} is not a web address; paste one starting with https:// or http://")
+    report = progress or (lambda fraction, message: None)
+    report(0.01, "Fetching the page")
+    try:
+        data, content_type, final = fetch(address, timeout=FETCH_TIMEOUT, max_bytes=MAX_UPLOAD_BYTES, public_only=public_only)
+    except PrivateAddressError as exc:
+        raise SourceError(f"{exc} (or start the server with --allow-private-urls)") from None
+    name = page_name(final, data, content_type)
+    with tempfile.TemporaryDirectory(prefix="citeqa-page-") as folder:
+        path = Path(folder) / "page"
+        path.write_bytes(data)
+        return library.add([(name, path)], progress)
+
+
+__all__ = ["FETCH_TIMEOUT", "MAX_URL_CHARS", "SUFFIXES", "add_web_page", "page_name"]
