@@ -105,6 +105,23 @@ def test_a_page_at_a_private_address_is_refused_unless_the_server_allows_them(li
     assert "1,214 salmon" in hit.text and hit.page == 2
 
 
+def test_several_addresses_are_added_in_one_rebuild_or_none_is(library, site) -> None:
+    before = library.get()
+    with pytest.raises(SourceError, match=r"/gone\.html: the server answered HTTP 404"):
+        add_web_page(library, f"{site}/barrage {site}/gone.html", public_only=False)
+    assert library.get() is before and library.workspace.names() == []
+    with pytest.raises(SourceError, match=r"'nowhere' is not a web address"):
+        add_web_page(library, f"{site}/barrage nowhere")
+    with pytest.raises(SourceError, match=r"11 addresses were given; add at most 10 at a time"):
+        add_web_page(library, " ".join(f"{site}/p{n}.html" for n in range(11)))
+    seen: list[str] = []
+    change = add_web_page(library, f"  {site}/barrage\n{site}/report.pdf {site}/barrage ", lambda f, m: seen.append(m), public_only=False)
+    assert change.message.startswith("Added 127.0.0.1_") and "(3 documents," in change.message  # the article and both
+    assert [n.rsplit("_", 1)[1] for n in library.workspace.names()] == ["barrage.html", "report.pdf"]
+    assert any("(2 of 2)" in m for m in seen) and not any("(3 of" in m for m in seen)  # the same address once
+    assert library.get().answer("How many salmon did the fish counter record?").citations[0].page == 2
+
+
 def test_a_missing_page_is_refused_with_the_server_s_answer(library, site) -> None:
     with pytest.raises(SourceError, match=r"/gone\.html: the server answered HTTP 404"):
         add_web_page(library, f"{site}/gone.html", public_only=False)

@@ -326,7 +326,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
                         file_count="multiple",
                         elem_id="cq-upload",
                     )
-                    page_url = gr.Textbox(label="Or add a web page or online document by its address", placeholder="https://…",
+                    page_url = gr.Textbox(label="Or add web pages or online documents by their addresses", placeholder="https://… (several: separate them by spaces)",
                                           max_lines=1, submit_btn="Add", elem_id="cq-page-url")
                     status = gr.Markdown(elem_id="cq-status", min_height=48)
                 with gr.Column():

@@ -1,4 +1,4 @@
-"""Web pages added by their address from the chat: fetched, named, then stored like an upload.
+"""Web pages added by their address from the chat: fetched, named, then stored like uploads.
 
 The page is fetched once, with the upload limits, and kept in the workspace as a file
 (a rebuild never goes online, as for the base index's URLs). Unless the server was
@@ -22,6 +22,8 @@ from .workspace import Change, Library, Progress
 
 #: Longest address accepted (browsers' practical limit).
 MAX_URL_CHARS = 2000
+#: Most addresses added at a time.
+MAX_PAGES = 10
 #: Seconds a page may take to arrive.
 FETCH_TIMEOUT = 20.0
 #: The file suffix a fetched document is stored under, by the format its bytes have.
@@ -43,30 +45,39 @@ def page_name(url: str, data: bytes, content_type: str = "") -> str:
 
 
 def add_web_page(library: Library, url: str, progress: Progress | None = None, *, public_only: bool = True) -> Change:
-    """Fetch the document at ``url`` and add it to ``library`` as an uploaded file.
+    """Fetch the documents at the addresses in ``url`` (one, or several separated by spaces)
+    and add them to ``library`` as uploaded files, in one rebuild.
 
     Raises:
-        SourceError: not an http(s) address, a private one (with ``public_only``), or the
-            page cannot be fetched or read; nothing is changed.
+        SourceError: not an http(s) address, a private one (with ``public_only``), more than
+            :data:`MAX_PAGES` addresses, or a page cannot be fetched or read; nothing is changed.
     """
-    address = (url or "").strip()
-    if not address:
+    text = (url or "").strip()
+    addresses = list(dict.fromkeys(text.split()))
+    if not addresses:
         raise SourceError("no address was given; paste a web page's address, starting with https://")
-    if len(address) > MAX_URL_CHARS:
-        raise SourceError(f"the address is {len(address):,} characters long; the limit is {MAX_URL_CHARS:,}")
-    if not is_url(address):
-        raise SourceError(f"{address[:200]!r} is not a web address; paste one starting with https:// or http://")
+    if "://" not in text:
+        raise SourceError(f"{text[:200]!r} is not a web address; paste one starting with https:// or http://")
+    if len(addresses) > MAX_PAGES:
+        raise SourceError(f"{len(addresses)} addresses were given; add at most {MAX_PAGES} at a time")
+    for address in addresses:
+        if len(address) > MAX_URL_CHARS:
+            raise SourceError(f"an address is {len(address):,} characters long; the limit is {MAX_URL_CHARS:,}")
+        if not is_url(address):
+            raise SourceError(f"{address[:200]!r} is not a web address; paste one starting with https:// or http://")
     report = progress or (lambda fraction, message: None)
-    report(0.01, "Fetching the page")
-    try:
-        data, content_type, final = fetch(address, timeout=FETCH_TIMEOUT, max_bytes=MAX_UPLOAD_BYTES, public_only=public_only)
-    except PrivateAddressError as exc:
-        raise SourceError(f"{exc} (or start the server with --allow-private-urls)") from None
-    name = page_name(final, data, content_type)
-    with tempfile.TemporaryDirectory(prefix="citeqa-page-") as folder:
-        path = Path(folder) / "page"
-        path.write_bytes(data)
-        return library.add([(name, path)], progress)
+    with tempfile.TemporaryDirectory(prefix="citeqa-pages-") as folder:
+        pages = []
+        for number, address in enumerate(addresses):
+            report(0.01, f"Fetching {address[:100]}" + (f" ({number + 1} of {len(addresses)})" if len(addresses) > 1 else ""))
+            try:
+                data, content_type, final = fetch(address, timeout=FETCH_TIMEOUT, max_bytes=MAX_UPLOAD_BYTES, public_only=public_only)
+            except PrivateAddressError as exc:
+                raise SourceError(f"{exc} (or start the server with --allow-private-urls)") from None
+            path = Path(folder) / f"page-{number}"
+            path.write_bytes(data)
+            pages.append((page_name(final, data, content_type), path))
+        return library.add(pages, progress)
 
 
-__all__ = ["FETCH_TIMEOUT", "MAX_URL_CHARS", "SUFFIXES", "add_web_page", "page_name"]
+__all__ = ["FETCH_TIMEOUT", "MAX_PAGES", "MAX_URL_CHARS", "SUFFIXES", "add_web_page", "page_name"]
