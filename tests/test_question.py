@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citeqa.errors import InvalidArgumentError
-from citeqa.question import asks_to_read_on, denies, keeps_subject, last_turn, needs_context, negated, overview_scope, question_type, resolve_followup
+from citeqa.question import asked_topic, asks_to_read_on, denies, keeps_subject, last_turn, needs_context, negated, overview_scope, question_type, resolve_followup
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -524,3 +524,21 @@ def test_an_overview_turn_gives_a_follow_up_nothing_to_carry_so_the_turn_before_
     assert resolve_followup("Who signed it?", overview) == "Who signed it?"
     history = _history("What is SAT?") + _history("Summarize the document")
     assert resolve_followup("Where?", history) == "Where? (sat)"
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("What is Warsaw?", ("warsaw",)),
+        ("who were the normans", ("norman",)),
+        ("What is a data frame?", ("data", "frame")),
+        ("What was the 1973 oil crisis?", ("1973", "oil", "crisi")),
+        ("What is the capital of Poland?", ("capit", "poland")),  # only a heading "Capital of Poland" is that
+        ("Where is Warsaw?", None),
+        ("What does lapply do?", None),
+        ("What is the name of the leader who ruled the duchy of Normandy then?", None),  # too long to be a topic
+        ("What is it?", None),  # a pronoun has no words of its own
+    ],
+)
+def test_a_question_about_a_thing_as_a_whole_names_its_topic(question, topic) -> None:
+    assert asked_topic(question) == topic

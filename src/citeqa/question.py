@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import InvalidArgumentError, InvalidQuestionError
-from .text import STOPWORDS, fold, tokenize, words
+from .text import STOPWORDS, fold, stems, tokenize, words
 
 MAX_QUESTION_CHARS = 1000
 #: Longest text read as a question before cleaning (which may shorten it to the limit): anything
@@ -299,6 +299,23 @@ def asks_to_read_on(question: str) -> bool:
     on", "What else?", "Anything else?"), not for a fact of its own."""
     folded = " ".join(w for w in words(question) if w != "please")
     return _READ_ON.fullmatch(folded) is not None
+
+
+#: "What is X?", "Who were the X?": a question about a thing as a whole (X up to 6 words).
+_TOPIC = re.compile(r"(?:what|who)\s+(?:is|are|was|were)\s+(?:(?:a|an|the)\s+)?(?P<topic>[^?]+?)\s*\?*", re.IGNORECASE)
+_TOPIC_WORDS = 6
+
+
+def asked_topic(question: str) -> tuple[str, ...] | None:
+    """What a "What is X?" / "Who were X?" question asks about as a whole, as X's word stems
+    ("Who were the Normans?" -> ("norman",), "What is a data frame?" -> ("data", "frame"));
+    None for any other question. A document or section headed X answers it first
+    (:meth:`citeqa.search.ranker.Ranker.topic_lead`); "What is the capital of Poland?" has the
+    topic ("capit", "poland"), which only a heading "Capital of Poland" is."""
+    match = _TOPIC.fullmatch(question.strip())
+    if match is None or len(match.group("topic").split()) > _TOPIC_WORDS:
+        return None
+    return tuple(stems(match.group("topic"))) or None
 
 
 # ---------------------------------------------------------------- answer types

@@ -86,6 +86,12 @@ def words(text: str) -> list[str]:
     return [w.replace("'", "") for w in found] if "'" in folded else found  # most texts have none
 
 
+def stems(text: str) -> list[str]:
+    """Stems of ``text``'s words, stop words left out; unlike :func:`tokenize`, no place merged
+    ("Warsaw" is ["warsaw"], not also Poland's token): for comparing two names word by word."""
+    return [str(s) for s in _stemmer().stemWords([w for w in words(text) if w not in STOPWORDS])]
+
+
 def country_token(country: str) -> str:
     """The one token standing for a country: its stem for a one-word name, else its words joined by "_"."""
     parts = words(country)

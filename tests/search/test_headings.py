@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from citeqa.search.fusion import Ranking
-from citeqa.search.headings import asks_a_question, headings_last, looks_like_heading, text_first
+from citeqa.search.headings import asks_a_question, headings_last, lead_first, looks_like_heading, text_first, topic_words
 
 
 @pytest.mark.parametrize(
@@ -105,3 +105,18 @@ def test_a_question_headings_answer_is_the_best_ranked_sentence_under_it():
     # the contents' copy of the question (6, nothing under it) ranks above the question itself
     under = {6: None, 7: range(20, 25)}
     assert text_first(_ranking([6, 7, 3, 22]), lambda row: row in {6, 7}, under.get).ids.tolist() == [22, 6, 7, 3]
+
+
+@pytest.mark.parametrize(
+    ("heading", "words"),
+    [("6.3 Data frames", ("data", "frame")), ("Warsaw", ("warsaw",)), ("European Union law", ("european", "union", "law")), ("2 4", ())],
+)
+def test_a_heading_names_its_topic_without_its_section_number(heading, words):
+    assert topic_words(heading) == words
+
+
+def test_the_lead_goes_first_with_its_scores_when_it_is_ranked():
+    ranking = _ranking([7, 3, 9, 12])
+    led = lead_first(ranking, 9)
+    assert led.ids.tolist() == [9, 7, 3, 12] and led.scores[0] == ranking.scores[2] and led.cross[0] == ranking.cross[2]
+    assert lead_first(ranking, 7) is ranking and lead_first(ranking, 40) is ranking and lead_first(ranking, None) is ranking

@@ -416,3 +416,39 @@ def test_the_answer_to_an_faq_question_is_cited_from_the_text_under_it(tmp_path,
     assert ranker.answer_under(next(row for row in range(len(ranker)) if ranker.text(row) == "1 Berths")) is None
     answer = index.answer("What is the difference between a berth and a mooring?")
     assert answer.citations[0].text in {ranker.text(row) for row in under}
+
+
+TOWN = (
+    "Norrby\n\n"
+    "Norrby (Swedish pronunciation: [ˈnɔ̌rːbyː]; see also other names) is the largest town on the island of Hollis "
+    "and the seat of its council. It stands on the Kalv estuary, 40 kilometres from the mainland ferry port.\n\n"
+    "Let this Norrby never change, the poet wrote in 1911. No one will ever see the Norrby I knew, he added later.\n\n"
+    "Today Norrby is known for its harbour festival and its fish market. Norrby has two schools and a library.\n"
+)
+MANUAL = (
+    "Working with tables\n\n"
+    "6.2 Lists\n\n"
+    "A list is an ordered collection of values of any type.\n\n"
+    "6.3 Data frames\n\n"
+    "A data frame is a list of columns of equal length, printed as a table.\n\n"
+    "Data frames print row by row. Data frames can be sorted, filtered and joined; data frames read from "
+    "files keep their column names.\n"
+)
+
+
+def test_what_is_x_cites_the_first_sentence_under_the_title_or_heading_naming_x(tmp_path, embedder) -> None:
+    # a Wikipedia-style lead ("Warsaw (Polish: ...) is the capital ...") ranked 6th for "What is Warsaw?"
+    # under shorter sentences saying "Warsaw" more often
+    index = _index_of(tmp_path, embedder, {"norrby.txt": TOWN, "tables.txt": MANUAL})
+    lead = "is the largest town on the island of Hollis"
+    for question in ("What is Norrby?", "what is norrby", "Where is Norrby?", "What is a data frame?", "What are data frames?"):
+        first = index.retrieve(question, k=3)[0].text
+        if question.startswith("Where"):  # asks for a place, not the topic as a whole: ranked as before
+            assert index.ranker.topic_lead(question, np.arange(len(index))) is None
+        elif "Norrby" in question or "norrby" in question:
+            assert lead in first, (question, first)
+        else:
+            assert first == "A data frame is a list of columns of equal length, printed as a table.", (question, first)
+    assert index.answer("What is Norrby?").citations[0].text.startswith("Norrby (Swedish pronunciation")
+    # a heading naming something else is no topic's ("What is a list?" has its own section)
+    assert index.retrieve("What is a list?", k=1)[0].text == "A list is an ordered collection of values of any type."

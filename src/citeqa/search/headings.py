@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..text import stems
 from .fusion import Ranking
 
 #: A heading has at most this many words.
@@ -79,6 +80,30 @@ def text_first(
     return ranking.reordered(np.r_[chosen, np.arange(chosen), np.arange(chosen + 1, len(ids))])
 
 
+def topic_words(heading: str) -> tuple[str, ...]:
+    """A heading's word stems without its leading section number ("6.3 Data frames" -> ("data",
+    "frame")): what :func:`citeqa.question.asked_topic` is compared with."""
+    tokens = stems(heading)
+    while tokens and tokens[0].isdigit():
+        tokens = tokens[1:]
+    return tuple(tokens)
+
+
+def lead_first(ranking: Ranking, lead: int | None) -> Ranking:
+    """``ranking`` with row ``lead`` first (the others in their order), when it is ranked.
+
+    The lead is the first sentence under a title or heading naming what a "What is X?"
+    question asks about (:meth:`citeqa.search.ranker.Ranker.topic_lead`): a Wikipedia
+    article's "Warsaw ... is the capital and largest city of Poland." under "Warsaw"."""
+    if lead is None or not len(ranking.ids) or int(ranking.ids[0]) == lead:
+        return ranking
+    found = np.flatnonzero(ranking.ids == lead)
+    if not len(found):
+        return ranking
+    at = int(found[0])
+    return ranking.reordered(np.r_[at, np.arange(at), np.arange(at + 1, len(ranking.ids))])
+
+
 def headings_last(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:
     """``ranking`` with its headings after all its sentences of text, each part in its order.
 
@@ -94,4 +119,7 @@ def headings_last(ranking: Ranking, is_heading: Callable[[int], bool]) -> Rankin
     return ranking.reordered(np.r_[np.flatnonzero(~heading), np.flatnonzero(heading)])
 
 
-__all__ = ["HEADING_SENTENCES", "MAX_HEADING_WORDS", "asks_a_question", "headings_last", "looks_like_heading", "text_first"]
+__all__ = [
+    "HEADING_SENTENCES", "MAX_HEADING_WORDS", "asks_a_question", "headings_last", "lead_first", "looks_like_heading",
+    "text_first", "topic_words",
+]

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..question import asked_topic
 from ..store.seam import VectorSource, query_vector
 from .candidates import CandidateRetriever, top_n
 from .cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank
 from .fusion import Ranking, hybrid_rank, single_rank
-from .headings import HEADING_SENTENCES, asks_a_question, looks_like_heading, text_first
+from .headings import HEADING_SENTENCES, asks_a_question, lead_first, looks_like_heading, text_first, topic_words
 from .rerank import RerankerModel, rerank
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ MODES = ("hybrid", "rrf", "dense", "bm25")
 
 
 Mode = Literal["hybrid", "rrf", "dense", "bm25"]
+
+
+#: How deep a "What is X?" question's lead (:meth:`Ranker.topic_lead`) is looked for: an answer's depth.
+LEAD_DEPTH = 10
 
 
 class Ranker(CandidateRetriever):
@@ -78,15 +83,38 @@ class Ranker(CandidateRetriever):
         if mode == "rrf":
             scores, ids = self.store.dense_search(vector, min(n, max(100, top_k)))
             return hybrid_rank(ids, scores, self.store.bm25_scores(query), top_k)
+        asked = question if question is not None else query
+        depth = max(top_k, LEAD_DEPTH) if asked_topic(asked) else top_k  # a topic's lead may rank below top_k
         cands, context, answer_type_of = self.gather_lazy(query, vector, question=question)
         weights, mlp = self.model.weights, self.model.layer
         if self.cross is None:
-            ranked = rerank(cands, context, weights, top_k, mlp=mlp, answer_type_of=answer_type_of)
+            ranked = rerank(cands, context, weights, depth, mlp=mlp, answer_type_of=answer_type_of)
         else:
-            first = rerank(cands, context, weights, max(top_k, CROSS_CANDIDATES), mlp=mlp, answer_type_of=answer_type_of)
+            first = rerank(cands, context, weights, max(depth, CROSS_CANDIDATES), mlp=mlp, answer_type_of=answer_type_of)
             head = [self.text(int(i)) for i in first.ids[:CROSS_CANDIDATES]]
-            ranked = cross_rerank(first, self.cross.logits(query, head), self.cross.weight, top_k)
-        return text_first(ranked, self.is_heading, self.answer_under)
+            ranked = cross_rerank(first, self.cross.logits(query, head), self.cross.weight, depth)
+        ranked = text_first(ranked, self.is_heading, self.answer_under)
+        return lead_first(ranked, self.topic_lead(asked, ranked.ids)).head(top_k)
+
+    def topic_lead(self, question: str, ids: np.ndarray) -> int | None:
+        """The first sentence under the title or heading that names what ``question`` asks
+        about as a whole (:func:`citeqa.question.asked_topic`: "What is Warsaw?" and a document
+        titled "Warsaw", "What is a data frame?" and a section "6.3 Data frames"), when a ranked
+        row is that heading or in the document it titles; None when there is none."""
+        topic = asked_topic(question)
+        if topic is None or not len(ids):
+            return None
+        documents = self.store.rows(np.asarray(ids, dtype=np.int64))[:, 0]
+        starts = self._document_ends - self.store.sentence_counts()
+        for row in dict.fromkeys([*(int(i) for i in ids), *(int(starts[d]) for d in documents)]):
+            rows = self.store.paragraph_rows(row)
+            if not self.is_heading(row) or topic_words(" ".join(self.text(r) for r in rows)) != topic:
+                continue
+            document = int(self.store.rows(np.array([row], dtype=np.int64))[0, 0])
+            lead = rows[-1] + 1
+            if lead < int(self._document_ends[document]) and not self.is_heading(lead):
+                return lead
+        return None
 
     def is_heading(self, row: int) -> bool:
         """Whether sentence ``row`` is (part of) a title or heading: its paragraph of at most
