@@ -115,8 +115,9 @@ def test_a_heading_names_its_topic_without_its_section_number(heading, words):
     assert topic_words(heading) == words
 
 
-def test_the_lead_goes_first_with_its_scores_when_it_is_ranked():
-    ranking = _ranking([7, 3, 9, 12])
-    led = lead_first(ranking, 9)
-    assert led.ids.tolist() == [9, 7, 3, 12] and led.scores[0] == ranking.scores[2] and led.cross[0] == ranking.cross[2]
-    assert lead_first(ranking, 7) is ranking and lead_first(ranking, 40) is ranking and lead_first(ranking, None) is ranking
+def test_the_lead_s_best_ranked_sentence_goes_first_with_its_scores():
+    ranking = _ranking([7, 3, 9, 12, 8])
+    led = lead_first(ranking, range(8, 10))  # the lead paragraph is rows 8-9: 9 ranks above 8
+    assert led.ids.tolist() == [9, 7, 3, 12, 8] and led.scores[0] == ranking.scores[2] and led.cross[0] == ranking.cross[2]
+    assert lead_first(ranking, range(7, 8)) is ranking and lead_first(ranking, range(40, 42)) is ranking
+    assert lead_first(ranking, None) is ranking

@@ -89,19 +89,21 @@ def topic_words(heading: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-def lead_first(ranking: Ranking, lead: int | None) -> Ranking:
-    """``ranking`` with row ``lead`` first (the others in their order), when it is ranked.
+def lead_first(ranking: Ranking, lead: range | None) -> Ranking:
+    """``ranking`` with its best-ranked row of ``lead`` first (the others in their order).
 
-    The lead is the first sentence under a title or heading naming what a "What is X?"
+    The lead is the first paragraph under a title or heading naming what a "What is X?"
     question asks about (:meth:`citeqa.search.ranker.Ranker.topic_lead`): a Wikipedia
-    article's "Warsaw ... is the capital and largest city of Poland." under "Warsaw"."""
-    if lead is None or not len(ranking.ids) or int(ranking.ids[0]) == lead:
+    article's "Warsaw ... is the capital and largest city of Poland." under "Warsaw". Its
+    best-ranked sentence, not its first: an API page titled "Beacons" opens "The node:beacons
+    module sends signals ..." and answers "What is a Beacon?" with its second sentence. A
+    ranking without a row of the lead is returned as is."""
+    if lead is None:
         return ranking
-    found = np.flatnonzero(ranking.ids == lead)
-    if not len(found):
+    found = next((k for k, row in enumerate(ranking.ids.tolist()) if row in lead), None)
+    if not found:  # None, or already first
         return ranking
-    at = int(found[0])
-    return ranking.reordered(np.r_[at, np.arange(at), np.arange(at + 1, len(ranking.ids))])
+    return ranking.reordered(np.r_[found, np.arange(found), np.arange(found + 1, len(ranking.ids))])
 
 
 def headings_last(ranking: Ranking, is_heading: Callable[[int], bool]) -> Ranking:

@@ -96,11 +96,11 @@ class Ranker(CandidateRetriever):
         ranked = text_first(ranked, self.is_heading, self.answer_under)
         return lead_first(ranked, self.topic_lead(asked, ranked.ids)).head(top_k)
 
-    def topic_lead(self, question: str, ids: np.ndarray) -> int | None:
-        """The first sentence under the title or heading that names what ``question`` asks
-        about as a whole (:func:`citeqa.question.asked_topic`: "What is Warsaw?" and a document
-        titled "Warsaw", "What is a data frame?" and a section "6.3 Data frames"), when a ranked
-        row is that heading or in the document it titles; None when there is none."""
+    def topic_lead(self, question: str, ids: np.ndarray) -> range | None:
+        """The first paragraph of text under the title or heading that names what ``question``
+        asks about as a whole (:func:`citeqa.question.asked_topic`: "What is Warsaw?" and a
+        document titled "Warsaw", "What is a data frame?" and a section "6.3 Data frames"), when
+        a ranked row is that heading or in the document it titles; None when there is none."""
         topic = asked_topic(question)
         if topic is None or not len(ids):
             return None
@@ -113,7 +113,7 @@ class Ranker(CandidateRetriever):
             document = int(self.store.rows(np.array([row], dtype=np.int64))[0, 0])
             lead = rows[-1] + 1
             if lead < int(self._document_ends[document]) and not self.is_heading(lead):
-                return lead
+                return self.store.paragraph_rows(lead)
         return None
 
     def is_heading(self, row: int) -> bool:
