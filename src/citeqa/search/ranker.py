@@ -83,8 +83,8 @@ class Ranker(CandidateRetriever):
         if mode == "rrf":
             scores, ids = self.store.dense_search(vector, min(n, max(100, top_k)))
             return hybrid_rank(ids, scores, self.store.bm25_scores(query), top_k)
-        asked = question if question is not None else query
-        depth = max(top_k, LEAD_DEPTH) if asked_topic(asked) else top_k  # a topic's lead may rank below top_k
+        topic = asked_topic(question if question is not None else query)
+        depth = max(top_k, LEAD_DEPTH) if topic else top_k  # a topic's lead may rank below top_k
         cands, context, answer_type_of = self.gather_lazy(query, vector, question=question)
         weights, mlp = self.model.weights, self.model.layer
         if self.cross is None:
@@ -94,14 +94,17 @@ class Ranker(CandidateRetriever):
             head = [self.text(int(i)) for i in first.ids[:CROSS_CANDIDATES]]
             ranked = cross_rerank(first, self.cross.logits(query, head), self.cross.weight, depth)
         ranked = text_first(ranked, self.is_heading, self.answer_under)
-        return lead_first(ranked, self.topic_lead(asked, ranked.ids)).head(top_k)
+        return lead_first(ranked, self._lead_of(topic, ranked.ids)).head(top_k)
 
     def topic_lead(self, question: str, ids: np.ndarray) -> range | None:
         """The first paragraph of text under the title or heading that names what ``question``
         asks about as a whole (:func:`citeqa.question.asked_topic`: "What is Warsaw?" and a
         document titled "Warsaw", "What is a data frame?" and a section "6.3 Data frames"), when
         a ranked row is that heading or in the document it titles; None when there is none."""
-        topic = asked_topic(question)
+        return self._lead_of(asked_topic(question), ids)
+
+    def _lead_of(self, topic: tuple[str, ...] | None, ids: np.ndarray) -> range | None:
+        """:meth:`topic_lead` for the question's topic, already found."""
         if topic is None or not len(ids):
             return None
         documents = self.store.rows(np.asarray(ids, dtype=np.int64))[:, 0]
