@@ -158,12 +158,14 @@ def test_a_web_page_on_the_server_s_own_machine_is_refused_in_words(chat, served
     for address, words in [
         (f"http://127.0.0.1:{port}/gradio_api/info", "127.0.0.1 is a local or private network address"),
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a local or private network address"),
-        ("timetable for the ferry", "is not a web address; paste one starting with https://"),
+        # shown as typed: no link made of it, no entity ("'www.example.org/ferry&#39;" was)
+        ("www.example.org/ferry", "'www.example.org/ferry' is not a web address; paste one starting with https://"),
     ]:
         box.fill(address)
         box.press("Enter")
         status = _wait_status(chat, words, timeout=30_000)
         assert status.startswith("Not added") and "--allow-private-urls" in status or "not a web address" in status, status
         assert box.input_value() == address  # kept, to be corrected
+        assert chat.page.locator("#cq-status a").count() == 0
     assert list((served["workspace"] / "documents").glob("*gradio*")) == []
     assert "169.254" not in chat.page.locator("#cq-doc-list").inner_text()

@@ -49,6 +49,9 @@ def test_document_text_is_escaped_and_markdown_made_inert():
     out = escape_text("<img src=x onerror=alert(1)> [x](javascript:alert(1)) **b** ${a} `c`")
     assert not re.search(r"[<>\[\]()*`${}]", out)
     assert "&#60;img" in out
+    # nor does an address or a bare web name become a link (GitHub-flavoured Markdown links both)
+    linked = escape_text("harbour@example.org posts them on www.example.org/tides and WWW.EXAMPLE.ORG")
+    assert "@" not in linked and "www." not in linked.lower() and "www&#46;example" in linked and "WWW&#46;EXAMPLE" in linked
 
 
 def test_answer_reply_has_clickable_markers_tied_to_the_source_pane():

@@ -8,6 +8,7 @@ the user) goes through :func:`escape_text` — HTML-escaped and Markdown made in
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -28,13 +29,18 @@ MAX_PANE_CHARS = 100_000
 # Characters that HTML, Markdown, Gradio's LaTeX or an HTML template would read as
 # syntax, written as numeric entities in one pass (escaping twice would mangle "&#x27;"
 # into "&&#35;x27;") so document text is always shown literally. ":" too, so
-# "javascript:" or "http://" in a document never becomes an autolink.
-_ESCAPES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#!|~$:"})
+# "javascript:" or "http://" in a document never becomes an autolink; "@" too, so an address
+# ("harbour@example.org") does not either.
+_ESCAPES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "&<>\"'\\`*_{}[]()#!|~$:@"})
+# GitHub-flavoured Markdown also links a bare "www." name (the chat's status line rendered
+# "'www.example.org/page'" as a link holding "&#39;"): its dot is written as an entity.
+_WWW = re.compile(r"(?i)\b(www)\.")
 
 
 def escape_text(text: str) -> str:
     """Escape document text for a chat message: HTML-escaped, Markdown made inert."""
-    return text.translate(_ESCAPES)
+    out = text.translate(_ESCAPES)
+    return _WWW.sub(r"\1&#46;", out)
 
 
 def shown_question_html(question: str) -> str:
