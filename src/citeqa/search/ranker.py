@@ -107,13 +107,14 @@ class Ranker(CandidateRetriever):
         """:meth:`topic_lead` for the question's topic, already found."""
         if topic is None or not len(ids):
             return None
-        documents = self.store.rows(np.asarray(ids, dtype=np.int64))[:, 0]
+        documents = self.store.rows(np.asarray(ids, dtype=np.int64))[:, 0].tolist()
         starts = self._document_ends - self.store.sentence_counts()
-        for row in dict.fromkeys([*(int(i) for i in ids), *(int(starts[d]) for d in documents)]):
+        # each ranked row and each ranked document's title, with its document
+        headed = dict.fromkeys([*zip((int(i) for i in ids), documents), *((int(starts[d]), d) for d in documents)])
+        for row, document in headed:
             rows = self.store.paragraph_rows(row)
             if not self.is_heading(row) or topic_words(" ".join(self.text(r) for r in rows)) != topic:
                 continue
-            document = int(self.store.rows(np.array([row], dtype=np.int64))[0, 0])
             lead = rows[-1] + 1
             if lead < int(self._document_ends[document]) and not self.is_heading(lead):
                 return self.store.paragraph_rows(lead)
