@@ -5,7 +5,19 @@ from __future__ import annotations
 import pytest
 
 from citeqa.errors import InvalidArgumentError
-from citeqa.question import asked_topic, asks_to_read_on, denies, keeps_subject, last_turn, needs_context, negated, overview_scope, question_type, resolve_followup
+from citeqa.question import (
+    asked_topic,
+    asks_to_read_on,
+    denies,
+    keeps_subject,
+    last_turn,
+    needs_context,
+    negated,
+    overview_scope,
+    question_type,
+    resolve_followup,
+    unwrap_request,
+)
 
 
 def _history(question: str) -> list[dict[str, str]]:
@@ -542,3 +554,53 @@ def test_an_overview_turn_gives_a_follow_up_nothing_to_carry_so_the_turn_before_
 )
 def test_a_question_about_a_thing_as_a_whole_names_its_topic(question, topic) -> None:
     assert asked_topic(question) == topic
+
+
+@pytest.mark.parametrize(
+    ("request_", "question"),
+    [
+        # an embedded question comes out as the question, opened with a capital and closed with "?"
+        ("Can you tell me who hosted the Oscars?", "Who hosted the Oscars?"),
+        ("Could you please tell me where the drill took place?", "Where the drill took place?"),
+        ("Do you know when the war ended?", "When the war ended?"),
+        ("Any idea who won?", "Who won?"),
+        ("Please explain why Ankara sent troops.", "Why Ankara sent troops?"),
+        ("Explain how a steam engine works", "How a steam engine works?"),
+        ("I'd like to know if it rained, please", "It rained?"),
+        ("I wonder whether the vote passed", "The vote passed?"),
+        ("Can you tell me in what year the dam opened?", "In what year the dam opened?"),
+        ("Do you know is the museum open on Sundays?", "Is the museum open on Sundays?"),
+        ("Tell me about how the vote went", "How the vote went?"),
+        # a thing asked about as a whole is asked as "What is X?", "are" for a plural
+        ("Tell me about Warsaw", "What is Warsaw?"),
+        ("Hi, can you tell me about the Rhine?", "What is the Rhine?"),
+        ("Describe the Normans", "What are the Normans?"),
+        ("Tell me about volcanoes", "What are volcanoes?"),
+        ("Tell me about Paris, thanks", "What is Paris?"),
+        ("Tell me about physics", "What is physics?"),
+        ("What do you know about SAT?", "What is SAT?"),
+        ("What can you tell me about the 44-day war?", "What is the 44-day war?"),
+        ("Tell me more about Norrby", "What is Norrby?"),
+        ("Tell me the population of Warsaw", "What is the population of Warsaw?"),
+        # anything else is left as it is: questions, a request to read on, requests with nothing in them
+        ("What is Warsaw?", "What is Warsaw?"),
+        ("Who can tell me more?", "Who can tell me more?"),
+        ("Tell me more", "Tell me more"),
+        ("tell me more about it", "tell me more about it"),
+        ("Tell me", "Tell me"),
+        ("Tell me ?", "Tell me ?"),
+        ("I need a summary", "I need a summary"),
+        ("Name a luxury division of Toyota.", "Name a luxury division of Toyota."),
+    ],
+)
+def test_a_request_is_searched_as_the_question_inside_it(request_, question) -> None:
+    assert unwrap_request(request_) == question
+
+
+def test_a_request_asking_about_a_thing_names_the_things_topic() -> None:
+    assert asked_topic(unwrap_request("Tell me about the Normans")) == asked_topic("Who were the Normans?") == ("norman",)
+
+
+def test_a_follow_up_after_a_request_carries_the_requests_subject_not_its_words() -> None:
+    resolved = resolve_followup("How long is it?", _history("Can you tell me about the Rhine?"))
+    assert resolved == "How long is it? (rhine)"

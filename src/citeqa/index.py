@@ -28,7 +28,7 @@ from .config import cross_encoder_from_env
 from .embed import DEFAULT_MODEL, Embedder, embedder_for_space
 from .errors import InvalidArgumentError, InvalidQuestionError
 from .ingest.extracted import page_of
-from .question import MAX_CARRY_TURNS, asks_to_read_on, clean_question, keeps_subject, last_turn, overview_scope, resolve_followup
+from .question import MAX_CARRY_TURNS, asks_to_read_on, clean_question, keeps_subject, last_turn, overview_scope, resolve_followup, unwrap_request
 from .schema import Answer, Document, Hit
 from .search.conversation import document_first
 from .search.cross import shipped_cross_encoder
@@ -339,8 +339,7 @@ class Index:
             InvalidArgumentError: ``k`` outside 1..100.
         """
         k = check_k(k)
-        query = clean_question(question)
-        ranking = self.rank(query, k)
+        ranking = self.rank(unwrap_request(clean_question(question)), k)  # "Tell me about X": "What is X?"
         return self.hits(ranking.ids, ranking.scores)
 
     def answer(
@@ -371,18 +370,19 @@ class Index:
         read_on = self._read_on(cleaned, history, max_citations) if asks_to_read_on(cleaned) else None
         if read_on is not None:  # "Tell me more": what follows the last answer
             return read_on
-        query, ranking, held = self._rank_turn(cleaned, history, max(ANSWER_DEPTH, max_citations), "hybrid", follow_turns=MAX_CARRY_TURNS)
-        evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=cleaned)
+        asked = unwrap_request(cleaned)  # "Can you tell me who won?" is searched as "Who won?"
+        query, ranking, held = self._rank_turn(asked, history, max(ANSWER_DEPTH, max_citations), "hybrid", follow_turns=MAX_CARRY_TURNS)
+        evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=asked)
         shown = headings_last(ranking, self.ranker.is_heading)  # [2], [3], closest passages: text before headings
         hits = self.hits(shown.ids, shown.scores)
         answer = compose_answer(
             hits,
             abstain=evidence.abstain,
             interpreted_as=query,
-            question=cleaned,
+            question=asked,
             max_citations=max_citations,
             confidence=evidence.confidence,
-            respelled=spelling_fix(cleaned, self.vocabulary) if evidence.abstain else None,
+            respelled=spelling_fix(asked, self.vocabulary) if evidence.abstain else None,
             introduced=None if evidence.abstain else self._introduced(hits),
         )
         # what a next turn that keeps this one's subject, or reads on, is about

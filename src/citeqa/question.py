@@ -191,7 +191,7 @@ def resolve_followup(question: str, history: Sequence[Mapping[str, Any]] | None)
     # a third turn "and SAS?" carries the words of the question before it); only a question's
     # worth of each turn is read, and at most MAX_CARRY_TURNS turns: history comes from the client, unbounded
     for at in range(len(turns) - 1, max(len(turns) - MAX_CARRY_TURNS, 0) - 1, -1):
-        turn = turns[at][:MAX_RAW_QUESTION_CHARS]
+        turn = unwrap_request(turns[at][:MAX_RAW_QUESTION_CHARS])  # "Can you tell me ..." carries no "tell"
         if _overview_scope(turn, opens=at == 0) is not None:
             continue  # "What is this article about?" names nothing "it" could stand for
         replaced = _set_against(names, _names_in_order(turn, _word_spans(turn)))
@@ -299,6 +299,61 @@ def asks_to_read_on(question: str) -> bool:
     on", "What else?", "Anything else?"), not for a fact of its own."""
     folded = " ".join(w for w in words(question) if w != "please")
     return _READ_ON.fullmatch(folded) is not None
+
+
+# ---------------------------------------------------------------- requests
+
+_YOU = r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?)?"
+#: What wraps a question in a request: a greeting, "please", then "(can you) tell me", "explain",
+#: "do you know", "I'd like to know", "what do you know" (the wrapped part is ``rest``).
+_REQUEST = re.compile(
+    r"(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:please\s+)?(?:"
+    rf"{_YOU}(?:tell|show)\s+me|{_YOU}let\s+me\s+know|{_YOU}(?:explain|describe)(?:\s+to\s+me)?"
+    r"|(?:do|does)\s+(?:you|anyone|anybody)\s+know|any\s+idea"
+    r"|i\s*(?:(?:would|['’]d)\s+like|want|need)\s+to\s+(?:know|find\s+out|understand|learn)"
+    r"|i\s*(?:wonder|was\s+wondering|am\s+wondering|['’]m\s+wondering)"
+    r"|what\s+(?:(?:can|could)\s+you\s+tell\s+me|do\s+you\s+know)"
+    r")\s+(?P<rest>.*\w.*)",
+    re.IGNORECASE,
+)
+_ASKS_AROUND = re.compile(r"(?:(?:anything|something|more|a\s+bit|a\s+little)\s+)?about\s+", re.IGNORECASE)
+_THANKS = re.compile(r"[\s,]*(?:please|thanks|thank\s+you)?[\s.!?]*$", re.IGNORECASE)
+#: An embedded question's own opening ("... who won", "... in what year", "... is it open").
+_EMBEDDED = re.compile(
+    r"(?:(?:in|on|at|for|from|to|by|with|of|during|after|before|since|until)\s+)?(?:what|which|who|whom|whose|where|when|why|how)\b"
+    r"|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\s",
+    re.IGNORECASE,
+)
+_IF = re.compile(r"(?:if|whether)\s+", re.IGNORECASE)
+
+
+def unwrap_request(question: str) -> str:
+    """The question inside a request, searched and answered instead of the request's words.
+
+    "Can you tell me who hosted the Oscars?" -> "Who hosted the Oscars?"; "I'd like to know
+    if it rained, please" -> "It rained?"; a thing asked about as a whole is asked as "What is
+    X?" ("Tell me about Warsaw", "Describe the Normans", "What do you know about SAT?" -> "What
+    is Warsaw?", "What are the Normans?"), the form :func:`asked_topic` reads. "Tell me",
+    "me" and "about" would otherwise be searched for: over SQuAD 2.0's documents "Tell me
+    about Warsaw" cited "Let me just write about it.". Any other question comes back as it is.
+    "Tell me more" and "Tell me about the report" are read on and overviews, decided before this.
+    """
+    match = _REQUEST.fullmatch(question.strip())
+    if match is None or asks_to_read_on(question):
+        return question
+    rest = _THANKS.sub("", match.group("rest"))
+    if not any(ch.isalnum() for ch in rest):
+        return question
+    around = _ASKS_AROUND.match(rest)
+    topic = rest[around.end():] if around is not None else rest
+    if _EMBEDDED.match(topic) or (around is None and _IF.match(rest)):
+        asked = _IF.sub("", topic, count=1) if around is None else topic
+        return asked[:1].upper() + asked[1:] + "?"
+    last = topic.split()[-1]
+    plural = last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and (
+        last.islower() or re.match(r"(?:the|these|those)\s", topic, re.IGNORECASE) is not None
+    )
+    return f"What {'are' if plural else 'is'} {topic}?"
 
 
 #: "What is X?", "Who were the X?": a question about a thing as a whole (X up to 6 words).

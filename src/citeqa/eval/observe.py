@@ -34,7 +34,7 @@ from ..embed.base import encode_alone
 from ..errors import CiteqaError
 from ..fsutil import atomic_write_text
 from ..index import Index
-from ..question import clean_question, resolve_followup
+from ..question import clean_question, resolve_followup, unwrap_request
 from ..search.cross import read_manifest
 from ..search.fusion import Ranking
 from . import answerability as ans
@@ -183,7 +183,7 @@ class Asker:
         cleaned = []
         for half, kind, question, gold in items:
             try:
-                q = clean_question(question)
+                q = unwrap_request(clean_question(question))  # as Index.answer asks it
             except CiteqaError:
                 continue
             cleaned.append((half, kind, q, gold))
@@ -199,7 +199,7 @@ class Asker:
         q1 = clean_question(first.question)
         reply = self.index.answer(q1)
         history = [{"role": "user", "content": q1}, {"role": "assistant", "content": reply.text}]
-        q2 = clean_question(second.question)
+        q2 = unwrap_request(clean_question(second.question))
         query, ranking = self.index.rank_turn(q2, history, TOP_K)
         gold = self.gold_rows(second)
         obs = self.observe(dataset, half, "followup", q2, query, ranking, gold)
