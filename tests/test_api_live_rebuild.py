@@ -134,3 +134,36 @@ def test_queries_during_rebuilds_never_fail_and_cite_their_own_index(tmp_path, e
     # No index that was ever served changed afterwards.
     for key, index in served.items():
         assert _fingerprint(index) == fingerprints[key], f"{index.path.name} changed after it was served"
+
+
+def test_warm_up_loads_the_query_embedder_in_the_background(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in CORPUS_A.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    build_index([docs], tmp_path / "idx", embedder=embedder)
+    live = LiveIndex(tmp_path / "idx")
+    assert live.get()._embedder is None  # loaded on first use: the first question would wait for it
+    thread = live.warm_up()
+    thread.join(timeout=300)
+    assert not thread.is_alive() and thread.daemon
+    assert live.get()._embedder is not None
+    assert "crane" in live.get().answer("How much does the harbour crane lift?").citations[0].text
+
+
+def test_a_failed_warm_up_is_logged_and_leaves_the_first_question_to_say_why(tmp_path, embedder, monkeypatch, caplog):
+    from citeqa.errors import CiteqaError
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text(CORPUS_A["harbour.txt"], encoding="utf-8")
+    build_index([docs], tmp_path / "idx", embedder=embedder)
+    live = LiveIndex(tmp_path / "idx")
+
+    def broken() -> Index:
+        raise CiteqaError("the model folder is missing")
+
+    monkeypatch.setattr(live, "get", broken)
+    with caplog.at_level("WARNING", logger="citeqa"):
+        live.warm_up().join(timeout=60)
+    assert "could not prepare the embedding model in advance: the model folder is missing" in caplog.text

@@ -413,6 +413,7 @@ def serve(
             raise CiteqaError('--mcp needs the MCP extra: pip install "citeqa[mcp]"') from None
         from .mcp import mount
     base = LiveIndex(index_path)
+    base.warm_up()  # the first question need not wait for the model (a fresh install exports it once)
     source: Library | LiveIndex = base
     if not read_only:
         where = Path(workspace) if workspace is not None else default_workspace_path()
