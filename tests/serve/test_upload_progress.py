@@ -42,7 +42,7 @@ def test_library_upload_progress_names_the_stages_in_order(article_index, tmp_pa
 
 
 def test_interleaved_pipeline_stages_never_move_the_bar_back() -> None:
-    from citeqa.serve.workspace import stage_reporter
+    from citeqa.serve.progress import stage_reporter
 
     events: list[tuple[float, str]] = []
     on_stage = stage_reporter(lambda fraction, message: events.append((fraction, message)), 4)

@@ -18,7 +18,8 @@ from ..ingest.extract import sniff
 from ..ingest.fetch import PrivateAddressError, fetch, is_url
 from ..ingest.sources import url_doc_id
 from .uploads import MAX_NAME_CHARS, MAX_UPLOAD_BYTES, safe_document_name
-from .workspace import Change, Library, Progress
+from .progress import Progress
+from .workspace import Change, Library
 
 #: Longest address accepted (browsers' practical limit).
 MAX_URL_CHARS = 2000
