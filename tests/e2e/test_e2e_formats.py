@@ -117,6 +117,9 @@ def test_a_web_page_added_by_its_address_is_answered_from(page, tmp_path):
         site.server_close()
     assert box.input_value() == ""  # done: the box is cleared
     assert "_barrage.html" in page.page.locator("#cq-doc-list").inner_text()
+    link = page.page.locator("#cq-doc-list a.cq-origin")  # the page's address, under its name
+    assert link.count() == 1 and link.get_attribute("href") == f"http://127.0.0.1:{site.server_address[1]}/barrage"
+    assert link.get_attribute("target") == "_blank" and "noopener" in (link.get_attribute("rel") or "")
     page.ask("How much did the barrage cost?")
     assert "41 million pounds" in page.last_reply().locator(".cq-answer").inner_text()
     assert any(t.endswith("_barrage.html") for t in page.page.locator("#cq-pane h3").all_inner_texts())

@@ -126,3 +126,37 @@ def test_a_missing_page_is_refused_with_the_server_s_answer(library, site) -> No
     with pytest.raises(SourceError, match=r"/gone\.html: the server answered HTTP 404"):
         add_web_page(library, f"{site}/gone.html", public_only=False)
     assert library.workspace.names() == []
+
+
+def test_the_documents_panel_links_each_page_to_the_address_it_was_added_from(library, site, tmp_path) -> None:
+    from citeqa.serve.render import render_documents
+
+    add_web_page(library, f"{site}/barrage {site}/report.pdf", public_only=False)
+    uploaded = tmp_path / "notes.md"
+    uploaded.write_text("# Notes\n\nThe weir was inspected in May.\n", encoding="utf-8")
+    library.add([("notes.md", str(uploaded))])
+    origins = {info.name: info.origin for info in library.documents()}
+    page = next(name for name in origins if name.endswith("barrage.html"))
+    assert origins[page] == f"{site}/barrage" and origins["notes.md"] == "" and origins["lachin-joint-exercise.txt"] == ""
+    html = render_documents(library.documents(), library.get())
+    assert f'<a class="cq-origin" href="{site}/barrage" rel="noopener noreferrer nofollow" target="_blank">' in html
+    assert html.count('class="cq-origin"') == 2
+    # kept across a restart (a plain file beside the documents), forgotten with its document
+    again = Library(library.base, Workspace(library.workspace.root), build_embedder=lambda m: None)
+    assert {i.name: i.origin for i in again.documents()}[page] == f"{site}/barrage"
+    library.remove(page)
+    assert page not in library.workspace.origins() and len(library.workspace.origins()) == 1
+
+
+def test_an_address_that_is_not_http_is_never_made_a_link(tmp_path, article_index) -> None:
+    from citeqa.serve.render import render_documents
+    from citeqa.serve.workspace import ORIGINS_FILE, DocumentInfo
+
+    workspace = Workspace(tmp_path / "ws")
+    workspace.documents_dir.mkdir(parents=True)
+    (workspace.documents_dir / ORIGINS_FILE).write_text('{"a.html": "javascript:alert(1)", "b.html": "https://x.org/?q=\\"><b>", "c": 3}', encoding="utf-8")
+    assert workspace.origins() == {"b.html": 'https://x.org/?q="><b>'}  # read back checked: the file may have been edited
+    html = render_documents([DocumentInfo("a.html", 1, "a.html", "", origin="javascript:alert(1)"), DocumentInfo("b.html", 1, "b.html", "", origin='https://x.org/?q="><b>')], article_index)
+    assert "javascript" not in html and 'href="https://x.org/?q=&quot;&gt;&lt;b&gt;"' in html and "<b>" not in html
+    (workspace.documents_dir / ORIGINS_FILE).write_text("{not json", encoding="utf-8")
+    assert workspace.origins() == {}

@@ -8,6 +8,7 @@ the user) goes through :func:`escape_text` — HTML-escaped and Markdown made in
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..answer.compose import ABSTAIN_MESSAGE, DID_YOU_MEAN, offered_respelling
 from ..answer.confidence import describe_confidence
 from ..errors import CiteqaError
+from ..ingest.fetch import is_url
 from ..question import MAX_QUESTION_CHARS, clean_question
 from ..schema import Answer, Hit
 from ..text import visible_controls
@@ -248,11 +250,19 @@ def plain_text(answer: Answer) -> str:
     return "\n".join(lines) if answer.citations else answer.text
 
 
+def _origin_link(address: str) -> str:
+    """A link under a document's name to the web address it was added from ("" for none, or not http(s))."""
+    if not address or not is_url(address):
+        return ""
+    shown = escape_text(visible_controls(address if len(address) <= 80 else address[:79] + "…"))
+    return f'<br><a class="cq-origin" href="{html.escape(address, quote=True)}" rel="noopener noreferrer nofollow" target="_blank">{shown}</a>'
+
+
 def render_documents(infos: Sequence[DocumentInfo], index: Index, busy: bool = False, notice: str = "") -> str:
     """The documents panel: what the chat answers from (and uploads not in it yet, or that failed)."""
     built = str(index.manifest.get("created_at", "?")).replace("T", " ").replace("+00:00", " UTC")
     rows = "".join(
-        f'<tr><td class="cq-name">{escape_name(info.name)}</td><td class="cq-n">{info.sentences:,}</td>'
+        f'<tr><td class="cq-name">{escape_name(info.name)}{_origin_link(info.origin)}</td><td class="cq-n">{info.sentences:,}</td>'
         f"<td>{escape_text(info.state or info.added_at) if info.file else 'built in'}</td></tr>"
         for info in infos
     )

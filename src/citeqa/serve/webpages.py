@@ -77,8 +77,8 @@ def add_web_page(library: Library, url: str, progress: Progress | None = None, *
                 raise SourceError(f"{exc} (or start the server with --allow-private-urls)") from None
             path = Path(folder) / f"page-{number}"
             path.write_bytes(data)
-            pages.append((page_name(final, data, content_type), path))
-        return library.add(pages, progress)
+            pages.append((page_name(final, data, content_type), path, address))
+        return library.add([(name, path) for name, path, _ in pages], progress, origins={name: address for name, _, address in pages})
 
 
 __all__ = ["FETCH_TIMEOUT", "MAX_PAGES", "MAX_URL_CHARS", "SUFFIXES", "add_web_page", "page_name"]

@@ -6,6 +6,7 @@ Layout of a workspace folder::
       documents/     uploaded .txt/.md/.rst/.html/.pdf/.docx/.odt/.pptx/.epub files, one per document (written atomically;
                      symbolic links there are ignored, never read)
         .failed/     uploads whose rebuild failed after a restart, set aside (shown on the page)
+        .origins.json  the address each document added by address was fetched from ({name: address})
       index/         index of the base sources + those documents (via build_index only)
       .change.lock   held while documents change (one writer, also across processes)
 
@@ -20,6 +21,7 @@ an out-of-date workspace index is rebuilt in the background.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -31,7 +33,7 @@ from pathlib import Path
 from ..api import LiveIndex, build_index
 from ..embed import Embedder, new_embedder
 from ..errors import CiteqaError, SourceError
-from ..fsutil import atomic_write_bytes, folder_lock, refuse_file_in_the_way, storage_error
+from ..fsutil import atomic_write_bytes, atomic_write_text, folder_lock, refuse_file_in_the_way, storage_error
 from ..index import Index
 from ..ingest.fetch import is_url
 from ..ingest.sources import SUPPORTED_SUFFIXES, sha256_file
@@ -50,6 +52,8 @@ from .uploads import (  # noqa: F401  (re-exported: the upload checks are part o
 log = logging.getLogger("citeqa")
 
 DOCUMENTS_DIR = "documents"
+#: Inside documents/: where documents added by address came from.
+ORIGINS_FILE = ".origins.json"
 #: Inside documents/: uploads set aside because their rebuild failed.
 FAILED_DIR = ".failed"
 INDEX_DIR = "index"
@@ -68,6 +72,8 @@ class DocumentInfo:
     added_at: str
     #: "" when indexed; else why it is not (yet) answered from, e.g. "waiting to be indexed".
     state: str = ""
+    #: The address it was fetched from, when it was added by address; else "".
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,24 @@ class Workspace:
             atomic_write_bytes(self.documents_dir / safe_document_name(name), data)
         except OSError as exc:  # disk full, permissions: say so, not "something went wrong"
             raise storage_error(exc, self.documents_dir) or exc from None
+
+    def origins(self) -> dict[str, str]:
+        """``{name: address}`` of the documents added by address ({} when none, or unreadable: it is only shown)."""
+        try:
+            found = json.loads((self.documents_dir / ORIGINS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {k: v for k, v in found.items() if isinstance(v, str) and is_url(v)} if isinstance(found, dict) else {}
+
+    def note_origins(self, changes: dict[str, str | None]) -> None:
+        """Record where documents came from (``{name: address}``; None forgets ``name``), atomically."""
+        current = self.origins()
+        kept = {k: v for k, v in sorted({**current, **changes}.items()) if v}
+        if kept != current:
+            try:
+                atomic_write_text(self.documents_dir / ORIGINS_FILE, json.dumps(kept, indent=1) + "\n")
+            except OSError as exc:  # the documents are in; only the panel's addresses are lost
+                log.warning("could not record where documents came from: %s", exc)
 
     def delete(self, name: str) -> None:
         """Remove ``name`` (no error if it is already gone)."""
@@ -227,23 +251,25 @@ class Library:
         """The documents of the serving index, with sentence counts, then uploads not in it (yet)."""
         index = self.get()
         counts = index.sentence_counts()
-        names = set(self.workspace.names())
+        names, origins = set(self.workspace.names()), self.workspace.origins()
         base = self.base_names()
         infos = []
         for d in index.documents:
             file = d.doc_id if d.doc_id in names and d.doc_id not in base else ""
-            infos.append(DocumentInfo(d.doc_id, counts.get(d.doc_id, 0), file, self.workspace.added_at(file) if file else ""))
+            infos.append(DocumentInfo(d.doc_id, counts.get(d.doc_id, 0), file, self.workspace.added_at(file) if file else "", origin=origins.get(file, "")))
         indexed = {d.doc_id for d in index.documents}
         state = "being indexed" if self.busy else "not indexed"
         infos.extend(
-            DocumentInfo(name, 0, name, self.workspace.added_at(name), state=state)
+            DocumentInfo(name, 0, name, self.workspace.added_at(name), state=state, origin=origins.get(name, ""))
             for name in sorted(names - indexed)
         )
         return infos
 
     # ------------------------------------------------------------------ changing
 
-    def add(self, uploads: Sequence[tuple[str, str | os.PathLike[str]]], progress: Progress | None = None) -> Change:
+    def add(
+        self, uploads: Sequence[tuple[str, str | os.PathLike[str]]], progress: Progress | None = None, *, origins: dict[str, str] | None = None
+    ) -> Change:
         """Check and store uploaded files, rebuild, and serve the new index.
 
         Files are written only after the whole batch passed its checks, and removed if the
@@ -253,6 +279,7 @@ class Library:
         Args:
             uploads: ``(original name, temp path)`` pairs.
             progress: Called with ``(fraction, message)`` as the work proceeds.
+            origins: ``{original name: address}`` of uploads fetched from the web, kept for the panel.
 
         Raises:
             SourceError: a file is refused (type, size, encoding, name); nothing is changed.
@@ -263,6 +290,7 @@ class Library:
         with self._change_lock, folder_lock(self.workspace.root, CHANGE_LOCK):
             report(0.02, "Checking the files")
             staged: dict[str, bytes] = {}
+            came: dict[str, str | None] = {}
             notes: list[str] = []
             base = {name.casefold() for name in self.base_names()}
             stored = {name.casefold(): name for name in self.workspace.names()}
@@ -283,6 +311,7 @@ class Library:
                     notes.append(f"A document named {name} exists, so this one was added as {final}.")
                 staged[final] = data
                 stored[final.casefold()] = final
+                came[final] = (origins or {}).get(original)
             if not staged:
                 return Change(" ".join(notes) + " Nothing changed.", self.get())
             total = len(set(self.workspace.names()) | set(staged))
@@ -298,6 +327,7 @@ class Library:
                 for name in staged:
                     self.workspace.delete(name)
                 raise
+            self.workspace.note_origins(came)  # after the rebuild: a failed one added nothing
             self.notice = ""
             names = ", ".join(sorted(staged))
             return Change(" ".join([f"Added {names}.", *notes, self._summary(index)]), index)
@@ -320,6 +350,7 @@ class Library:
                 if data is not None:
                     self.workspace.write(name, data)
                 raise
+            self.workspace.note_origins({name: None})
             self.notice = ""
             return Change(f"Removed {name}. {self._summary(index)}", index)
 
