@@ -57,3 +57,13 @@ def test_modules_stay_readable_or_say_why_not(path: Path) -> None:
     if lines > MAX_LINES:
         doc = ast.get_docstring(ast.parse(text)) or ""
         assert "Long because" in doc, f"{path.name} has {lines} lines; split it or say why at its top"
+
+
+def test_no_benchmark_script_takes_the_name_of_a_module() -> None:
+    # tests put benchmarks/ on sys.path (test_crash.py): a benchmarks/requests.py once hid the
+    # requests library from Ray and the serving tests of the same run
+    from importlib.metadata import packages_distributions
+
+    taken = set(sys.stdlib_module_names) | set(packages_distributions())
+    scripts = sorted(p.stem for p in (PACKAGE.parents[1] / "benchmarks").glob("*.py"))
+    assert scripts and [name for name in scripts if name in taken] == []

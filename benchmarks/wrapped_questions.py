@@ -1,7 +1,7 @@
 """Questions asked as requests: "Can you tell me ...", "Tell me about X", with and without unwrapping.
 
 Usage (from the repository root):
-    PYTHONPATH=src python benchmarks/requests.py [--squad PATH] [--squad2 PATH] [--news DIR]
+    PYTHONPATH=src python benchmarks/wrapped_questions.py [--squad PATH] [--squad2 PATH] [--news DIR]
         [--cache DIR] [--every N] [--skip NAME ...]
 
 The eval sets ask every question plainly; in a chat people also write "Can you tell me who
