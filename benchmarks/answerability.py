@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from citeqa.config import eval_cache_dir, shared_data_path
 from citeqa.embed import get_embedder
-from citeqa.eval import corpora, honest, observe
+from citeqa.eval import corpora, honest, observe, topics
 
 MODEL_FILE = REPO / "src" / "citeqa" / "data" / "answerability.json"
 
@@ -71,8 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     loaded = load_datasets(args, args.cross_every, args.skip)
     observations = observe.collect(loaded, Path(args.cache), get_embedder(), log)
     log(f"all asked in {time.perf_counter() - started:.0f}s")
-    lines, models = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)
-    print("\n".join(lines))
+    titled, topic = topics.title_report([c for c, _, _ in loaded], Path(args.cache), get_embedder(), log)
+    lines, models = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log, topic_lead=topic)
+    print("\n".join([*lines, "", *titled]))
     if args.write:
         if "combined" not in models:
             parser.error("nothing fitted (no fit half with both right and wrong answers); cannot --write")

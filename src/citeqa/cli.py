@@ -339,7 +339,7 @@ def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
         eval_cache_dir,
     )
     from .embed import get_embedder
-    from .eval import corpora, honest, observe
+    from .eval import corpora, honest, observe, topics
     from .search.cross import read_manifest
 
     def log(message: str) -> None:
@@ -367,7 +367,9 @@ def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
         log("no shared dataset found: only the gold file (report-only) is tabled, with the shipped model; nothing is fitted")
     cache = (Path(args.cache) if args.cache else eval_cache_dir()) / "answerability"
     observations = observe.collect(loaded, cache, get_embedder(), log)
-    lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log)
+    titled, topic = topics.title_report([c for c, _, _ in loaded], cache, get_embedder(), log)
+    lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log, topic_lead=topic)
+    lines += ["", *titled]
     if not args.no_cross_compare and read_manifest() is not None:
         product = cross_encoder_from_env()
         log(f"asking everything again with the cross-encoder {'off' if product else 'on'} (the before/after table; --no-cross-compare skips it)")

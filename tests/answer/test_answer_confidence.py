@@ -188,3 +188,47 @@ def test_idf_weights_give_unknown_words_the_ceiling_without_a_pass_over_the_voca
     weights = ans._idf_weights(["lachin", "unseen", "lachin"], _IdfWithCeiling(lachin=1.5, army=0.5))
     assert weights == {"lachin": 1.5, "unseen": 3.0}
     assert ans._idf_weights(["unseen"], {"lachin": 1.5, "army": 0.5}) == {"unseen": 1.5}  # a plain mapping: its largest
+
+
+TOWN = (
+    "Norrby\n\n"
+    "Norrby (Swedish pronunciation: [ˈnɔ̌rːbyː]; see also other names) is the largest town on the island of Hollis "
+    "and the seat of its council. It stands on the Kalv estuary, 40 kilometres from the mainland ferry port.\n\n"
+    "Let this Norrby never change, the poet wrote in 1911. No one will ever see the Norrby I knew, he added later.\n\n"
+    "Today Norrby is known for its harbour festival and its fish market. Norrby has two schools and a library.\n"
+)
+
+
+def test_a_first_sentence_the_what_is_x_rule_chose_is_marked(index_of):
+    index = index_of("norrby.txt", TOWN)
+    assert _features(index, "What is Norrby?")[1]["topic_lead1"] == 1.0  # the lead, under the title "Norrby"
+    assert _features(index, "How many schools does Norrby have?")[1]["topic_lead1"] == 0.0  # no topic question
+    assert _features(index, "What is a fish market?")[1]["topic_lead1"] == 0.0  # no heading names it
+
+
+def test_the_rules_answers_get_the_fitted_topic_probability_and_nothing_else_does():
+    lead = ans.FEATURES.index("topic_lead1")
+    model = ans.AnswerabilityModel(("best_dense", "topic_lead1"), np.zeros(2), np.ones(2), np.array([4.0, 0.0]), -2.0, 0.3)
+    rows = np.array([[0.1, 1.0], [0.1, 0.0], [0.9, 1.0], [0.9, 0.0]])
+    logistic = model.confidence(rows)
+    assert logistic[0] == logistic[1] and logistic[2] == logistic[3]  # without a fitted rate the marker changes nothing
+    fitted = model.with_topic_lead(0.69, topic_lead_counts="8 of 11")
+    assert list(fitted.confidence(rows)) == [0.69, logistic[1], 0.69, logistic[3]]
+    assert fitted.info["topic_lead_counts"] == "8 of 11" and fitted.with_threshold(0.2).topic_lead == 0.69
+    again = ans.AnswerabilityModel.from_json(fitted.to_json())
+    assert again.topic_lead == 0.69 and list(again.confidence(rows)) == list(fitted.confidence(rows))
+    assert ans.AnswerabilityModel.from_json(model.to_json()).topic_lead is None
+    with pytest.raises(InvalidArgumentError, match="got 1.5"):
+        model.with_topic_lead(1.5)
+    assert lead == len(ans.FEATURES) - 1
+
+
+def test_the_shipped_model_answers_what_is_x_under_xs_title_with_the_rules_rate(index_of):
+    model = ans.shipped_model()
+    assert model.topic_lead is not None and "topic_lead1" in model.features
+    assert 0.5 < model.topic_lead < 0.9  # the fit halves' titles: (right + 1) / (chosen + 2)
+    index = index_of("norrby.txt", TOWN)
+    answer = index.answer("Tell me about Norrby")
+    assert answer.citations[0].text.startswith("Norrby (Swedish") and not answer.abstained
+    assert answer.confidence == pytest.approx(model.topic_lead)
+    assert index.answer("How many schools does Norrby have?").confidence != pytest.approx(model.topic_lead)

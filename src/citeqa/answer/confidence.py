@@ -22,7 +22,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -65,7 +65,11 @@ FEATURES = (
     "cross_margin",
     "denial_unmatched1",
     "carried_coverage1",
+    "topic_lead1",
 )
+#: The feature that marks a [1] the "What is X?" rule chose under X's title: such answers get
+#: :attr:`AnswerabilityModel.topic_lead`, the rate fitted for that rule, not the logistic's value.
+TOPIC_LEAD = "topic_lead1"
 
 #: BM25's k1 (bm25s, Lucene): one term contributes at most ``idf * (k1 + 1)``.
 BM25_K1 = 1.2
@@ -85,6 +89,8 @@ class RankerLike(Protocol):
     def title_text(self, row: int) -> str: ...
 
     def paragraph_rows(self, row: int) -> range: ...
+
+    def topic_lead(self, question: str, ids: np.ndarray) -> range | None: ...
 
 
 def _idf_weights(tokens: Sequence[str], idf: Mapping[str, float]) -> dict[str, float]:
@@ -122,7 +128,9 @@ def question_features(
     "Its length is ..." after "The Rhine rises ..."), else ``coverage1``.
     ``denial_unmatched1``: 1 when the question denies ("What is not contained in PSPACE?") and
     [1] denies nothing (:func:`citeqa.question.denies`): a sentence asserting what the question
-    denies ("L is strictly contained in PSPACE.") does not answer it.
+    denies ("L is strictly contained in PSPACE.") does not answer it. ``topic_lead1``: 1 when
+    [1] is in the first paragraph under the title the question asks about as a whole ("What is
+    Warsaw?" and the text under "Warsaw": :meth:`citeqa.search.ranker.Ranker.topic_lead`).
     """
     out = {name: 0.0 for name in FEATURES}
     tokens = tokenize(query)
@@ -180,6 +188,8 @@ def question_features(
     else:
         out["names_in_context1"] = 1.0
     out["denial_unmatched1"] = 1.0 if negated(question) and not denies(texts[0]) else 0.0
+    lead = ranker.topic_lead(question, np.asarray(ids))
+    out["topic_lead1"] = 1.0 if lead is not None and ids[0] in lead else 0.0
     out["coverage_top3"] = _coverage(weights, {t for text in texts for t in tokenize(text)})
     ceiling = sum(weights.values()) * (BM25_K1 + 1.0)
     out["bm25_norm1"] = min(1.0, float(ranking.lexical[0]) / ceiling) if ceiling > 0 else 0.0
@@ -210,6 +220,10 @@ class AnswerabilityModel:
         intercept: The bias.
         threshold: Abstain when ``confidence < threshold``.
         info: What it was fitted on, and how (kept in the JSON).
+        topic_lead: The probability given to a [1] the "What is X?" rule chose (feature
+            :data:`TOPIC_LEAD` 1) instead of the logistic's: the rate at which that rule's [1]
+            was right on the fit halves (:mod:`citeqa.eval.topics`); None: the logistic's.
+            The logistic cannot learn it: no fit-half question of the eval sets is of that kind.
     """
 
     features: tuple[str, ...]
@@ -219,6 +233,7 @@ class AnswerabilityModel:
     intercept: float
     threshold: float = 0.5
     info: dict[str, Any] = field(default_factory=dict)
+    topic_lead: float | None = None
 
     def confidence(self, x: np.ndarray) -> np.ndarray:
         """P(citation [1] answers) for each row of ``x`` (or one feature vector).
@@ -233,13 +248,21 @@ class AnswerabilityModel:
             raise InvalidArgumentError(f"expected {len(self.features)} features, got {rows.shape[1]}")
         standardized = np.nan_to_num((rows - self.mean) / self.scale, nan=0.0)
         p = sigmoid(standardized @ self.coef + self.intercept)
+        if self.topic_lead is not None and TOPIC_LEAD in self.features:
+            p = np.where(rows[:, self.features.index(TOPIC_LEAD)] == 1.0, self.topic_lead, p)
         return p[0] if single else p
 
     def with_threshold(self, threshold: float, **info: Any) -> AnswerabilityModel:
         """The same model abstaining below ``threshold`` (``info`` merged in)."""
         if not 0.0 <= threshold <= 1.0:
             raise InvalidArgumentError(f"threshold must be in [0, 1], got {threshold}")
-        return AnswerabilityModel(self.features, self.mean, self.scale, self.coef, self.intercept, float(threshold), {**self.info, **info})
+        return replace(self, threshold=float(threshold), info={**self.info, **info})
+
+    def with_topic_lead(self, probability: float | None, **info: Any) -> AnswerabilityModel:
+        """The same model giving answers the "What is X?" rule chose ``probability`` (see :attr:`topic_lead`)."""
+        if probability is not None and not 0.0 <= probability <= 1.0:
+            raise InvalidArgumentError(f"probability must be in [0, 1], got {probability}")
+        return replace(self, topic_lead=probability, info={**self.info, **info})
 
     def to_json(self) -> str:
         """Plain JSON: feature names, means, scales, coefficients, intercept, threshold, info."""
@@ -253,6 +276,8 @@ class AnswerabilityModel:
             "threshold": round(float(self.threshold), 6),
             "info": self.info,
         }
+        if self.topic_lead is not None:
+            data["topic_lead"] = round(float(self.topic_lead), 6)
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -268,7 +293,11 @@ class AnswerabilityModel:
             mean = np.array([float(data["mean"][n]) for n in names])
             scale = np.array([float(data["scale"][n]) for n in names])
             coef = np.array([float(data["coef"][n]) for n in names])
-            return cls(names, mean, scale, coef, float(data["intercept"]), float(data["threshold"]), dict(data.get("info", {})))
+            lead = data.get("topic_lead")
+            return cls(
+                names, mean, scale, coef, float(data["intercept"]), float(data["threshold"]), dict(data.get("info", {})),
+                None if lead is None else float(lead),
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidArgumentError(f"not an answerability model JSON ({exc!r}); refit it with benchmarks/answerability.py") from None
 

@@ -289,10 +289,22 @@ def pooled_calibration(observations: Sequence[Obs], models: dict[str, Answerabil
     return out
 
 
+#: How :attr:`AnswerabilityModel.topic_lead` was fitted (kept in the model's info).
+TOPIC_LEAD_FROM = 'citeqa.eval.topics: each fit-half SQuAD title T asked as "What is T?"; (right + 1) / (chosen + 2)'
+
+
 def report(
-    observations: Sequence[Obs], corpora_used: Sequence[corpora.Corpus], *, ablation: bool = True, log: Callable[[str], None] = lambda _: None
+    observations: Sequence[Obs],
+    corpora_used: Sequence[corpora.Corpus],
+    *,
+    ablation: bool = True,
+    log: Callable[[str], None] = lambda _: None,
+    topic_lead: float | None = None,
 ) -> tuple[list[str], dict[str, AnswerabilityModel]]:
     """Fit every family on the fit halves, choose the policy, and print every table (report halves).
+
+    ``topic_lead``: the probability every model gives a [1] the "What is X?" rule chose
+    (:mod:`citeqa.eval.topics`, fitted on the fit halves' titles); None: the logistic's.
 
     Returns:
         The lines, and the models; ``models["shipped"]`` is the combined model with the
@@ -308,7 +320,8 @@ def report(
         if len(fit_labels(observations, used, label)) < 2:
             unfitted.append(name)
             continue
-        models[name] = fit_model(observations, used, name, features, label)
+        model = fit_model(observations, used, name, features, label)
+        models[name] = model if topic_lead is None else model.with_topic_lead(topic_lead, topic_lead_from=TOPIC_LEAD_FROM)
     out: list[str] = ["Splits: " + "; ".join(f"{c.name}: {c.note}" for c in corpora_used)]
     out += [f"  {c.name}: report documents {c.documents_in('report')}" for c in corpora_used]
     if unfitted:
