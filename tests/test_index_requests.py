@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-TOWN = (
-    "Norrby\n\n"
-    "Norrby (Swedish pronunciation: [ˈnɔ̌rːbyː]; see also other names) is the largest town on the island of Hollis "
-    "and the seat of its council. It stands on the Kalv estuary, 40 kilometres from the mainland ferry port.\n\n"
-    "Let me tell you about this Norrby, the poet wrote in 1911. No one will ever see the Norrby I knew, he added later.\n\n"
-    "Today Norrby is known for its harbour festival and its fish market. Norrby has two schools and a library.\n"
-)
+from built import NORRBY
+
+# built.NORRBY with its poet saying "Let me tell you about this Norrby": a sentence that holds the
+# request's own words, which "Tell me about Norrby" searched as asked would meet
+TOWN = NORRBY.replace("Let this Norrby never change", "Let me tell you about this Norrby")
 
 
 @pytest.fixture(scope="module")

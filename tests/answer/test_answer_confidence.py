@@ -9,6 +9,8 @@ from citeqa.answer import confidence as ans
 from citeqa.errors import InvalidArgumentError
 from citeqa.schema import Answer
 
+from built import NORRBY
+
 TINY = (
     "Rhine facts\n\n"
     "The Rhine rises in the Swiss Alps and flows to the North Sea. "
@@ -190,17 +192,9 @@ def test_idf_weights_give_unknown_words_the_ceiling_without_a_pass_over_the_voca
     assert ans._idf_weights(["unseen"], {"lachin": 1.5, "army": 0.5}) == {"unseen": 1.5}  # a plain mapping: its largest
 
 
-TOWN = (
-    "Norrby\n\n"
-    "Norrby (Swedish pronunciation: [ˈnɔ̌rːbyː]; see also other names) is the largest town on the island of Hollis "
-    "and the seat of its council. It stands on the Kalv estuary, 40 kilometres from the mainland ferry port.\n\n"
-    "Let this Norrby never change, the poet wrote in 1911. No one will ever see the Norrby I knew, he added later.\n\n"
-    "Today Norrby is known for its harbour festival and its fish market. Norrby has two schools and a library.\n"
-)
-
 
 def test_a_first_sentence_the_what_is_x_rule_chose_is_marked(index_of):
-    index = index_of("norrby.txt", TOWN)
+    index = index_of("norrby.txt", NORRBY)
     assert _features(index, "What is Norrby?")[1]["topic_lead1"] == 1.0  # the lead, under the title "Norrby"
     assert _features(index, "How many schools does Norrby have?")[1]["topic_lead1"] == 0.0  # no topic question
     assert _features(index, "What is a fish market?")[1]["topic_lead1"] == 0.0  # no heading names it
@@ -227,7 +221,7 @@ def test_the_shipped_model_answers_what_is_x_under_xs_title_with_the_rules_rate(
     model = ans.shipped_model()
     assert model.topic_lead is not None and "topic_lead1" in model.features
     assert 0.5 < model.topic_lead < 0.9  # the fit halves' titles: (right + 1) / (chosen + 2)
-    index = index_of("norrby.txt", TOWN)
+    index = index_of("norrby.txt", NORRBY)
     answer = index.answer("Tell me about Norrby")
     assert answer.citations[0].text.startswith("Norrby (Swedish") and not answer.abstained
     assert answer.confidence == pytest.approx(model.topic_lead)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from built import NORRBY
 from citeqa import build_index
 from citeqa.eval import corpora, topics
 
-TOWN = [
-    "Norrby (Swedish pronunciation: [ˈnɔ̌rːbyː]; see also other names) is the largest town on the island of Hollis "
-    "and the seat of its council. It stands on the Kalv estuary, 40 kilometres from the mainland ferry port.",
-    "Let this Norrby never change, the poet wrote in 1911. No one will ever see the Norrby I knew, he added later.",
-]
+TOWN = NORRBY.strip().split("\n\n")[1:]  # its paragraphs, under a SQuAD title
 HARBOUR = ["1 Ferries", "Ferries leave the harbour every hour in summer and twice a day in winter."]
 
 

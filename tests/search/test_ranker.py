@@ -10,6 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from built import NORRBY
 from citeqa import Index, build_index
 from citeqa.store.lexical import BM25Index, tokenize
 from citeqa.build import context_arrays, group_means
@@ -418,13 +419,6 @@ def test_the_answer_to_an_faq_question_is_cited_from_the_text_under_it(tmp_path,
     assert answer.citations[0].text in {ranker.text(row) for row in under}
 
 
-TOWN = (
-    "Norrby\n\n"
-    "Norrby (Swedish pronunciation: [ˈnɔ̌rːbyː]; see also other names) is the largest town on the island of Hollis "
-    "and the seat of its council. It stands on the Kalv estuary, 40 kilometres from the mainland ferry port.\n\n"
-    "Let this Norrby never change, the poet wrote in 1911. No one will ever see the Norrby I knew, he added later.\n\n"
-    "Today Norrby is known for its harbour festival and its fish market. Norrby has two schools and a library.\n"
-)
 MANUAL = (
     "Working with tables\n\n"
     "6.2 Lists\n\n"
@@ -439,7 +433,7 @@ MANUAL = (
 def test_what_is_x_cites_the_first_sentence_under_the_title_or_heading_naming_x(tmp_path, embedder) -> None:
     # a Wikipedia-style lead ("Warsaw (Polish: ...) is the capital ...") ranked 6th for "What is Warsaw?"
     # under shorter sentences saying "Warsaw" more often
-    index = _index_of(tmp_path, embedder, {"norrby.txt": TOWN, "tables.txt": MANUAL})
+    index = _index_of(tmp_path, embedder, {"norrby.txt": NORRBY, "tables.txt": MANUAL})
     lead = "is the largest town on the island of Hollis"
     for question in ("What is Norrby?", "what is norrby", "Where is Norrby?", "What is a data frame?", "What are data frames?"):
         first = index.retrieve(question, k=3)[0].text
