@@ -104,13 +104,16 @@ class Answer:
         citations: ``citations[i]`` is the sentence behind marker ``[i+1]``.
         abstained: True when nothing in the documents seems to answer the question.
         interpreted_as: The query actually searched (differs from the question when a
-            follow-up was resolved against the conversation); for a question about the
+            follow-up was resolved against the conversation, or a request was unwrapped:
+            "Tell me about Warsaw" is searched as "What is Warsaw?",
+            :func:`citeqa.question.unwrap_request`); for a question about the
             documents as a whole or "Tell me more", what was read instead ("an overview: the
             first 3 sentences of report.txt", "reading on: the next sentence of report.txt",
             :mod:`citeqa.answer.reading`).
         confidence: The fitted probability (0..1) that citation [1] answers the question
             (:mod:`citeqa.answer.confidence`; its calibration error on held-out documents is
-            0.09-0.31 per dataset, 0.035 pooled, see the README); None when not computed
+            0.09-0.31 per dataset, 0.035 pooled, see the README; a "What is X?" answered under
+            X's title gets the rate fitted for that rule); None when not computed
             (an overview, a reading on).
     """
 
