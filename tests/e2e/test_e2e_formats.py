@@ -123,4 +123,5 @@ def test_a_web_page_added_by_its_address_is_answered_from(page, tmp_path):
     page.ask("How much did the barrage cost?")
     assert "41 million pounds" in page.last_reply().locator(".cq-answer").inner_text()
     assert any(t.endswith("_barrage.html") for t in page.page.locator("#cq-pane h3").all_inner_texts())
+    assert page.page.locator("#cq-pane p.cq-from a.cq-origin").get_attribute("href") == link.get_attribute("href")
     page.shot("web-page-added-by-address")

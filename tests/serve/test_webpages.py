@@ -141,6 +141,13 @@ def test_the_documents_panel_links_each_page_to_the_address_it_was_added_from(li
     html = render_documents(library.documents(), library.get())
     assert f'<a class="cq-origin" href="{site}/barrage" rel="noopener noreferrer nofollow" target="_blank">' in html
     assert html.count('class="cq-origin"') == 2
+    # the source pane says where a cited page came from; a file uploaded from disk has no such line
+    from citeqa.serve.render import render_source_pane
+
+    pane = render_source_pane(library.get().answer("How much did the barrage cost?"), library.get(), answer_id="a1", origins=library.workspace.origins())
+    assert f'<p class="cq-from">from <a class="cq-origin" href="{site}/barrage"' in pane
+    weir = render_source_pane(library.get().answer("When was the weir inspected?"), library.get(), answer_id="a2", origins=library.workspace.origins())
+    assert "<h3>notes.md</h3>" in weir and "<h3>notes.md</h3><p class=\"cq-from\">" not in weir
     # kept across a restart (a plain file beside the documents), forgotten with its document
     again = Library(library.base, Workspace(library.workspace.root), build_embedder=lambda m: None)
     assert {i.name: i.origin for i in again.documents()}[page] == f"{site}/barrage"

@@ -43,13 +43,7 @@ from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, MAX_TYPED_CHARS, Known
 from .security import allowed_hosts as trusted_hosts
 from .security import install as install_request_guard
 from .webpages import add_web_page
-from .workspace import (
-    MAX_DOCUMENT_BYTES,
-    MAX_UPLOAD_BYTES,
-    DocumentInfo,
-    Library,
-    Workspace,
-)
+from .workspace import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, DocumentInfo, Library, Workspace
 
 __all__ = [
     "MAX_INPUT_CHARS", "MAX_REQUEST_BYTES", "KnownEvents", "RequestSizeLimit",
@@ -113,6 +107,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
     import gradio as gr
 
     library = source if isinstance(source, Library) else None
+    origins = library.workspace.origins if library is not None else dict  # pages' addresses, for the source pane
     live = source
 
     # ------------------------------------------------------------ API endpoints
@@ -195,7 +190,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
         session["turns"].append((question, result.text))
         session["views"][len(history) - 1] = {"id": answer_id, "answer": result}
         session["shown"] = answer_id
-        return "", history, render_source_pane(result, index, answer_id=answer_id), plain_text(result), session
+        return "", history, render_source_pane(result, index, answer_id=answer_id, origins=origins()), plain_text(result), session
 
     def select(session: dict, evt: gr.SelectData) -> tuple:  # type: ignore[type-arg]
         index_ = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -203,7 +198,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
         if view is None or view["id"] == session.get("shown"):
             return gr.skip(), gr.skip(), session
         session["shown"] = view["id"]
-        pane = render_source_pane(view["answer"], live.get(), answer_id=view["id"])
+        pane = render_source_pane(view["answer"], live.get(), answer_id=view["id"], origins=origins())
         return pane, plain_text(view["answer"]), session
 
     select.__annotations__["evt"] = gr.SelectData  # resolved here: gradio is imported lazily

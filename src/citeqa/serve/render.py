@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..answer.compose import ABSTAIN_MESSAGE, DID_YOU_MEAN, offered_respelling
@@ -186,9 +186,10 @@ def render_error(exc: CiteqaError) -> str:
     return f'<p class="cq-error"><strong>Can\'t answer that:</strong> {escape_text(str(exc))}</p>'
 
 
-def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -> str:
+def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str, origins: Mapping[str, str] | None = None) -> str:
     """The source pane: each cited document in full, every cited sentence highlighted
-    and numbered like its marker.
+    and numbered like its marker; under the name of a document added by address, a link to
+    that address (``origins``: ``{document name: address}``).
 
     Shows only the cited paragraphs when ``index`` no longer holds the document (an
     older answer after the document was removed) or the document is very long.
@@ -215,6 +216,9 @@ def render_source_pane(answer: Answer, index: Index | None, *, answer_id: str) -
             and all(document.text[h.start : h.end] == h.text for _, h in cited)
         )
         parts.append(f"<h3>{escape_name(doc_id)}</h3>")
+        link = _origin_link(str((origins or {}).get(doc_id, "")))
+        if link:
+            parts.append(f'<p class="cq-from">from {link}</p>')
         if exact:
             parts.append(f'<div class="cq-doc-text">{_marked_document(document.text, cited, answer_id)}</div>')
         else:
@@ -255,14 +259,14 @@ def _origin_link(address: str) -> str:
     if not address or not is_url(address):
         return ""
     shown = escape_text(visible_controls(address if len(address) <= 80 else address[:79] + "…"))
-    return f'<br><a class="cq-origin" href="{html.escape(address, quote=True)}" rel="noopener noreferrer nofollow" target="_blank">{shown}</a>'
+    return f'<a class="cq-origin" href="{html.escape(address, quote=True)}" rel="noopener noreferrer nofollow" target="_blank">{shown}</a>'
 
 
 def render_documents(infos: Sequence[DocumentInfo], index: Index, busy: bool = False, notice: str = "") -> str:
     """The documents panel: what the chat answers from (and uploads not in it yet, or that failed)."""
     built = str(index.manifest.get("created_at", "?")).replace("T", " ").replace("+00:00", " UTC")
     rows = "".join(
-        f'<tr><td class="cq-name">{escape_name(info.name)}{_origin_link(info.origin)}</td><td class="cq-n">{info.sentences:,}</td>'
+        f'<tr><td class="cq-name">{escape_name(info.name)}{"<br>" + _origin_link(info.origin) if info.origin else ""}</td><td class="cq-n">{info.sentences:,}</td>'
         f"<td>{escape_text(info.state or info.added_at) if info.file else 'built in'}</td></tr>"
         for info in infos
     )
