@@ -138,9 +138,11 @@ def test_a_failed_start_up_rebuild_sets_the_document_aside_and_says_so(files_bas
     first = Library(files_base, Workspace(tmp_path / "ws"), build_embedder=lambda model: embedder)
     first.add([_upload(tmp_path, "a.md", "The Norrby ferry leaves at nine.\n")])
     (tmp_path / "ws" / "documents" / "bad.md").write_bytes(bytes(range(128, 256)))  # text in no charset
+    first.workspace.note_origins({"bad.md": "https://example.org/bad"})  # as if added by address
     library = Library(LiveIndex(files_base.path), Workspace(tmp_path / "ws"), build_embedder=lambda model: embedder)
     assert library.wait(120)
     assert "bad.md" not in library.workspace.names()
+    assert library.workspace.origins() == {}  # a later bad.md will not have come from there
     assert (tmp_path / "ws" / "documents" / FAILED_DIR / "bad.md").is_file()
     assert "bad.md" in library.notice and "not UTF-8" in library.notice and "upload it again" in library.notice
     assert _ids(library) == {"d1.md", "a.md"}

@@ -123,6 +123,7 @@ class Workspace:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / name
         os.replace(self.documents_dir / name, target)
+        self.note_origins({name: None})  # a later document of that name did not come from there
         return target
 
     def added_at(self, name: str) -> str:
