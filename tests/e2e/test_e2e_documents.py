@@ -169,3 +169,12 @@ def test_a_web_page_on_the_server_s_own_machine_is_refused_in_words(chat, served
         assert chat.page.locator("#cq-status a").count() == 0
     assert list((served["workspace"] / "documents").glob("*gradio*")) == []
     assert "169.254" not in chat.page.locator("#cq-doc-list").inner_text()
+
+
+def test_a_web_address_asked_as_a_question_points_to_the_box_that_adds_pages(chat):
+    chat.ask("https://example.org/news/barrage")
+    reply = chat.last_reply()
+    assert "That is a web address: to ask about that page, add it in the box under Documents first." in reply.locator(".cq-note").inner_text()
+    assert reply.locator(".cq-note a").count() == 0  # said in words, nothing fetched or linked
+    chat.ask("Where did the joint drill take place?")
+    assert chat.last_reply().locator(".cq-note").count() == 0

@@ -26,6 +26,7 @@ from ..api import LiveIndex
 from ..config import default_workspace_path
 from ..errors import CiteqaError, InvalidArgumentError
 from ..index import check_k
+from ..ingest.fetch import is_url
 from .binding import check_port
 from .contracts import AnswerJSON, RetrieveJSON
 from .examples import PANE_PLACEHOLDER, RETITLE_JS, examples_for, heading, title_for
@@ -184,6 +185,8 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
         note = ""
         if session["version"] and session["version"] != version:
             note = escape_text(f"The documents changed: now answering from {len(index.documents)} documents.")
+        elif library is not None and is_url(question.strip()) and " " not in question.strip():  # a page pasted in the wrong box
+            note = escape_text("That is a web address: to ask about that page, add it in the box under Documents first.")
         session["version"] = version
         answer_id = secrets.token_hex(4)
         history.append({"role": "assistant", "content": render_answer(result, answer_id=answer_id, question=question, note=note)})
