@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -35,24 +34,21 @@ from answerability import add_dataset_arguments, load_datasets  # noqa: E402
 import citeqa.index as index_module  # noqa: E402
 from citeqa.embed import get_embedder  # noqa: E402
 from citeqa.errors import CiteqaError  # noqa: E402
-from citeqa.eval import corpora, observe  # noqa: E402
+from citeqa.eval import corpora, observe, topics  # noqa: E402
+from citeqa.question import QUESTION_OPENING  # noqa: E402
 
 #: How a chat user wraps a question ({q}: the question, its first word lower-cased).
 WRAPS = ("Can you tell me {q}", "Please tell me {q}", "Do you know {q}", "I'd like to know {q}")
-#: Only a question opening with a question word (after a preposition or not) or an auxiliary
-#: is wrapped: "Can you tell me the Normans were from where?" is no request anyone writes.
-_OPENER = re.compile(
-    r"(?:(?:in|on|at|for|from|to|by|with|of|during|after|before|since|until)\s+)?(?:what|which|who|whom|whose|where|when|why|how)\b"
-    r"|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\s",
-    re.IGNORECASE,
-)
+#: Only a question that opens as one (``citeqa.question.QUESTION_OPENING``: a question word,
+#: after a preposition or not, or an auxiliary) is wrapped: "Can you tell me the Normans were
+#: from where?" is no request anyone writes.
 
 
 def wrapped(question: str, form: str) -> str | None:
     """``question`` inside the request ``form`` ("Who won?" -> "Can you tell me who won?"); None
-    for a question that does not open as one (see :data:`_OPENER`)."""
+    for a question that does not open as one (:data:`citeqa.question.QUESTION_OPENING`)."""
     q = question.strip()
-    if not _OPENER.match(q):
+    if not QUESTION_OPENING.match(q):
         return None
     return form.format(q=q[:1].lower() + q[1:])
 
@@ -121,23 +117,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\ntitles (SQuAD documents' first lines): first sentence answered at [1]")
     print(f"{'dataset':<9}{'half':<8}{'titles':>7}{'What is T?':>12}{'Tell me about T off/on':>24}")
     for corpus, _, _ in load_datasets(args, skip=[*args.skip, "news", "gold"]):
-        index = observe.Asker(observe.corpus_index(corpus.documents, Path(args.cache), embedder, lambda m: None)).index
-        halves = {turn.doc: case.half for case in corpus.cases for turn in case.turns}
-        starts = [0]
-        for count in index.store.sentence_counts()[:-1]:
-            starts.append(starts[-1] + int(count))
+        index = observe.corpus_index(corpus.documents, Path(args.cache), embedder, lambda m: None)
         for half in corpora.HALVES:
             c = collections.Counter()
-            for number, start in enumerate(starts):
-                if halves.get(index.store.documents[number].doc_id) != half:
-                    continue
-                title = index.ranker.text(start).replace("_", " ")
-                lead = {start + 1}
+            for title, opening in topics.titles(index, corpus, half):
                 c["titles"] += 1
-                c["what"] += right_answer(index, f"What is {title}?", lead)
+                c["what"] += right_answer(index, f"What is {title}?", {opening})
                 for on in (False, True):
                     with unwrapping(on):
-                        c[f"tell{on}"] += right_answer(index, f"Tell me about {title}", lead)
+                        c[f"tell{on}"] += right_answer(index, f"Tell me about {title}", {opening})
             print(f"{corpus.name:<9}{half:<8}{c['titles']:>7}{c['what']:>12}{c['tellFalse']:>15}/{c['tellTrue']:<8}", flush=True)
     return 0
 

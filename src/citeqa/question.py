@@ -318,8 +318,9 @@ _REQUEST = re.compile(
 )
 _ASKS_AROUND = re.compile(r"(?:(?:anything|something|more|a\s+bit|a\s+little)\s+)?about\s+", re.IGNORECASE)
 _THANKS = re.compile(r"[\s,]*(?:please|thanks|thank\s+you)?[\s.!?]*$", re.IGNORECASE)
-#: An embedded question's own opening ("... who won", "... in what year", "... is it open").
-_EMBEDDED = re.compile(
+#: How a question opens: a question word, after a preposition or not ("who won", "in what year"),
+#: or an auxiliary ("is it open"); inside a request it is an embedded question's opening.
+QUESTION_OPENING = re.compile(
     r"(?:(?:in|on|at|for|from|to|by|with|of|during|after|before|since|until)\s+)?(?:what|which|who|whom|whose|where|when|why|how)\b"
     r"|(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\s",
     re.IGNORECASE,
@@ -346,7 +347,7 @@ def unwrap_request(question: str) -> str:
         return question
     around = _ASKS_AROUND.match(rest)
     topic = rest[around.end():] if around is not None else rest
-    if _EMBEDDED.match(topic) or (around is None and _IF.match(rest)):
+    if QUESTION_OPENING.match(topic) or (around is None and _IF.match(rest)):
         asked = _IF.sub("", topic, count=1) if around is None else topic
         return asked[:1].upper() + asked[1:] + "?"
     last = topic.split()[-1]

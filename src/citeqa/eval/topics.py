@@ -14,7 +14,7 @@ shipped model gives such answers (:attr:`citeqa.answer.confidence.AnswerabilityM
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,22 +38,26 @@ class TopicCounts:
         return TopicCounts(self.asked + other.asked, self.fired + other.fired, self.right + other.right)
 
 
-def title_counts(index: Index, corpus: corpora.Corpus, half: str) -> TopicCounts:
-    """Ask "What is T?" for the title T (first line) of each ``half`` document of ``corpus``, indexed in ``index``."""
+def titles(index: Index, corpus: corpora.Corpus, half: str) -> Iterator[tuple[str, int]]:
+    """``(title, opening row)`` of each ``half`` document of ``corpus``, indexed in ``index``: its
+    first line and the row of the first sentence under it."""
     texts = dict(corpus.documents)
-    counts = TopicCounts()
     start = 0
     for document, size in zip(index.documents, index.store.sentence_counts()):
         first, start = start, start + int(size)
-        if corpus.halves.get(document.doc_id) != half or not size:
-            continue
-        title = texts[document.doc_id].split("\n", 1)[0].strip()
+        if corpus.halves.get(document.doc_id) == half and size:
+            yield texts[document.doc_id].split("\n", 1)[0].strip(), int(index.store.paragraph_rows(first)[-1]) + 1
+
+
+def title_counts(index: Index, corpus: corpora.Corpus, half: str) -> TopicCounts:
+    """Ask "What is T?" for the title T (first line) of each ``half`` document of ``corpus``, indexed in ``index``."""
+    counts = TopicCounts()
+    for title, opening in titles(index, corpus, half):
         question = f"What is {title}?"
         ranking = index.rank(question, DEPTH, question=question)
         lead = index.ranker.topic_lead(question, ranking.ids)
         top = int(ranking.ids[0]) if len(ranking) else -1
         fired = lead is not None and top in lead
-        opening = int(index.store.paragraph_rows(first)[-1]) + 1
         counts += TopicCounts(1, int(fired), int(fired and top == opening))
     return counts
 
@@ -93,4 +97,4 @@ def title_report(
     return lines, probability
 
 
-__all__ = ["DEPTH", "TopicCounts", "rate", "title_counts", "title_report", "topic_lead_probability"]
+__all__ = ["DEPTH", "TopicCounts", "rate", "title_counts", "title_report", "titles", "topic_lead_probability"]
