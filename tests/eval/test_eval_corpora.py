@@ -158,3 +158,51 @@ def test_write_documents_round_trips(tmp_path):
     folder = corpora.write_documents([("a.txt", "Title\n\nOne £ sentence.\n")], tmp_path / "docs")
     assert (folder / "a.txt").read_text(encoding="utf-8") == "Title\n\nOne £ sentence.\n"
     assert sorted(p.name for p in folder.iterdir()) == ["a.txt"]
+
+
+DOCS_DEV = REPO / "eval-data" / "docs-dev"
+
+
+def test_a_negative_near_one_document_goes_with_that_documents_half():
+    articles, lines = _news_fixture()
+    lines = [line for line in lines if '"unanswerable"' not in line]
+    lines.append(json.dumps({"kind": "unanswerable", "why": "near-topic", "doc": "tech-351.txt", "question": "Is the DS red?"}))
+    lines.append(json.dumps({"kind": "unanswerable", "why": "near-topic", "doc": "business-224.txt", "question": "Who bid first?"}))
+    corpus = corpora.qa_corpus("docs", articles, lines, corpora.NEWS_PAIRS)
+    near = {c.question: c.half for c in corpus.cases if c.kind == "near-topic"}
+    assert near == {"Is the DS red?": corpus.halves["tech-351.txt"], "Who bid first?": corpus.halves["business-224.txt"]}
+    assert set(near.values()) == {"fit", "report"} and corpus.name == "docs"
+    with pytest.raises(InvalidArgumentError, match="docs qa line 1 .*unknown article 'nope.txt'"):
+        corpora.qa_corpus("docs", articles, [json.dumps({"kind": "unanswerable", "why": "near-topic", "doc": "nope.txt", "question": "q"})], ())
+
+
+def test_docs_dev_split_is_by_licence_pair_and_manual_with_equal_halves():
+    corpus = corpora.load_docs(DOCS_DEV)
+    assert corpus.documents_in("fit") == ["Apache-2.0.txt", "MPL-2.0.txt", "libtasn1.txt"]
+    assert corpus.documents_in("report") == ["GPL-3.txt", "LGPL-3.txt", "shared-mime-info.txt"]
+    for half in corpora.HALVES:
+        kinds = [c.kind for c in corpus.cases_in(half)]
+        assert (kinds.count("answerable"), kinds.count("near-topic"), kinds.count("off-topic")) == (47, 10, 6)
+
+
+def test_every_docs_dev_answer_lies_within_one_sentence_of_its_documents(tmp_path):
+    """A gold answer that spans two sentences (or none) would make its question unanswerable by construction.
+
+    The documents are read as the eval's index reads them (written out, then read and segmented)."""
+    from citeqa.ingest.segment import segment_documents
+    from citeqa.ingest.sources import read_documents
+
+    corpus = corpora.load_docs(DOCS_DEV)
+    sentences = [s.text for s in segment_documents(read_documents([corpus.write(tmp_path / "docs")]))]
+    assert len(sentences) > 1000
+    for case in corpus.cases:
+        if case.kind == "answerable":
+            assert any(a in s for a in case.turns[0].answers for s in sentences), case.question
+
+
+def test_missing_docs_dev_folder_says_what_to_pass(tmp_path):
+    with pytest.raises(SourceError, match="docs-dev articles not found: .*pass the docs-dev folder"):
+        corpora.load_docs(tmp_path)
+    (tmp_path / "articles").mkdir()
+    with pytest.raises(SourceError, match="cannot read .*qa.jsonl"):
+        corpora.load_docs(tmp_path)

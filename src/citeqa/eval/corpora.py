@@ -23,6 +23,9 @@ Split rules (deterministic, no randomness):
   have no document: within each reason ("near-topic", "off-topic") they are sorted by
   ``sha256(question)`` and alternate fit, report, so each half gets exactly half of them
   (rounded up for fit).
+* **docs-dev** (``eval-data/docs-dev``: software licences and manuals, questions written as a
+  user would ask them): the news-dev rule, with the pairs of its ``groups.json``; an
+  unanswerable question written near one document goes with that document's half.
 * **gold file** (``data/eval/lachin-gold.jsonl``): one document, so it cannot be split by
   document. All of it is ``"report"``: it is never fitted on.
 """
@@ -278,7 +281,16 @@ def alternate_by_hash(texts: Sequence[str]) -> list[str]:
 
 
 def news_corpus(articles: Mapping[str, str], lines: Iterable[str], pairs: Sequence[Sequence[str]] = NEWS_PAIRS) -> Corpus:
-    """The news-dev articles and ``qa.jsonl`` lines as a corpus (split rule in the module docstring).
+    """The news-dev articles and ``qa.jsonl`` lines as a corpus (split rule in the module docstring)."""
+    return qa_corpus("news", articles, lines, pairs)
+
+
+def qa_corpus(name: str, articles: Mapping[str, str], lines: Iterable[str], pairs: Sequence[Sequence[str]]) -> Corpus:
+    """Articles and ``qa.jsonl`` lines in the news-dev format as a corpus named ``name``.
+
+    Groups are ``pairs`` (kept in one half) and every other article alone. An unanswerable
+    line that names the ``doc`` it is near goes with that document's half; one that names
+    none is split by hash within its reason (the news-dev rule).
 
     Raises:
         InvalidArgumentError: a line is not valid JSON, lacks a field, names an unknown
@@ -309,11 +321,17 @@ def news_corpus(articles: Mapping[str, str], lines: Iterable[str], pairs: Sequen
                 why = row["why"]
                 if why not in ("near-topic", "off-topic"):
                     raise ValueError(f"unknown reason {why!r}")
-                negatives.append((why, str(row["question"]), number))
+                if "doc" in row:  # near one document: it goes with that document's half
+                    doc = str(row["doc"])
+                    if doc not in names:
+                        raise ValueError(f"unknown article {doc!r}")
+                    cases.append(Case(f"n{number:03d}", why, halves[doc], (Turn(str(row["question"])),)))
+                else:
+                    negatives.append((why, str(row["question"]), number))
             else:
                 raise ValueError(f"unknown kind {kind!r}")
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidArgumentError(f"news qa line {number} is invalid ({exc}); fix or remove it") from None
+            raise InvalidArgumentError(f"{name} qa line {number} is invalid ({exc}); fix or remove it") from None
     for why in ("near-topic", "off-topic"):
         picked = [(q, n) for w, q, n in negatives if w == why]
         for (question, number), half in zip(picked, alternate_by_hash([q for q, _ in picked])):
@@ -321,11 +339,11 @@ def news_corpus(articles: Mapping[str, str], lines: Iterable[str], pairs: Sequen
     cases.sort(key=lambda c: c.id)
     note = (
         "by article group (similar pairs kept together; pairs and single articles alternate "
-        "fit/report in file-name order); unanswerable questions by sha256(question), alternating "
-        "within each reason"
+        "fit/report in file-name order); unanswerable questions near one article with its group, "
+        "the others by sha256(question), alternating within each reason"
     )
     documents = tuple(sorted(articles.items()))
-    return Corpus("news", documents, tuple(cases), halves, tuple(tuple(sorted(g)) for g in groups), note)
+    return Corpus(name, documents, tuple(cases), halves, tuple(tuple(sorted(g)) for g in groups), note)
 
 
 def _news_turn(row: Mapping[str, Any], names: set[str]) -> Turn:
@@ -351,6 +369,23 @@ def load_news(folder: str | os.PathLike[str]) -> Corpus:
     except OSError as exc:
         raise SourceError(f"cannot read {folder / 'qa.jsonl'}: {exc.strerror or exc}; {hint}") from None
     return news_corpus(articles, lines)
+
+
+def load_docs(folder: str | os.PathLike[str]) -> Corpus:
+    """Read docs-dev (``articles/*.txt``, ``qa.jsonl`` and ``groups.json``, a list of the
+    file-name lists kept in one half) from ``folder``: the news-dev format and split rule."""
+    folder = Path(folder)
+    hint = "pass the docs-dev folder (eval-data/docs-dev in the repository)"
+    article_dir = folder / "articles"
+    if not article_dir.is_dir():
+        raise SourceError(f"docs-dev articles not found: {article_dir}; {hint}")
+    articles = {p.name: p.read_text(encoding="utf-8") for p in sorted(article_dir.glob("*.txt"))}
+    try:
+        lines = (folder / "qa.jsonl").read_text(encoding="utf-8").splitlines()
+        groups = json.loads((folder / "groups.json").read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourceError(f"cannot read {exc.filename}: {exc.strerror or exc}; {hint}") from None
+    return qa_corpus("docs", articles, lines, [tuple(str(n) for n in g) for g in groups])
 
 
 GOLD_DOCUMENT = "lachin-joint-exercise.txt"
