@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
     PYTHONPATH=src python benchmarks/answerability.py [--squad PATH] [--squad2 PATH]
-        [--news DIR] [--gold FILE] [--cache DIR] [--write] [--no-ablation] [--skip NAME ...]
+        [--news DIR] [--docs DIR] [--gold FILE] [--cache DIR] [--write] [--no-ablation] [--skip NAME ...]
 
 Observations (every question asked through the product, cached): :mod:`citeqa.eval.observe`.
 Models and the tables: :mod:`citeqa.eval.honest`; the policy, chosen on the fit halves and
@@ -23,9 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from citeqa.config import eval_cache_dir, shared_data_path
+from citeqa.config import default_docs_path, eval_cache_dir, shared_data_path
 from citeqa.embed import get_embedder
-from citeqa.eval import corpora, honest, observe, topics
+from citeqa.eval import corpora, honest, observe, run, topics
 
 MODEL_FILE = REPO / "src" / "citeqa" / "data" / "answerability.json"
 
@@ -35,19 +35,15 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--squad", default=str(shared_data_path("squad", "dev-v1.1-tune.json")))
     parser.add_argument("--squad2", default=str(shared_data_path("squad2", "dev-v2.0-tune.json")))
     parser.add_argument("--news", default=str(shared_data_path("news-dev")))
+    parser.add_argument("--docs", default=str(default_docs_path()))
     parser.add_argument("--gold", default=None, help="gold JSONL (default: the packaged one)")
     parser.add_argument("--cache", default=str(eval_cache_dir() / "answerability"))
 
 
 def load_datasets(args: argparse.Namespace, cross_every: int = 2, skip: Sequence[str] = ()) -> list[tuple[corpora.Corpus, bool, int]]:
     """The corpora to observe, as :func:`citeqa.eval.observe.collect` takes them (corpus, cross-document negatives, every)."""
-    loaded = []
-    if "squad11" not in skip:
-        loaded.append((corpora.load_squad(args.squad, "squad11"), True, cross_every))
-    if "squad2" not in skip:
-        loaded.append((corpora.load_squad(args.squad2, "squad2"), False, 1))
-    if "news" not in skip:
-        loaded.append((corpora.load_news(args.news), True, 1))
+    paths = {name: Path(getattr(args, name if name != "squad11" else "squad")) for name in run.DATASETS if name not in skip}
+    loaded = run.load_found(paths, lambda message: print(message, file=sys.stderr, flush=True), squad_every=cross_every)
     if "gold" not in skip:
         loaded.append((corpora.load_gold(args.gold), False, 1))
     return loaded

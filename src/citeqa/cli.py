@@ -131,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--squad2", metavar="PATH", help="SQuAD 2.0 JSON (default: ../shared/data/squad2/dev-v2.0-tune.json)")
     evaluate.add_argument("--news", metavar="DIR", help="news dev folder (default: ../shared/data/news-dev)")
     evaluate.add_argument("--no-news", action="store_true", help="skip the news dev set")
+    evaluate.add_argument("--docs", metavar="DIR", help="licences and manuals with user-style questions (default: eval-data/docs-dev of the checkout)")
+    evaluate.add_argument("--no-docs", action="store_true", help="skip the docs dev set")
     evaluate.add_argument(
         "--no-honest", action="store_true", help="skip the fit/report-half answerability tables (citeqa.eval.honest)"
     )
@@ -294,10 +296,13 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .config import default_squad_path
-    from .eval import harness
+    from .eval import harness, run
     from .eval.report import format_report
     from .fsutil import refuse_file_in_the_way
     from .index import Index
+
+    def log(message: str) -> None:
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
 
     if args.cache is not None:
         refuse_file_in_the_way(args.cache, "cache folder", "pass --cache a folder")
@@ -314,9 +319,9 @@ def _eval(args: argparse.Namespace) -> int:
         cache_dir=args.cache,
         with_gold=not args.no_gold,
         with_squad=with_squad,
-        log=None if args.quiet else (lambda message: print(f"{PROG}: {message}", file=sys.stderr, flush=True)),
+        log=None if args.quiet else log,
     )
-    honest_lines = [] if args.no_honest else _honest_tables(args, with_squad)
+    honest_lines = [] if args.no_honest else run.cli_tables(args, with_squad, log)
     if args.json:
         print(json.dumps({**results, "honest": honest_lines}, indent=2))
     else:
@@ -325,59 +330,6 @@ def _eval(args: argparse.Namespace) -> int:
             print()
             print("\n".join(honest_lines))
     return 0
-
-
-def _honest_tables(args: argparse.Namespace, with_squad: bool) -> list[str]:
-    """Fit/report-half tables of every dataset present (the gold file always; shared ones when found)."""
-    from pathlib import Path
-
-    from .config import (
-        cross_encoder_from_env,
-        default_news_path,
-        default_squad2_path,
-        default_squad_path,
-        eval_cache_dir,
-    )
-    from .embed import get_embedder
-    from .eval import corpora, honest, observe, topics
-    from .search.cross import read_manifest
-
-    def log(message: str) -> None:
-        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
-
-    loaded = []
-    wanted = [
-        ("squad11", args.squad, default_squad_path, with_squad, lambda p: corpora.load_squad(p, "squad11"), True),
-        ("squad2", args.squad2, default_squad2_path, with_squad, lambda p: corpora.load_squad(p, "squad2"), False),
-        ("news", args.news, default_news_path, not args.no_news, corpora.load_news, True),
-    ]
-    for name, given, default, enabled, load, cross in wanted:
-        if not enabled:
-            continue
-        path = Path(given) if given else default()
-        if not path.exists():
-            log(f"{name} not found at {path}; its fit/report tables are skipped (pass its path, see citeqa eval --help)")
-            continue
-        loaded.append((load(path), cross, 2 if name == "squad11" else 1))
-    if not args.no_gold:
-        loaded.append((corpora.load_gold(args.gold), False, 1))
-    if not loaded:
-        return []
-    if not any(c.name != "gold" for c, _, _ in loaded):
-        log("no shared dataset found: only the gold file (report-only) is tabled, with the shipped model; nothing is fitted")
-    cache = (Path(args.cache) if args.cache else eval_cache_dir()) / "answerability"
-    observations = observe.collect(loaded, cache, get_embedder(), log)
-    titled, topic = topics.title_report([c for c, _, _ in loaded], cache, get_embedder(), log)
-    lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=not args.no_ablation, log=log, topic_lead=topic)
-    lines += ["", *titled]
-    if not args.no_cross_compare and read_manifest() is not None:
-        product = cross_encoder_from_env()
-        log(f"asking everything again with the cross-encoder {'off' if product else 'on'} (the before/after table; --no-cross-compare skips it)")
-        with observe.cross_encoder_switched(not product):
-            other = observe.collect(loaded, cache, get_embedder(), log)
-        off, on = (other, observations) if product else (observations, other)
-        lines += ["", *honest.cross_encoder_table(off, on)]
-    return lines
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -114,6 +114,11 @@ def default_news_path() -> Path:
     return shared_data_path("news-dev")
 
 
+def default_docs_path() -> Path:
+    """Licences and manuals with questions written as users ask them: ``eval-data/docs-dev`` of the checkout (or the cwd)."""
+    return (checkout_root() or Path.cwd()) / "eval-data" / "docs-dev"
+
+
 def default_gold_path() -> Path:
     """The shipped article's gold questions (``data/eval/lachin-gold.jsonl``)."""
     return package_data("eval", GOLD_NAME)

@@ -131,13 +131,28 @@ def test_cli_eval_prints_json_with_baselines(tmp_path) -> None:  # type: ignore[
     out = subprocess.run(
         [sys.executable, "-m", "citeqa", "eval", "--no-gold", "--squad", str(EXTRACT), "--cache", str(tmp_path), "--json",
          # only the extract, wherever the suite runs: ../shared's SQuAD 2.0 and news would make it the whole eval (over 20 minutes)
-         "--squad2", str(tmp_path / "absent-squad2.json"), "--no-news"],
+         "--squad2", str(tmp_path / "absent-squad2.json"), "--no-news", "--no-docs"],
         capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(REPO / "src")}, timeout=1800,  # a hang guard: the whole eval (honest tables, ablation) takes minutes on a loaded machine
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["gold"] is None
     assert {"hybrid", "dense", "bm25"} <= set(data["squad"]["modes"])
+
+
+def test_cli_eval_tables_docs_dev_report_half_with_the_shipped_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs-dev alone: nothing to fit the combined model on (it fits on SQuAD and news), so its
+    report half is tabled with the shipped model; a missing folder is skipped in words."""
+    env = {**__import__("os").environ, "PYTHONPATH": str(REPO / "src")}
+    common = ["--no-gold", "--no-squad", "--no-news", "--no-ablation", "--no-cross-compare", "--cache", str(tmp_path)]
+    out = subprocess.run([sys.executable, "-m", "citeqa", "eval", *common], capture_output=True, text=True, env=env, cwd=REPO, timeout=1200)
+    assert out.returncode == 0, out.stderr
+    assert "docs: report documents ['GPL-3.txt', 'LGPL-3.txt', 'shared-mime-info.txt']" in out.stdout
+    assert "The combined model is not fitted" in out.stdout
+    table = out.stdout.split("== docs: report half (", 1)[1]
+    assert table.startswith("110 asked)") and "ranking: [1] right" in table and "shipped" in table
+    gone = subprocess.run([sys.executable, "-m", "citeqa", "eval", *common, "--docs", str(tmp_path / "nope")], capture_output=True, text=True, env=env, timeout=300)
+    assert gone.returncode == 0 and f"docs not found at {tmp_path / 'nope'}; its fit/report tables are skipped" in gone.stderr
 
 
 def test_cli_eval_with_missing_squad_file_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ from . import corpora
 from .observe import Obs
 from .policy import MAX_FALSE, matrix, policy_decisions, ship
 
-DATASETS = ("squad11", "squad2", "news", "gold")
+DATASETS = ("squad11", "squad2", "news", "docs", "gold")
 
 
 #: name -> (fit datasets, features, label). "cosine-only" is the one-feature reference
@@ -226,10 +226,11 @@ def ablation_table(observations: Sequence[Obs], log: Callable[[str], None]) -> l
         ("squad2 imposs", "squad2", ("impossible",)),
         ("news near+off", "news", ("near-topic", "off-topic")),
         ("news xdoc", "news", ("other-doc",)),
+        ("docs near+off", "docs", ("near-topic", "off-topic")),
         ("gold near+off", "gold", ("near-topic", "off-topic")),
     ]
     columns = [c for c in columns if any(o.dataset == c[1] and o.kind in c[2] for o in report)]
-    datasets = [d for d in ("squad11", "squad2", "news", "gold") if any(o.dataset == d and o.answerable for o in report)]
+    datasets = [d for d in DATASETS if any(o.dataset == d and o.answerable for o in report)]
     lines = ["Rule ablation on report halves (today's abstention with one rule off): share of negatives abstained, false abstention (FA, all answerable)"]
     lines.append(f"{'rule off':<18}" + "".join(f" {name:>13}" for name, _, _ in columns) + "".join(f" {d + ' FA':>10}" for d in datasets))
 
@@ -332,7 +333,8 @@ def report(
     out.append("")
     if "combined" in models:
         reported = [d for d in DATASETS if any(o.dataset == d and o.half == corpora.REPORT for o in observations)]
-        models["shipped"], lines = ship(observations, models["combined"], sorted(present), reported)
+        fitted_on = sorted(d for d in FAMILIES["combined"][0] if d in present)  # the policy is chosen where the model was fitted
+        models["shipped"], lines = ship(observations, models["combined"], fitted_on, reported)
         out += lines + [""]
     else:
         models["shipped"] = shipped_model()
