@@ -50,8 +50,8 @@ def tables(loaded: Loaded, cache: Path, log: Callable[[str], None], *, ablation:
 
     if not loaded:
         return []
-    if not any(c.name != "gold" for c, _, _ in loaded):
-        log("no shared dataset found: only the gold file (report-only) is tabled, with the shipped model; nothing is fitted")
+    if not any(c.name in honest.FAMILIES["combined"][0] for c, _, _ in loaded):
+        log("no dataset the model is fitted on was found (SQuAD 1.1, SQuAD 2.0, news): the others are tabled with the shipped model; nothing is fitted")
     observations = observe.collect(loaded, cache, get_embedder(), log)
     titled, topic = topics.title_report([c for c, _, _ in loaded], cache, get_embedder(), log)
     lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=ablation, log=log, topic_lead=topic)
