@@ -206,3 +206,17 @@ def test_missing_docs_dev_folder_says_what_to_pass(tmp_path):
     (tmp_path / "articles").mkdir()
     with pytest.raises(SourceError, match="cannot read .*qa.jsonl"):
         corpora.load_docs(tmp_path)
+
+
+def test_docs_dev_groups_that_are_not_lists_of_names_are_refused_in_words(tmp_path):
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.txt").write_text("A\n\nText.\n", encoding="utf-8")
+    (tmp_path / "qa.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "groups.json").write_text('{"a": 1}', encoding="utf-8")
+    with pytest.raises(InvalidArgumentError, match="groups.json must be a JSON list of file-name lists"):
+        corpora.load_docs(tmp_path)
+    (tmp_path / "groups.json").write_text("[[", encoding="utf-8")
+    with pytest.raises(InvalidArgumentError, match="groups.json must be a JSON list"):
+        corpora.load_docs(tmp_path)
+    (tmp_path / "groups.json").write_text('[["a.txt"]]', encoding="utf-8")
+    assert corpora.load_docs(tmp_path).halves == {"a.txt": "fit"}

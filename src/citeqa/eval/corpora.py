@@ -356,35 +356,38 @@ def _news_turn(row: Mapping[str, Any], names: set[str]) -> Turn:
     return Turn(str(row["question"]), doc, answers)
 
 
-def load_news(folder: str | os.PathLike[str]) -> Corpus:
-    """Read news-dev (``articles/*.txt`` and ``qa.jsonl``) from ``folder``."""
-    folder = Path(folder)
-    hint = "pass the news-dev folder (e.g. ../shared/data/news-dev)"
+def _read_qa_folder(folder: Path, name: str, hint: str, *extra: str) -> tuple[dict[str, str], list[str], list[str]]:
+    """``articles/*.txt`` (file name -> text), the lines of ``qa.jsonl`` and the texts of the
+    ``extra`` files of a news-dev-format folder; a missing part is named with ``hint``."""
     article_dir = folder / "articles"
     if not article_dir.is_dir():
-        raise SourceError(f"news-dev articles not found: {article_dir}; {hint}")
+        raise SourceError(f"{name} articles not found: {article_dir}; {hint}")
     articles = {p.name: p.read_text(encoding="utf-8") for p in sorted(article_dir.glob("*.txt"))}
     try:
         lines = (folder / "qa.jsonl").read_text(encoding="utf-8").splitlines()
+        texts = [(folder / file).read_text(encoding="utf-8") for file in extra]
     except OSError as exc:
-        raise SourceError(f"cannot read {folder / 'qa.jsonl'}: {exc.strerror or exc}; {hint}") from None
+        raise SourceError(f"cannot read {exc.filename}: {exc.strerror or exc}; {hint}") from None
+    return articles, lines, texts
+
+
+def load_news(folder: str | os.PathLike[str]) -> Corpus:
+    """Read news-dev (``articles/*.txt`` and ``qa.jsonl``) from ``folder``."""
+    articles, lines, _ = _read_qa_folder(Path(folder), "news-dev", "pass the news-dev folder (e.g. ../shared/data/news-dev)")
     return news_corpus(articles, lines)
 
 
 def load_docs(folder: str | os.PathLike[str]) -> Corpus:
     """Read docs-dev (``articles/*.txt``, ``qa.jsonl`` and ``groups.json``, a list of the
     file-name lists kept in one half) from ``folder``: the news-dev format and split rule."""
-    folder = Path(folder)
     hint = "pass the docs-dev folder (eval-data/docs-dev in the repository)"
-    article_dir = folder / "articles"
-    if not article_dir.is_dir():
-        raise SourceError(f"docs-dev articles not found: {article_dir}; {hint}")
-    articles = {p.name: p.read_text(encoding="utf-8") for p in sorted(article_dir.glob("*.txt"))}
+    articles, lines, (groups_text,) = _read_qa_folder(Path(folder), "docs-dev", hint, "groups.json")
     try:
-        lines = (folder / "qa.jsonl").read_text(encoding="utf-8").splitlines()
-        groups = json.loads((folder / "groups.json").read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SourceError(f"cannot read {exc.filename}: {exc.strerror or exc}; {hint}") from None
+        groups = json.loads(groups_text)
+        if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+            raise ValueError("not a list of lists")
+    except ValueError as exc:
+        raise InvalidArgumentError(f"{Path(folder) / 'groups.json'} must be a JSON list of file-name lists ({exc}); fix it") from None
     return qa_corpus("docs", articles, lines, [tuple(str(n) for n in g) for g in groups])
 
 
