@@ -136,6 +136,50 @@ OFF = [
  "Who won the 2018 World Cup?", "What is the tallest mountain in Africa?", "How do I make pancakes?",
  "What year did the Berlin Wall fall?", "What is photosynthesis?", "Who wrote Hamlet?",
 ]
+CONVERSATIONS = [  # two turns each: the second leans on the first ("it", "that", "Why?")
+ # ---- fit
+ [("Apache-2.0.txt", "Does the Apache License include a patent grant?", ["patent license to make, have made"]),
+  ("Apache-2.0.txt", "What happens to it if I sue someone?", ["as of the date such litigation is filed"])],
+ [("Apache-2.0.txt", "Do I have to keep the NOTICE file when I redistribute?", ['If the Work includes a "NOTICE" text file as part of its']),
+  ("Apache-2.0.txt", "Can I add my own notices to it?", ["You may add Your own attribution"])],
+ [("Apache-2.0.txt", "Can I offer a warranty to my customers under the Apache License?", ["and charge a fee for, acceptance of support, warranty, indemnity,"]),
+  ("Apache-2.0.txt", "Who is responsible if something goes wrong then?", ["on Your own behalf and on Your sole responsibility, not on behalf"])],
+ [("MPL-2.0.txt", "Who is the license steward of the MPL?", ["Mozilla Foundation is the license steward."]),
+  ("MPL-2.0.txt", "Can anyone else publish new versions?", ["no one other than the license steward has the right to modify or"])],
+ [("MPL-2.0.txt", "If I ship an MPL program as an executable, must I provide the source?", ["such Covered Software must also be made available in Source Code"]),
+  ("MPL-2.0.txt", "How much can I charge for that?", ["than the cost of distribution to the recipient"])],
+ [("MPL-2.0.txt", "What counts as a Larger Work?", ["means a work that combines Covered Software with other material, in"]),
+  ("MPL-2.0.txt", "Can I license it under my own terms?", ["You may create and distribute a Larger Work under terms of Your choice,"])],
+ [("libtasn1.txt", "What does asn1Parser do?", ["asn1Parser reads a single file with ASN.1 definitions"]),
+  ("libtasn1.txt", "How do I only check the syntax with it?", ["checks the syntax only"])],
+ [("libtasn1.txt", "Which header file does libtasn1 use?", ["The header file of this library is libtasn1.h."]),
+  ("libtasn1.txt", "What is the main type in it?", ["The main type used in it is asn1_node"])],
+ [("libtasn1.txt", "Does libtasn1 support the REAL type?", ["handle the REAL type"]),
+  ("libtasn1.txt", "Is it planned?", ["• The REAL type."])],
+ [("libtasn1.txt", "What license does libtasn1 use?", ["Anybody can use, modify, and redistribute the library"]),
+  ("libtasn1.txt", "And the command line tools?", ["The command line tools, self-tests and build infrastructure are licensed"])],
+ # ---- report
+ [("GPL-3.txt", "Can I charge for copies of GPL software?", ["You may charge any price or no price for each copy that you convey,"]),
+  ("GPL-3.txt", "Can I charge for support too?", ["and you may offer support or warranty protection for a fee"])],
+ [("GPL-3.txt", "If I distribute a GPL program as a binary, how do I provide the source?", ["You may convey a covered work in object code form under the terms"]),
+  ("GPL-3.txt", "How long must a written offer last?", ["written offer, valid for at least three years and valid for as"])],
+ [("GPL-3.txt", "What happens if I violate the GPL?", ["modify it is void, and will automatically terminate your rights under"]),
+  ("GPL-3.txt", "Can I get my rights back?", ["However, if you cease all violation of this License, then your"])],
+ [("GPL-3.txt", "Who publishes new versions of the GPL?", ["The Free Software Foundation may publish revised and/or new versions of"]),
+  ("GPL-3.txt", "What if my program says 'or any later version'?", ['Public License "or any later version" applies to it, you have the'])],
+ [("GPL-3.txt", "How do I apply the GPL to my program?", ["To do so, attach the following notices to the program."]),
+  ("GPL-3.txt", "And if it is interactive?", ["If the program does terminal interaction, make it output a short"])],
+ [("LGPL-3.txt", "What does the LGPL add to the GPL?", ["This version of the GNU Lesser General Public License incorporates"]),
+  ("LGPL-3.txt", "What is an Application under it?", ['An "Application" is any work that makes use of an interface provided'])],
+ [("LGPL-3.txt", "Can I use the LGPL library's header files in my program?", ["a header file that is part of the Library."]),
+  ("LGPL-3.txt", "What must I do if I do that?", ["Give prominent notice with each copy of the object code that the"])],
+ [("shared-mime-info.txt", "What byte order does the MIME cache use?", ["All numbers are in network (big-endian) order."]),
+  ("shared-mime-info.txt", "Why?", ["This is necessary because the data will be stored in arch-independent"])],
+ [("shared-mime-info.txt", "How should the mime.cache file be written?", ["Cache files have to be written atomically"]),
+  ("shared-mime-info.txt", "Why?", ["Cache files have to be written atomically"])],
+ [("shared-mime-info.txt", "What is checked first, globs or magic?", ["There are several reasons for checking the glob patterns before the magic.", "Otherwise, start by doing a glob match of the filename"]),
+  ("shared-mime-info.txt", "Why?", ["First of all doing magic sniffing is very expensive"])],
+]
 docs = {p.name: p.read_text(encoding="utf-8") for p in (HERE / "articles").glob("*.txt")}
 bad = 0
 lines = []
@@ -144,11 +188,17 @@ for doc, q, answers in Q:
         if not any(a in t for t in docs.values()):  # a sentence of any document may answer
             print("MISSING", doc, q, repr(a)); bad += 1
     lines.append({"kind": A, "doc": doc, "question": q, "answers": answers})
+for turns in CONVERSATIONS:
+    for doc, q, answers in turns:
+        for a in answers:
+            if not any(a in t for t in docs.values()):
+                print("MISSING", doc, q, repr(a)); bad += 1
+    lines.append({"kind": "conversation", "turns": [{"doc": d, "question": q, "answers": a} for d, q, a in turns]})
 for doc, q in NEAR:
     assert doc in docs
     lines.append({"kind": "unanswerable", "why": "near-topic", "doc": doc, "question": q})
 for q in OFF:
     lines.append({"kind": "unanswerable", "why": "off-topic", "question": q})
 (HERE / "qa.jsonl").write_text("".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines), encoding="utf-8")
-print(len(Q), "answerable,", len(NEAR), "near,", len(OFF), "off;", bad, "missing")
+print(len(Q), "answerable,", len(CONVERSATIONS), "conversations,", len(NEAR), "near,", len(OFF), "off;", bad, "missing")
 raise SystemExit(1 if bad else 0)

@@ -182,7 +182,7 @@ def test_docs_dev_split_is_by_licence_pair_and_manual_with_equal_halves():
     assert corpus.documents_in("report") == ["GPL-3.txt", "LGPL-3.txt", "shared-mime-info.txt"]
     for half in corpora.HALVES:
         kinds = [c.kind for c in corpus.cases_in(half)]
-        assert (kinds.count("answerable"), kinds.count("near-topic"), kinds.count("off-topic")) == (47, 10, 6)
+        assert (kinds.count("answerable"), kinds.count("conversation"), kinds.count("near-topic"), kinds.count("off-topic")) == (47, 10, 10, 6)
 
 
 def test_every_docs_dev_answer_lies_within_one_sentence_of_its_documents(tmp_path):
@@ -195,9 +195,10 @@ def test_every_docs_dev_answer_lies_within_one_sentence_of_its_documents(tmp_pat
     corpus = corpora.load_docs(DOCS_DEV)
     sentences = [s.text for s in segment_documents(read_documents([corpus.write(tmp_path / "docs")]))]
     assert len(sentences) > 1000
-    for case in corpus.cases:
-        if case.kind == "answerable":
-            assert any(a in s for a in case.turns[0].answers for s in sentences), case.question
+    turns = [turn for case in corpus.cases if case.kind in ("answerable", "conversation") for turn in case.turns]
+    assert len(turns) == 94 + 2 * 20
+    for turn in turns:
+        assert any(a in s for a in turn.answers for s in sentences), turn.question
 
 
 def test_missing_docs_dev_folder_says_what_to_pass(tmp_path):
