@@ -42,7 +42,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_datasets(args: argparse.Namespace, cross_every: int = 2, skip: Sequence[str] = ()) -> list[tuple[corpora.Corpus, bool, int]]:
     """The corpora to observe, as :func:`citeqa.eval.observe.collect` takes them (corpus, cross-document negatives, every)."""
-    paths = {name: Path(getattr(args, name if name != "squad11" else "squad")) for name in run.DATASETS if name not in skip}
+    paths = {name: Path(getattr(args, name if name != "squad11" else "squad")) for name in run.READERS if name not in skip}
     loaded = run.load_found(paths, lambda message: print(message, file=sys.stderr, flush=True), squad_every=cross_every)
     if "gold" not in skip:
         loaded.append((corpora.load_gold(args.gold), False, 1))

@@ -1,6 +1,6 @@
 """The fit/report-half run of ``citeqa eval`` and ``benchmarks/answerability.py``: which datasets, observed how, tabled.
 
-One list of the datasets (:data:`DATASETS`: how each is read and whether its questions are
+One list of the datasets (:data:`READERS`: how each is read and whether its questions are
 also asked of the other documents as cross-document negatives), :func:`load_found` to read
 those present, and :func:`tables` for everything ``citeqa eval`` prints after its gold/SQuAD
 report: the honest tables of :mod:`citeqa.eval.honest`, the title table of
@@ -16,7 +16,7 @@ from typing import Any
 from . import corpora
 
 #: name -> (reader of its path, ask its questions of other documents too, every Nth question so).
-DATASETS: dict[str, tuple[Callable[[Path], corpora.Corpus], bool, int]] = {
+READERS: dict[str, tuple[Callable[[Path], corpora.Corpus], bool, int]] = {
     "squad11": (lambda path: corpora.load_squad(path, "squad11"), True, 2),
     "squad2": (lambda path: corpora.load_squad(path, "squad2"), False, 1),
     "news": (corpora.load_news, True, 1),
@@ -27,10 +27,10 @@ Loaded = list[tuple[corpora.Corpus, bool, int]]
 
 
 def load_found(paths: Mapping[str, Path], log: Callable[[str], None], *, squad_every: int | None = None) -> Loaded:
-    """Read the datasets of ``paths`` (name -> path, in :data:`DATASETS` order) that exist;
+    """Read the datasets of ``paths`` (name -> path, in :data:`READERS` order) that exist;
     say which are skipped. ``squad_every`` overrides SQuAD 1.1's every-Nth cross-document question."""
     loaded = []
-    for name, (read, cross, every) in DATASETS.items():
+    for name, (read, cross, every) in READERS.items():
         if name not in paths:
             continue
         path = Path(paths[name])
