@@ -331,14 +331,13 @@ def report(
             "give more documents, or SQuAD 2.0 / news, whose unanswerable questions are negatives"
         )
     out.append("")
+    fitted_on = sorted(d for d in FAMILIES["combined"][0] if d in present)  # the policy is chosen where the model is fitted
     if "combined" in models:
         reported = [d for d in DATASETS if any(o.dataset == d and o.half == corpora.REPORT for o in observations)]
-        fitted_on = sorted(d for d in FAMILIES["combined"][0] if d in present)  # the policy is chosen where the model was fitted
         models["shipped"], lines = ship(observations, models["combined"], fitted_on, reported)
         out += lines + [""]
     else:
         models["shipped"] = shipped_model()
-        fitted_on = [d for d in FAMILIES["combined"][0] if d in present]
         why = (
             "no fit half holds both right and wrong answers" if fitted_on
             else f"no fit half of {', '.join(FAMILIES['combined'][0])} present; docs and the gold file are reported, not fitted on"

@@ -50,8 +50,9 @@ def tables(loaded: Loaded, cache: Path, log: Callable[[str], None], *, ablation:
 
     if not loaded:
         return []
-    if not any(c.name in honest.FAMILIES["combined"][0] for c, _, _ in loaded):
-        log("no dataset the model is fitted on was found (SQuAD 1.1, SQuAD 2.0, news): the others are tabled with the shipped model; nothing is fitted")
+    fitted_on = honest.FAMILIES["combined"][0]
+    if not any(c.name in fitted_on for c, _, _ in loaded):
+        log(f"no dataset the model is fitted on was found ({', '.join(fitted_on)}): the others are tabled with the shipped model; nothing is fitted")
     observations = observe.collect(loaded, cache, get_embedder(), log)
     titled, topic = topics.title_report([c for c, _, _ in loaded], cache, get_embedder(), log)
     lines, _ = honest.report(observations, [c for c, _, _ in loaded], ablation=ablation, log=log, topic_lead=topic)
