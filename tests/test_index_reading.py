@@ -110,3 +110,46 @@ def test_a_cited_sentence_ending_with_a_colon_brings_the_one_it_introduces(tmp_p
     assert first.text.endswith("in this form:") and second.text.startswith("BERTH NORRBY")
     assert second.sentence_id == first.sentence_id + 1 and rules[second.start : second.end] == second.text
     assert len(index.answer("How do I book a berth for the night?", max_citations=1).citations) == 1
+
+
+TOOLS = (
+    "# Norrby harbour office\n\n"
+    "The harbour office lends these tools to visiting boats:\n\n"
+    "- a hose for fresh water\n"
+    "- a trolley for luggage\n"
+    "- a ladder for the north quay\n"
+    "- a set of fenders\n\n"
+    "The office opens at nine every morning and closes at six.\n"
+)
+
+
+def test_a_cited_sentence_introducing_a_list_brings_the_whole_list_and_a_caller_limit_holds(tmp_path, embedder):
+    index = index_of(tmp_path, embedder, {"tools.md": TOOLS})
+    answer = index.answer("What tools does the harbour office lend?")
+    assert not answer.abstained
+    first, *items = answer.citations
+    assert first.text == "The harbour office lends these tools to visiting boats:"
+    text = index.documents[0].text
+    assert [text[hit.start : hit.end] for hit in items] == [hit.text for hit in items]
+    assert [hit.sentence_id for hit in items] == list(range(first.sentence_id + 1, first.sentence_id + 5))
+    assert [hit.text.lstrip("- ") for hit in items] == ["a hose for fresh water", "a trolley for luggage", "a ladder for the north quay", "a set of fenders"]
+    # after the list, reading on goes on in the document; a caller's limit counts the items
+    history = [{"role": "user", "content": "What tools does the harbour office lend?"}, {"role": "assistant", "content": answer.text}]
+    assert index.answer("Tell me more", history).citations[0].text.startswith("The office opens at nine")
+    assert [hit.sentence_id for hit in index.answer("What tools does the harbour office lend?", max_citations=2).citations] == [first.sentence_id, first.sentence_id + 1]
+
+
+def test_a_list_whose_first_item_follows_the_colon_as_pdf_text_has_it_is_cited_whole(tmp_path, embedder):
+    types = "\n\n".join(["• ENUMERATED;", "• BOOLEAN;", "• OBJECT IDENTIFIER;", "• NULL;"])
+    manual = (
+        "ASN.1 parser\n\n"
+        f"Here is the list of types that the parser can manage: • INTEGER;\n\n{types}\n\n"
+        "The parser also reads the definitions of a whole module from one file.\n"
+    )
+    index = index_of(tmp_path, embedder, {"manual.txt": manual})
+    answer = index.answer("Which types can the parser manage?")
+    assert not answer.abstained
+    assert [hit.text for hit in answer.citations] == [
+        "Here is the list of types that the parser can manage: • INTEGER;", "• ENUMERATED;", "• BOOLEAN;", "• OBJECT IDENTIFIER;", "• NULL;"
+    ]
+    assert all(manual[hit.start : hit.end] == hit.text for hit in answer.citations)

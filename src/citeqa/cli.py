@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help='the question, in quotes; "-" reads it from standard input')
     ask.add_argument("--index", metavar="DIR", help="index folder (default: the shipped article's)")
     ask.add_argument("--store", metavar="ADDRESS", help=STORE_HELP)
-    ask.add_argument("-k", type=int, default=3, metavar="N", help="cite at most N sentences (default 3)")
+    ask.add_argument("-k", type=int, metavar="N", help="cite at most N sentences (default 3; a list the answer introduces: up to 10 items)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument(
         "--after", action="append", default=[], metavar="QUESTION",
@@ -249,7 +249,8 @@ def _ask(args: argparse.Namespace) -> int:
             history.append({"role": "user", "content": clean_question(earlier)})
         except InvalidQuestionError as exc:
             raise InvalidQuestionError(f"--after question {number}: {exc}") from None
-    check_k(args.k)
+    if args.k is not None:
+        check_k(args.k)
     _cross_encoder_switch(args)
     where = _where(args)
     index = Index.load(where) if where else default_index()

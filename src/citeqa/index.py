@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .answer.abstain import abstain_decision
-from .answer.compose import MAX_CITATIONS, compose_answer, without_offered_turn
+from .answer.compose import MAX_CITATIONS, MAX_LIST_ITEMS, compose_answer, introduced_count, without_offered_turn
 from .answer.focus import Vocabulary
 from .answer.reading import following_rows, opening_rows, overview_answer, read_on_answer
 from .answer.spelling import spelling_fix
@@ -40,6 +40,7 @@ from .store import read as storage
 from .store.local import LocalStore, as_store
 from .store.opening import check_pipeline, check_space, open_store
 from .store.seam import SentenceStore
+from .text import opens_list
 
 log = logging.getLogger("citeqa")
 
@@ -190,19 +191,10 @@ class Index:
             (doc, start, end, _), first, last = spans[3 * number : 3 * number + 3]
             document = self._store.documents[int(doc)]
             p_start, p_end = int(first[1]), int(last[2])
-            out.append(
-                Hit(
-                    text=document.text[start:end],
-                    score=float(score),
-                    doc_id=document.doc_id,
-                    sentence_id=row,
-                    start=int(start),
-                    end=int(end),
-                    context=document.text[p_start:p_end],
-                    context_start=p_start,
-                    page=page_of(document.pages, int(start)),
-                )
-            )
+            text, context = document.text[start:end], document.text[p_start:p_end]
+            page = page_of(document.pages, int(start))
+            fields = {"doc_id": document.doc_id, "sentence_id": row, "start": int(start), "end": int(end), "page": page}
+            out.append(Hit(text=text, score=float(score), context=context, context_start=p_start, **fields))
         return out
 
     @cached_property
@@ -347,7 +339,7 @@ class Index:
         question: str,
         history: Sequence[Mapping[str, Any]] | None = None,
         *,
-        max_citations: int = MAX_CITATIONS,
+        max_citations: int | None = None,
     ) -> Answer:
         """Answer ``question`` with cited sentences of the documents.
 
@@ -355,13 +347,15 @@ class Index:
             question: The question.
             history: Earlier turns as Gradio messages (``[{"role", "content"}, ...]``);
                 a follow-up ("What does it focus on?") is resolved against them.
-            max_citations: At most this many sentences are cited (1..100).
+            max_citations: At most this many sentences are cited (1..100); None: 3, or [1] and
+                up to 10 items of a list it introduces (:func:`~citeqa.answer.compose.introduced_count`).
 
         Returns:
             An :class:`Answer`; ``abstained`` is True when the documents don't seem to
             answer the question, and the citations are then the closest passages.
         """
-        max_citations = check_k(max_citations)
+        list_items = MAX_LIST_ITEMS if max_citations is None else check_k(max_citations) - 1
+        max_citations = MAX_CITATIONS if max_citations is None else max_citations
         cleaned = clean_question(question)
         history = without_offered_turn(cleaned, history, lambda asked: spelling_fix(asked, self.vocabulary))  # X stands alone
         scope = overview_scope(cleaned, history)
@@ -383,7 +377,7 @@ class Index:
             max_citations=max_citations,
             confidence=evidence.confidence,
             respelled=spelling_fix(asked, self.vocabulary) if evidence.abstain else None,
-            introduced=None if evidence.abstain else self._introduced(hits),
+            introduced=() if evidence.abstain else self._introduced(hits, list_items),
         )
         # what a next turn that keeps this one's subject, or reads on, is about
         cited = () if answer.abstained else [hit.sentence_id for hit in answer.citations]
@@ -425,13 +419,14 @@ class Index:
         hits = self._read_in_order(rows)
         return read_on_answer(hits, opened=self.store.documents[document].doc_id)
 
-    def _introduced(self, hits: Sequence[Hit]) -> Hit | None:
-        """The sentence after the best hit in its document when the best ends with ":" (ranked score, else 0)."""
-        if not hits or not hits[0].text.rstrip().endswith(":") or hits[0].sentence_id + 1 >= len(self.store):
-            return None
-        row = hits[0].sentence_id + 1
-        after = next((hit for hit in hits if hit.sentence_id == row), None) or self.hits(np.array([row]), np.zeros(1))[0]
-        return after if after.doc_id == hits[0].doc_id else None
+    def _introduced(self, hits: Sequence[Hit], limit: int) -> list[Hit]:
+        """The sentences after the best hit in its document that it introduces (:func:`introduced_count`), ranked score else 0."""
+        if not hits or limit < 1 or not opens_list(hits[0].text):
+            return []
+        rows = np.arange(hits[0].sentence_id + 1, min(hits[0].sentence_id + 1 + limit, len(self)))
+        ranked = {hit.sentence_id: hit for hit in hits}
+        after = [ranked.get(hit.sentence_id, hit) for hit in self.hits(rows, np.zeros(rows.size)) if hit.doc_id == hits[0].doc_id]
+        return after[: introduced_count(hits[0].text, [hit.text for hit in after], limit)]
 
     def _read_in_order(self, rows: Sequence[int]) -> list[Hit]:
         """The hits of ``rows`` as read, not ranked: each scores an equal share."""

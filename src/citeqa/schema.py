@@ -58,9 +58,9 @@ class Hit:
             every candidate is poor, the least poor one still gets a share near 1. How
             likely the answer is right is :attr:`Answer.confidence`. In an overview (a
             document's opening) or a reading on ("Tell me more", :mod:`citeqa.answer.reading`)
-            nothing is ranked: each cited sentence scores an equal share. The sentence a
-            [1] ending with ":" introduces is cited right after it with its own share, 0
-            when it was not among the candidates, so an answer's scores may then rise after [2].
+            nothing is ranked: each cited sentence scores an equal share. The sentences a
+            [1] introduces (it ends with ":", or opens a list) are cited right after it with their own
+            shares, 0 when not among the candidates, so an answer's scores may then rise after [2].
         doc_id: The document it comes from.
         sentence_id: Its row in the index.
         start: Character offset of the sentence in the document.

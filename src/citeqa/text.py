@@ -141,6 +141,25 @@ def is_place(word: str) -> bool:
 # ---------------------------------------------------------------------- BM25 tokens
 
 #: Joins the texts tokenized together; a text holding it is not :func:`is_plain`.
+#: A list item's opening marker ("- ", "* ", "• ", "1. ", "2) ", "(a) ", "A. "), at the start of a line or sentence.
+LIST_ITEM = re.compile(r"(?:[-*•+]|\(?(?:\d{1,3}|[A-Za-z]|[ivxlcIVXLC]{1,4})[.)])\s")
+#: A colon followed by a list's first item on the same line, as PDF extraction often leaves it
+#: ("Here is the list of types that the parser can manage: • INTEGER;").
+_ITEM_AFTER_COLON = re.compile(r":\s+(?:[-*•+]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
+
+
+def is_list_item(text: str) -> bool:
+    """True when ``text`` (a line or a sentence) opens with a list item's marker ("• INTEGER;", "2. Run it.")."""
+    return LIST_ITEM.match(text.lstrip()) is not None
+
+
+def opens_list(text: str) -> bool:
+    """True when ``text`` introduces what follows it: it ends with ":", or a list's first item
+    follows its colon ("... can manage: • INTEGER;")."""
+    stripped = text.rstrip()
+    return stripped.endswith(":") or _ITEM_AFTER_COLON.search(stripped) is not None
+
+
 _SEPARATOR = "\x00"
 _WORD_OR_SEPARATOR = re.compile(_SEPARATOR + "|" + _WORD.pattern)
 #: Bytes of plain ASCII text kept by :meth:`Tokenizer.token_ids`, lowercased: letters, digits,

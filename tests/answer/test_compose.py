@@ -5,8 +5,10 @@ from __future__ import annotations
 from citeqa.answer.compose import (
     ABSTAIN_MESSAGE,
     CLOSEST_HEADING,
+    MAX_LIST_ITEMS,
     cites_what_it_introduces,
     compose_answer,
+    introduced_count,
     is_near_duplicate,
     offered_respelling,
     select_citations,
@@ -125,16 +127,45 @@ def test_a_sentence_ending_with_a_colon_brings_what_it_introduces() -> None:
     intro = Hit(text="Developers protect your rights with two steps:", score=0.7, doc_id="d", sentence_id=4, start=0, end=47, context="")
     steps = Hit(text="(1) assert copyright, and (2) offer you this License.", score=0.0, doc_id="d", sentence_id=5, start=48, end=101, context="")
     other = _hit(VISITS, 0.3, row=9)
-    answer = compose_answer([intro, other], abstain=False, introduced=steps)
+    answer = compose_answer([intro, other], abstain=False, introduced=[steps])
     assert [hit.sentence_id for hit in answer.citations] == [4, 5, 9]
     assert answer.text == f"{intro.text} [1] {steps.text} [2] {VISITS} [3]"
     # cited lower already: moved up, not cited twice; the last gives way at the limit; one allowed: [1] alone
-    assert [h.sentence_id for h in cites_what_it_introduces([intro, other, steps], steps, 3)] == [4, 5, 9]
-    assert [h.sentence_id for h in cites_what_it_introduces([intro, other], steps, 2)] == [4, 5]
-    assert [h.sentence_id for h in cites_what_it_introduces([intro], steps, 1)] == [4]
+    assert [h.sentence_id for h in cites_what_it_introduces([intro, other, steps], [steps], 3)] == [4, 5, 9]
+    assert [h.sentence_id for h in cites_what_it_introduces([intro, other], [steps], 2)] == [4, 5]
+    assert [h.sentence_id for h in cites_what_it_introduces([intro], [steps], 1)] == [4]
 
 
 def test_a_sentence_ending_otherwise_brings_nothing() -> None:
     after = _hit(VISITS, 0.0, row=1)
-    assert [h.sentence_id for h in cites_what_it_introduces([_hit(WAR, 0.9)], after, 3)] == [0]
-    assert compose_answer([_hit(WAR, 0.9)], abstain=True, introduced=after).citations[0].text == WAR
+    assert introduced_count(WAR, [VISITS], 3) == 0
+    assert [h.sentence_id for h in cites_what_it_introduces([_hit(WAR, 0.9)], [], 3)] == [0]
+    assert compose_answer([_hit(WAR, 0.9)], abstain=True, introduced=[after]).citations[0].text == WAR
+
+
+ITEMS = ["• ENUMERATED;", "• BOOLEAN;", "• OBJECT IDENTIFIER;", "• NULL;"]
+
+
+def test_a_list_is_introduced_whole_up_to_the_limit_and_ends_at_the_first_sentence_not_an_item() -> None:
+    # a colon's list, its first item on a line of its own or (as PDF extraction leaves it) after the colon
+    assert introduced_count("The parser manages these types:", ["• INTEGER;", *ITEMS, "It also reads DER."], 10) == 5
+    assert introduced_count("Here is the list of types that the parser can manage: • INTEGER;", [*ITEMS, "It also reads DER."], 10) == 4
+    assert introduced_count("To install it:", ["1. Download the archive.", "2. Unpack it.", "3) Run make.", "Then test."], 10) == 3
+    assert introduced_count("The parser manages these types:", ["• INTEGER;", *ITEMS], 2) == 2
+    # a colon before a sentence that opens no list: that one sentence (a quotation, a command); no colon: nothing
+    assert introduced_count("He said:", ['"We will win."', "• not his words"], 10) == 1
+    assert introduced_count("The parser manages many types.", ["• INTEGER;", *ITEMS], 10) == 0
+    assert introduced_count("Ratio: 3 to 1.", ["- an item"], 10) == 0
+    assert introduced_count("The types:", [], 10) == 0 and introduced_count("The types:", ITEMS, 0) == 0
+
+
+def test_a_list_after_the_best_sentence_is_cited_whole_before_the_others() -> None:
+    intro = _hit("Here is the list of types that the parser can manage: • INTEGER;", 0.8, row=10)
+    items = [_hit(text, 0.0, row=11 + i) for i, text in enumerate(ITEMS)]
+    other = _hit(VISITS, 0.2, row=40)
+    answer = compose_answer([intro, other], abstain=False, introduced=items)
+    assert [hit.sentence_id for hit in answer.citations] == [10, 11, 12, 13, 14]
+    assert answer.text.startswith(f"{intro.text} [1] • ENUMERATED; [2] • BOOLEAN; [3]")
+    # a caller's own limit holds
+    assert [h.sentence_id for h in cites_what_it_introduces([intro, other], items[:1], 2)] == [10, 11]
+    assert MAX_LIST_ITEMS >= len(ITEMS)

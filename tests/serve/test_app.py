@@ -130,6 +130,18 @@ def test_interpretation_is_shown_only_when_the_query_differs():
     assert interpretation("  what is  X? ", Answer(text="", interpreted_as="what is X?")) == ""
 
 
+def test_a_cited_list_shows_each_item_on_a_line_of_its_own():
+    text = "It lends these tools: - a <hose> - a ladder"
+    spans = [(0, 21), (22, 32), (33, 43)]
+    hits = [Hit(text=text[a:b], score=0.5, doc_id="t.md", sentence_id=i, start=a, end=b, context=text) for i, (a, b) in enumerate(spans)]
+    reply = render_answer(Answer(text="...", citations=hits), answer_id="l")
+    answer = reply.split('<p class="cq-answer">', 1)[1].split("</p>", 1)[0]
+    assert answer.count("<br>") == 2 and answer.index("<br>") > answer.index("[1]</a>")
+    assert "<hose>" not in answer and "&#60;hose&#62;" in answer
+    prose = render_answer(Answer(text="...", citations=[_hit(12, 32), _hit(33, len(DOC) - 1)]), answer_id="p")
+    assert "<br>" not in prose
+
+
 def test_plain_text_copy_carries_citations_without_markup():
     answer = Answer(text="First sentence here. [1]", citations=[_hit(12, 32)])
     text = plain_text(answer)

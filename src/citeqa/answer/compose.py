@@ -13,7 +13,8 @@ at least :data:`MIN_PROBABILITY`. So a confident ranking (0.95) cites one senten
 a clearly relevant second sentence (0.77 + 0.23, e.g. "X signed the declaration." and
 "The declaration focuses on ...") is kept even though it scores far below the first.
 Near-duplicates of a sentence already cited are skipped. A [1] ending with ":" brings the
-sentence it introduces right after it (:func:`cites_what_it_introduces`).
+sentence it introduces right after it, and a list it introduces up to :data:`MAX_LIST_ITEMS`
+items (:func:`introduced_count`, :func:`cites_what_it_introduces`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from typing import Any
 
 from ..question import last_turn, shown_answer_spans
 from ..schema import Answer, Hit
-from ..text import words
+from ..text import is_list_item, opens_list, words
 
 ABSTAIN_MESSAGE = "The documents don't seem to answer this question."
 CLOSEST_HEADING = "Closest passages (not an answer):"
 #: Put after :data:`ABSTAIN_MESSAGE`, before the question respelled (:func:`offered_respelling`).
 DID_YOU_MEAN = "Did you mean: "
 MAX_CITATIONS = 3
+#: Items of a list that [1] introduces cited after it when the caller sets no limit (the rest are
+#: read on with "Tell me more"): a list is one answer, not three sentences of it.
+MAX_LIST_ITEMS = 10
 #: Cite a further hit only while its score is at least this share of the best score.
 MIN_SCORE_RATIO = 0.5
 #: Keep citing while the cited sentences hold less than this share of the probability ...
@@ -128,20 +132,41 @@ def with_answer_spans(question: str, hits: Sequence[Hit]) -> list[Hit]:
     return [dataclasses.replace(hit, answer_spans=shown_answer_spans(question, hit.text)) for hit in hits]
 
 
-def cites_what_it_introduces(citations: Sequence[Hit], introduced: Hit | None, max_citations: int) -> list[Hit]:
-    """``citations`` with ``introduced`` right after [1] when [1] ends with ":".
+def introduced_count(best: str, following: Sequence[str], limit: int) -> int:
+    """How many of the sentences ``following`` the best hit in its document it introduces (at most ``limit``).
 
     A sentence ending with a colon ("Install everything the tests need and run them:", "In a
-    1937 interview, he stated:") introduces what follows it, the command or the quotation the
-    question asks for. ``introduced`` is the sentence after [1] in its document; it takes the
-    place after [1] (moved there if cited lower), the last citation giving way when
-    ``max_citations`` are already cited (with one allowed, [1] stays alone).
+    1937 interview, he stated:") introduces the sentence after it, the command or the quotation
+    the question asks for, and when that one opens a list ("• INTEGER;", "- Read the file.",
+    "2. Run it."), the list's further items too. A sentence holding a list's first item after its
+    colon, as PDF extraction leaves it ("... the parser can manage: • INTEGER;"), introduces the
+    items that follow. Anything else introduces nothing (0).
+    """
+    if limit < 1 or not following or not opens_list(best):
+        return 0
+    if best.rstrip().endswith(":") and not is_list_item(following[0]):
+        return 1  # a quotation or a command
+    count = 0
+    for text in following[:limit]:
+        if not is_list_item(text):
+            break
+        count += 1
+    return count
+
+
+def cites_what_it_introduces(citations: Sequence[Hit], introduced: Sequence[Hit], max_citations: int) -> list[Hit]:
+    """``citations`` with ``introduced`` (:func:`introduced_count`'s sentences) right after [1].
+
+    They take the places after [1] (moved there if cited lower); the other citations give way
+    when ``max_citations`` are already cited. With one allowed, [1] stays alone; a longer
+    ``introduced`` (a list, already held to its own limit by the caller) is cited whole.
     """
     chosen = list(citations)
-    if not chosen or introduced is None or max_citations < 2 or not chosen[0].text.rstrip().endswith(":"):
+    if not chosen or not introduced or max_citations < 2:
         return chosen
-    rest = [hit for hit in chosen[1:] if hit.sentence_id != introduced.sentence_id or hit.doc_id != introduced.doc_id]
-    return [chosen[0], introduced, *rest][:max_citations]
+    brought = {(hit.doc_id, hit.sentence_id) for hit in introduced}
+    rest = [hit for hit in chosen[1:] if (hit.doc_id, hit.sentence_id) not in brought]
+    return [chosen[0], *introduced, *rest][: max(max_citations, 1 + len(introduced))]
 
 
 def compose_answer(
@@ -154,7 +179,7 @@ def compose_answer(
     max_citations: int = MAX_CITATIONS,
     confidence: float | None = None,
     respelled: str | None = None,
-    introduced: Hit | None = None,
+    introduced: Sequence[Hit] = (),
 ) -> Answer:
     """Build the :class:`Answer` from ranked hits.
 
@@ -168,8 +193,8 @@ def compose_answer(
         confidence: The probability that the best hit answers the question (kept on the answer).
         respelled: When abstaining, the question with its typos mended
             (:func:`citeqa.answer.spelling.spelling_fix`), offered on the first line.
-        introduced: The sentence after the best hit in its document; cited right after it
-            when the best hit ends with ":" (:func:`cites_what_it_introduces`).
+        introduced: The sentences after the best hit in its document that it introduces
+            (:func:`introduced_count`); cited right after it (:func:`cites_what_it_introduces`).
     """
     if abstain or not hits:
         shown = list(hits[: min(closest, max_citations)])

@@ -17,6 +17,8 @@ import re
 
 import numpy as np
 
+from ..text import is_list_item
+
 #: Widest fill width looked for, in characters (wrapped text is filled to 60-80).
 MAX_WIDTH = 100
 
@@ -30,8 +32,6 @@ MIN_PAIRS = 3
 #: Share of a text's pairs of adjacent lines that must be wraps at its fill width.
 WRAPPED_SHARE = 0.6
 
-#: A line that starts a list item ("- ", "* ", "• ", "1. ", "2) ", "(a) ", "A. ") is not wrapped onto.
-_LIST_ITEM = re.compile(r"(?:[-*•+]|\(?(?:\d{1,3}|[A-Za-z]|[ivxlcIVXLC]{1,4})[.)])\s")
 _WORD = re.compile(r"\w")
 #: A line ending in a comma or a word that never ends a sentence nor a heading (an article, a
 #: preposition, a conjunction): the author broke it short, the sentence goes on below.
@@ -84,7 +84,7 @@ def is_wrap(upper: str, lower: str, width: int | None) -> bool:
     if width is None:
         return False
     upper, lower_text = upper.rstrip(), lower.strip()
-    if not _WORD.search(upper) or not _WORD.search(lower_text) or _LIST_ITEM.match(lower_text):
+    if not _WORD.search(upper) or not _WORD.search(lower_text) or is_list_item(lower_text):
         return False
     if _ALIGNED.search(upper.strip()) or _ALIGNED.search(lower_text):
         return False

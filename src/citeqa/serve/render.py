@@ -19,7 +19,7 @@ from ..errors import CiteqaError
 from ..ingest.fetch import is_url
 from ..question import MAX_QUESTION_CHARS, clean_question
 from ..schema import Answer, Hit
-from ..text import visible_controls
+from ..text import is_list_item, visible_controls
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -134,8 +134,9 @@ def render_answer(answer: Answer, *, answer_id: str = "a", question: str = "", n
         parts.append(f'<div class="cq-abstain">{body}</div>')
         heading = "Closest passages in context"
     else:
-        cited = " ".join(
-            f"{emphasize(hit.text, hit.answer_spans)} {marker}" for hit, marker in zip(answer.citations, markers)
+        cited = "".join(  # a list's items each on a line of its own
+            ("<br>" if number and is_list_item(hit.text) else " " if number else "") + f"{emphasize(hit.text, hit.answer_spans)} {marker}"
+            for number, (hit, marker) in enumerate(zip(answer.citations, markers))
         )
         parts.append(f'<p class="cq-answer">{cited}</p>')
         heading = f"Sources ({len(answer.citations)})"
