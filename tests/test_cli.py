@@ -59,6 +59,28 @@ def test_ask_prints_answer_then_sources(built_dir):
     assert "[2]" not in result.stdout
 
 
+def test_ask_prints_a_list_the_answer_introduces_one_item_a_line_and_k_caps_it(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tools.md").write_text(
+        "# Norrby harbour office\n\nThe harbour office lends these tools to visiting boats:\n\n"
+        "- a hose for fresh water\n- a trolley for luggage\n- a ladder for the north quay\n- a set of fenders\n\n"
+        "The office opens at nine every morning and closes at six.\n",
+        encoding="utf-8",
+    )
+    assert run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path).returncode == 0
+    result = run("ask", "What tools does the harbour office lend?", "--index", "idx", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "The harbour office lends these tools to visiting boats: [1]\n- a hose for fresh water [2]\n- a trolley for luggage [3]\n"
+        "- a ladder for the north quay [4]\n- a set of fenders [5]\n"
+    )
+    capped = run("ask", "What tools does the harbour office lend?", "--index", "idx", "-k", "2", "--json", cwd=tmp_path)
+    assert [c["text"] for c in json.loads(capped.stdout)["citations"]] == [
+        "The harbour office lends these tools to visiting boats:", "- a hose for fresh water"
+    ]
+
+
 def test_a_follow_up_is_read_against_the_earlier_questions_given_with_after(built_dir):
     result = run("ask", "How many ships can it berth?", "--after", "When did the new harbor open?", "--index", "idx", "--json", cwd=built_dir)
     assert result.returncode == 0, result.stderr

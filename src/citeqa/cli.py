@@ -198,7 +198,10 @@ def _print_answer(result, as_json: bool) -> None:  # type: ignore[no-untyped-def
             print(f"  [{number}] {_inert(' '.join(hit.text.split()))}")  # on one line, as the chat shows it
             print(f"      {_inert(hit.doc_id)} characters {hit.start}-{hit.end}")
         return
-    print(_inert(" ".join(result.text.split())))  # a hard-wrapped sentence on one line, as the chat shows it
+    from .answer.compose import format_cited
+
+    # a hard-wrapped sentence on one line and a list's items on lines of their own, as the chat shows them
+    print(_inert(format_cited(result.citations, one_line=True) if result.citations else result.text))
     if result.confidence is not None:
         print()
         from .answer.confidence import describe_confidence

@@ -8,6 +8,7 @@ from citeqa.answer.compose import (
     MAX_LIST_ITEMS,
     cites_what_it_introduces,
     compose_answer,
+    format_cited,
     introduced_count,
     is_near_duplicate,
     offered_respelling,
@@ -129,7 +130,7 @@ def test_a_sentence_ending_with_a_colon_brings_what_it_introduces() -> None:
     other = _hit(VISITS, 0.3, row=9)
     answer = compose_answer([intro, other], abstain=False, introduced=[steps])
     assert [hit.sentence_id for hit in answer.citations] == [4, 5, 9]
-    assert answer.text == f"{intro.text} [1] {steps.text} [2] {VISITS} [3]"
+    assert answer.text == f"{intro.text} [1]\n{steps.text} [2] {VISITS} [3]"  # "(1) ..." opens a list: a line of its own
     # cited lower already: moved up, not cited twice; the last gives way at the limit; one allowed: [1] alone
     assert [h.sentence_id for h in cites_what_it_introduces([intro, other, steps], [steps], 3)] == [4, 5, 9]
     assert [h.sentence_id for h in cites_what_it_introduces([intro, other], [steps], 2)] == [4, 5]
@@ -165,7 +166,16 @@ def test_a_list_after_the_best_sentence_is_cited_whole_before_the_others() -> No
     other = _hit(VISITS, 0.2, row=40)
     answer = compose_answer([intro, other], abstain=False, introduced=items)
     assert [hit.sentence_id for hit in answer.citations] == [10, 11, 12, 13, 14]
-    assert answer.text.startswith(f"{intro.text} [1] • ENUMERATED; [2] • BOOLEAN; [3]")
+    assert answer.text.startswith(f"{intro.text} [1]\n• ENUMERATED; [2]\n• BOOLEAN; [3]")
     # a caller's own limit holds
     assert [h.sentence_id for h in cites_what_it_introduces([intro, other], items[:1], 2)] == [10, 11]
     assert MAX_LIST_ITEMS >= len(ITEMS)
+
+
+def test_a_cited_lists_items_each_start_a_line_and_a_terminal_reads_wrapped_lines_as_spaces() -> None:
+    intro = _hit("The parser manages these types:", 0.8, row=1)
+    items = [_hit(text, 0.0, row=2 + i) for i, text in enumerate(ITEMS[:2])]
+    assert format_cited([intro, *items]) == "The parser manages these types: [1]\n• ENUMERATED; [2]\n• BOOLEAN; [3]"
+    wrapped = _hit("It can berth\n   twelve ships.", 0.5, row=9)
+    assert format_cited([_hit(WAR, 0.9), wrapped]) == f"{WAR} [1] It can berth\n   twelve ships. [2]"
+    assert format_cited([_hit(WAR, 0.9), wrapped], one_line=True) == f"{WAR} [1] It can berth twelve ships. [2]"

@@ -121,9 +121,15 @@ def select_citations(
     return chosen
 
 
-def format_cited(citations: Sequence[Hit]) -> str:
-    """Quote each sentence verbatim followed by its marker: ``"A. [1] B. [2]"``."""
-    return " ".join(f"{hit.text} [{i}]" for i, hit in enumerate(citations, 1))
+def format_cited(citations: Sequence[Hit], *, one_line: bool = False) -> str:
+    """Quote each sentence verbatim followed by its marker: ``"A. [1] B. [2]"``; a list's item
+    starts a line of its own (``"Types: [1]\n• INTEGER; [2]"``). ``one_line``: a sentence's own
+    line breaks (hard-wrapped text) read as spaces, as a terminal shows it."""
+    out = []
+    for number, hit in enumerate(citations, 1):
+        text = " ".join(hit.text.split()) if one_line else hit.text
+        out.append(("" if number == 1 else "\n" if is_list_item(hit.text) else " ") + f"{text} [{number}]")
+    return "".join(out)
 
 
 def with_answer_spans(question: str, hits: Sequence[Hit]) -> list[Hit]:
