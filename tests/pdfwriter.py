@@ -9,18 +9,18 @@ def _escape(text: str) -> str:
 
 def write_pdf(pages: list[list[tuple[float, float, str] | tuple[float, float, str, bool]]]) -> bytes:
     """A PDF of US-letter pages, each a list of ``(y, size, text)`` or ``(y, size, text, bold)``
-    lines (ASCII) set at x = 72 in Helvetica, or Helvetica-Bold."""
+    lines (Windows-1252 text: ASCII, "•", "é" ...) set at x = 72 in Helvetica, or Helvetica-Bold."""
     objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
     ]
     kids = []
     for lines in pages:
         stream = "".join(
             f"BT /F{2 if line[3:] and line[3] else 1} {line[1]:g} Tf 72 {line[0]:g} Td ({_escape(line[2])}) Tj ET\n" for line in lines
-        ).encode("ascii")
+        ).encode("cp1252")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream")
         content = len(objects)
         objects.append(

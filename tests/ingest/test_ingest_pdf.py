@@ -295,6 +295,9 @@ def test_line_joins() -> None:
         ("a short heading", "The text"): (0, "\n\n"),
         ("a line that is long enough to be a full line of text here.", "The next"): (0, " "),
         ("short.", "and lower case goes on"): (0, " "),
+        # a bulleted line is a list's item, after a full line too; its own wrapped line goes on
+        ("a line that is long enough to be a full line of text here:", "• INTEGER;"): (0, "\n\n"),
+        ("• a list item long enough to be a full line of text here", "and goes on"): (0, " "),
     }
     for (left, right), expected in cases.items():
         assert _separator(left, right, 50.0, set()) == expected, (left, right)
@@ -304,6 +307,28 @@ def test_line_joins() -> None:
     assert _separator(full, "The next", 50.0, set(), gap=1.7) == (0, "\n\n")
     assert _separator(full, "The next", 50.0, set(), gap=1.0) == (0, " ")
     assert _separator(full, "and more", 50.0, set(), gap=1.7) == (0, " ")
+
+
+def test_a_bulleted_list_after_a_full_line_keeps_each_item_a_paragraph_of_its_own() -> None:
+    from pdfwriter import write_pdf
+
+    lines = [
+        (700, 10, "The parser reads a whole module from one file and builds its tree; here is"),
+        (686, 10, "the list of types that the parser can manage in this version of the library:"),
+        (672, 10, "• INTEGER;"),
+        (658, 10, "• ENUMERATED, with the names of its values written out in full as they are"),
+        (644, 10, "declared in the module;"),
+        (630, 10, "• BOOLEAN."),
+        (616, 10, "Other types are refused with an error that names the line of the module."),
+    ]
+    text = extract_pdf(write_pdf([lines]), "manual.pdf").text
+    paragraphs = text.split("\n\n")
+    assert paragraphs[1:4] == [
+        "• INTEGER;",
+        "• ENUMERATED, with the names of its values written out in full as they are declared in the module;",
+        "• BOOLEAN.",
+    ]
+    assert paragraphs[0].endswith("in this version of the library:")
 
 
 def test_a_short_line_all_in_bold_is_a_heading_of_its_own() -> None:

@@ -9,7 +9,7 @@ its own; words hyphenated across a line break are rejoined ("exer-" + "cise" →
 "exercise", while "Azerbaijani-" + "Turkish" keeps its hyphen); and the lines of a
 paragraph are joined with spaces, one paragraph per line, a blank line between
 paragraphs (a paragraph ends where the vertical gap to the next line is wider than
-the page's line spacing, or at a short line). ``Extracted.pages`` records where each
+the page's line spacing, at a short line, or before a bulleted line). ``Extracted.pages`` records where each
 page starts in that text.
 
 Limits: no OCR (a scanned PDF is refused); reading order is pypdf's content-stream
@@ -41,7 +41,8 @@ from .furniture import contents_lines, running_lines
 
 EXTRACTOR = "pypdf"
 #: Bump when the clean-up below changes: the extracted text of the same PDF changes.
-RULES_VERSION = 4
+#: 5: a line opening with a bullet ("• INTEGER;") starts a paragraph, even after a full line (:func:`_separator`).
+RULES_VERSION = 5
 #: PDFs with more pages than this are refused (a bound on time and memory: R's reference manual,
 #: 2,415 pages, is read in 39 s and 0.3 GB).
 DEFAULT_MAX_PAGES = 10_000
@@ -64,6 +65,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 _HYPHEN_END = re.compile(r"([^\W\d_]+)(-|\u2010|\u2011| ?\u00ad| \u2010)$")
 _DASH_END = re.compile(r"\S[-\u2010\u2011\u2013\u2014]$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
+#: A line opening with a bullet glyph: a list's item, a paragraph of its own.
+_BULLET_START = re.compile(r"^[•◦▪●‣⁃∙■➢➤]\s")
 #: A line shorter than this fraction of the page's typical line ends its paragraph.
 _SHORT_LINE = 0.8
 #: A gap to the next line wider than this many line spacings starts a new paragraph.
@@ -202,6 +205,8 @@ def _separator(
         return 0, ""  # "Azerbaijani-" + "Turkish": a real hyphen
     if _DASH_END.search(left) and right[:1].isalnum():
         return 0, ""  # "2010-" + "2020", "word—" + "word": a dash inside a line
+    if _BULLET_START.match(right):
+        return 0, "\n\n"  # a list's item, even after a full line ("... can manage:" / "• INTEGER;")
     if right[:1].islower():
         return 0, " "  # the sentence goes on
     if gap is not None and gap > _PARAGRAPH_GAP:
