@@ -153,3 +153,23 @@ def test_a_list_whose_first_item_follows_the_colon_as_pdf_text_has_it_is_cited_w
         "Here is the list of types that the parser can manage: • INTEGER;", "• ENUMERATED;", "• BOOLEAN;", "• OBJECT IDENTIFIER;", "• NULL;"
     ]
     assert all(manual[hit.start : hit.end] == hit.text for hit in answer.citations)
+
+
+def test_reading_on_inside_a_list_cites_its_next_items_then_reads_on_as_before(tmp_path, embedder):
+    fish = ["cod", "herring", "mackerel", "plaice", "salmon", "sprat", "trout", "turbot", "whiting", "pike", "perch", "eel", "zander", "bream", "carp", "roach"]
+    market = (
+        "Norrby fish market\n\nThe fish market on the quay sells these kinds of fish every Saturday:\n\n"
+        + "\n".join(f"- {name}" for name in fish)
+        + "\n\nThe market opens at six. Stalls are let by the season. The harbour office keeps the list of stall holders.\n"
+    )
+    index = index_of(tmp_path, embedder, {"market.md": market})
+    asked = "What kinds of fish does the market sell?"
+    answer = index.answer(asked)
+    assert [hit.text for hit in answer.citations[1:]] == [f"- {name}" for name in fish[:10]]
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": answer.text}]
+    more = index.answer("Tell me more", history)
+    assert [hit.text for hit in more.citations] == [f"- {name}" for name in fish[10:]]
+    assert more.interpreted_as == "reading on: the next 6 sentences of market.md"  # not 3: the rest of the list
+    history += [{"role": "user", "content": "Tell me more"}, {"role": "assistant", "content": more.text}]
+    after = index.answer("Tell me more", history)
+    assert [hit.text for hit in after.citations] == ["The market opens at six.", "Stalls are let by the season.", "The harbour office keeps the list of stall holders."]

@@ -40,7 +40,7 @@ from .store import read as storage
 from .store.local import LocalStore, as_store
 from .store.opening import check_pipeline, check_space, open_store
 from .store.seam import SentenceStore
-from .text import opens_list
+from .text import is_list_item, opens_list
 
 log = logging.getLogger("citeqa")
 
@@ -361,7 +361,7 @@ class Index:
         scope = overview_scope(cleaned, history)
         if scope is not None:  # "What is this article about?": its opening, nothing ranked
             return self._overview(cleaned, history, scope, max_citations)
-        read_on = self._read_on(cleaned, history, max_citations) if asks_to_read_on(cleaned) else None
+        read_on = self._read_on(cleaned, history, max_citations, list_items) if asks_to_read_on(cleaned) else None
         if read_on is not None:  # "Tell me more": what follows the last answer
             return read_on
         asked = unwrap_request(cleaned)  # "Can you tell me who won?" is searched as "Who won?"
@@ -396,9 +396,10 @@ class Index:
         opened = None if document is None else self.store.documents[document].doc_id
         return overview_answer(hits, documents=int(np.count_nonzero(counts)), opened=opened)
 
-    def _read_on(self, question: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int) -> Answer | None:
+    def _read_on(self, question: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int, list_items: int) -> Answer | None:
         """The sentences after the previous answer's last citation in its [1]'s document
-        (:func:`citeqa.answer.reading.following_rows`); None when no previous answer cited any."""
+        (:func:`citeqa.answer.reading.following_rows`), or inside a list up to ``list_items`` of its
+        items; None when no previous answer cited any."""
         last = last_turn(history)
         if last is None:
             return None
@@ -415,18 +416,20 @@ class Index:
         cited = recalled[1]
         document = int(self.store.rows(np.array(cited[:1], dtype=np.int64))[0, 0])
         rows = following_rows(self._document_sizes, document, cited, max_citations)
+        if rows and list_items > len(rows) and is_list_item(self.hit(rows[0], 0.0).text):  # inside a list: its next items
+            rows = [hit.sentence_id for hit in self._introduced([self.hit(rows[0] - 1, 0.0)], list_items, listed=True)]
         self._turns.remember(turn_key(question, history), document, rows or cited)
         hits = self._read_in_order(rows)
         return read_on_answer(hits, opened=self.store.documents[document].doc_id)
 
-    def _introduced(self, hits: Sequence[Hit], limit: int) -> list[Hit]:
+    def _introduced(self, hits: Sequence[Hit], limit: int, *, listed: bool = False) -> list[Hit]:
         """The sentences after the best hit in its document that it introduces (:func:`introduced_count`), ranked score else 0."""
-        if not hits or limit < 1 or not opens_list(hits[0].text):
+        if not hits or limit < 1 or not (listed or opens_list(hits[0].text)):
             return []
         rows = np.arange(hits[0].sentence_id + 1, min(hits[0].sentence_id + 1 + limit, len(self)))
         ranked = {hit.sentence_id: hit for hit in hits}
         after = [ranked.get(hit.sentence_id, hit) for hit in self.hits(rows, np.zeros(rows.size)) if hit.doc_id == hits[0].doc_id]
-        return after[: introduced_count(hits[0].text, [hit.text for hit in after], limit)]
+        return after[: introduced_count(hits[0], after, limit, listed=listed)]
 
     def _read_in_order(self, rows: Sequence[int]) -> list[Hit]:
         """The hits of ``rows`` as read, not ranked: each scores an equal share."""

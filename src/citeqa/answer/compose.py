@@ -138,25 +138,27 @@ def with_answer_spans(question: str, hits: Sequence[Hit]) -> list[Hit]:
     return [dataclasses.replace(hit, answer_spans=shown_answer_spans(question, hit.text)) for hit in hits]
 
 
-def introduced_count(best: str, following: Sequence[str], limit: int) -> int:
+def introduced_count(best: Hit, following: Sequence[Hit], limit: int, *, listed: bool = False) -> int:
     """How many of the sentences ``following`` the best hit in its document it introduces (at most ``limit``).
 
     A sentence ending with a colon ("Install everything the tests need and run them:", "In a
     1937 interview, he stated:") introduces the sentence after it, the command or the quotation
     the question asks for, and when that one opens a list ("• INTEGER;", "- Read the file.",
-    "2. Run it."), the list's further items too. A sentence holding a list's first item after its
-    colon, as PDF extraction leaves it ("... the parser can manage: • INTEGER;"), introduces the
-    items that follow. Anything else introduces nothing (0).
+    "2. Run it."), the list's further items too, each with the sentences of its own paragraph
+    ("• It's Free Software. Anybody can use ..."). A sentence holding a list's first item after
+    its colon, as PDF extraction may leave it ("... the parser can manage: • INTEGER;"),
+    introduces the items that follow. Anything else introduces nothing (0). ``listed``: ``best``
+    is itself in a list (the last sentence an answer cited): the list's items after it.
     """
-    if limit < 1 or not following or not opens_list(best):
+    if limit < 1 or not following or not (listed or opens_list(best.text)):
         return 0
-    if best.rstrip().endswith(":") and not is_list_item(following[0]):
+    if not listed and best.text.rstrip().endswith(":") and not is_list_item(following[0].text):
         return 1  # a quotation or a command
-    count = 0
-    for text in following[:limit]:
-        if not is_list_item(text):
-            break
-        count += 1
+    count, previous = 0, best
+    for hit in following[:limit]:
+        if not is_list_item(hit.text) and (hit.doc_id, hit.context_start) != (previous.doc_id, previous.context_start):
+            break  # neither an item nor the rest of the one before
+        count, previous = count + 1, hit
     return count
 
 
