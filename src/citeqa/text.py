@@ -141,11 +141,13 @@ def is_place(word: str) -> bool:
 # ---------------------------------------------------------------------- BM25 tokens
 
 #: Joins the texts tokenized together; a text holding it is not :func:`is_plain`.
-#: A list item's opening marker ("- ", "* ", "• ", "1. ", "2) ", "(a) ", "A. "), at the start of a line or sentence.
-LIST_ITEM = re.compile(r"(?:[-*•+]|\(?(?:\d{1,3}|[A-Za-z]|[ivxlcIVXLC]{1,4})[.)])\s")
-#: A colon followed by a list's first item on the same line, as PDF extraction often leaves it
+#: Bullet glyphs that open a list's item (word processors' and LaTeX's first and nested levels).
+BULLETS = "•◦▪●‣⁃∙■➢➤"
+#: A list item's opening marker ("- ", "* ", "• ", "◦ ", "1. ", "2) ", "(a) ", "A. "), at the start of a line or sentence.
+LIST_ITEM = re.compile(rf"(?:[-*+{BULLETS}]|\(?(?:\d{{1,3}}|[A-Za-z]|[ivxlcIVXLC]{{1,4}})[.)])\s")
+#: A colon followed by a list's first item on the same line, as PDF extraction may leave it
 #: ("Here is the list of types that the parser can manage: • INTEGER;").
-_ITEM_AFTER_COLON = re.compile(r":\s+(?:[-*•+]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)])\s")
+_ITEM_AFTER_COLON = re.compile(rf":\s+(?:[-*+{BULLETS}]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})[.)])\s")
 
 
 def is_list_item(text: str) -> bool:

@@ -298,6 +298,7 @@ def test_line_joins() -> None:
         # a bulleted line is a list's item, after a full line too; its own wrapped line goes on
         ("a line that is long enough to be a full line of text here:", "• INTEGER;"): (0, "\n\n"),
         ("• a list item long enough to be a full line of text here", "and goes on"): (0, " "),
+        ("a line that is long enough to be a full line of text here", "◦ a nested item"): (0, "\n\n"),
     }
     for (left, right), expected in cases.items():
         assert _separator(left, right, 50.0, set()) == expected, (left, right)

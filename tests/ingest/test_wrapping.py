@@ -94,7 +94,8 @@ def test_a_short_line_ending_otherwise_is_no_wrap(upper):
 
 @pytest.mark.parametrize(
     "lower",
-    ["- the south pontoon", "* the south pontoon", "2. The south pontoon", "b) The south pontoon", "(iv) The pontoon", "A. The pontoon"],
+    ["- the south pontoon", "* the south pontoon", "• the south pontoon", "◦ the south pontoon", "▪ The south pontoon",
+     "2. The south pontoon", "b) The south pontoon", "(iv) The pontoon", "A. The pontoon"],
 )
 def test_a_list_item_is_never_wrapped_onto(lower):
     assert not is_wrap("Pleasure craft may moor at the following places while the quay is shut:", lower, 72)

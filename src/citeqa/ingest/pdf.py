@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 from ..errors import InvalidArgumentError, SourceError
+from ..text import BULLETS
 from .extracted import DEFAULT_MAX_BYTES, Extracted
 from .furniture import contents_lines, running_lines
 
@@ -66,7 +67,7 @@ _HYPHEN_END = re.compile(r"([^\W\d_]+)(-|\u2010|\u2011| ?\u00ad| \u2010)$")
 _DASH_END = re.compile(r"\S[-\u2010\u2011\u2013\u2014]$")
 _WORD_START = re.compile(r"^([^\W\d_]+)")
 #: A line opening with a bullet glyph: a list's item, a paragraph of its own.
-_BULLET_START = re.compile(r"^[•◦▪●‣⁃∙■➢➤]\s")
+_BULLET_START = re.compile(rf"^[{BULLETS}]\s")
 #: A line shorter than this fraction of the page's typical line ends its paragraph.
 _SHORT_LINE = 0.8
 #: A gap to the next line wider than this many line spacings starts a new paragraph.

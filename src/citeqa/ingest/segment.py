@@ -43,7 +43,8 @@ from .wrapping import fill_width, line_pairs, runs_on
 #: 4: nor at a "!" or "?" with no space after it ("#![allow(unused)]", "x != 3", "println!("); a fill
 #: width is at least :data:`~citeqa.ingest.wrapping.MIN_WIDTH` (an address's lines are no wrapped text);
 #: in wrapped text a line ending with a comma or "the", "of", "and" ... runs on below.
-RULES_VERSION = 4
+#: 5: nor is a line opening with any bullet glyph ("◦ ", "▪ ", not only "• ") wrapped onto (:data:`citeqa.text.BULLETS`).
+RULES_VERSION = 5
 
 #: Most characters handed to pysbd in one call. Paragraphs up to this size (all of
 #: SQuAD's, the longest being 4,063) are segmented in one call, exactly as before;
