@@ -191,10 +191,9 @@ class Index:
             (doc, start, end, _), first, last = spans[3 * number : 3 * number + 3]
             document = self._store.documents[int(doc)]
             p_start, p_end = int(first[1]), int(last[2])
-            text, context = document.text[start:end], document.text[p_start:p_end]
-            page = page_of(document.pages, int(start))
-            fields = {"doc_id": document.doc_id, "sentence_id": row, "start": int(start), "end": int(end), "page": page}
-            out.append(Hit(text=text, score=float(score), context=context, context_start=p_start, **fields))
+            out.append(Hit(text=document.text[start:end], score=float(score), doc_id=document.doc_id, sentence_id=row,
+                           start=int(start), end=int(end), context=document.text[p_start:p_end], context_start=p_start,
+                           page=page_of(document.pages, int(start))))
         return out
 
     @cached_property

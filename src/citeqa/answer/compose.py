@@ -123,7 +123,7 @@ def select_citations(
 
 def format_cited(citations: Sequence[Hit], *, one_line: bool = False) -> str:
     """Quote each sentence verbatim followed by its marker: ``"A. [1] B. [2]"``; a list's item
-    starts a line of its own (``"Types: [1]\n• INTEGER; [2]"``). ``one_line``: a sentence's own
+    starts a line of its own (``"Types: [1]\\n• INTEGER; [2]"``). ``one_line``: a sentence's own
     line breaks (hard-wrapped text) read as spaces, as a terminal shows it."""
     out = []
     for number, hit in enumerate(citations, 1):
