@@ -173,3 +173,19 @@ def test_reading_on_inside_a_list_cites_its_next_items_then_reads_on_as_before(t
     history += [{"role": "user", "content": "Tell me more"}, {"role": "assistant", "content": more.text}]
     after = index.answer("Tell me more", history)
     assert [hit.text for hit in after.citations] == ["The market opens at six.", "Stalls are let by the season.", "The harbour office keeps the list of stall holders."]
+
+
+FERRY = (
+    "# Norrby ferry\n\nThe Norrby ferry crosses to the mainland six times a day from the north quay.\n\n"
+    "## What you may bring on board\n\n- bicycles and prams\n- dogs on a lead\n- up to two suitcases\n- fishing gear in a closed bag\n\n"
+    "## Tickets\n\nTickets are sold at the quay office and on board. A return ticket costs 120 kronor.\n"
+)
+
+
+def test_a_list_item_under_a_heading_is_text_that_answers_not_a_heading_put_last(tmp_path, embedder):
+    index = index_of(tmp_path, embedder, {"ferry.md": FERRY})
+    answer = index.answer("Can I take my dog on the ferry?")
+    assert answer.citations[0].text == "- dogs on a lead"
+    assert not index.ranker.is_heading(answer.citations[0].sentence_id)
+    headings = [hit.text for hit in index.retrieve("What may I bring on board?", k=10) if index.ranker.is_heading(hit.sentence_id)]
+    assert sorted(headings) == ["Norrby ferry", "Tickets", "What you may bring on board"]

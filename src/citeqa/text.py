@@ -145,6 +145,7 @@ def is_place(word: str) -> bool:
 BULLETS = "•◦▪●‣⁃∙■➢➤"
 #: A list item's opening marker ("- ", "* ", "• ", "◦ ", "1. ", "2) ", "(a) ", "A. "), at the start of a line or sentence.
 LIST_ITEM = re.compile(rf"(?:[-*+{BULLETS}]|\(?(?:\d{{1,3}}|[A-Za-z]|[ivxlcIVXLC]{{1,4}})[.)])\s")
+_BULLET_MARKS = frozenset("-*+" + BULLETS)
 #: A colon followed by a list's first item on the same line, as PDF extraction may leave it
 #: ("Here is the list of types that the parser can manage: • INTEGER;").
 _ITEM_AFTER_COLON = re.compile(rf":\s+(?:[-*+{BULLETS}]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})[.)])\s")
@@ -153,6 +154,13 @@ _ITEM_AFTER_COLON = re.compile(rf":\s+(?:[-*+{BULLETS}]|\(?(?:\d{{1,3}}|[a-z]|[i
 def is_list_item(text: str) -> bool:
     """True when ``text`` (a line or a sentence) opens with a list item's marker ("• INTEGER;", "2. Run it.")."""
     return LIST_ITEM.match(text.lstrip()) is not None
+
+
+def is_bullet_item(text: str) -> bool:
+    """True when ``text`` opens with an unordered list's marker ("- fast", "• INTEGER;"): a list's
+    item, never a heading (a numbered one may be either: "2. Scope")."""
+    stripped = text.lstrip()
+    return stripped[:1] in _BULLET_MARKS and is_list_item(stripped)
 
 
 def opens_list(text: str) -> bool:

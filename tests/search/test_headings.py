@@ -11,7 +11,8 @@ from citeqa.search.headings import asks_a_question, headings_last, lead_first, l
 
 @pytest.mark.parametrize(
     "text",
-    ["2.1 Opening the barrage gate", "What is Ownership?", "Index", "Turkish, Azerbaijani militaries hold joint exercise in Lachin", "asn1 create element"],
+    ["2.1 Opening the barrage gate", "What is Ownership?", "Index", "Turkish, Azerbaijani militaries hold joint exercise in Lachin", "asn1 create element",
+     "2. Scope"],  # a numbered line may be a heading
 )
 def test_titles_and_headings_look_like_headings(text):
     assert looks_like_heading(text)
@@ -27,6 +28,9 @@ def test_titles_and_headings_look_like_headings(text):
         "use std::collections::HashMap;",
         "To open the barrage gate, the keeper turns the red key and holds the green button for ten seconds and waits",  # too long
         "42",  # no letter
+        "- dogs on a lead",  # a list's item: text that answers
+        "* up to two suitcases",
+        "◦ fishing gear in a closed bag",
     ],
 )
 def test_sentences_and_code_do_not(text):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..text import stems
+from ..text import is_bullet_item, stems
 from .fusion import Ranking
 
 #: A heading has at most this many words.
@@ -33,12 +33,13 @@ def looks_like_heading(text: str) -> bool:
     """Whether a paragraph of this text reads as a title or heading.
 
     It does when it has 1 to :data:`MAX_HEADING_WORDS` words, a letter, no end mark but a
-    question mark ("Opening the barrage gate", "What is Ownership?") and nothing that
-    marks code ("fn main() {", "$ cargo run").
+    question mark ("Opening the barrage gate", "What is Ownership?"), nothing that marks
+    code ("fn main() {", "$ cargo run") and no bullet before it: "- dogs on a lead" is a
+    list's item, text that answers (:func:`citeqa.text.is_bullet_item`).
     """
     text = text.strip()
     words = text.split()
-    if not 1 <= len(words) <= MAX_HEADING_WORDS or text[-1] in _END_MARKS:
+    if not 1 <= len(words) <= MAX_HEADING_WORDS or text[-1] in _END_MARKS or is_bullet_item(text):
         return False
     return any(ch.isalpha() for ch in text) and not any(ch in _CODE_MARKS for ch in text)
 
