@@ -189,3 +189,15 @@ def test_a_list_item_under_a_heading_is_text_that_answers_not_a_heading_put_last
     assert not index.ranker.is_heading(answer.citations[0].sentence_id)
     headings = [hit.text for hit in index.retrieve("What may I bring on board?", k=10) if index.ranker.is_heading(hit.sentence_id)]
     assert sorted(headings) == ["Norrby ferry", "Tickets", "What you may bring on board"]
+    assert len(answer.citations) == 1  # the item the question asks about, alone
+
+
+def test_a_question_matching_a_lists_heading_is_answered_with_the_list(tmp_path, embedder):
+    index = index_of(tmp_path, embedder, {"ferry.md": FERRY})
+    answer = index.answer("What may I bring on board the ferry?")
+    items = ["- bicycles and prams", "- dogs on a lead", "- up to two suitcases", "- fishing gear in a closed bag"]
+    assert answer.citations[0].text in items
+    assert sorted(hit.text for hit in answer.citations) == sorted(items)
+    assert [hit.text for hit in answer.citations[1:]] == [item for item in items if item != answer.citations[0].text]  # in order
+    text = index.documents[0].text
+    assert all(text[hit.start : hit.end] == hit.text for hit in answer.citations)

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from .answer.abstain import abstain_decision
-from .answer.compose import MAX_CITATIONS, MAX_LIST_ITEMS, compose_answer, introduced_count, without_offered_turn
+from .answer.compose import MAX_CITATIONS, compose_answer, without_offered_turn
+from .answer.lists import MAX_LIST_ITEMS, brought_along
 from .answer.focus import Vocabulary
 from .answer.reading import following_rows, opening_rows, overview_answer, read_on_answer
 from .answer.spelling import spelling_fix
@@ -347,7 +348,7 @@ class Index:
             history: Earlier turns as Gradio messages (``[{"role", "content"}, ...]``);
                 a follow-up ("What does it focus on?") is resolved against them.
             max_citations: At most this many sentences are cited (1..100); None: 3, or [1] and
-                up to 10 items of a list it introduces (:func:`~citeqa.answer.compose.introduced_count`).
+                up to 10 sentences of a list it brings along (:func:`~citeqa.answer.lists.brought_along`).
 
         Returns:
             An :class:`Answer`; ``abstained`` is True when the documents don't seem to
@@ -376,7 +377,7 @@ class Index:
             max_citations=max_citations,
             confidence=evidence.confidence,
             respelled=spelling_fix(asked, self.vocabulary) if evidence.abstain else None,
-            introduced=() if evidence.abstain else self._introduced(hits, list_items),
+            introduced=() if evidence.abstain else self._brought_along(hits, list_items),
         )
         # what a next turn that keeps this one's subject, or reads on, is about
         cited = () if answer.abstained else [hit.sentence_id for hit in answer.citations]
@@ -416,19 +417,19 @@ class Index:
         document = int(self.store.rows(np.array(cited[:1], dtype=np.int64))[0, 0])
         rows = following_rows(self._document_sizes, document, cited, max_citations)
         if rows and list_items > len(rows) and is_list_item(self.hit(rows[0], 0.0).text):  # inside a list: its next items
-            rows = [hit.sentence_id for hit in self._introduced([self.hit(rows[0] - 1, 0.0)], list_items, listed=True)]
+            rows = [hit.sentence_id for hit in self._brought_along([self.hit(rows[0] - 1, 0.0)], list_items, listed=True)]
         self._turns.remember(turn_key(question, history), document, rows or cited)
         hits = self._read_in_order(rows)
         return read_on_answer(hits, opened=self.store.documents[document].doc_id)
 
-    def _introduced(self, hits: Sequence[Hit], limit: int, *, listed: bool = False) -> list[Hit]:
-        """The sentences after the best hit in its document that it introduces (:func:`introduced_count`), ranked score else 0."""
-        if not hits or limit < 1 or not (listed or opens_list(hits[0].text)):
+    def _brought_along(self, hits: Sequence[Hit], limit: int, *, listed: bool = False) -> list[Hit]:
+        """What the best hit brings along (:func:`citeqa.answer.lists.brought_along`) from its document's sentences around it."""
+        if not hits or limit < 1 or not (listed or opens_list(hits[0].text) or is_list_item(hits[0].text)):
             return []
-        rows = np.arange(hits[0].sentence_id + 1, min(hits[0].sentence_id + 1 + limit, len(self)))
-        ranked = {hit.sentence_id: hit for hit in hits}
-        after = [ranked.get(hit.sentence_id, hit) for hit in self.hits(rows, np.zeros(rows.size)) if hit.doc_id == hits[0].doc_id]
-        return after[: introduced_count(hits[0], after, limit, listed=listed)]
+        row = hits[0].sentence_id
+        rows = np.arange(max(row - 2 * limit, 0), min(row + limit + 1, len(self)))
+        window = [hit for hit in self.hits(rows, np.zeros(rows.size)) if hit.doc_id == hits[0].doc_id]
+        return brought_along(hits[0], window, hits, self.ranker.is_heading, limit, listed=listed)
 
     def _read_in_order(self, rows: Sequence[int]) -> list[Hit]:
         """The hits of ``rows`` as read, not ranked: each scores an equal share."""

@@ -12,9 +12,9 @@ so far hold less than :data:`CITED_MASS` of the probability and the hit itself s
 at least :data:`MIN_PROBABILITY`. So a confident ranking (0.95) cites one sentence, while
 a clearly relevant second sentence (0.77 + 0.23, e.g. "X signed the declaration." and
 "The declaration focuses on ...") is kept even though it scores far below the first.
-Near-duplicates of a sentence already cited are skipped. A [1] ending with ":" brings the
-sentence it introduces right after it, and a list it introduces up to :data:`MAX_LIST_ITEMS`
-items (:func:`introduced_count`, :func:`cites_what_it_introduces`).
+Near-duplicates of a sentence already cited are skipped. What [1] brings along (the sentence
+or the list it introduces, the rest of its list: :mod:`citeqa.answer.lists`) is cited right
+after it (:func:`cites_what_it_introduces`).
 """
 
 from __future__ import annotations
@@ -25,16 +25,13 @@ from typing import Any
 
 from ..question import last_turn, shown_answer_spans
 from ..schema import Answer, Hit
-from ..text import is_list_item, opens_list, words
+from ..text import is_list_item, words
 
 ABSTAIN_MESSAGE = "The documents don't seem to answer this question."
 CLOSEST_HEADING = "Closest passages (not an answer):"
 #: Put after :data:`ABSTAIN_MESSAGE`, before the question respelled (:func:`offered_respelling`).
 DID_YOU_MEAN = "Did you mean: "
 MAX_CITATIONS = 3
-#: Items of a list that [1] introduces cited after it when the caller sets no limit (the rest are
-#: read on with "Tell me more"): a list is one answer, not three sentences of it.
-MAX_LIST_ITEMS = 10
 #: Cite a further hit only while its score is at least this share of the best score.
 MIN_SCORE_RATIO = 0.5
 #: Keep citing while the cited sentences hold less than this share of the probability ...
@@ -138,32 +135,8 @@ def with_answer_spans(question: str, hits: Sequence[Hit]) -> list[Hit]:
     return [dataclasses.replace(hit, answer_spans=shown_answer_spans(question, hit.text)) for hit in hits]
 
 
-def introduced_count(best: Hit, following: Sequence[Hit], limit: int, *, listed: bool = False) -> int:
-    """How many of the sentences ``following`` the best hit in its document it introduces (at most ``limit``).
-
-    A sentence ending with a colon ("Install everything the tests need and run them:", "In a
-    1937 interview, he stated:") introduces the sentence after it, the command or the quotation
-    the question asks for, and when that one opens a list ("• INTEGER;", "- Read the file.",
-    "2. Run it."), the list's further items too, each with the sentences of its own paragraph
-    ("• It's Free Software. Anybody can use ..."). A sentence holding a list's first item after
-    its colon, as PDF extraction may leave it ("... the parser can manage: • INTEGER;"),
-    introduces the items that follow. Anything else introduces nothing (0). ``listed``: ``best``
-    is itself in a list (the last sentence an answer cited): the list's items after it.
-    """
-    if limit < 1 or not following or not (listed or opens_list(best.text)):
-        return 0
-    if not listed and best.text.rstrip().endswith(":") and not is_list_item(following[0].text):
-        return 1  # a quotation or a command
-    count, previous = 0, best
-    for hit in following[:limit]:
-        if not is_list_item(hit.text) and (hit.doc_id, hit.context_start) != (previous.doc_id, previous.context_start):
-            break  # neither an item nor the rest of the one before
-        count, previous = count + 1, hit
-    return count
-
-
 def cites_what_it_introduces(citations: Sequence[Hit], introduced: Sequence[Hit], max_citations: int) -> list[Hit]:
-    """``citations`` with ``introduced`` (:func:`introduced_count`'s sentences) right after [1].
+    """``citations`` with ``introduced`` (what [1] brings along, :func:`citeqa.answer.lists.brought_along`) right after [1].
 
     They take the places after [1] (moved there if cited lower); the other citations give way
     when ``max_citations`` are already cited. With one allowed, [1] stays alone; a longer
@@ -201,8 +174,8 @@ def compose_answer(
         confidence: The probability that the best hit answers the question (kept on the answer).
         respelled: When abstaining, the question with its typos mended
             (:func:`citeqa.answer.spelling.spelling_fix`), offered on the first line.
-        introduced: The sentences after the best hit in its document that it introduces
-            (:func:`introduced_count`); cited right after it (:func:`cites_what_it_introduces`).
+        introduced: What the best hit brings along (:func:`citeqa.answer.lists.brought_along`);
+            cited right after it (:func:`cites_what_it_introduces`).
     """
     if abstain or not hits:
         shown = list(hits[: min(closest, max_citations)])
