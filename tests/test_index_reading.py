@@ -201,3 +201,9 @@ def test_a_question_matching_a_lists_heading_is_answered_with_the_list(tmp_path,
     assert [hit.text for hit in answer.citations[1:]] == [item for item in items if item != answer.citations[0].text]  # in order
     text = index.documents[0].text
     assert all(text[hit.start : hit.end] == hit.text for hit in answer.citations)
+    # a heading that ranks first heads a list: the list answers, not the best sentence elsewhere
+    heading = next(row for row in range(len(index)) if index.ranker.text(row) == "What you may bring on board")
+    assert [index.ranker.text(row) for row in index.ranker.answer_under(heading)] == items
+    assert index.ranker.answer_under(next(row for row in range(len(index)) if index.ranker.text(row) == "Tickets")) is None
+    passengers = index.answer("What can passengers bring on the Norrby ferry?")
+    assert sorted(hit.text for hit in passengers.citations) == sorted(items)

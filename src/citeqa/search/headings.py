@@ -5,7 +5,7 @@ Ownership?") share the question's words and often rank first; the answer is in t
 they head. So does a question the document asks itself, an FAQ's "Q. I upgraded my system and
 now /etc/issue says "trixie/sid". Should it not read "sid"?" (:func:`asks_a_question`): the
 answer is in the paragraphs after it. :func:`text_first` moves the best-ranked sentence of text
-above them, or the first sentence under a heading that asks the question; :func:`headings_last` moves all of them below text, for what an answer cites after
+above them, or the first sentence under a heading that asks the question or heads a list; :func:`headings_last` moves all of them below text, for what an answer cites after
 [1] and an abstention's closest passages. Pure functions; the ranker says which rows are headings
 (:meth:`citeqa.search.ranker.Ranker.rank`).
 """
@@ -58,9 +58,9 @@ def text_first(
 
     Only [1] moves: the first row that is not a heading (``is_heading(row)``) takes the
     first place, the rows it passes keep their order below it. When the heading asks a
-    question the text under it answers (``answer_under(row)``, the rows of that text: an
-    FAQ's "7.29 What is the difference between package and library?", a tutorial's "What Is
-    Ownership?"), the best-ranked sentence of that text takes the first place instead, if
+    question the text under it answers, or heads a list (``answer_under(row)``, the rows of that
+    text: an FAQ's "7.29 What is the difference between package and library?", a tutorial's
+    "What Is Ownership?", a README's "Requirements" over its items), the best-ranked sentence of that text takes the first place instead, if
     one is ranked at all; of the headings ranked above all text, the first with such an
     answer counts (a contents list's copy of the question has none under it). A ranking of
     headings only, or whose first row is text, is returned as is.

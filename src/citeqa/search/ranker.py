@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ..question import asked_topic
 from ..store.seam import VectorSource, query_vector
+from ..text import is_list_item
 from .candidates import CandidateRetriever, top_n
 from .cross import CROSS_CANDIDATES, CrossEncoder, cross_rerank
 from .fusion import Ranking, hybrid_rank, single_rank
@@ -138,12 +139,19 @@ class Ranker(CandidateRetriever):
         heading, the next paragraph asking a question or the document's end, at most
         :data:`SECTION_SENTENCES`; else None. A question with nothing under it (in an FAQ's
         contents list, questions follow questions) is looked up further on in its document,
-        up to :data:`SECTION_SENTENCES` x 20 sentences: its answer is under it there."""
+        up to :data:`SECTION_SENTENCES` x 20 sentences: its answer is under it there. A heading
+        that asks nothing answers with the list right under it, if one is ("What you may bring
+        on board", then "- bicycles and prams" ...): its items, at most :data:`SECTION_SENTENCES`."""
         rows = self.store.paragraph_rows(row)
-        if not self.is_heading(row) or not asks_a_question(self.text(rows[-1])):
+        if not self.is_heading(row):
             return None
         document = int(self.store.rows(np.array([row], dtype=np.int64))[0, 0])
         document_end = int(self._document_ends[document])
+        if not asks_a_question(self.text(rows[-1])):
+            end = first = rows[-1] + 1
+            while end < min(first + SECTION_SENTENCES, document_end) and is_list_item(self.text(end)):
+                end = self.store.paragraph_rows(end)[-1] + 1
+            return range(first, min(end, document_end)) if end > first else None
         section = self._section(rows[-1] + 1, document_end)
         if section is None:
             asked = self.text(rows[-1])
