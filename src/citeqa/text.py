@@ -138,17 +138,19 @@ def is_place(word: str) -> bool:
     return len(folded) == 1 and (_stemmer().stemWord(folded[0]),) in _places()[0]
 
 
-# ---------------------------------------------------------------------- BM25 tokens
+# ---------------------------------------------------------------------- list items
 
-#: Joins the texts tokenized together; a text holding it is not :func:`is_plain`.
 #: Bullet glyphs that open a list's item (word processors' and LaTeX's first and nested levels).
 BULLETS = "•◦▪●‣⁃∙■➢➤"
+#: An unordered list's marker and a space ("- ", "* ", "• ", "◦ ").
+_BULLET_ITEM = rf"[-*+{BULLETS}]\s"
+_BULLET_START = re.compile(_BULLET_ITEM)
 #: A list item's opening marker ("- ", "* ", "• ", "◦ ", "1. ", "2) ", "(a) ", "A. "), at the start of a line or sentence.
-LIST_ITEM = re.compile(rf"(?:[-*+{BULLETS}]|\(?(?:\d{{1,3}}|[A-Za-z]|[ivxlcIVXLC]{{1,4}})[.)])\s")
-_BULLET_MARKS = frozenset("-*+" + BULLETS)
+LIST_ITEM = re.compile(rf"{_BULLET_ITEM}|\(?(?:\d{{1,3}}|[A-Za-z]|[ivxlcIVXLC]{{1,4}})[.)]\s")
 #: A colon followed by a list's first item on the same line, as PDF extraction may leave it
-#: ("Here is the list of types that the parser can manage: • INTEGER;").
-_ITEM_AFTER_COLON = re.compile(rf":\s+(?:[-*+{BULLETS}]|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})[.)])\s")
+#: ("Here is the list of types that the parser can manage: • INTEGER;"); a capital after the
+#: colon is a sentence's start ("Note: A. Smith"), not an item's letter.
+_ITEM_AFTER_COLON = re.compile(rf":\s+(?:{_BULLET_ITEM}|\(?(?:\d{{1,3}}|[a-z]|[ivx]{{1,4}})[.)]\s)")
 
 
 def is_list_item(text: str) -> bool:
@@ -159,8 +161,7 @@ def is_list_item(text: str) -> bool:
 def is_bullet_item(text: str) -> bool:
     """True when ``text`` opens with an unordered list's marker ("- fast", "• INTEGER;"): a list's
     item, never a heading (a numbered one may be either: "2. Scope")."""
-    stripped = text.lstrip()
-    return stripped[:1] in _BULLET_MARKS and is_list_item(stripped)
+    return _BULLET_START.match(text.lstrip()) is not None
 
 
 def opens_list(text: str) -> bool:
@@ -170,6 +171,9 @@ def opens_list(text: str) -> bool:
     return stripped.endswith(":") or _ITEM_AFTER_COLON.search(stripped) is not None
 
 
+# ---------------------------------------------------------------------- BM25 tokens
+
+#: Joins the texts tokenized together; a text holding it is not :func:`is_plain`.
 _SEPARATOR = "\x00"
 _WORD_OR_SEPARATOR = re.compile(_SEPARATOR + "|" + _WORD.pattern)
 #: Bytes of plain ASCII text kept by :meth:`Tokenizer.token_ids`, lowercased: letters, digits,
