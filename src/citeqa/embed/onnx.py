@@ -5,6 +5,9 @@ and cached under ``$CITEQA_CACHE/onnx/<key>/`` (default ``$XDG_CACHE_HOME/citeqa
 The key hashes the model folder's file names, sizes and modification times, the
 torch/onnxruntime versions that matter and :data:`EXPORT_VERSION`, so a changed model
 or exporter gets a fresh export while a start-up never re-hashes the 90 MB weights.
+A fresh export removes the exports no install can load again (:func:`stale_exports`:
+their virtualenv was deleted, or its model reinstalled); each is 143 MB, and a machine
+that made a new virtualenv for every checkout had kept 76 of them (11 GB).
 Files are written to a temporary name, fsynced and renamed into place, so a crash
 never leaves a half-written model behind.
 
@@ -45,6 +48,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -137,6 +141,55 @@ def cache_key(model_dir: Path) -> str:
 def export_dir(model_dir: Path) -> Path:
     """Where the export of ``model_dir`` is (or will be) cached."""
     return cache_root() / "onnx" / cache_key(model_dir)
+
+
+def stale_exports(root: Path, current: Path) -> list[Path]:
+    """The export folders under ``root`` (``<cache>/onnx``) that no installed model can load again.
+
+    A folder is stale when the model folder its ``export.json`` names is gone (the
+    virtualenv it was made from was deleted) or, for this :data:`EXPORT_VERSION`, now has
+    another key (the model package was reinstalled: new files or times). Kept: ``current``,
+    folders without a readable ``export.json`` (an export being written writes it last),
+    and folders of another export version whose model is still there (another citeqa
+    installed beside this one may load them).
+    """
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and p != current)
+    except OSError:
+        return []
+    stale = []
+    for folder in folders:
+        meta = _read_json(folder / META_FILE)
+        if not isinstance(meta, dict) or not isinstance(meta.get("model_dir"), str):
+            continue
+        model_dir = Path(meta["model_dir"])
+        try:
+            if not model_dir.is_dir():
+                stale.append(folder)
+            elif meta.get("export_version") == EXPORT_VERSION and cache_key(model_dir) != folder.name:
+                stale.append(folder)
+        except OSError:  # a model folder we cannot read: not ours to judge
+            continue
+    return stale
+
+
+def _remove_stale_exports(current: Path) -> None:
+    """Delete :func:`stale_exports` beside ``current`` (best effort: a folder that cannot be removed stays)."""
+    removed = 0
+    freed = 0
+    for folder in stale_exports(current.parent, current):
+        size = 0
+        for path in folder.glob("*"):
+            try:
+                size += path.stat().st_size
+            except OSError:  # removed meanwhile
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed += 1
+            freed += size
+    if removed:
+        log.info("removed %d ONNX export(s) no install can load any more (%.0f MB)", removed, freed / 1e6)
 
 
 def _export_fp32(model_dir: Path, target: Path) -> None:
@@ -265,6 +318,7 @@ def ensure_export(model_dir: str | os.PathLike[str], precision: str = "fp32") ->
             _quantize_int8(fp32, wanted)
         meta = {"export_version": EXPORT_VERSION, "model_dir": str(model_dir)}
         atomic_produce(folder / META_FILE, lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
+        _remove_stale_exports(folder)
     return wanted
 
 
