@@ -265,33 +265,35 @@ def test_int8_quantization_prints_no_library_warning(tmp_path, monkeypatch, capl
 
 
 def _fake_export(root, name, model_dir, version=None):
+    from citeqa.embed import exports
     from citeqa.embed import onnx as embed_onnx
 
     folder = root / name
     folder.mkdir(parents=True)
     (folder / embed_onnx.FP32_FILE).write_bytes(b"not a model")
-    meta = {"export_version": embed_onnx.EXPORT_VERSION if version is None else version, "model_dir": str(model_dir)}
-    (folder / embed_onnx.META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    meta = {"export_version": exports.EXPORT_VERSION if version is None else version, "model_dir": str(model_dir)}
+    (folder / exports.META_FILE).write_text(json.dumps(meta), encoding="utf-8")
     return folder
 
 
 def test_only_exports_no_install_can_load_are_stale(tmp_path):
+    from citeqa.embed import exports
     from citeqa.embed import onnx as embed_onnx
 
     model = tmp_path / "venv" / "model"
     model.mkdir(parents=True)
     (model / "config.json").write_text("{}", encoding="utf-8")
     root = tmp_path / "onnx"
-    current = _fake_export(root, embed_onnx.cache_key(model), model)
+    current = _fake_export(root, exports.cache_key(model), model)
     gone = _fake_export(root, "a" * 24, tmp_path / "deleted-venv" / "model")
     reinstalled = _fake_export(root, "b" * 24, model)  # the key the model had before its files changed
-    older_exporter = _fake_export(root, "c" * 24, model, version=embed_onnx.EXPORT_VERSION - 1)
+    older_exporter = _fake_export(root, "c" * 24, model, version=exports.EXPORT_VERSION - 1)
     being_written = root / ("d" * 24)
     being_written.mkdir()
     (being_written / embed_onnx.FP32_FILE).write_bytes(b"half")
 
-    assert embed_onnx.stale_exports(root, current) == [gone, reinstalled]
-    assert embed_onnx.stale_exports(tmp_path / "no-cache-yet", current) == []
+    assert exports.stale_exports(root, current) == [gone, reinstalled]
+    assert exports.stale_exports(tmp_path / "no-cache-yet", current) == []
     assert older_exporter.is_dir() and being_written.is_dir()
 
 
@@ -299,13 +301,13 @@ def test_a_new_export_removes_the_exports_of_deleted_installs(tmp_path, monkeypa
     """Every fresh virtualenv exported the model again and kept the old 143 MB copies (76 of them here)."""
     import logging
 
-    from citeqa.embed import default_model_path
+    from citeqa.embed import default_model_path, exports
     from citeqa.embed import onnx as embed_onnx
 
     monkeypatch.setenv("CITEQA_CACHE", str(tmp_path))
     root = tmp_path / "onnx"
     gone = _fake_export(root, "a" * 24, tmp_path / "deleted-venv" / "model")
-    in_use = _fake_export(root, "b" * 24, default_model_path(), version=embed_onnx.EXPORT_VERSION + 1)
+    in_use = _fake_export(root, "b" * 24, default_model_path(), version=exports.EXPORT_VERSION + 1)
     with caplog.at_level(logging.INFO, logger="citeqa"):
         path = embed_onnx.ensure_export(default_model_path())
     assert path.is_file() and path.parent.parent == root

@@ -5,9 +5,7 @@ and cached under ``$CITEQA_CACHE/onnx/<key>/`` (default ``$XDG_CACHE_HOME/citeqa
 The key hashes the model folder's file names, sizes and modification times, the
 torch/onnxruntime versions that matter and :data:`EXPORT_VERSION`, so a changed model
 or exporter gets a fresh export while a start-up never re-hashes the 90 MB weights.
-A fresh export removes the exports no install can load again (:func:`stale_exports`:
-their virtualenv was deleted, or its model reinstalled); each is 143 MB, and a machine
-that made a new virtualenv for every checkout had kept 76 of them (11 GB).
+Where an export lives, and which old ones a new export deletes: :mod:`citeqa.embed.exports`.
 Files are written to a temporary name, fsynced and renamed into place, so a crash
 never leaves a half-written model behind.
 
@@ -44,11 +42,9 @@ measures the product as it runs (sentences in batches, each question alone:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,18 +54,15 @@ from typing import Any
 
 import numpy as np
 
-from ..config import cache_root
 from ..errors import CiteqaError, InvalidArgumentError
 from ..fsutil import atomic_produce
 from .base import normalize_rows
+from .exports import EXPORT_VERSION, META_FILE, export_dir, remove_stale_exports
 
 log = logging.getLogger("citeqa")
 
-#: Bump when the exported graph or quantization recipe changes (invalidates caches).
-EXPORT_VERSION = 2
 FP32_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
-META_FILE = "export.json"
 PRECISIONS = ("fp32", "int8")
 #: ONNX Runtime graph fusions left out. Its SkipLayerNormalization kernel is slower here
 #: than the Add + LayerNormalization it replaces: int8, one thread, batch 8, 400 SQuAD
@@ -126,70 +119,6 @@ def model_settings(model_dir: Path) -> dict[str, Any]:
         raise OnnxUnavailableError(f"{model_dir}: pooling {modes} is not mean pooling")
     bert = _read_json(model_dir / "sentence_bert_config.json") or {}
     return {"max_seq_length": int(bert.get("max_seq_length") or 512), "normalize": kinds[-1] == _NORMALIZE}
-
-
-def cache_key(model_dir: Path) -> str:
-    """Cache key of ``model_dir``: its files' names, sizes and mtimes plus the exporter."""
-    digest = hashlib.sha256(f"citeqa-onnx-export-v{EXPORT_VERSION}".encode())
-    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-        stat = path.stat()
-        rel = path.relative_to(model_dir).as_posix()
-        digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:24]
-
-
-def export_dir(model_dir: Path) -> Path:
-    """Where the export of ``model_dir`` is (or will be) cached."""
-    return cache_root() / "onnx" / cache_key(model_dir)
-
-
-def stale_exports(root: Path, current: Path) -> list[Path]:
-    """The export folders under ``root`` (``<cache>/onnx``) that no installed model can load again.
-
-    A folder is stale when the model folder its ``export.json`` names is gone (the
-    virtualenv it was made from was deleted) or, for this :data:`EXPORT_VERSION`, now has
-    another key (the model package was reinstalled: new files or times). Kept: ``current``,
-    folders without a readable ``export.json`` (an export being written writes it last),
-    and folders of another export version whose model is still there (another citeqa
-    installed beside this one may load them).
-    """
-    try:
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and p != current)
-    except OSError:
-        return []
-    stale = []
-    for folder in folders:
-        meta = _read_json(folder / META_FILE)
-        if not isinstance(meta, dict) or not isinstance(meta.get("model_dir"), str):
-            continue
-        model_dir = Path(meta["model_dir"])
-        try:
-            if not model_dir.is_dir():
-                stale.append(folder)
-            elif meta.get("export_version") == EXPORT_VERSION and cache_key(model_dir) != folder.name:
-                stale.append(folder)
-        except OSError:  # a model folder we cannot read: not ours to judge
-            continue
-    return stale
-
-
-def _remove_stale_exports(current: Path) -> None:
-    """Delete :func:`stale_exports` beside ``current`` (best effort: a folder that cannot be removed stays)."""
-    removed = 0
-    freed = 0
-    for folder in stale_exports(current.parent, current):
-        size = 0
-        for path in folder.glob("*"):
-            try:
-                size += path.stat().st_size
-            except OSError:  # removed meanwhile
-                pass
-        shutil.rmtree(folder, ignore_errors=True)
-        if not folder.exists():
-            removed += 1
-            freed += size
-    if removed:
-        log.info("removed %d ONNX export(s) no install can load any more (%.0f MB)", removed, freed / 1e6)
 
 
 def _export_fp32(model_dir: Path, target: Path) -> None:
@@ -318,7 +247,7 @@ def ensure_export(model_dir: str | os.PathLike[str], precision: str = "fp32") ->
             _quantize_int8(fp32, wanted)
         meta = {"export_version": EXPORT_VERSION, "model_dir": str(model_dir)}
         atomic_produce(folder / META_FILE, lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
-        _remove_stale_exports(folder)
+        remove_stale_exports(folder)
     return wanted
 
 
