@@ -81,6 +81,25 @@ def test_ask_prints_a_list_the_answer_introduces_one_item_a_line_and_k_caps_it(t
     ]
 
 
+def test_ask_doc_answers_only_from_the_documents_named_and_refuses_a_name_not_indexed(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbor.txt").write_text("Harbor news\n\nThe new harbor can berth twelve ships.\n", encoding="utf-8")
+    (docs / "marina.txt").write_text("Marina news\n\nThe marina can berth forty boats.\n", encoding="utf-8")
+    assert run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path).returncode == 0
+    asked = ("ask", "How many boats can it berth?", "--index", "idx", "--json")
+    assert json.loads(run(*asked, cwd=tmp_path).stdout)["citations"][0]["doc_id"] == "marina.txt"
+    held = run(*asked, "--doc", "harbor.txt", cwd=tmp_path)
+    assert held.returncode in (0, 3), held.stderr
+    assert {c["doc_id"] for c in json.loads(held.stdout)["citations"]} == {"harbor.txt"}
+    both = run(*asked, "--doc", "harbor.txt", "--doc", "marina.txt", cwd=tmp_path)
+    assert json.loads(both.stdout)["citations"][0]["doc_id"] == "marina.txt"
+    wrong = run(*asked, "--doc", "harbour.txt", cwd=tmp_path)
+    assert wrong.returncode == 1 and not wrong.stdout
+    assert "no document named 'harbour.txt' in this index; its documents are 'harbor.txt', 'marina.txt'" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
 def test_a_follow_up_is_read_against_the_earlier_questions_given_with_after(built_dir):
     result = run("ask", "How many ships can it berth?", "--after", "When did the new harbor open?", "--index", "idx", "--json", cwd=built_dir)
     assert result.returncode == 0, result.stderr

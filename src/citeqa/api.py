@@ -156,18 +156,24 @@ def resolve_index(index: Index | str | os.PathLike[str] | None) -> Index:
     raise InvalidArgumentError(f"index must be an Index, a path or None, got {type(index).__name__}")
 
 
-def retrieve(question: str, k: int = 5, index: Index | str | os.PathLike[str] | None = None) -> list[Hit]:
-    """The ``k`` sentences most relevant to ``question`` (default index when None)."""
-    return resolve_index(index).retrieve(question, k)
+def retrieve(
+    question: str, k: int = 5, index: Index | str | os.PathLike[str] | None = None, *, documents: Sequence[str] | None = None
+) -> list[Hit]:
+    """The ``k`` sentences most relevant to ``question`` (default index when None; only of the
+    documents named ``documents`` when given)."""
+    return resolve_index(index).retrieve(question, k, documents=documents)
 
 
 def answer(
     question: str,
     history: Sequence[Mapping[str, Any]] | None = None,
     index: Index | str | os.PathLike[str] | None = None,
+    *,
+    documents: Sequence[str] | None = None,
 ) -> Answer:
-    """Answer ``question`` from the documents, citing their sentences (default index when None)."""
-    return resolve_index(index).answer(question, history)
+    """Answer ``question`` from the documents, citing their sentences (default index when None;
+    only from the documents named ``documents``, their ``doc_id``, when given)."""
+    return resolve_index(index).answer(question, history, documents=documents)
 
 
 class LiveIndex:

@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
         help='an earlier question of the conversation (repeat it, oldest first): a follow-up like '
         '"What does it focus on?" is read against them, as in the chat',
     )
+    ask.add_argument(
+        "--doc", action="append", metavar="NAME",
+        help="answer only from this document (its name as `citeqa build` listed it, e.g. MPL-2.0.txt; repeat for several)",
+    )
     ask.add_argument("--cross-encoder", action=argparse.BooleanOptionalAction, default=None, help=CROSS_HELP)
 
     build = sub.add_parser(
@@ -257,7 +261,7 @@ def _ask(args: argparse.Namespace) -> int:
     _cross_encoder_switch(args)
     where = _where(args)
     index = Index.load(where) if where else default_index()
-    result = index.answer(question, history or None, max_citations=args.k)
+    result = index.answer(question, history or None, max_citations=args.k, documents=args.doc)
     if not args.json and result.interpreted_as != asked:  # a follow-up: say how it was read, as the chat does
         print(f"Interpreted as: {_inert(result.interpreted_as)}")
         print()

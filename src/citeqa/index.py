@@ -4,6 +4,10 @@ Owns the query side: open an index folder (:mod:`citeqa.store`), embed the quest
 (:mod:`citeqa.embed`), rank (:mod:`citeqa.search`), abstain or compose the answer
 (:mod:`citeqa.answer`). Never builds or rebuilds an index (:mod:`citeqa.build` does; the
 default-index policy that chooses between them is :mod:`citeqa.api`).
+
+Long because one question's answer joins every query-side stage on one loaded store: a
+conversation's turns, overviews, reading on and answering only from chosen documents each
+read the same ranker, turn memory and document sizes.
 """
 
 from __future__ import annotations
@@ -149,6 +153,30 @@ class Index:
         return {d.doc_id: int(n) for d, n in zip(self._store.documents, self._document_sizes)}
 
     @cached_property
+    def _document_numbers(self) -> dict[str, int]:
+        """Each document's number by its ``doc_id`` (from the manifest: no document text is read)."""
+        return {str(source["doc_id"]): number for number, source in enumerate(self.manifest["sources"])}
+
+    def _scope(self, documents: Sequence[str] | None) -> tuple[int, ...] | None:
+        """The numbers of the documents named ``documents`` (their ``doc_id``), sorted; None: all of them.
+
+        Raises:
+            InvalidArgumentError: no name, or a name this index does not hold (the message lists what it holds).
+        """
+        if documents is None:
+            return None
+        names = [documents] if isinstance(documents, str) else list(documents)
+        if not names:
+            raise InvalidArgumentError("documents must name at least one document (or be None for all of them), got none")
+        numbers = self._document_numbers
+        unknown = [name for name in names if name not in numbers]
+        if unknown:
+            held = sorted(numbers)
+            listed = ", ".join(repr(n) for n in held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
+            raise InvalidArgumentError(f"no document named {unknown[0]!r} in this index; its documents are {listed}")
+        return tuple(sorted({numbers[name] for name in names}))
+
+    @cached_property
     def _document_sizes(self) -> np.ndarray:
         """Sentences of each document, in document order (read once: a loaded index does not change)."""
         return self._store.sentence_counts()
@@ -220,6 +248,7 @@ class Index:
         mode: Mode = "hybrid",
         vector: np.ndarray | None = None,
         question: str | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Ranking:
         """Rank sentences for an already-cleaned query.
 
@@ -230,13 +259,20 @@ class Index:
                 context), or a baseline: "rrf", "dense", "bm25".
             vector: The query's embedding when already computed (evaluation batches them).
             question: The question whose wording decides the answer type (default: query).
+            documents: Only the sentences of the documents with these names (None: every document).
         """
+        return self._rank(query, top_k, mode, vector, question, self._scope(documents))
+
+    def _rank(
+        self, query: str, top_k: int, mode: Mode, vector: np.ndarray | None, question: str | None, within: Sequence[int] | None
+    ) -> Ranking:
+        """:meth:`rank` held to the documents numbered ``within`` (None: every document)."""
         if vector is None:
             # "hybrid": a function, called by the store once it has started its BM25 search
             # (the local store searches on its own thread while this one embeds)
             embedder = self.embedder
             vector = (lambda: embedder.encode([query])[0]) if mode == "hybrid" else embedder.encode([query])[0]
-        return self.ranker.rank(query, vector, top_k, mode=mode, question=question)
+        return self.ranker.rank(query, vector, top_k, mode=mode, question=question, documents=within)
 
     def rank_turn(
         self,
@@ -245,6 +281,7 @@ class Index:
         top_k: int = 10,
         *,
         mode: Mode = "hybrid",
+        documents: Sequence[str] | None = None,
     ) -> tuple[str, Ranking]:
         """Rank for one conversation turn: resolve a follow-up, rank, fuse with the question as asked.
 
@@ -258,34 +295,46 @@ class Index:
             history: Earlier turns (Gradio messages) or None.
             top_k: How many sentences to return.
             mode: Ranking mode (see :meth:`rank`).
+            documents: Only the sentences of the documents with these names (None: every document).
 
         Returns:
             The query searched (the interpretation) and the ranking.
         """
-        query, ranking, _ = self._rank_turn(question, history, top_k, mode, follow_turns=MAX_CARRY_TURNS)
+        query, ranking, _ = self._rank_turn(question, history, top_k, mode, follow_turns=MAX_CARRY_TURNS, within=self._scope(documents))
         return query, ranking
 
     def _rank_turn(
-        self, question: str, history: Sequence[Mapping[str, Any]] | None, top_k: int, mode: Mode, *, follow_turns: int
+        self,
+        question: str,
+        history: Sequence[Mapping[str, Any]] | None,
+        top_k: int,
+        mode: Mode,
+        *,
+        follow_turns: int,
+        within: Sequence[int] | None = None,
     ) -> tuple[str, Ranking, int | None]:
         """:meth:`rank_turn`, following the conversation's document back at most ``follow_turns``
-        turns (0: not at all); also the document the ranking was held to, if any."""
+        turns (0: not at all), ranking only the documents ``within`` (numbers; None: all); also
+        the document the ranking was held to, if any."""
         query = resolve_followup(question, history)
         if query == question:
-            return query, self.rank(query, top_k, mode=mode, question=question), None
+            return query, self._rank(query, top_k, mode, None, question, within), None
         # a resolved follow-up: also rank the question as asked, and fuse the two
         pool = max(top_k, FOLLOWUP_POOL)
-        ranking = fuse_rankings([self.rank(query, pool, mode=mode, question=question), self.rank(question, pool, mode=mode, question=question)], pool)
+        ranked = [self._rank(text, pool, mode, None, question, within) for text in (query, question)]
+        ranking = fuse_rankings(ranked, pool)
         document = None
         if mode == "hybrid":
-            document = self._conversation_document(question, history, follow_turns) if follow_turns > 0 else None
+            document = self._conversation_document(question, history, follow_turns, within) if follow_turns > 0 else None
             if document is not None:  # it can only be about what the previous turn was about
                 ranking = document_first(ranking, self.store.rows(ranking.ids)[:, 0], document)
             # fusion can bring a heading back to the first place
             ranking = text_first(ranking, self.ranker.is_heading, self.ranker.answer_under)
         return query, ranking.head(top_k), document
 
-    def _conversation_document(self, question: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
+    def _conversation_document(
+        self, question: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int, within: Sequence[int] | None = None
+    ) -> int | None:
         """The document of the previous turn's first citation, when ``question`` keeps that turn's subject.
 
         The previous turn's answer remembered it (the chat asks a follow-up right after); a
@@ -300,22 +349,22 @@ class Index:
         last = last_turn(history)
         if last is None or not keeps_subject(question, last[0]):
             return None
-        return self._turn_about(last, follow_turns)
+        return self._turn_about(last, follow_turns, within)
 
-    def _turn_about(self, last: tuple[str, list[Mapping[str, Any]]], follow_turns: int) -> int | None:
+    def _turn_about(self, last: tuple[str, list[Mapping[str, Any]]], follow_turns: int, within: Sequence[int] | None = None) -> int | None:
         """The document the turn ``last`` (its question and the turns before it) was about, as
         :meth:`_conversation_document` finds it; None when it was about none."""
         try:
             previous = clean_question(last[0])
         except InvalidQuestionError:
             return None
-        recalled = self._turns.recall(turn_key(previous, last[1]))
+        recalled = self._turns.recall(turn_key(previous, last[1], within))
         if recalled is not None:  # answered just before (the chat's usual case)
             return recalled[0]
         scope = overview_scope(previous, last[1])
         if scope is not None:  # it was answered by an opening, not a ranking
-            return self._overview_document(scope, last[1], follow_turns - 1)
-        query, ranking, held = self._rank_turn(previous, last[1], ANSWER_DEPTH, "hybrid", follow_turns=follow_turns - 1)
+            return self._overview_document(scope, last[1], follow_turns - 1, within)
+        query, ranking, held = self._rank_turn(previous, last[1], ANSWER_DEPTH, "hybrid", follow_turns=follow_turns - 1, within=within)
         abstained = not len(ranking) or abstain_decision(query, ranking, self.ranker, self.vocabulary, question=previous).abstain
         return self._turn_document(ranking, held, abstained)
 
@@ -323,15 +372,17 @@ class Index:
         """The document a turn's answer is about: its [1]'s when answered, else the one it was held to."""
         return held if abstained or not len(ranking) else int(self.store.rows(ranking.ids[:1])[0, 0])
 
-    def retrieve(self, question: str, k: int = 5) -> list[Hit]:
-        """The ``k`` sentences most relevant to ``question``, best first.
+    def retrieve(self, question: str, k: int = 5, *, documents: Sequence[str] | None = None) -> list[Hit]:
+        """The ``k`` sentences most relevant to ``question``, best first (only of the documents
+        named ``documents``, their ``doc_id``, when given).
 
         Raises:
             InvalidQuestionError: blank or over-long question.
-            InvalidArgumentError: ``k`` outside 1..100.
+            InvalidArgumentError: ``k`` outside 1..100, or a document this index does not hold.
         """
         k = check_k(k)
-        ranking = self.rank(unwrap_request(clean_question(question)), k)  # "Tell me about X": "What is X?"
+        within = self._scope(documents)
+        ranking = self._rank(unwrap_request(clean_question(question)), k, "hybrid", None, None, within)  # "Tell me about X": "What is X?"
         return self.hits(ranking.ids, ranking.scores)
 
     def answer(
@@ -340,6 +391,7 @@ class Index:
         history: Sequence[Mapping[str, Any]] | None = None,
         *,
         max_citations: int | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Answer:
         """Answer ``question`` with cited sentences of the documents.
 
@@ -349,23 +401,31 @@ class Index:
                 a follow-up ("What does it focus on?") is resolved against them.
             max_citations: At most this many sentences are cited (1..100); None: 3, or [1] and
                 up to 10 sentences of a list it brings along (:func:`~citeqa.answer.lists.brought_along`).
+            documents: Answer only from the documents with these names (their ``doc_id``, as
+                :attr:`documents` lists them); None: from every document.
 
         Returns:
             An :class:`Answer`; ``abstained`` is True when the documents don't seem to
             answer the question, and the citations are then the closest passages.
+
+        Raises:
+            InvalidQuestionError: blank or over-long question.
+            InvalidArgumentError: ``max_citations`` outside 1..100, or a document this index does not hold.
         """
         list_items = MAX_LIST_ITEMS if max_citations is None else check_k(max_citations) - 1
         max_citations = MAX_CITATIONS if max_citations is None else max_citations
+        within = self._scope(documents)
         cleaned = clean_question(question)
         history = without_offered_turn(cleaned, history, lambda asked: spelling_fix(asked, self.vocabulary))  # X stands alone
         scope = overview_scope(cleaned, history)
         if scope is not None:  # "What is this article about?": its opening, nothing ranked
-            return self._overview(cleaned, history, scope, max_citations)
-        read_on = self._read_on(cleaned, history, max_citations, list_items) if asks_to_read_on(cleaned) else None
+            return self._overview(cleaned, history, scope, max_citations, within)
+        read_on = self._read_on(cleaned, history, max_citations, list_items, within) if asks_to_read_on(cleaned) else None
         if read_on is not None:  # "Tell me more": what follows the last answer
             return read_on
         asked = unwrap_request(cleaned)  # "Can you tell me who won?" is searched as "Who won?"
-        query, ranking, held = self._rank_turn(asked, history, max(ANSWER_DEPTH, max_citations), "hybrid", follow_turns=MAX_CARRY_TURNS)
+        depth = max(ANSWER_DEPTH, max_citations)
+        query, ranking, held = self._rank_turn(asked, history, depth, "hybrid", follow_turns=MAX_CARRY_TURNS, within=within)
         evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=asked)
         shown = headings_last(ranking, self.ranker.is_heading)  # [2], [3], closest passages: text before headings
         hits = self.hits(shown.ids, shown.scores)
@@ -381,22 +441,30 @@ class Index:
         )
         # what a next turn that keeps this one's subject, or reads on, is about
         cited = () if answer.abstained else [hit.sentence_id for hit in answer.citations]
-        self._turns.remember(turn_key(cleaned, history), self._turn_document(ranking, held, evidence.abstain), cited)
+        self._turns.remember(turn_key(cleaned, history, within), self._turn_document(ranking, held, evidence.abstain), cited)
         return answer
 
-    def _overview(self, question: str, history: Sequence[Mapping[str, Any]] | None, scope: str, max_citations: int) -> Answer:
+    def _overview(
+        self, question: str, history: Sequence[Mapping[str, Any]] | None, scope: str, max_citations: int, within: Sequence[int] | None = None
+    ) -> Answer:
         """The overview answer (:mod:`citeqa.answer.reading`): the opening (for a "title": the
-        first line) of the one document the index holds or the conversation was about, else the
-        first line of each document."""
-        document = self._overview_document(scope, history, MAX_CARRY_TURNS)
-        counts = self._document_sizes
-        rows = opening_rows(counts, document, 1 if scope == "title" and document is not None else max_citations)
-        self._turns.remember(turn_key(question, history), document, rows if document is not None else ())
+        first line) of the one document the index holds (or ``within`` names) or the conversation
+        was about, else the first line of each document (of ``within``)."""
+        document = self._overview_document(scope, history, MAX_CARRY_TURNS, within)
+        counts = self._sizes_within(within)
+        if document is None and within is not None:  # the first line of each document held to
+            firsts = np.cumsum(self._document_sizes) - self._document_sizes
+            rows = [int(firsts[d]) for d in within if counts[d]][:max_citations]
+        else:
+            rows = opening_rows(self._document_sizes, document, 1 if scope == "title" and document is not None else max_citations)
+        self._turns.remember(turn_key(question, history, within), document, rows if document is not None else ())
         hits = self._read_in_order(rows)
         opened = None if document is None else self.store.documents[document].doc_id
         return overview_answer(hits, documents=int(np.count_nonzero(counts)), opened=opened)
 
-    def _read_on(self, question: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int, list_items: int) -> Answer | None:
+    def _read_on(
+        self, question: str, history: Sequence[Mapping[str, Any]] | None, max_citations: int, list_items: int, within: Sequence[int] | None = None
+    ) -> Answer | None:
         """The sentences after the previous answer's last citation in its [1]'s document
         (:func:`citeqa.answer.reading.following_rows`), or inside a list up to ``list_items`` of its
         items; None when no previous answer cited any."""
@@ -407,9 +475,9 @@ class Index:
             previous = clean_question(last[0])
         except InvalidQuestionError:
             return None
-        recalled = self._turns.recall(turn_key(previous, last[1]))
+        recalled = self._turns.recall(turn_key(previous, last[1], within))
         if recalled is None and not asks_to_read_on(previous):  # an API caller's own history: answer that turn again
-            before = self.answer(previous, last[1])
+            before = self.answer(previous, last[1], documents=self._names_of(within))
             recalled = (None, () if before.abstained else tuple(hit.sentence_id for hit in before.citations))
         if recalled is None or not recalled[1]:
             return None
@@ -418,7 +486,7 @@ class Index:
         rows = following_rows(self._document_sizes, document, cited, max_citations)
         if rows and list_items > len(rows) and is_list_item(self.hit(rows[0], 0.0).text):  # inside a list: its next items
             rows = [hit.sentence_id for hit in self._brought_along([self.hit(rows[0] - 1, 0.0)], list_items, listed=True)]
-        self._turns.remember(turn_key(question, history), document, rows or cited)
+        self._turns.remember(turn_key(question, history, within), document, rows or cited)
         hits = self._read_in_order(rows)
         return read_on_answer(hits, opened=self.store.documents[document].doc_id)
 
@@ -431,18 +499,37 @@ class Index:
         window = [hit for hit in self.hits(rows, np.zeros(rows.size)) if hit.doc_id == hits[0].doc_id]
         return brought_along(hits[0], window, hits, self.ranker.is_heading, limit, listed=listed)
 
+    def _sizes_within(self, within: Sequence[int] | None) -> np.ndarray:
+        """Sentences of each document, 0 for those outside ``within`` (None: every document's)."""
+        counts = self._document_sizes
+        if within is None:
+            return counts
+        held = np.zeros_like(counts)
+        held[list(within)] = counts[list(within)]
+        return held
+
+    def _names_of(self, within: Sequence[int] | None) -> list[str] | None:
+        """The ``doc_id`` of each document number of ``within`` (None stays None)."""
+        if within is None:
+            return None
+        names = {number: name for name, number in self._document_numbers.items()}
+        return [names[number] for number in within]
+
     def _read_in_order(self, rows: Sequence[int]) -> list[Hit]:
         """The hits of ``rows`` as read, not ranked: each scores an equal share."""
         return self.hits(np.array(rows, dtype=np.int64), np.full(len(rows), 1.0 / max(len(rows), 1)))
 
-    def _overview_document(self, scope: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int) -> int | None:
-        """The document an overview opens: the index's only one, else (for one document) the one
-        the previous turn was about, looked back at most ``follow_turns`` turns; None: the collection."""
-        counts = self._document_sizes
-        if len(counts) == 1:
-            return 0
+    def _overview_document(
+        self, scope: str, history: Sequence[Mapping[str, Any]] | None, follow_turns: int, within: Sequence[int] | None = None
+    ) -> int | None:
+        """The document an overview opens: the index's only one (or ``within``'s), else (for one
+        document) the one the previous turn was about, looked back at most ``follow_turns`` turns;
+        None: the collection."""
+        counts = self._sizes_within(within)
+        if len(counts) == 1 or (within is not None and len(within) == 1):
+            return 0 if within is None else int(within[0])
         last = last_turn(history)
         if scope == "collection" or last is None or follow_turns <= 0:
             return None
-        document = self._turn_about(last, follow_turns)
+        document = self._turn_about(last, follow_turns, within)
         return document if document is not None and counts[document] else None

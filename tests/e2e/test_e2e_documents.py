@@ -178,3 +178,37 @@ def test_a_web_address_asked_as_a_question_points_to_the_box_that_adds_pages(cha
     assert reply.locator(".cq-note a").count() == 0  # said in words, nothing fetched or linked
     chat.ask("Where did the joint drill take place?")
     assert chat.last_reply().locator(".cq-note").count() == 0
+
+
+FERRY = (
+    "Norrby ferry timetable\n\n"
+    "The Norrby ferry sails to the mainland every forty minutes from six in the morning. "
+    "A return ticket costs 40 crowns.\n"
+)
+
+
+def test_the_chat_answers_only_from_the_documents_chosen_beside_it(chat, tmp_path):
+    doc = tmp_path / "ferry-notes.txt"
+    doc.write_text(FERRY, encoding="utf-8")
+    _upload(chat, doc)
+    _wait_status(chat, "Added ferry-notes.txt")
+    chat.page.locator("#cq-only").wait_for(state="visible", timeout=10_000)  # shown once there are two documents
+    chat.ask("How often does the Norrby ferry sail?")
+    assert "every forty minutes" in chat.last_reply().locator(".cq-answer").inner_text()
+    chat.page.locator("#cq-only input").click()
+    chat.page.get_by_role("option", name="lachin-joint-exercise.txt").click()
+    chat.page.locator("#cq-title").click()  # close the list
+    chat.ask("How often does the Norrby ferry sail?")
+    reply = chat.last_reply()
+    assert reply.locator(".cq-abstain").count() == 1  # the article alone does not say
+    assert "forty minutes" not in reply.inner_text()
+    chat.ask("Where did the joint drill take place?")
+    assert "Lachin" in chat.last_reply().locator(".cq-answer").inner_text()
+    chat.shot("answer-only-from")
+    chat.page.locator("#cq-remove-choice input").click()
+    chat.page.get_by_role("option", name="ferry-notes.txt").click()
+    chat.page.locator("#cq-remove").click()
+    _wait_status(chat, "Removed ferry-notes.txt")
+    chat.ask("Where did the joint drill take place?")  # the choice of a document still indexed stays
+    assert "Lachin" in chat.last_reply().locator(".cq-answer").inner_text()
+    assert chat.dialogs == []

@@ -98,6 +98,21 @@ def test_abstention_is_a_result_not_an_error(mcp_url):
     assert data["abstained"] is True and data["citations"]
 
 
+def test_both_tools_search_only_the_documents_named(mcp_url):
+    async def work(session, init):  # type: ignore[no-untyped-def]
+        held = await session.call_tool("answer", {"question": "How much does the crane lift?", "documents": ["harbour.txt"]})
+        hits = await session.call_tool("retrieve", {"question": "ferries", "k": 2, "documents": ["harbour.txt"]})
+        wrong = await session.call_tool("answer", {"question": "How much does the crane lift?", "documents": ["port.txt"]})
+        return held, hits, wrong, init.instructions
+
+    held, hits, wrong, instructions = _session(mcp_url[0], work)
+    assert held.isError is False and "forty tonnes" in json.loads(held.content[0].text)["text"]
+    assert hits.isError is False and {h["doc_id"] for h in json.loads(hits.content[0].text)["hits"]} == {"harbour.txt"}
+    assert wrong.isError is True
+    assert "no document named 'port.txt' in this index; its documents are 'harbour.txt'" in wrong.content[0].text
+    assert "`documents`" in instructions
+
+
 REFUSALS = [
     ("answer", {"question": "   "}, "blank"),
     ("answer", {"question": "crane " * 400}, "too long"),

@@ -146,6 +146,21 @@ def test_store_milvus_hybrid_search_finds_the_sentence(zoo_store, zoo, embedder)
         zoo_store.bm25_scores(question)
 
 
+def test_store_milvus_held_to_documents_searches_only_their_sentences(zoo_store, zoo, embedder):
+    question = "Where do emperor penguins breed?"
+    vector = embedder.encode([question])[0]
+    rows = zoo["rows"]
+    penguins = int(rows[zoo["texts"].index("Emperor penguins breed on the sea ice of Antarctica during the winter.")][0])
+    others = sorted({int(d) for d in rows[:, 0]} - {penguins})
+    assert others, "ZOO needs a second document"
+    held = zoo_store.candidates(question, tokenize(question), vector, 5, 5, others)
+    assert held.ids.size and set(held.docs.tolist()) <= set(others)
+    in_others = np.flatnonzero(np.isin(rows[:, 0], others))
+    local = zoo["vectors"][in_others] @ vector
+    assert int(held.ids[0]) in in_others[np.argsort(-local)[:5]].tolist()  # dense and BM25 fused by RRF: one of the 5 nearest
+    assert penguins in zoo_store.candidates(question, tokenize(question), vector, 5, 5, [penguins]).docs.tolist()
+
+
 def test_store_milvus_reads_by_id_what_the_local_index_holds(zoo_store, zoo):
     rows, texts, documents = zoo["rows"], zoo["texts"], zoo["documents"]
     ids = np.array([4, 0, 2])

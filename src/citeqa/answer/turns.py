@@ -20,11 +20,14 @@ from ..question import user_turns
 REMEMBERED_TURNS = 256
 
 
-def turn_key(question: str, history: Sequence[Mapping[str, Any]] | None) -> str:
-    """A digest of a cleaned question and the user's turns before it: all its answer depends on."""
+def turn_key(question: str, history: Sequence[Mapping[str, Any]] | None, documents: Sequence[int] | None = None) -> str:
+    """A digest of a cleaned question, the user's turns before it and the documents it was held
+    to (numbers; None: all): all its answer depends on."""
     digest = hashlib.sha256(question.encode("utf-8", "surrogatepass"))
     for turn in user_turns(history):
         digest.update(b"\x00" + turn.encode("utf-8", "surrogatepass"))
+    if documents is not None:
+        digest.update(b"\x01" + ",".join(str(int(d)) for d in documents).encode("ascii"))
     return digest.hexdigest()
 
 

@@ -123,7 +123,7 @@ class CandidateRetriever:
         return cands, context
 
     def gather_lazy(
-        self, query: str, vector: VectorSource, *, question: str | None = None
+        self, query: str, vector: VectorSource, *, question: str | None = None, documents: Sequence[int] | None = None
     ) -> tuple[np.ndarray, CandidateContext, Callable[[np.ndarray], np.ndarray]]:
         """Like :meth:`gather`, but the answer-type feature (regular expressions over each
         candidate's text, the costliest feature) is left at 0 and computed on demand.
@@ -134,11 +134,12 @@ class CandidateRetriever:
             :func:`citeqa.question.answer_type_level`) that
             :func:`citeqa.search.rerank.rerank` calls for the candidates that could rank high.
             When the question asks for no answer type, 0 is every candidate's true value.
+            With ``documents`` (document numbers), only their sentences are candidates.
         """
         n = len(self)
         query_tokens = tokenize(query)
         source = _once(vector) if callable(vector) else query_vector(vector)
-        found = self.store.candidates(query, query_tokens, source, DENSE_CANDIDATES, LEXICAL_CANDIDATES)
+        found = self.store.candidates(query, query_tokens, source, DENSE_CANDIDATES, LEXICAL_CANDIDATES, documents)
         vector = query_vector(source)
         cands, paragraph, title_rows = found.ids, found.paragraphs, found.title_rows
         prev_rows, next_rows = np.maximum(cands - 1, 0), np.minimum(cands + 1, n - 1)

@@ -8,6 +8,7 @@ it is measured against ("rrf", "dense", "bm25"; :mod:`citeqa.search.fusion`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -61,14 +62,18 @@ class Ranker(CandidateRetriever):
         *,
         mode: Mode = "hybrid",
         question: str | None = None,
+        documents: Sequence[int] | None = None,
     ) -> Ranking:
         """Rank sentences for ``query`` with one of :data:`MODES`.
 
         ``vector`` is the query's unit vector, or a function that returns it
         (:data:`citeqa.store.seam.VectorSource`; "hybrid" calls it once the store has started its BM25 search).
+        ``documents`` (document numbers, "hybrid" only) holds the ranking to their sentences.
         """
         if mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if documents is not None and mode != "hybrid":
+            raise InvalidArgumentError(f"only the hybrid mode ranks within chosen documents, got mode {mode!r}")
         n = len(self)
         if mode != "hybrid":  # the baselines search the vector first
             vector = query_vector(vector)
@@ -86,7 +91,7 @@ class Ranker(CandidateRetriever):
             return hybrid_rank(ids, scores, self.store.bm25_scores(query), top_k)
         topic = asked_topic(question if question is not None else query)
         depth = max(top_k, LEAD_DEPTH) if topic else top_k  # a topic's lead may rank below top_k
-        cands, context, answer_type_of = self.gather_lazy(query, vector, question=question)
+        cands, context, answer_type_of = self.gather_lazy(query, vector, question=question, documents=documents)
         weights, mlp = self.model.weights, self.model.layer
         if self.cross is None:
             ranked = rerank(cands, context, weights, depth, mlp=mlp, answer_type_of=answer_type_of)

@@ -43,6 +43,7 @@ from .render import (
 from .security import MAX_INPUT_CHARS, MAX_REQUEST_BYTES, MAX_TYPED_CHARS, KnownEvents, RequestSizeLimit
 from .security import allowed_hosts as trusted_hosts
 from .security import install as install_request_guard
+from .uploads import discard_uploads
 from .webpages import add_web_page
 from .workspace import MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, DocumentInfo, Library, Workspace
 
@@ -80,15 +81,6 @@ def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             messages.append({"role": str(message.get("role", "")), "content": message["content"]})
     return messages
-
-
-def _discard(uploads: Sequence[tuple[str, str]]) -> None:
-    """Delete Gradio's temporary copies of uploads once read (stored or refused, they are done)."""
-    for _name, path in uploads:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
 
 
 def _new_session() -> dict[str, Any]:
@@ -165,7 +157,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
 
     # ------------------------------------------------------------ page events
 
-    def ask(question: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
+    def ask(question: str, history: list, session: dict, only: list | None = None) -> tuple:  # type: ignore[type-arg]
         history = list(history or [])
         session = session or _new_session()
         shown_question = shown_question_html(question)
@@ -173,7 +165,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
         try:
             index = live.get()
             turns = [m for q, a in session["turns"] for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]
-            result = index.answer(question, turns)
+            result = index.answer(question, turns, documents=list(only) if only else None)
         except CiteqaError as exc:
             history.append({"role": "assistant", "content": render_error(exc)})
             return "", history, gr.skip(), gr.skip(), session
@@ -226,13 +218,13 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
         try:
             change = library.add(uploads, lambda fraction, message: progress(fraction, desc=message))
         except CiteqaError as exc:
-            _discard(uploads)
+            discard_uploads(uploads)
             return (*documents_view(), f"Not added: {escape_text(str(exc))}", None, "")
         except Exception:  # noqa: BLE001 - never show a traceback
             log.exception("unexpected error while adding documents")
-            _discard(uploads)
+            discard_uploads(uploads)
             return (*documents_view(), "Not added: something went wrong on our side; try again.", None, "")
-        _discard(uploads)
+        discard_uploads(uploads)
         return (*documents_view(), escape_text(change.message), None, escape_text(change.message))
 
     def add_page(url: str, progress: gr.Progress = gr.Progress()) -> tuple:  # type: ignore[type-arg]
@@ -260,10 +252,12 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
             return (*documents_view(), "Not removed: something went wrong on our side; try again.", "")
         return (*documents_view(), escape_text(change.message), escape_text(change.message))
 
-    def examples_view():  # type: ignore[no-untyped-def]
+    def examples_view(only: list | None = None):  # type: ignore[no-untyped-def,type-arg]
         doc_ids = [d.doc_id for d in live.get().documents]
         label, samples = examples_for(doc_ids)
-        return gr.Dataset(samples=[[q] for q in samples], label=label), heading(doc_ids)
+        # "Answer only from" offers the documents indexed now; those still indexed stay chosen
+        scope = gr.update(choices=doc_ids, value=[n for n in only or [] if n in doc_ids], visible=len(doc_ids) > 1)
+        return gr.Dataset(samples=[[q] for q in samples], label=label), heading(doc_ids), scope
 
     def announce(message: str, history: list, session: dict) -> tuple:  # type: ignore[type-arg]
         if not message:
@@ -301,6 +295,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
                 label, samples = examples_for(doc_ids)
                 examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[[q] for q in samples],
                                       label=label, elem_id="cq-examples")
+                only = gr.Dropdown(label="Answer only from (none chosen: every document)", choices=doc_ids, value=[], multiselect=True, visible=len(doc_ids) > 1, elem_id="cq-only")
                 clear_button = gr.Button("Clear chat", variant="secondary", size="sm", elem_id="cq-clear")
             with gr.Column(scale=2, min_width=320):
                 gr.Markdown("### Source of the answer")
@@ -333,17 +328,17 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
 
         private: dict[str, Any] = {"api_visibility": "private"}
         ask_outputs = [question, chatbot, pane, copy_box, session]
-        question.submit(ask, [question, chatbot, session], ask_outputs, concurrency_limit=CONCURRENCY_LIMIT,
+        question.submit(ask, [question, chatbot, session, only], ask_outputs, concurrency_limit=CONCURRENCY_LIMIT,
                         concurrency_id="answer", **private)
         examples.click(lambda sample: sample[0], examples, question, queue=False, **private).then(
-            ask, [question, chatbot, session], ask_outputs, concurrency_id="answer", **private
+            ask, [question, chatbot, session, only], ask_outputs, concurrency_id="answer", **private
         )
         chatbot.select(select, [session], [pane, copy_box, session], queue=False, **private)
         clear_button.click(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
         chatbot.clear(clear, None, [chatbot, pane, copy_box, session, question], queue=False, **private)
         # the heading and the tab's title follow the documents: an upload turns "ask the article" into
         # "ask the documents" (the <title> is set once, when the page is built, so a script follows it)
-        shown = {"fn": examples_view, "inputs": None, "outputs": [examples, title], **private}
+        shown = {"fn": examples_view, "inputs": [only], "outputs": [examples, title, only], **private}
         retitle = {"fn": None, "js": RETITLE_JS, **private}
         app.load(documents_view, None, [documents, to_remove], **private).then(**shown).then(**retitle)
         doc_outputs = [documents, to_remove, status]

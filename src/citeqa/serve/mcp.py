@@ -42,6 +42,10 @@ NAMED_DOCUMENTS = 50
 Question = Annotated[
     str, Field(description=f"The question, in natural language (up to {MAX_QUESTION_CHARS:,} characters).")
 ]
+Documents = Annotated[
+    list[str] | None,
+    Field(description="Only search these documents, by their names as the server instructions list them (omit: every document)."),
+]
 
 
 def instructions(index: Index) -> str:
@@ -56,8 +60,9 @@ def instructions(index: Index) -> str:
         "nothing is generated. Use `answer` for an answer (cited sentences with markers [n]) and "
         "`retrieve` for the k most relevant sentences (retrieval never abstains). "
         f"{ABSTAINED_MEANING} {CONFIDENCE_MEANING} {SCORE_MEANING} A refused call (blank question, question over "
-        f"{MAX_QUESTION_CHARS:,} characters, k outside 1..100) returns isError with a message "
-        "saying what to change."
+        f"{MAX_QUESTION_CHARS:,} characters, k outside 1..100, a document name not indexed) returns isError "
+        "with a message saying what to change. Both tools take `documents`, a list of those names, to "
+        "search only them."
     )
 
 
@@ -96,9 +101,9 @@ def create_mcp(source: Any, host: str = "127.0.0.1"):  # type: ignore[no-untyped
             f"marker [n] and {HIT_FIELDS}. {ABSTAINED_MEANING} {SCORE_MEANING}"
         ),
     )
-    async def answer(question: Question) -> AnswerJSON:
+    async def answer(question: Question, documents: Documents = None) -> AnswerJSON:
         try:
-            result = await anyio.to_thread.run_sync(lambda: live.get().answer(question))
+            result = await anyio.to_thread.run_sync(lambda: live.get().answer(question, documents=documents))
         except CiteqaError as exc:
             raise ToolError(str(exc)) from None
         return result.to_dict()  # type: ignore[return-value]
@@ -117,9 +122,10 @@ def create_mcp(source: Any, host: str = "127.0.0.1"):  # type: ignore[no-untyped
     async def retrieve(
         question: Question,
         k: Annotated[int, Field(description="How many sentences to return, 1 to 100.")] = 5,
+        documents: Documents = None,
     ) -> RetrieveJSON:
         try:
-            hits = await anyio.to_thread.run_sync(lambda: live.get().retrieve(question, check_k(k)))
+            hits = await anyio.to_thread.run_sync(lambda: live.get().retrieve(question, check_k(k), documents=documents))
         except CiteqaError as exc:
             raise ToolError(str(exc)) from None
         return {"question": question, "hits": [hit.to_dict() for hit in hits]}  # type: ignore[typeddict-item]

@@ -6,8 +6,11 @@ sniffed and extracted exactly as ``citeqa build`` will read the stored file.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from ..errors import SourceError
 from ..ingest.extract import FORMATS_OR, extract, sniff
@@ -80,3 +83,10 @@ def check_document(name: str, data: bytes) -> Extracted:
     if not any(ch.isalnum() for ch in extracted.text):
         raise SourceError(f"{name} holds no text; add some sentences and upload it again")
     return extracted
+
+
+def discard_uploads(uploads: Sequence[tuple[str, str]]) -> None:
+    """Delete Gradio's temporary copies of uploads ``(name, path)`` once read (stored or refused, they are done)."""
+    for _name, path in uploads:
+        with contextlib.suppress(OSError):
+            os.unlink(path)

@@ -43,6 +43,12 @@ from .verify import check_sources
 #: a median SQuAD question over a million sentences has ~55,000). Below, the hand-off to a
 #: thread (~0.1 ms on an idle core, milliseconds when it must wait for one) costs more than it saves.
 THREAD_MIN_POSTINGS = 20_000
+#: A search held to some documents scores their sentences' stored vectors exactly up to this
+#: many sentences; a larger part of an index is searched as a whole, that search asked for
+#: more hits in proportion to the part left out, and the others dropped.
+EXACT_WITHIN = 200_000
+#: The most hits such a whole-index search asks for.
+WITHIN_SEARCH_MAX = 20_000
 
 
 def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndarray:
@@ -159,16 +165,26 @@ class LocalStore:
     # ------------------------------------------------------------------ ranking reads
 
     def candidates(
-        self, query_text: str, query_tokens: Sequence[str], vector: VectorSource, k_dense: int, k_lexical: int
+        self,
+        query_text: str,
+        query_tokens: Sequence[str],
+        vector: VectorSource,
+        k_dense: int,
+        k_lexical: int,
+        documents: Sequence[int] | None = None,
     ) -> CandidateSet:
+        within = None if documents is None else self._rows_of(documents)
         if callable(vector) and self._bm25.postings(query_tokens) >= THREAD_MIN_POSTINGS:
             # BM25 on the store's thread while this one makes the vector
-            pending = self._lexical_thread().submit(self._lexical_best, query_tokens, k_lexical)
+            pending = self._lexical_thread().submit(self._lexical_best, query_tokens, k_lexical, within)
             vector = query_vector(vector)
             held, lexical_held, best = pending.result()
         else:
-            held, lexical_held, best = self._lexical_best(query_tokens, k_lexical)
-        scores, ids = self._vectors.search(query_vector(vector)[None, :], min(self._n, k_dense))
+            held, lexical_held, best = self._lexical_best(query_tokens, k_lexical, within)
+        if within is None:
+            scores, ids = self._vectors.search(query_vector(vector)[None, :], min(self._n, k_dense))
+        else:
+            scores, ids = self._dense_within(query_vector(vector), k_dense, within)
         found = {i: s for i, s in zip(ids[0].tolist(), scores[0].tolist()) if i >= 0}
         cands = candidate_ids(ids[0], best, self._n)
         return CandidateSet(
@@ -184,12 +200,40 @@ class LocalStore:
             word_pieces=self.word_pieces(cands),
         )
 
-    def _lexical_best(self, query_tokens: Sequence[str], k_lexical: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _lexical_best(
+        self, query_tokens: Sequence[str], k_lexical: int, within: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BM25 over the texts holding a query word only (``bm25_scores`` at those rows): the
-        rows, their scores, and the ``k_lexical`` best rows (score > 0), best first."""
+        rows, their scores, and the ``k_lexical`` best rows (score > 0), best first; only rows
+        of ``within`` (sorted) when given. The scores are the whole index's (its IDF)."""
         held, lexical_held = self._bm25.sparse_scores(query_tokens)
+        if within is not None and held.shape[0]:
+            inside = np.isin(held, within, assume_unique=False)
+            held, lexical_held = held[inside], lexical_held[inside]
         best = held[top_n(lexical_held, k_lexical, positive_only=True)] if held.shape[0] else held
         return held, lexical_held, best
+
+    def _rows_of(self, documents: Sequence[int]) -> np.ndarray:
+        """The rows of ``documents`` (document numbers), sorted."""
+        numbers = sorted({int(d) for d in documents})
+        if not numbers or numbers[0] < 0 or numbers[-1] >= len(self._doc_first) - 1:
+            raise InvalidArgumentError(f"documents must be document numbers 0..{len(self._doc_first) - 2}, got {numbers}")
+        return np.concatenate([np.arange(self._doc_first[d], self._doc_first[d + 1], dtype=np.int64) for d in numbers])
+
+    def _dense_within(self, vector: np.ndarray, k: int, within: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` rows of ``within`` nearest to ``vector`` (shape ``(1, k')`` arrays, as FAISS
+        returns them): exact cosines of their stored vectors up to :data:`EXACT_WITHIN` rows,
+        else the whole index searched for proportionally more hits and the others dropped."""
+        if not within.size:
+            return np.zeros((1, 0), dtype=np.float32), np.zeros((1, 0), dtype=np.int64)
+        if self._can_reconstruct and within.size <= EXACT_WITHIN:
+            cosines = np.concatenate([self._reconstruct(part) @ vector for part in np.array_split(within, -(-within.size // 65_536))])  # type: ignore[operator]
+            best = top_n(cosines, k)
+            return cosines[best][None, :].astype(np.float32), within[best][None, :]
+        wanted = min(self._n, WITHIN_SEARCH_MAX, max(k, -(-k * self._n // within.size) * 2))
+        scores, ids = self._vectors.search(vector[None, :], wanted)
+        inside = np.isin(ids[0], within)
+        return scores[:, inside][:, :k], ids[:, inside][:, :k]
 
     def _lexical_thread(self) -> ThreadPoolExecutor:
         """The thread that searches BM25 while a query is being embedded (made on first use,

@@ -161,10 +161,17 @@ class SentenceStore(Protocol):
         ...
 
     def candidates(
-        self, query_text: str, query_tokens: Sequence[str], vector: VectorSource, k_dense: int, k_lexical: int
+        self,
+        query_text: str,
+        query_tokens: Sequence[str],
+        vector: VectorSource,
+        k_dense: int,
+        k_lexical: int,
+        documents: Sequence[int] | None = None,
     ) -> CandidateSet:
         """The ``k_dense`` nearest sentences to ``vector`` plus the ``k_lexical`` best BM25
-        sentences for the query (score > 0), with what ranking reads of them.
+        sentences for the query (score > 0), with what ranking reads of them; only sentences
+        of ``documents`` (document numbers) when given, else of every document.
 
         ``vector`` may be a function (:data:`VectorSource`): it is called once, on the
         calling thread, after the store started whatever needs no vector (the local

@@ -207,7 +207,13 @@ class MilvusSearches:
         )
 
     def candidates(
-        self, query_text: str, query_tokens: Sequence[str], vector: VectorSource, k_dense: int, k_lexical: int
+        self,
+        query_text: str,
+        query_tokens: Sequence[str],
+        vector: VectorSource,
+        k_dense: int,
+        k_lexical: int,
+        documents: Sequence[int] | None = None,
     ) -> CandidateSet:
         """One ``hybrid_search`` (dense + Milvus BM25, fused by RRF) returning each candidate's row and text.
 
@@ -221,10 +227,12 @@ class MilvusSearches:
 
         vector = query_vector(vector)
         k_dense = min(k_dense, len(self))
-        requests = [AnnSearchRequest(data=[vector.tolist()], anns_field="dense", param={"metric_type": self._metric()}, limit=k_dense)]
+        # held to some documents: Milvus filters both searches by the document number
+        held = None if documents is None else "doc in [" + ", ".join(str(int(d)) for d in sorted(set(documents))) + "]"
+        requests = [AnnSearchRequest(data=[vector.tolist()], anns_field="dense", param={"metric_type": self._metric()}, limit=k_dense, expr=held)]
         terms = milvus_terms(query_tokens)
         if terms and k_lexical:
-            requests.append(AnnSearchRequest(data=[terms], anns_field="sparse", param={"metric_type": "BM25"}, limit=k_lexical))
+            requests.append(AnnSearchRequest(data=[terms], anns_field="sparse", param={"metric_type": "BM25"}, limit=k_lexical, expr=held))
         result = self._calls(
             "hybrid search", "hybrid_search", self._names["sentences"], requests,
             ranker=RRFRanker(60), limit=k_dense + k_lexical, output_fields=list(_ROW_FIELDS),
