@@ -87,8 +87,8 @@ def test_a_follow_up_takes_the_previous_turns_document_from_its_answer_without_r
     index = _two_documents(tmp_path, embedder)
     _, history = _turns(index, "Who hosted the Oscars?")
     asked = []
-    real_rank = index.rank
-    monkeypatch.setattr(index, "rank", lambda query, *a, **k: asked.append(query) or real_rank(query, *a, **k))
+    real_rank = index._rank  # every ranking of a turn goes through it
+    monkeypatch.setattr(index, "_rank", lambda query, *a, **k: asked.append(query) or real_rank(query, *a, **k))
     remembered = index.answer("Had he done it before?", history)
     assert asked == ["Had he done it before? (hosted oscars)", "Had he done it before?"]  # the follow-up alone
     # a fresh index of the same folder ranks the previous turn again, to the same answer
