@@ -94,6 +94,8 @@ def test_ask_doc_answers_only_from_the_documents_named_and_refuses_a_name_not_in
     assert {c["doc_id"] for c in json.loads(held.stdout)["citations"]} == {"harbor.txt"}
     both = run(*asked, "--doc", "harbor.txt", "--doc", "marina.txt", cwd=tmp_path)
     assert json.loads(both.stdout)["citations"][0]["doc_id"] == "marina.txt"
+    shown = run("ask", "How many ships can it berth?", "--index", "idx", "--doc", "harbor.txt", cwd=tmp_path)
+    assert shown.stdout.startswith("Interpreted as: How many ships can it berth? (only in harbor.txt)\n")
     wrong = run(*asked, "--doc", "harbour.txt", cwd=tmp_path)
     assert wrong.returncode == 1 and not wrong.stdout
     assert "no document named 'harbour.txt' in this index; its documents are 'harbor.txt', 'marina.txt'" in wrong.stderr

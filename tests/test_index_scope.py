@@ -34,11 +34,13 @@ def test_a_question_is_answered_only_from_the_documents_chosen_with_exact_offset
     assert not held.abstained
     assert {c.doc_id for c in held.citations} == {"mpl.txt"}
     assert "litigation" in held.citations[0].text
+    assert everywhere.interpreted_as == PATENT and held.interpreted_as == PATENT + " (only in mpl.txt)"  # it says so
     text = DOCUMENTS["mpl.txt"]
     for cited in held.citations:
         assert text[cited.start : cited.end] == cited.text
     both = index.answer(PATENT, documents=["mpl.txt", "ferry.txt"])
     assert both.citations[0].doc_id == "mpl.txt" and {c.doc_id for c in both.citations} <= {"mpl.txt", "ferry.txt"}
+    assert both.interpreted_as.endswith(" (only in ferry.txt and mpl.txt)")
     assert index.answer(PATENT, documents="mpl.txt").citations == held.citations  # one name alone
     hits = index.retrieve("Can I charge a fee?", 10, documents=["mpl.txt"])
     assert hits and {h.doc_id for h in hits} == {"mpl.txt"}

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .answer.abstain import abstain_decision
-from .answer.compose import MAX_CITATIONS, compose_answer, without_offered_turn
+from .answer.compose import MAX_CITATIONS, compose_answer, only_in, without_offered_turn
 from .answer.lists import MAX_LIST_ITEMS, brought_along
 from .answer.focus import Vocabulary
 from .answer.reading import following_rows, opening_rows, overview_answer, read_on_answer
@@ -432,7 +432,7 @@ class Index:
         answer = compose_answer(
             hits,
             abstain=evidence.abstain,
-            interpreted_as=query,
+            interpreted_as=query + only_in(self._names_of(within) or ()),  # held to some documents: it says which
             question=asked,
             max_citations=max_citations,
             confidence=evidence.confidence,

@@ -152,3 +152,13 @@ def test_a_cited_lists_items_each_start_a_line_and_a_terminal_reads_wrapped_line
     wrapped = _hit("It can berth\n   twelve ships.", 0.5, row=9)
     assert format_cited([_hit(WAR, 0.9), wrapped]) == f"{WAR} [1] It can berth\n   twelve ships. [2]"
     assert format_cited([_hit(WAR, 0.9), wrapped], one_line=True) == f"{WAR} [1] It can berth twelve ships. [2]"
+
+
+def test_an_answer_held_to_documents_names_them_the_first_three_then_counts():
+    from citeqa.answer.compose import only_in
+
+    assert only_in([]) == ""
+    assert only_in(["a.txt"]) == " (only in a.txt)"
+    assert only_in(["a.txt", "b.pdf"]) == " (only in a.txt and b.pdf)"
+    assert only_in(["a", "b", "c"]) == " (only in a, b and c)"
+    assert only_in(["a", "b", "c", "d", "e"]) == " (only in a, b, c and 2 more)"

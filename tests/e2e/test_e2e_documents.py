@@ -201,6 +201,7 @@ def test_the_chat_answers_only_from_the_documents_chosen_beside_it(chat, tmp_pat
     chat.ask("How often does the Norrby ferry sail?")
     reply = chat.last_reply()
     assert reply.locator(".cq-abstain").count() == 1  # the article alone does not say
+    assert "(only in lachin-joint-exercise.txt)" in reply.inner_text()  # and the reply says where it looked
     assert "forty minutes" not in reply.inner_text()
     chat.ask("Where did the joint drill take place?")
     assert "Lachin" in chat.last_reply().locator(".cq-answer").inner_text()

@@ -150,6 +150,23 @@ def cites_what_it_introduces(citations: Sequence[Hit], introduced: Sequence[Hit]
     return [chosen[0], *introduced, *rest][: max(max_citations, 1 + len(introduced))]
 
 
+#: Documents named in :func:`only_in`; the rest are counted.
+NAMED_IN_SCOPE = 3
+
+
+def only_in(names: Sequence[str]) -> str:
+    """What an answer held to some documents adds to its interpretation: " (only in a.txt and b.txt)"; "" for none."""
+    if not names:
+        return ""
+    shown = list(names[:NAMED_IN_SCOPE])
+    rest = len(names) - len(shown)
+    if rest:
+        listed = f"{', '.join(shown)} and {rest} more"
+    else:
+        listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f" (only in {listed})"
+
+
 def compose_answer(
     hits: Sequence[Hit],
     *,
