@@ -111,3 +111,20 @@ def test_the_store_searches_only_the_chosen_rows_as_exact_search_over_them_would
     assert sorted(lexical) == sorted(matching)
     for r in lexical:
         assert exact.lexical[list(exact.ids).index(r)] == pytest.approx(float(bm25[r]), rel=1e-5)
+
+
+def test_documents_are_named_by_id_folder_or_pattern():
+    from citeqa.index import named_documents
+
+    numbers = {"notes/a.md": 0, "notes/b.md": 1, "report.pdf": 2, "notes-old.txt": 3}
+    assert named_documents("report.pdf", numbers) == (2,)
+    assert named_documents(["notes/", "report.pdf"], numbers) == (0, 1, 2)  # a folder: every document under it
+    assert named_documents(["*.pdf", "notes/?.md"], numbers) == (0, 1, 2)
+    assert named_documents(["notes/a.md", "notes/*"], numbers) == (0, 1)  # each document once
+    with pytest.raises(InvalidArgumentError, match=r"no document named 'notes' in this index; its documents are 'notes-old.txt', 'notes/a.md'"):
+        named_documents(["notes"], numbers)  # a name is exact: "notes" is no folder and no pattern
+    with pytest.raises(InvalidArgumentError, match=r"no document named '\*\.docx'"):
+        named_documents("*.docx", numbers)
+    many = {f"d{i:02d}.txt": i for i in range(12)}
+    with pytest.raises(InvalidArgumentError, match=r"'d09\.txt' and 2 more$"):
+        named_documents(["x"], many)

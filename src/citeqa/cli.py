@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument(
         "--doc", action="append", metavar="NAME",
-        help="answer only from this document (its name as `citeqa build` listed it, e.g. MPL-2.0.txt; repeat for several)",
+        help="answer only from this document: its name (e.g. MPL-2.0.txt), a folder ending with / or a pattern such as '*.pdf'; repeat for several",
     )
     ask.add_argument("--cross-encoder", action=argparse.BooleanOptionalAction, default=None, help=CROSS_HELP)
 

@@ -12,6 +12,7 @@ read the same ranker, turn memory and document sizes.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import threading
@@ -63,6 +64,37 @@ def check_k(k: object) -> int:
     if not 0 < int(k) <= MAX_K:
         raise InvalidArgumentError(f"k must be between 1 and {MAX_K}, got {k}")
     return int(k)
+
+
+def named_documents(names: str | Sequence[str], numbers: Mapping[str, int]) -> tuple[int, ...]:
+    """The numbers of the documents ``names`` names, sorted: each name is a ``doc_id``, a folder
+    ending with "/" ("notes/": every document under it) or a pattern ("*.pdf", "notes/202?-*.md").
+
+    Args:
+        names: One name or several.
+        numbers: Each document's number by its ``doc_id``.
+
+    Raises:
+        InvalidArgumentError: no name, or one that names no document (the message lists what there is).
+    """
+    asked = [names] if isinstance(names, str) else list(names)
+    if not asked:
+        raise InvalidArgumentError("documents must name at least one document (or be None for all of them), got none")
+    found: set[int] = set()
+    for name in asked:
+        if name in numbers:
+            found.add(numbers[name])
+            continue
+        if name.endswith("/"):
+            matched = [n for doc, n in numbers.items() if doc.startswith(name)]
+        else:
+            matched = [n for doc, n in numbers.items() if any(c in name for c in "*?[") and fnmatch.fnmatchcase(doc, name)]
+        if not matched:
+            held = sorted(numbers)
+            listed = ", ".join(repr(n) for n in held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
+            raise InvalidArgumentError(f"no document named {name!r} in this index; its documents are {listed}")
+        found.update(matched)
+    return tuple(sorted(found))
 
 
 class Index:
@@ -158,23 +190,8 @@ class Index:
         return {str(source["doc_id"]): number for number, source in enumerate(self.manifest["sources"])}
 
     def _scope(self, documents: Sequence[str] | None) -> tuple[int, ...] | None:
-        """The numbers of the documents named ``documents`` (their ``doc_id``), sorted; None: all of them.
-
-        Raises:
-            InvalidArgumentError: no name, or a name this index does not hold (the message lists what it holds).
-        """
-        if documents is None:
-            return None
-        names = [documents] if isinstance(documents, str) else list(documents)
-        if not names:
-            raise InvalidArgumentError("documents must name at least one document (or be None for all of them), got none")
-        numbers = self._document_numbers
-        unknown = [name for name in names if name not in numbers]
-        if unknown:
-            held = sorted(numbers)
-            listed = ", ".join(repr(n) for n in held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
-            raise InvalidArgumentError(f"no document named {unknown[0]!r} in this index; its documents are {listed}")
-        return tuple(sorted({numbers[name] for name in names}))
+        """The numbers of the documents ``documents`` names (:func:`named_documents`), sorted; None: all of them."""
+        return None if documents is None else named_documents(documents, self._document_numbers)
 
     @cached_property
     def _document_sizes(self) -> np.ndarray:

@@ -44,7 +44,7 @@ Question = Annotated[
 ]
 Documents = Annotated[
     list[str] | None,
-    Field(description="Only search these documents, by their names as the server instructions list them (omit: every document)."),
+    Field(description="Only search these documents: names as the server instructions list them, folders ending with / or patterns such as *.pdf (omit: every document)."),
 ]
 
 
