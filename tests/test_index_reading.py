@@ -91,9 +91,9 @@ def test_reading_on_from_a_history_the_index_did_not_answer_answers_that_turn_ag
     fresh = Index.load(article_index.path.parent, embedder=embedder)
     history = [{"role": "user", "content": "What is this article about?"}, {"role": "assistant", "content": "..."}]
     assert [hit.sentence_id for hit in fresh.answer("Tell me more", history).citations] == [3, 4, 5]
-    # with nothing before it, "Tell me more" is searched as asked
+    # with nothing before it there is nothing to read on from (it was searched as asked until 2026-12-06)
     alone = fresh.answer("Tell me more")
-    assert alone.interpreted_as == "Tell me more" and alone.confidence is not None
+    assert alone.abstained and alone.interpreted_as == "reading on: no sentence cited before" and alone.confidence is None
 
 
 def test_a_cited_sentence_ending_with_a_colon_brings_the_one_it_introduces(tmp_path, embedder):
@@ -207,3 +207,20 @@ def test_a_question_matching_a_lists_heading_is_answered_with_the_list(tmp_path,
     assert index.ranker.answer_under(next(row for row in range(len(index)) if index.ranker.text(row) == "Tickets")) is None
     passengers = index.answer("What can passengers bring on the Norrby ferry?")
     assert sorted(hit.text for hit in passengers.citations) == sorted(items)
+
+
+def test_tell_me_more_with_nothing_cited_before_says_why_instead_of_guessing(article_index):
+    """It ranked the words "tell me more" and listed unrelated closest passages."""
+    first = article_index.answer("Tell me more")
+    assert first.abstained and first.citations == []
+    assert first.text == "There is nothing to read on from: ask a question about the documents first."
+    asked = "Who won the 2018 World Cup?"
+    missed = article_index.answer(asked)
+    assert missed.abstained
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": missed.text}]
+    after = article_index.answer("What else?", history)
+    assert after.abstained and after.citations == []
+    assert after.text.startswith("There is nothing to read on from: the last question was not answered")
+    answered = "Where did the joint drill take place?"
+    history = [{"role": "user", "content": answered}, {"role": "assistant", "content": article_index.answer(answered).text}]
+    assert not article_index.answer("Tell me more", history).abstained  # after an answer it reads on as before

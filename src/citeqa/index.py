@@ -27,7 +27,7 @@ from .answer.abstain import abstain_decision
 from .answer.compose import MAX_CITATIONS, compose_answer, only_in, without_offered_turn
 from .answer.lists import MAX_LIST_ITEMS, brought_along
 from .answer.focus import Vocabulary
-from .answer.reading import following_rows, opening_rows, overview_answer, read_on_answer
+from .answer.reading import following_rows, nothing_to_read_on, opening_rows, overview_answer, read_on_answer
 from .answer.spelling import spelling_fix
 from .answer.turns import TurnMemory, turn_key
 from .config import cross_encoder_from_env
@@ -437,9 +437,9 @@ class Index:
         scope = overview_scope(cleaned, history)
         if scope is not None:  # "What is this article about?": its opening, nothing ranked
             return self._overview(cleaned, history, scope, max_citations, within)
-        read_on = self._read_on(cleaned, history, max_citations, list_items, within) if asks_to_read_on(cleaned) else None
-        if read_on is not None:  # "Tell me more": what follows the last answer
-            return read_on
+        if asks_to_read_on(cleaned):  # "Tell me more": what follows the last answer
+            read_on = self._read_on(cleaned, history, max_citations, list_items, within)
+            return read_on if read_on is not None else nothing_to_read_on(asked_before=last_turn(history) is not None)
         asked = unwrap_request(cleaned)  # "Can you tell me who won?" is searched as "Who won?"
         depth = max(ANSWER_DEPTH, max_citations)
         query, ranking, held = self._rank_turn(asked, history, depth, "hybrid", follow_turns=MAX_CARRY_TURNS, within=within)

@@ -101,6 +101,13 @@ def following_rows(counts: Sequence[int] | np.ndarray, document: int, cited: Seq
     return list(range(start, min(end, start + min(limit, OPENING_SENTENCES))))
 
 
+def nothing_to_read_on(*, asked_before: bool) -> Answer:
+    """The :class:`Answer` to "Tell me more" when no earlier answer cited anything: it says why,
+    instead of the closest passages to the words "tell me more"."""
+    why = "the last question was not answered; ask about something the documents cover" if asked_before else "ask a question about the documents first"
+    return Answer(text=f"There is nothing to read on from: {why}.", abstained=True, interpreted_as="reading on: no sentence cited before")
+
+
 def read_on_answer(hits: Sequence[Hit], *, opened: str) -> Answer:
     """The :class:`Answer` reading on in document ``opened``: ``hits`` (from :func:`following_rows`)
     verbatim, or, when none follow, an abstention saying the document ends there."""
