@@ -159,6 +159,10 @@ def test_store_milvus_held_to_documents_searches_only_their_sentences(zoo_store,
     local = zoo["vectors"][in_others] @ vector
     assert int(held.ids[0]) in in_others[np.argsort(-local)[:5]].tolist()  # dense and BM25 fused by RRF: one of the 5 nearest
     assert penguins in zoo_store.candidates(question, tokenize(question), vector, 5, 5, [penguins]).docs.tolist()
+    index = Index(zoo_store, embedder)  # through the index, by name, as the local store
+    held = index.answer("How much can a camel drink?", documents=["penguins.txt"])
+    assert {c.doc_id for c in held.citations} == {"penguins.txt"} and held.interpreted_as.endswith("(only in penguins.txt)")
+    assert index.answer("How much can a camel drink?", documents=["camels.txt"]).citations[0].doc_id == "camels.txt"
 
 
 def test_store_milvus_reads_by_id_what_the_local_index_holds(zoo_store, zoo):
