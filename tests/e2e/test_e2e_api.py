@@ -42,6 +42,29 @@ def test_client_endpoints_have_stable_documented_names(served):
     assert len(hits) == 2 and hits[0]["doc_id"] == "lachin-joint-exercise.txt"
 
 
+def test_answer_in_and_retrieve_in_search_only_the_documents_named(served):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(served["url"], verbose=False)
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/answer_in", "/retrieve_in"} <= set(endpoints)
+    article = ["lachin-joint-exercise.txt"]
+    data = client.predict("How often has Erdogan been to Azerbaijan?", article, api_name="/answer_in")
+    assert any("more than 20 times" in c["text"] for c in data["citations"])
+    assert {c["doc_id"] for c in data["citations"]} == set(article)
+    assert data["interpreted_as"].endswith("(only in lachin-joint-exercise.txt)")
+    hits = client.predict("Erdogan visits to Azerbaijan", ["*.txt"], 2, api_name="/retrieve_in")["hits"]
+    assert len(hits) == 2 and all(h["doc_id"].endswith(".txt") for h in hits)  # a pattern names documents too
+    with pytest.raises(AppError, match="no document named 'other.txt' in this index; its documents are"):
+        client.predict("How often has Erdogan been to Azerbaijan?", ["other.txt"], api_name="/answer_in")
+    # the plain-HTTP shape of /answer is unchanged: the question alone
+    body = json.dumps({"data": ["How often has Erdogan been to Azerbaijan?"]}).encode()
+    request = urllib.request.Request(served["url"] + "gradio_api/call/answer", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert "event_id" in json.loads(response.read())
+
+
 def test_chat_endpoint_resolves_follow_ups_from_history(served):
     from gradio_client import Client
 

@@ -105,7 +105,7 @@ def test_app_module_imports_without_launching_anything():
 def test_read_only_app_builds_with_the_documented_endpoints(article_index):
     app = create_app(LiveIndex(article_index.path.parent))
     names = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
-    assert names == {"chat", "answer", "retrieve"}
+    assert names == {"chat", "answer", "retrieve", "answer_in", "retrieve_in"}
 
 
 def test_abstention_renders_as_closest_passages_not_an_answer():

@@ -8,9 +8,10 @@ Document text is data, never markup: everything taken from a document (or typed 
 the user) is HTML-escaped and has its Markdown syntax made inert before it reaches
 the page, and every API reply carries the same escaped HTML.
 
-Stable API endpoints for ``gradio_client`` (typed by :mod:`.contracts`; refusals raise):
-``/chat`` (question, history → reply HTML), ``/answer`` (question → Answer JSON),
-``/retrieve`` (question, k → {"question", "hits"}). ``--mcp`` serves :mod:`.mcp` beside them.
+Stable API endpoints for ``gradio_client`` (:mod:`.endpoints`, typed by :mod:`.contracts`;
+refusals raise): ``/chat`` (question, history → reply HTML), ``/answer`` (question → Answer
+JSON), ``/retrieve`` (question, k → {"question", "hits"}), ``/answer_in`` and ``/retrieve_in``
+(the same held to chosen documents). ``--mcp`` serves :mod:`.mcp` beside them.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from typing import Any
 from ..api import LiveIndex
 from ..config import default_workspace_path
 from ..errors import CiteqaError, InvalidArgumentError
-from ..index import check_k
 from ..ingest.fetch import is_url
 from .binding import check_port
-from .contracts import AnswerJSON, RetrieveJSON
+from .endpoints import endpoints
 from .examples import PANE_PLACEHOLDER, RETITLE_JS, examples_for, heading, title_for
 from .render import (
     escape_text,
@@ -73,16 +73,6 @@ DELETE_CACHE = (60, 300)
 STATE_SESSION_CAPACITY = 256
 
 
-def _history_messages(history: Sequence[Any] | None) -> list[dict[str, str]]:
-    if not isinstance(history, (list, tuple)):  # None, or junk sent to the API: no history
-        return []
-    messages = []
-    for message in history:
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            messages.append({"role": str(message.get("role", "")), "content": message["content"]})
-    return messages
-
-
 def _new_session() -> dict[str, Any]:
     return {"turns": [], "views": {}, "shown": "", "version": ""}
 
@@ -102,58 +92,6 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
     library = source if isinstance(source, Library) else None
     origins = library.workspace.origins if library is not None else dict  # pages' addresses, for the source pane
     live = source
-
-    # ------------------------------------------------------------ API endpoints
-
-    def chat(message: str, history: list | None = None) -> str:  # type: ignore[type-arg]
-        """Answer a question about the documents as HTML: cited sentences with markers [n],
-        then each source highlighted in its paragraph.
-
-        Args:
-            message: The question.
-            history: Earlier turns as [{"role", "content"}] messages, for follow-ups.
-        """
-        try:
-            result = live.get().answer(message, _history_messages(history))
-        except CiteqaError as exc:
-            return render_error(exc)
-        except Exception:  # noqa: BLE001 - never show a traceback
-            log.exception("unexpected error while answering")
-            return "<p><strong>Something went wrong on our side.</strong> Please try again.</p>"
-        return render_answer(result, answer_id=secrets.token_hex(3), question=message)
-
-    def answer(question: str) -> AnswerJSON:
-        """Answer a question about the documents as JSON: {"text", "abstained", "interpreted_as",
-        "citations": [{"text", "doc_id", "start", "end", "score", "context", ...}]}; a refused
-        question raises an error saying what to change.
-
-        Args:
-            question: The question.
-        """
-        try:
-            return live.get().answer(question).to_dict()  # type: ignore[return-value]
-        except CiteqaError as exc:
-            # a refused question is the caller's mistake, not ours: no traceback in the log
-            raise gr.Error(str(exc), print_exception=False) from None
-
-    def retrieve(question: str, k: int = 5) -> RetrieveJSON:
-        """Find the sentences of the indexed documents most relevant to a question, best first.
-        Returns {"question", "hits": [...]}; each hit is a verbatim sentence ("text") with its
-        document ("doc_id"), exact character offsets ("start", "end": document[start:end] == text),
-        "score", its paragraph ("context") and, for PDFs, its 1-based "page" (else null).
-
-        Args:
-            question: What to look for, in natural language.
-            k: How many sentences to return (1 to 100).
-        """
-        try:
-            hits = live.get().retrieve(question, check_k(k))
-        except CiteqaError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        return {"question": question, "hits": [hit.to_dict() for hit in hits]}  # type: ignore[typeddict-item]
-
-    answer.__annotations__["return"] = AnswerJSON  # gradio reads types, not postponed strings
-    retrieve.__annotations__["return"] = RetrieveJSON
 
     # ------------------------------------------------------------ page events
 
@@ -355,9 +293,8 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
             announce, [changed, chatbot, session], [chatbot, session, changed], **private
         ).then(**shown).then(**retitle)
 
-        gr.api(chat, api_name="chat", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
-        gr.api(answer, api_name="answer", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
-        gr.api(retrieve, api_name="retrieve", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
+        for name, function in endpoints(live).items():  # for programs (gradio_client)
+            gr.api(function, api_name=name, concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="answer")
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY_LIMIT)
     return app
 
