@@ -57,7 +57,7 @@ class Dialogue:
     ranker: Ranker
     vocabulary: Vocabulary
     _document_sizes: np.ndarray
-    _document_numbers: dict[str, int]
+    _document_names: list[str]
 
     if TYPE_CHECKING:  # what citeqa.Index provides
 
@@ -68,14 +68,7 @@ class Dialogue:
         ) -> Ranking: ...
         def hit(self, row: int, score: float) -> Hit: ...
         def hits(self, rows: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> list[Hit]: ...
-        def answer(
-            self,
-            question: str,
-            history: Sequence[Mapping[str, Any]] | None = None,
-            *,
-            max_citations: int | None = None,
-            documents: Sequence[str] | None = None,
-        ) -> Answer: ...
+        def answer(self, question: str, history: Sequence[Mapping[str, Any]] | None = None, **options: Any) -> Answer: ...
 
     def rank_turn(
         self,
@@ -243,8 +236,7 @@ class Dialogue:
         """The ``doc_id`` of each document number of ``within`` (None stays None)."""
         if within is None:
             return None
-        names = {number: name for name, number in self._document_numbers.items()}
-        return [names[number] for number in within]
+        return [self._document_names[number] for number in within]
 
     def _read_in_order(self, rows: Sequence[int]) -> list[Hit]:
         """The hits of ``rows`` as read, not ranked: each scores an equal share."""

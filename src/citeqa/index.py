@@ -186,9 +186,14 @@ class Index(Dialogue):
         return {d.doc_id: int(n) for d, n in zip(self._store.documents, self._document_sizes)}
 
     @cached_property
+    def _document_names(self) -> list[str]:
+        """Each document's ``doc_id`` in index order (from the manifest: no document text is read)."""
+        return [str(source["doc_id"]) for source in self.manifest["sources"]]
+
+    @cached_property
     def _document_numbers(self) -> dict[str, int]:
-        """Each document's number by its ``doc_id`` (from the manifest: no document text is read)."""
-        return {str(source["doc_id"]): number for number, source in enumerate(self.manifest["sources"])}
+        """Each document's number by its ``doc_id``."""
+        return {name: number for number, name in enumerate(self._document_names)}
 
     def _scope(self, documents: Sequence[str] | None) -> tuple[int, ...] | None:
         """The numbers of the documents ``documents`` names (:func:`named_documents`), sorted; None: all of them."""

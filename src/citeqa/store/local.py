@@ -43,12 +43,9 @@ from .verify import check_sources
 #: a median SQuAD question over a million sentences has ~55,000). Below, the hand-off to a
 #: thread (~0.1 ms on an idle core, milliseconds when it must wait for one) costs more than it saves.
 THREAD_MIN_POSTINGS = 20_000
-#: A search held to some documents scores their sentences' stored vectors exactly up to this
-#: many sentences; a larger part of an index is searched as a whole, that search asked for
-#: more hits in proportion to the part left out, and the others dropped.
-EXACT_WITHIN = 200_000
-#: The most hits such a whole-index search asks for.
-WITHIN_SEARCH_MAX = 20_000
+#: A search held to some documents scores their stored vectors exactly up to this many sentences;
+#: more are searched in the whole index, for proportionally more hits (at most the second number).
+EXACT_WITHIN, WITHIN_SEARCH_MAX = 200_000, 20_000
 
 
 def top_n(scores: np.ndarray, n: int, *, positive_only: bool = False) -> np.ndarray:
@@ -173,7 +170,7 @@ class LocalStore:
         k_lexical: int,
         documents: Sequence[int] | None = None,
     ) -> CandidateSet:
-        within = None if documents is None else self._rows_of(documents)
+        within = None if documents is None else self._numbers_of(documents)
         if callable(vector) and self._bm25.postings(query_tokens) >= THREAD_MIN_POSTINGS:
             # BM25 on the store's thread while this one makes the vector
             pending = self._lexical_thread().submit(self._lexical_best, query_tokens, k_lexical, within)
@@ -205,34 +202,38 @@ class LocalStore:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BM25 over the texts holding a query word only (``bm25_scores`` at those rows): the
         rows, their scores, and the ``k_lexical`` best rows (score > 0), best first; only rows
-        of ``within`` (sorted) when given. The scores are the whole index's (its IDF)."""
+        of the documents numbered ``within`` when given. The scores are the whole index's (its IDF)."""
         held, lexical_held = self._bm25.sparse_scores(query_tokens)
         if within is not None and held.shape[0]:
-            inside = np.isin(held, within, assume_unique=False)
+            inside = np.isin(self._doc[held], within)
             held, lexical_held = held[inside], lexical_held[inside]
         best = held[top_n(lexical_held, k_lexical, positive_only=True)] if held.shape[0] else held
         return held, lexical_held, best
 
-    def _rows_of(self, documents: Sequence[int]) -> np.ndarray:
-        """The rows of ``documents`` (document numbers), sorted."""
-        numbers = sorted({int(d) for d in documents})
-        if not numbers or numbers[0] < 0 or numbers[-1] >= len(self._doc_first) - 1:
-            raise InvalidArgumentError(f"documents must be document numbers 0..{len(self._doc_first) - 2}, got {numbers}")
-        return np.concatenate([np.arange(self._doc_first[d], self._doc_first[d + 1], dtype=np.int64) for d in numbers])
+    def _numbers_of(self, documents: Sequence[int]) -> np.ndarray:
+        """``documents`` (document numbers) checked, sorted and without repeats."""
+        numbers = np.unique(np.asarray(list(documents), dtype=np.int64))
+        last = len(self._doc_first) - 2
+        if not numbers.size or numbers[0] < 0 or numbers[-1] > last:
+            raise InvalidArgumentError(f"documents must be document numbers 0..{last}, got {numbers.tolist()}")
+        return numbers
 
     def _dense_within(self, vector: np.ndarray, k: int, within: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` rows of ``within`` nearest to ``vector`` (shape ``(1, k')`` arrays, as FAISS
-        returns them): exact cosines of their stored vectors up to :data:`EXACT_WITHIN` rows,
-        else the whole index searched for proportionally more hits and the others dropped."""
-        if not within.size:
+        """The ``k`` sentences of the documents numbered ``within`` nearest to ``vector``, as FAISS
+        returns them (``(1, k')`` arrays): exactly up to :data:`EXACT_WITHIN` sentences, else by
+        a larger whole-index search whose other hits are dropped."""
+        sizes = self._doc_first[within + 1] - self._doc_first[within]
+        total = int(sizes.sum())
+        if not total:
             return np.zeros((1, 0), dtype=np.float32), np.zeros((1, 0), dtype=np.int64)
-        if self._can_reconstruct and within.size <= EXACT_WITHIN:
-            cosines = np.concatenate([self._reconstruct(part) @ vector for part in np.array_split(within, -(-within.size // 65_536))])  # type: ignore[operator]
+        if self._can_reconstruct and total <= EXACT_WITHIN:
+            rows = np.concatenate([np.arange(self._doc_first[d], self._doc_first[d + 1], dtype=np.int64) for d in within])
+            cosines = np.concatenate([self._reconstruct(part) @ vector for part in np.array_split(rows, -(-total // 65_536))])  # type: ignore[operator]
             best = top_n(cosines, k)
-            return cosines[best][None, :].astype(np.float32), within[best][None, :]
-        wanted = min(self._n, WITHIN_SEARCH_MAX, max(k, -(-k * self._n // within.size) * 2))
+            return cosines[best][None, :].astype(np.float32), rows[best][None, :]
+        wanted = min(self._n, WITHIN_SEARCH_MAX, max(k, -(-k * self._n // total) * 2))
         scores, ids = self._vectors.search(vector[None, :], wanted)
-        inside = np.isin(ids[0], within)
+        inside = (ids[0] >= 0) & np.isin(self._doc[np.maximum(ids[0], 0)], within)  # FAISS pads with -1
         return scores[:, inside][:, :k], ids[:, inside][:, :k]
 
     def _lexical_thread(self) -> ThreadPoolExecutor:

@@ -228,7 +228,7 @@ class MilvusSearches:
         vector = query_vector(vector)
         k_dense = min(k_dense, len(self))
         # held to some documents: Milvus filters both searches by the document number
-        held = None if documents is None else "doc in [" + ", ".join(str(int(d)) for d in sorted(set(documents))) + "]"
+        held = None if documents is None else _ids_filter("doc", sorted({int(d) for d in documents}))
         requests = [AnnSearchRequest(data=[vector.tolist()], anns_field="dense", param={"metric_type": self._metric()}, limit=k_dense, expr=held)]
         terms = milvus_terms(query_tokens)
         if terms and k_lexical:
