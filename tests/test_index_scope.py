@@ -58,6 +58,25 @@ def test_a_question_the_chosen_documents_do_not_answer_is_abstained(index):
     assert {c.doc_id for c in held.citations} <= {"apache.txt"}
 
 
+def test_a_name_only_the_other_documents_hold_is_a_name_the_choice_lacks(index, monkeypatch):
+    # "Norrby" is in ferry.txt only: held to apache.txt the question is about something the
+    # choice never mentions, however well the rest of it matches ("You may charge a fee ...")
+    question = "What fee may Norrby charge for warranty support?"
+    held = index.answer(question, documents=["apache.txt"])
+    assert held.abstained and held.confidence < 0.1
+    assert held.citations[0].text == "You may charge a fee for warranty support."  # still the closest passage
+    assert index._vocabulary_within(None) is index.vocabulary
+    apache = index._scope(["apache.txt"])
+    chosen = index._vocabulary_within(apache)
+    assert index._vocabulary_within(apache) is chosen  # read once per choice
+    assert "charg" in chosen.stems and "norrbi" not in chosen.stems and "norrbi" in index.vocabulary.stems
+    monkeypatch.setattr("citeqa.index.CHOSEN_WORDS_MAX_CHARS", 10)  # a choice too large to read: the index's words
+    index._chosen_words.clear()
+    assert index._vocabulary_within(index._scope(["mpl.txt"])) is index.vocabulary
+    plain = index.answer("What fee may I charge for warranty support?", documents=["apache.txt"])
+    assert not plain.abstained and plain.citations[0].text == held.citations[0].text
+
+
 def test_follow_ups_reading_on_and_overviews_stay_in_the_chosen_documents(index):
     history = [{"role": "user", "content": PATENT}]
     first = index.answer(PATENT, documents=["mpl.txt"])

@@ -63,6 +63,7 @@ class Dialogue:
 
         def __len__(self) -> int: ...
         def _scope(self, documents: Sequence[str] | None) -> tuple[int, ...] | None: ...
+        def _vocabulary_within(self, within: Sequence[int] | None) -> Vocabulary: ...
         def _rank(
             self, query: str, top_k: int, mode: Mode, vector: np.ndarray | None, question: str | None, within: Sequence[int] | None
         ) -> Ranking: ...
@@ -161,7 +162,8 @@ class Dialogue:
         if scope is not None:  # it was answered by an opening, not a ranking
             return self._overview_document(scope, last[1], follow_turns - 1, within)
         query, ranking, held = self._rank_turn(previous, last[1], ANSWER_DEPTH, "hybrid", follow_turns=follow_turns - 1, within=within)
-        abstained = not len(ranking) or abstain_decision(query, ranking, self.ranker, self.vocabulary, question=previous).abstain
+        vocabulary = self._vocabulary_within(within)
+        abstained = not len(ranking) or abstain_decision(query, ranking, self.ranker, vocabulary, question=previous).abstain
         return self._turn_document(ranking, held, abstained)
 
     def _turn_document(self, ranking: Ranking, held: int | None, abstained: bool) -> int | None:

@@ -56,6 +56,12 @@ from .store.seam import SentenceStore
 log = logging.getLogger("citeqa")
 
 MAX_K = 100
+#: A choice of documents is read for its own words (what a question's names and numbers are
+#: looked up in) while its texts hold at most this many characters; a larger choice uses
+#: the whole index's :attr:`Index.vocabulary`.
+CHOSEN_WORDS_MAX_CHARS = 5_000_000
+#: How many choices' vocabularies are kept (a chat asks many questions of one choice).
+CHOSEN_WORDS_KEPT = 8
 
 
 def check_k(k: object) -> int:
@@ -118,6 +124,9 @@ class Index(Dialogue):
         self._ranker_lock = threading.Lock()
         #: What each recent turn was answered from (see :meth:`_conversation_document`, :meth:`_read_on`).
         self._turns = TurnMemory()
+        #: The vocabularies of recent choices of documents (see :meth:`_vocabulary_within`).
+        self._chosen_words: dict[tuple[int, ...], Vocabulary] = {}
+        self._chosen_words_lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
 
@@ -253,6 +262,30 @@ class Index(Dialogue):
         """The corpus words, for forgiving look-ups of what a question is about (read at first use)."""
         return Vocabulary.from_word_lists(self._store.vocabulary(), self.ranker.idf)
 
+    def _vocabulary_within(self, within: Sequence[int] | None) -> Vocabulary:
+        """The words of the documents numbered ``within`` (None: :attr:`vocabulary`): a question
+        held to some documents asks about a name only the others hold as about a name the
+        index lacks. A choice larger than :data:`CHOSEN_WORDS_MAX_CHARS` uses :attr:`vocabulary`."""
+        if within is None:
+            return self.vocabulary
+        key = tuple(within)
+        with self._chosen_words_lock:
+            found = self._chosen_words.get(key)
+        if found is not None:
+            return found
+        texts, size = [], 0
+        for number in key:
+            texts.append(self._store.documents[number].text)
+            size += len(texts[-1])
+            if size > CHOSEN_WORDS_MAX_CHARS:
+                return self.vocabulary
+        chosen = Vocabulary.from_texts(texts)
+        with self._chosen_words_lock:
+            self._chosen_words[key] = chosen
+            while len(self._chosen_words) > CHOSEN_WORDS_KEPT:
+                del self._chosen_words[next(iter(self._chosen_words))]  # the oldest
+        return chosen
+
     @property
     def ranker(self) -> Ranker:
         """The ranking stage for this index (built on first use from the stored data)."""
@@ -340,8 +373,9 @@ class Index(Dialogue):
         list_items = MAX_LIST_ITEMS if max_citations is None else check_k(max_citations) - 1
         max_citations = MAX_CITATIONS if max_citations is None else max_citations
         within = self._scope(documents)
+        vocabulary = self._vocabulary_within(within)
         cleaned = clean_question(question)
-        history = without_offered_turn(cleaned, history, lambda asked: spelling_fix(asked, self.vocabulary))  # X stands alone
+        history = without_offered_turn(cleaned, history, lambda asked: spelling_fix(asked, vocabulary))  # X stands alone
         scope = overview_scope(cleaned, history)
         if scope is not None:  # "What is this article about?": its opening, nothing ranked
             return self._overview(cleaned, history, scope, max_citations, within)
@@ -351,7 +385,7 @@ class Index(Dialogue):
         asked = unwrap_request(cleaned)  # "Can you tell me who won?" is searched as "Who won?"
         depth = max(ANSWER_DEPTH, max_citations)
         query, ranking, held = self._rank_turn(asked, history, depth, "hybrid", follow_turns=MAX_CARRY_TURNS, within=within)
-        evidence = abstain_decision(query, ranking, self.ranker, self.vocabulary, question=asked)
+        evidence = abstain_decision(query, ranking, self.ranker, vocabulary, question=asked)
         shown = headings_last(ranking, self.ranker.is_heading)  # [2], [3], closest passages: text before headings
         hits = self.hits(shown.ids, shown.scores)
         answer = compose_answer(
@@ -361,7 +395,7 @@ class Index(Dialogue):
             question=asked,
             max_citations=max_citations,
             confidence=evidence.confidence,
-            respelled=spelling_fix(asked, self.vocabulary) if evidence.abstain else None,
+            respelled=spelling_fix(asked, vocabulary) if evidence.abstain else None,
             introduced=() if evidence.abstain else self._brought_along(hits, list_items),
         )
         # what a next turn that keeps this one's subject, or reads on, is about
