@@ -384,6 +384,15 @@ FORMAT_CASES = {
         ],
         None,
     ),
+    "myst.md": (
+        "markdown-it",
+        [
+            ("How should I lift the gauge?", "Never lift the gauge by its cable; lift it by the frame."),  # a warning directive's
+            ("Where should the gauge be stored in winter?", "Store the gauge in a dry shed above five degrees."),
+            ("Which version added the low battery warning?", "New in version 3.2: Gauges warn by text message when their battery runs low."),
+        ],
+        "maxdepth",  # a directive's options are not text
+    ),
     "handbook.rst": (
         "docutils",
         [
@@ -410,7 +419,8 @@ def test_each_document_format_is_answered_from_its_text_with_exact_offsets(tmp_p
         assert absent is None or not any(absent in hit["context"] for hit in answer["citations"])
     version = next((tmp_path / "idx").glob("v-*"))
     source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
-    assert source["extractor"] == extractor and source["extractor_version"].endswith("+r1")
+    rules = {"markdown-it": 2, "docutils": 2}.get(extractor, 1)  # each reader's RULES_VERSION
+    assert source["extractor"] == extractor and source["extractor_version"].endswith(f"+r{rules}")
 
 
 def test_a_damaged_book_is_refused_with_what_to_do(tmp_path):

@@ -21,7 +21,7 @@ def test_a_markdown_file_is_its_text_without_markup() -> None:
     extracted = extract(GUIDE.read_bytes(), "guide.md")
     paragraphs = extracted.text.split("\n\n")
     assert (extracted.extractor, extracted.title, paragraphs[0]) == ("markdown-it", "Tidegauge: a guide", "Tidegauge: a guide")
-    assert extracted.extractor_version == markdown_it.__version__ + "+r1"
+    assert extracted.extractor_version == markdown_it.__version__ + "+r2"
     # emphasis and code marks, link targets, reference definitions, images, comments: gone
     assert (
         "The tidegauge module reads the water level of a harbour from a pressure sensor on the sea bed. A Gauge is an "
@@ -105,7 +105,44 @@ def test_markdown_is_chosen_by_name_or_served_type_and_text_stays_text() -> None
 
 def test_an_index_that_read_a_markdown_file_as_text_is_stale() -> None:
     # before December 2026 a .md file was indexed as is; its offsets point into the raw file
-    assert current_extractor("text", "docs/notes.md") == ("markdown-it", markdown_it.__version__ + "+r1")
+    assert current_extractor("text", "docs/notes.md") == ("markdown-it", markdown_it.__version__ + "+r2")
     assert current_extractor("text", "docs/notes.txt") == ("text", "1")
-    assert current_extractor("markdown-it", "notes.md") == ("markdown-it", markdown_it.__version__ + "+r1")
+    assert current_extractor("markdown-it", "notes.md") == ("markdown-it", markdown_it.__version__ + "+r2")
     assert current_extractor("trafilatura", "page.md")[0] == "trafilatura"
+
+
+MYST = Path(__file__).resolve().parents[1] / "data" / "formats" / "myst.md"
+
+
+def test_myst_roles_and_directives_read_as_sphinx_renders_them() -> None:
+    paragraphs = extract(MYST.read_bytes(), "myst.md").text.split("\n\n")
+    assert paragraphs == [
+        "Caring for a tide gauge",  # the "(gauge-care)=" target and the "%" comment are left out
+        # a role's shown text, a "~" Python name as its last part
+        "A tide gauge lasts for decades if it is looked after as the maintenance guide says; calibrate checks it after each cleaning.",
+        "Never lift the gauge by its cable; lift it by the frame.",  # a warning's content, its option left out
+        "New in version 3.2: Gauges warn by text message when their battery runs low.",  # as reST's versionadded reads
+        "gauge.calibrate(offset=0)",  # code, its caption option left out
+        # the toctree's document names are not text
+        "Winter storage",  # a ":::" fence's title argument, then its content
+        "Store the gauge in a dry shed above five degrees.",
+        "Sensor",  # a definition list's term, then its definition
+        "The pressure sensor is replaced every five years by the harbour engineer.",
+    ]
+
+
+def test_myst_directive_content_is_markdown_to_any_depth_and_eval_rst_is_restructuredtext() -> None:
+    source = "```{note}\nA *note* with a list:\n- one item\n\n:::{tip}\nA tip inside it.\n:::\n```\n\n```{eval-rst}\n.. versionchanged:: 2.0\n   Uses :func:`~pkg.read`.\n```\n"
+    assert _text(source) == "A note with a list:\n\n- one item\n\nA tip inside it.\n\nChanged in version 2.0: Uses read."
+    # YAML options go too; an admonition's title is a line of its own
+    assert _text("```{admonition} Tide tables\n---\nclass: tip\n---\nThey change every year.\n```\n") == "Tide tables\n\nThey change every year."
+
+
+def test_other_markdown_keeps_percent_lines_targets_and_code_cells_as_before() -> None:
+    # no MyST role or directive: "%" and "(x)=" lines are text, ":::" is a line of text
+    plain = "% of the harbour dredged: 40.\n\n(see below)=\n\n::: {.note}\nA Pandoc div.\n:::\n"
+    assert _text(plain) == "% of the harbour dredged: 40.\n\n(see below)=\n\n::: {.note} A Pandoc div. :::"
+    # R Markdown's and Quarto's "```{r}" cells are code, and do not make the file MyST
+    assert _text("% done: 40.\n\n```{r setup}\nx <- c(1, 2)\n```\n") == "% done: 40.\n\nx <- c(1, 2)"
+    # in a MyST file too, a fence naming no directive known to be text is code
+    assert _text("See {ref}`tides`.\n\n```{python}\nprint('low water')\n```\n") == "See tides.\n\nprint('low water')"

@@ -30,30 +30,23 @@ from typing import Any
 from ..errors import SourceError
 from .extracted import Extracted
 from .paragraphs import clean_lines, code_paragraphs, paragraph_document, table_rows
+from .sphinx import (
+    CODE_DIRECTIVES,
+    NO_ARGUMENTS,
+    UNSEEN_CONTENT,
+    directive_name,
+    role_text,
+    version_note,
+)
 
 EXTRACTOR = "docutils"
 #: Bump when the rules below change: the extracted text of the same file changes.
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 #: An unknown role as docutils leaves it: ":role:`text`" (Sphinx's :func:, :ref:, :doc:, ...).
 _ROLE = re.compile(r":[\w.+:-]+:`(.*?)`", re.DOTALL)
-#: A role's "shown text <target>" (a space before "<": "IMPORTED_LOCATION_<CONFIG>" is one name).
-_TARGETED = re.compile(r"^(.*?)\s+<[^<>]*>$", re.DOTALL)
 #: The first line of an unknown directive as docutils quotes it: ".. name:: arguments".
 _DIRECTIVE = re.compile(r"^\.\.\s+([\w.:+-]+)::[ \t]*(.*)$")
-#: Sphinx's version notes, as Sphinx renders them.
-_VERSION_NOTES = {
-    "versionadded": "New in version",
-    "versionchanged": "Changed in version",
-    "deprecated": "Deprecated since version",
-    "versionremoved": "Removed in version",
-}
-#: Directives whose arguments are not text a reader sees (a table of contents, an index entry,
-#: a condition, a file to include, a language to highlight).
-_NO_ARGUMENTS = frozenset(
-    {"toctree", "contents", "index", "only", "include", "literalinclude", "highlight", "code-block",
-     "sourcecode", "currentmodule", "module", "default-role", "tabularcolumns", "image", "figure", "raw"}
-)
 #: Where a footnote marker was ("tides [#]_." reads "tides."), and the space before it.
 _MARKER = "\x00"
 _MARKER_SPACE = re.compile(r"\s*\x00")
@@ -104,15 +97,7 @@ def _doctree(text: str) -> Any:
 def _role_text(raw: str) -> str:
     """The text of an unknown role: ":func:`~pkg.load`" -> "load", ":ref:`the guide <g>`" -> "the guide"."""
 
-    def shown(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        targeted = _TARGETED.match(inner)
-        if targeted and targeted.group(1):
-            return targeted.group(1)
-        inner = inner.lstrip("!")
-        return inner.rsplit(".", 1)[-1] if inner.startswith("~") else inner
-
-    return _ROLE.sub(shown, raw)
+    return _ROLE.sub(lambda match: role_text(match.group(1)), raw)
 
 
 def _inline(node: Any) -> str:
@@ -148,20 +133,16 @@ def _unknown_directive(block: str, depth: int) -> list[str]:
     while body and re.match(r"^\s+:[\w-]+:", body[0]):
         body = body[1:]
     content = textwrap.dedent("\n".join(body)).strip("\n")
-    prefix = _VERSION_NOTES.get(name.rsplit(":", 1)[-1])
-    out: list[str] = []
-    if prefix:
-        sub = _blocks(_doctree(content), depth + 1) if content.strip() and depth < _MAX_DEPTH else []
-        head = f"{prefix} {arguments}:" if arguments else f"{prefix}:"
-        if sub:
-            sub[0] = f"{head} {sub[0]}"
-            return sub
-        return [head.rstrip(":") + "."]
-    if name in ("code-block", "sourcecode", "parsed-literal", "productionlist"):
+    readable = bool(content.strip()) and depth < _MAX_DEPTH
+    noted = version_note(name, arguments, _blocks(_doctree(content), depth + 1) if readable else [])
+    if noted is not None:
+        return noted
+    if name in CODE_DIRECTIVES:
         return code_paragraphs(content)
-    if arguments and name.rsplit(":", 1)[-1] not in _NO_ARGUMENTS:
+    out: list[str] = []
+    if arguments and directive_name(name) not in NO_ARGUMENTS:
         out.append(_role_text(arguments))
-    if content.strip() and depth < _MAX_DEPTH and name not in ("toctree", "index", "literalinclude", "raw", "include"):
+    if readable and name not in UNSEEN_CONTENT:
         out.extend(_blocks(_doctree(content), depth + 1))
     return out
 
@@ -208,6 +189,17 @@ def _blocks(node: Any, depth: int = 0) -> list[str]:
     return out
 
 
+def text_blocks(text: str) -> list[str]:
+    """The blocks of a piece of reStructuredText (MyST's ``eval-rst`` directive); too much
+    markup to parse in reasonable time (:data:`MAX_INLINE_WORK`) reads as code."""
+    if inline_work(text) > MAX_INLINE_WORK:
+        return code_paragraphs(text)
+    try:
+        return _blocks(_doctree(text))
+    except (RecursionError, ValueError, IndexError, AttributeError):
+        return code_paragraphs(text)
+
+
 def extract_rst(text: str, name: str) -> Extracted:
     """The text of a reStructuredText document: its blocks one per line, blank-line separated.
 
@@ -232,4 +224,4 @@ def extract_rst(text: str, name: str) -> Extracted:
     return paragraph_document(lines, lines[0] if titled else None, EXTRACTOR, extractor_version())
 
 
-__all__ = ["EXTRACTOR", "RULES_VERSION", "extract_rst", "extractor_version"]
+__all__ = ["EXTRACTOR", "RULES_VERSION", "extract_rst", "extractor_version", "text_blocks"]
