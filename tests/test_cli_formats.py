@@ -190,7 +190,7 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/budget.xlsx: not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx or .epub file" in result.stderr
+    assert "skipped docs/budget.xlsx: not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub or .ipynb file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -209,7 +209,7 @@ def test_a_websites_folder_sums_up_its_scripts_styles_and_images_and_names_each_
     assert [line for line in lines if "skipped" in line] == [
         "citeqa: skipped site/toc.html: found no article text in this HTML page; save the article itself "
         "(not an index or log-in page), or copy its text into a .txt file",
-        "citeqa: skipped 7 files that are not .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx or .epub files "
+        "citeqa: skipped 7 files that are not .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub or .ipynb files "
         "(3 .js, 2 .css, 1 .png, 1 .woff2); -vv names each",
     ]
     # -vv before or after the command names each of them
@@ -393,6 +393,15 @@ FORMAT_CASES = {
         ],
         "maxdepth",  # a directive's options are not text
     ),
+    "levels.ipynb": (
+        "notebook",
+        [
+            ("What was the highest water of 2025?", "The highest water of 2025 was 412 cm above chart datum, during the January storm."),
+            ("How often does the gauge take a reading?", "The gauge samples every ten minutes, so a full year holds 52,560 readings."),
+            ("Which readings are dropped?", "Readings taken while the gauge was being cleaned are dropped."),  # a MyST note in a cell
+        ],
+        "Figure size",  # a picture's placeholder text is not the notebook's
+    ),
     "handbook.rst": (
         "docutils",
         [
@@ -419,8 +428,8 @@ def test_each_document_format_is_answered_from_its_text_with_exact_offsets(tmp_p
         assert absent is None or not any(absent in hit["context"] for hit in answer["citations"])
     version = next((tmp_path / "idx").glob("v-*"))
     source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
-    rules = {"markdown-it": 2, "docutils": 2}.get(extractor, 1)  # each reader's RULES_VERSION
-    assert source["extractor"] == extractor and source["extractor_version"].endswith(f"+r{rules}")
+    rules = {"markdown-it": "+r2", "docutils": "+r2", "notebook": "+r2+nb1"}.get(extractor, "+r1")  # each reader's RULES_VERSION
+    assert source["extractor"] == extractor and source["extractor_version"].endswith(rules)
 
 
 def test_a_damaged_book_is_refused_with_what_to_do(tmp_path):

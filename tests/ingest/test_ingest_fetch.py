@@ -116,6 +116,10 @@ def tricky() -> Iterator[tuple[str, threading.Event]]:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(body)
+            elif self.path in ("/levels.ipynb", "/nb", "/data.json"):  # a notebook as servers send one, and other JSON
+                data = (FORMATS / "levels.ipynb").read_bytes()
+                self._headers(200, "application/x-ipynb+json" if self.path == "/nb" else "application/json", len(data))
+                self.wfile.write(data)
             elif self.path in ("/files/budget.pptx", "/files/book"):
                 data = (FORMATS / ("budget.pptx" if self.path.endswith("pptx") else "book.epub")).read_bytes()
                 self._headers(200, "application/octet-stream" if self.path.endswith("pptx") else "application/zip", len(data))
@@ -177,6 +181,15 @@ def test_a_generic_binary_type_lets_the_bytes_decide(tricky: tuple[str, threadin
     body, ctype, final = fetch(f"{tricky[0]}/octet")
     with pytest.raises(SourceError, match=r"unsupported or binary content"):
         extract(body, final, ctype)
+
+
+def test_a_notebook_is_read_as_json_named_ipynb_or_as_jupyters_type_and_other_json_is_refused(tricky: tuple[str, threading.Event]) -> None:
+    for route in ("/levels.ipynb", "/nb"):
+        body, ctype, final = fetch(f"{tricky[0]}{route}")
+        extracted = extract(body, final, ctype)
+        assert extracted.extractor == "notebook" and extracted.title == "Norrby harbour water levels"
+    with pytest.raises(SourceError, match=r"data\.json: content type 'application/json' is not one citeqa reads \(it reads .*\.ipynb documents\)"):
+        fetch(f"{tricky[0]}/data.json")
 
 
 def test_redirect_followed_to_http(tricky: tuple[str, threading.Event]) -> None:

@@ -76,6 +76,16 @@ def test_uploaded_slide_deck_is_answered_from(library, tmp_path):
     assert hit.doc_id == "budget.pptx" and hit.text == "Item: Pontoons; Cost: 65,000 pounds."
 
 
+def test_uploaded_notebook_is_answered_from_its_cells(library, tmp_path):
+    change = library.add([_staged(tmp_path, "levels.ipynb", (FORMATS / "levels.ipynb").read_bytes())])
+    assert "Added levels.ipynb" in change.message
+    index = library.get()
+    hit = index.answer("What was the highest water of 2025?").citations[0]
+    assert hit.doc_id == "levels.ipynb" and hit.text.startswith("The highest water of 2025 was 412 cm")
+    document = next(d for d in index.documents if d.doc_id == "levels.ipynb")
+    assert document.text[hit.start : hit.end] == hit.text and "Figure size" not in document.text
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()
@@ -96,6 +106,7 @@ def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, 
         ("fake.pdf", b"Just some words, not a PDF at all.", "not a PDF"),
         ("page.html", bytes(range(256)) * 8, "content is binary"),
         ("renamed.txt", (FORMATS / "scan.pdf").read_bytes(), "no text layer"),  # content decides, not the name
+        ("half.ipynb", (FORMATS / "levels.ipynb").read_bytes()[:300], "not a Jupyter notebook: not valid JSON"),
     ],
 )
 def test_unreadable_upload_is_refused_and_nothing_is_half_added(library, tmp_path, name, data, message):

@@ -36,11 +36,12 @@ DOCX_SUFFIXES = (".docx",)
 EPUB_SUFFIXES = (".epub",)
 ODT_SUFFIXES = (".odt",)
 PPTX_SUFFIXES = (".pptx",)
+NOTEBOOK_SUFFIXES = (".ipynb",)
 #: Zip packages of XML parts, whose pictures are never read (:mod:`citeqa.ingest.archive`).
 PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES
 PACKAGE_KINDS = ("docx", "odt", "pptx", "epub")
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
-FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub")
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
 SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
@@ -50,6 +51,7 @@ DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.do
 EPUB_TYPES = ("application/epub+zip",)
 ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
 PPTX_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
+NOTEBOOK_TYPES = ("application/x-ipynb+json",)
 #: Content types that claim no format: the bytes (and the name) decide.
 GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "application/zip", "application/x-zip-compressed")
 #: What an EPUB's or an OpenDocument file's first part (``mimetype``, stored first and uncompressed) holds.
@@ -95,7 +97,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "epub", "odt", "pptx", "docx", "html", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "odt", "pptx", "docx", "html", "notebook", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -117,6 +119,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_epub = suffix in EPUB_SUFFIXES or media in EPUB_TYPES
     claims_odt = suffix in ODT_SUFFIXES or media in ODT_TYPES
     claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
+    claims_notebook = suffix in NOTEBOOK_SUFFIXES or media in NOTEBOOK_TYPES
     head = data[:_SNIFF]
     marked = marked_encoding(head)
     if marked:  # UTF-16/32 text (Notepad's "Unicode"): sniffed as the UTF-8 it is read as
@@ -166,8 +169,12 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
             "check that the file was saved or downloaded completely"
         )
     if _looks_binary(head):
-        if claims_html or suffix in TEXT_SUFFIXES or media in TEXT_TYPES:
-            what, again = ("HTML", "save the page again as HTML") if claims_html else ("text", "save it again as plain text (UTF-8)")
+        if claims_html or claims_notebook or suffix in TEXT_SUFFIXES or media in TEXT_TYPES:
+            what, again = (
+                ("HTML", "save the page again as HTML") if claims_html
+                else ("a Jupyter notebook", "save it again from Jupyter") if claims_notebook
+                else ("text", "save it again as plain text (UTF-8)")
+            )
             raise SourceError(
                 f"{name} claims to be {what} but its content is binary (starts with "
                 f"{data[:16]!r}); {again}, or give the file its real type"
@@ -176,6 +183,8 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
             f"{name}: unsupported or binary content (starts with {data[:16]!r}); "
             f"citeqa reads {SUPPORTED}"
         )
+    if claims_notebook:  # JSON, checked when it is read
+        return "notebook"
     if _HTML_START.match(head.lstrip()):
         return "html"
     if claims_html and _HTML_TAG.search(head):
@@ -217,6 +226,7 @@ _EXTRACTOR_MODULES = {
     "epub": "epub",
     "odt": "odt",
     "pptx": "slides",
+    "notebook": "notebook",
 }
 #: The module and function reading each package kind (:data:`PACKAGE_KINDS`) from its bytes.
 _PACKAGE_READERS = {"docx": ("word", "extract_docx"), "pptx": ("slides", "extract_pptx"), "odt": ("odt", "extract_odt"), "epub": ("epub", "extract_epub")}
@@ -290,6 +300,10 @@ def extract(
     if kind in _PACKAGE_READERS:
         module, reader = _PACKAGE_READERS[kind]
         return getattr(importlib.import_module(f"{__package__}.{module}"), reader)(data, name)
+    if kind == "notebook":
+        from .notebook import extract_notebook
+
+        return extract_notebook(decode_text(data, name, content_type), name)
     if kind == "markdown":
         from .markdown import extract_markdown
 
@@ -312,13 +326,15 @@ __all__ = [
     "FORMATS",
     "FORMATS_OR",
     "GENERIC_TYPES",
+    "NOTEBOOK_SUFFIXES",
+    "NOTEBOOK_TYPES",
     "PACKAGE_KINDS",
     "PACKAGE_SUFFIXES",
+    "Extracted",
     "current_extractor",
     "current_extractor_version",
-    "Extracted",
     "extract",
-    "text_kind",
     "page_of",
     "sniff",
+    "text_kind",
 ]

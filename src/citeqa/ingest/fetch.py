@@ -18,7 +18,19 @@ import urllib.request
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import InvalidArgumentError, SourceError
-from .extract import DOCX_TYPES, EPUB_TYPES, FORMATS_OR, GENERIC_TYPES, HTML_TYPES, ODT_TYPES, PDF_TYPES, PPTX_TYPES, TEXT_TYPES
+from .extract import (
+    DOCX_TYPES,
+    EPUB_TYPES,
+    FORMATS_OR,
+    GENERIC_TYPES,
+    HTML_TYPES,
+    NOTEBOOK_SUFFIXES,
+    NOTEBOOK_TYPES,
+    ODT_TYPES,
+    PDF_TYPES,
+    PPTX_TYPES,
+    TEXT_TYPES,
+)
 from .extracted import DEFAULT_MAX_BYTES
 
 DEFAULT_TIMEOUT = 20.0
@@ -27,7 +39,9 @@ DEFAULT_MAX_REDIRECTS = 5
 #: reads, and the generic ones servers give office files and books (S3's and many servers'
 #: "application/octet-stream", an EPUB as "application/zip"), for which the bytes decide, as
 #: they do when a server sends no content type at all.
-ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + GENERIC_TYPES
+ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + NOTEBOOK_TYPES + GENERIC_TYPES
+#: JSON is read only as a notebook named so (servers send ".ipynb" files as "application/json").
+_JSON = "application/json"
 USER_AGENT = "citeqa (document question answering)"
 _SCHEMES = ("http", "https")
 
@@ -172,7 +186,8 @@ def fetch(
                     raw_type = response.headers.get("content-type", "")
                     media = raw_type.split(";", 1)[0].strip().lower()
                     # no Content-Type at all: as application/octet-stream, the bytes decide (RFC 9110, 8.3)
-                    if media and media not in ACCEPTED_TYPES:
+                    notebook = media == _JSON and urlsplit(url).path.lower().endswith(NOTEBOOK_SUFFIXES)
+                    if media and media not in ACCEPTED_TYPES and not notebook:
                         raise SourceError(
                             f"{url}: content type {media!r} is not one citeqa reads "
                             f"(it reads {FORMATS_OR} documents)"

@@ -233,9 +233,16 @@ def _blocks(tokens: list[Any], depth: int = 0) -> list[str]:
     return blocks
 
 
-def _is_myst(text: str) -> bool:
+def is_myst(text: str) -> bool:
     """True when ``text`` uses MyST's roles or directives."""
     return any(match.group(1) is None or directive_name(match.group(1)) in _MYST_DIRECTIVES for match in _MYST.finditer(text))
+
+
+def markdown_blocks(text: str, myst: bool) -> tuple[list[str], bool]:
+    """The blocks of a piece of Markdown (a notebook's cell), read as MyST when ``myst``, and
+    whether it opens with a heading."""
+    tokens = _parser(myst).parse(text)
+    return _blocks(tokens), bool(tokens) and tokens[0].type == "heading_open"
 
 
 def extract_markdown(text: str, name: str) -> Extracted:
@@ -245,7 +252,7 @@ def extract_markdown(text: str, name: str) -> Extracted:
         SourceError: the document has no text (only markup, images or comments).
     """
     title, body = _front_matter(text.removeprefix("\ufeff"))
-    tokens = _parser(_is_myst(body)).parse(body)
+    tokens = _parser(is_myst(body)).parse(body)
     lines = clean_lines("\n".join(_blocks(tokens)))
     if not lines:
         what = "has no text, only markup, images or comments" if body.strip() else "holds no text"
@@ -255,4 +262,4 @@ def extract_markdown(text: str, name: str) -> Extracted:
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())
 
 
-__all__ = ["EXTRACTOR", "RULES_VERSION", "extract_markdown", "extractor_version"]
+__all__ = ["EXTRACTOR", "RULES_VERSION", "extract_markdown", "extractor_version", "is_myst", "markdown_blocks"]
