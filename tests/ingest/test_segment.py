@@ -243,3 +243,31 @@ def test_information_separators_before_a_list_number_do_not_crash_pysbd():
 def test_a_name_starting_with_a_dot_does_not_end_a_sentence(paragraph, expected):
     # pysbd cut "See the ." from "gitignore file for details."
     assert [paragraph[s:e] for s, e in sentence_spans(paragraph)] == expected
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "PassengerId: 44; Name: Laroche, Miss. Simonne Marie Anne Andree; Sex: female; Age: 3.",  # "Miss." ends nothing
+        "Berth: St. Olav's slip; Fee a night: 15 pounds; Longest boat: 9 m.",
+        "Fee (pounds): 40; Opens: 07:45.",  # a closed parenthesis in a column's name, a time's ":" in a value
+    ],
+)
+def test_a_table_row_is_one_sentence(row):
+    assert sentence_spans(row) == [(0, len(row))]
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "expected"),
+    [
+        # Wikipedia's opening: the first "column" opens a parenthesis it does not close
+        ("The Normans (Norman: Nourmands; French: Normands) were a people. They gave their name to Normandy.",
+         ["The Normans (Norman: Nourmands; French: Normands) were a people.", "They gave their name to Normandy."]),
+        # the last value goes on as prose
+        ("Item: Pontoons; Note: Ordered in May. Delivery is late.", ["Item: Pontoons; Note: Ordered in May.", "Delivery is late."]),
+        # a sentence before the pairs
+        ("The ferry leaves at nine. Tickets: 40 kronor; children: free.", ["The ferry leaves at nine.", "Tickets: 40 kronor; children: free."]),
+    ],
+)
+def test_prose_with_colons_and_semicolons_is_not_a_row(paragraph, expected):
+    assert [paragraph[s:e] for s, e in sentence_spans(paragraph)] == expected

@@ -44,7 +44,8 @@ from .wrapping import fill_width, line_pairs, runs_on
 #: width is at least :data:`~citeqa.ingest.wrapping.MIN_WIDTH` (an address's lines are no wrapped text);
 #: in wrapped text a line ending with a comma or "the", "of", "and" ... runs on below.
 #: 5: nor is a line opening with any bullet glyph ("◦ ", "▪ ", not only "• ") wrapped onto (:data:`citeqa.text.BULLETS`).
-RULES_VERSION = 5
+#: 6: a paragraph that reads as a table's row ("Name: Braund, Mr. Owen Harris; Age: 22.") is one sentence.
+RULES_VERSION = 6
 
 #: Most characters handed to pysbd in one call. Paragraphs up to this size (all of
 #: SQuAD's, the longest being 4,063) are segmented in one call, exactly as before;
@@ -58,6 +59,13 @@ _LINE = re.compile(r"[^\r\n]+")
 _BLANK_LINE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[^\S\r\n]*(?:\r\n|\r(?!\n)|\n)")
 _PARENTHETICAL = re.compile(r"^[\(\[][^\)\]]*[\)\]]\W*$")
 _HAS_WORD = re.compile(r"\w")
+#: A table's row as the extractors write one (:func:`citeqa.ingest.paragraphs.table_rows`): two or
+#: more "column: value" pairs parted by "; " (a value may hold ":" as a time does, not ";"; a
+#: column's name ends no sentence and opens no parenthesis it does not close, "The Normans
+#: (Norman: Nourmands; French: Normands) were ..." being prose; nor does the last value, after
+#: which a sentence would go on: "... type: 'Example.Group.id'. Elements of ...").
+_COLUMN = r"(?:[^:;.!?()\n]|[.!?](?=\S)|\([^():;\n]*\)){1,80}"
+_TABLE_ROW = re.compile(rf"{_COLUMN}: [^;\n]*(?:; {_COLUMN}: [^;\n]*)*; {_COLUMN}: (?:[^;.!?\n]|[.!?](?!\s+\S))*")
 #: A "." after one of these starts a name, not a sentence's end: " .gitignore", "/.md" (".txt/.md").
 _NAME_DOTS = frozenset({" .", "\t.", "\n.", "/."})
 _SPACE = re.compile(r"\s")
@@ -308,7 +316,12 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     after the "?" or "!" with no space between (code: "#![allow(unused)]", "x != 3",
     "println!("x")"); and a fragment pysbd starts right after a "." that follows white space
     or "/", as a name starting with a dot does ("the .gitignore file", "bash .ci/run", ".txt/.md").
+    A paragraph that reads as a table's row (two or more "column: value" pairs parted by "; ",
+    as the extractors write rows) is one sentence, whatever abbreviations its cells hold.
     """
+    if len(paragraph) <= _CHUNK and _TABLE_ROW.fullmatch(paragraph.strip()):  # a row's "Mr." or "St." ends nothing
+        start, end = _trim(paragraph, 0, len(paragraph))
+        return [(start, end)] if start < end else []
     flat = paragraph.translate(_FLAT)
     spans: list[tuple[int, int]] = []
     cursor = 0
