@@ -190,7 +190,7 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/budget.xlsx: not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub or .ipynb file" in result.stderr
+    assert "skipped docs/budget.xlsx: not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb or .csv file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -209,7 +209,7 @@ def test_a_websites_folder_sums_up_its_scripts_styles_and_images_and_names_each_
     assert [line for line in lines if "skipped" in line] == [
         "citeqa: skipped site/toc.html: found no article text in this HTML page; save the article itself "
         "(not an index or log-in page), or copy its text into a .txt file",
-        "citeqa: skipped 7 files that are not .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub or .ipynb files "
+        "citeqa: skipped 7 files that are not .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb or .csv files "
         "(3 .js, 2 .css, 1 .png, 1 .woff2); -vv names each",
     ]
     # -vv before or after the command names each of them
@@ -402,6 +402,15 @@ FORMAT_CASES = {
         ],
         "Figure size",  # a picture's placeholder text is not the notebook's
     ),
+    "berths.csv": (
+        "csv",
+        [
+            ("How much is a night at the south pontoon?", "Berth: South pontoon; Fee a night: 28 pounds; Longest boat: 12 m; Water depth: 2.1 m."),
+            # one sentence, though "St." is an abbreviation
+            ("How deep is the water at St. Olav's slip?", "Berth: St. Olav's slip; Fee a night: 15 pounds; Longest boat: 9 m; Water depth: 1.2 m."),
+        ],
+        None,
+    ),
     "handbook.rst": (
         "docutils",
         [
@@ -428,7 +437,7 @@ def test_each_document_format_is_answered_from_its_text_with_exact_offsets(tmp_p
         assert absent is None or not any(absent in hit["context"] for hit in answer["citations"])
     version = next((tmp_path / "idx").glob("v-*"))
     source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
-    rules = {"markdown-it": "+r2", "docutils": "+r2", "notebook": "+r2+nb1"}.get(extractor, "+r1")  # each reader's RULES_VERSION
+    rules = {"markdown-it": "+r2", "docutils": "+r2", "notebook": "+r2+nb1", "csv": "py+r1"}.get(extractor, "+r1")  # each reader's RULES_VERSION
     assert source["extractor"] == extractor and source["extractor_version"].endswith(rules)
 
 

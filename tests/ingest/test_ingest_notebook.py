@@ -70,5 +70,5 @@ def test_a_notebook_is_known_by_its_name_or_its_content_type_and_listed_among_th
     assert sniff(data, "https://example.org/nb", "application/x-ipynb+json") == "notebook"
     assert sniff(data, "https://raw.example.org/levels.ipynb", "text/plain") == "notebook"  # as raw GitHub serves it
     assert ".ipynb" in FORMATS
-    with pytest.raises(SourceError, match=r"unsupported file type '\.json'; citeqa reads .* and \.ipynb"):
+    with pytest.raises(SourceError, match=r"unsupported file type '\.json'; citeqa reads .*\.ipynb"):
         sniff(data, "levels.json")  # other JSON is not read as a notebook

@@ -86,6 +86,13 @@ def test_uploaded_notebook_is_answered_from_its_cells(library, tmp_path):
     assert document.text[hit.start : hit.end] == hit.text and "Figure size" not in document.text
 
 
+def test_uploaded_table_is_answered_from_its_rows(library, tmp_path):
+    change = library.add([_staged(tmp_path, "berths.csv", (FORMATS / "berths.csv").read_bytes())])
+    assert "Added berths.csv" in change.message
+    hit = library.get().answer("How much is a night at the south pontoon?").citations[0]
+    assert hit.doc_id == "berths.csv" and hit.text == "Berth: South pontoon; Fee a night: 28 pounds; Longest boat: 12 m; Water depth: 2.1 m."
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()

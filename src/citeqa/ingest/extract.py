@@ -37,11 +37,12 @@ EPUB_SUFFIXES = (".epub",)
 ODT_SUFFIXES = (".odt",)
 PPTX_SUFFIXES = (".pptx",)
 NOTEBOOK_SUFFIXES = (".ipynb",)
+CSV_SUFFIXES = (".csv", ".tsv")
 #: Zip packages of XML parts, whose pictures are never read (:mod:`citeqa.ingest.archive`).
 PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES
 PACKAGE_KINDS = ("docx", "odt", "pptx", "epub")
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
-FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb")
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb", ".csv")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
 SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
@@ -52,6 +53,7 @@ EPUB_TYPES = ("application/epub+zip",)
 ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
 PPTX_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
 NOTEBOOK_TYPES = ("application/x-ipynb+json",)
+CSV_TYPES = ("text/csv", "text/tab-separated-values")
 #: Content types that claim no format: the bytes (and the name) decide.
 GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "application/zip", "application/x-zip-compressed")
 #: What an EPUB's or an OpenDocument file's first part (``mimetype``, stored first and uncompressed) holds.
@@ -97,7 +99,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "epub", "odt", "pptx", "docx", "html", "notebook", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "odt", "pptx", "docx", "html", "notebook", "csv", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -120,6 +122,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_odt = suffix in ODT_SUFFIXES or media in ODT_TYPES
     claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
     claims_notebook = suffix in NOTEBOOK_SUFFIXES or media in NOTEBOOK_TYPES
+    claims_csv = suffix in CSV_SUFFIXES or media in CSV_TYPES
     head = data[:_SNIFF]
     marked = marked_encoding(head)
     if marked:  # UTF-16/32 text (Notepad's "Unicode"): sniffed as the UTF-8 it is read as
@@ -169,7 +172,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
             "check that the file was saved or downloaded completely"
         )
     if _looks_binary(head):
-        if claims_html or claims_notebook or suffix in TEXT_SUFFIXES or media in TEXT_TYPES:
+        if claims_html or claims_notebook or claims_csv or suffix in TEXT_SUFFIXES or media in TEXT_TYPES:
             what, again = (
                 ("HTML", "save the page again as HTML") if claims_html
                 else ("a Jupyter notebook", "save it again from Jupyter") if claims_notebook
@@ -187,6 +190,8 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         return "notebook"
     if _HTML_START.match(head.lstrip()):
         return "html"
+    if claims_csv:
+        return "csv"
     if claims_html and _HTML_TAG.search(head):
         return "html"
     if claims_html:
@@ -227,6 +232,7 @@ _EXTRACTOR_MODULES = {
     "odt": "odt",
     "pptx": "slides",
     "notebook": "notebook",
+    "csv": "tabular",
 }
 #: The module and function reading each package kind (:data:`PACKAGE_KINDS`) from its bytes.
 _PACKAGE_READERS = {"docx": ("word", "extract_docx"), "pptx": ("slides", "extract_pptx"), "odt": ("odt", "extract_odt"), "epub": ("epub", "extract_epub")}
@@ -300,6 +306,11 @@ def extract(
     if kind in _PACKAGE_READERS:
         module, reader = _PACKAGE_READERS[kind]
         return getattr(importlib.import_module(f"{__package__}.{module}"), reader)(data, name)
+    if kind == "csv":
+        from .tabular import extract_table
+
+        tab = _suffix(name) == ".tsv" or _media_type(content_type) == "text/tab-separated-values"
+        return extract_table(decode_text(data, name, content_type), name, tab=tab)
     if kind == "notebook":
         from .notebook import extract_notebook
 
@@ -322,6 +333,8 @@ def extract(
 
 
 __all__ = [
+    "CSV_SUFFIXES",
+    "CSV_TYPES",
     "DEFAULT_MAX_BYTES",
     "FORMATS",
     "FORMATS_OR",

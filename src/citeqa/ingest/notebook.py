@@ -78,6 +78,8 @@ def extract_notebook(text: str, name: str) -> Extracted:
     Raises:
         SourceError: not JSON, not a notebook, or no text in any cell.
     """
+    if text.lstrip().startswith("<"):
+        raise SourceError(f"{name} is a web page, not a notebook's JSON (saved from a site's page?); download the raw .ipynb file")
     try:
         notebook = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:

@@ -24,6 +24,7 @@ from ..errors import SourceError
 from ..schema import Document
 from .archive import MAX_PACKAGE_BYTES
 from .extract import (
+    CSV_SUFFIXES,
     FORMATS_OR,
     HTML_SUFFIXES,
     NOTEBOOK_SUFFIXES,
@@ -40,7 +41,7 @@ from .fetch import fetch, is_url
 log = logging.getLogger("citeqa")
 
 #: File name endings read from folders (other files are read only if their content is HTML, PDF or a package).
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + PACKAGE_SUFFIXES + NOTEBOOK_SUFFIXES
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + PDF_SUFFIXES + PACKAGE_SUFFIXES + NOTEBOOK_SUFFIXES + CSV_SUFFIXES
 NOT_SUPPORTED = f"not a {FORMATS_OR} file"
 #: Folder files of other types logged one by one up to this many; more are counted by suffix.
 SKIPPED_SHOWN = 5

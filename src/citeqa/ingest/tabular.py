@@ -1,0 +1,93 @@
+"""Text of CSV and TSV files (Python's csv): each row a paragraph that names its columns, as tables elsewhere read.
+
+A row reads "Item: Pontoons; Cost: 65,000 pounds." (:func:`citeqa.ingest.paragraphs.table_rows`),
+so a question naming a column finds the row without the header row beside it. The delimiter is
+a tab for ``.tsv``, else the one :class:`csv.Sniffer` finds among comma, semicolon, tab and bar
+(comma when it finds none); the first row is the header when its cells are all filled, distinct
+and not numbers, as spreadsheet imports and pandas take it (else every row reads
+"| cell | cell |"); empty rows and cells (and a row's trailing delimiters) are left out, a quoted
+cell's line breaks are spaces. The file's name is the first line (the title every row is read
+with: a table holds no headline of its own, and its first row would be taken for one).
+
+Limits: a header-less file whose first row is all words reads that row as the column names
+(add a header row); formulas are text as written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from ..errors import SourceError
+from .extracted import Extracted
+from .paragraphs import paragraph_document, table_rows
+
+EXTRACTOR = "csv"
+#: Bump when the rules below change: the extracted text of the same file changes.
+RULES_VERSION = 1
+#: Delimiters looked for when the name does not say (a tab for ".tsv").
+DELIMITERS = ",;\t|"
+#: How much of the file the delimiter is sniffed from.
+_SAMPLE = 64 * 1024
+#: A cell that is a number ("1,250", "-3.5", "12%", "£40", "1e3"), not a column name.
+_NUMBER = re.compile(r"^[-+(]?[$€£¥]?\s*\d[\d,. ]*(?:[eE][-+]?\d+)?\s*%?\)?$")
+
+
+def extractor_version() -> str:
+    """The rules version (Python's csv module does not change what it reads)."""
+    return f"py+r{RULES_VERSION}"
+
+
+def _dialect(text: str, tab: bool) -> type[csv.Dialect] | csv.Dialect:
+    """The file's dialect: tab-separated when named so, else sniffed (comma when unsure)."""
+    if tab:
+        return csv.excel_tab
+    try:
+        return csv.Sniffer().sniff(text[:_SAMPLE], delimiters=DELIMITERS)
+    except csv.Error:  # one column, or nothing consistent: commas
+        return csv.excel
+
+
+def _trimmed(row: list[str]) -> list[str]:
+    """``row`` without its trailing empty cells."""
+    end = len(row)
+    while end and not row[end - 1].strip():
+        end -= 1
+    return row[:end]
+
+
+def _is_header(row: list[str]) -> bool:
+    """A first row of filled, distinct cells none of which is a number."""
+    cells = [cell.strip() for cell in row]
+    return bool(cells) and all(cells) and len(set(cells)) == len(cells) and not any(_NUMBER.match(cell) for cell in cells)
+
+
+def extract_table(text: str, name: str, *, tab: bool = False) -> Extracted:
+    """The rows of a CSV (or, with ``tab``, TSV) text, one paragraph each.
+
+    Raises:
+        SourceError: malformed beyond reading, or no cell holds text.
+    """
+    text = text.removeprefix("\ufeff")
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), _dialect(text, tab)) if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise SourceError(f"{name}: cannot read this {'TSV' if tab else 'CSV'} file ({exc}); check its quotes") from None
+    if not rows:
+        raise SourceError(f"{name}: this {'TSV' if tab else 'CSV'} file has no text in its cells; add some or leave the file out")
+    rows = [_trimmed(row) for row in rows]  # "Oslo;Norway;" as exported: no third column
+    head = rows[0] if len(rows) > 1 and _is_header(rows[0]) else None
+    lines = table_rows(head, rows[1:] if head is not None else rows)
+    return paragraph_document(lines, _file_name(name), EXTRACTOR, extractor_version())
+
+
+def _file_name(name: str) -> str:
+    """The file's name without its folders ("reports/berths.csv" -> "berths.csv"; a URL's last part)."""
+    path = urlsplit(name).path if "://" in name else name
+    return PurePosixPath(path.replace("\\", "/")).name or name
+
+
+__all__ = ["DELIMITERS", "EXTRACTOR", "RULES_VERSION", "extract_table", "extractor_version"]
