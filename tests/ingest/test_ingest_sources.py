@@ -41,7 +41,7 @@ def test_folders_skip_other_files_and_say_why(tmp_path, caplog):
     (docs / "notes.md").write_text("# Notes\n\nThe ferry leaves at nine.\n", encoding="utf-8")
     (docs / "deep" / "er" / "report.pdf").write_bytes((FORMATS / "report.pdf").read_bytes())
     (docs / "page.bin").write_bytes((FORMATS / "news.html").read_bytes())  # HTML by content: read
-    (docs / "budget.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (docs / "budget.numbers").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     (docs / "report.docx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)  # damaged
     (docs / "script.py").write_text("print('hello')\n", encoding="utf-8")
     (docs / "scan.pdf").write_bytes((FORMATS / "scan.pdf").read_bytes())
@@ -49,12 +49,12 @@ def test_folders_skip_other_files_and_say_why(tmp_path, caplog):
     result = read_sources([docs])
     assert [d.doc_id for d in result.documents] == ["deep/er/report.pdf", "notes.md", "page.bin"]
     skipped = {Path(s.path).name: s.reason for s in result.skipped}
-    assert skipped["budget.xlsx"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb or .csv file"
-    assert skipped["script.py"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb or .csv file"
+    assert skipped["budget.numbers"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv or .xlsx file"
+    assert skipped["script.py"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv or .xlsx file"
     assert skipped["report.docx"].startswith("report.docx cannot be read: its zip is damaged; save it again from Word")
     assert skipped["scan.pdf"].startswith("scan.pdf has no text layer")
     assert ".hidden.txt" not in skipped
-    assert f"skipped {docs / 'budget.xlsx'}: not a .txt" in caplog.text
+    assert f"skipped {docs / 'budget.numbers'}: not a .txt" in caplog.text
 
 
 def test_a_sub_folder_the_caller_picks_is_skipped_once_with_its_files_unread(tmp_path):
@@ -73,9 +73,9 @@ def test_a_sub_folder_the_caller_picks_is_skipped_once_with_its_files_unread(tmp
 
 
 def test_a_named_file_that_cannot_be_read_is_an_error_not_a_skip(tmp_path):
-    (tmp_path / "budget.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    (tmp_path / "budget.numbers").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     with pytest.raises(SourceError, match="unsupported or binary content"):
-        read_sources([tmp_path / "budget.xlsx"])
+        read_sources([tmp_path / "budget.numbers"])
     with pytest.raises(SourceError, match="no text layer"):
         read_sources([FORMATS / "scan.pdf"])
     with pytest.raises(SourceError, match=r"only http:// and https://"):

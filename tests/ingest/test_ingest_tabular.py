@@ -38,9 +38,20 @@ def test_the_delimiter_is_found_and_tsv_is_read_by_name_or_type() -> None:
     assert sniff(b"a,b\n1,2\n", "https://example.org/t", "text/csv") == "csv"
 
 
+def test_a_title_and_notes_above_the_header_read_as_text() -> None:
+    source = "Harbour fees 2025,,\nSet by the council,,in March\nBerth,Fee,Depth\nNorth quay,40,4.5\nSouth pontoon,28,2.1\n"
+    assert _text(source).split("\n\n") == [
+        "table.csv",
+        "Harbour fees 2025",
+        "| Set by the council | in March |",
+        "Berth: North quay; Fee: 40; Depth: 4.5.",
+        "Berth: South pontoon; Fee: 28; Depth: 2.1.",
+    ]
+
+
 def test_a_first_row_of_numbers_or_gaps_is_no_header() -> None:
     assert _text("2024,41\n2025,44\n") == "table.csv\n\n| 2024 | 41 |\n\n| 2025 | 44 |"
-    assert _text("Town,,Ferries\nNorrby,x,12\n") == "table.csv\n\n| Town |  | Ferries |\n\n| Norrby | x | 12 |"
+    assert _text("Town,,Ferries\nNorrby,x,12\n") == "table.csv\n\n| Town | Ferries |\n\n| Norrby | x | 12 |"
 
 
 @pytest.mark.parametrize(

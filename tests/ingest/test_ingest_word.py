@@ -92,7 +92,7 @@ def test_a_docx_is_recognised_by_its_content_and_other_zips_are_not_read() -> No
     data = MINUTES.read_bytes()
     assert [sniff(data, name) for name in ("minutes.docx", "minutes.bin", "MINUTES.DOCX")] == ["docx"] * 3
     with pytest.raises(SourceError, match="unsupported or binary content"):
-        sniff(b"PK\x03\x04" + bytes(range(256)) * 4, "budget.xlsx")
+        sniff(b"PK\x03\x04" + bytes(range(256)) * 4, "budget.numbers")
 
 
 @pytest.mark.parametrize(

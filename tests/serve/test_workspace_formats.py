@@ -93,6 +93,15 @@ def test_uploaded_table_is_answered_from_its_rows(library, tmp_path):
     assert hit.doc_id == "berths.csv" and hit.text == "Berth: South pontoon; Fee a night: 28 pounds; Longest boat: 12 m; Water depth: 2.1 m."
 
 
+def test_uploaded_workbook_is_answered_from_its_shown_sheets(library, tmp_path):
+    change = library.add([_staged(tmp_path, "tides.xlsx", (FORMATS / "tides.xlsx").read_bytes())])
+    assert "Added tides.xlsx" in change.message
+    index = library.get()
+    hit = index.answer("How full is the north quay?").citations[0]
+    assert hit.doc_id == "tides.xlsx" and hit.text.startswith("Berth: North quay;") and "Occupancy: 87.5%" in hit.text
+    assert "Draft figures" not in next(d for d in index.documents if d.doc_id == "tides.xlsx").text
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()

@@ -162,7 +162,7 @@ def test_unsupported_and_undecodable_sources_are_refused(tmp_path, fake_embedder
     pdf.write_bytes(b"%PDF-1.4")
     with pytest.raises(SourceError, match="truncated or damaged"):
         citeqa.build_index([pdf], tmp_path / "i", embedder=fake_embedder)
-    sheet = tmp_path / "budget.xlsx"
+    sheet = tmp_path / "budget.numbers"
     sheet.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
     with pytest.raises(SourceError, match="unsupported or binary content"):
         citeqa.build_index([sheet], tmp_path / "i", embedder=fake_embedder)

@@ -36,13 +36,14 @@ DOCX_SUFFIXES = (".docx",)
 EPUB_SUFFIXES = (".epub",)
 ODT_SUFFIXES = (".odt",)
 PPTX_SUFFIXES = (".pptx",)
+XLSX_SUFFIXES = (".xlsx",)
 NOTEBOOK_SUFFIXES = (".ipynb",)
 CSV_SUFFIXES = (".csv", ".tsv")
 #: Zip packages of XML parts, whose pictures are never read (:mod:`citeqa.ingest.archive`).
-PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES
-PACKAGE_KINDS = ("docx", "odt", "pptx", "epub")
+PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES + XLSX_SUFFIXES
+PACKAGE_KINDS = ("docx", "odt", "pptx", "epub", "xlsx")
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
-FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb", ".csv")
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb", ".csv", ".xlsx")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
 SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
@@ -52,6 +53,7 @@ DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.do
 EPUB_TYPES = ("application/epub+zip",)
 ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
 PPTX_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
+XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
 NOTEBOOK_TYPES = ("application/x-ipynb+json",)
 CSV_TYPES = ("text/csv", "text/tab-separated-values")
 #: Content types that claim no format: the bytes (and the name) decide.
@@ -99,7 +101,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "epub", "odt", "pptx", "docx", "html", "notebook", "csv", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "odt", "pptx", "xlsx", "docx", "html", "notebook", "csv", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -121,6 +123,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_epub = suffix in EPUB_SUFFIXES or media in EPUB_TYPES
     claims_odt = suffix in ODT_SUFFIXES or media in ODT_TYPES
     claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
+    claims_xlsx = suffix in XLSX_SUFFIXES or media in XLSX_TYPES
     claims_notebook = suffix in NOTEBOOK_SUFFIXES or media in NOTEBOOK_TYPES
     claims_csv = suffix in CSV_SUFFIXES or media in CSV_TYPES
     head = data[:_SNIFF]
@@ -139,17 +142,25 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         raise SourceError(f"{name} is an OpenDocument file but not a text document; citeqa reads .odt text documents")
     if head.startswith(_ZIP_MAGIC) and (claims_pptx or (b"ppt/" in head and not claims_docx)):
         return "pptx"
+    if head.startswith(_ZIP_MAGIC) and (claims_xlsx or (b"xl/" in head and not claims_docx)):
+        return "xlsx"
     if head.startswith(_ZIP_MAGIC) and (claims_docx or b"word/" in head):
         return "docx"
     if head.startswith(_OLE_MAGIC):
+        program, modern = ("Excel", ".xlsx") if suffix in (".xls", ".xlsx") else ("PowerPoint", ".pptx") if suffix in (".ppt", ".pptx") else ("Word", ".docx")
         raise SourceError(
             f"{name} is an old Office file (.doc, .xls, .ppt) or a password-protected one; "
-            "open it in Word or LibreOffice and save it as an unprotected .docx"
+            f"open it in {program} or LibreOffice and save it as an unprotected {modern}"
         )
     if claims_pptx:
         raise SourceError(
             f"{name} is not a PowerPoint deck: a .pptx is a zip file and this starts with "
             f"{data[:16]!r}; save it again from PowerPoint as .pptx"
+        )
+    if claims_xlsx:
+        raise SourceError(
+            f"{name} is not an Excel workbook: an .xlsx is a zip file and this starts with "
+            f"{data[:16]!r}; save it again from Excel or LibreOffice as .xlsx"
         )
     if claims_odt:
         raise SourceError(
@@ -233,9 +244,16 @@ _EXTRACTOR_MODULES = {
     "pptx": "slides",
     "notebook": "notebook",
     "csv": "tabular",
+    "openpyxl": "spreadsheet",
 }
 #: The module and function reading each package kind (:data:`PACKAGE_KINDS`) from its bytes.
-_PACKAGE_READERS = {"docx": ("word", "extract_docx"), "pptx": ("slides", "extract_pptx"), "odt": ("odt", "extract_odt"), "epub": ("epub", "extract_epub")}
+_PACKAGE_READERS = {
+    "docx": ("word", "extract_docx"),
+    "pptx": ("slides", "extract_pptx"),
+    "odt": ("odt", "extract_odt"),
+    "epub": ("epub", "extract_epub"),
+    "xlsx": ("spreadsheet", "extract_xlsx"),
+}
 
 
 def current_extractor_version(extractor: str) -> str | None:

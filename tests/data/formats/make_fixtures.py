@@ -5,6 +5,7 @@
     python tests/data/formats/make_fixtures.py book.epub      # only the EPUB book
     python tests/data/formats/make_fixtures.py notes.odt      # only the OpenDocument text
     python tests/data/formats/make_fixtures.py budget.pptx    # only the PowerPoint deck
+    python tests/data/formats/make_fixtures.py tides.xlsx     # only the Excel workbook
 
 - news.pdf: news.html printed as is (chromium's default print header and footer —
   date, title, URL, "page x/y" — repeat on every page; the extractor must drop them).
@@ -46,6 +47,10 @@
   (:func:`pptx_parts`): a title slide with a subtitle and a slide number, a slide of
   bullets, a grouped text box and a table with a header row, with speaker notes; a hidden
   slide; a slide with a line break; "PowerPoint Presentation" as the properties' title.
+
+- tides.xlsx: an Excel workbook written with openpyxl (:func:`tides_xlsx`): a sheet of berths
+  with a header row, a date, a percentage, a float that binary cannot hold exactly (0.1 + 0.2)
+  and a TRUE; a sheet of notes without a header; a hidden sheet.
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -586,7 +591,36 @@ def pptx_parts() -> dict[str, str | bytes]:
     return parts
 
 
+def tides_xlsx(target: Path) -> None:
+    """Write tides.xlsx (see the module docstring) with openpyxl."""
+    import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    berths = book.active
+    berths.title = "Berths"
+    berths.append(["Berth", "Fee a night", "Occupancy", "Depth (m)", "Open", "Refitted"])
+    berths.append(["North quay", 40, 0.875, 4.5, True, datetime.date(2025, 6, 1)])
+    berths.append(["South pontoon", 28, 0.5, 0.1 + 0.2, False, datetime.date(2024, 9, 15)])
+    for row in (2, 3):
+        berths.cell(row=row, column=3).number_format = "0.0%"
+        berths.cell(row=row, column=6).number_format = "yyyy-mm-dd"
+    notes = book.create_sheet("Notes")
+    notes.append(["The harbour master checks every berth each spring."])
+    notes.append([None])
+    notes.append(["Divers inspect the pontoon chains in October."])
+    hidden = book.create_sheet("Working")
+    hidden.append(["Draft figures nobody should cite"])
+    hidden.sheet_state = "hidden"
+    book.save(target)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["tides.xlsx"]:  # needs only openpyxl
+        tides_xlsx(HERE / "tides.xlsx")
+        print("tides.xlsx", (HERE / "tides.xlsx").stat().st_size, "bytes")
+        return
     if sys.argv[1:] == ["budget.pptx"]:  # zipfile alone
         (HERE / "budget.pptx").write_bytes(zip_bytes(pptx_parts()))
         print("budget.pptx", (HERE / "budget.pptx").stat().st_size, "bytes")
@@ -607,6 +641,7 @@ def main() -> None:
     (HERE / "book.epub").write_bytes(zip_bytes(book_parts()))
     (HERE / "notes.odt").write_bytes(zip_bytes(odt_parts()))
     (HERE / "budget.pptx").write_bytes(zip_bytes(pptx_parts()))
+    tides_xlsx(HERE / "tides.xlsx")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(HERE / "news.html", work / "news.html")
