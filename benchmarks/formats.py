@@ -6,7 +6,7 @@ Usage (from the repository root)::
 
 PATHs are files or folders (read recursively; files of the formats citeqa reads). For each
 file: read or refused (with the reason), paragraphs, characters and milliseconds; totals by
-format. ``--fuzz N`` makes N damaged copies of the zipped files (.docx, .odt, .pptx, .epub, .xlsx:
+format. ``--fuzz N`` makes N damaged copies of the zipped files (.docx, .odt, .pptx, .epub, .xlsx, .ods:
 bytes changed, cut short, parts mangled) and counts how many were read, refused with a
 message, or crashed (a crash is a bug: the run exits 1). ``--odt-from-text DIR`` writes each
 ``.txt`` of DIR as an ``.odt`` with docutils' ODF writer (a real writer's XML, LibreOffice's
@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO / "src"))
 from citeqa.errors import SourceError  # noqa: E402
 from citeqa.ingest.extract import FORMATS, extract  # noqa: E402
 
-ZIPPED = (".docx", ".odt", ".pptx", ".epub", ".xlsx")
+ZIPPED = (".docx", ".odt", ".pptx", ".epub", ".xlsx", ".ods")
 
 
 def _files(paths: Sequence[str]) -> list[Path]:
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rng = random.Random(args.seed)
         zipped = [p for p in files if p.suffix.lower() in ZIPPED]
         if not zipped:
-            print("--fuzz: no .docx, .odt, .pptx, .epub or .xlsx among the paths")
+            print("--fuzz: no .docx, .odt, .pptx, .epub, .xlsx or .ods among the paths")
         else:
             seen: collections.Counter[str] = collections.Counter()
             for _ in range(args.fuzz):

@@ -55,8 +55,9 @@ def test_the_meta_title_serves_only_when_the_text_does_not_start_with_a_heading_
 def test_an_odt_is_told_by_its_bytes_and_other_opendocument_files_are_refused() -> None:
     data = NOTES.read_bytes()
     assert [sniff(data, name) for name in ("notes.odt", "download", "NOTES.ODT")] == ["odt"] * 3
-    with pytest.raises(SourceError, match=r"sheet\.odt is an OpenDocument file but not a text document"):
-        extract(zip_bytes(odt_parts("application/vnd.oasis.opendocument.spreadsheet")), "sheet.odt")
+    with pytest.raises(SourceError, match=r"slides\.odt is an OpenDocument file but not a text document or a spreadsheet"):
+        extract(zip_bytes(odt_parts("application/vnd.oasis.opendocument.presentation")), "slides.odt")
+    assert sniff(zip_bytes(odt_parts("application/vnd.oasis.opendocument.spreadsheet")), "sheet.odt") == "ods"  # the bytes decide
     with pytest.raises(SourceError, match=r"notes\.odt is not an OpenDocument text: an \.odt is a zip file"):
         extract(b"plain words, not a zip", "notes.odt")
 

@@ -102,6 +102,13 @@ def test_uploaded_workbook_is_answered_from_its_shown_sheets(library, tmp_path):
     assert "Draft figures" not in next(d for d in index.documents if d.doc_id == "tides.xlsx").text
 
 
+def test_uploaded_opendocument_spreadsheet_is_answered_from(library, tmp_path):
+    change = library.add([_staged(tmp_path, "fees.ods", (FORMATS / "fees.ods").read_bytes())])
+    assert "Added fees.ods" in change.message
+    hit = library.get().answer("What does a night at the south pontoon cost?").citations[0]
+    assert hit.doc_id == "fees.ods" and hit.text.startswith("Berth: South pontoon; Fee a night: £28.00;")
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()

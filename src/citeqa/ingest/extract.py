@@ -37,13 +37,14 @@ EPUB_SUFFIXES = (".epub",)
 ODT_SUFFIXES = (".odt",)
 PPTX_SUFFIXES = (".pptx",)
 XLSX_SUFFIXES = (".xlsx",)
+ODS_SUFFIXES = (".ods",)
 NOTEBOOK_SUFFIXES = (".ipynb",)
 CSV_SUFFIXES = (".csv", ".tsv")
 #: Zip packages of XML parts, whose pictures are never read (:mod:`citeqa.ingest.archive`).
-PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES + XLSX_SUFFIXES
-PACKAGE_KINDS = ("docx", "odt", "pptx", "epub", "xlsx")
+PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES + XLSX_SUFFIXES + ODS_SUFFIXES
+PACKAGE_KINDS = ("docx", "odt", "pptx", "epub", "xlsx", "ods")
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
-FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb", ".csv", ".xlsx")
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb", ".csv", ".xlsx", ".ods")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
 SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
@@ -54,6 +55,7 @@ EPUB_TYPES = ("application/epub+zip",)
 ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
 PPTX_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
 XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
+ODS_TYPES = ("application/vnd.oasis.opendocument.spreadsheet",)
 NOTEBOOK_TYPES = ("application/x-ipynb+json",)
 CSV_TYPES = ("text/csv", "text/tab-separated-values")
 #: Content types that claim no format: the bytes (and the name) decide.
@@ -61,6 +63,7 @@ GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream", "application
 #: What an EPUB's or an OpenDocument file's first part (``mimetype``, stored first and uncompressed) holds.
 _EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
 _ODT_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.text"
+_ODS_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
 _OPENDOCUMENT = b"mimetypeapplication/vnd.oasis.opendocument."
 #: A zip's first bytes (a .docx is a zip of XML parts).
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -101,7 +104,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "epub", "odt", "pptx", "xlsx", "docx", "html", "notebook", "csv", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "odt", "ods", "pptx", "xlsx", "docx", "html", "notebook", "csv", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -124,6 +127,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_odt = suffix in ODT_SUFFIXES or media in ODT_TYPES
     claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
     claims_xlsx = suffix in XLSX_SUFFIXES or media in XLSX_TYPES
+    claims_ods = suffix in ODS_SUFFIXES or media in ODS_TYPES
     claims_notebook = suffix in NOTEBOOK_SUFFIXES or media in NOTEBOOK_TYPES
     claims_csv = suffix in CSV_SUFFIXES or media in CSV_TYPES
     head = data[:_SNIFF]
@@ -138,8 +142,13 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         return "epub"
     if head.startswith(_ZIP_MAGIC) and (_ODT_MIMETYPE in head[:128] or (claims_odt and _OPENDOCUMENT not in head[:128])):
         return "odt"
-    if head.startswith(_ZIP_MAGIC) and claims_odt:  # a spreadsheet, drawing or presentation named .odt
-        raise SourceError(f"{name} is an OpenDocument file but not a text document; citeqa reads .odt text documents")
+    if head.startswith(_ZIP_MAGIC) and (_ODS_MIMETYPE in head[:128] or (claims_ods and _OPENDOCUMENT not in head[:128])):
+        return "ods"
+    if head.startswith(_ZIP_MAGIC) and (claims_odt or claims_ods):  # a drawing or presentation named .odt
+        raise SourceError(
+            f"{name} is an OpenDocument file but not a text document or a spreadsheet; "
+            "citeqa reads .odt text documents and .ods spreadsheets"
+        )
     if head.startswith(_ZIP_MAGIC) and (claims_pptx or (b"ppt/" in head and not claims_docx)):
         return "pptx"
     if head.startswith(_ZIP_MAGIC) and (claims_xlsx or (b"xl/" in head and not claims_docx)):
@@ -156,6 +165,11 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         raise SourceError(
             f"{name} is not a PowerPoint deck: a .pptx is a zip file and this starts with "
             f"{data[:16]!r}; save it again from PowerPoint as .pptx"
+        )
+    if claims_ods:
+        raise SourceError(
+            f"{name} is not an OpenDocument spreadsheet: an .ods is a zip file and this starts with "
+            f"{data[:16]!r}; save it again from LibreOffice"
         )
     if claims_xlsx:
         raise SourceError(
@@ -245,6 +259,7 @@ _EXTRACTOR_MODULES = {
     "notebook": "notebook",
     "csv": "tabular",
     "openpyxl": "spreadsheet",
+    "ods": "ods",
 }
 #: The module and function reading each package kind (:data:`PACKAGE_KINDS`) from its bytes.
 _PACKAGE_READERS = {
@@ -253,6 +268,7 @@ _PACKAGE_READERS = {
     "odt": ("odt", "extract_odt"),
     "epub": ("epub", "extract_epub"),
     "xlsx": ("spreadsheet", "extract_xlsx"),
+    "ods": ("ods", "extract_ods"),
 }
 
 

@@ -27,6 +27,7 @@ from .extract import (
     HTML_TYPES,
     NOTEBOOK_SUFFIXES,
     NOTEBOOK_TYPES,
+    ODS_TYPES,
     ODT_TYPES,
     PDF_TYPES,
     PPTX_TYPES,
@@ -41,7 +42,7 @@ DEFAULT_MAX_REDIRECTS = 5
 #: reads, and the generic ones servers give office files and books (S3's and many servers'
 #: "application/octet-stream", an EPUB as "application/zip"), for which the bytes decide, as
 #: they do when a server sends no content type at all.
-ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + NOTEBOOK_TYPES + CSV_TYPES + XLSX_TYPES + GENERIC_TYPES
+ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + NOTEBOOK_TYPES + CSV_TYPES + XLSX_TYPES + ODS_TYPES + GENERIC_TYPES
 #: JSON is read only as a notebook named so (servers send ".ipynb" files as "application/json").
 _JSON = "application/json"
 USER_AGENT = "citeqa (document question answering)"

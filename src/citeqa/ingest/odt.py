@@ -156,12 +156,18 @@ def _title_styles(content: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def _refuse_encrypted(archive: Any, name: str) -> None:
+def refuse_encrypted(archive: Any, name: str) -> None:
+    """Refuse an OpenDocument file whose parts are encrypted (a password), with what to do."""
     manifest = xml_part(archive, "META-INF/manifest.xml", 10_000_000)
     if manifest is not None and any(True for _ in manifest.iter(f"{{{_MANIFEST}}}encryption-data")):
         raise SourceError(
             f"{name} is password-protected; open it in LibreOffice and save it without a password, then build again"
         )
+
+
+def cell_text(cell: Any) -> str:
+    """The text of a table cell (an OpenDocument spreadsheet's too) as it reads, on one line."""
+    return " ".join(_Reader(frozenset()).paragraphs(cell))
 
 
 def extract_odt(data: bytes, name: str) -> Extracted:
@@ -172,7 +178,7 @@ def extract_odt(data: bytes, name: str) -> Extracted:
             password-protected, or no text in it.
     """
     archive = open_zip(data, name, damaged="save it again from LibreOffice", too_big="split the document or save it without embedded media")
-    _refuse_encrypted(archive, name)
+    refuse_encrypted(archive, name)
     content = xml_part(archive, "content.xml", MAX_CONTENT_BYTES)
     body = content.find(f"{{{_OFFICE}}}body/{{{_OFFICE}}}text") if content is not None else None
     if body is None:
@@ -191,4 +197,4 @@ def extract_odt(data: bytes, name: str) -> Extracted:
     return paragraph_document(lines, title, EXTRACTOR, extractor_version())
 
 
-__all__ = ["EXTRACTOR", "MAX_CONTENT_BYTES", "RULES_VERSION", "extract_odt", "extractor_version"]
+__all__ = ["EXTRACTOR", "MAX_CONTENT_BYTES", "RULES_VERSION", "cell_text", "extract_odt", "extractor_version", "refuse_encrypted"]

@@ -6,6 +6,7 @@
     python tests/data/formats/make_fixtures.py notes.odt      # only the OpenDocument text
     python tests/data/formats/make_fixtures.py budget.pptx    # only the PowerPoint deck
     python tests/data/formats/make_fixtures.py tides.xlsx     # only the Excel workbook
+    python tests/data/formats/make_fixtures.py fees.ods       # only the OpenDocument spreadsheet
 
 - news.pdf: news.html printed as is (chromium's default print header and footer —
   date, title, URL, "page x/y" — repeat on every page; the extractor must drop them).
@@ -51,6 +52,12 @@
 - tides.xlsx: an Excel workbook written with openpyxl (:func:`tides_xlsx`): a sheet of berths
   with a header row, a date, a percentage, a float that binary cannot hold exactly (0.1 + 0.2)
   and a TRUE; a sheet of notes without a header; a hidden sheet.
+
+- fees.ods: an OpenDocument spreadsheet written here with zipfile alone (:func:`ods_parts`), as
+  LibreOffice Calc stores one: each cell's shown text beside its value ("87.5%", "£40.00", a
+  date as "1 June 2025"), encoded spaces, a comment, runs of repeated cells and rows (a run of
+  empty cells to the sheet's last column, 1,048,000 empty rows), a title row above the header, a
+  second sheet, and a hidden one.
 
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
@@ -591,6 +598,58 @@ def pptx_parts() -> dict[str, str | bytes]:
     return parts
 
 
+def _ods_cell(shown: str, value: str | None = None, kind: str = "string", repeated: int = 1) -> str:
+    attributes = f' office:value-type="{kind}"' + (f' office:value="{value}"' if value else "")
+    if repeated > 1:
+        attributes += f' table:number-columns-repeated="{repeated}"'
+    return f"<table:table-cell{attributes}><text:p>{shown}</text:p></table:table-cell>"
+
+
+def ods_parts() -> dict[str, str | bytes]:
+    """The parts of fees.ods by archive path (``mimetype`` first)."""
+    empty_to_the_end = '<table:table-cell table:number-columns-repeated="1018"/>'
+    fees = (
+        '<table:table table:name="Fees" table:style-name="ta1">'
+        f"<table:table-row>{_ods_cell('Harbour fees 2025')}{empty_to_the_end}</table:table-row>"
+        '<table:table-row><table:table-cell table:number-columns-repeated="3"/></table:table-row>'
+        "<table:table-row>" + "".join(_ods_cell(h) for h in ("Berth", "Fee a night", "Occupancy", "Refitted")) + f"{empty_to_the_end}</table:table-row>"
+        "<table:table-row>" + _ods_cell("North<text:s/>quay") + _ods_cell("£40.00", "40", "currency")
+        + _ods_cell("87.5%", "0.875", "percentage")
+        + '<table:table-cell office:value-type="date" office:date-value="2025-06-01"><text:p>1 June 2025</text:p>'
+        "<office:annotation><text:p>Checked by the harbour master</text:p></office:annotation></table:table-cell>"
+        f"{empty_to_the_end}</table:table-row>"
+        "<table:table-row>" + _ods_cell("South pontoon") + _ods_cell("£28.00", "28", "currency") + _ods_cell("50%", "0.5", "percentage")
+        + _ods_cell("15 September 2024", kind="string") + f"{empty_to_the_end}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+        "</table:table>"
+    )
+    notes = (
+        '<table:table table:name="Notes" table:style-name="ta1">'
+        f"<table:table-row>{_ods_cell('Divers inspect the pontoon chains in October.')}</table:table-row>"
+        "</table:table>"
+    )
+    hidden = (
+        '<table:table table:name="Working" table:style-name="ta2">'
+        f"<table:table-row>{_ods_cell('Draft figures nobody should cite')}</table:table-row>"
+        "</table:table>"
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NS}>'
+        "<office:automatic-styles>"
+        '<style:style style:name="ta1" style:family="table"><style:table-properties table:display="true"/></style:style>'
+        '<style:style style:name="ta2" style:family="table"><style:table-properties table:display="false"/></style:style>'
+        "</office:automatic-styles>"
+        f"<office:body><office:spreadsheet>{fees}{notes}{hidden}</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        f'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest {_ODF_NS}>'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    return {"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": content, "META-INF/manifest.xml": manifest}
+
+
 def tides_xlsx(target: Path) -> None:
     """Write tides.xlsx (see the module docstring) with openpyxl."""
     import datetime
@@ -617,6 +676,10 @@ def tides_xlsx(target: Path) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["fees.ods"]:  # zipfile alone
+        (HERE / "fees.ods").write_bytes(zip_bytes(ods_parts()))
+        print("fees.ods", (HERE / "fees.ods").stat().st_size, "bytes")
+        return
     if sys.argv[1:] == ["tides.xlsx"]:  # needs only openpyxl
         tides_xlsx(HERE / "tides.xlsx")
         print("tides.xlsx", (HERE / "tides.xlsx").stat().st_size, "bytes")
@@ -642,6 +705,7 @@ def main() -> None:
     (HERE / "notes.odt").write_bytes(zip_bytes(odt_parts()))
     (HERE / "budget.pptx").write_bytes(zip_bytes(pptx_parts()))
     tides_xlsx(HERE / "tides.xlsx")
+    (HERE / "fees.ods").write_bytes(zip_bytes(ods_parts()))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(HERE / "news.html", work / "news.html")
