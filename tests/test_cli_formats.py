@@ -190,7 +190,7 @@ def test_folder_build_skips_other_files_with_a_reason(tmp_path):
     result = run("build", "docs", "--index", "idx", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "from 2 documents" in result.stdout
-    assert "skipped docs/budget.numbers: not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx or .ods file" in result.stderr
+    assert "skipped docs/budget.numbers: not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx, .xls or .ods file" in result.stderr
     assert "skipped docs/scan.pdf: scan.pdf has no text layer (a scanned PDF?); run OCR first" in result.stderr
 
 
@@ -209,7 +209,7 @@ def test_a_websites_folder_sums_up_its_scripts_styles_and_images_and_names_each_
     assert [line for line in lines if "skipped" in line] == [
         "citeqa: skipped site/toc.html: found no article text in this HTML page; save the article itself "
         "(not an index or log-in page), or copy its text into a .txt file",
-        "citeqa: skipped 7 files that are not .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx or .ods files "
+        "citeqa: skipped 7 files that are not .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx, .xls or .ods files "
         "(3 .js, 2 .css, 1 .png, 1 .woff2); -vv names each",
     ]
     # -vv before or after the command names each of them
@@ -424,6 +424,11 @@ FORMAT_CASES = {
         [("What does a night at the south pontoon cost?", "Berth: South pontoon; Fee a night: £28.00; Occupancy: 50%; Refitted: 15 September 2024.")],
         "Draft figures",  # a hidden sheet
     ),
+    "clippy.xls": (
+        "xlrd",
+        [("How much did Clippy weigh?", "name: Clippy; species: paperclip; death: 2007-01-01; weight: 0.9.")],  # the second sheet's row
+        None,
+    ),
     "handbook.rst": (
         "docutils",
         [
@@ -450,7 +455,7 @@ def test_each_document_format_is_answered_from_its_text_with_exact_offsets(tmp_p
         assert absent is None or not any(absent in hit["context"] for hit in answer["citations"])
     version = next((tmp_path / "idx").glob("v-*"))
     source = json.loads((version / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
-    rules = {"markdown-it": "+r2", "docutils": "+r2", "notebook": "+r2+nb1", "csv": "py+r1", "openpyxl": "+r1", "ods": "+r1"}.get(extractor, "+r1")  # each reader's RULES_VERSION
+    rules = {"markdown-it": "+r2", "docutils": "+r2", "notebook": "+r2+nb1", "csv": "py+r1", "openpyxl": "+r1", "ods": "+r1", "xlrd": "+r1"}.get(extractor, "+r1")  # each reader's RULES_VERSION
     assert source["extractor"] == extractor and source["extractor_version"].endswith(rules)
 
 

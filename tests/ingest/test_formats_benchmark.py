@@ -16,7 +16,7 @@ def test_the_fixtures_are_read_and_their_damaged_copies_never_crash() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for suffix, files in ((".docx", 1), (".odt", 1), (".pptx", 1), (".epub", 1), (".md", 2), (".rst", 1), (".ipynb", 1), (".csv", 1), (".xlsx", 1), (".ods", 1)):  # .md: guide.md, myst.md
+    for suffix, files in ((".docx", 1), (".odt", 1), (".pptx", 1), (".epub", 1), (".md", 2), (".rst", 1), (".ipynb", 1), (".csv", 1), (".xlsx", 1), (".ods", 1), (".xls", 1)):  # .md: guide.md, myst.md
         assert any(line.startswith(f"== {suffix}: {files} files, {{'read': {files}}}") for line in lines), (suffix, lines)
     fuzz = next(line for line in lines if line.startswith("== fuzz: 80 damaged copies of 6 files"))
     assert "crashed" not in fuzz and "CRASH" not in result.stdout

@@ -49,8 +49,8 @@ def test_folders_skip_other_files_and_say_why(tmp_path, caplog):
     result = read_sources([docs])
     assert [d.doc_id for d in result.documents] == ["deep/er/report.pdf", "notes.md", "page.bin"]
     skipped = {Path(s.path).name: s.reason for s in result.skipped}
-    assert skipped["budget.numbers"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx or .ods file"
-    assert skipped["script.py"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx or .ods file"
+    assert skipped["budget.numbers"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx, .xls or .ods file"
+    assert skipped["script.py"] == "not a .txt, .md, .rst, .html, .pdf, .docx, .odt, .pptx, .epub, .ipynb, .csv, .xlsx, .xls or .ods file"
     assert skipped["report.docx"].startswith("report.docx cannot be read: its zip is damaged; save it again from Word")
     assert skipped["scan.pdf"].startswith("scan.pdf has no text layer")
     assert ".hidden.txt" not in skipped

@@ -109,6 +109,14 @@ def test_uploaded_opendocument_spreadsheet_is_answered_from(library, tmp_path):
     assert hit.doc_id == "fees.ods" and hit.text.startswith("Berth: South pontoon; Fee a night: £28.00;")
 
 
+def test_uploaded_old_excel_workbook_is_answered_from(library, tmp_path):
+    change = library.add([_staged(tmp_path, "clippy.xls", (FORMATS / "clippy.xls").read_bytes())])
+    assert "Added clippy.xls" in change.message
+    hit = library.get().answer("How much did Clippy weigh?").citations[0]
+    # either sheet says it: "name: Weight in grams; value: 0.9." or "...; weight: 0.9."
+    assert hit.doc_id == "clippy.xls" and hit.text.endswith("0.9.")
+
+
 def test_uploaded_web_page_keeps_the_article_and_drops_the_boilerplate(library, tmp_path):
     library.add([_staged(tmp_path, "news.html", (FORMATS / "news.html").read_bytes())])
     index = library.get()

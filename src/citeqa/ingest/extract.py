@@ -38,13 +38,15 @@ ODT_SUFFIXES = (".odt",)
 PPTX_SUFFIXES = (".pptx",)
 XLSX_SUFFIXES = (".xlsx",)
 ODS_SUFFIXES = (".ods",)
+XLS_SUFFIXES = (".xls",)
 NOTEBOOK_SUFFIXES = (".ipynb",)
 CSV_SUFFIXES = (".csv", ".tsv")
-#: Zip packages of XML parts, whose pictures are never read (:mod:`citeqa.ingest.archive`).
-PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES + XLSX_SUFFIXES + ODS_SUFFIXES
-PACKAGE_KINDS = ("docx", "odt", "pptx", "epub", "xlsx", "ods")
+#: Zip packages of XML parts (:mod:`citeqa.ingest.archive`), and Excel's older binary workbooks:
+#: containers whose pictures are never read.
+PACKAGE_SUFFIXES = DOCX_SUFFIXES + ODT_SUFFIXES + PPTX_SUFFIXES + EPUB_SUFFIXES + XLSX_SUFFIXES + ODS_SUFFIXES + XLS_SUFFIXES
+PACKAGE_KINDS = ("docx", "odt", "pptx", "epub", "xlsx", "ods", "xls")
 #: The formats as messages name them (one place: the CLI, the folder reader, the chat's uploads).
-FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb", ".csv", ".xlsx", ".ods")
+FORMATS = (".txt", ".md", ".rst", ".html", ".pdf", ".docx", ".odt", ".pptx", ".epub", ".ipynb", ".csv", ".xlsx", ".xls", ".ods")
 FORMATS_OR = ", ".join(FORMATS[:-1]) + " or " + FORMATS[-1]
 SUPPORTED = ", ".join(FORMATS[:4]) + ", .htm, " + ", ".join(FORMATS[4:-1]) + " and " + FORMATS[-1]
 
@@ -56,6 +58,7 @@ ODT_TYPES = ("application/vnd.oasis.opendocument.text",)
 PPTX_TYPES = ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)
 XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
 ODS_TYPES = ("application/vnd.oasis.opendocument.spreadsheet",)
+XLS_TYPES = ("application/vnd.ms-excel",)
 NOTEBOOK_TYPES = ("application/x-ipynb+json",)
 CSV_TYPES = ("text/csv", "text/tab-separated-values")
 #: Content types that claim no format: the bytes (and the name) decide.
@@ -104,7 +107,7 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
-    """The format of ``data``: "pdf", "epub", "odt", "ods", "pptx", "xlsx", "docx", "html", "notebook", "csv", "markdown", "rst" or "text", decided by content.
+    """The format of ``data``: "pdf", "epub", "odt", "ods", "pptx", "xlsx", "docx", "xls", "html", "notebook", "csv", "markdown", "rst" or "text", decided by content.
 
     The name's suffix and the content type only break ties (an HTML fragment named
     ``.html``; text named ``.md`` or served as Markdown is "markdown") and make refusals
@@ -128,6 +131,7 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
     claims_pptx = suffix in PPTX_SUFFIXES or media in PPTX_TYPES
     claims_xlsx = suffix in XLSX_SUFFIXES or media in XLSX_TYPES
     claims_ods = suffix in ODS_SUFFIXES or media in ODS_TYPES
+    claims_xls = suffix in XLS_SUFFIXES or media in XLS_TYPES
     claims_notebook = suffix in NOTEBOOK_SUFFIXES or media in NOTEBOOK_TYPES
     claims_csv = suffix in CSV_SUFFIXES or media in CSV_TYPES
     head = data[:_SNIFF]
@@ -155,6 +159,8 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         return "xlsx"
     if head.startswith(_ZIP_MAGIC) and (claims_docx or b"word/" in head):
         return "docx"
+    if head.startswith(_OLE_MAGIC) and claims_xls:  # Excel 97-2003 (a password-protected one is refused when read)
+        return "xls"
     if head.startswith(_OLE_MAGIC):
         program, modern = ("Excel", ".xlsx") if suffix in (".xls", ".xlsx") else ("PowerPoint", ".pptx") if suffix in (".ppt", ".pptx") else ("Word", ".docx")
         raise SourceError(
@@ -165,6 +171,11 @@ def sniff(data: bytes, name: str, content_type: str | None = None) -> str:
         raise SourceError(
             f"{name} is not a PowerPoint deck: a .pptx is a zip file and this starts with "
             f"{data[:16]!r}; save it again from PowerPoint as .pptx"
+        )
+    if claims_xls:
+        raise SourceError(
+            f"{name} is not an Excel 97-2003 workbook: an .xls starts with {_OLE_MAGIC!r} and this with "
+            f"{data[:16]!r}; save it again from Excel or LibreOffice as .xlsx"
         )
     if claims_ods:
         raise SourceError(
@@ -260,6 +271,7 @@ _EXTRACTOR_MODULES = {
     "csv": "tabular",
     "openpyxl": "spreadsheet",
     "ods": "ods",
+    "xlrd": "xls",
 }
 #: The module and function reading each package kind (:data:`PACKAGE_KINDS`) from its bytes.
 _PACKAGE_READERS = {
@@ -269,6 +281,7 @@ _PACKAGE_READERS = {
     "epub": ("epub", "extract_epub"),
     "xlsx": ("spreadsheet", "extract_xlsx"),
     "ods": ("ods", "extract_ods"),
+    "xls": ("xls", "extract_xls"),
 }
 
 

@@ -32,6 +32,7 @@ from .extract import (
     PDF_TYPES,
     PPTX_TYPES,
     TEXT_TYPES,
+    XLS_TYPES,
     XLSX_TYPES,
 )
 from .extracted import DEFAULT_MAX_BYTES
@@ -42,7 +43,7 @@ DEFAULT_MAX_REDIRECTS = 5
 #: reads, and the generic ones servers give office files and books (S3's and many servers'
 #: "application/octet-stream", an EPUB as "application/zip"), for which the bytes decide, as
 #: they do when a server sends no content type at all.
-ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + NOTEBOOK_TYPES + CSV_TYPES + XLSX_TYPES + ODS_TYPES + GENERIC_TYPES
+ACCEPTED_TYPES = HTML_TYPES + PDF_TYPES + TEXT_TYPES + DOCX_TYPES + ODT_TYPES + PPTX_TYPES + EPUB_TYPES + NOTEBOOK_TYPES + CSV_TYPES + XLSX_TYPES + XLS_TYPES + ODS_TYPES + GENERIC_TYPES
 #: JSON is read only as a notebook named so (servers send ".ipynb" files as "application/json").
 _JSON = "application/json"
 USER_AGENT = "citeqa (document question answering)"

@@ -20,9 +20,8 @@ from ..errors import SourceError
 from .archive import open_zip, xml_part
 from .extracted import Extracted
 from .odt import cell_text, refuse_encrypted
-from .paragraphs import clean_lines, paragraph_document
 from .spreadsheet import MAX_CELLS
-from .tabular import file_name, row_paragraphs, trimmed
+from .tabular import sheets_document, trimmed
 
 EXTRACTOR = "ods"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -100,15 +99,7 @@ def extract_ods(data: bytes, name: str) -> Extracted:
     sheets = [sheet for sheet in body.iter(f"{{{_TABLE}}}table") if sheet.get(f"{{{_TABLE}}}style-name", "") not in hidden]
     budget = [MAX_CELLS]
     read = [(sheet.get(f"{{{_TABLE}}}name", ""), _rows(sheet, budget, name)) for sheet in sheets]
-    read = [(title, rows) for title, rows in read if rows]
-    lines: list[str] = []
-    for title, rows in read:
-        if len(read) > 1 and title.strip():
-            lines.append(" ".join(clean_lines(title)))
-        lines.extend(row_paragraphs(rows))
-    if not lines:
-        raise SourceError(f"{name}: this spreadsheet has no text in its shown sheets; add some or leave the file out")
-    return paragraph_document(lines, file_name(name), EXTRACTOR, extractor_version())
+    return sheets_document(read, name, EXTRACTOR, extractor_version(), "spreadsheet")
 
 
 __all__ = ["EXTRACTOR", "RULES_VERSION", "extract_ods", "extractor_version"]

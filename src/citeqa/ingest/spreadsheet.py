@@ -25,8 +25,8 @@ from typing import Any
 from ..errors import SourceError
 from .archive import open_zip
 from .extracted import Extracted
-from .paragraphs import clean_lines, paragraph_document
-from .tabular import file_name, row_paragraphs, trimmed
+from .paragraphs import clean_lines
+from .tabular import sheets_document, trimmed
 
 EXTRACTOR = "openpyxl"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -41,7 +41,7 @@ def extractor_version() -> str:
     return f"{version('openpyxl')}+r{RULES_VERSION}"
 
 
-def _shown(value: Any, number_format: str) -> str:
+def shown_value(value: Any, number_format: str) -> str:
     """A cell's value as Excel shows it, near enough (see the module docstring)."""
     if value is None:
         return ""
@@ -67,7 +67,7 @@ def _sheet_rows(sheet: Any, budget: list[int], name: str) -> list[list[str]]:
         budget[0] -= len(row)
         if budget[0] < 0:
             raise SourceError(f"{name} has more than {MAX_CELLS:,} cells; save the sheets you need as CSV files, or split the workbook")
-        cells = trimmed([_shown(getattr(cell, "value", None), getattr(cell, "number_format", "")) for cell in row])
+        cells = trimmed([shown_value(getattr(cell, "value", None), getattr(cell, "number_format", "")) for cell in row])
         if cells:
             rows.append(cells)
     return rows
@@ -89,24 +89,17 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
     try:
         shown = [sheet for sheet in book.worksheets if getattr(sheet, "sheet_state", "visible") == "visible"]
         budget = [MAX_CELLS]
-        lines: list[str] = []
+        read: list[tuple[str, list[list[str]]]] = []
         for sheet in shown:
             try:
-                rows = _sheet_rows(sheet, budget, name)
+                read.append((sheet.title, _sheet_rows(sheet, budget, name)))
             except SourceError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a damaged sheet part, whatever openpyxl raises for it
                 raise SourceError(f"{name}: the sheet {sheet.title!r} cannot be read ({type(exc).__name__}); save it again from Excel or LibreOffice") from None
-            if not rows:
-                continue
-            if len(shown) > 1:
-                lines.append(" ".join(clean_lines(sheet.title)))
-            lines.extend(row_paragraphs(rows))
     finally:
         book.close()
-    if not lines:
-        raise SourceError(f"{name}: this workbook has no text in its shown sheets; add some or leave the file out")
-    return paragraph_document(lines, file_name(name), EXTRACTOR, extractor_version())
+    return sheets_document(read, name, EXTRACTOR, extractor_version(), "workbook")
 
 
-__all__ = ["EXTRACTOR", "MAX_CELLS", "RULES_VERSION", "extract_xlsx", "extractor_version"]
+__all__ = ["EXTRACTOR", "MAX_CELLS", "RULES_VERSION", "extract_xlsx", "extractor_version", "shown_value"]

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from ..errors import SourceError
 from .extracted import Extracted
-from .paragraphs import paragraph_document, table_rows
+from .paragraphs import clean_lines, paragraph_document, table_rows
 
 EXTRACTOR = "csv"
 #: Bump when the rules below change: the extracted text of the same file changes.
@@ -104,10 +104,28 @@ def row_paragraphs(rows: list[list[str]]) -> list[str]:
     return lines if at is None else lines + table_rows(rows[at], rows[at + 1 :])
 
 
+def sheets_document(sheets: list[tuple[str, list[list[str]]]], name: str, extractor: str, extractor_version: str, what: str) -> Extracted:
+    """A workbook's text (``sheets``: each shown sheet's name and rows): the file's name, then each
+    sheet that has rows, its name first when there are several, its rows as :func:`row_paragraphs`.
+
+    Raises:
+        SourceError: no sheet has text (``what`` names the file's kind in the message).
+    """
+    read = [(title, rows) for title, rows in sheets if rows]
+    lines: list[str] = []
+    for title, rows in read:
+        if len(read) > 1 and title.strip():
+            lines.append(" ".join(clean_lines(title)))
+        lines.extend(row_paragraphs(rows))
+    if not lines:
+        raise SourceError(f"{name}: this {what} has no text in its shown sheets; add some or leave the file out")
+    return paragraph_document(lines, file_name(name), extractor, extractor_version)
+
+
 def file_name(name: str) -> str:
     """The file's name without its folders ("reports/berths.csv" -> "berths.csv"; a URL's last part)."""
     path = urlsplit(name).path if "://" in name else name
     return PurePosixPath(path.replace("\\", "/")).name or name
 
 
-__all__ = ["DELIMITERS", "EXTRACTOR", "RULES_VERSION", "extract_table", "extractor_version", "file_name", "is_header", "row_paragraphs", "trimmed"]
+__all__ = ["DELIMITERS", "EXTRACTOR", "RULES_VERSION", "extract_table", "extractor_version", "file_name", "is_header", "row_paragraphs", "sheets_document", "trimmed"]

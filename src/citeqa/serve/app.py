@@ -253,7 +253,7 @@ def create_app(source: Library | LiveIndex, *, private_urls: bool = False):  # t
                     # no file_types: the browser would refuse with a bare "Error"; the server says why
                     upload = gr.File(
                         label=f"Add .txt, .md or .rst files (up to {MAX_DOCUMENT_BYTES // 1000:,} kB each), "
-                        f"web pages (.html), PDFs, Word or OpenDocument texts (.docx, .odt), slides (.pptx), e-books (.epub), Jupyter notebooks (.ipynb) or tables (.csv, .tsv, .xlsx, .ods; up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)",
+                        f"web pages (.html), PDFs, Word or OpenDocument texts (.docx, .odt), slides (.pptx), e-books (.epub), Jupyter notebooks (.ipynb) or tables (.csv, .tsv, .xlsx, .xls, .ods; up to {MAX_UPLOAD_BYTES // 1_000_000} MB each)",
                         file_count="multiple",
                         elem_id="cq-upload",
                     )

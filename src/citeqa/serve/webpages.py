@@ -30,7 +30,7 @@ FETCH_TIMEOUT = 20.0
 #: The file suffix a fetched document is stored under, by the format its bytes have.
 SUFFIXES = {
     "html": ".html", "pdf": ".pdf", "text": ".txt", "markdown": ".md", "rst": ".rst",
-    "docx": ".docx", "odt": ".odt", "pptx": ".pptx", "epub": ".epub", "notebook": ".ipynb", "csv": ".csv", "xlsx": ".xlsx", "ods": ".ods",
+    "docx": ".docx", "odt": ".odt", "pptx": ".pptx", "epub": ".epub", "notebook": ".ipynb", "csv": ".csv", "xlsx": ".xlsx", "xls": ".xls", "ods": ".ods",
 }
 
 

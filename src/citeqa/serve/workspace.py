@@ -3,7 +3,7 @@
 Layout of a workspace folder::
 
     WORKSPACE/
-      documents/     uploaded .txt/.md/.rst/.html/.pdf/.docx/.odt/.pptx/.epub/.ipynb/.csv/.xlsx/.ods files, one per document (written atomically;
+      documents/     uploaded .txt/.md/.rst/.html/.pdf/.docx/.odt/.pptx/.epub/.ipynb/.csv/.xlsx/.xls/.ods files, one per document (written atomically;
                      symbolic links there are ignored, never read)
         .failed/     uploads whose rebuild failed after a restart, set aside (shown on the page)
         .origins.json  the address each document added by address was fetched from ({name: address})

@@ -59,6 +59,9 @@
   empty cells to the sheet's last column, 1,048,000 empty rows), a title row above the header, a
   second sheet, and a hidden one.
 
+- clippy.xls: not made here; copied from R's readxl examples (MIT; Debian's r-cran-readxl,
+  ``extdata/clippy.xls``): an Excel 97-2003 workbook, which nothing installable here writes.
+
 Truncated, oversize and binary-as-HTML inputs are made by the tests themselves.
 """
 
