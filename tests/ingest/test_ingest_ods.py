@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.errors import SourceError
-from citeqa.ingest import ods
+from citeqa.ingest import spreadsheet
 from citeqa.ingest.extract import FORMATS, current_extractor_version, extract, sniff
 
 FEES = Path(__file__).resolve().parents[1] / "data" / "formats" / "fees.ods"
@@ -49,6 +49,6 @@ def test_what_is_not_a_readable_spreadsheet_is_refused_with_what_to_do(data: byt
 
 
 def test_repeated_rows_count_against_the_cell_limit(monkeypatch) -> None:
-    monkeypatch.setattr(ods, "MAX_CELLS", 5)
+    monkeypatch.setattr(spreadsheet, "MAX_CELLS", 5)
     with pytest.raises(SourceError, match="more than 5 cells; save the sheets you need as CSV files"):
         extract(FEES.read_bytes(), "fees.ods")

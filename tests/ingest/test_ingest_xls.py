@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.errors import SourceError
-from citeqa.ingest import xls
+from citeqa.ingest import spreadsheet
 from citeqa.ingest.extract import FORMATS, current_extractor_version, extract, sniff
 
 #: From R's readxl examples (MIT; Debian's r-cran-readxl, extdata/clippy.xls): two sheets, a date, a decimal.
@@ -59,6 +59,6 @@ def test_a_damaged_workbook_prints_nothing_on_stdout() -> None:
 
 
 def test_a_workbook_past_the_cell_limit_is_refused(monkeypatch) -> None:
-    monkeypatch.setattr(xls, "MAX_CELLS", 5)
+    monkeypatch.setattr(spreadsheet, "MAX_CELLS", 5)
     with pytest.raises(SourceError, match="more than 5 cells; save the sheets you need as CSV files"):
         extract(CLIPPY.read_bytes(), "clippy.xls")

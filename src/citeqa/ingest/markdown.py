@@ -19,8 +19,8 @@ version note as "New in version 10.0: ...", ``{code-block}`` and the like as cod
 are left out, as are targets ("(label)=") and "%" comment lines; a definition list's term
 ("Global" over ": In a ...") is a line before its definition.
 
-Limits: other Markdown extensions (math, Pandoc's divs and admonitions, definition lists)
-stay as their literal text.
+Limits: other Markdown extensions (math, Pandoc's divs and admonitions, and definition lists
+outside MyST files) stay as their literal text.
 """
 
 from __future__ import annotations
@@ -161,6 +161,8 @@ def _options_off(content: str) -> str:
 def _directive(token: Any, depth: int) -> list[str]:
     """The blocks of a fence: code, or a MyST directive's (:mod:`citeqa.ingest.sphinx`): its
     title argument, then its content read as Markdown (as code, reST or nothing for some)."""
+    if depth >= _MAX_DEPTH:  # nested deeper than any real document: its text as code, read no further
+        return code_paragraphs(token.content)
     match = _DIRECTIVE.match(token.info.strip())
     if match is None:
         return code_paragraphs(token.content) if token.type != "colon_fence" else _markdown_blocks(token.content, depth)
@@ -176,7 +178,7 @@ def _directive(token: Any, depth: int) -> list[str]:
         from .rst import text_blocks
 
         return text_blocks(content)
-    inner = _markdown_blocks(content, depth) if content.strip() and depth < _MAX_DEPTH else []
+    inner = _markdown_blocks(content, depth) if content.strip() else []
     noted = version_note(name, arguments, inner)
     if noted is not None:
         return noted
@@ -227,7 +229,7 @@ def _blocks(tokens: list[Any], depth: int = 0) -> list[str]:
         elif kind == "code_block":
             blocks.extend(code_paragraphs(token.content))
         elif kind in ("fence", "colon_fence"):
-            blocks.extend(_directive(token, depth) if depth < _MAX_DEPTH + 1 else code_paragraphs(token.content))
+            blocks.extend(_directive(token, depth))
         elif kind == "html_block":
             blocks.append(_html_text(token.content))
     return blocks

@@ -20,7 +20,7 @@ from ..errors import SourceError
 from .archive import open_zip, xml_part
 from .extracted import Extracted
 from .odt import cell_text, refuse_encrypted
-from .spreadsheet import MAX_CELLS
+from .spreadsheet import CellBudget
 from .tabular import sheets_document, trimmed
 
 EXTRACTOR = "ods"
@@ -57,7 +57,7 @@ def _repeat(element: Any, attribute: str) -> int:
         return 1
 
 
-def _rows(sheet: Any, budget: list[int], name: str) -> list[list[str]]:
+def _rows(sheet: Any, budget: CellBudget) -> list[list[str]]:
     """A sheet's rows of shown cells, runs expanded, empty rows and trailing empty cells left out."""
     rows: list[list[str]] = []
     for row in sheet.iter(f"{{{_TABLE}}}table-row"):
@@ -69,16 +69,12 @@ def _rows(sheet: Any, budget: list[int], name: str) -> list[list[str]]:
             times = _repeat(cell, "number-columns-repeated")
             if not text:  # a run of empty cells (often to the sheet's last column): one gap is enough
                 times = 1
-            budget[0] -= times
-            if budget[0] < 0:
-                raise SourceError(f"{name} has more than {MAX_CELLS:,} cells; save the sheets you need as CSV files, or split the spreadsheet")
+            budget.spend(times)
             cells.extend([text] * times)
         cells = trimmed(cells)
         if cells:
             times = _repeat(row, "number-rows-repeated")
-            budget[0] -= len(cells) * (times - 1)
-            if budget[0] < 0:
-                raise SourceError(f"{name} has more than {MAX_CELLS:,} cells; save the sheets you need as CSV files, or split the spreadsheet")
+            budget.spend(len(cells) * (times - 1))
             rows.extend([cells] * times)
     return rows
 
@@ -97,8 +93,8 @@ def extract_ods(data: bytes, name: str) -> Extracted:
         raise SourceError(f"{name} is a zip file but not an OpenDocument spreadsheet (no readable content.xml); save it again from LibreOffice")
     hidden = _hidden_styles(content)
     sheets = [sheet for sheet in body.iter(f"{{{_TABLE}}}table") if sheet.get(f"{{{_TABLE}}}style-name", "") not in hidden]
-    budget = [MAX_CELLS]
-    read = [(sheet.get(f"{{{_TABLE}}}name", ""), _rows(sheet, budget, name)) for sheet in sheets]
+    budget = CellBudget(name)
+    read = [(sheet.get(f"{{{_TABLE}}}name", ""), _rows(sheet, budget)) for sheet in sheets]
     return sheets_document(read, name, EXTRACTOR, extractor_version(), "spreadsheet")
 
 

@@ -35,6 +35,21 @@ RULES_VERSION = 1
 MAX_CELLS = 2_000_000
 
 
+class CellBudget:
+    """The cells a workbook may still hold (:data:`MAX_CELLS` in all): each table reader spends
+    what it reads, and a file past the limit is refused with what to do."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.limit = self.left = MAX_CELLS
+
+    def spend(self, cells: int) -> None:
+        """Count ``cells`` more; refuse the file once past the limit."""
+        self.left -= cells
+        if self.left < 0:
+            raise SourceError(f"{self.name} has more than {self.limit:,} cells; save the sheets you need as CSV files, or split the file")
+
+
 @functools.cache
 def extractor_version() -> str:
     """openpyxl's version plus this module's rules version."""
@@ -58,15 +73,13 @@ def shown_value(value: Any, number_format: str) -> str:
     return " ".join(clean_lines(str(value)))
 
 
-def _sheet_rows(sheet: Any, budget: list[int], name: str) -> list[list[str]]:
+def _sheet_rows(sheet: Any, budget: CellBudget) -> list[list[str]]:
     """A sheet's rows of shown cells, empty rows and trailing empty cells left out."""
     rows: list[list[str]] = []
     if hasattr(sheet, "reset_dimensions"):  # a writer's <dimension> may say "A1" alone: read to the real end
         sheet.reset_dimensions()
     for row in sheet.iter_rows():
-        budget[0] -= len(row)
-        if budget[0] < 0:
-            raise SourceError(f"{name} has more than {MAX_CELLS:,} cells; save the sheets you need as CSV files, or split the workbook")
+        budget.spend(len(row))
         cells = trimmed([shown_value(getattr(cell, "value", None), getattr(cell, "number_format", "")) for cell in row])
         if cells:
             rows.append(cells)
@@ -88,11 +101,11 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
         raise SourceError(f"{name} cannot be read as an Excel workbook ({type(exc).__name__}); save it again from Excel or LibreOffice") from None
     try:
         shown = [sheet for sheet in book.worksheets if getattr(sheet, "sheet_state", "visible") == "visible"]
-        budget = [MAX_CELLS]
+        budget = CellBudget(name)
         read: list[tuple[str, list[list[str]]]] = []
         for sheet in shown:
             try:
-                read.append((sheet.title, _sheet_rows(sheet, budget, name)))
+                read.append((sheet.title, _sheet_rows(sheet, budget)))
             except SourceError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a damaged sheet part, whatever openpyxl raises for it
@@ -102,4 +115,4 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
     return sheets_document(read, name, EXTRACTOR, extractor_version(), "workbook")
 
 
-__all__ = ["EXTRACTOR", "MAX_CELLS", "RULES_VERSION", "extract_xlsx", "extractor_version", "shown_value"]
+__all__ = ["EXTRACTOR", "MAX_CELLS", "RULES_VERSION", "CellBudget", "extract_xlsx", "extractor_version", "shown_value"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import SourceError
 from .extracted import Extracted
-from .spreadsheet import MAX_CELLS, shown_value
+from .spreadsheet import CellBudget, shown_value
 from .tabular import sheets_document, trimmed
 
 EXTRACTOR = "xlrd"
@@ -67,7 +67,7 @@ def extract_xls(data: bytes, name: str) -> Extracted:
     except Exception as exc:  # noqa: BLE001 - xlrd raises many kinds (struct.error, IndexError, AssertionError...) on damaged files
         raise SourceError(f"{name} cannot be read as an Excel 97-2003 workbook ({type(exc).__name__}); save it again from Excel or LibreOffice as .xlsx") from None
     try:
-        budget = MAX_CELLS
+        budget = CellBudget(name)
         read: list[tuple[str, list[list[str]]]] = []
         for number in range(book.nsheets):
             try:
@@ -76,9 +76,7 @@ def extract_xls(data: bytes, name: str) -> Extracted:
                 raise SourceError(f"{name}: a sheet cannot be read ({type(exc).__name__}); save it again from Excel or LibreOffice as .xlsx") from None
             if sheet.visibility != 0:  # hidden, or "very hidden"
                 continue
-            budget -= sheet.nrows * sheet.ncols
-            if budget < 0:
-                raise SourceError(f"{name} has more than {MAX_CELLS:,} cells; save the sheets you need as CSV files, or split the workbook")
+            budget.spend(sheet.nrows * sheet.ncols)
             rows = [trimmed([_value(cell, book.datemode) for cell in sheet.row(r)]) for r in range(sheet.nrows)]
             read.append((sheet.name, [row for row in rows if row]))
     finally:
